@@ -1,0 +1,200 @@
+"""The store contract: one interface, two engines (PostGIS and the embedded GeoPackage store).
+
+A store answers spatial questions about the layers in the catalogue; it knows nothing about
+hazards. All distances are geodesic metres on WGS84. Geometries travel as GeoJSON text so the
+PostGIS engine can serialise them in the database (``ST_AsGeoJSON``) and the API can pass them
+through without decoding.
+
+Every method takes a layer *name* that is checked against the catalogue and property names
+that are checked against the layer's spec before they reach a query (see :meth:`Store.spec`).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..catalog import Catalog, LayerSpec
+from ..validation import Problem, Row, ValidationFailed
+
+COORD_PRECISION = 7  # decimal places of lon/lat in GeoJSON output (~1 cm)
+
+
+class StoreError(RuntimeError):
+    """A store could not answer (connection lost, file unreadable)."""
+
+
+class FeatureNotFound(LookupError):
+    def __init__(self, layer: str, fid: Any):
+        super().__init__(f"no feature with id {fid!r} in layer {layer!r}")
+        self.layer = layer
+        self.fid = fid
+
+
+@dataclass(slots=True)
+class Feature:
+    """A feature as stored: integer id, typed properties, geometry as RFC 7946 GeoJSON text."""
+
+    id: int
+    properties: dict[str, Any]
+    geometry_json: str
+    distance_m: float | None = None
+
+    @property
+    def geometry(self) -> BaseGeometry:
+        return shapely.from_geojson(self.geometry_json)
+
+    def to_dict(self) -> dict[str, Any]:
+        import orjson
+
+        out: dict[str, Any] = {"type": "Feature", "id": self.id,
+                               "geometry": orjson.loads(self.geometry_json),
+                               "properties": dict(self.properties)}
+        if self.distance_m is not None:
+            out["properties"]["distance_m"] = round(self.distance_m, 2)
+        return out
+
+
+@dataclass(frozen=True)
+class Query:
+    """An items query. ``filters`` maps attribute names to typed values (equality, AND-ed)."""
+
+    bbox: tuple[float, float, float, float] | None = None
+    filters: dict[str, Any] = field(default_factory=dict)
+    name_contains: str | None = None
+    limit: int = 10
+    offset: int = 0
+    properties: tuple[str, ...] | None = None  # None = all attributes
+    sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
+
+
+@dataclass
+class Page:
+    features: list[Feature]
+    number_matched: int
+
+
+@dataclass
+class WriteBatch:
+    """All-or-nothing set of changes to one layer."""
+
+    creates: list[Row] = field(default_factory=list)
+    replaces: dict[int, Row] = field(default_factory=dict)
+    deletes: list[int] = field(default_factory=list)
+
+
+def check_query(spec: LayerSpec, query: Query) -> None:
+    """Reject identifiers not in the layer's spec (filters, properties, sort keys)."""
+    problems: list[Problem] = []
+    allowed = set(spec.attribute_names)
+    for name in query.filters:
+        if name not in allowed:
+            problems.append(Problem(None, name, f"unknown filter attribute; allowed: {', '.join(spec.attribute_names)}"))
+        elif spec.attribute(name).type == "json":
+            problems.append(Problem(None, name, "JSON attributes cannot be used as equality filters"))
+    for name in query.properties or ():
+        if name not in allowed:
+            problems.append(Problem(None, "properties", f"unknown property {name!r}; allowed: {', '.join(spec.attribute_names)}"))
+    for name, _asc in query.sortby:
+        if name != "id" and name not in allowed:
+            problems.append(Problem(None, "sortby", f"unknown sort key {name!r}; allowed: id, {', '.join(spec.attribute_names)}"))
+    if query.bbox is not None:
+        x0, y0, x1, y1 = query.bbox
+        if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90 and y0 <= y1):
+            problems.append(Problem(None, "bbox", "bbox must be minlon,minlat,maxlon,maxlat in WGS84 degrees"))
+    if query.limit < 0 or query.offset < 0:
+        problems.append(Problem(None, "limit", "limit and offset must not be negative"))
+    if problems:
+        raise ValidationFailed(problems, spec.name)
+
+
+def bbox_parts(bbox: tuple[float, float, float, float]) -> list[tuple[float, float, float, float]]:
+    """Split a bbox that crosses the antimeridian (minlon > maxlon) into two."""
+    x0, y0, x1, y1 = bbox
+    if x0 <= x1:
+        return [bbox]
+    return [(x0, y0, 180.0, y1), (-180.0, y0, x1, y1)]
+
+
+class Store(abc.ABC):
+    """The contract both engines implement; the contract tests in tests/ run on each."""
+
+    kind: str = "abstract"
+
+    def __init__(self, catalog: Catalog):
+        self.catalog = catalog
+
+    def spec(self, layer: str) -> LayerSpec:
+        return self.catalog[layer]  # raises UnknownLayer for anything not in the catalogue
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def init(self) -> None:
+        """Create missing tables and indexes. Safe to run any number of times."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or files."""
+
+    # -- reads -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def items(self, layer: str, query: Query) -> Page:
+        """Filtered, paged features ordered by ``query.sortby`` then id, with the total matched."""
+
+    @abc.abstractmethod
+    def get(self, layer: str, fid: int) -> Feature:
+        """One feature by id; raises FeatureNotFound."""
+
+    @abc.abstractmethod
+    def count(self, layer: str) -> int:
+        """Number of features in the layer."""
+
+    @abc.abstractmethod
+    def extent(self, layer: str) -> tuple[float, float, float, float] | None:
+        """(minlon, minlat, maxlon, maxlat) of the layer, None when empty."""
+
+    @abc.abstractmethod
+    def within(self, layer: str, geom: BaseGeometry, metres: float,
+               filters: dict[str, Any] | None = None) -> list[Feature]:
+        """Features within ``metres`` (geodesic) of ``geom``, nearest first, with distance_m."""
+
+    @abc.abstractmethod
+    def nearest(self, layer: str, geom: BaseGeometry, k: int,
+                filters: dict[str, Any] | None = None,
+                max_distance_m: float | None = None) -> list[Feature]:
+        """The k features nearest to ``geom`` by geodesic distance, nearest first, with distance_m."""
+
+    @abc.abstractmethod
+    def intersecting(self, layer: str, geom: BaseGeometry,
+                     filters: dict[str, Any] | None = None) -> list[Feature]:
+        """Features whose geometry intersects ``geom`` (ordered by id)."""
+
+    @abc.abstractmethod
+    def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        """The whole layer as a GeoDataFrame (index = id) for set-based analyses."""
+
+    # -- writes ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def write(self, layer: str, batch: WriteBatch) -> list[int]:
+        """Apply a batch atomically; returns the ids of created features.
+
+        Raises FeatureNotFound (and writes nothing) if a replace or delete names a missing id.
+        """
+
+    @abc.abstractmethod
+    def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
+        """Atomically replace a layer's content with ``rows``."""
+
+    # -- helpers shared by both engines -----------------------------------------------------
+    def check(self, layer: str, query: Query) -> LayerSpec:
+        spec = self.spec(layer)
+        check_query(spec, query)
+        return spec
+
+    def check_filters(self, layer: str, filters: dict[str, Any] | None) -> LayerSpec:
+        return self.check(layer, Query(filters=dict(filters or {})))

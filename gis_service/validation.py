@@ -1,0 +1,226 @@
+"""Validation of incoming features against a layer spec.
+
+One function serves every write path (file loading, the HTTP write API, the sample-data
+generator): :func:`validate_rows`. It either returns cleaned rows or raises
+:class:`ValidationFailed` listing every problem with its row, field and message, so a caller can
+reject the whole batch and write nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from shapely.validation import explain_validity
+
+from .catalog import AttributeSpec, LayerSpec
+
+MAX_ERRORS_REPORTED = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None  # 0-based row in the input, None for batch-level problems
+    field: str  # attribute name, "geometry", "crs" or "id"
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "problem": self.message}
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "input"
+        return f"{where}, field {self.field!r}: {self.message}"
+
+
+class ValidationFailed(ValueError):
+    """Raised with every problem found; nothing has been written when this is raised."""
+
+    def __init__(self, problems: list[Problem], layer: str | None = None):
+        self.problems = problems
+        self.layer = layer
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(f"{len(problems)} invalid value(s){' for layer ' + layer if layer else ''}: {shown}{more}")
+
+
+@dataclass
+class Row:
+    """One validated feature: geometry (2D, WGS84 lon/lat) and typed properties."""
+
+    geometry: BaseGeometry
+    properties: dict[str, Any]
+    id: int | None = None
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str) and value.strip() == "":
+        return True
+    try:  # pandas NA / NaT
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not isinstance(value, list | dict | tuple) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def coerce_value(attr: AttributeSpec, value: Any) -> Any:
+    """Convert ``value`` to the attribute's type or raise ValueError with a readable reason."""
+    t = attr.type
+    if t == "string":
+        if isinstance(value, bool | dict | list):
+            raise ValueError(f"expected text, got {type(value).__name__}")
+        text = str(value).strip()
+        if attr.max_length and len(text) > attr.max_length:
+            raise ValueError(f"text longer than {attr.max_length} characters")
+        out: Any = text
+    elif t == "integer":
+        if isinstance(value, bool):
+            raise ValueError("expected an integer, got a boolean")
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            num = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected an integer, got {value!r}") from None
+        if not math.isfinite(num) or num != int(num):
+            raise ValueError(f"expected an integer, got {value!r}")
+        out = int(num)
+    elif t == "number":
+        if isinstance(value, bool):
+            raise ValueError("expected a number, got a boolean")
+        try:
+            out = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number, got {value!r}") from None
+        if not math.isfinite(out):
+            raise ValueError(f"expected a finite number, got {value!r}")
+    elif t == "boolean":
+        if isinstance(value, bool):
+            out = value
+        elif isinstance(value, int | float) and value in (0, 1):
+            out = bool(value)
+        elif isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "t", "是"):
+            out = True
+        elif isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "f", "否"):
+            out = False
+        else:
+            raise ValueError(f"expected true or false, got {value!r}")
+    elif t == "json":
+        if isinstance(value, str):
+            import json
+
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"expected JSON, got unparseable text ({exc.msg})") from None
+        if not isinstance(value, list | dict):
+            raise ValueError(f"expected a JSON array or object, got {type(value).__name__}")
+        out = value
+        if attr.schema == "inventory":
+            out = _check_inventory(value)
+    else:  # pragma: no cover - catalogue guards the types
+        raise ValueError(f"unsupported type {t}")
+    if attr.enum is not None and out not in attr.enum:
+        raise ValueError(f"{out!r} is not allowed; allowed values: {', '.join(map(str, attr.enum))}")
+    if attr.minimum is not None and out < attr.minimum:
+        raise ValueError(f"{out} is below the minimum {attr.minimum}")
+    if attr.maximum is not None and out > attr.maximum:
+        raise ValueError(f"{out} is above the maximum {attr.maximum}")
+    return out
+
+
+def _check_inventory(value: Any) -> list[dict[str, Any]]:
+    """An inventory is a non-empty list of {substance, cas?, quantity_t} with q ≥ 0 in tonnes."""
+    if not isinstance(value, list) or not value:
+        raise ValueError("inventory must be a non-empty list of {substance, cas, quantity_t}")
+    cleaned = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise ValueError(f"inventory[{i}] must be an object")
+        substance = item.get("substance")
+        if not isinstance(substance, str) or not substance.strip():
+            raise ValueError(f"inventory[{i}].substance is missing")
+        q = item.get("quantity_t")
+        if isinstance(q, bool) or not isinstance(q, int | float) or not math.isfinite(q):
+            raise ValueError(f"inventory[{i}].quantity_t must be a number of tonnes")
+        if q < 0:
+            raise ValueError(f"inventory[{i}].quantity_t must not be negative (got {q})")
+        entry = {"substance": substance.strip(), "quantity_t": float(q)}
+        if item.get("cas"):
+            entry["cas"] = str(item["cas"]).strip()
+        cleaned.append(entry)
+    return cleaned
+
+
+def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str | None]:
+    """Return (2D geometry, None) or (None, problem)."""
+    if geom is None:
+        return None, "geometry is missing"
+    if not isinstance(geom, BaseGeometry):
+        return None, f"not a geometry ({type(geom).__name__})"
+    if geom.is_empty:
+        return None, "geometry is empty"
+    if geom.geom_type not in spec.geometry_types:
+        return None, f"geometry type {geom.geom_type} not allowed; layer {spec.name} takes {', '.join(spec.geometry_types)}"
+    coords = shapely.get_coordinates(geom)
+    if not (coords[:, 0].min() >= -180 and coords[:, 0].max() <= 180):
+        return None, "longitude out of range [-180, 180]; coordinates must be WGS84 lon/lat (EPSG:4326 or EPSG:4490)"
+    if not (coords[:, 1].min() >= -90 and coords[:, 1].max() <= 90):
+        return None, "latitude out of range [-90, 90]; coordinates must be WGS84 lon/lat (EPSG:4326 or EPSG:4490)"
+    if not all(map(math.isfinite, coords.ravel())):
+        return None, "coordinates must be finite numbers"
+    if shapely.has_z(geom):
+        geom = shapely.force_2d(geom)
+    if not geom.is_valid:
+        return None, f"invalid geometry: {explain_validity(geom)}"
+    return geom, None
+
+
+def validate_properties(spec: LayerSpec, props: Mapping[str, Any], row: int | None,
+                        problems: list[Problem], partial: bool = False) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    known = set(spec.attribute_names)
+    for key in props:
+        if key not in known and key != "id":
+            problems.append(Problem(row, key, f"unknown attribute; layer {spec.name} has: {', '.join(spec.attribute_names)}"))
+    for attr in spec.attributes:
+        value = props.get(attr.name)
+        if _is_missing(value):
+            if attr.required and not partial:
+                problems.append(Problem(row, attr.name, "required attribute is missing"))
+            if not partial or attr.name in props:
+                clean[attr.name] = None
+            continue
+        try:
+            clean[attr.name] = coerce_value(attr, value)
+        except ValueError as exc:
+            problems.append(Problem(row, attr.name, str(exc)))
+    return clean
+
+
+def validate_rows(spec: LayerSpec, rows: Iterable[tuple[Any, Mapping[str, Any]]],
+                  first_row: int = 0, ignore_unknown: bool = False) -> list[Row]:
+    """Validate (geometry, properties) pairs; raise ValidationFailed with all problems."""
+    problems: list[Problem] = []
+    out: list[Row] = []
+    for i, (geom, props) in enumerate(rows, start=first_row):
+        g, why = check_geometry(spec, geom)
+        if why:
+            problems.append(Problem(i, "geometry", why))
+        if ignore_unknown:
+            props = {k: v for k, v in props.items() if k in spec.attribute_names}
+        clean = validate_properties(spec, props, i, problems)
+        if len(problems) >= MAX_ERRORS_REPORTED:
+            break
+        out.append(Row(g, clean))
+    if problems:
+        raise ValidationFailed(problems, spec.name)
+    return out

@@ -1,0 +1,64 @@
+"""Small FastAPI dependencies: the store, the settings, the caller's role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Depends, Request
+
+from ..config import ROLES, Settings
+from ..stores.base import Store
+from .errors import ApiError
+
+
+def get_store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def caller_role(request: Request) -> str | None:
+    """Role of the API key in ``X-API-Key`` or ``Authorization: Bearer``; None if no key."""
+    settings: Settings = request.app.state.settings
+    key = request.headers.get("x-api-key")
+    auth = request.headers.get("authorization", "")
+    if not key and auth.lower().startswith("bearer "):
+        key = auth[7:].strip()
+    if not key:
+        return None
+    role = settings.key_roles().get(key)
+    if role is None:
+        raise ApiError(401, "X-API-Key", "unknown API key", code="Unauthorized",
+                       headers={"WWW-Authenticate": "Bearer"})
+    return role
+
+
+def require_role(minimum: str) -> Callable:
+    """Dependency: the caller's key must carry ``minimum`` or a stronger role."""
+    rank = ROLES.index(minimum)
+
+    def check(request: Request) -> str:
+        role = caller_role(request)
+        if role is None:
+            raise ApiError(401, "X-API-Key", f"this operation needs an API key with role {minimum!r}",
+                           code="Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+        if ROLES.index(role) < rank:
+            raise ApiError(403, "X-API-Key", f"role {role!r} may not do this; role {minimum!r} is required",
+                           code="Forbidden")
+        return role
+
+    return check
+
+
+def reader(request: Request) -> str | None:
+    """Reads are open unless GIS_READ_REQUIRES_KEY is set."""
+    settings: Settings = request.app.state.settings
+    if settings.read_requires_key:
+        return require_role("viewer")(request)
+    return caller_role(request)
+
+
+Editor = Depends(require_role("editor"))
+Reader = Depends(reader)

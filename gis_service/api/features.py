@@ -1,0 +1,343 @@
+"""OGC API – Features, Part 1 Core (GeoJSON + HTML) and Part 4 create/replace/delete.
+
+Responses are assembled from the store's pre-serialised GeoJSON geometry text, so a page of
+features is never decoded into Python geometry objects on its way out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+
+from ..catalog import LayerSpec
+from ..config import Settings
+from ..stores.base import Feature, Query, Store, WriteBatch
+from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
+from .deps import Editor, Reader, get_settings, get_store
+from .errors import ApiError
+from .geojson_io import parse_feature_body
+from .html import render
+
+router = APIRouter()
+
+GEOJSON = "application/geo+json"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CONFORMANCE = [
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+]
+RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs"}
+
+
+def _base(request: Request, settings: Settings) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+def _wants_html(request: Request, f: str | None) -> bool:
+    if f is not None:
+        if f not in ("json", "html", "geojson"):
+            raise ApiError(400, "f", f"unsupported format {f!r}; use f=json or f=html")
+        return f == "html"
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept and "json" not in accept
+
+
+def _json(doc: Any, media_type: str = "application/json", status: int = 200, headers=None) -> Response:
+    return Response(orjson.dumps(doc), media_type=media_type, status_code=status, headers=headers)
+
+
+@router.get("/", summary="Landing page", tags=["OGC API Features"])
+def landing(request: Request, f: str | None = None, settings: Settings = Depends(get_settings), _=Reader):
+    base = _base(request, settings)
+    doc = {
+        "title": "工业安全风险地图服务 Industrial-safety risk map service",
+        "description": "重大危险源、采空区、化工园区、尾矿库与救援队伍图层 — OGC API Features",
+        "links": [
+            {"href": f"{base}/?f=json", "rel": "self", "type": "application/json", "title": "this document"},
+            {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html", "title": "this document as HTML"},
+            {"href": f"{base}/openapi.json", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+             "title": "OpenAPI definition"},
+            {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "API documentation"},
+            {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
+             "title": "conformance classes"},
+            {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "collections"},
+            {"href": f"{base}/viewer", "rel": "alternate", "type": "text/html", "title": "地图浏览器 Map viewer"},
+            {"href": f"{base}/maps/overview", "rel": "alternate", "type": "text/html", "title": "总览图 Overview map"},
+        ],
+    }
+    if _wants_html(request, f):
+        return render("landing.html", doc=doc)
+    return _json(doc)
+
+
+@router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"])
+def conformance(request: Request, f: str | None = None, _=Reader):
+    doc = {"conformsTo": CONFORMANCE}
+    if _wants_html(request, f):
+        return render("conformance.html", doc=doc)
+    return _json(doc)
+
+
+def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
+    extent = store.extent(spec.name)
+    doc = {
+        "id": spec.name,
+        "title": spec.title,
+        "description": f"{spec.description_zh} — {spec.description_en}",
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "links": [
+            {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
+            {"href": f"{base}/collections/{spec.name}?f=html", "rel": "alternate", "type": "text/html"},
+            {"href": f"{base}/collections/{spec.name}/items", "rel": "items", "type": GEOJSON,
+             "title": f"{spec.title} (GeoJSON)"},
+            {"href": f"{base}/collections/{spec.name}/items?f=html", "rel": "items", "type": "text/html",
+             "title": f"{spec.title} (HTML)"},
+            {"href": f"{base}/collections/{spec.name}/schema", "rel": "describedby",
+             "type": "application/schema+json", "title": "schema"},
+            {"href": f"{base}/collections/{spec.name}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+             "type": "application/schema+json", "title": "queryables"},
+        ],
+    }
+    if extent is not None:
+        doc["extent"] = {"spatial": {"bbox": [list(extent)], "crs": CRS84}}
+    return doc
+
+
+@router.get("/collections", summary="Feature collections", tags=["OGC API Features"])
+def collections(request: Request, f: str | None = None, store: Store = Depends(get_store),
+                settings: Settings = Depends(get_settings), _=Reader):
+    base = _base(request, settings)
+    doc = {
+        "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"},
+                  {"href": f"{base}/collections?f=html", "rel": "alternate", "type": "text/html"}],
+        "collections": [_collection_doc(base, spec, store) for spec in store.catalog],
+    }
+    if _wants_html(request, f):
+        return render("collections.html", doc=doc)
+    return _json(doc)
+
+
+@router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"])
+def collection(layer: str, request: Request, f: str | None = None, store: Store = Depends(get_store),
+               settings: Settings = Depends(get_settings), _=Reader):
+    spec = store.spec(layer)
+    doc = _collection_doc(_base(request, settings), spec, store)
+    if _wants_html(request, f):
+        return render("collection.html", doc=doc, spec=spec)
+    return _json(doc)
+
+
+def _schema(spec: LayerSpec, base: str, kind: str) -> dict[str, Any]:
+    props = {a.name: a.json_schema() for a in spec.attributes}
+    if kind == "schema":
+        props["geometry"] = {"format": "geometry-any", "x-ogc-role": "primary-geometry",
+                             "description": f"one of {', '.join(spec.geometry_types)}"}
+        props["id"] = {"type": "integer", "x-ogc-role": "id", "readOnly": True}
+    else:
+        props = {k: v for k, v in props.items() if spec.attribute(k).type != "json"}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"{base}/collections/{spec.name}/{kind}",
+        "type": "object",
+        "title": spec.title,
+        "properties": props,
+        "required": [a.name for a in spec.attributes if a.required] if kind == "schema" else [],
+        "additionalProperties": False,
+    }
+
+
+@router.get("/collections/{layer}/schema", summary="Schema of the features", tags=["OGC API Features"])
+def schema(layer: str, request: Request, store: Store = Depends(get_store),
+           settings: Settings = Depends(get_settings), _=Reader):
+    return _json(_schema(store.spec(layer), _base(request, settings), "schema"), "application/schema+json")
+
+
+@router.get("/collections/{layer}/queryables", summary="Attributes usable as filters", tags=["OGC API Features"])
+def queryables(layer: str, request: Request, store: Store = Depends(get_store),
+               settings: Settings = Depends(get_settings), _=Reader):
+    return _json(_schema(store.spec(layer), _base(request, settings), "queryables"), "application/schema+json")
+
+
+def _parse_bbox(text: str) -> tuple[float, float, float, float]:
+    parts = text.split(",")
+    if len(parts) == 6:  # 3D bbox: drop heights
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4:
+        raise ApiError(400, "bbox", "bbox needs 4 numbers: minlon,minlat,maxlon,maxlat")
+    try:
+        vals = tuple(float(p) for p in parts)
+    except ValueError:
+        raise ApiError(400, "bbox", f"bbox values must be numbers, got {text!r}") from None
+    return vals  # type: ignore[return-value]
+
+
+def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Settings) -> Query:
+    """Turn query parameters into a checked Query; every name is checked against the spec."""
+    problems: list[Problem] = []
+    filters: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in RESERVED:
+            continue
+        if not spec.has_attribute(key):
+            problems.append(Problem(None, key, f"unknown query parameter; use one of {', '.join(sorted(RESERVED))} "
+                                    f"or an attribute of {spec.name}: {', '.join(spec.attribute_names)}"))
+            continue
+        attr = spec.attribute(key)
+        if attr.type == "json":
+            problems.append(Problem(None, key, "JSON attributes cannot be filtered by equality"))
+            continue
+        try:
+            filters[key] = coerce_value(attr, value)
+        except ValueError as exc:
+            problems.append(Problem(None, key, str(exc)))
+    if problems:
+        raise ValidationFailed(problems, spec.name)
+    for crs_param in ("bbox-crs", "crs"):
+        if params.get(crs_param) and params[crs_param] not in (CRS84, "EPSG:4326", "CRS84",
+                                                              "http://www.opengis.net/def/crs/EPSG/0/4326"):
+            raise ApiError(400, crs_param, f"unsupported CRS {params[crs_param]!r}; only {CRS84} is offered")
+    if params.get("datetime"):
+        raise ApiError(400, "datetime", "these collections have no temporal extent; datetime is not supported")
+    try:
+        limit = int(params.get("limit", settings.default_limit))
+        offset = int(params.get("offset", 0))
+    except ValueError:
+        raise ApiError(400, "limit", "limit and offset must be integers") from None
+    if limit < 1 or limit > settings.max_limit:
+        raise ApiError(400, "limit", f"limit must be between 1 and {settings.max_limit}")
+    if offset < 0:
+        raise ApiError(400, "offset", "offset must not be negative")
+    props = None
+    if params.get("properties") is not None:
+        props = tuple(p.strip() for p in params["properties"].split(",") if p.strip())
+    sortby = []
+    for key in filter(None, (s.strip() for s in params.get("sortby", "").split(","))):
+        asc = not key.startswith("-")
+        sortby.append((key.lstrip("+-"), asc))
+    bbox = _parse_bbox(params["bbox"]) if params.get("bbox") else None
+    q = params.get("q") or None
+    if q is not None and len(q) > 200:
+        raise ApiError(400, "q", "search text longer than 200 characters")
+    return Query(bbox=bbox, filters=filters, name_contains=q, limit=limit, offset=offset,
+                 properties=props, sortby=tuple(sortby))
+
+
+def script_safe(doc: bytes) -> str:
+    """JSON text safe to embed in a <script> element ("<" only occurs inside strings)."""
+    return doc.decode().replace("<", "\\u003c")
+
+
+def feature_bytes(f: Feature) -> bytes:
+    props = orjson.dumps(f.properties)
+    return b'{"type":"Feature","id":%d,"geometry":%s,"properties":%s}' % (f.id, f.geometry_json.encode(), props)
+
+
+def collection_bytes(features: list[Feature], extra: dict[str, Any]) -> bytes:
+    """A FeatureCollection built from pre-serialised geometry text (no geometry decoding)."""
+    head = orjson.dumps({"type": "FeatureCollection", **extra})[:-1]
+    return head + b',"features":[' + b",".join(feature_bytes(f) for f in features) + b"]}"
+
+
+def _page_links(base: str, layer: str, params: dict[str, str], query: Query, returned: int, matched: int):
+    def link(rel: str, offset: int | None, fmt: str, media: str) -> dict[str, str]:
+        p = {k: v for k, v in params.items() if k not in ("offset", "f")}
+        if offset is not None:
+            p["offset"] = str(offset)
+        elif "offset" in params:
+            p["offset"] = params["offset"]
+        p["limit"] = str(query.limit)
+        p["f"] = fmt
+        return {"href": f"{base}/collections/{layer}/items?{urlencode(p)}", "rel": rel, "type": media}
+
+    links = [link("self", None, "json", GEOJSON), link("alternate", None, "html", "text/html"),
+             {"href": f"{base}/collections/{layer}", "rel": "collection", "type": "application/json"}]
+    if query.offset + returned < matched:
+        links.append(link("next", query.offset + query.limit, "json", GEOJSON))
+    if query.offset > 0:
+        links.append(link("prev", max(0, query.offset - query.limit), "json", GEOJSON))
+    return links
+
+
+@router.get("/collections/{layer}/items", summary="Features of a collection", tags=["OGC API Features"],
+            responses={200: {"content": {GEOJSON: {}, "text/html": {}}}})
+def items(layer: str, request: Request, f: str | None = None, bbox: str | None = None, limit: int | None = None,
+          offset: int | None = None, properties: str | None = None, sortby: str | None = None,
+          q: str | None = None, store: Store = Depends(get_store), settings: Settings = Depends(get_settings),
+          _=Reader):
+    """Filter by bbox (minlon,minlat,maxlon,maxlat, CRS84), by any attribute with `name=value`
+    (equality), by `q` (name contains); page with limit/offset and follow the `next` link."""
+    spec = store.spec(layer)
+    params = dict(request.query_params)
+    query = parse_items_query(spec, params, settings)
+    page = store.items(layer, query)
+    base = _base(request, settings)
+    links = _page_links(base, layer, params, query, len(page.features), page.number_matched)
+    if _wants_html(request, f):
+        return render("items.html", spec=spec, page=page, links=links, query=query,
+                      features_json=script_safe(collection_bytes(page.features, {})))
+    from datetime import UTC, datetime
+
+    extra = {"numberMatched": page.number_matched, "numberReturned": len(page.features),
+             "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
+    return Response(collection_bytes(page.features, extra), media_type=GEOJSON)
+
+
+@router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"])
+def item(layer: str, fid: int, request: Request, f: str | None = None, store: Store = Depends(get_store),
+         settings: Settings = Depends(get_settings), _=Reader):
+    spec = store.spec(layer)
+    feat = store.get(layer, fid)
+    base = _base(request, settings)
+    if _wants_html(request, f):
+        return render("item.html", spec=spec, feature=feat, feature_json=script_safe(feature_bytes(feat)))
+    links = [{"href": f"{base}/collections/{layer}/items/{fid}", "rel": "self", "type": GEOJSON},
+             {"href": f"{base}/collections/{layer}/items/{fid}?f=html", "rel": "alternate", "type": "text/html"},
+             {"href": f"{base}/collections/{layer}", "rel": "collection", "type": "application/json"}]
+    body = feature_bytes(feat)[:-1] + b',"links":' + orjson.dumps(links) + b"}"
+    return Response(body, media_type=GEOJSON)
+
+
+# -- Part 4: create, replace, delete ------------------------------------------------------------
+
+@router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
+             tags=["OGC API Features – writes"])
+async def create(layer: str, request: Request, store: Store = Depends(get_store),
+                 settings: Settings = Depends(get_settings), role: str = Editor):
+    """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""
+    spec = store.spec(layer)
+    pairs = parse_feature_body(await request.body(), allow_collection=True)
+    rows = validate_rows(spec, pairs)
+    ids = store.write(layer, WriteBatch(creates=rows))
+    base = _base(request, settings)
+    headers = {"Location": f"{base}/collections/{layer}/items/{ids[0]}"} if len(ids) == 1 else {}
+    return _json({"created": ids, "count": len(ids)}, status=201, headers=headers)
+
+
+@router.put("/collections/{layer}/items/{fid}", summary="Replace a feature (editor role)",
+            tags=["OGC API Features – writes"])
+async def replace(layer: str, fid: int, request: Request, store: Store = Depends(get_store), role: str = Editor):
+    spec = store.spec(layer)
+    pairs = parse_feature_body(await request.body(), allow_collection=False)
+    rows = validate_rows(spec, pairs)
+    store.write(layer, WriteBatch(replaces={fid: rows[0]}))
+    return Response(status_code=204)
+
+
+@router.delete("/collections/{layer}/items/{fid}", summary="Delete a feature (editor role)",
+               tags=["OGC API Features – writes"])
+def remove(layer: str, fid: int, store: Store = Depends(get_store), role: str = Editor):
+    store.spec(layer)
+    store.write(layer, WriteBatch(deletes=[fid]))
+    return Response(status_code=204)
+

@@ -1,0 +1,177 @@
+"""`gis-service` — the command line: serve, init-db, load, make-sample and the analysis commands.
+
+Exit codes: 0 success, 1 bad input (the message names the row, field and problem; nothing is
+written), 2 usage error, 3 store unavailable.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .catalog import UnknownLayer
+from .config import DEFAULT_GPKG, Settings, get_settings
+from .loading import LoadError, read_frame, rows_from_frame
+from .stores import StoreError, make_store
+from .validation import ValidationFailed
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Industrial-safety risk map service 工业安全风险地图服务")
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def report_invalid(exc: ValidationFailed) -> None:
+    err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s); nothing was written")
+    for p in exc.problems[:50]:
+        where = f"row {p.row}" if p.row is not None else "input"
+        err.print(f"  {where}, field [bold]{p.field}[/]: {p.message}")
+    raise typer.Exit(1)
+
+
+def open_store(settings: Settings | None = None):
+    settings = settings or get_settings()
+    try:
+        store = make_store(settings)
+        store.init()
+    except StoreError as exc:
+        fail(str(exc), 3)
+    return store
+
+
+def ensure_sample(settings: Settings) -> None:
+    """With the embedded default and no data file yet, build the Jilin sample dataset."""
+    if settings.store == "embedded" and Path(settings.gpkg_path) == DEFAULT_GPKG and not DEFAULT_GPKG.exists():
+        from .sample import build_sample
+
+        err.print(f"building the Jilin sample dataset into {DEFAULT_GPKG} …")
+        counts = build_sample(DEFAULT_GPKG)
+        err.print("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="interface to bind"),
+          port: int = typer.Option(8000, help="TCP port"),
+          workers: int = typer.Option(1, help="uvicorn worker processes")):
+    """Start the HTTP service (embedded store with the sample data unless GIS_STORE says otherwise)."""
+    import uvicorn
+
+    settings = get_settings()
+    ensure_sample(settings)
+    err.print(f"store: {settings.store}; open http://{host}:{port}/ (viewer: /viewer, API docs: /docs)")
+    if workers > 1:
+        uvicorn.run("gis_service.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+    else:
+        from .api.app import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port)
+
+
+@app.command("init-db")
+def init_db(drop: bool = typer.Option(False, help="drop the service's tables first (destroys data)")):
+    """Create the schema, tables and spatial indexes (PostGIS) or the GeoPackage layers. Safe to run twice."""
+    settings = get_settings()
+    store = make_store(settings)
+    try:
+        if drop and hasattr(store, "drop_all"):
+            store.drop_all()
+        store.init()
+    except StoreError as exc:
+        fail(str(exc), 3)
+    out.print(f"{settings.store} store ready: {', '.join(store.catalog.names())}")
+
+
+@app.command()
+def load(layer: str = typer.Argument(..., help="layer name, e.g. hazard_sources"),
+         file: Path = typer.Argument(..., help="GeoJSON, GeoPackage, Shapefile, GeoParquet, FlatGeobuf or CSV"),
+         crs: str = typer.Option(None, help="source CRS when the file has none, e.g. EPSG:4490"),
+         source_layer: str = typer.Option(None, help="layer inside a multi-layer file (GeoPackage)"),
+         replace: bool = typer.Option(False, help="replace the layer's content instead of appending"),
+         ignore_extra: bool = typer.Option(False, help="drop columns the layer does not have"),
+         quiet: bool = typer.Option(False, help="no progress bar")):
+    """Validate a file against the layer spec and load it — all rows or none."""
+    store = open_store()
+    try:
+        spec = store.spec(layer)
+        frame = read_frame(file, crs=crs, layer=source_layer or (layer if file.suffix.lower() == ".gpkg" else None))
+        with Progress(TextColumn("[bold]validating[/] {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, disable=quiet or len(frame) < 5000) as bar:
+            task = bar.add_task(file.name, total=len(frame))
+            result = rows_from_frame(spec, frame, ignore_extra=ignore_extra, keep_ids=replace,
+                                     progress=lambda n: bar.advance(task, n))
+        if replace:
+            ids = store.replace_all(layer, result.rows)
+        else:
+            from .stores import WriteBatch
+
+            ids = store.write(layer, WriteBatch(creates=result.rows))
+    except UnknownLayer as exc:
+        fail(str(exc), 2)
+    except LoadError as exc:
+        fail(str(exc))
+    except ValidationFailed as exc:
+        report_invalid(exc)
+    except StoreError as exc:
+        fail(str(exc), 3)
+    note = f", reprojected from {result.source_crs}" if result.reprojected else f" ({result.source_crs})"
+    out.print(f"loaded {len(ids)} feature(s) into {layer}{note}")
+
+
+@app.command("make-sample")
+def make_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="output GeoPackage"),
+                seed: int = typer.Option(2012), scale: int = typer.Option(1, help="multiply feature counts")):
+    """Build the reproducible Jilin demonstration dataset (marked synthetic where it is)."""
+    from .sample import build_sample
+
+    counts = build_sample(path, seed=seed, scale=scale)
+    out.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+
+@app.command("load-sample")
+def load_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="sample GeoPackage (built if missing)")):
+    """Copy every layer of the sample GeoPackage into the configured store (replacing content)."""
+    from .sample import build_sample
+
+    if not path.exists():
+        build_sample(path)
+    store = open_store()
+    for spec in store.catalog:
+        frame = read_frame(path, layer=spec.name)
+        result = rows_from_frame(spec, frame, keep_ids=True)
+        store.replace_all(spec.name, result.rows)
+        out.print(f"{spec.name}: {len(result.rows)}")
+
+
+def _register_extra_commands() -> None:
+    """Analysis capabilities add their commands here (each module exposes ``register(app)``)."""
+    import importlib
+
+    for module in ("gis_service.analysis.cli",):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(app)
+
+
+def main() -> None:
+    _register_extra_commands()
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Settings, read from the environment with the ``GIS_`` prefix (pydantic-settings).
+
+    GIS_STORE=embedded|postgis          which engine answers (default: embedded)
+    GIS_GPKG_PATH=sample_data/jilin_sample.gpkg   the embedded store's file
+    GIS_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/riskmap
+    GIS_API_KEYS="secret1:editor,secret2:viewer"  key:role pairs; writes need role editor
+    GIS_READ_REQUIRES_KEY=false         reads are open by default
+    GIS_BASEMAP_URL=                    XYZ/WMTS template; empty → admin boundaries as basemap
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_GPKG = ROOT / "sample_data" / "jilin_sample.gpkg"
+ROLES = ("viewer", "editor", "admin")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GIS_", env_file=None, extra="ignore")
+
+    store: str = Field("embedded", description="embedded | postgis")
+    gpkg_path: Path = DEFAULT_GPKG
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/riskmap"
+    layers_dir: Path | None = None
+    api_keys: str = Field("", description="comma-separated key:role pairs; roles: viewer, editor, admin")
+    read_requires_key: bool = False
+    max_limit: int = 10_000
+    default_limit: int = 100
+    max_body_bytes: int = 10 * 1024 * 1024
+    basemap_url: str = ""
+    basemap_attribution: str = ""
+    basemap_crs: str = Field("WGS84", description="WGS84 (also CGCS2000) or GCJ02 (AMap etc.)")
+    public_url: str | None = None
+
+    @field_validator("store")
+    @classmethod
+    def _store(cls, v: str) -> str:
+        if v not in ("embedded", "postgis"):
+            raise ValueError("GIS_STORE must be 'embedded' or 'postgis'")
+        return v
+
+    def key_roles(self) -> dict[str, str]:
+        out = {}
+        for pair in filter(None, (p.strip() for p in self.api_keys.split(","))):
+            key, _, role = pair.partition(":")
+            role = role or "editor"
+            if role not in ROLES:
+                raise ValueError(f"GIS_API_KEYS: unknown role {role!r}; roles: {', '.join(ROLES)}")
+            out[key] = role
+        return out
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,369 @@
+"""The embedded store: a GeoPackage file on disk plus an in-memory spatial index.
+
+No server is needed: each layer is read once into memory (geometries as a shapely array, an
+``STRtree`` over them, attributes as a DataFrame) and every write rewrites the layer in a copy
+of the file that then atomically replaces the original, so a failed write leaves the file and
+the in-memory state untouched.
+
+Distances are geodesic metres (see :mod:`gis_service.geodesy`): the index supplies candidates
+in a conservatively padded degree box, then candidates are measured on the ellipsoid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from ..catalog import Catalog, LayerSpec
+from ..geodesy import geometry_distance_m
+from ..validation import Row
+from .base import COORD_PRECISION, Feature, FeatureNotFound, Page, Query, Store, WriteBatch, bbox_parts
+
+# Metres per degree of latitude is at least 110,574 m on WGS84; use a slightly smaller figure so
+# that the padded search box always contains the geodesic disc.
+_MIN_M_PER_DEG_LAT = 110_500.0
+_M_PER_DEG_LON_EQUATOR = 111_320.0
+
+
+def _pad_degrees(geom: BaseGeometry, metres: float) -> tuple[float, float, float, float]:
+    """A lon/lat box certainly containing every point within ``metres`` of ``geom``."""
+    x0, y0, x1, y1 = geom.bounds
+    dlat = metres / _MIN_M_PER_DEG_LAT * 1.01 + 1e-9
+    lat_edge = min(89.9, max(abs(y0), abs(y1)) + dlat)
+    dlon = metres / (_M_PER_DEG_LON_EQUATOR * math.cos(math.radians(lat_edge))) * 1.01 + 1e-9
+    return x0 - dlon, max(-90.0, y0 - dlat), x1 + dlon, min(90.0, y1 + dlat)
+
+
+def _py(value: Any, attr_type: str) -> Any:
+    """A pandas cell as a plain JSON-able Python value of the attribute's type."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if attr_type == "integer":
+        return int(value)
+    if attr_type == "number":
+        return float(value)
+    if attr_type == "boolean":
+        return bool(value)
+    if attr_type == "json":
+        return json.loads(value) if isinstance(value, str) else value
+    return str(value)
+
+
+@dataclass
+class _LayerData:
+    ids: np.ndarray  # int64, ascending
+    geoms: np.ndarray  # shapely geometries
+    attrs: pd.DataFrame  # one column per attribute, positional index
+    props: list[dict[str, Any]]
+    tree: shapely.STRtree
+    _geojson: np.ndarray | None = None
+
+    @property
+    def geojson(self) -> np.ndarray:
+        if self._geojson is None:
+            rounded = shapely.set_precision(self.geoms, 10 ** -COORD_PRECISION) if len(self.geoms) else self.geoms
+            # set_precision may collapse tiny parts; fall back to the original geometry then
+            rounded = np.where(shapely.is_empty(rounded), self.geoms, rounded) if len(self.geoms) else rounded
+            self._geojson = shapely.to_geojson(rounded) if len(self.geoms) else np.array([], dtype=object)
+        return self._geojson
+
+    @classmethod
+    def build(cls, spec: LayerSpec, ids: np.ndarray, geoms: np.ndarray, attrs: pd.DataFrame) -> _LayerData:
+        order = np.argsort(ids, kind="stable")
+        ids, geoms = ids[order].astype(np.int64), geoms[order]
+        attrs = attrs.iloc[order].reset_index(drop=True)
+        columns = {a.name: [_py(v, a.type) for v in attrs[a.name].tolist()] for a in spec.attributes}
+        props = [dict(zip(columns, vals, strict=True)) for vals in zip(*columns.values(), strict=True)] \
+            if len(ids) else []
+        typed = pd.DataFrame(columns) if len(ids) else pd.DataFrame({a.name: [] for a in spec.attributes})
+        return cls(ids, geoms, typed, props, shapely.STRtree(geoms))
+
+    def feature(self, pos: int, distance: float | None = None,
+                properties: Sequence[str] | None = None) -> Feature:
+        props = self.props[pos]
+        if properties is not None:
+            props = {k: props[k] for k in properties}
+        else:
+            props = dict(props)
+        return Feature(int(self.ids[pos]), props, str(self.geojson[pos]), distance)
+
+
+class EmbeddedStore(Store):
+    kind = "embedded"
+
+    def __init__(self, catalog: Catalog, path: Path | str):
+        super().__init__(catalog)
+        self.path = Path(path)
+        self._layers: dict[str, _LayerData] = {}
+        self._lock = threading.RLock()
+        self._loaded = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def init(self) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            existing = set()
+            if self.path.exists():
+                existing = {name for name, _ in pyogrio.list_layers(self.path)}
+            missing = [spec for spec in self.catalog if spec.name not in existing]
+            if missing:
+                self._persist({spec.name: self._empty(spec) for spec in missing})
+            self._load_all()
+
+    def _ensure(self) -> None:
+        if not self._loaded:
+            self.init()
+
+    def _empty(self, spec: LayerSpec) -> _LayerData:
+        return _LayerData.build(spec, np.zeros(0, dtype=np.int64), np.array([], dtype=object),
+                                pd.DataFrame({a.name: [] for a in spec.attributes}))
+
+    def _load_all(self) -> None:
+        layers = {}
+        for spec in self.catalog:
+            layers[spec.name] = self._read_layer(spec)
+        self._layers = layers
+        self._loaded = True
+
+    def _read_layer(self, spec: LayerSpec) -> _LayerData:
+        df = pyogrio.read_dataframe(self.path, layer=spec.name, fid_as_index=True)
+        if "id" in df.columns:
+            ids = df["id"].to_numpy(dtype=np.int64)
+        else:
+            ids = df.index.to_numpy(dtype=np.int64)
+        attrs = pd.DataFrame({a.name: (df[a.name] if a.name in df.columns else [None] * len(df))
+                              for a in spec.attributes})
+        geoms = np.asarray(df.geometry.values, dtype=object) if len(df) else np.array([], dtype=object)
+        return _LayerData.build(spec, ids, geoms, attrs)
+
+    def _frame_for_file(self, spec: LayerSpec, data: _LayerData) -> gpd.GeoDataFrame:
+        cols: dict[str, Any] = {"id": data.ids}
+        for a in spec.attributes:
+            values = data.attrs[a.name].tolist() if len(data.ids) else []
+            if a.type == "json":
+                values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
+            cols[a.name] = pd.Series(values, dtype=object if a.type in ("string", "json", "boolean") else "float64"
+                                     if a.type == "number" else "Int64" if a.type == "integer" else None)
+        return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(list(data.geoms), crs="EPSG:4326"), crs="EPSG:4326")
+
+    def _persist(self, changed: dict[str, _LayerData]) -> None:
+        """Write changed layers into a copy of the file, then atomically swap it in."""
+        fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=self.path.parent)
+        os.close(fd)
+        try:
+            if self.path.exists():
+                shutil.copyfile(self.path, tmp)
+            else:
+                os.unlink(tmp)
+            for name, data in changed.items():
+                spec = self.catalog[name]
+                frame = self._frame_for_file(spec, data)
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
+                                        geometry_type="Unknown", promote_to_multi=False)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    # -- reads -------------------------------------------------------------------------------
+    def _data(self, layer: str) -> _LayerData:
+        self.spec(layer)
+        self._ensure()
+        return self._layers[layer]
+
+    def _mask(self, data: _LayerData, filters: dict[str, Any] | None) -> np.ndarray:
+        mask = np.ones(len(data.ids), dtype=bool)
+        for name, value in (filters or {}).items():
+            col = data.attrs[name]
+            mask &= (col == value).to_numpy(dtype=bool, na_value=False)
+        return mask
+
+    def items(self, layer: str, query: Query) -> Page:
+        spec = self.check(layer, query)
+        data = self._data(layer)
+        mask = self._mask(data, query.filters)
+        if query.bbox is not None:
+            hit = np.zeros(len(data.ids), dtype=bool)
+            for part in bbox_parts(query.bbox):
+                hit[data.tree.query(shapely.box(*part), predicate="intersects")] = True
+            mask &= hit
+        if query.name_contains and spec.has_attribute("name"):
+            needle = query.name_contains.casefold()
+            names = data.attrs["name"].fillna("").astype(str).str.casefold()
+            mask &= names.str.contains(needle, regex=False).to_numpy()
+        positions = np.flatnonzero(mask)
+        if query.sortby:
+            frame = data.attrs.iloc[positions].copy()
+            frame["id"] = data.ids[positions]
+            keys = [k for k, _ in query.sortby] + ["id"]
+            asc = [a for _, a in query.sortby] + [True]
+            frame = frame.sort_values(keys, ascending=asc, na_position="last", kind="stable")
+            positions = frame.index.to_numpy()  # attrs has a positional RangeIndex
+        page = positions[query.offset: query.offset + query.limit]
+        props = query.properties
+        return Page([data.feature(int(p), properties=props) for p in page], int(len(positions)))
+
+    def get(self, layer: str, fid: int) -> Feature:
+        data = self._data(layer)
+        pos = int(np.searchsorted(data.ids, fid))
+        if pos >= len(data.ids) or data.ids[pos] != fid:
+            raise FeatureNotFound(layer, fid)
+        return data.feature(pos)
+
+    def count(self, layer: str) -> int:
+        return int(len(self._data(layer).ids))
+
+    def extent(self, layer: str) -> tuple[float, float, float, float] | None:
+        data = self._data(layer)
+        if not len(data.ids):
+            return None
+        b = shapely.total_bounds(data.geoms)
+        return tuple(float(v) for v in b)  # type: ignore[return-value]
+
+    def _measured(self, data: _LayerData, geom: BaseGeometry, positions: np.ndarray) -> np.ndarray:
+        return geometry_distance_m(geom, data.geoms[positions])
+
+    def within(self, layer: str, geom: BaseGeometry, metres: float,
+               filters: dict[str, Any] | None = None) -> list[Feature]:
+        self.check_filters(layer, filters)
+        data = self._data(layer)
+        if not len(data.ids):
+            return []
+        box = shapely.box(*_pad_degrees(geom, metres))
+        cand = np.unique(data.tree.query(box, predicate="intersects"))
+        if filters:
+            cand = cand[self._mask(data, filters)[cand]]
+        if not len(cand):
+            return []
+        d = self._measured(data, geom, cand)
+        keep = d <= metres
+        cand, d = cand[keep], d[keep]
+        order = np.lexsort((data.ids[cand], d))
+        return [data.feature(int(cand[i]), float(d[i])) for i in order]
+
+    def nearest(self, layer: str, geom: BaseGeometry, k: int,
+                filters: dict[str, Any] | None = None,
+                max_distance_m: float | None = None) -> list[Feature]:
+        self.check_filters(layer, filters)
+        data = self._data(layer)
+        if k <= 0 or not len(data.ids):
+            return []
+        mask = self._mask(data, filters)
+        eligible = np.flatnonzero(mask)
+        if not len(eligible):
+            return []
+        # Candidates by planar (degree) distance, then the exact geodesic radius that must contain
+        # the true k nearest: any k features at most D away bound the k-th nearest distance by D.
+        if filters:
+            planar = shapely.distance(geom, data.geoms[eligible])
+            cand = eligible[np.argsort(planar, kind="stable")[:k]]
+        else:
+            cand = np.asarray(data.tree.query_nearest(geom, all_matches=True), dtype=np.int64)
+            if len(cand) < k:
+                planar = shapely.distance(geom, data.geoms)
+                cand = np.argsort(planar, kind="stable")[:k]
+        radius = float(self._measured(data, geom, cand).max()) if len(cand) >= min(k, len(eligible)) else math.inf
+        if max_distance_m is not None:
+            radius = min(radius, max_distance_m)
+        if math.isinf(radius):
+            found = self._all_measured(data, geom, eligible)
+        else:
+            found = self.within(layer, geom, radius * (1 + 1e-9) + 1e-6, filters)
+        if max_distance_m is not None:
+            found = [f for f in found if f.distance_m <= max_distance_m]
+        return found[:k]
+
+    def _all_measured(self, data: _LayerData, geom: BaseGeometry, positions: np.ndarray) -> list[Feature]:
+        d = self._measured(data, geom, positions)
+        order = np.lexsort((data.ids[positions], d))
+        return [data.feature(int(positions[i]), float(d[i])) for i in order]
+
+    def intersecting(self, layer: str, geom: BaseGeometry,
+                     filters: dict[str, Any] | None = None) -> list[Feature]:
+        self.check_filters(layer, filters)
+        data = self._data(layer)
+        if not len(data.ids):
+            return []
+        cand = np.unique(data.tree.query(geom, predicate="intersects"))
+        if filters:
+            cand = cand[self._mask(data, filters)[cand]]
+        return [data.feature(int(p)) for p in cand]
+
+    def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        spec = self.spec(layer)
+        data = self._data(layer)
+        names = list(columns) if columns is not None else list(spec.attribute_names)
+        for name in names:
+            spec.attribute(name)
+        df = data.attrs[names].copy() if len(data.ids) else pd.DataFrame({n: [] for n in names})
+        df.index = pd.Index(data.ids, name="id")
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(data.geoms), index=df.index, crs="EPSG:4326"),
+                                crs="EPSG:4326")
+
+    # -- writes ------------------------------------------------------------------------------
+    def write(self, layer: str, batch: WriteBatch) -> list[int]:
+        spec = self.spec(layer)
+        with self._lock:
+            data = self._data(layer)
+            present = set(data.ids.tolist())
+            for fid in list(batch.replaces) + list(batch.deletes):
+                if fid not in present:
+                    raise FeatureNotFound(layer, fid)
+            keep = ~np.isin(data.ids, np.array(list(batch.deletes), dtype=np.int64))
+            ids = data.ids[keep].copy()
+            geoms = data.geoms[keep].copy()
+            attrs = data.attrs[keep].reset_index(drop=True).astype(object)
+            pos = {int(f): i for i, f in enumerate(ids)}
+            for fid, row in batch.replaces.items():
+                i = pos[fid]
+                geoms[i] = row.geometry
+                for a in spec.attributes:
+                    attrs.at[i, a.name] = row.properties.get(a.name)
+            next_id = int(data.ids.max()) + 1 if len(data.ids) else 1
+            new_ids = list(range(next_id, next_id + len(batch.creates)))
+            if batch.creates:
+                ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
+                geoms = np.concatenate([geoms, np.array([r.geometry for r in batch.creates], dtype=object)])
+                extra = pd.DataFrame([{a.name: r.properties.get(a.name) for a in spec.attributes}
+                                      for r in batch.creates], dtype=object)
+                attrs = pd.concat([attrs, extra], ignore_index=True)
+            new = _LayerData.build(spec, ids, geoms, attrs)
+            self._persist({layer: new})
+            self._layers[layer] = new
+            return new_ids
+
+    def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
+        spec = self.spec(layer)
+        with self._lock:
+            self._ensure()
+            given = [r.id for r in rows]
+            if all(i is not None for i in given) and len(set(given)) == len(given):
+                ids = np.array(given, dtype=np.int64)
+            else:
+                ids = np.arange(1, len(rows) + 1, dtype=np.int64)
+            geoms = np.array([r.geometry for r in rows], dtype=object) if rows else np.array([], dtype=object)
+            attrs = pd.DataFrame([{a.name: r.properties.get(a.name) for a in spec.attributes} for r in rows],
+                                 columns=list(spec.attribute_names), dtype=object)
+            new = _LayerData.build(spec, ids, geoms, attrs)
+            self._persist({layer: new})
+            self._layers[layer] = new
+            return ids.tolist()

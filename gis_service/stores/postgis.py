@@ -1,0 +1,325 @@
+"""The PostGIS store (SQLAlchemy 2 Core + GeoAlchemy2, psycopg 3).
+
+Each layer is a table in schema ``riskmap`` built from its spec: typed columns, a geometry
+column in EPSG:4326, a GiST index on the geometry and a GiST index on ``geom::geography`` so
+``ST_DWithin``/``<->`` on the spheroid stay index-assisted. The database filters, measures and
+ranks; geometries come back already serialised by ``ST_AsGeoJSON``. Every request value is a
+bound parameter; every identifier comes from the catalogue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import geopandas as gpd
+import orjson
+import shapely
+from geoalchemy2 import Geography, Geometry
+from geoalchemy2.shape import from_shape
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    create_engine,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from ..catalog import Catalog, LayerSpec
+from ..validation import Row
+from .base import (
+    COORD_PRECISION,
+    Feature,
+    FeatureNotFound,
+    Page,
+    Query,
+    Store,
+    StoreError,
+    WriteBatch,
+    bbox_parts,
+)
+
+SCHEMA = "riskmap"
+_SQL_TYPES = {"string": Text, "integer": BigInteger, "number": Float(precision=53), "boolean": Boolean, "json": JSONB}
+
+
+def build_tables(catalog: Catalog, metadata: MetaData) -> dict[str, Table]:
+    tables = {}
+    for spec in catalog:
+        cols = [Column("id", BigInteger, Identity(always=False), primary_key=True)]
+        cols += [Column(a.name, _SQL_TYPES[a.type], nullable=not a.required) for a in spec.attributes]
+        cols.append(Column("geom", Geometry(geometry_type="GEOMETRY", srid=4326, spatial_index=False),
+                           nullable=False))
+        table = Table(spec.name, metadata, *cols, schema=SCHEMA)
+        Index(f"{spec.name}_geom_gist", table.c.geom, postgresql_using="gist")
+        Index(f"{spec.name}_geog_gist", cast(table.c.geom, Geography(srid=4326)), postgresql_using="gist")
+        for a in spec.attributes:
+            if a.enum is not None or a.name in ("park_id",):
+                Index(f"{spec.name}_{a.name}_idx", table.c[a.name])
+        tables[spec.name] = table
+    return tables
+
+
+def _geog(expr):
+    return cast(expr, Geography(srid=4326))
+
+
+class PostGISStore(Store):
+    kind = "postgis"
+
+    def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None):
+        super().__init__(catalog)
+        self.url = url
+        self.engine = engine or create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                                              future=True)
+        self.metadata = MetaData()
+        self.tables = build_tables(catalog, self.metadata)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def init(self) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+                self.metadata.create_all(conn, checkfirst=True)
+        except OperationalError as exc:
+            raise StoreError(f"cannot reach PostGIS at {self.engine.url.render_as_string(hide_password=True)}: "
+                             f"{exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def drop_all(self) -> None:
+        """Drop the service's tables (tests and `init-db --drop`)."""
+        with self.engine.begin() as conn:
+            self.metadata.drop_all(conn, checkfirst=True)
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _table(self, layer: str) -> Table:
+        self.spec(layer)
+        return self.tables[layer]
+
+    def _columns(self, table: Table, spec: LayerSpec, properties: Sequence[str] | None):
+        names = list(properties) if properties is not None else list(spec.attribute_names)
+        return [table.c[n] for n in names]
+
+    @staticmethod
+    def _geojson(table: Table):
+        return func.ST_AsGeoJSON(table.c.geom, COORD_PRECISION).label("__geojson")
+
+    @staticmethod
+    def _features(rows, names: list[str], with_distance: bool = False) -> list[Feature]:
+        out = []
+        for r in rows:
+            m = r._mapping
+            props = {n: m[n] for n in names}
+            out.append(Feature(int(m["id"]), props, m["__geojson"],
+                               float(m["__distance"]) if with_distance else None))
+        return out
+
+    def _filter_clause(self, table: Table, filters: dict[str, Any] | None):
+        return [table.c[name] == bindparam(None, value, type_=table.c[name].type)
+                for name, value in (filters or {}).items()]
+
+    @staticmethod
+    def _shape(geom: BaseGeometry):
+        return func.ST_GeomFromWKB(literal(shapely.to_wkb(geom), type_=None), 4326)
+
+    # -- reads -------------------------------------------------------------------------------
+    def _where(self, table: Table, spec: LayerSpec, query: Query):
+        clauses = self._filter_clause(table, query.filters)
+        if query.bbox is not None:
+            parts = [func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*p, 4326)) for p in bbox_parts(query.bbox)]
+            clauses.append(or_(*parts) if len(parts) > 1 else parts[0])
+        if query.name_contains and spec.has_attribute("name"):
+            needle = query.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append(table.c.name.ilike(f"%{needle}%", escape="\\"))
+        return and_(*clauses) if clauses else None
+
+    def items(self, layer: str, query: Query) -> Page:
+        spec = self.check(layer, query)
+        table = self._table(layer)
+        cols = self._columns(table, spec, query.properties)
+        where = self._where(table, spec, query)
+        order = [(table.c[k] if k != "id" else table.c.id).asc() if asc else
+                 (table.c[k] if k != "id" else table.c.id).desc().nulls_last() for k, asc in query.sortby]
+        stmt = select(table.c.id, *cols, self._geojson(table)).order_by(*order, table.c.id)
+        count = select(func.count()).select_from(table)
+        if where is not None:
+            stmt, count = stmt.where(where), count.where(where)
+        stmt = stmt.limit(query.limit).offset(query.offset)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+            if query.offset == 0 and len(rows) < query.limit:
+                matched = len(rows)
+            else:
+                matched = int(conn.execute(count).scalar_one())
+        return Page(self._features(rows, [c.name for c in cols]), matched)
+
+    def get(self, layer: str, fid: int) -> Feature:
+        spec = self.spec(layer)
+        table = self._table(layer)
+        cols = self._columns(table, spec, None)
+        stmt = select(table.c.id, *cols, self._geojson(table)).where(table.c.id == bindparam("fid", int(fid)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        if not rows:
+            raise FeatureNotFound(layer, fid)
+        return self._features(rows, [c.name for c in cols])[0]
+
+    def count(self, layer: str) -> int:
+        table = self._table(layer)
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+    def extent(self, layer: str) -> tuple[float, float, float, float] | None:
+        table = self._table(layer)
+        ext = func.ST_Extent(table.c.geom)
+        stmt = select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext), func.ST_YMax(ext))
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).one()
+        return None if row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
+
+    def within(self, layer: str, geom: BaseGeometry, metres: float,
+               filters: dict[str, Any] | None = None) -> list[Feature]:
+        spec = self.check_filters(layer, filters)
+        table = self._table(layer)
+        cols = self._columns(table, spec, None)
+        target = _geog(self._shape(geom))
+        dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
+        stmt = (select(table.c.id, *cols, self._geojson(table), dist)
+                .where(func.ST_DWithin(_geog(table.c.geom), target, float(metres)),
+                       *self._filter_clause(table, filters))
+                .order_by(literal_column("__distance"), table.c.id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        return self._features(rows, [c.name for c in cols], with_distance=True)
+
+    def nearest(self, layer: str, geom: BaseGeometry, k: int,
+                filters: dict[str, Any] | None = None,
+                max_distance_m: float | None = None) -> list[Feature]:
+        spec = self.check_filters(layer, filters)
+        if k <= 0:
+            return []
+        table = self._table(layer)
+        cols = self._columns(table, spec, None)
+        target = _geog(self._shape(geom))
+        filt = self._filter_clause(table, filters)
+        # 1) k candidates by the index-assisted KNN operator (sphere), 2) the exact spheroid
+        # radius that contains the true k nearest, 3) exact spheroid ranking inside that radius.
+        cand = (select(func.ST_Distance(_geog(table.c.geom), target).label("d"))
+                .where(*filt).order_by(_geog(table.c.geom).op("<->")(target)).limit(k).cte("cand"))
+        radius = select(func.max(cand.c.d)).scalar_subquery()
+        if max_distance_m is not None:
+            radius = func.least(radius, float(max_distance_m))
+        dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
+        stmt = (select(table.c.id, *cols, self._geojson(table), dist)
+                .where(func.ST_DWithin(_geog(table.c.geom), target, radius * (1 + 1e-9) + 1e-6), *filt)
+                .order_by(literal_column("__distance"), table.c.id).limit(k))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        found = self._features(rows, [c.name for c in cols], with_distance=True)
+        if max_distance_m is not None:
+            found = [f for f in found if f.distance_m <= max_distance_m]
+        return found
+
+    def intersecting(self, layer: str, geom: BaseGeometry,
+                     filters: dict[str, Any] | None = None) -> list[Feature]:
+        spec = self.check_filters(layer, filters)
+        table = self._table(layer)
+        cols = self._columns(table, spec, None)
+        stmt = (select(table.c.id, *cols, self._geojson(table))
+                .where(func.ST_Intersects(table.c.geom, self._shape(geom)), *self._filter_clause(table, filters))
+                .order_by(table.c.id))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        return self._features(rows, [c.name for c in cols])
+
+    def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
+        spec = self.spec(layer)
+        table = self._table(layer)
+        names = list(columns) if columns is not None else list(spec.attribute_names)
+        cols = [table.c[n] for n in names]
+        stmt = select(table.c.id, *cols, func.ST_AsBinary(table.c.geom).label("__wkb")).order_by(table.c.id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).fetchall()
+        data = {n: [r._mapping[n] for r in rows] for n in names}
+        geoms = shapely.from_wkb([bytes(r._mapping["__wkb"]) for r in rows]) if rows else []
+        import pandas as pd
+
+        df = pd.DataFrame(data, index=pd.Index([int(r._mapping["id"]) for r in rows], name="id"))
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(geoms), index=df.index, crs="EPSG:4326"),
+                                crs="EPSG:4326")
+
+    # -- writes ------------------------------------------------------------------------------
+    def _values(self, spec: LayerSpec, row: Row) -> dict[str, Any]:
+        values = {a.name: row.properties.get(a.name) for a in spec.attributes}
+        values["geom"] = from_shape(row.geometry, srid=4326)
+        return values
+
+    def write(self, layer: str, batch: WriteBatch) -> list[int]:
+        spec = self.spec(layer)
+        table = self._table(layer)
+        touched = sorted(set(batch.replaces) | set(batch.deletes))
+        with self.engine.begin() as conn:
+            if touched:
+                found = set(conn.execute(select(table.c.id).where(table.c.id.in_(touched)).with_for_update())
+                            .scalars())
+                for fid in touched:
+                    if fid not in found:
+                        raise FeatureNotFound(layer, fid)
+            if batch.deletes:
+                conn.execute(delete(table).where(table.c.id.in_(list(batch.deletes))))
+            for fid, row in batch.replaces.items():
+                conn.execute(update(table).where(table.c.id == fid).values(**self._values(spec, row)))
+            new_ids: list[int] = []
+            if batch.creates:
+                result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                      [self._values(spec, r) for r in batch.creates])
+                new_ids = [int(i) for i in result.scalars()]
+        return new_ids
+
+    def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
+        spec = self.spec(layer)
+        table = self._table(layer)
+        keep_ids = all(r.id is not None for r in rows) and len({r.id for r in rows}) == len(rows)
+        with self.engine.begin() as conn:
+            conn.execute(delete(table))
+            if not rows:
+                return []
+            values = []
+            for r in rows:
+                v = self._values(spec, r)
+                if keep_ids:
+                    v["id"] = int(r.id)
+                values.append(v)
+            ids = [int(i) for i in conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                                values).scalars()]
+            seq = select(func.pg_get_serial_sequence(f"{SCHEMA}.{layer}", "id")).scalar_subquery()
+            conn.execute(select(func.setval(seq, func.coalesce(select(func.max(table.c.id)).scalar_subquery(), 1))))
+        return ids
+
+
+def to_json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -155,7 +155,8 @@ def _register_extra_commands() -> None:
     """Analysis capabilities add their commands here (each module exposes ``register(app)``)."""
     import importlib
 
-    for module in ("gis_service.analysis.cli",):
+    for name in ("exposure", "rescue", "siting", "maps"):
+        module = f"gis_service.commands.{name}"
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:

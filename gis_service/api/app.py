@@ -98,9 +98,21 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     return app
 
 
+OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer")
+
+
 def _extra_routers():
-    """Routers of the analysis, map and viewer capabilities."""
+    """Routers of the analysis, map and viewer capabilities: ``gis_service.api.<name>.router``."""
+    import importlib
+
     routers = []
+    for name in OPTIONAL_ROUTERS:
+        module = f"gis_service.api.{name}"
+        try:
+            routers.append(importlib.import_module(module).router)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
     return routers
 
 

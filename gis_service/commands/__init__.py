@@ -1,0 +1,1 @@
+"""CLI commands of the analysis capabilities; each module exposes ``register(app)``."""

@@ -6,6 +6,8 @@
     GIS_API_KEYS="secret1:editor,secret2:viewer"  key:role pairs; writes need role editor
     GIS_READ_REQUIRES_KEY=false         reads are open by default
     GIS_BASEMAP_URL=                    XYZ/WMTS template; empty → admin boundaries as basemap
+    GIS_RESCUE_STANDARD_MIN=hazmat:20   override configurable rescue arrival standards (minutes)
+    GIS_ROAD_PBF=                       route on an OSM PBF extract instead of the roads layer
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Settings(BaseSettings):
     basemap_attribution: str = ""
     basemap_crs: str = Field("WGS84", description="WGS84 (also CGCS2000) or GCJ02 (AMap etc.)")
     public_url: str | None = None
+    rescue_standard_min: str = Field("", description="arrival-standard overrides, e.g. 'hazmat:20,medical:15'")
+    road_pbf: Path | None = Field(None, description="OSM PBF to route on instead of the roads layer")
 
     @field_validator("store")
     @classmethod

@@ -133,7 +133,7 @@ class PostGISStore(Store):
         out = []
         for r in rows:
             m = r._mapping
-            props = {n: m[n] for n in names}
+            props = {str(n): m[n] for n in names}
             out.append(Feature(int(m["id"]), props, m["__geojson"],
                                float(m["__distance"]) if with_distance else None))
         return out

@@ -239,7 +239,7 @@ def script_safe(doc: bytes) -> str:
 
 
 def feature_bytes(f: Feature) -> bytes:
-    props = orjson.dumps(f.properties)
+    props = f.properties_json.encode() if f.properties_json is not None else orjson.dumps(f.properties)
     return b'{"type":"Feature","id":%d,"geometry":%s,"properties":%s}' % (f.id, f.geometry_json.encode(), props)
 
 

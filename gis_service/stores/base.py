@@ -37,14 +37,37 @@ class FeatureNotFound(LookupError):
         self.fid = fid
 
 
-@dataclass(slots=True)
 class Feature:
-    """A feature as stored: integer id, typed properties, geometry as RFC 7946 GeoJSON text."""
+    """A feature as stored: integer id, typed properties, geometry as RFC 7946 GeoJSON text.
 
-    id: int
-    properties: dict[str, Any]
-    geometry_json: str
-    distance_m: float | None = None
+    ``properties`` may arrive already serialised as JSON text (``properties_json``, as PostGIS
+    builds it); it is then decoded only if someone reads ``properties``, so an items page can go
+    from the database to the HTTP response without a decode/encode round trip.
+    """
+
+    __slots__ = ("id", "geometry_json", "distance_m", "_properties", "properties_json")
+
+    def __init__(self, id: int, properties: dict[str, Any] | None, geometry_json: str,
+                 distance_m: float | None = None, properties_json: str | None = None):
+        self.id = id
+        self.geometry_json = geometry_json
+        self.distance_m = distance_m
+        self._properties = properties
+        self.properties_json = properties_json
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        if self._properties is None:
+            import orjson
+
+            self._properties = orjson.loads(self.properties_json) if self.properties_json else {}
+            self.properties_json = None  # the dict may now be changed; it is the truth
+        return self._properties
+
+    @properties.setter
+    def properties(self, value: dict[str, Any]) -> None:
+        self._properties = value
+        self.properties_json = None
 
     @property
     def geometry(self) -> BaseGeometry:
@@ -59,6 +82,9 @@ class Feature:
         if self.distance_m is not None:
             out["properties"]["distance_m"] = round(self.distance_m, 2)
         return out
+
+    def __repr__(self) -> str:
+        return f"Feature(id={self.id}, properties={self.properties!r}, distance_m={self.distance_m})"
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -81,6 +82,33 @@ def build_tables(catalog: Catalog, metadata: MetaData) -> dict[str, Table]:
     return tables
 
 
+COUNT_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION {schema}.count_rows_added() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {schema}.feature_counts SET n = n + (SELECT count(*) FROM added) WHERE layer = TG_TABLE_NAME;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_rows_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {schema}.feature_counts SET n = n - (SELECT count(*) FROM removed) WHERE layer = TG_TABLE_NAME;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_rows_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {schema}.feature_counts SET n = 0 WHERE layer = TG_TABLE_NAME;
+  RETURN NULL;
+END $$;
+"""
+COUNT_TRIGGERS = """
+CREATE OR REPLACE TRIGGER {table}_count_ins AFTER INSERT ON {schema}.{table}
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_rows_added();
+CREATE OR REPLACE TRIGGER {table}_count_del AFTER DELETE ON {schema}.{table}
+  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_rows_removed();
+CREATE OR REPLACE TRIGGER {table}_count_trunc AFTER TRUNCATE ON {schema}.{table}
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_rows_truncated();
+"""
+
+
 def _geog(expr):
     return cast(expr, Geography(srid=4326))
 
@@ -95,6 +123,8 @@ class PostGISStore(Store):
                                               future=True)
         self.metadata = MetaData()
         self.tables = build_tables(catalog, self.metadata)
+        self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
+                                  Column("n", BigInteger, nullable=False), schema=SCHEMA)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -103,6 +133,13 @@ class PostGISStore(Store):
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
                 self.metadata.create_all(conn, checkfirst=True)
+                conn.execute(text(COUNT_FUNCTIONS.format(schema=SCHEMA)))
+                for name in self.tables:
+                    # identifiers below come from the catalogue, never from a request
+                    conn.execute(text(COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
+                    start = select(literal(name), func.count()).select_from(self.tables[name])
+                    conn.execute(pg_insert(self.counts_table).from_select(["layer", "n"], start)
+                                 .on_conflict_do_nothing(index_elements=["layer"]))
         except OperationalError as exc:
             raise StoreError(f"cannot reach PostGIS at {self.engine.url.render_as_string(hide_password=True)}: "
                              f"{exc.orig}") from exc
@@ -160,22 +197,42 @@ class PostGISStore(Store):
     def items(self, layer: str, query: Query) -> Page:
         spec = self.check(layer, query)
         table = self._table(layer)
-        cols = self._columns(table, spec, query.properties)
+        names = list(query.properties) if query.properties is not None else list(spec.attribute_names)
         where = self._where(table, spec, query)
-        order = [(table.c[k] if k != "id" else table.c.id).asc() if asc else
-                 (table.c[k] if k != "id" else table.c.id).desc().nulls_last() for k, asc in query.sortby]
-        stmt = select(table.c.id, *cols, self._geojson(table)).order_by(*order, table.c.id)
-        count = select(func.count()).select_from(table)
+
+        def order(cols):
+            keys = []
+            for k, asc in query.sortby:
+                col = cols[k]
+                keys.append(col.asc().nulls_last() if asc else col.desc().nulls_last())
+            return [*keys, cols["id"].asc()]
+
+        # Page first, then serialise only the page's rows (OFFSET rows are never serialised).
+        page = select(table)
         if where is not None:
-            stmt, count = stmt.where(where), count.where(where)
-        stmt = stmt.limit(query.limit).offset(query.offset)
+            page = page.where(where)
+        page = page.order_by(*order(table.c)).limit(query.limit).offset(query.offset).subquery("page")
+        props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
+        stmt = select(page.c.id, cast(props, Text).label("__props"),
+                      func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).fetchall()
             if query.offset == 0 and len(rows) < query.limit:
                 matched = len(rows)
+            elif where is None:
+                matched = self._layer_count(conn, layer)
             else:
-                matched = int(conn.execute(count).scalar_one())
-        return Page(self._features(rows, [c.name for c in cols]), matched)
+                matched = int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
+        features = [Feature(int(r[0]), None, r[2], properties_json=r[1]) for r in rows]
+        return Page(features, matched)
+
+    def _layer_count(self, conn, layer: str) -> int:
+        """Exact row count kept by triggers (no COUNT(*) scan per page)."""
+        counts = self.counts_table
+        n = conn.execute(select(counts.c.n).where(counts.c.layer == layer)).scalar_one_or_none()
+        if n is None:
+            return int(conn.execute(select(func.count()).select_from(self.tables[layer])).scalar_one())
+        return int(n)
 
     def get(self, layer: str, fid: int) -> Feature:
         spec = self.spec(layer)
@@ -189,9 +246,9 @@ class PostGISStore(Store):
         return self._features(rows, [c.name for c in cols])[0]
 
     def count(self, layer: str) -> int:
-        table = self._table(layer)
+        self._table(layer)
         with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+            return self._layer_count(conn, layer)
 
     def extent(self, layer: str) -> tuple[float, float, float, float] | None:
         table = self._table(layer)

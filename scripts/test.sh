@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Run the whole test suite. PostGIS tests skip when no server answers and browser tests skip
+# without Chromium, unless GIS_REQUIRE_POSTGIS=1 / GIS_REQUIRE_BROWSER=1 (CI sets both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

@@ -69,10 +69,10 @@ def populate(url: str, n: int) -> None:
         conn.commit()
 
 
-RAW_SQL = f"""
-SELECT ST_AsGeoJSON(page.*, 'geom', 7, false) AS feature
-FROM (SELECT * FROM {SCHEMA}.hazard_sources ORDER BY id LIMIT 1000 OFFSET %s) AS page
-"""
+RAW_SQL = (
+    "SELECT ST_AsGeoJSON(page.*, 'geom', 7, false) AS feature FROM "
+    "(SELECT * FROM riskmap.hazard_sources ORDER BY id LIMIT 1000 OFFSET %s) AS page"
+)
 
 
 def raw_page(conn, offset: int) -> bytes:

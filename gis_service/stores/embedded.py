@@ -62,6 +62,8 @@ def _py(value: Any, attr_type: str) -> Any:
     if attr_type == "number":
         return float(value)
     if attr_type == "boolean":
+        if isinstance(value, str):  # an object column of bools is written to the GeoPackage as text
+            return value.strip().lower() in ("true", "1")
         return bool(value)
     if attr_type == "json":
         return json.loads(value) if isinstance(value, str) else value
@@ -161,8 +163,9 @@ class EmbeddedStore(Store):
             values = data.attrs[a.name].tolist() if len(data.ids) else []
             if a.type == "json":
                 values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in values]
-            cols[a.name] = pd.Series(values, dtype=object if a.type in ("string", "json", "boolean") else "float64"
-                                     if a.type == "number" else "Int64" if a.type == "integer" else None)
+            dtype = {"string": object, "json": object, "boolean": "boolean", "number": "float64",
+                     "integer": "Int64"}[a.type]
+            cols[a.name] = pd.Series(values, dtype=dtype)
         return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(list(data.geoms), crs="EPSG:4326"), crs="EPSG:4326")
 
     def _persist(self, changed: dict[str, _LayerData]) -> None:

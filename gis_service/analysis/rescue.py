@@ -1,0 +1,674 @@
+"""Nearest capable rescue teams (straight line or road time) and coverage gaps of the hazards.
+
+Capability matching is data: ``gis_service/data/incident_capabilities.csv`` says which team types
+count for an incident type and the arrival standard of each team type with its source (mine
+rescue 30 min AQ 1008 / 矿山救援规程; fire 5 min GB 51080-2015 §4.1.3; hazmat and medical
+configurable, default 30 min). Several incident types can be asked at once (``"chemical,medical"``).
+
+* :func:`nearest_teams` — the commander's query. ``by="distance"``: the store ranks capable teams by
+  geodesic distance (PostGIS KNN + spheroid re-ranking; embedded STRtree + exact geodesic); bearing
+  is the forward azimuth from the incident to the team, degrees clockwise from north.
+  ``by="time"``: one bounded Dijkstra on the reversed road graph from the incident
+  (:func:`gis_service.routing.nearest_by_time`); ETA includes the off-network access legs at
+  20 km/h (see :mod:`gis_service.routing.graph`), ``meets_standard`` compares it with the team
+  type's standard.
+* :func:`coverage` — the planner's query: every hazard source, tailings dam and goaf area that no
+  capable team reaches within the standard time, with a per-county summary. One bounded forward
+  Dijkstra per capable team to all hazard points (no isochrone polygons involved).
+* :func:`team_isochrones` — areas a team reaches within given minutes.
+
+Incidents with a polygon geometry (goaf areas, tank farms) are routed from their representative
+point (inside the polygon); straight-line distances are to the polygon itself.
+
+Errors are :class:`~gis_service.validation.ValidationFailed` naming the field (the API maps them to
+400, the CLI to exit code 1); an answer with no team carries ``reason``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import Point, mapping
+from shapely.geometry.base import BaseGeometry
+
+from ..geodesy import distance_and_bearing, geometry_distance_m
+from ..models._common import load_table
+from ..routing import DEFAULT_ACCESS_SPEED_KMH, RoadGraph, isochrone, nearest_by_time, one_to_many
+from ..stores.base import Feature, Store
+from ..validation import Problem, ValidationFailed
+
+TABLE = "incident_capabilities.csv"
+TEAMS = "rescue_teams"
+MAX_K = 50
+EXTENT_MARGIN_DEG = 0.5           # ≈ 40–55 km around the data in Jilin
+EXTENT_TTL_S = 60.0
+MAX_MINUTES = 240.0
+MAX_ISOCHRONES = 6
+COVERAGE_HORIZON = 3.0            # coverage searches run to 3× the standard, so gaps show how late
+INCIDENT_BY_LAYER = {"hazard_sources": "chemical", "chemical_parks": "chemical",
+                     "goaf_areas": "goaf", "tailings_dams": "tailings_dam"}
+COVERAGE_LAYERS = ("hazard_sources", "tailings_dams", "goaf_areas")
+TEAM_TYPE_ZH = {"mine_rescue": "矿山救护", "hazmat": "危化品救援", "fire": "消防", "medical": "医疗"}
+ROUTING_NOTE = (f"ETA = team access leg + fastest road time + incident access leg; access legs are straight "
+                f"lines driven at {DEFAULT_ACCESS_SPEED_KMH:g} km/h (gis_service/routing/graph.py); road speeds "
+                "from the road's speed_kmh or its class default (gis_service/data/road_speeds.csv, OSRM car "
+                "profile); no traffic, turn costs or dispatch time")
+LIMITATIONS = ["straight-line distance is geodesic (WGS84) to the incident geometry; it ignores terrain and roads",
+               "road times are free-flow estimates; no traffic, weather, turn restrictions or dispatch/turnout time",
+               "team positions are their stations; teams already deployed are excluded only via on_duty"]
+
+
+# ---------------------------------------------------------------------------- capability table
+
+@dataclass(frozen=True)
+class Standard:
+    team_type: str
+    minutes: float
+    source: str
+    confidence: str
+    configurable: bool
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    incidents: dict[str, tuple[str, ...]]          # incident → team types (table order)
+    labels: dict[str, tuple[str, str]]             # incident → (zh, en)
+    standards: dict[str, Standard]                 # team type → standard
+
+
+@lru_cache(maxsize=1)
+def capabilities() -> Capabilities:
+    """The matching table (``data/incident_capabilities.csv``), checked for consistency."""
+    incidents: dict[str, list[str]] = {}
+    labels: dict[str, tuple[str, str]] = {}
+    standards: dict[str, Standard] = {}
+    for r in load_table(TABLE):
+        inc, team = r["incident_type"], r["team_type"]
+        incidents.setdefault(inc, [])
+        if team not in incidents[inc]:
+            incidents[inc].append(team)
+        labels[inc] = (r["incident_zh"], r["incident_en"])
+        std = Standard(team, float(r["standard_min"]), r["source"], r["confidence"], r["configurable"] == "yes")
+        if team in standards and standards[team] != std:
+            raise ValueError(f"{TABLE}: team type {team!r} has two different arrival standards")
+        standards[team] = std
+    return Capabilities({k: tuple(v) for k, v in incidents.items()}, labels, standards)
+
+
+def incident_types() -> list[str]:
+    return list(capabilities().incidents)
+
+
+def parse_incident(incident: str | Sequence[str], field_name: str = "incident") -> tuple[str, ...]:
+    """Incident type(s) from ``"chemical"``, ``"chemical,medical"`` or a list; unknown → ValidationFailed."""
+    parts = incident.replace("+", ",").split(",") if isinstance(incident, str) else list(incident)
+    names = tuple(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
+    known = capabilities().incidents
+    bad = [n for n in names if n not in known]
+    if bad or not names:
+        what = f"unknown incident type {', '.join(map(repr, bad))}" if bad else "no incident type given"
+        raise ValidationFailed([Problem(None, field_name, f"{what}; known: {', '.join(known)}")])
+    return names
+
+
+def capable_team_types(incident: str | Sequence[str]) -> list[str]:
+    """Team types that count for the incident type(s), e.g. ``chemical`` → ``['hazmat', 'fire']``."""
+    out: list[str] = []
+    for inc in parse_incident(incident):
+        out += [t for t in capabilities().incidents[inc] if t not in out]
+    return out
+
+
+def parse_overrides(text: str | None) -> dict[str, float]:
+    """``"hazmat:20,medical:15"`` → ``{"hazmat": 20.0, "medical": 15.0}`` (GIS_RESCUE_STANDARD_MIN)."""
+    out: dict[str, float] = {}
+    for pair in filter(None, (p.strip() for p in (text or "").split(","))):
+        team, _, value = pair.partition(":")
+        team = team.strip()
+        try:
+            minutes = float(value)
+        except ValueError:
+            minutes = float("nan")
+        if team not in capabilities().standards or not (0 < minutes <= MAX_MINUTES):
+            raise ValueError(f"GIS_RESCUE_STANDARD_MIN: {pair!r} must be team_type:minutes with a known team type "
+                             f"({', '.join(capabilities().standards)}) and 0 < minutes ≤ {MAX_MINUTES:g}")
+        out[team] = minutes
+    return out
+
+
+def _settings_overrides() -> dict[str, float]:
+    from ..config import get_settings
+
+    return parse_overrides(get_settings().rescue_standard_min)
+
+
+def arrival_standard_min(team_type: str, overrides: Mapping[str, float] | None = None) -> tuple[float, str]:
+    """(minutes, source) of the arrival standard of a team type.
+
+    ``overrides`` (default: ``GIS_RESCUE_STANDARD_MIN``) replaces table values; the source then says so.
+    """
+    std = capabilities().standards.get(team_type)
+    if std is None:
+        raise ValidationFailed([Problem(None, "team_type", f"unknown team type {team_type!r}; known: "
+                                        f"{', '.join(capabilities().standards)}")])
+    over = _settings_overrides() if overrides is None else overrides
+    if team_type in over:
+        return float(over[team_type]), (f"configured ({over[team_type]:g} min, GIS_RESCUE_STANDARD_MIN); "
+                                        f"table default {std.minutes:g} min: {std.source}")
+    return std.minutes, std.source
+
+
+# ---------------------------------------------------------------------------- results
+
+@dataclass
+class TeamHit:
+    id: int
+    name: str
+    team_type: str
+    personnel: int | None
+    on_duty: bool | None
+    county: str | None
+    lon: float
+    lat: float
+    distance_m: float
+    bearing_deg: float
+    standard_min: float
+    standard_source: str
+    eta_min: float | None = None
+    road_distance_m: float | None = None
+    access_m: float | None = None
+    reachable: bool | None = None
+    meets_standard: bool | None = None
+    route: BaseGeometry | None = None
+
+    def properties(self, rank: int) -> dict[str, Any]:
+        p: dict[str, Any] = {
+            "rank": rank, "team_id": self.id, "name": self.name, "team_type": self.team_type,
+            "team_type_zh": TEAM_TYPE_ZH.get(self.team_type, self.team_type), "personnel": self.personnel,
+            "on_duty": self.on_duty, "county": self.county, "distance_m": round(self.distance_m, 1),
+            "bearing_deg": round(self.bearing_deg, 1), "standard_min": self.standard_min,
+            "standard_source": self.standard_source,
+        }
+        if self.reachable is not None:
+            p.update(reachable=self.reachable,
+                     eta_min=None if self.eta_min is None else round(self.eta_min, 2),
+                     road_distance_m=None if self.road_distance_m is None else round(self.road_distance_m, 1),
+                     access_m=None if self.access_m is None else round(self.access_m, 1),
+                     meets_standard=self.meets_standard)
+        return p
+
+
+@dataclass
+class RescueAnswer:
+    incident: tuple[str, ...]
+    team_types: list[str]
+    by: str
+    k: int
+    origin: tuple[float, float]            # lon, lat of the point used for bearings/routing
+    teams: list[TeamHit]
+    reason: str | None = None
+    standards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)
+    network: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        caps = capabilities()
+        meta: dict[str, Any] = {
+            "analysis": "nearest_rescue_teams",
+            "incident": ",".join(self.incident),
+            "incident_label": {i: {"zh": caps.labels[i][0], "en": caps.labels[i][1]} for i in self.incident},
+            "capable_team_types": self.team_types, "by": self.by, "k": self.k,
+            "origin": {"lon": round(self.origin[0], 7), "lat": round(self.origin[1], 7)},
+            "filters": self.filters, "standards": self.standards, "returned": len(self.teams),
+            "reason": self.reason,
+            "units": {"distance_m": "metres (geodesic, WGS84)", "road_distance_m": "metres along the route",
+                      "eta_min": "minutes", "bearing_deg": "degrees clockwise from north, incident → team",
+                      "standard_min": "minutes"},
+            "limitations": LIMITATIONS,
+        }
+        if self.by == "time":
+            meta["method"] = ROUTING_NOTE
+            meta["network"] = self.network
+        return meta
+
+    def to_feature_collection(self) -> dict[str, Any]:
+        """GeoJSON: one Point feature per team (ranked), then one LineString route per reachable team."""
+        feats: list[dict[str, Any]] = []
+        for i, t in enumerate(self.teams, 1):
+            feats.append({"type": "Feature", "id": f"team-{t.id}",
+                          "geometry": {"type": "Point", "coordinates": [round(t.lon, 7), round(t.lat, 7)]},
+                          "properties": {"kind": "team", **t.properties(i)}})
+        for i, t in enumerate(self.teams, 1):
+            if t.route is not None:
+                feats.append({"type": "Feature", "id": f"route-{t.id}", "geometry": _rounded(t.route),
+                              "properties": {"kind": "route", "rank": i, "team_id": t.id, "name": t.name,
+                                             "eta_min": round(t.eta_min, 2),
+                                             "road_distance_m": round(t.road_distance_m, 1),
+                                             "meets_standard": t.meets_standard}})
+        return {"type": "FeatureCollection", "features": feats, "metadata": self.metadata()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_feature_collection()
+
+
+def _rounded(geom: BaseGeometry) -> dict[str, Any]:
+    return mapping(shapely.set_precision(geom, 1e-7)) if not geom.is_empty else mapping(geom)
+
+
+# ---------------------------------------------------------------------------- input checks
+
+_EXTENTS: weakref.WeakKeyDictionary[Store, tuple[float, tuple | None]] = weakref.WeakKeyDictionary()
+_EXTENT_LOCK = threading.Lock()
+
+
+def data_extent(store: Store) -> tuple[float, float, float, float] | None:
+    """Union of the admin_areas and roads extents (rescue_teams if both are empty), cached 60 s."""
+    now = time.monotonic()
+    hit = _EXTENTS.get(store)
+    if hit is not None and now - hit[0] < EXTENT_TTL_S:
+        return hit[1]
+    boxes = [b for b in (store.extent("admin_areas"), store.extent("roads")) if b is not None]
+    if not boxes:
+        boxes = [b for b in (store.extent(TEAMS),) if b is not None]
+    ext = None
+    if boxes:
+        arr = np.asarray(boxes, dtype=float)
+        ext = (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
+    with _EXTENT_LOCK:
+        _EXTENTS[store] = (now, ext)
+    return ext
+
+
+def check_location(store: Store, geom: BaseGeometry, lon_field: str = "lon", lat_field: str = "lat") -> None:
+    """Reject an incident outside the data extent (with a margin of EXTENT_MARGIN_DEG)."""
+    if geom is None or geom.is_empty or not shapely.is_valid(geom):
+        raise ValidationFailed([Problem(None, "geometry", "the incident geometry is empty or invalid")])
+    x0, y0, x1, y1 = geom.bounds
+    problems = []
+    if not (-180 <= x0 <= x1 <= 180):
+        problems.append(Problem(None, lon_field, f"longitude {x0:g} is not in -180..180"))
+    if not (-90 <= y0 <= y1 <= 90):
+        problems.append(Problem(None, lat_field, f"latitude {y0:g} is not in -90..90"))
+    ext = data_extent(store) if not problems else None
+    if ext is not None:
+        m = EXTENT_MARGIN_DEG
+        box = f"{ext[0] - m:.2f}..{ext[2] + m:.2f} E, {ext[1] - m:.2f}..{ext[3] + m:.2f} N"
+        if x1 < ext[0] - m or x0 > ext[2] + m:
+            problems.append(Problem(None, lon_field, f"outside the data extent ({box})"))
+        if y1 < ext[1] - m or y0 > ext[3] + m:
+            problems.append(Problem(None, lat_field, f"outside the data extent ({box})"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _check_args(k: int, by: str, min_personnel: int) -> None:
+    problems = []
+    if not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
+        problems.append(Problem(None, "k", f"must be an integer from 1 to {MAX_K}"))
+    if by not in ("distance", "time"):
+        problems.append(Problem(None, "by", "must be 'distance' or 'time'"))
+    if min_personnel < 0:
+        problems.append(Problem(None, "min_personnel", "must not be negative"))
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def representative_point(geom: BaseGeometry) -> Point:
+    """The point an incident is routed from: the point itself, or a point inside the polygon/line."""
+    return geom if geom.geom_type == "Point" else geom.representative_point()
+
+
+# ---------------------------------------------------------------------------- nearest
+
+def _team_filters(team_type: str, on_duty_only: bool) -> dict[str, Any]:
+    f: dict[str, Any] = {"team_type": team_type}
+    if on_duty_only:
+        f["on_duty"] = True
+    return f
+
+
+def _enough_personnel(props: Mapping[str, Any], min_personnel: int) -> bool:
+    if min_personnel <= 0:
+        return True
+    p = props.get("personnel")
+    return p is not None and p >= min_personnel
+
+
+def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str], k: int, min_personnel: int,
+                         on_duty_only: bool) -> list[Feature]:
+    """The k nearest capable teams by geodesic distance, exact (the store ranks, per team type)."""
+    found: list[Feature] = []
+    for t in types:
+        ask = k
+        while True:
+            got = store.nearest(TEAMS, geom, ask, filters=_team_filters(t, on_duty_only))
+            kept = [f for f in got if _enough_personnel(f.properties, min_personnel)]
+            if len(kept) >= k or len(got) < ask:
+                break
+            ask *= 4   # personnel filter removed some: fetch more (still exact: nearest-first order)
+        found += kept[:k]
+    found.sort(key=lambda f: (f.distance_m, f.id))
+    return found[:k]
+
+
+def _standards_meta(types: Iterable[str], overrides: Mapping[str, float] | None) -> dict[str, dict[str, Any]]:
+    out = {}
+    for t in types:
+        minutes, source = arrival_standard_min(t, overrides)
+        out[t] = {"standard_min": minutes, "source": source, "team_type_zh": TEAM_TYPE_ZH.get(t, t)}
+    return out
+
+
+def _hit(fid: int, props: Mapping[str, Any], lon: float, lat: float, dist: float, bearing: float,
+         overrides: Mapping[str, float] | None) -> TeamHit:
+    minutes, source = arrival_standard_min(props["team_type"], overrides)
+    return TeamHit(id=int(fid), name=props.get("name"), team_type=props["team_type"],
+                   personnel=None if props.get("personnel") is None else int(props["personnel"]),
+                   on_duty=None if props.get("on_duty") is None else bool(props["on_duty"]),
+                   county=props.get("county"), lon=float(lon), lat=float(lat), distance_m=float(dist),
+                   bearing_deg=float(bearing), standard_min=minutes, standard_source=source)
+
+
+def _empty_reason(types: Sequence[str], min_personnel: int, on_duty_only: bool) -> str:
+    cond = []
+    if on_duty_only:
+        cond.append("on duty")
+    if min_personnel > 0:
+        cond.append(f"with ≥ {min_personnel} personnel")
+    extra = f" ({', '.join(cond)})" if cond else ""
+    return f"no rescue team of type {', '.join(types)}{extra} in the rescue_teams layer"
+
+
+def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, by: str = "distance",
+                  min_personnel: int = 0, on_duty_only: bool = True, graph: RoadGraph | None = None, *,
+                  standards: Mapping[str, float] | None = None, check_extent: bool = True) -> RescueAnswer:
+    """The ``k`` nearest teams able to handle ``incident`` at ``geom``, by straight line or road time.
+
+    ``standards`` overrides arrival standards (minutes per team type; default GIS_RESCUE_STANDARD_MIN).
+    ``graph`` is the road graph for ``by="time"`` (default: the cached graph of the store's roads).
+    """
+    _check_args(k, by, min_personnel)
+    inc = parse_incident(incident)
+    types = capable_team_types(inc)
+    if check_extent:
+        check_location(store, geom)
+    origin = representative_point(geom)
+    answer = RescueAnswer(inc, types, by, int(k), (origin.x, origin.y), [],
+                          standards=_standards_meta(types, standards),
+                          filters={"on_duty_only": on_duty_only, "min_personnel": min_personnel})
+    if by == "distance":
+        feats = _straight_candidates(store, geom, types, int(k), min_personnel, on_duty_only)
+        if feats:
+            xy = shapely.get_coordinates([representative_point(f.geometry) for f in feats])
+            _, bearing = distance_and_bearing(np.full(len(feats), origin.x), np.full(len(feats), origin.y),
+                                              xy[:, 0], xy[:, 1])
+            answer.teams = [_hit(f.id, f.properties, xy[i, 0], xy[i, 1], f.distance_m, bearing[i], standards)
+                            for i, f in enumerate(feats)]
+        else:
+            answer.reason = _empty_reason(types, min_personnel, on_duty_only)
+        return answer
+    return _nearest_by_road(store, geom, origin, answer, min_personnel, on_duty_only, graph, standards)
+
+
+def capable_teams_frame(store: Store, types: Sequence[str], min_personnel: int = 0, on_duty_only: bool = True):
+    """All teams of the given types passing the filters (GeoDataFrame, index = id)."""
+    teams = store.frame(TEAMS, ["name", "team_type", "personnel", "on_duty", "county"])
+    mask = teams["team_type"].isin(list(types)).to_numpy().copy()
+    if on_duty_only:
+        mask &= teams["on_duty"].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)
+    if min_personnel > 0:
+        mask &= (teams["personnel"].astype(float).fillna(-1.0) >= min_personnel).to_numpy(dtype=bool)
+    return teams[mask]
+
+
+def _graph_for(store: Store, graph: RoadGraph | None) -> RoadGraph:
+    if graph is not None:
+        return graph
+    from .road_network import road_graph
+
+    return road_graph(store)
+
+
+def _nearest_by_road(store, geom, origin, answer: RescueAnswer, min_personnel, on_duty_only, graph,
+                     standards) -> RescueAnswer:
+    teams = capable_teams_frame(store, answer.team_types, min_personnel, on_duty_only)
+    if not len(teams):
+        answer.reason = _empty_reason(answer.team_types, min_personnel, on_duty_only)
+        return answer
+    g = _graph_for(store, graph)
+    answer.network = f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs"
+    if g.n_arcs == 0:
+        answer.reason = "no road network: the roads layer is empty (use by=distance or load roads)"
+        return answer
+    pts = [representative_point(p) for p in teams.geometry.to_numpy()]
+    xy = shapely.get_coordinates(pts)
+    snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True)
+    results = nearest_by_time(g, origin.x, origin.y, snap, k=answer.k, main_component_only=True)
+    dist = geometry_distance_m(geom, [Point(xy[r.target]) for r in results]) if results else []
+    ids = teams.index.to_numpy()
+    records = teams.drop(columns=teams.geometry.name).to_dict("records")
+    hits = []
+    for r, d in zip(results, dist, strict=True):
+        i = r.target
+        _, bearing = distance_and_bearing(origin.x, origin.y, xy[i, 0], xy[i, 1])
+        h = _hit(ids[i], records[i], xy[i, 0], xy[i, 1], float(d), float(bearing), standards)
+        h.reachable = bool(r.reachable)
+        h.access_m = float(r.access_from_m + r.access_to_m) if r.reachable else float(r.access_from_m)
+        if r.reachable:
+            h.eta_min, h.road_distance_m, h.route = r.eta_min, r.total_m, r.geometry
+            h.meets_standard = bool(h.eta_min <= h.standard_min + 1e-9)
+        else:
+            h.meets_standard = False
+        hits.append(h)
+    answer.teams = hits
+    if hits and not any(h.reachable for h in hits):
+        answer.reason = ("no capable team can reach the incident by road (the incident and the teams are on "
+                         "unconnected parts of the road network)")
+    return answer
+
+
+# ---------------------------------------------------------------------------- isochrones
+
+def parse_minutes(values: str | Sequence[float], field_name: str = "minutes",
+                  max_count: int = MAX_ISOCHRONES) -> list[float]:
+    """``"10,20,30"`` or a list → sorted unique minutes in (0, MAX_MINUTES]; else ValidationFailed."""
+    parts = values.split(",") if isinstance(values, str) else list(values)
+    out = []
+    for p in parts:
+        try:
+            v = float(p)
+        except (TypeError, ValueError):
+            raise ValidationFailed([Problem(None, field_name, f"{p!r} is not a number of minutes")]) from None
+        if not (0 < v <= MAX_MINUTES) or math.isnan(v):
+            raise ValidationFailed([Problem(None, field_name, f"{v:g} must be > 0 and ≤ {MAX_MINUTES:g}")])
+        out.append(v)
+    out = sorted(set(out))
+    if not out or len(out) > max_count:
+        raise ValidationFailed([Problem(None, field_name, f"give 1 to {max_count} values, e.g. 10,20,30")])
+    return out
+
+
+def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
+                    graph: RoadGraph | None = None) -> dict[str, Any]:
+    """GeoJSON FeatureCollection of the areas the team reaches within each of ``minutes`` (largest first)."""
+    mins = parse_minutes(minutes)
+    team = store.get(TEAMS, int(team_id))
+    g = _graph_for(store, graph)
+    pt = representative_point(team.geometry)
+    std_min, std_src = arrival_standard_min(team.properties["team_type"])
+    feats = []
+    for m in sorted(mins, reverse=True):
+        iso = isochrone(g, pt.x, pt.y, m) if g.n_arcs else None
+        geom = iso.geometry if iso is not None else shapely.Polygon()
+        feats.append({"type": "Feature", "id": f"isochrone-{team.id}-{m:g}", "geometry": _rounded(geom),
+                      "properties": {"team_id": team.id, "name": team.properties.get("name"),
+                                     "team_type": team.properties["team_type"], "minutes": m,
+                                     "width_m": iso.width_m if iso else None,
+                                     "access_m": round(iso.access_m, 1) if iso else None,
+                                     "empty": geom.is_empty}})
+    return {"type": "FeatureCollection", "features": feats,
+            "metadata": {"analysis": "team_isochrones", "team_id": team.id, "minutes": mins,
+                         "standard_min": std_min, "standard_source": std_src,
+                         "method": (iso.method if feats and g.n_arcs else "no road network") + "; " + ROUTING_NOTE,
+                         "direction": "outbound (from the team's station)",
+                         "network": f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs",
+                         "reason": None if g.n_arcs else "no road network: the roads layer is empty"}}
+
+
+# ---------------------------------------------------------------------------- coverage
+
+@dataclass
+class CoverageReport:
+    gaps: list[dict[str, Any]]                     # GeoJSON features of uncovered hazards
+    counties: list[dict[str, Any]]
+    totals: dict[str, Any]
+    standards: dict[str, dict[str, Any]]
+    incident: str | None
+    minutes: float | None
+    network: str
+
+    def to_feature_collection(self) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": self.gaps,
+                "metadata": {"analysis": "rescue_coverage", "incident": self.incident or "by layer "
+                             + ", ".join(f"{k}→{v}" for k, v in INCIDENT_BY_LAYER.items() if k in COVERAGE_LAYERS),
+                             "minutes_override": self.minutes, "standards": self.standards,
+                             "totals": self.totals, "counties": self.counties, "method": ROUTING_NOTE + (
+                                 "; a hazard is covered when at least one capable on-duty team reaches its "
+                                 "representative point within that team type's standard (or `minutes`)"),
+                             "network": self.network,
+                             "units": {"best_eta_min": "minutes (null: beyond "
+                                       f"{COVERAGE_HORIZON:g}× the standard or unreachable)",
+                                       "nearest_team_distance_m": "metres (geodesic)"},
+                             "limitations": LIMITATIONS}}
+
+
+def _county_lookup(store: Store, points: np.ndarray) -> np.ndarray:
+    """County name per point from the admin_areas polygons of level county (None outside all)."""
+    admin = store.frame("admin_areas", ["name", "level"])
+    admin = admin[admin["level"] == "county"]
+    out = np.full(len(points), None, dtype=object)
+    if not len(admin) or not len(points):
+        return out
+    tree = shapely.STRtree(admin.geometry.to_numpy())
+    pi, ai = tree.query(points, predicate="intersects")
+    names = admin["name"].to_numpy()
+    first = np.unique(pi, return_index=True)[1]
+    out[pi[first]] = names[ai[first]]
+    return out
+
+
+def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
+             layers: Sequence[str] = COVERAGE_LAYERS, graph: RoadGraph | None = None, on_duty_only: bool = True,
+             min_personnel: int = 0, standards: Mapping[str, float] | None = None) -> CoverageReport:
+    """Hazards with no capable team within the standard time (or ``minutes``), with a county summary.
+
+    ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
+    tailings_dam, goaf_areas → goaf); else that incident type for every layer.
+    """
+    if minutes is not None:
+        minutes = parse_minutes([minutes], max_count=1)[0]
+    inc_of = {}
+    for layer in layers:
+        store.spec(layer)
+        if incident is None and layer not in INCIDENT_BY_LAYER:
+            raise ValidationFailed([Problem(None, "layers", f"no default incident type for layer {layer!r}")])
+        inc_of[layer] = parse_incident(incident if incident is not None else INCIDENT_BY_LAYER[layer])
+    types_of = {layer: capable_team_types(inc) for layer, inc in inc_of.items()}
+    all_types = list(dict.fromkeys(t for ts in types_of.values() for t in ts))
+    limit_s = {t: 60.0 * (minutes if minutes is not None else arrival_standard_min(t, standards)[0]) for t in all_types}
+    g = _graph_for(store, graph)
+
+    # all hazard features of all layers, one target set
+    frames = []
+    for layer in layers:
+        fr = store.frame(layer, ["name", "county"])
+        frames.append((layer, fr))
+    pts = np.concatenate([np.asarray([representative_point(x) for x in fr.geometry.to_numpy()], dtype=object)
+                          for _, fr in frames]) if frames else np.zeros(0, dtype=object)
+    layer_of = np.concatenate([np.full(len(fr), layer, dtype=object) for layer, fr in frames])
+    n = len(pts)
+    xy = shapely.get_coordinates(pts) if n else np.zeros((0, 2))
+    best = {t: np.full(n, np.inf) for t in all_types}
+    best_team = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
+    near_d = {t: np.full(n, np.inf) for t in all_types}
+    near_id = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
+    teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
+    if n and len(teams):
+        target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
+        t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
+        for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
+            if target_snap is not None:
+                tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
+                                 with_distance=False, main_component_only=True)
+                better = tt.eta_s < best[ttype]
+                best[ttype][better] = tt.eta_s[better]
+                best_team[ttype][better] = fid
+            d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
+            closer = d < near_d[ttype]
+            near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+
+    covered = np.zeros(n, dtype=bool)
+    for layer in layers:
+        sel = layer_of == layer
+        for t in types_of[layer]:
+            covered[sel] |= best[t][sel] <= limit_s[t] + 1e-9
+
+    county = np.concatenate([fr["county"].to_numpy(dtype=object) for _, fr in frames]) if frames else np.zeros(0)
+    missing = np.array([c is None or (isinstance(c, float) and math.isnan(c)) or c == "" for c in county], dtype=bool)
+    if missing.any():
+        county[missing] = _county_lookup(store, pts[missing])
+    county = np.array(["未知 unknown" if c is None else c for c in county], dtype=object)
+    names = np.concatenate([fr["name"].to_numpy(dtype=object) for _, fr in frames]) if frames else np.zeros(0)
+    ids = np.concatenate([fr.index.to_numpy() for _, fr in frames]) if frames else np.zeros(0, dtype=np.int64)
+    geoms = np.concatenate([fr.geometry.to_numpy() for _, fr in frames]) if frames else np.zeros(0, dtype=object)
+    team_name = teams["name"].to_dict() if len(teams) else {}
+
+    gaps = []
+    for i in np.flatnonzero(~covered):
+        layer = layer_of[i]
+        per_type = {}
+        for t in types_of[layer]:
+            eta = best[t][i]
+            per_type[t] = {"best_eta_min": round(eta / 60.0, 2) if np.isfinite(eta) else None,
+                           "standard_min": round(limit_s[t] / 60.0, 2),
+                           "team_id": int(best_team[t][i]) if best_team[t][i] >= 0 else None}
+        etas = [v["best_eta_min"] for v in per_type.values() if v["best_eta_min"] is not None]
+        nt = min(types_of[layer], key=lambda t: near_d[t][i])
+        nd, nid = near_d[nt][i], int(near_id[nt][i])
+        gaps.append({"type": "Feature", "id": f"{layer}-{int(ids[i])}", "geometry": _rounded(geoms[i]),
+                     "properties": {"layer": layer, "feature_id": int(ids[i]), "name": names[i],
+                                    "county": county[i], "incident": ",".join(inc_of[layer]),
+                                    "capable_team_types": types_of[layer],
+                                    "best_eta_min": min(etas) if etas else None, "by_team_type": per_type,
+                                    "nearest_team_id": nid if nid >= 0 else None,
+                                    "nearest_team_name": team_name.get(nid),
+                                    "nearest_team_distance_m": round(float(nd), 1) if np.isfinite(nd) else None}})
+
+    summary: dict[str, dict[str, Any]] = {}
+    for i in range(n):
+        s = summary.setdefault(county[i], {"county": county[i], "features": 0, "gaps": 0,
+                                           "by_layer": {layer: {"features": 0, "gaps": 0} for layer in layers}})
+        s["features"] += 1
+        s["by_layer"][layer_of[i]]["features"] += 1
+        if not covered[i]:
+            s["gaps"] += 1
+            s["by_layer"][layer_of[i]]["gaps"] += 1
+    counties = sorted(summary.values(), key=lambda s: (-s["gaps"], s["county"]))
+    totals = {"features": int(n), "gaps": int((~covered).sum()), "teams_considered": int(len(teams)),
+              "by_layer": {layer: {"features": int((layer_of == layer).sum()),
+                                   "gaps": int(((layer_of == layer) & ~covered).sum())} for layer in layers}}
+    std_meta = _standards_meta(all_types, standards)
+    if minutes is not None:
+        for v in std_meta.values():
+            v["applied_min"] = minutes
+    network = f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs"
+    return CoverageReport(gaps, counties, totals, std_meta, incident, minutes, network)

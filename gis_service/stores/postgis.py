@@ -25,6 +25,7 @@ from sqlalchemy import (
     Float,
     Identity,
     Index,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -109,6 +110,9 @@ CREATE OR REPLACE TRIGGER {table}_count_trunc AFTER TRUNCATE ON {schema}.{table}
 """
 
 
+_WKB_GEOM = func.ST_GeomFromWKB(bindparam("wkb", type_=LargeBinary), 4326)
+
+
 def _geog(expr):
     return cast(expr, Geography(srid=4326))
 
@@ -119,8 +123,11 @@ class PostGISStore(Store):
     def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None):
         super().__init__(catalog)
         self.url = url
-        self.engine = engine or create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
-                                              future=True)
+        # No pre-ping round trip per checkout: connections are recycled every 30 min instead.
+        self.engine = engine or create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+        # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
+        self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._statements: dict[tuple, Any] = {}
         self.metadata = MetaData()
         self.tables = build_tables(catalog, self.metadata)
         self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
@@ -179,10 +186,6 @@ class PostGISStore(Store):
         return [table.c[name] == bindparam(None, value, type_=table.c[name].type)
                 for name, value in (filters or {}).items()]
 
-    @staticmethod
-    def _shape(geom: BaseGeometry):
-        return func.ST_GeomFromWKB(literal(shapely.to_wkb(geom), type_=None), 4326)
-
     # -- reads -------------------------------------------------------------------------------
     def _where(self, table: Table, spec: LayerSpec, query: Query):
         clauses = self._filter_clause(table, query.filters)
@@ -215,7 +218,7 @@ class PostGISStore(Store):
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(stmt).fetchall()
             if query.offset == 0 and len(rows) < query.limit:
                 matched = len(rows)
@@ -239,7 +242,7 @@ class PostGISStore(Store):
         table = self._table(layer)
         cols = self._columns(table, spec, None)
         stmt = select(table.c.id, *cols, self._geojson(table)).where(table.c.id == bindparam("fid", int(fid)))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(stmt).fetchall()
         if not rows:
             raise FeatureNotFound(layer, fid)
@@ -247,71 +250,87 @@ class PostGISStore(Store):
 
     def count(self, layer: str) -> int:
         self._table(layer)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return self._layer_count(conn, layer)
 
     def extent(self, layer: str) -> tuple[float, float, float, float] | None:
         table = self._table(layer)
         ext = func.ST_Extent(table.c.geom)
         stmt = select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext), func.ST_YMax(ext))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(stmt).one()
         return None if row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
 
+    # The spatial queries are built once per (layer, filter attributes) from catalogue
+    # identifiers, with every value a named bind parameter, and reused: building SQLAlchemy
+    # statements costs more Python time than PostGIS needs to answer a KNN query.
+    def _statement(self, kind: str, layer: str, filter_names: tuple[str, ...], build):
+        key = (kind, layer, filter_names)
+        stmt = self._statements.get(key)
+        if stmt is None:
+            table = self._table(layer)
+            filt = [table.c[n] == bindparam(f"f{i}", type_=table.c[n].type) for i, n in enumerate(filter_names)]
+            stmt = self._statements[key] = build(table, filt)
+        return stmt
+
+    def _spatial_rows(self, kind: str, layer: str, geom: BaseGeometry, filters: dict[str, Any] | None,
+                      build, **params) -> list[Feature]:
+        spec = self.check_filters(layer, filters)
+        names = tuple(filters or {})
+        stmt = self._statement(kind, layer, names, build)
+        values = {f"f{i}": (filters or {})[n] for i, n in enumerate(names)}
+        values["wkb"] = shapely.to_wkb(geom)
+        with self.reader.connect() as conn:
+            rows = conn.execute(stmt, {**values, **params}).fetchall()
+        return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
+
+    def _cols(self, table: Table):
+        return [table.c[a.name] for a in self.spec(table.name).attributes]
+
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:
-        spec = self.check_filters(layer, filters)
-        table = self._table(layer)
-        cols = self._columns(table, spec, None)
-        target = _geog(self._shape(geom))
-        dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
-        stmt = (select(table.c.id, *cols, self._geojson(table), dist)
-                .where(func.ST_DWithin(_geog(table.c.geom), target, float(metres)),
-                       *self._filter_clause(table, filters))
-                .order_by(literal_column("__distance"), table.c.id))
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).fetchall()
-        return self._features(rows, [c.name for c in cols], with_distance=True)
+        def build(table, filt):
+            target = _geog(_WKB_GEOM)
+            dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
+            return (select(table.c.id, *self._cols(table), self._geojson(table), dist)
+                    .where(func.ST_DWithin(_geog(table.c.geom), target, bindparam("metres", type_=Float)), *filt)
+                    .order_by(literal_column("__distance"), table.c.id))
+
+        return self._spatial_rows("within", layer, geom, filters, build, metres=float(metres))
 
     def nearest(self, layer: str, geom: BaseGeometry, k: int,
                 filters: dict[str, Any] | None = None,
                 max_distance_m: float | None = None) -> list[Feature]:
-        spec = self.check_filters(layer, filters)
         if k <= 0:
+            self.check_filters(layer, filters)
             return []
-        table = self._table(layer)
-        cols = self._columns(table, spec, None)
-        target = _geog(self._shape(geom))
-        filt = self._filter_clause(table, filters)
-        # 1) k candidates by the index-assisted KNN operator (sphere), 2) the exact spheroid
-        # radius that contains the true k nearest, 3) exact spheroid ranking inside that radius.
-        cand = (select(func.ST_Distance(_geog(table.c.geom), target).label("d"))
-                .where(*filt).order_by(_geog(table.c.geom).op("<->")(target)).limit(k).cte("cand"))
-        radius = select(func.max(cand.c.d)).scalar_subquery()
-        if max_distance_m is not None:
-            radius = func.least(radius, float(max_distance_m))
-        dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
-        stmt = (select(table.c.id, *cols, self._geojson(table), dist)
-                .where(func.ST_DWithin(_geog(table.c.geom), target, radius * (1 + 1e-9) + 1e-6), *filt)
-                .order_by(literal_column("__distance"), table.c.id).limit(k))
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).fetchall()
-        found = self._features(rows, [c.name for c in cols], with_distance=True)
+
+        def build(table, filt):
+            # 1) k candidates by the index-assisted KNN operator (sphere), 2) the exact spheroid
+            # radius that contains the true k nearest, 3) exact spheroid ranking inside it.
+            target = _geog(_WKB_GEOM)
+            cand = (select(func.ST_Distance(_geog(table.c.geom), target).label("d"))
+                    .where(*filt).order_by(_geog(table.c.geom).op("<->")(target))
+                    .limit(bindparam("k", type_=BigInteger)).cte("cand"))
+            radius = func.least(select(func.max(cand.c.d)).scalar_subquery(), bindparam("cap", type_=Float))
+            dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
+            return (select(table.c.id, *self._cols(table), self._geojson(table), dist)
+                    .where(func.ST_DWithin(_geog(table.c.geom), target, radius * (1 + 1e-9) + 1e-6), *filt)
+                    .order_by(literal_column("__distance"), table.c.id).limit(bindparam("k", type_=BigInteger)))
+
+        cap = float(max_distance_m) if max_distance_m is not None else 1e12
+        found = self._spatial_rows("nearest", layer, geom, filters, build, k=int(k), cap=cap)
         if max_distance_m is not None:
             found = [f for f in found if f.distance_m <= max_distance_m]
         return found
 
     def intersecting(self, layer: str, geom: BaseGeometry,
                      filters: dict[str, Any] | None = None) -> list[Feature]:
-        spec = self.check_filters(layer, filters)
-        table = self._table(layer)
-        cols = self._columns(table, spec, None)
-        stmt = (select(table.c.id, *cols, self._geojson(table))
-                .where(func.ST_Intersects(table.c.geom, self._shape(geom)), *self._filter_clause(table, filters))
-                .order_by(table.c.id))
-        with self.engine.connect() as conn:
-            rows = conn.execute(stmt).fetchall()
-        return self._features(rows, [c.name for c in cols])
+        def build(table, filt):
+            return (select(table.c.id, *self._cols(table), self._geojson(table))
+                    .where(func.ST_Intersects(table.c.geom, _WKB_GEOM), *filt).order_by(table.c.id))
+
+        return self._spatial_rows("intersecting", layer, geom, filters, build)
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         spec = self.spec(layer)
@@ -319,7 +338,7 @@ class PostGISStore(Store):
         names = list(columns) if columns is not None else list(spec.attribute_names)
         cols = [table.c[n] for n in names]
         stmt = select(table.c.id, *cols, func.ST_AsBinary(table.c.geom).label("__wkb")).order_by(table.c.id)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(stmt).fetchall()
         data = {n: [r._mapping[n] for r in rows] for n in names}
         geoms = shapely.from_wkb([bytes(r._mapping["__wkb"]) for r in rows]) if rows else []

@@ -1,0 +1,221 @@
+"""The map frame shared by every map: basemap, vector basemap, catalogue layers, render and export.
+
+Basemap (``GIS_BASEMAP_URL``, ``GIS_BASEMAP_ATTRIBUTION``, ``GIS_BASEMAP_CRS``):
+
+* none configured → the admin boundaries (``admin_areas``) are drawn as a vector basemap, so a map
+  works in a command centre with no internet and no tile server;
+* an XYZ template, or a WMTS KVP template with ``{z}/{x}/{y}`` in place of
+  TILEMATRIX/TILECOL/TILEROW (e.g. Tianditu ``vec_w`` with your ``tk`` key), in Web Mercator tiling
+  whose datum is WGS84/CGCS2000 → used as is;
+* ``GIS_BASEMAP_CRS=GCJ02`` (AMap/Gaode, Tencent) → **refused**: our data are WGS84/CGCS2000 and
+  would sit 100–700 m off a GCJ-02 basemap. Shifting every feature into GCJ-02 would also shift what
+  users click and draw, and GCJ-02 has no exact inverse, so the service draws the vector basemap
+  instead and says why on the map (and in ``/viewer/config.json``).
+
+Large layers: a layer with more than ``embed_limit`` features is never embedded. Its features are
+summarised into grid cells (counts) drawn at low zoom, and, when the map is live (served, not
+exported), fetched by bbox from the OGC items API once the view holds at most ``live_limit`` of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import folium
+import numpy as np
+import shapely
+
+from ..catalog import LayerSpec
+from ..config import Settings
+from ..stores.base import Query, Store
+from . import assets
+from .elements import CatalogLayer, FitBounds, Legend, LiveLayer, Panel, js
+from .style import layer_meta, legend_entries, popup_attributes
+
+EMBED_LIMIT = 3000  # features of one layer embedded in a map's HTML; above this: aggregate + bbox loading
+LIVE_LIMIT = 3000  # features fetched per bbox request by a live layer
+COORD_BUDGET = 20_000  # vertices of one embedded line/polygon layer before it is simplified
+GRID_CELLS = 64  # aggregate grid: cells along the longer side of the layer's extent
+DISPLAY_PRECISION = 1e-5  # degrees (~1 m): coordinates in map HTML (the API keeps 1e-7)
+WGS84_NAMES = {"WGS84", "CGCS2000", "EPSG4326", "EPSG4490", "CRS84"}
+GCJ02_NAMES = {"GCJ02", "GCJ", "MARS"}
+
+
+@dataclass(frozen=True)
+class Basemap:
+    url: str | None
+    attribution: str
+    notice: str | None  # why a configured basemap is not used (shown on the map)
+
+
+def basemap_for(settings: Settings) -> Basemap:
+    url = (settings.basemap_url or "").strip()
+    crs = "".join(ch for ch in (settings.basemap_crs or "WGS84").upper() if ch.isalnum())
+    if not url:
+        return Basemap(None, "", None)
+    if crs in GCJ02_NAMES:
+        return Basemap(None, "", "已拒绝 GCJ-02 底图（GIS_BASEMAP_CRS=GCJ02，如高德）：本服务数据为 WGS84/CGCS2000，"
+                       "叠加会偏移约 100–700 米。请配置 WGS84/CGCS2000 底图（如天地图 vec_w）。"
+                       " GCJ-02 basemap refused: the data are WGS84/CGCS2000 and would be drawn 100–700 m "
+                       "off; configure a WGS84/CGCS2000 basemap (e.g. Tianditu). Showing the vector basemap.")
+    if crs not in WGS84_NAMES:
+        return Basemap(None, "", f"未知底图坐标系 GIS_BASEMAP_CRS={settings.basemap_crs!r}（可选 WGS84、CGCS2000、"
+                       "GCJ02），未加载底图。 Unknown basemap CRS; basemap not loaded.")
+    if "{z}" not in url or "{x}" not in url or "{y}" not in url:
+        return Basemap(None, "", "底图地址需包含 {z}/{x}/{y} 占位符，未加载底图。 GIS_BASEMAP_URL needs "
+                       "{z}, {x} and {y} placeholders; basemap not loaded.")
+    return Basemap(url, settings.basemap_attribution or "basemap", None)
+
+
+def new_map(settings: Settings, bbox: tuple[float, float, float, float] | None) -> tuple[folium.Map, Basemap]:
+    """An empty map (tile basemap if configured and acceptable), fitted to ``bbox``."""
+    base = basemap_for(settings)
+    if bbox is None:
+        bbox = (121.6, 40.8, 131.3, 46.3)  # Jilin Province
+    x0, y0, x1, y1 = bbox
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=7, tiles=None, control_scale=True)
+    m.options.update(max_zoom=19, min_zoom=3)  # clustering needs a map maxZoom when there are no tiles
+    if base.url:
+        folium.TileLayer(base.url, attr=base.attribution, name="底图 Basemap", overlay=False, control=True,
+                         max_zoom=19).add_to(m)
+    m.add_child(FitBounds(bbox))
+    return m, base
+
+
+def padded(bbox: tuple[float, float, float, float], frac: float = 0.05, minimum: float = 0.01):
+    x0, y0, x1, y1 = bbox
+    dx, dy = max((x1 - x0) * frac, minimum), max((y1 - y0) * frac, minimum)
+    return (max(-180.0, x0 - dx), max(-90.0, y0 - dy), min(180.0, x1 + dx), min(90.0, y1 + dy))
+
+
+# -- embedding a catalogue layer -------------------------------------------------------------
+
+def _simplified(geoms: np.ndarray) -> np.ndarray:
+    """Line/polygon geometries reduced to about COORD_BUDGET vertices (topology kept per feature)."""
+    if not len(geoms):
+        return geoms
+    bounds = shapely.total_bounds(geoms)
+    tol = max(bounds[2] - bounds[0], bounds[3] - bounds[1]) / 20_000
+    out = geoms
+    while shapely.get_num_coordinates(out).sum() > COORD_BUDGET and tol < 1.0:
+        out = shapely.simplify(geoms, tol, preserve_topology=True)
+        tol *= 2
+    return out
+
+
+def pack(ids: list[int], geoms: np.ndarray, props: list[dict[str, Any]], columns: list[str]) -> bytes:
+    """A compact, column-wise feature collection (``RiskMap.unpack`` rebuilds GeoJSON in the browser).
+
+    Points are bare ``[lon, lat]``; other geometries GeoJSON objects. A string column whose values
+    repeat (county, data source, class) is stored as a dictionary plus indexes. This keeps property
+    names and repeated text out of every feature: about a third of plain GeoJSON for the sample."""
+    n = len(ids)
+    is_point = shapely.get_type_id(geoms) == 0 if n else np.zeros(0, dtype=bool)
+    texts = shapely.to_geojson(geoms) if n else []
+    parts = []
+    for i in range(n):
+        if is_point[i]:
+            parts.append(b"[%s,%s]" % (repr(round(float(shapely.get_x(geoms[i])), 5)).encode(),
+                                       repr(round(float(shapely.get_y(geoms[i])), 5)).encode()))
+        else:
+            parts.append(texts[i].encode())
+    cols: dict[str, Any] = {}
+    for name in columns:
+        values = [p.get(name) for p in props]
+        distinct = {v for v in values if isinstance(v, str)}
+        if n >= 8 and distinct and len(distinct) <= n // 4 and all(v is None or isinstance(v, str) for v in values):
+            table = sorted(distinct)
+            index = {v: i for i, v in enumerate(table)}
+            cols[name] = {"dict": table, "idx": [-1 if v is None else index[v] for v in values]}
+        else:
+            cols[name] = values
+    return (b'{"packed":1,"ids":' + js(ids).encode() + b',"geoms":[' + b",".join(parts) + b'],"props":'
+            + js(cols).encode() + b"}")
+
+
+def embedded_collection(store: Store, spec: LayerSpec, bbox: tuple[float, float, float, float] | None = None,
+                        limit: int = EMBED_LIMIT, filters: dict[str, Any] | None = None) -> tuple[bytes, int]:
+    """(packed collection, number matched) of up to ``limit`` features with only the popup
+    attributes; lines and polygons simplified to a vertex budget, coordinates rounded for display."""
+    columns = popup_attributes(spec)
+    page = store.items(spec.name, Query(bbox=bbox, limit=limit, filters=dict(filters or {}),
+                                        properties=tuple(columns)))
+    feats = page.features
+    geoms = shapely.from_geojson(np.array([f.geometry_json for f in feats], dtype=object)) if feats \
+        else np.array([], dtype=object)
+    if feats:
+        if spec.geometry_family != "point":
+            geoms = _simplified(geoms)
+        geoms = shapely.set_precision(geoms, DISPLAY_PRECISION, mode="pointwise")
+    return pack([f.id for f in feats], geoms, [f.properties for f in feats], columns), page.number_matched
+
+
+def aggregate_cells(store: Store, layer: str, cells: int = GRID_CELLS) -> dict[str, Any]:
+    """Counts of features per grid cell (by representative point) over the layer's extent."""
+    frame = store.frame(layer, columns=[])
+    pts = shapely.point_on_surface(np.asarray(frame.geometry.values, dtype=object))
+    if not len(pts):
+        return {"cell": 0, "cells": [], "total": 0}
+    x, y = shapely.get_x(pts), shapely.get_y(pts)
+    x0, y0, x1, y1 = float(x.min()), float(y.min()), float(x.max()), float(y.max())
+    size = max(x1 - x0, y1 - y0, 1e-6) / cells
+    ix = np.minimum(((x - x0) / size).astype(np.int64), cells)
+    iy = np.minimum(((y - y0) / size).astype(np.int64), cells)
+    key = ix * (cells + 1) + iy
+    uniq, counts = np.unique(key, return_counts=True)
+    cx = x0 + (uniq // (cells + 1) + 0.5) * size
+    cy = y0 + (uniq % (cells + 1) + 0.5) * size
+    out = [[round(float(a), 5), round(float(b), 5), int(c)] for a, b, c in zip(cx, cy, counts, strict=True)]
+    return {"cell": round(size, 6), "cells": out, "total": int(len(pts))}
+
+
+def add_catalog_layer(m: folium.Map, store: Store, spec: LayerSpec, *, live: bool, show: bool = True,
+                      bbox: tuple[float, float, float, float] | None = None,
+                      embed_limit: int = EMBED_LIMIT, live_limit: int = LIVE_LIMIT,
+                      name: str | None = None) -> str:
+    """Add one catalogue layer: embedded when small, aggregate + bbox loading when large.
+    Returns "embedded" or "live"."""
+    meta = layer_meta(spec)
+    data, matched = embedded_collection(store, spec, bbox=bbox, limit=embed_limit + 1)
+    if matched <= embed_limit:
+        m.add_child(CatalogLayer(meta, data, name=name, show=show))
+        return "embedded"
+    options = {"live": live, "limit": live_limit, "properties": popup_attributes(spec), **aggregate_cells(store, spec.name)}
+    m.add_child(LiveLayer(meta, options, name=name, show=show))
+    return "live"
+
+
+def add_vector_basemap(m: folium.Map, store: Store, bbox: tuple[float, float, float, float] | None) -> None:
+    """Admin boundaries around ``bbox`` as a vector basemap (only when no tile basemap is in use)."""
+    if "admin_areas" not in store.catalog:
+        return
+    spec = store.spec("admin_areas")
+    data, _ = embedded_collection(store, spec, bbox=padded(bbox, 0.5) if bbox else None, limit=EMBED_LIMIT)
+    m.add_child(CatalogLayer(layer_meta(spec), data, name=f"{spec.title}（底图）", options={"basemap": True}))
+
+
+def add_legend(m: folium.Map, specs: list[LayerSpec], extra: list[dict] | None = None,
+               title: str = "图例 Legend") -> None:
+    m.add_child(Legend(legend_entries(specs) + list(extra or []), title=title))
+
+
+def add_panel(m: folium.Map, title: str, notes: list[str] | None = None, tables: list[dict] | None = None,
+              basemap: Basemap | None = None, position: str = "topright") -> None:
+    alerts = [basemap.notice] if basemap is not None and basemap.notice else []
+    m.add_child(Panel({"title": title, "alerts": alerts, "notes": [n for n in (notes or []) if n],
+                       "tables": tables or []}, position=position))
+
+
+def finish(m: folium.Map, standalone: bool = False) -> str:
+    """Layer control, local assets, rendered HTML (optionally with every asset inlined)."""
+    folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+    assets.localize(m)
+    html = m.get_root().render()
+    html = html.replace('<html>', '<html lang="zh-CN">', 1)
+    if standalone:
+        return assets.standalone(html)
+    remote = assets.remote_references(html)
+    if remote:
+        raise assets.OfflineAssetError(f"map references remote assets: {remote[:3]}")
+    return html

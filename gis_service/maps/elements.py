@@ -1,0 +1,129 @@
+"""Folium elements that hand catalogue layers, legends and notices to ``web/riskmap.js``.
+
+Each element embeds compact JSON (via :func:`js`) and one call into ``RiskMap``; drawing,
+styling, clustering, popups and bbox loading live in that one script, which the viewer uses too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+RISKMAP_JS = [("riskmap_js", "/viewer/riskmap.js")]
+RISKMAP_CSS = [("riskmap_css", "/viewer/maps.css")]
+CLUSTER_JS = [("markerclusterjs", "/static/vendor/leaflet.markercluster/dist/leaflet.markercluster.js")]
+CLUSTER_CSS = [("markerclustercss", "/static/vendor/leaflet.markercluster/dist/MarkerCluster.css"),
+               ("markerclusterdefaultcss", "/static/vendor/leaflet.markercluster/dist/MarkerCluster.Default.css")]
+FONT_CSS = [("awesome_markers_font_css", "/static/vendor/@fortawesome/fontawesome-free/css/fontawesome.min.css"),
+            ("awesome_markers_font_css_1", "/static/vendor/@fortawesome/fontawesome-free/css/solid.min.css")]
+
+
+def js(value: Any) -> str:
+    """JSON text safe inside a <script> element (``<`` only occurs in strings; escape it)."""
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value).decode()
+    else:
+        text = orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+    return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+class _RiskMapElement(JSCSSMixin):
+    default_js = RISKMAP_JS + CLUSTER_JS
+    default_css = RISKMAP_CSS + CLUSTER_CSS + FONT_CSS
+
+
+class CatalogLayer(_RiskMapElement, Layer):
+    """A catalogue layer with its features embedded (styled, clustered and with popups)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = RiskMap.catalogLayer({{ this.meta }}, {{ this.data }}, {{ this.options }});
+{% endmacro %}
+""")
+
+    def __init__(self, meta: dict, data: bytes | dict, name: str | None = None, show: bool = True,
+                 options: dict | None = None):
+        Layer.__init__(self, name=name or meta["title"], overlay=True, control=True, show=show)
+        self._name = "CatalogLayer"
+        self.meta, self.data, self.options = js(meta), js(data), js(options or {})
+
+
+class LiveLayer(_RiskMapElement, Layer):
+    """A large layer: aggregate grid cells embedded; features fetched by bbox when few enough."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = RiskMap.liveLayer({{ this.meta }}, {{ this.options }});
+{% endmacro %}
+""")
+
+    def __init__(self, meta: dict, options: dict, name: str | None = None, show: bool = True):
+        Layer.__init__(self, name=name or meta["title"], overlay=True, control=True, show=show)
+        self._name = "LiveLayer"
+        self.meta, self.options = js(meta), js(options)
+
+
+class ResultLayer(_RiskMapElement, Layer):
+    """Features of an analysis result (GeoJSON), drawn by role: zones by level, routes, receptors…"""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = RiskMap.resultLayer({{ this.data }}, {{ this.options }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict, name: str, options: dict | None = None, show: bool = True):
+        Layer.__init__(self, name=name, overlay=True, control=True, show=show)
+        self._name = "ResultLayer"
+        self.data, self.options = js(data), js(options or {})
+
+
+class Legend(_RiskMapElement):
+    """A legend control: one row per layer (colour swatch, bilingual title)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+RiskMap.legend({{ this._parent.get_name() }}, {{ this.entries }}, {{ this.title }});
+{% endmacro %}
+""")
+
+    def __init__(self, entries: list[dict], title: str = "图例 Legend"):
+        super().__init__()
+        self._name = "Legend"
+        self.entries, self.title = js(entries), js(title)
+
+
+class Panel(_RiskMapElement):
+    """A titled information box on the map (title, notices, assumptions, rule tables) — HTML built
+    by riskmap.js from data, so every value is escaped there."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+RiskMap.panel({{ this._parent.get_name() }}, {{ this.content }}, {{ this.position }});
+{% endmacro %}
+""")
+
+    def __init__(self, content: dict, position: str = "topright"):
+        super().__init__()
+        self._name = "Panel"
+        self.content, self.position = js(content), js(position)
+
+
+class FitBounds(_RiskMapElement):
+    """Fit the view to a bbox once the map exists (bbox in lon/lat order)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+{{ this._parent.get_name() }}.fitBounds({{ this.bounds }}, {padding: [12, 12]});
+{% endmacro %}
+""")
+
+    def __init__(self, bbox: tuple[float, float, float, float]):
+        super().__init__()
+        self._name = "FitBounds"
+        x0, y0, x1, y1 = bbox
+        self.bounds = js([[y0, x0], [y1, x1]])

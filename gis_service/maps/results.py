@@ -1,0 +1,295 @@
+"""Maps of analysis results: exposure zones, nearest rescue teams, siting checks.
+
+Each ``render_*`` function takes the analysis' GeoJSON FeatureCollection (as the API returns it) and
+draws it; the ``*_map`` functions run the analysis (``gis_service.analysis``) first. Zones are
+coloured red/orange/yellow by ``level``; receptors inside a zone are drawn in the colour of the
+innermost zone with a black ring; teams and routes carry ETA labels; siting conflicts are red with
+the rule table beside the map. Assumptions, limitations and sources travel with the map (panel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import folium
+import shapely
+from shapely.geometry import Point, shape
+
+from ..config import Settings
+from ..stores.base import Store
+from ..validation import Problem, ValidationFailed
+from .base import Basemap, add_legend, add_panel, add_vector_basemap, new_map, padded
+from .elements import ResultLayer
+from .style import LEVEL_COLORS, level_legend
+
+MAX_NOTES = 12
+
+
+def collection_bbox(*collections: dict[str, Any]) -> tuple[float, float, float, float] | None:
+    geoms = [shape(f["geometry"]) for fc in collections for f in fc.get("features", []) if f.get("geometry")]
+    geoms = [g for g in geoms if not g.is_empty]
+    if not geoms:
+        return None
+    return tuple(float(v) for v in shapely.total_bounds(geoms))  # type: ignore[return-value]
+
+
+def _frame(store: Store | None, settings: Settings, bbox) -> tuple[folium.Map, Basemap]:
+    box = padded(bbox, 0.15, 0.01) if bbox else None
+    m, base = new_map(settings, box)
+    if base.url is None and store is not None:
+        add_vector_basemap(m, store, box)
+    return m, base
+
+
+def _subset(fc: dict[str, Any], pred) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [f for f in fc.get("features", []) if pred(f)]}
+
+
+def _role(f: dict[str, Any]) -> str | None:
+    p = f.get("properties") or {}
+    return p.get("role") or p.get("feature_type") or p.get("kind")
+
+
+def _fmt(v: Any, nd: int = 1) -> Any:
+    if isinstance(v, float):
+        return round(v, nd)
+    return v
+
+
+def _notes(meta: dict[str, Any], *keys: str) -> list[str]:
+    out: list[str] = []
+    for key in keys:
+        val = meta.get(key)
+        if isinstance(val, str):
+            out.append(val)
+        elif isinstance(val, list):
+            out.extend(str(v) for v in val)
+    return out[:MAX_NOTES]
+
+
+# -- exposure ---------------------------------------------------------------------------------
+
+KIND_ZH = {"explosion": "爆炸 Explosion", "fire": "火灾 Fire", "toxic": "毒气 Toxic release",
+           "tailings_runout": "溃坝泥流 Tailings runout", "goaf_subsidence": "采空沉陷 Goaf subsidence"}
+
+
+def render_exposure(fc: dict[str, Any], settings: Settings, store: Store | None = None,
+                    source: dict[str, Any] | None = None) -> folium.Map:
+    """Zones by level (one toggle per model kind), exposed receptors highlighted, the source, and a
+    panel with the zone table, exposure totals, assumptions and warnings from ``fc["metadata"]``."""
+    meta = fc.get("metadata") or {}
+    zones = [f for f in fc.get("features", []) if _role(f) != "receptor"
+             and (_role(f) == "zone" or (f.get("properties") or {}).get("level"))]
+    receptors = _subset(fc, lambda f: _role(f) == "receptor")
+    src_fc = {"type": "FeatureCollection", "features": [source] if source else []}
+    m, base = _frame(store, settings, collection_bbox({"features": zones}, src_fc))
+    kinds: dict[str, list] = {}
+    for f in zones:
+        kinds.setdefault((f.get("properties") or {}).get("kind") or "zone", []).append(f)
+    for kind, feats in kinds.items():
+        # draw the outer (yellow) zones first so the red ones stay on top and clickable
+        feats = sorted(feats, key=lambda f: -list(LEVEL_COLORS).index(f["properties"]["level"])
+                       if f["properties"].get("level") in LEVEL_COLORS else 0)
+        m.add_child(ResultLayer({"type": "FeatureCollection", "features": feats}, KIND_ZH.get(kind, kind),
+                                {"role": "zone", "labelKey": "label_zh"}))
+    if receptors["features"]:
+        m.add_child(ResultLayer(receptors, f"区内受体 Exposed receptors ({len(receptors['features'])})",
+                                {"role": "receptor"}))
+    if source:
+        m.add_child(ResultLayer(src_fc, "风险源 Source", {"role": "source"}))
+    rows = []
+    for f in zones:
+        p = f["properties"]
+        ex = p.get("exposure") or {}
+        rows.append({"cells": [p.get("label_zh") or p.get("level"), KIND_ZH.get(p.get("kind"), p.get("kind")),
+                               _fmt(p.get("threshold"), 2), p.get("threshold_unit"), _fmt(p.get("distance_m"), 0),
+                               ex.get("receptor_count"), ex.get("total_population")],
+                     "cls": {"red": "fail", "orange": "warn", "yellow": "warn"}.get(p.get("level"), "")})
+    src = meta.get("source") or {}
+    summary = meta.get("exposure") or {}
+    title = "暴露分析 Exposure — " + str(src.get("name") or src.get("substance") or "")
+    tables = [{"title": "影响区 Zones", "columns": ["区 zone", "类型 kind", "阈值 threshold", "单位 unit",
+                                                  "距离 distance (m)", "受体 receptors", "人口 population"],
+               "rows": rows}]
+    if summary:
+        tables.append({"title": "合计 Total (union of zones)",
+                       "rows": [["受体 receptors", summary.get("receptor_count")],
+                                ["人口 population", summary.get("total_population")]]
+                       + [[f"人口 {k}", v] for k, v in (summary.get("population_by_class") or {}).items()]})
+    notes = _notes(meta, "warnings", "assumptions", "population_note")
+    add_panel(m, title, notes, tables, basemap=base)
+    add_legend(m, [], extra=level_legend() + [
+        {"label": "区内受体 receptor inside (innermost zone colour)", "family": "point", "color": "#000",
+         "fillColor": LEVEL_COLORS["red"]},
+        {"label": "风险源 source", "family": "point", "color": "#67000d", "fillColor": "#ef3b2c",
+         "icon": "industry"}])
+    return m
+
+
+def exposure_map(store: Store, settings: Settings, layer: str, fid: int, params=None) -> folium.Map:
+    from ..analysis import exposure
+
+    result = exposure.feature_exposure(store, layer, fid, params)
+    fc = result.to_feature_collection(receptor_features=True)
+    source = store.get(layer, fid).to_dict()
+    source["properties"] = {"name": source["properties"].get("name"), "layer": layer, "id": fid}
+    return render_exposure(fc, settings, store, source)
+
+
+# -- rescue -----------------------------------------------------------------------------------
+
+def render_rescue(fc: dict[str, Any], settings: Settings, store: Store | None = None,
+                  isochrones: Sequence[dict[str, Any]] = ()) -> folium.Map:
+    """The incident, the teams (ranked, ETA/distance labels), their routes, optional isochrones and a
+    panel with the ranking, arrival standards and limitations."""
+    meta = fc.get("metadata") or {}
+    origin = meta.get("origin") or {}
+    incident = {"type": "FeatureCollection", "features": []}
+    if "lon" in origin and "lat" in origin:
+        labels = meta.get("incident_label") or {}
+        name = "、".join(v.get("zh", k) for k, v in labels.items()) or meta.get("incident", "")
+        incident["features"].append({"type": "Feature", "geometry": {"type": "Point",
+                                     "coordinates": [origin["lon"], origin["lat"]]},
+                                     "properties": {"role": "incident", "name": f"事故点 Incident: {name}",
+                                                    "incident": meta.get("incident"), "lon": origin["lon"],
+                                                    "lat": origin["lat"]}})
+    teams = _subset(fc, lambda f: _role(f) == "team")
+    routes = _subset(fc, lambda f: _role(f) == "route")
+    iso_feats = [f for iso in isochrones for f in iso.get("features", []) if f.get("geometry")
+                 and not (f.get("properties") or {}).get("empty")]
+    m, base = _frame(store, settings, collection_bbox(incident, teams, routes))
+    if iso_feats:
+        m.add_child(ResultLayer({"type": "FeatureCollection", "features": iso_feats}, "等时圈 Isochrones",
+                                {"role": "isochrone", "labelKey": "minutes_label"}))
+    if routes["features"]:
+        m.add_child(ResultLayer(routes, "路线 Routes", {"role": "route", "showDistance": False}))
+    m.add_child(ResultLayer(teams, "救援队伍 Teams", {"role": "team", "permanentLabels": True, "rankLabels": True}))
+    m.add_child(ResultLayer(incident, "事故点 Incident", {"role": "incident"}))
+    rows = []
+    for f in teams["features"]:
+        p = f["properties"]
+        rows.append({"cells": [p.get("rank"), p.get("name"), p.get("team_type_zh") or p.get("team_type"),
+                               _fmt((p.get("distance_m") or 0) / 1000, 1), _fmt(p.get("eta_min"), 1),
+                               p.get("standard_min"),
+                               {True: "是", False: "否"}.get(p.get("meets_standard"), "—")],
+                     "cls": {True: "pass", False: "fail"}.get(p.get("meets_standard"), "")})
+    notes = []
+    if meta.get("reason"):
+        notes.append(str(meta["reason"]))
+    notes.append(f"方式 by: {meta.get('by', '')}; 能力匹配 capable: {', '.join(meta.get('capable_team_types') or [])}")
+    for t, st in (meta.get("standards") or {}).items():
+        notes.append(f"{st.get('team_type_zh', t)} 到达标准 {st.get('standard_min')} min — {st.get('source', '')}")
+    notes += _notes(meta, "method", "limitations")
+    add_panel(m, "最近救援队伍 Nearest rescue teams",
+              notes, [{"columns": ["#", "名称 name", "类型 type", "直线 km", "ETA min", "标准 min", "达标"],
+                       "rows": rows}], basemap=base)
+    legend = [{"label": "事故点 incident", "family": "point", "color": "#67000d", "fillColor": "#ef3b2c",
+               "icon": "triangle-exclamation"},
+              {"label": "救援队伍 team (rank · ETA)", "family": "point", "color": "#08519c", "fillColor": "#3182bd",
+               "icon": "plus"},
+              {"label": "路线 route", "family": "line", "color": "#2171b5", "fillColor": "#2171b5"}]
+    if iso_feats:
+        legend.append({"label": "等时圈 isochrone", "family": "polygon", "color": "#41ab5d", "fillColor": "#a1d99b"})
+    add_legend(m, [], extra=legend)
+    return m
+
+
+def rescue_map(store: Store, settings: Settings, lon: float, lat: float, incident: str, k: int = 5,
+               by: str = "distance", isochrone_minutes: Sequence[float] | None = None, graph=None,
+               standards=None) -> folium.Map:
+    """Run :func:`gis_service.analysis.rescue.nearest_teams` and draw it; with ``isochrone_minutes``
+    also the areas the nearest (up to 3) teams reach in those minutes."""
+    from ..analysis import rescue
+
+    needs_graph = by == "time" or bool(isochrone_minutes)
+    if needs_graph and graph is None:
+        from ..analysis.road_network import road_graph
+
+        graph = road_graph(store, pbf=getattr(settings, "road_pbf", None))
+    answer = rescue.nearest_teams(store, Point(lon, lat), incident, k=k, by=by, graph=graph, standards=standards)
+    fc = answer.to_feature_collection()
+    isos = []
+    for t in answer.teams[:3] if isochrone_minutes else []:
+        iso = rescue.team_isochrones(store, t.id, list(isochrone_minutes), graph=graph)
+        for f in iso["features"]:
+            f["properties"]["minutes_label"] = f"{f['properties'].get('name')} ≤ {f['properties'].get('minutes'):g} min"
+        isos.append(iso)
+    return render_rescue(fc, settings, store, isos)
+
+
+# -- siting -----------------------------------------------------------------------------------
+
+OUTCOME_ZH = {"pass": "通过 pass", "warn": "警告 warn", "fail": "不通过 fail", "not_evaluated": "未评估 n/a"}
+
+
+def _measure(d: dict[str, Any] | None) -> str:
+    if not d or d.get("value") is None:
+        return "—"
+    return f"{d['value']:g} {d.get('unit') or ''}".strip()
+
+
+def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings,
+                  store: Store | None = None) -> folium.Map:
+    """The proposal (dashed), conflict geometries (red) and context zones, with the verdict and the
+    rule table beside the map. ``report`` is SitingReport.to_dict(), ``fc`` to_feature_collection()."""
+    proposal = _subset(fc, lambda f: _role(f) == "proposal")
+    conflicts = _subset(fc, lambda f: _role(f) == "conflict")
+    zones = _subset(fc, lambda f: _role(f) not in ("proposal", "conflict"))
+    m, base = _frame(store, settings, collection_bbox(proposal, conflicts))
+    if zones["features"]:
+        m.add_child(ResultLayer(zones, "相关区域 Context zones", {"role": "zone"}, show=True))
+    m.add_child(ResultLayer(proposal, "拟选址 Proposal", {"role": "proposal"}))
+    if conflicts["features"]:
+        m.add_child(ResultLayer(conflicts, f"冲突 Conflicts ({len(conflicts['features'])})",
+                                {"role": "conflict", "labelKey": "rule_id"}))
+    rows = []
+    for r in report.get("rules", []):
+        rows.append({"cells": [r.get("id"), (r.get("description") or {}).get("zh"),
+                               OUTCOME_ZH.get(r.get("outcome"), r.get("outcome")), r.get("severity"),
+                               _measure(r.get("measured")), _measure(r.get("threshold")), len(r.get("offending") or [])],
+                     "cls": {"fail": "fail", "warn": "warn", "pass": "pass"}.get(r.get("outcome"), "")})
+    verdict = report.get("verdict", "")
+    label = report.get("verdict_label") or {}
+    prop = report.get("proposal") or {}
+    notes = [f"方案 proposal: {prop.get('name') or '—'} ({prop.get('kind')}), "
+             f"面积 area {prop.get('area_km2')} km²" if prop else ""]
+    notes += [str(n) for n in prop.get("notes") or []]
+    rs = report.get("rule_set") or {}
+    notes.append(f"规则集 rule set: {(rs.get('title') or {}).get('zh', '')} ({rs.get('file', '')})")
+    notes.append(str(report.get("verdict_rule", "")))
+    content = {"title": "选址检查 Siting check", "verdict": f"{label.get('zh', verdict)} {label.get('en', '')}".strip(),
+               "verdict_class": verdict, "notes": [n for n in notes if n], "wide": True,
+               "alerts": [base.notice] if base.notice else [],
+               "tables": [{"title": "规则 Rules", "columns": ["规则 rule", "说明", "结果 outcome", "级别 severity",
+                                                              "测得 measured", "阈值 threshold", "冲突 n"],
+                           "rows": rows}]}
+    from .elements import Panel
+
+    m.add_child(Panel(content, position="topright"))
+    add_legend(m, [], extra=[
+        {"label": "拟选址 proposal", "family": "polygon", "color": "#252525", "fillColor": "#969696"},
+        {"label": "冲突 conflict", "family": "polygon", "color": "#a50f15", "fillColor": "#fb6a4a"}] + level_legend())
+    return m
+
+
+def siting_map(store: Store, settings: Settings, park_id: int | None = None, body: bytes | None = None,
+               kind: str | None = None, rule_set: str | None = None) -> folium.Map:
+    """Check an existing park (``park_id``) or a posted GeoJSON proposal (``body``) and draw it."""
+    from ..analysis import siting
+    from ..analysis.road_network import road_graph
+    from ..analysis.siting_rules import rule_set_for, rule_sets
+
+    def chosen(kind_: str):
+        try:
+            return rule_set_for(rule_sets(store.catalog), kind_, rule_set)
+        except (KeyError, ValueError) as exc:
+            raise ValidationFailed([Problem(None, "rule_set", str(exc).strip("'\""))]) from None
+
+    graph = road_graph(store, pbf=getattr(settings, "road_pbf", None))
+    if park_id is not None:
+        report = siting.check_park(store, park_id, chosen("park"), graph=graph)
+    else:
+        proposal = siting.proposal_from_geojson(body or b"", store, kind=kind)
+        report = siting.check(store, proposal, chosen(proposal.kind), graph=graph)
+    return render_siting(report.to_dict(), report.to_feature_collection(), settings, store)

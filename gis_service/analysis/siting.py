@@ -46,7 +46,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from .. import geodesy
-from ..api.geojson_io import check_crs_member, parse_geometry, parse_json
+from ..geojson_io import check_crs_member, parse_geometry, parse_json
 from ..models import goaf as goaf_model
 from ..models import tailings as tailings_model
 from ..stores.base import Feature, Query, Store

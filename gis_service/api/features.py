@@ -14,11 +14,11 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ..catalog import LayerSpec
 from ..config import Settings
+from ..geojson_io import parse_feature_body
 from ..stores.base import Feature, Query, Store, WriteBatch
 from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
 from .deps import Editor, Reader, get_settings, get_store
 from .errors import ApiError
-from .geojson_io import parse_feature_body
 from .html import render
 
 router = APIRouter()

@@ -8,7 +8,7 @@ import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from ..validation import Problem, ValidationFailed
+from .validation import Problem, ValidationFailed
 
 WGS84_NAMES = {"urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:EPSG::4326", "EPSG:4326", "EPSG:4490",
                "urn:ogc:def:crs:EPSG::4490", "http://www.opengis.net/def/crs/OGC/1.3/CRS84",

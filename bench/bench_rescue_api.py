@@ -28,14 +28,11 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -44,9 +41,13 @@ import psycopg
 import shapely
 from shapely.geometry import Point
 
-from gis_service.catalog import default_catalog
-from gis_service.loading import rows_from_frame
-from gis_service.stores.postgis import PostGISStore
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from conftest import ServerProcess  # noqa: E402
+
+from gis_service.catalog import default_catalog  # noqa: E402
+from gis_service.loading import rows_from_frame  # noqa: E402
+from gis_service.stores.postgis import PostGISStore  # noqa: E402
 
 LON0, LON1, LAT0, LAT1 = 122.5, 130.5, 41.5, 45.8     # inside Jilin's extent
 INCIDENT, TEAM_TYPE, K = "fire", "fire", 5
@@ -186,40 +187,6 @@ def api_worker(port: int, trivial: bool = False):
     return make
 
 
-class Server:
-    def __init__(self, dsn: str, workers: int):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.cmd = [sys.executable, "-m", "uvicorn", "--factory", "gis_service.api.app:create_app", "--host",
-                    "127.0.0.1", "--port", str(self.port), "--log-level", "warning", "--no-access-log",
-                    "--workers", str(workers)]
-        self.env = {**os.environ, "GIS_STORE": "postgis",
-                    "GIS_DATABASE_URL": dsn.replace("postgresql://", "postgresql+psycopg://", 1)}
-
-    def __enter__(self):
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.time() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/conformance", timeout=2):
-                    return self
-            except OSError:
-                if time.time() > deadline:
-                    self.proc.kill()
-                    raise RuntimeError("server did not start in 60 s") from None
-                time.sleep(0.2)
-
-    def __exit__(self, *exc):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def measure(name: str, rounds: int, clients: int, points: np.ndarray, make) -> dict:
     run_threads(clients, points[: max(clients * 20, len(points) // 5)], make)        # warm-up
     rates, lats = [], []
@@ -262,7 +229,8 @@ def main() -> None:
                   raw_worker(args.dsn, sql, params, probe))
     results, ceiling = [], None
     for w in [int(x) for x in args.workers.split(",")]:
-        with Server(args.dsn, w) as srv:
+        env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": args.dsn.replace("postgresql://", "postgresql+psycopg://", 1)}
+        with ServerProcess(env, workers=w) as srv:
             results.append((w, measure(f"HTTP API, {w} worker(s)", args.rounds, args.clients, points,
                                        api_worker(srv.port))))
             if w == 1:   # what the web stack alone costs: a static endpoint, no database

@@ -223,19 +223,22 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.cmd = [sys.executable, "-m", "uvicorn", "--factory", "gis_service.api.app:create_app",
                     "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
-                    "--workers", str(workers)]
+                    "--no-access-log", "--workers", str(workers)]
         self.env = {**os.environ, **env}
         self.proc = None
 
     def __enter__(self):
         import subprocess
+        import tempfile
         import urllib.request
 
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks on it
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stdout.read().decode(errors='replace')}")
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read().decode(errors='replace')}")
             try:
                 with urllib.request.urlopen(f"{self.url}/conformance", timeout=2):
                     return self
@@ -251,6 +254,7 @@ class ServerProcess:
             self.proc.wait(timeout=10)
         except Exception:  # noqa: BLE001
             self.proc.kill()
+        self.log.close()
 
 
 def load_gpkg_into(store, gpkg: Path) -> dict[str, int]:

@@ -142,3 +142,44 @@ def test_grading_api(grading_stores):
     body = r.json()
     assert body["count"] == len(body["records"]) == store.count("hazard_sources")
     assert "population" in body["people_note"]
+
+
+# -- the grid candidate search and the local distance behind the bulk count ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), reach=st.floats(50, 20_000), lat0=st.floats(-80, 80),
+       lon0=st.floats(-179.9, 179.9))
+def test_grid_pairs_never_miss_a_pair(seed, reach, lat0, lon0):
+    from pyproj import Geod
+
+    from gis_service.analysis.grading import grid_pairs
+
+    rng = np.random.default_rng(seed)
+    spread = reach / 111_000 * 4
+    s_lon = (lon0 + rng.uniform(-spread, spread, 40) + 180) % 360 - 180
+    s_lat = np.clip(lat0 + rng.uniform(-spread, spread, 40), -89.5, 89.5)
+    r_lon = (lon0 + rng.uniform(-spread, spread, 300) + 180) % 360 - 180
+    r_lat = np.clip(lat0 + rng.uniform(-spread, spread, 300), -89.5, 89.5)
+    i, j = grid_pairs(s_lon, s_lat, r_lon, r_lat, reach)
+    found = set(zip(i.tolist(), j.tolist(), strict=True))
+    assert len(found) == len(i)  # no pair listed twice
+    ii, jj = np.meshgrid(np.arange(40), np.arange(300), indexing="ij")
+    _, _, d = Geod(ellps="WGS84").inv(s_lon[ii.ravel()], s_lat[ii.ravel()], r_lon[jj.ravel()], r_lat[jj.ravel()])
+    within = {(a, b) for a, b, dd in zip(ii.ravel().tolist(), jj.ravel().tolist(), d, strict=True) if dd <= reach}
+    assert within <= found
+
+
+def test_local_point_distance_matches_geod_at_short_range():
+    from pyproj import Geod
+
+    from gis_service.analysis.grading import local_point_distances
+
+    rng = np.random.default_rng(3)
+    lon1, lat1 = rng.uniform(121.6, 131.3, 5000), rng.uniform(40.8, 46.3, 5000)
+    lon2, lat2, _ = Geod(ellps="WGS84").fwd(lon1, lat1, rng.uniform(0, 360, 5000), rng.uniform(0, 2000, 5000))
+    _, _, ref = Geod(ellps="WGS84").inv(lon1, lat1, lon2, lat2)
+    np.testing.assert_allclose(local_point_distances(lon1, lat1, lon2, lat2), ref, atol=1e-3)

@@ -306,3 +306,15 @@ def test_downloaded_map_opens_from_disk_with_no_server(browser, server, tmp_path
         w.check_clean()
     finally:
         w.context.close()
+
+
+# -- the API documentation works offline too -------------------------------------------------------
+
+def test_openapi_docs_render_offline(watched, server):
+    page = watched.page
+    page.goto(f"{server.url}/docs", wait_until="networkidle")
+    page.wait_for_selector(".opblock-summary-path")
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/collections/{layer}/items" in [p.replace("\u200b", "") for p in paths]
+    watched.shot("openapi_docs")
+    watched.check_clean()

@@ -67,6 +67,19 @@ class _TooLarge(Exception):
     pass
 
 
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from the service's own npm assets (FastAPI's default loads a CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():
+        base = "/static/vendor/swagger-ui-dist"
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} — API",
+                                   swagger_js_url=f"{base}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{base}/swagger-ui.css",
+                                   swagger_favicon_url=f"{base}/favicon-32x32.png")
+
+
 def _mount_static(app: FastAPI) -> None:
     import xstatic.pkg.leaflet as leaflet
 
@@ -86,7 +99,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
             app.state.store.close()
 
     app = FastAPI(title="Risk map service 风险地图服务", version="0.1.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)
+    _offline_docs(app)
     app.state.settings = settings
     app.state.store = store or make_store(settings)
     errors.install(app)

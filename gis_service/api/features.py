@@ -25,9 +25,9 @@ router = APIRouter()
 
 GEOJSON = "application/geo+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+# FastAPI writes OpenAPI 3.1, so the OGC "oas30" class is not claimed.
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
@@ -64,7 +64,7 @@ def landing(request: Request, f: str | None = None, settings: Settings = Depends
         "links": [
             {"href": f"{base}/?f=json", "rel": "self", "type": "application/json", "title": "this document"},
             {"href": f"{base}/?f=html", "rel": "alternate", "type": "text/html", "title": "this document as HTML"},
-            {"href": f"{base}/openapi.json", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+            {"href": f"{base}/openapi.json", "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.1",
              "title": "OpenAPI definition"},
             {"href": f"{base}/docs", "rel": "service-doc", "type": "text/html", "title": "API documentation"},
             {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",

@@ -31,7 +31,7 @@ APP_URL = "/viewer"
 
 # npm packages the service serves (top-level folders of web/node_modules); nothing else is exposed.
 VENDOR_PACKAGES = ("@fortawesome/fontawesome-free", "bootstrap", "jquery", "leaflet-draw",
-                   "leaflet.awesome-markers", "leaflet.markercluster")
+                   "leaflet.awesome-markers", "leaflet.markercluster", "swagger-ui-dist")
 STATIC_SUFFIXES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
                    ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".html": "text/html",
                    ".json": "application/json", ".gif": "image/gif"}

@@ -30,8 +30,10 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def report_invalid(exc: ValidationFailed) -> None:
-    err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s); nothing was written")
+def report_invalid(exc: ValidationFailed, writing: bool = False) -> None:
+    """Print every problem (row, field, message) and exit 1; ``writing`` adds that nothing was written."""
+    tail = "; nothing was written" if writing else ""
+    err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s){tail}")
     for p in exc.problems[:50]:
         where = f"row {p.row}" if p.row is not None else "input"
         err.print(f"  {where}, field [bold]{p.field}[/]: {p.message}")
@@ -119,7 +121,7 @@ def load(layer: str = typer.Argument(..., help="layer name, e.g. hazard_sources"
     except LoadError as exc:
         fail(str(exc))
     except ValidationFailed as exc:
-        report_invalid(exc)
+        report_invalid(exc, writing=True)
     except StoreError as exc:
         fail(str(exc), 3)
     note = f", reprojected from {result.source_crs}" if result.reprojected else f" ({result.source_crs})"

@@ -120,7 +120,7 @@ def grade_command(
         else:
             doc = grading.grade_feature(store, fid)
     except ValidationFailed as exc:
-        cli.report_invalid(exc)
+        cli.report_invalid(exc, writing=write)
     except FeatureNotFound as exc:
         cli.fail(str(exc))
     if all_:

@@ -151,7 +151,7 @@ def import_osm(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         rows = rows_from_frame(spec, frame, ignore_extra=True).rows
         ids = store.write("roads", WriteBatch(creates=rows)) if append else store.replace_all("roads", rows)
     except ValidationFailed as exc:
-        cli.report_invalid(exc)
+        cli.report_invalid(exc, writing=True)
     invalidate(store)
     cli.out.print(f"loaded {len(ids)} road(s) from {file.name} into roads ({'appended' if append else 'replaced'})")
 

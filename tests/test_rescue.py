@@ -365,3 +365,18 @@ def test_no_reachable_team_says_why(embedded_store):
     ans = rescue.nearest_teams(embedded_store, Point(124.55, 43.9), "mine", k=3, by="time", graph=g)
     assert ans.teams and not any(t.reachable for t in ans.teams)
     assert "reach" in ans.reason
+
+
+@pytest.mark.parametrize("engine", ["embedded", "postgis"])
+def test_team_types_narrow_the_search(sample_stores, engine):
+    store = sample_stores[engine]
+    geom = Point(126.55, 43.85)
+    hazmat = rescue.nearest_teams(store, geom, "chemical", k=3, team_types=["hazmat"])
+    kinds = store.frame("rescue_teams", ["team_type"])["team_type"]
+    want = [fid for _, fid in brute_force(store, geom, "chemical", 1000, 0, True) if kinds[fid] == "hazmat"][:3]
+    assert [t.id for t in hazmat.teams] == want
+    by_time = rescue.nearest_teams(store, geom, "chemical", k=2, by="time", team_types=["fire"])
+    assert by_time.teams and all(t.team_type == "fire" for t in by_time.teams)
+    with pytest.raises(ValidationFailed) as exc:
+        rescue.nearest_teams(store, geom, "mine", team_types=["hazmat"])
+    assert exc.value.problems[0].field == "team_types"

@@ -390,15 +390,24 @@ def _empty_reason(types: Sequence[str], min_personnel: int, on_duty_only: bool) 
 
 def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, by: str = "distance",
                   min_personnel: int = 0, on_duty_only: bool = True, graph: RoadGraph | None = None, *,
-                  standards: Mapping[str, float] | None = None, check_extent: bool = True) -> RescueAnswer:
+                  standards: Mapping[str, float] | None = None, check_extent: bool = True,
+                  team_types: Sequence[str] | None = None) -> RescueAnswer:
     """The ``k`` nearest teams able to handle ``incident`` at ``geom``, by straight line or road time.
 
     ``standards`` overrides arrival standards (minutes per team type; default GIS_RESCUE_STANDARD_MIN).
     ``graph`` is the road graph for ``by="time"`` (default: the cached graph of the store's roads).
+    ``team_types`` narrows the capable team types to a subset (e.g. only ``hazmat`` for a chemical
+    incident); a type that cannot handle the incident is refused.
     """
     _check_args(k, by, min_personnel)
     inc = parse_incident(incident)
     types = capable_team_types(inc)
+    if team_types is not None:
+        wrong = [t for t in team_types if t not in types]
+        if wrong or not team_types:
+            raise ValidationFailed([Problem(None, "team_types", f"{', '.join(wrong) or 'none given'}: "
+                                            f"capable team types for {inc} are {', '.join(types)}")])
+        types = [t for t in types if t in team_types]
     if check_extent:
         check_location(store, geom)
     origin = representative_point(geom)

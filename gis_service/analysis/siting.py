@@ -552,30 +552,26 @@ def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
     basis = (f"rule threshold ({limit:g} min)" if rule.threshold is not None
              else f"arrival standard of {team_type} teams: {source}")
     incident = _incident_for(team_type)
-    k = int(rule.params.get("k") or (1 if len(rescue.capable_team_types(incident)) == 1 else rescue.MAX_K))
+    k = int(rule.params.get("k") or 1)
     by, method_notes = "time", []
-    key = ("time", incident, k)
-    if key not in ctx.rescue_answers:  # the hazmat and fire rules share one road search
+    key = ("time", team_type, k)
+    if key not in ctx.rescue_answers:
         ctx.rescue_answers[key] = rescue.nearest_teams(ctx.store, ctx.proposal.geometry, incident, k=k, by="time",
-                                                       graph=ctx.graph, check_extent=False)
+                                                       graph=ctx.graph, check_extent=False, team_types=[team_type])
     answer = ctx.rescue_answers[key]
-    teams = [t for t in answer.teams if t.team_type == team_type]
+    teams = answer.teams
     if not any(t.reachable for t in teams) and (answer.reason or not answer.teams):
         method_notes.append(f"road time unavailable ({answer.reason or 'no team reachable by road'}): "
                             "straight-line distance instead")
         by = "distance"
         answer = rescue.nearest_teams(ctx.store, ctx.proposal.geometry, incident, k=k, by="distance",
-                                      check_extent=False)
-        teams = [t for t in answer.teams if t.team_type == team_type]
+                                      check_extent=False, team_types=[team_type])
+        teams = answer.teams
     if by == "time":
         reach = [t for t in teams if t.reachable]
         best = min(reach, key=lambda t: t.eta_min) if reach else None
-        slowest = max((t.eta_min for t in answer.teams if t.reachable), default=None)
-        method = f"road network time via rescue.nearest_teams(by='time'); {rescue.ROUTING_NOTE}"
-        if best is None and slowest is not None and slowest <= limit:
-            return RuleOutcome(rule, "not_evaluated", None, "min", "ETA of the nearest team", limit, "min", basis,
-                               method=method, notes=[f"no {team_type} team among the {len(answer.teams)} fastest "
-                                                     f"capable teams; could not decide"])
+        method = f"road network time via rescue.nearest_teams(by='time', team_types=[{team_type!r}]); " \
+                 f"{rescue.ROUTING_NOTE}"
         violated = best is None or best.eta_min > limit
         measured = best.eta_min if best else None
         offending = [] if best is None else [{"layer": "rescue_teams", "id": best.id, "name": best.name,
@@ -585,8 +581,7 @@ def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
         conflicts = [] if best is None or best.route is None else [
             _feature(best.route, layer="rescue_teams", id=best.id, name=best.name, eta_min=round(best.eta_min, 2),
                      evidence="fastest route")]
-        notes = method_notes + ([] if best else [f"no {team_type} team reachable by road (slowest capable team "
-                                                 f"{slowest:.1f} min)" if slowest else f"no {team_type} team"])
+        notes = method_notes + ([] if best else [f"no {team_type} team reachable by road"])
         return RuleOutcome(rule, _judge(rule, violated), measured, "min",
                            f"road ETA of the fastest {team_type} team", limit, "min", basis, offending, conflicts,
                            method, notes)
@@ -609,8 +604,8 @@ def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
 
 @lru_cache(maxsize=16)
 def _incident_for(team_type: str) -> str:
-    """The incident type with the most capable team types that includes ``team_type`` (so the rescue
-    rules of one check share a single road search; the k = MAX_K fastest capable teams are asked for)."""
+    """An incident type whose capable team types include ``team_type`` (the search is then narrowed to
+    that one type with ``team_types=``)."""
     caps = rescue.capabilities().incidents
     options = [(-len(types), inc) for inc, types in caps.items() if team_type in types]
     if not options:

@@ -203,3 +203,14 @@ def test_api_routes_on_a_configured_pbf(embedded_store, small_pbf):
     r = c.get(f"{BASE}/nearest", params={"lon": 126.51, "lat": 43.80, "incident": "fire", "k": 1, "by": "time"})
     assert r.status_code == 200, r.text
     assert "OpenStreetMap" in r.json()["metadata"]["network"]
+
+
+def test_team_types_parameter(client):
+    r = client.get("/analysis/rescue/nearest", params={"lon": 126.55, "lat": 43.85, "incident": "chemical",
+                                                       "team_types": "hazmat", "k": 2})
+    assert r.status_code == 200
+    kinds = [f["properties"]["team_type"] for f in r.json()["features"] if "team_type" in f["properties"]]
+    assert kinds == ["hazmat", "hazmat"]
+    r = client.get("/analysis/rescue/nearest", params={"lon": 126.55, "lat": 43.85, "incident": "mine",
+                                                       "team_types": "hazmat"})
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "team_types"

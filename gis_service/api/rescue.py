@@ -27,6 +27,11 @@ K_DOC = f"number of teams, 1..{rescue.MAX_K}"
 INCIDENT_DOC = ("incident type: " + ", ".join(rescue.incident_types())
                 + "; several with commas, e.g. chemical,medical")
 BY_DOC = "distance (geodesic straight line) or time (road travel time)"
+TEAM_TYPES_DOC = "only these of the capable team types, comma separated, e.g. hazmat"
+
+
+def _team_types(text: str | None) -> list[str] | None:
+    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _geojson(doc: dict[str, Any]) -> Response:
@@ -53,10 +58,11 @@ def nearest(lon: float = Query(..., description="incident longitude (WGS84)"),
             k: int = Query(5, description=K_DOC), by: str = Query("distance", description=BY_DOC),
             min_personnel: int = Query(0, description="only teams with at least this many people"),
             on_duty: bool = Query(True, description="only teams on duty"),
+            team_types: str | None = Query(None, description=TEAM_TYPES_DOC),
             store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
     answer = rescue.nearest_teams(store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
                                   on_duty_only=on_duty, graph=_graph(store, settings, by),
-                                  standards=_overrides(settings))
+                                  standards=_overrides(settings), team_types=_team_types(team_types))
     return _geojson(answer.to_feature_collection())
 
 
@@ -67,6 +73,7 @@ def nearest_to_feature(layer: str, fid: int, k: int = Query(5, description=K_DOC
                                                     + ", ".join(f"{a}→{b}" for a, b in
                                                                 rescue.INCIDENT_BY_LAYER.items())),
                        min_personnel: int = Query(0), on_duty: bool = Query(True),
+                       team_types: str | None = Query(None, description=TEAM_TYPES_DOC),
                        store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
     store.spec(layer)                                   # unknown layer → 404
     if incident is None:
@@ -77,7 +84,8 @@ def nearest_to_feature(layer: str, fid: int, k: int = Query(5, description=K_DOC
     feature = store.get(layer, fid)                     # missing → 404
     answer = rescue.nearest_teams(store, feature.geometry, incident, k=k, by=by, min_personnel=min_personnel,
                                   on_duty_only=on_duty, graph=_graph(store, settings, by),
-                                  standards=_overrides(settings), check_extent=False)
+                                  standards=_overrides(settings), check_extent=False,
+                                  team_types=_team_types(team_types))
     doc = answer.to_feature_collection()
     doc["metadata"]["incident_feature"] = {"layer": layer, "id": feature.id, "name": feature.properties.get("name")}
     return _geojson(doc)

@@ -63,21 +63,14 @@ def viewer_config(store: Store = Depends(get_store), settings: Settings = Depend
 
 def _analysis_options() -> dict:
     """Incident types and the layers the exposure/rescue analyses accept (from their modules)."""
-    out: dict = {"incidents": [], "exposure_layers": [], "rescue_layers": []}
-    try:
-        from ..analysis import rescue
+    from ..analysis import rescue, scenarios
 
-        labels = rescue.capabilities().labels
-        out["incidents"] = [{"key": k, "zh": labels[k][0], "en": labels[k][1]} for k in rescue.incident_types()]
-        out["rescue_layers"] = list(rescue.INCIDENT_BY_LAYER)
-    except ImportError:  # pragma: no cover - analysis capability not installed
-        pass
-    try:
-        from ..analysis import scenarios
-
-        out["exposure_layers"] = list(scenarios.EXPOSURE_LAYERS)
-    except ImportError:  # pragma: no cover
-        pass
+    labels = rescue.capabilities().labels
+    out: dict = {
+        "incidents": [{"key": k, "zh": labels[k][0], "en": labels[k][1]} for k in rescue.incident_types()],
+        "rescue_layers": list(rescue.INCIDENT_BY_LAYER),
+        "exposure_layers": list(scenarios.EXPOSURE_LAYERS),
+    }
     return out
 
 

@@ -186,3 +186,20 @@ def test_embedded_writes_survive_reopen(fresh_store, catalog):
     again = store.get("receptors", fid)
     assert again.properties == {**{a: None for a in spec.attribute_names}, "name": "新学校",
                                 "receptor_class": "school", "population": 800}
+
+
+@pytest.mark.parametrize("layer,columns", [("receptors", ["population"]), ("rescue_teams", ["personnel", "on_duty"]),
+                                           ("hazard_sources", ["grade", "park_id"]), ("receptors", ["name"])])
+def test_frame_is_the_same_from_both_stores(sample_stores, layer, columns):
+    """Whole-layer reads (the PostGIS numeric fast path included: points and numbers packed in the
+    database, other geometries as WKB, NULLs kept) give the embedded store's frame."""
+    a = sample_stores["embedded"].frame(layer, columns)
+    b = sample_stores["postgis"].frame(layer, columns)
+    assert list(a.index) == list(b.index) and list(a.columns) == list(b.columns)
+    import pandas as pd
+
+    for col in columns:
+        assert [None if pd.isna(v) else v for v in a[col].astype(object)] == \
+               [None if pd.isna(v) else v for v in b[col].astype(object)], col
+    assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
+    assert set(a.geometry.geom_type) == set(b.geometry.geom_type)

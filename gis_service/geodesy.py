@@ -15,7 +15,6 @@ import shapely
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform as _transform
 
 WGS84 = Geod(ellps="WGS84")
 _WGS84_CRS = CRS.from_epsg(4326)
@@ -135,6 +134,3 @@ def length_m(geom: BaseGeometry) -> float:
 def point(lon: float, lat: float) -> Point:
     return Point(float(lon), float(lat))
 
-
-def transform_geometry(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
-    return _transform(transformer.transform, geom)

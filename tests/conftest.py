@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 from pathlib import Path
 
@@ -18,7 +17,6 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from gis_service.catalog import default_catalog
-from gis_service.config import Settings
 from gis_service.stores.base import WriteBatch
 from gis_service.stores.embedded import EmbeddedStore
 from gis_service.validation import validate_rows
@@ -179,35 +177,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class LiveServer:
-    """Uvicorn in a background thread on a free localhost port (for GDAL and the browser)."""
-
-    def __init__(self, app):
-        import uvicorn
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.time() + 20
-        while not self.server.started:
-            if time.time() > deadline:
-                raise RuntimeError("server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-
-def settings_for(**kw) -> Settings:
-    return Settings(**kw)
 
 
 class ServerProcess:

@@ -130,6 +130,12 @@ def capable_team_types(incident: str | Sequence[str]) -> list[str]:
 
 def parse_overrides(text: str | None) -> dict[str, float]:
     """``"hazmat:20,medical:15"`` → ``{"hazmat": 20.0, "medical": 15.0}`` (GIS_RESCUE_STANDARD_MIN)."""
+    return dict(_parsed_overrides(text or ""))
+
+
+@lru_cache(maxsize=32)
+def _parsed_overrides(text: str) -> tuple[tuple[str, float], ...]:
+    """Parsed once per distinct setting text (it is read on every rescue request)."""
     out: dict[str, float] = {}
     for pair in filter(None, (p.strip() for p in (text or "").split(","))):
         team, _, value = pair.partition(":")
@@ -142,7 +148,7 @@ def parse_overrides(text: str | None) -> dict[str, float]:
             raise ValueError(f"GIS_RESCUE_STANDARD_MIN: {pair!r} must be team_type:minutes with a known team type "
                              f"({', '.join(capabilities().standards)}) and 0 < minutes ≤ {MAX_MINUTES:g}")
         out[team] = minutes
-    return out
+    return tuple(out.items())
 
 
 def _settings_overrides() -> dict[str, float]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -129,5 +128,3 @@ def _extra_routers():
                 raise
     return routers
 
-
-WEB_DIR = Path(__file__).resolve().parent.parent.parent / "web"

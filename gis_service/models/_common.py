@@ -74,6 +74,17 @@ def json_safe(obj: Any) -> Any:
     return f
 
 
+class ModelResult:
+    """Base of the models' frozen result dataclasses: ``to_dict()`` gives the JSON-safe record
+    (model, parameters, outputs with units in their names, sources, limitations)."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe(self)
+
+
+
 def require_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
     """Raise ValueError naming the parameter unless ``value`` is a finite number > 0 (or ≥ 0)."""
     try:

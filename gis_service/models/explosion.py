@@ -33,7 +33,7 @@ from typing import Any
 
 from scipy.optimize import brentq
 
-from ._common import json_safe, load_table, require_positive
+from ._common import ModelResult, load_table, require_positive
 
 MODEL = "TNT-equivalence vapour-cloud explosion, Kingery–Bulmash overpressure (Swisdak 1994)"
 Q_TNT_MJ_KG = 4.52
@@ -196,7 +196,7 @@ class OverpressureZone:
 
 
 @dataclass(frozen=True)
-class ExplosionResult:
+class ExplosionResult(ModelResult):
     parameters: dict[str, Any]
     w_tnt_kg: float
     zones: tuple[OverpressureZone, ...]
@@ -205,8 +205,6 @@ class ExplosionResult:
     warnings: tuple[str, ...] = ()
     model: str = MODEL
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def vce_zones(

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ._common import json_safe, load_table, require_positive
+from ._common import ModelResult, load_table, require_positive
 
 MODEL = "Point-source thermal radiation"
 RADIATIVE_FRACTION = 0.35
@@ -106,7 +106,7 @@ class ThermalZone:
 
 
 @dataclass(frozen=True)
-class FireResult:
+class FireResult(ModelResult):
     parameters: dict[str, Any]
     heat_release_kw: float
     zones: tuple[ThermalZone, ...]
@@ -114,8 +114,6 @@ class FireResult:
     limitations: tuple[str, ...]
     model: str = MODEL
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def fire_zones(

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._common import json_safe, require_positive
+from ._common import ModelResult, json_safe, require_positive
 
 MODEL = "Probability-integral subsidence (goaf influence zone)"
 TAN_BETA = 1.5
@@ -63,7 +63,7 @@ def subsidence_m(x_m: float, w0_m: float, radius_m: float) -> float:
 
 
 @dataclass(frozen=True)
-class GoafResult:
+class GoafResult(ModelResult):
     parameters: dict[str, Any]
     influence_radius_m: float
     buffer_distance_m: float
@@ -74,8 +74,6 @@ class GoafResult:
     limitations: tuple[str, ...]
     model: str = MODEL
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def goaf_influence(

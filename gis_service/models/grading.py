@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ._common import json_safe, load_table, opt_float
+from ._common import ModelResult, load_table, opt_float
 from .substances import find
 
 MODEL = "GB 18218-2018 major hazard identification and grading"
@@ -58,7 +58,7 @@ class GradingTerm:
 
 
 @dataclass(frozen=True)
-class GradingResult:
+class GradingResult(ModelResult):
     S: float
     is_major: bool
     alpha: float
@@ -73,8 +73,6 @@ class GradingResult:
     limitations: tuple[str, ...] = ()
     model: str = MODEL
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 @dataclass(frozen=True)

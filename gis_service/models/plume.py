@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import brentq
 from shapely.geometry import Polygon
 
-from ._common import json_safe, load_table, require_positive
+from ._common import ModelResult, load_table, require_positive
 from .substances import Substance, lookup
 
 MODEL = "Gaussian plume with ground reflection, Briggs (1973) dispersion"
@@ -177,7 +177,7 @@ class PlumeZone:
 
 
 @dataclass(frozen=True)
-class PlumeResult:
+class PlumeResult(ModelResult):
     parameters: dict[str, Any]
     substance: str
     molar_mass_g_mol: float
@@ -188,8 +188,6 @@ class PlumeResult:
     warnings: tuple[str, ...]
     model: str = MODEL
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def centreline_ppm(x_m, *, release_rate_g_s, wind_speed_m_s, stability, molar_mass_g_mol,

@@ -25,9 +25,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
-from ._common import as_bool, json_safe, load_table, opt_float
+from ._common import ModelResult, as_bool, load_table, opt_float
 
 TABLE = "substances.csv"
 SOURCES = [
@@ -51,7 +50,7 @@ class UnknownSubstance(ValueError):
 
 
 @dataclass(frozen=True)
-class Substance:
+class Substance(ModelResult):
     key: str
     name_zh: str
     name_en: str
@@ -72,8 +71,6 @@ class Substance:
     idlh_ppm: float | None
     source: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def _norm(name: str) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 
 from shapely.geometry import Polygon
 
-from ._common import json_safe, load_table, opt_float, require_positive
+from ._common import ModelResult, load_table, opt_float, require_positive
 
 MODEL_GRADE = "Tailings dam grade (GB 50863-2013 §3.3.1 combining rule)"
 MODEL_RUNOUT = "Tailings dam breach runout (Rico, Benito & Díez-Herrero 2008)"
@@ -99,7 +99,7 @@ def combine_grades(storage_grade: int, height_grade: int, downstream_important: 
 
 
 @dataclass(frozen=True)
-class TailingsGradeResult:
+class TailingsGradeResult(ModelResult):
     parameters: dict[str, Any]
     storage_grade: int
     height_grade: int
@@ -110,8 +110,6 @@ class TailingsGradeResult:
     limitations: tuple[str, ...]
     model: str = MODEL_GRADE
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def tailings_grade(
@@ -136,7 +134,7 @@ def tailings_grade(
 
 
 @dataclass(frozen=True)
-class RunoutResult:
+class RunoutResult(ModelResult):
     parameters: dict[str, Any]
     stored_volume_1e6m3: float
     released_volume_1e6m3: float
@@ -153,8 +151,6 @@ class RunoutResult:
     limitations: tuple[str, ...]
     model: str = MODEL_RUNOUT
 
-    def to_dict(self) -> dict[str, Any]:
-        return json_safe(self)
 
 
 def rico_runout_km(

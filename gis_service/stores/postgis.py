@@ -14,7 +14,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import orjson
 import pandas as pd
 import shapely
 from geoalchemy2 import Geography, Geometry
@@ -287,15 +286,12 @@ class PostGISStore(Store):
             rows = conn.execute(stmt, {**values, **params}).fetchall()
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
 
-    def _cols(self, table: Table):
-        return [table.c[a.name] for a in self.spec(table.name).attributes]
-
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:
         def build(table, filt):
             target = _geog(_WKB_GEOM)
             dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
-            return (select(table.c.id, *self._cols(table), self._geojson(table), dist)
+            return (select(table.c.id, *self._columns(table, self.spec(table.name), None), self._geojson(table), dist)
                     .where(func.ST_DWithin(_geog(table.c.geom), target, bindparam("metres", type_=Float)), *filt)
                     .order_by(literal_column("__distance"), table.c.id))
 
@@ -317,7 +313,7 @@ class PostGISStore(Store):
                     .limit(bindparam("k", type_=BigInteger)).cte("cand"))
             radius = func.least(select(func.max(cand.c.d)).scalar_subquery(), bindparam("cap", type_=Float))
             dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
-            return (select(table.c.id, *self._cols(table), self._geojson(table), dist)
+            return (select(table.c.id, *self._columns(table, self.spec(table.name), None), self._geojson(table), dist)
                     .where(func.ST_DWithin(_geog(table.c.geom), target, radius * (1 + 1e-9) + 1e-6), *filt)
                     .order_by(literal_column("__distance"), table.c.id).limit(bindparam("k", type_=BigInteger)))
 
@@ -330,7 +326,7 @@ class PostGISStore(Store):
     def intersecting(self, layer: str, geom: BaseGeometry,
                      filters: dict[str, Any] | None = None) -> list[Feature]:
         def build(table, filt):
-            return (select(table.c.id, *self._cols(table), self._geojson(table))
+            return (select(table.c.id, *self._columns(table, self.spec(table.name), None), self._geojson(table))
                     .where(func.ST_Intersects(table.c.geom, _WKB_GEOM), *filt).order_by(table.c.id))
 
         return self._spatial_rows("intersecting", layer, geom, filters, build)
@@ -468,6 +464,3 @@ class PostGISStore(Store):
             conn.execute(select(func.setval(seq, func.coalesce(select(func.max(table.c.id)).scalar_subquery(), 1))))
         return ids
 
-
-def to_json_text(value: Any) -> str:
-    return orjson.dumps(value).decode()

@@ -203,3 +203,16 @@ def test_frame_is_the_same_from_both_stores(sample_stores, layer, columns):
                [None if pd.isna(v) else v for v in b[col].astype(object)], col
     assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
     assert set(a.geometry.geom_type) == set(b.geometry.geom_type)
+
+
+@pytest.mark.parametrize("fresh_store", ["embedded", "postgis"], indirect=True)
+def test_extent_follows_writes(fresh_store, catalog):
+    store = fresh_store
+    before = store.extent("rescue_teams")
+    row = validate_rows(catalog["rescue_teams"], [(Point(130.9, 46.1), {"name": "远队", "team_type": "fire",
+                                                                        "personnel": 5, "on_duty": True})])[0]
+    [fid] = store.write("rescue_teams", WriteBatch(creates=[row]))
+    grown = store.extent("rescue_teams")
+    assert grown[2] == pytest.approx(130.9) and grown[3] == pytest.approx(46.1)
+    store.write("rescue_teams", WriteBatch(deletes=[fid]))
+    assert store.extent("rescue_teams") == pytest.approx(before)

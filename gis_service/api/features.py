@@ -6,6 +6,7 @@ features is never decoded into Python geometry objects on its way out.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -286,8 +287,6 @@ def items(layer: str, request: Request, f: str | None = None, bbox: str | None =
     if _wants_html(request, f):
         return render("items.html", spec=spec, page=page, links=links, query=query,
                       features_json=script_safe(collection_bytes(page.features, {})))
-    from datetime import UTC, datetime
-
     extra = {"numberMatched": page.number_matched, "numberReturned": len(page.features),
              "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
     return Response(collection_bytes(page.features, extra), media_type=GEOJSON)

@@ -9,6 +9,7 @@ bound parameter; every identifier comes from the catalogue.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,6 +131,7 @@ class PostGISStore(Store):
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
+        self._extents: dict[str, tuple[int, float, Any]] = {}
         self.metadata = MetaData()
         self.tables = build_tables(catalog, self.metadata)
         self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
@@ -255,13 +257,25 @@ class PostGISStore(Store):
         with self.reader.connect() as conn:
             return self._layer_count(conn, layer)
 
+    EXTENT_TTL_S = 60.0
+
     def extent(self, layer: str) -> tuple[float, float, float, float] | None:
+        """The layer's bbox. ``ST_Extent`` scans the whole table (~0.2 s per million rows) and every
+        ``/collections`` request asks for every layer, so it is kept per layer: dropped on this
+        store's own writes, recomputed when the row count changes or after EXTENT_TTL_S (edits made
+        through another replica that keep the count show up within that time)."""
         table = self._table(layer)
-        ext = func.ST_Extent(table.c.geom)
-        stmt = select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext), func.ST_YMax(ext))
         with self.reader.connect() as conn:
-            row = conn.execute(stmt).one()
-        return None if row[0] is None else tuple(float(v) for v in row)  # type: ignore[return-value]
+            n = self._layer_count(conn, layer)
+            cached = self._extents.get(layer)
+            if cached and cached[0] == n and time.monotonic() - cached[1] < self.EXTENT_TTL_S:
+                return cached[2]
+            ext = func.ST_Extent(table.c.geom)
+            row = conn.execute(select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext),
+                                      func.ST_YMax(ext))).one()
+        box = None if row[0] is None else tuple(float(v) for v in row)
+        self._extents[layer] = (n, time.monotonic(), box)
+        return box  # type: ignore[return-value]
 
     # The spatial queries are built once per (layer, filter attributes) from catalogue
     # identifiers, with every value a named bind parameter, and reused: building SQLAlchemy
@@ -423,6 +437,7 @@ class PostGISStore(Store):
         return values
 
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
+        self._extents.pop(layer, None)
         spec = self.spec(layer)
         table = self._table(layer)
         touched = sorted(set(batch.replaces) | set(batch.deletes))
@@ -445,6 +460,7 @@ class PostGISStore(Store):
         return new_ids
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
+        self._extents.pop(layer, None)
         spec = self.spec(layer)
         table = self._table(layer)
         keep_ids = all(r.id is not None for r in rows) and len({r.id for r in rows}) == len(rows)

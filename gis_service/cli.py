@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .catalog import UnknownLayer
 from .config import DEFAULT_GPKG, ROOT, Settings, get_settings
+from .context import AppContext
 from .loading import LoadError, read_frame, rows_from_frame
 from .stores import StoreError, make_store
 from .validation import ValidationFailed
@@ -40,14 +41,20 @@ def report_invalid(exc: ValidationFailed, writing: bool = False) -> None:
     raise typer.Exit(1)
 
 
-def open_store(settings: Settings | None = None):
-    settings = settings or get_settings()
+def open_context(settings: Settings | None = None) -> AppContext:
+    """The application context every command shares with the API: store (opened), settings, caches."""
     try:
-        store = make_store(settings)
-        store.init()
+        ctx = AppContext.build(settings or get_settings())
+        ctx.store.init()
     except StoreError as exc:
         fail(str(exc), 3)
-    return store
+    except ValueError as exc:  # a malformed setting
+        fail(str(exc), 2)
+    return ctx
+
+
+def open_store(settings: Settings | None = None):
+    return open_context(settings).store
 
 
 SAMPLE_GENERATOR = ROOT / "sample_data" / "jilin_sample.py"

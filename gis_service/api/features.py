@@ -95,7 +95,7 @@ def conformance(request: Request, f: Format | None = F, _=Reader):
 
 def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
     extent = store.extent(spec.name)
-    doc = {
+    doc: dict[str, Any] = {
         "id": spec.name,
         "title": spec.title,
         "description": f"{spec.description_zh} — {spec.description_en}",
@@ -188,8 +188,8 @@ def _parse_bbox(text: str) -> tuple[float, float, float, float]:
     return vals  # type: ignore[return-value]
 
 
-def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Settings) -> Query:
-    """Turn query parameters into a checked Query; every name is checked against the spec."""
+def _attribute_filters(spec: LayerSpec, params: dict[str, str]) -> dict[str, Any]:
+    """``name=value`` equality filters, each name checked against the spec and each value typed."""
     problems: list[Problem] = []
     filters: dict[str, Any] = {}
     for key, value in params.items():
@@ -209,12 +209,10 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
             problems.append(Problem(None, key, str(exc)))
     if problems:
         raise ValidationFailed(problems, spec.name)
-    for crs_param in ("bbox-crs", "crs"):
-        if params.get(crs_param) and params[crs_param] not in (CRS84, "EPSG:4326", "CRS84",
-                                                              "http://www.opengis.net/def/crs/EPSG/0/4326"):
-            raise ApiError(400, crs_param, f"unsupported CRS {params[crs_param]!r}; only {CRS84} is offered")
-    if params.get("datetime"):
-        raise ApiError(400, "datetime", "these collections have no temporal extent; datetime is not supported")
+    return filters
+
+
+def _paging(params: dict[str, str], settings: Settings) -> tuple[int, int]:
     try:
         limit = int(params.get("limit", settings.default_limit))
         offset = int(params.get("offset", 0))
@@ -224,6 +222,19 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
         raise ApiError(400, "limit", f"limit must be between 1 and {settings.max_limit}")
     if offset < 0:
         raise ApiError(400, "offset", "offset must not be negative")
+    return limit, offset
+
+
+def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Settings) -> Query:
+    """Turn query parameters into a checked Query; every name is checked against the spec."""
+    filters = _attribute_filters(spec, params)
+    for crs_param in ("bbox-crs", "crs"):
+        if params.get(crs_param) and params[crs_param] not in (CRS84, "EPSG:4326", "CRS84",
+                                                              "http://www.opengis.net/def/crs/EPSG/0/4326"):
+            raise ApiError(400, crs_param, f"unsupported CRS {params[crs_param]!r}; only {CRS84} is offered")
+    if params.get("datetime"):
+        raise ApiError(400, "datetime", "these collections have no temporal extent; datetime is not supported")
+    limit, offset = _paging(params, settings)
     props = None
     if params.get("properties") is not None:
         props = tuple(p.strip() for p in params["properties"].split(",") if p.strip())

@@ -24,6 +24,7 @@ from .deps import Editor, Reader, get_settings, get_store
 from .errors import ApiError
 from .html import render
 from .params import INT64_MAX, NO_NUL, FeatureId, geojson_body
+from .schemas import Collection, Collections, Conformance, Created, GeoJSONFeature, Landing, geojson
 
 router = APIRouter()
 
@@ -61,7 +62,7 @@ def _json(doc: Any, media_type: str = "application/json", status: int = 200, hea
     return Response(orjson.dumps(doc), media_type=media_type, status_code=status, headers=headers)
 
 
-@router.get("/", summary="Landing page", tags=["OGC API Features"])
+@router.get("/", summary="Landing page", tags=["OGC API Features"], response_model=Landing)
 def landing(request: Request, f: Format | None = F, settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
     doc = {
@@ -85,7 +86,7 @@ def landing(request: Request, f: Format | None = F, settings: Settings = Depends
     return _json(doc)
 
 
-@router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"])
+@router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"], response_model=Conformance)
 def conformance(request: Request, f: Format | None = F, _=Reader):
     doc = {"conformsTo": CONFORMANCE}
     if _wants_html(request, f):
@@ -120,7 +121,7 @@ def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
     return doc
 
 
-@router.get("/collections", summary="Feature collections", tags=["OGC API Features"])
+@router.get("/collections", summary="Feature collections", tags=["OGC API Features"], response_model=Collections)
 def collections(request: Request, f: Format | None = F, store: Store = Depends(get_store),
                 settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
@@ -134,7 +135,8 @@ def collections(request: Request, f: Format | None = F, store: Store = Depends(g
     return _json(doc)
 
 
-@router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"])
+@router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"],
+            response_model=Collection)
 def collection(layer: str, request: Request, f: Format | None = F, store: Store = Depends(get_store),
                settings: Settings = Depends(get_settings), _=Reader):
     spec = store.spec(layer)
@@ -287,7 +289,7 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
 
 
 @router.get("/collections/{layer}/items", summary="Features of a collection", tags=["OGC API Features"],
-            responses={200: {"content": {GEOJSON: {}, "text/html": {}}}})
+            responses=geojson(html=True))
 def items(layer: str, request: Request, f: Format | None = F,
           bbox: str | None = Param(None, max_length=400, pattern=NO_NUL,
                                    description="minlon,minlat,maxlon,maxlat (CRS84); minlon > maxlon crosses "
@@ -318,7 +320,8 @@ def items(layer: str, request: Request, f: Format | None = F,
     return Response(collection_bytes(page.features, extra), media_type=GEOJSON)
 
 
-@router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"])
+@router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"],
+            responses=geojson(GeoJSONFeature, html=True))
 def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, store: Store = Depends(get_store),
          settings: Settings = Depends(get_settings), _=Reader):
     spec = store.spec(layer)
@@ -339,7 +342,8 @@ _WRITE_DOC = "A GeoJSON Feature or FeatureCollection (RFC 7946, WGS84 lon/lat) w
 
 
 @router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
-             tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC))
+             tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC),
+             response_model=Created)
 async def create(layer: str, request: Request, store: Store = Depends(get_store),
                  settings: Settings = Depends(get_settings), role: str = Editor):
     """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""

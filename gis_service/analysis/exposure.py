@@ -149,9 +149,9 @@ def feature_exposure(store: Store, layer: str, fid: int, params: ScenarioParams 
 
 
 def what_if_exposure(store: Store, lon: float, lat: float, substance: str, quantity_t: float,
-                     params: ScenarioParams | None = None) -> ExposureResult:
+                     params: ScenarioParams | None = None, storage: str | None = None) -> ExposureResult:
     """Exposure of a hypothetical release at a point."""
-    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params)
+    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params, storage=storage)
     return assess(store, zs, geodesy.point(lon, lat))
 
 

@@ -881,7 +881,7 @@ def zones_for(layer: str, feature: Any, params: ScenarioParams | None = None) ->
 
 
 def what_if_zones(lon: float, lat: float, substance: str, quantity_t: float,
-                  params: ScenarioParams | None = None) -> ZoneSet:
+                  params: ScenarioParams | None = None, storage: str | None = None) -> ZoneSet:
     """Zones of a hypothetical release of ``quantity_t`` tonnes of ``substance`` at (lon, lat).
 
     Raises ValidationFailed naming ``substance`` (with the accepted keys), ``quantity_t`` or the point.
@@ -895,14 +895,19 @@ def what_if_zones(lon: float, lat: float, substance: str, quantity_t: float,
         problems.append(Problem(None, "substance", str(exc)))
         sub = None
     if isinstance(quantity_t, bool) or not isinstance(quantity_t, (int, float)) or not (
-            math.isfinite(quantity_t) and quantity_t > 0):
-        problems.append(Problem(None, "quantity_t", f"must be a number of tonnes > 0 (got {quantity_t!r})"))
+            math.isfinite(quantity_t) and 0 < quantity_t <= MAX_QUANTITY_T):
+        problems.append(Problem(None, "quantity_t", f"must be a number of tonnes > 0 and ≤ {MAX_QUANTITY_T:g} "
+                                f"(got {quantity_t!r})"))
+    if storage is not None and storage not in STORAGE_TYPES:
+        problems.append(Problem(None, "storage", f"must be one of {', '.join(STORAGE_TYPES)} (got {storage!r})"))
     if problems:
         raise ValidationFailed(problems)
     source = {"layer": None, "what_if": True, "substance": sub.key, "quantity_t": float(quantity_t),
               "anchor_lonlat": [lon, lat]}
-    zs = hazard_source_zones(geodesy.point(lon, lat), [{"substance": sub.key, "quantity_t": float(quantity_t)}],
-                             params, source=source)
+    item = {"substance": sub.key, "quantity_t": float(quantity_t)}
+    if storage:
+        item["storage"] = storage
+    zs = hazard_source_zones(geodesy.point(lon, lat), [item], params, source=source)
     if not zs.zones:
         raise ValidationFailed([Problem(None, "release_type", f"no model of kinds {', '.join((params or ScenarioParams()).kinds)} "
                                         f"applies to {sub.key} (flammable={sub.flammable}, toxic={sub.toxic}, "

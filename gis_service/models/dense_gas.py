@@ -235,14 +235,20 @@ def _gauss_puff_ground(x, mass_g, stability, terrain):
 
 
 def _virtual_offset(fn, x_hand: float, c_hand: float) -> float:
-    """Offset xv so that fn(x_hand + xv) = c_hand (fn decreasing in distance)."""
+    """Offset xv so that fn(x_hand + xv) = c_hand (fn decreasing in distance); clipped to the searchable range."""
     lo = -x_hand + 1e-3 * max(x_hand, 1.0)
-    f = lambda xv: math.log(float(fn(x_hand + xv))) - math.log(c_hand)  # noqa: E731
-    hi = max(x_hand, 10.0)
-    while f(hi) > 0 and hi < 1e7:
-        hi *= 4
-    if f(lo) < 0:  # even at the source the Gaussian is lower: start it at the hand-over point
+
+    def f(xv: float) -> float:
+        v = float(fn(x_hand + xv))
+        return math.log(v) - math.log(c_hand) if v > 0 and math.isfinite(v) else -math.inf
+
+    if f(lo) <= 0:  # even at the source the Gaussian is lower: start it at the hand-over point
         return lo
+    hi = max(x_hand, 10.0)
+    while f(hi) > 0:
+        if hi > 1e7:  # the passive plume never falls to the hand-over level: the x⁻² extension governs
+            return hi
+        hi *= 4
     return brentq(f, lo, hi, xtol=1e-6)
 
 

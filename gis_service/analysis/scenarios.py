@@ -25,9 +25,9 @@ Scenario defaults and their sources:
   modelled) and the result says so.
 - Vapour-cloud explosion: TNT equivalence (models.explosion) with the whole flammable inventory of a
   gas in the cloud (``cloud_fraction`` 1.0; the yield η = 0.04 already accounts for the part that
-  takes part in the blast — DOMAIN.md §3). Default overpressure zones 34.5 / 13.8 / 2.07 kPa:
+  takes part in the blast —. Default overpressure zones 34.5 / 13.8 / 2.07 kPa:
   near-total destruction of houses / partial collapse / glass breakage "safe distance"
-  (Clancey 1972 via Lees, DOMAIN.md §3 [V]).
+  (Clancey 1972 via Lees [V].
 - Pool fire for flammable liquids (models.fire): burning rate 0.055 kg/m²/s (gasoline, Babrauskas
   1983 large-pool mass burning rate [M]), pool area = the unit's polygon (taken as its bund) or
   ``pool_area_m2`` (default 1000 m², an assumption) for point units. ALOHA levels 10 / 5 / 2 kW/m².

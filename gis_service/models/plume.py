@@ -1,14 +1,14 @@
 """Toxic release — steady Gaussian plume with ground reflection, and ALOHA-style threat zones.
 
 C(x,y,z) = Q / (2π u σy σz) · exp(−y²/2σy²) · [exp(−(z−H)²/2σz²) + exp(−(z+H)²/2σz²)]
-(Q g/s, u m/s, H release height m, C g/m³), DOMAIN.md §3.
+(Q g/s, u m/s, H release height m, C g/m³).
 
 Sources:
 
 - Gaussian plume with image source for ground reflection (Turner 1970, Workbook of Atmospheric
   Dispersion Estimates; CCPS 1999 Guidelines for Consequence Analysis of Chemical Releases).
 - Dispersion coefficients: Briggs (1973) open-country (rural) and urban curves,
-  ``data/briggs_sigma.csv`` (rural [V] per DOMAIN.md; urban confirmed against the CCPS-1999
+  ``data/briggs_sigma.csv`` (rural [V] urban confirmed against the CCPS-1999
   tabulation as implemented in GasDispersion.jl).
 - ppm ↔ mg/m³ with the molar volume 24.45 L/mol (25 °C, 1 atm).
 - Levels of concern, ALOHA convention: red = AEGL-3, orange = AEGL-2, yellow = AEGL-1 (60 min),

@@ -13,6 +13,7 @@ from shapely.geometry import Point, Polygon
 
 from gis_service.analysis import scenarios
 from gis_service.analysis.scenarios import ScenarioParams, scenario_params
+from gis_service.models import plume
 from gis_service.validation import ValidationFailed
 
 GEOD = Geod(ellps="WGS84")
@@ -217,3 +218,34 @@ def test_params_are_immutable_and_sorted():
     p = ScenarioParams(overpressure_kpa=(2.07, 34.5, 13.8), stability="d", terrain="URBAN")
     assert p.overpressure_kpa == (34.5, 13.8, 2.07)
     assert p.stability == "D" and p.terrain == "urban"
+
+
+def test_scenario_set_follows_substance_and_storage():
+    pt = Point(125.3, 43.9)
+    kinds = lambda inv, **kw: {z.kind for z in scenarios.hazard_source_zones(pt, inv, scenario_params(**kw)).zones}  # noqa: E731
+    assert kinds([{"substance": "propane", "quantity_t": 20}]) == {"explosion", "fireball", "jet_fire"}
+    assert kinds([{"substance": "propane", "quantity_t": 20, "storage": "refrigerated"}]) == {"explosion"}
+    assert kinds([{"substance": "natural_gas", "quantity_t": 20}]) == {"explosion", "jet_fire"}
+    assert kinds([{"substance": "gasoline", "quantity_t": 20}]) == {"fire"}
+    assert kinds([{"substance": "ammonia", "quantity_t": 20}]) == {"toxic"}
+    assert kinds([{"substance": "ammonia", "quantity_t": 20}], vce_low_reactivity=True) == {"toxic", "explosion"}
+    with pytest.raises(ValidationFailed) as exc:
+        scenarios.hazard_source_zones(pt, [{"substance": "propane", "quantity_t": 1, "storage": "cave"}])
+    assert exc.value.problems[0].field == "inventory[0].storage"
+
+
+def test_passive_release_says_why_and_uses_gaussian():
+    # methanol vapour (ρ 1.33 vs air 1.20 kg/m³) in a strong wind is not dense by the workbook criterion
+    zs = scenarios.what_if_zones(125.3, 43.9, "methanol", 1.0,
+                                 scenario_params(wind_speed_m_s=25, stability="D", kinds="toxic"))
+    m = next(m for m in zs.models if m["kind"] == "toxic")
+    assert m["model"] == plume.MODEL and "not dense by the workbook criterion" in m["model_reason"]
+    assert all(z.model == plume.MODEL and "not dense" in z.model_reason for z in zs.zones)
+
+
+def test_typical_weather_preset_and_user_override():
+    p = scenario_params(weather="typical")
+    assert (p.wind_speed_m_s, p.stability) == (3.0, "D")
+    p = scenario_params(weather="typical", stability="E")
+    assert (p.wind_speed_m_s, p.stability) == (3.0, "E")
+    assert (scenario_params().wind_speed_m_s, scenario_params().stability) == (1.5, "F")

@@ -151,22 +151,17 @@ def _parsed_overrides(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(out.items())
 
 
-def _settings_overrides() -> dict[str, float]:
-    from ..config import get_settings
-
-    return parse_overrides(get_settings().rescue_standard_min)
-
-
 def arrival_standard_min(team_type: str, overrides: Mapping[str, float] | None = None) -> tuple[float, str]:
     """(minutes, source) of the arrival standard of a team type.
 
-    ``overrides`` (default: ``GIS_RESCUE_STANDARD_MIN``) replaces table values; the source then says so.
+    ``overrides`` (the parsed ``GIS_RESCUE_STANDARD_MIN``, passed in by the caller — this module never
+    reads the settings) replaces table values; the source then says so.
     """
     std = capabilities().standards.get(team_type)
     if std is None:
         raise ValidationFailed([Problem(None, "team_type", f"unknown team type {team_type!r}; known: "
                                         f"{', '.join(capabilities().standards)}")])
-    over = _settings_overrides() if overrides is None else overrides
+    over = overrides or {}
     if team_type in over:
         return float(over[team_type]), (f"configured ({over[team_type]:g} min, GIS_RESCUE_STANDARD_MIN); "
                                         f"table default {std.minutes:g} min: {std.source}")
@@ -513,13 +508,13 @@ def parse_minutes(values: str | Sequence[float], field_name: str = "minutes",
 
 
 def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
-                    graph: RoadGraph | None = None) -> dict[str, Any]:
+                    graph: RoadGraph | None = None, standards: Mapping[str, float] | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the areas the team reaches within each of ``minutes`` (largest first)."""
     mins = parse_minutes(minutes)
     team = store.get(TEAMS, int(team_id))
     g = _graph_for(store, graph)
     pt = representative_point(team.geometry)
-    std_min, std_src = arrival_standard_min(team.properties["team_type"])
+    std_min, std_src = arrival_standard_min(team.properties["team_type"], standards)
     feats = []
     for m in sorted(mins, reverse=True):
         iso = isochrone(g, pt.x, pt.y, m) if g.n_arcs else None

@@ -246,6 +246,7 @@ class Context:
     proposal: Proposal
     params: scenarios.ScenarioParams
     graph: Any = None  # road graph for rescue times (None: the store's cached roads graph)
+    standards: dict[str, float] = field(default_factory=dict)  # arrival-standard overrides (minutes)
     rescue_answers: dict[tuple, Any] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
@@ -547,7 +548,7 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
     team_type = rule.params.get("team_type")
-    standard, source = rescue.arrival_standard_min(team_type)
+    standard, source = rescue.arrival_standard_min(team_type, ctx.standards)
     limit = rule.threshold if rule.threshold is not None else standard
     basis = (f"rule threshold ({limit:g} min)" if rule.threshold is not None
              else f"arrival standard of {team_type} teams: {source}")
@@ -646,25 +647,26 @@ def run_rule(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def check(store: Store, proposal: Proposal, rule_set: RuleSet | None = None,
           params: scenarios.ScenarioParams | None = None, only: list[str] | None = None,
-          graph: Any = None) -> SitingReport:
+          graph: Any = None, standards: dict[str, float] | None = None) -> SitingReport:
     """Run every rule of ``rule_set`` (default: the set that applies to the proposal's kind)."""
     t0 = time.perf_counter()
     rs = rule_set or rule_set_for(rule_sets(store.catalog), proposal.kind)
     if rs.applies_to != proposal.kind:
         raise ValidationFailed([Problem(None, "rule_set", f"rule set {rs.name!r} applies to {rs.applies_to} "
                                         f"proposals, not {proposal.kind}")])
-    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph)
+    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph, dict(standards or {}))
     outcomes = [run_rule(ctx, r) for r in rs.rules if only is None or r.id in only]
     return SitingReport(proposal, rs, outcomes, store.kind, (time.perf_counter() - t0) * 1000.0, ctx.evidence)
 
 
 def check_park(store: Store, park_id: int, rule_set: RuleSet | None = None,
-               params: scenarios.ScenarioParams | None = None, graph: Any = None) -> SitingReport:
+               params: scenarios.ScenarioParams | None = None, graph: Any = None,
+               standards: dict[str, float] | None = None) -> SitingReport:
     """Check an existing park (its own feature and its own hazard sources are excluded)."""
     f = store.get(PARK_LAYER, int(park_id))
     proposal = Proposal(f.geometry, "park", f.properties.get("name"), None,
                         {"layer": PARK_LAYER, "id": f.id, "name": f.properties.get("name")})
-    return check(store, proposal, rule_set, params, graph=graph)
+    return check(store, proposal, rule_set, params, graph=graph, standards=standards)
 
 
 # -- input -----------------------------------------------------------------------------------------

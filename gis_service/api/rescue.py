@@ -90,7 +90,8 @@ def team_isochrone(team_id: FeatureId,
                                         f"(1 to {rescue.MAX_ISOCHRONES} values)"),
                    ctx: AppContext = Depends(get_context), _=Reader):
     mins = rescue.parse_minutes(minutes)
-    return _geojson(rescue.team_isochrones(ctx.store, team_id, mins, graph=ctx.road_graph()))
+    return _geojson(rescue.team_isochrones(ctx.store, team_id, mins, graph=ctx.road_graph(),
+                                                   standards=ctx.rescue_standards))
 
 
 @router.get("/coverage", summary="Hazards with no capable team within the arrival standard")

@@ -81,21 +81,19 @@ def check_siting(
     """Check a proposed chemical park or hazardous installation (or every existing park) against the siting rules."""
     from .. import cli
     from ..analysis import siting
-    from ..analysis.road_network import road_graph
     from ..analysis.siting_rules import RuleFileError, rule_set_for, rule_sets
-    from ..config import get_settings
     from ..stores.base import FeatureNotFound, Query
     from ..validation import ValidationFailed
 
     if all_parks == (proposal is not None):
         cli.fail("give either a proposal file or --all", 2)
-    settings = get_settings()
-    store = cli.open_store(settings)
+    ctx = cli.open_context()
+    store, standards = ctx.store, ctx.rescue_standards
     try:
-        sets = rule_sets(store.catalog, rules_dir)
+        sets = rule_sets(store.catalog, rules_dir) if rules_dir is not None else ctx.rule_sets()
     except RuleFileError as exc:
         cli.fail(str(exc), 1)
-    graph = road_graph(store, pbf=getattr(settings, "road_pbf", None))
+    graph = ctx.road_graph()
     try:
         if all_parks:
             rs = rule_set_for(sets, "park", rule_set)
@@ -105,7 +103,7 @@ def check_siting(
                           TimeElapsedColumn(), console=cli.err, disable=quiet) as bar:
                 task = bar.add_task("parks", total=len(ids))
                 for pid in ids:
-                    reports.append(siting.check_park(store, pid, rs, graph=graph))
+                    reports.append(siting.check_park(store, pid, rs, graph=graph, standards=standards))
                     bar.advance(task)
             if str(json_out) != "-":
                 cli.out.print(summary_table(reports))
@@ -131,7 +129,7 @@ def check_siting(
                 target["properties"]["inventory"] = inv
             p = siting.proposal_from_geojson(doc, store, kind=kind, repair=repair)
             rs = rule_set_for(sets, p.kind, rule_set)
-            report = siting.check(store, p, rs, graph=graph)
+            report = siting.check(store, p, rs, graph=graph, standards=standards)
             if str(json_out) != "-":
                 cli.out.print(report_table(report))
                 for note in p.notes:

@@ -849,10 +849,14 @@ def goaf_zones(polygon: BaseGeometry, props: dict[str, Any], params: ScenarioPar
     basis = ("scenario parameter" if p.tan_beta is not None else "feature attribute" if props.get("tan_beta")
              is not None else "model default")
     inner = Zone("red", "采空区塌陷范围", "Goaf outline (subsidence basin)", "goaf_subsidence", res.model, None, None, 0.0,
-                 polygon, 0.0, None, {"max_subsidence_m": round(res.max_subsidence_m, 3)})
+                 polygon, 0.0, None, {"max_subsidence_m": round(res.max_subsidence_m, 3)},
+                 threshold_source="the goaf outline itself (subsidence basin)",
+                 model_reason="goaf area: probability-integral subsidence method")
     outer = Zone("orange", "采空区地表移动影响范围", "Goaf surface-movement influence zone", "goaf_subsidence", res.model,
                  round(res.subsidence_ratio_at_buffer_edge, 5), "W/W0 at edge", r, _buffer(polygon, r), r, None,
-                 {"influence_radius_m": round(r, 2), "tan_beta": tb_used, "tan_beta_basis": basis})
+                 {"influence_radius_m": round(r, 2), "tan_beta": tb_used, "tan_beta_basis": basis},
+                 threshold_source="edge of the main influence radius r = H/tanβ (probability-integral method) [S]",
+                 model_reason="goaf area: probability-integral subsidence method")
     assumptions = [f"Influence zone = goaf outline buffered by r = H / tanβ = {depth:g} / {tb_used:g} = {r:.1f} m "
                    f"(tanβ from the {basis})."]
     return ZoneSet([inner, outer], [res.to_dict()], p.model_dump(mode="json"), source or {}, assumptions, [])

@@ -123,7 +123,7 @@ def import_osm(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         except ValueError:
             cli.fail("bbox: must be minlon,minlat,maxlon,maxlat with min < max")
     try:
-        frame = read_osm_roads(file, bbox=box)
+        frame = read_osm_roads(file, bbox=box)  # type: ignore[arg-type]  # four floats, checked above
     except Exception as exc:  # noqa: BLE001 - osmium raises RuntimeError for unreadable files
         cli.fail(f"{file}: cannot read as OpenStreetMap data: {exc}")
     if not len(frame):

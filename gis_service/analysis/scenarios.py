@@ -580,10 +580,11 @@ def _toxic_model(sub: Substance, item: _Item, rate_g_s: float, duration_s: float
         why = (f"cloud not denser than air ({src.density_kg_m3:.3g} ≤ {src.air_density_kg_m3:.3g} kg/m³): "
                "passive dispersion")
     else:
-        kw = dict(molar_mass_g_mol=sub.molar_mass_g_mol, source=src, wind_speed_m_s=p.wind_speed_m_s,
-                  stability=p.stability, terrain=p.terrain)
-        pl = dense_gas.dense_cloud("plume", rate_kg_s=rate_g_s / 1000.0, **kw)
-        pf = dense_gas.dense_cloud("puff", mass_kg=rate_g_s / 1000.0 * duration_s, **kw)
+        m = float(sub.molar_mass_g_mol or 0.0)
+        pl = dense_gas.dense_cloud("plume", rate_kg_s=rate_g_s / 1000.0, molar_mass_g_mol=m, source=src,
+                                   wind_speed_m_s=p.wind_speed_m_s, stability=p.stability, terrain=p.terrain)
+        pf = dense_gas.dense_cloud("puff", mass_kg=rate_g_s / 1000.0 * duration_s, molar_mass_g_mol=m, source=src,
+                                   wind_speed_m_s=p.wind_speed_m_s, stability=p.stability, terrain=p.terrain)
         record.update({"plume_density_number": pl.density_number, "puff_density_number": pf.density_number,
                        "alpha_plume": pl.alpha, "alpha_puff": pf.alpha, "handover_m": pl.handover_m,
                        "alpha_clamped": pl.alpha_clamped or pf.alpha_clamped})

@@ -201,7 +201,7 @@ def _quantity(i: int, item: dict) -> tuple[str, float]:
     if not name and not cas:
         raise ValueError(f"inventory[{i}].substance is missing")
     try:
-        q = float(item.get("quantity_t"))  # type: ignore[arg-type]
+        q = float(item.get("quantity_t"))
     except (TypeError, ValueError):
         raise ValueError(f"inventory[{i}].quantity_t must be a number of tonnes") from None
     if not math.isfinite(q) or q < 0:

@@ -17,6 +17,7 @@ in the orange and yellow zones of the same model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,12 @@ class ExposureResult:
     zoneset: ZoneSet
     zones: list[ZoneExposure]
     summary: dict[str, Any] = field(default_factory=dict)
-    receptor_features: list[dict[str, Any]] = field(default_factory=list)
+    receptor_factory: Callable[[], list[dict[str, Any]]] | None = None
+
+    @property
+    def receptor_features(self) -> list[dict[str, Any]]:
+        """One GeoJSON Feature per exposed receptor (built on demand: most answers do not ask for them)."""
+        return self.receptor_factory() if self.receptor_factory else []
 
     def to_feature_collection(self, receptor_features: bool = False) -> dict[str, Any]:
         """GeoJSON FeatureCollection: one Feature per zone (most severe first) with its exposure in
@@ -92,24 +98,37 @@ def receptors_in_zone(store: Store, zone: Zone, source: BaseGeometry) -> list[Fe
 
 
 def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResult:
-    """Exposure of every zone; identical zones (same distance or polygon) are asked of the store once."""
+    """Exposure of every zone. All distance zones are answered by ONE ``store.within`` at the largest
+    distance, each zone then keeping the receptors whose geodesic distance (the one reported) is within its
+    own distance; polygon zones ask ``store.intersecting`` once per distinct polygon."""
     class_labels = dict(store.spec(RECEPTORS).attribute("receptor_class").enum_labels or {})
     cache: dict[tuple, list[Feature]] = {}
     found: dict[int, Feature] = {}
+    radii = [z.buffer_m for z in zoneset.zones if z.buffer_m is not None]
+    near = store.within(RECEPTORS, source, max(radii)) if radii else []
+    for f in near:
+        found.setdefault(f.id, f)
     for zone in zoneset.zones:
         key = _zone_key(zone)
-        if key not in cache:
-            cache[key] = receptors_in_zone(store, zone, source)
+        if zone.buffer_m is None and key not in cache:
+            cache[key] = store.intersecting(RECEPTORS, zone.geometry)
             for f in cache[key]:
                 found.setdefault(f.id, f)
     ids = sorted(found)
     dist = dict(zip(ids, geodesy.geometry_distance_m(source, [found[i].geometry for i in ids]), strict=True)) \
         if ids else {}
+    for zone in zoneset.zones:
+        key = _zone_key(zone)
+        if zone.buffer_m is not None and key not in cache:
+            # the store's within() found every receptor within the largest distance; its own distance measure
+            # (geodesic, the one reported) decides each zone — 1 mm slack for the two engines' arithmetic
+            cache[key] = [f for f in near if dist[f.id] <= zone.buffer_m + 1e-3]
     out = []
     innermost: dict[int, str] = {}
+    row_of = {i: _receptor_row(found[i], dist[i], class_labels) for i in ids}  # one row per receptor, shared
     for zone in zoneset.zones:
         feats = sorted(cache[_zone_key(zone)], key=lambda f: (dist[f.id], f.id))
-        rows = [_receptor_row(f, dist[f.id], class_labels) for f in feats]
+        rows = [row_of[f.id] for f in feats]
         counts: dict[str, int] = {}
         pops: dict[str, int] = {}
         for r in rows:
@@ -118,7 +137,7 @@ def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResu
             innermost.setdefault(r["id"], zone.level)
         out.append(ZoneExposure(zone, rows, sum(pops.values()), dict(sorted(counts.items())),
                                 dict(sorted(pops.items()))))
-    rows_all = [_receptor_row(found[i], dist[i], class_labels) for i in ids]
+    rows_all = [row_of[i] for i in ids]
     by_class: dict[str, int] = {}
     for r in rows_all:
         by_class[r["receptor_class"]] = by_class.get(r["receptor_class"], 0) + r["population"]
@@ -128,12 +147,14 @@ def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResu
         "population_by_class": dict(sorted(by_class.items())),
         "note": "distinct receptors inside any zone (the union of all zones)",
     }
-    features = [
-        {"type": "Feature", "id": i, "geometry": json_safe(found[i].geometry),
-         "properties": {"feature_type": "receptor", "innermost_level": innermost.get(i),
-                        **_receptor_row(found[i], dist[i], class_labels)}}
-        for i in ids
-    ]
+    def features() -> list[dict[str, Any]]:
+        return [
+            {"type": "Feature", "id": i, "geometry": json_safe(found[i].geometry),
+             "properties": {"feature_type": "receptor", "innermost_level": innermost.get(i),
+                            **row_of[i]}}
+            for i in ids
+        ]
+
     return ExposureResult(zoneset, out, summary, features)
 
 
@@ -149,9 +170,9 @@ def feature_exposure(store: Store, layer: str, fid: int, params: ScenarioParams 
 
 
 def what_if_exposure(store: Store, lon: float, lat: float, substance: str, quantity_t: float,
-                     params: ScenarioParams | None = None) -> ExposureResult:
+                     params: ScenarioParams | None = None, storage: str | None = None) -> ExposureResult:
     """Exposure of a hypothetical release at a point."""
-    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params)
+    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params, storage=storage)
     return assess(store, zs, geodesy.point(lon, lat))
 
 

@@ -28,6 +28,7 @@ all-or-nothing :class:`~gis_service.stores.base.WriteBatch`.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ import shapely
 
 from .. import geodesy
 from ..models._common import json_safe
-from ..models.grading import GRADE_LABELS, grade_unit
+from ..models.grading import GRADE_LABELS, alpha_for_people, grade_unit
 from ..stores.base import Store, WriteBatch
 from ..validation import Problem, ValidationFailed, validate_rows
 
@@ -287,25 +288,30 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
     people = people_within_each(units.geometry.values, receptors.geometry.values, receptors["population"].values)
     records, changed, problems, warnings = [], [], [], []
     by_grade: dict[str, int] = {}
+    memo: dict[tuple[str, float], Any] = {}
     for n, (fid, inv, stored, pp) in enumerate(zip(units.index, units["inventory"], units["grade"], people,
                                                    strict=True)):
         try:
-            res = grade_unit(inv, int(pp))
+            # R depends on the people count only through α: units with the same inventory and α share a grading
+            key = (json.dumps(inv, sort_keys=True, default=str), alpha_for_people(int(pp)))
+            res = memo.get(key)
+            if res is None:
+                res = memo[key] = grade_unit(inv, int(pp))
         except ValueError as exc:
             problems.append(Problem(None, "inventory", f"feature {fid}: {exc}"))
             continue
         stored = _clean(stored)
         stored = None if stored is None else int(stored)
-        label = res.grade_label or "not major (S < 1)"
+        label = res.grade_label or ("refused" if res.refused else "not major (S < 1)")
         by_grade[label] = by_grade.get(label, 0) + 1
         rec = {"id": int(fid), "S": round(res.S, 4), "R": round(res.R, 4), "alpha": res.alpha,
                "people_within_500m": int(pp), "grade": res.grade, "grade_label": res.grade_label,
-               "stored_grade": stored}
+               "stored_grade": stored, "refused": res.refused}
         records.append(rec)
         if stored != res.grade:
             changed.append({"id": int(fid), "from": stored, "to": res.grade})
-        warnings.extend(f"feature {fid}: {w}" for w in res.warnings if "not a known substance" in w
-                        or "no critical quantity" in w)
+        if res.refused:
+            warnings.append(f"feature {fid}: not graded — {res.refused}")
         if progress and n % 1000 == 999:
             progress(1000)
     if problems:
@@ -323,7 +329,7 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
         store.write(LAYER, WriteBatch(replaces={int(fid): r for fid, r in zip(rows.index, valid, strict=True)}))
         written = True
     major = sum(1 for r in records if r["grade"] is not None)
-    order = [*GRADE_LABELS.values(), "not major (S < 1)"]
+    order = [*GRADE_LABELS.values(), "not major (S < 1)", "refused"]
     by_grade = {k: by_grade[k] for k in order if k in by_grade}
     return RegradeSummary(len(records), major, by_grade, changed, written, warnings, records)
 

@@ -97,7 +97,13 @@
       pointToLayer: function (f, latlng) { return pointMarker(s, latlng); },
       onEachFeature: opts.basemap ? undefined : function (f, layer) {
         layer._rmMeta = meta;
-        layer.bindPopup(function () { return popupHtml(meta, f.properties, f.id); }, { maxWidth: 360 });
+        layer.bindPopup(function () {
+          var div = document.createElement('div');
+          div.innerHTML = popupHtml(meta, f.properties, f.id);
+          var actions = RiskMap.popupActions && RiskMap.popupActions(meta, f);   // e.g. the viewer's analyses
+          if (actions) { div.appendChild(actions); }
+          return div;
+        }, { maxWidth: 360 });
         if (f.properties && f.properties.name) { layer.bindTooltip(esc(f.properties.name), { sticky: true }); }
       }
     });
@@ -285,6 +291,7 @@
 
   function resultLabel(f, opts) {
     var p = f.properties || {};
+    if (opts.label) { return opts.label(p, f); }
     var parts = [];
     var name = p[opts.labelKey || 'name'];
     if (name !== undefined && name !== null) { parts.push(String(name)); }

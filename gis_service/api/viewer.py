@@ -8,15 +8,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import orjson
+from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from ..config import Settings
 from ..maps import assets
 from ..maps.base import basemap_for
 from ..maps.style import catalog_meta
+from ..reports import labels
 from ..stores.base import Store
-from .deps import get_settings, get_store
+from .deps import Reader, get_settings, get_store
 from .errors import ApiError
 
 router = APIRouter()
@@ -54,10 +56,9 @@ def viewer_config(store: Store = Depends(get_store), settings: Settings = Depend
             "siting": "/analysis/siting",
         },
         "read_requires_key": settings.read_requires_key,
+        "labels": labels.catalogue(),
         **_analysis_options(),
     }
-    import orjson
-
     return Response(orjson.dumps(doc), media_type="application/json")
 
 
@@ -65,11 +66,13 @@ def _analysis_options() -> dict:
     """Incident types and the layers the exposure/rescue analyses accept (from their modules)."""
     from ..analysis import rescue, scenarios
 
-    labels = rescue.capabilities().labels
+    names = rescue.capabilities().labels
+    fields = set(scenarios.ScenarioParams.model_fields)
     out: dict = {
-        "incidents": [{"key": k, "zh": labels[k][0], "en": labels[k][1]} for k in rescue.incident_types()],
+        "incidents": [{"key": k, "zh": names[k][0], "en": names[k][1]} for k in rescue.incident_types()],
         "rescue_layers": list(rescue.INCIDENT_BY_LAYER),
         "exposure_layers": list(scenarios.EXPOSURE_LAYERS),
+        "scenario": {"fields": sorted(fields), "weather": "weather" in fields},
     }
     return out
 
@@ -79,6 +82,21 @@ def _extent(store: Store) -> list[float] | None:
     if not boxes:
         return None
     return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+
+
+UPLOAD = File(..., description="a .geojson/.json, a .zip holding a Shapefile, or a .gpkg; all its features "
+              "become one proposal")
+
+
+@router.post("/viewer/proposal", summary="Read an uploaded proposal (GeoJSON, zipped Shapefile, GeoPackage)",
+             tags=["Viewer"])
+def read_proposal(file: UploadFile = UPLOAD, _=Reader):
+    """The uploaded file as one GeoJSON Feature in WGS84 (all features' geometries merged; the first
+    feature's ``name`` kept) — ready for ``POST /analysis/siting``. Parsed with pyogrio (GDAL)."""
+    from ..reports.upload import proposal_feature
+
+    data = file.file.read()
+    return Response(orjson.dumps(proposal_feature(file.filename or "", data)), media_type="application/geo+json")
 
 
 @router.get("/viewer/{name}", summary="Viewer file", tags=["Viewer"], include_in_schema=False)

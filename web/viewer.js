@@ -477,6 +477,7 @@
     div.dataset.kind = kind;
     div.innerHTML = '<div class="rm-panel-title">' + esc(title) + '</div>';
     $('result').appendChild(div);
+    $('panel-result').scrollIntoView({ block: 'start' });
     return div;
   }
 
@@ -703,12 +704,12 @@
         ' · ' + (pr.wind_speed_m_s != null ? pr.wind_speed_m_s + ' m/s' : '') + ' · 稳定度 stability ' + (pr.stability || '—') +
         (pr.weather ? ' · ' + pr.weather : '') + (pr.release_rate_g_s ? ' · ' + pr.release_rate_g_s + ' g/s' : '')) + '</div>');
     // zones: model, threshold and the substance that drives each
-    var zcols = [field('level'), field('model'), field('threshold'), field('substance'), field('distance_m'), field('receptor_count'), field('population')];
+    var zcols = [field('level'), field('threshold'), field('substance'), field('distance_m'), field('receptor_count'), field('population')];
     var zrows = zones.map(function (f) {
       var p = f.properties, ex = p.exposure || {};
       var flags = Object.keys(p).filter(function (k) { return p[k] === true && /trunc|cut|capped|clip/.test(k); });
       return { f: f, cls: p.level === 'red' ? 'fail' : 'warn',
-        cells: [(p.label_zh || zhEn('levels', p.level)), p.model || zhEn('kinds', p.kind),
+        cells: [(p.label_zh || zhEn('levels', p.level)),
           (p.threshold != null ? p.threshold + ' ' + (p.threshold_unit || '') : '—') + (flags.length ? ' ⚠ ' + flags.join(',') : ''),
           p.substance || '—', p.distance_m != null ? Math.round(p.distance_m) : '—', ex.receptor_count, ex.total_population] };
     });

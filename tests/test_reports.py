@@ -105,3 +105,42 @@ def test_rescue_report_shows_teams_and_standards(client):
 def test_rescue_report_names_a_bad_incident(client):
     r = client.get("/reports/rescue.pdf?lon=126.55&lat=43.85&incident=volcano")
     assert r.status_code == 400 and "incident" in r.text
+
+
+@pytest.mark.parametrize("driver,suffix", [("ESRI Shapefile", ".zip"), ("GPKG", ".gpkg"), ("GeoJSON", ".geojson")])
+def test_proposal_upload_reads_shapefile_geopackage_geojson(client, tmp_path, driver, suffix):
+    """The viewer's upload: a proposal in CGCS2000 / Gauss–Krüger (EPSG:4547) comes back as WGS84."""
+    import zipfile
+
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    x, y = 126.62, 43.80
+    poly = Polygon([(x, y), (x + 0.02, y), (x + 0.02, y + 0.015), (x, y + 0.015)])
+    frame = gpd.GeoDataFrame({"name": ["上传方案"]}, geometry=[poly], crs=4326)
+    if driver != "GeoJSON":
+        frame = frame.to_crs(4547)
+    out = tmp_path / ("p.shp" if suffix == ".zip" else f"p{suffix}")
+    frame.to_file(out, driver=driver)
+    if suffix == ".zip":
+        data = tmp_path / "p.zip"
+        with zipfile.ZipFile(data, "w") as z:
+            for part in tmp_path.glob("p.*"):
+                if part.suffix != ".zip":
+                    z.write(part, part.name)
+        out = data
+    r = client.post("/viewer/proposal", files={"file": (out.name, out.read_bytes())})
+    assert r.status_code == 200, r.text
+    feature = r.json()
+    assert feature["properties"]["name"] == "上传方案"
+    from shapely.geometry import shape
+
+    assert shape(feature["geometry"]).symmetric_difference(poly).area < 1e-10
+    assert client.post("/analysis/siting?kind=park", json=feature).status_code == 200
+
+
+def test_proposal_upload_refuses_bad_files(client):
+    r = client.post("/viewer/proposal", files={"file": ("x.txt", b"hello")})
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "file"
+    r = client.post("/viewer/proposal", files={"file": ("x.gpkg", b"not a geopackage")})
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "file"

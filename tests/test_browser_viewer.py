@@ -136,7 +136,7 @@ def test_hazard_popup_scenario_plume_and_exposed_list(watched, server):
     page.fill("#sc-cloud", "7")
     page.locator("#sc-cloud").dispatch_event("change")
     assert "稳定度 C" in page.inner_text("#sc-class-note")
-    page.evaluate(f"viewer.map.setView([{lat}, {lon}], 18)")
+    page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 18)")
     page.wait_for_function("""() => { const l = viewer.state.layers.hazard_sources; return l && l.state === 'features'; }""")
     page.wait_for_timeout(400)
     _click_latlng(page, lat, lon)
@@ -186,7 +186,7 @@ def test_draw_proposal_siting_table_and_pdf(watched, server, tmp_path):
 
     page = _open(watched, server)
     assert "多边形" in page.get_attribute(".leaflet-draw-draw-polygon", "title")      # drawing tools in Chinese
-    page.evaluate("viewer.map.setView([43.80, 126.63], 13)")
+    page.evaluate("void viewer.map.setView([43.80, 126.63], 13)")
     page.click(".leaflet-draw-draw-polygon")
     assert "单击" in page.inner_text(".leaflet-draw-tooltip")
     box = page.locator("#map").bounding_box()
@@ -241,7 +241,7 @@ def test_park_popup_offers_siting(watched, server):
     from shapely.geometry import shape
 
     c = shape(park["geometry"]).representative_point()
-    page.evaluate(f"viewer.map.setView([{c.y}, {c.x}], 14)")
+    page.evaluate(f"void viewer.map.setView([{c.y}, {c.x}], 14)")
     page.wait_for_function("() => viewer.state.layers.chemical_parks.state === 'features'")
     page.wait_for_timeout(300)
     page.check("input[data-layer='receptors']")
@@ -301,7 +301,7 @@ def test_shared_link_restores_view_and_analysis(watched, server, browser):
     page = _open(watched, server)
     page.evaluate("viewer.exposure('hazard_sources', 1, {wind_dir_deg: 45, wind_speed_m_s: 2, stability: 'E'})")
     page.wait_for_selector("#result [data-kind='exposure'] table tr td")
-    page.evaluate("viewer.map.setView([43.95, 126.52], 12)")
+    page.evaluate("void viewer.map.setView([43.95, 126.52], 12)")
     page.uncheck("input[data-layer='receptors']")
     page.wait_for_timeout(300)
     url = page.url

@@ -254,7 +254,7 @@
     return getJSON('/maps/aggregate/' + encodeURIComponent(meta.name)).then(function (agg) {
       var props = meta.popup.map(function (a) { return a.name; });
       if (props.indexOf('name') < 0) { props.unshift('name'); }
-      var layer = RiskMap.liveLayer(meta, L.extend({ live: true, limit: 3000, properties: props,
+      var layer = RiskMap.liveLayer(meta, L.extend({ live: true, limit: LIVE_LIMIT, properties: props,
         basemap: meta.style.basemap }, agg));
       layer.on('rm:update', function () { if (state.opacity && state.opacity[meta.name]) { setOpacity(meta.name, state.opacity[meta.name]); } });
       state.layers[meta.name] = layer;
@@ -263,7 +263,8 @@
     });
   }
 
-  var INITIAL_OFF = { roads: true, admin_areas: true };
+  var INITIAL_OFF = { roads: true, admin_areas: true };   // the offline basemap draws both
+  var LIVE_LIMIT = 1000;   // features per layer in view before grid counts are shown instead
 
   function setupLayers(config, wanted) {
     state.rows = {};
@@ -290,12 +291,10 @@
     group.on('add', function () {
       if (loaded) { return; }
       loaded = true;
-      var bb = config.extent || [121.6, 40.8, 131.3, 46.3];
-      var box = bb.join(',');
       if (admin) {
-        getJSON('/collections/admin_areas/items?limit=500&properties=name,level&bbox=' + box).then(function (fc) {
+        getJSON('/viewer/basemap/admin_areas').then(function (packed) {
           var province = null;
-          L.geoJSON(fc, { pane: 'basemap', interactive: false,
+          L.geoJSON(RiskMap.unpack(packed), { pane: 'basemap', interactive: false,
             style: function (f) {
               var lvl = f.properties.level;
               return { color: lvl === 'province' ? '#444' : '#8c8c8c', weight: lvl === 'province' ? 2 : (lvl === 'prefecture' ? 1.2 : 0.7),
@@ -311,8 +310,8 @@
         }).catch(function (e) { status('底图 basemap: ' + e.message, true); });
       }
       if (roads) {
-        getJSON('/collections/roads/items?limit=3000&properties=road_class&bbox=' + box).then(function (fc) {
-          L.geoJSON(fc, { pane: 'basemap', interactive: false, style: function () { return { color: '#c9a35d', weight: 1, opacity: 0.8 }; } }).addTo(group);
+        getJSON('/viewer/basemap/roads').then(function (packed) {
+          L.geoJSON(RiskMap.unpack(packed), { pane: 'basemap', interactive: false, style: function () { return { color: '#c9a35d', weight: 1, opacity: 0.8 }; } }).addTo(group);
         }).catch(function () { /* roads are optional context */ });
       }
     });

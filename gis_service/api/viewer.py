@@ -102,6 +102,46 @@ def read_proposal(file: UploadFile = UPLOAD, _=Reader):
     return Response(orjson.dumps(proposal_feature(file.filename or "", data)), media_type="application/geo+json")
 
 
+BASEMAP_LAYERS = ("admin_areas", "roads")
+
+
+@router.get("/viewer/basemap/{layer}", summary="Offline basemap layer (simplified, packed)", tags=["Viewer"])
+def basemap_layer(layer: str, store: Store = Depends(get_store), _=Reader):
+    """Admin areas or roads for the viewer's offline basemap: geometries simplified to a vertex budget,
+    coordinates rounded to ~1 m, the name/level/class attributes only, in the packed column-wise form
+    ``RiskMap.unpack`` reads (a fraction of the items API's bytes for the province view)."""
+    if layer not in BASEMAP_LAYERS:
+        raise ApiError(404, "layer", f"not a basemap layer: {layer!r}; basemap layers: {', '.join(BASEMAP_LAYERS)}",
+                       code="NotFound")
+    return Response(_basemap_packed(store, layer), media_type="application/json",
+                    headers={"Cache-Control": "public, max-age=300"})
+
+
+BASEMAP_TOLERANCE_DEG = 0.005   # ~500 m: outlines for a province-to-county view, not for measuring
+BASEMAP_PRECISION_DEG = 5e-4    # ~50 m
+_basemap_cache: dict[tuple, bytes] = {}
+
+
+def _basemap_packed(store: Store, layer: str) -> bytes:
+    import numpy as np
+    import shapely
+
+    from ..maps.base import pack
+
+    key = (id(store), layer, store.count(layer))
+    if key not in _basemap_cache:
+        spec = store.spec(layer)
+        columns = [c for c in ("name", "level", "road_class") if spec.has_attribute(c)]
+        frame = store.frame(layer, columns=columns)
+        geoms = np.asarray(frame.geometry.values, dtype=object)
+        geoms = shapely.set_precision(shapely.simplify(geoms, BASEMAP_TOLERANCE_DEG, preserve_topology=True),
+                                      BASEMAP_PRECISION_DEG, mode="pointwise")
+        props = frame[columns].to_dict("records")
+        _basemap_cache.clear() if len(_basemap_cache) > 16 else None
+        _basemap_cache[key] = pack([int(i) for i in frame.index], geoms, props, columns)
+    return _basemap_cache[key]
+
+
 @router.get("/viewer/{name}", summary="Viewer file", tags=["Viewer"], include_in_schema=False)
 def viewer_file(name: str):
     return _file(f"{assets.APP_URL}/{name}", "path")

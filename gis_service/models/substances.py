@@ -10,7 +10,7 @@ Each row names its own source and confidence tag ([V] primary source read, [S] r
 
 Confirmed during development (search): chlorine ERPG-1/2 and IDLH (Chlorine Institute, NIOSH IDLH
 documentation); hydrogen sulfide AEGL 0.51/27/50, ERPG 0.1/30/100, IDLH 100 ppm (compiled in
-Nitric Oxide 2017;71:1-13, Table 3). Ammonia and chlorine AEGLs per DOMAIN.md §3. Everything else
+Nitric Oxide 2017;71:1-13, Table 3). Ammonia and chlorine AEGLs. Everything else
 is tagged [M] in the table's source column.
 
 Validity and limitations: mixtures (LPG, natural gas, gasoline, crude oil, diesel) carry
@@ -35,6 +35,9 @@ SOURCES = [
     "NIOSH Immediately Dangerous to Life or Health (IDLH) values",
     "gis_service/data/substances.csv (per-row source and confidence tags)",
 ]
+
+
+STORAGE_TYPES = ("pressurised", "refrigerated", "compressed", "atmospheric")
 
 
 class UnknownSubstance(ValueError):
@@ -69,6 +72,10 @@ class Substance(ModelResult):
     erpg2_ppm: float | None
     erpg3_ppm: float | None
     idlh_ppm: float | None
+    boiling_point_k: float | None
+    liquid_cp_kj_kg_k: float | None
+    latent_heat_kj_kg: float | None
+    default_storage: str
     source: str
 
 
@@ -106,8 +113,14 @@ def _load() -> tuple[dict[str, Substance], dict[str, str]]:
             erpg2_ppm=opt_float(row["erpg2_ppm"]),
             erpg3_ppm=opt_float(row["erpg3_ppm"]),
             idlh_ppm=opt_float(row["idlh_ppm"]),
+            boiling_point_k=opt_float(row["boiling_point_k"]),
+            liquid_cp_kj_kg_k=opt_float(row["liquid_cp_kj_kg_k"]),
+            latent_heat_kj_kg=opt_float(row["latent_heat_kj_kg"]),
+            default_storage=row["default_storage"],
             source=row["source"],
         )
+        if s.default_storage not in STORAGE_TYPES:
+            raise ValueError(f"{TABLE}: {s.key}: default_storage must be one of {STORAGE_TYPES}")
         if s.key in by_key:
             raise ValueError(f"{TABLE}: duplicate key {s.key!r}")
         by_key[s.key] = s

@@ -158,6 +158,9 @@ def test_hazard_popup_scenario_plume_and_exposed_list(watched, server):
     for z in zones:                                                # model, threshold and driving substance
         assert z["label_zh"] in text and z["model"] in text and z["substance"] in text
     assert "局限 Limitations" in text
+    for z in zones:                                                # truncation stated, with its reason
+        if z.get("truncated"):
+            assert "截断 truncated" in text and z["truncation_reason"] in text
     rows = box.locator(".receptor-table tr:has(td)")
     assert rows.count() == len(receptors)
     # sortable: population descending after two clicks on its header
@@ -176,6 +179,17 @@ def test_hazard_popup_scenario_plume_and_exposed_list(watched, server):
     gx, gy = feat["geometry"]["coordinates"] if feat["geometry"]["type"] == "Point" else c[::-1]
     assert c == pytest.approx([gy, gx], abs=0.01)
     watched.shot("journey2_exposure_plume")
+    watched.check_clean()
+
+
+def test_default_scenario_is_the_services_worst_case(watched, server):
+    page = _open(watched, server)
+    page.evaluate("viewer.exposure('hazard_sources', 1)")
+    page.wait_for_selector("#result [data-kind='exposure'] table tr td")
+    sent = [u for u in watched.requests if "/analysis/exposure/hazard_sources/1?" in u][-1]
+    assert "weather=worst" in sent and "stability=" not in sent
+    params = page.evaluate("viewer.state.result.metadata.parameters")
+    assert params["stability"] == "F" and params["wind_speed_m_s"] == 1.5
     watched.check_clean()
 
 

@@ -635,14 +635,17 @@
     var p = {}, wind = windFrom($('sc-wind-from').value);
     if (wind !== null && isNaN(wind)) { throw new Error('风向 wind from: 0–360° 或方位 N/NE/… 北/东北/…'); }
     if (wind !== null) { p.wind_dir_deg = wind; }
-    var speed = parseFloat($('sc-wind-speed').value);
-    if (!isNaN(speed)) { p.wind_speed_m_s = speed; }
-    var st = $('sc-stability').value || stabilityFromSky($('sc-daynight').value === 'day', +$('sc-cloud').value || 0, speed || 1.5);
-    p.stability = st;
+    var preset = $('sc-weather').value;
+    if ((state.config.scenario || {}).weather && preset !== 'custom') {
+      p.weather = preset;                          // the service's own worst / typical weather
+    } else {
+      var speed = parseFloat($('sc-wind-speed').value);
+      if (!isNaN(speed)) { p.wind_speed_m_s = speed; }
+      p.stability = $('sc-stability').value || stabilityFromSky($('sc-daynight').value === 'day', +$('sc-cloud').value || 0, speed || 1.5);
+    }
     if ($('sc-kind').value) { p.kinds = $('sc-kind').value; }
     var rate = parseFloat($('sc-rate').value);
     if (!isNaN(rate) && rate > 0) { p.release_rate_g_s = rate; }
-    if ((state.config.scenario || {}).weather && $('sc-weather').value !== 'custom') { p.weather = $('sc-weather').value; }
     return p;
   }
 
@@ -651,6 +654,7 @@
     $('sc-wind-from').value = p.wind_dir_deg !== undefined ? p.wind_dir_deg : '';
     if (p.wind_speed_m_s !== undefined) { $('sc-wind-speed').value = p.wind_speed_m_s; }
     if (p.stability) { $('sc-stability').value = p.stability; }
+    $('sc-weather').value = p.weather || (p.stability || p.wind_speed_m_s ? 'custom' : $('sc-weather').value);
     $('sc-kind').value = p.kinds || '';
     $('sc-rate').value = p.release_rate_g_s || '';
   }
@@ -706,10 +710,12 @@
     var zcols = [field('level'), field('threshold'), field('substance'), field('distance_m'), field('receptor_count'), field('population')];
     var zrows = zones.map(function (f) {
       var p = f.properties, ex = p.exposure || {};
-      var flags = Object.keys(p).filter(function (k) { return p[k] === true && /trunc|cut|capped|clip/.test(k); });
+      var flags = [];
+      if (p.truncated) { flags.push('截断 truncated'); }
+      if (p.near_field) { flags.push('近场 near field'); }
       return { f: f, cls: p.level === 'red' ? 'fail' : 'warn',
         cells: [(p.label_zh || zhEn('levels', p.level)),
-          (p.threshold != null ? p.threshold + ' ' + (p.threshold_unit || '') : '—') + (flags.length ? ' ⚠ ' + flags.join(',') : ''),
+          (p.threshold != null ? p.threshold + ' ' + (p.threshold_unit || '') : '—') + (flags.length ? ' ⚠ ' + flags.join(', ') : ''),
           p.substance || '—', p.distance_m != null ? Math.round(p.distance_m) : '—', ex.receptor_count, ex.total_population] };
     });
     box.insertAdjacentHTML('beforeend', '<div class="rm-panel-sub">影响区 Zones（模型、阈值、主导物质 model, threshold, driving substance）</div>');
@@ -736,8 +742,13 @@
     box.insertAdjacentHTML('beforeend',
       notesHtml('模型与阈值 Models and thresholds', uniq(zones.map(function (f) {
         var p = f.properties;
-        return (p.label_zh || p.level) + ': ' + (p.model || '') + ' — ' + (p.level_name || '') + ' (' + p.threshold + ' ' + (p.threshold_unit || '') + '), ' + (p.substance || '');
+        return (p.label_zh || p.level) + ': ' + (p.model || '') + ' — ' + (p.level_name || '') + ' (' + p.threshold + ' ' + (p.threshold_unit || '') + '), ' + (p.substance || '') +
+          (p.threshold_source ? '; 阈值来源 threshold source: ' + p.threshold_source : '') +
+          (p.model_reason ? '; 模型选择 model choice: ' + p.model_reason : '') +
+          (p.truncated ? '; ⚠ 截断 truncated: ' + (p.truncation_reason || '') : '') +
+          (p.near_field ? '; ⚠ 近场 near field' : '');
       })), true) +
+      notesHtml('未运行的模型 Models not run', strings(meta.skipped_models), false) +
       notesHtml('局限 Limitations', uniq(limits), true) +
       notesHtml('假设与警示 Assumptions and warnings', strings(meta.assumptions).concat(strings(meta.warnings), strings(meta.population_note)), false) +
       notesHtml('来源 Sources', uniq(sources), false));

@@ -100,8 +100,9 @@ def exposure_report(fc: dict[str, Any], store: Store | None = None) -> Report:
     for p in zones:
         ex = p.get("exposure") or {}
         thr = f"{_fmt(p.get('threshold'), 2)} {p.get('threshold_unit') or ''}".strip()
-        flags = [k for k in ("truncated", "cut_at_max") if p.get(k)]
-        rows_extra = f" ({', '.join(flags)})" if flags else ""
+        flags = [label for key, label in (("truncated", "截断 truncated"), ("near_field", "近场 near field"))
+                 if p.get(key)]
+        rows_extra = f" ⚠ {', '.join(flags)}" if flags else ""
         zrows.append([f"{p.get('label_zh') or L.zh_en(L.LEVELS, p.get('level'))}\n{p.get('label_en') or ''}",
                       p.get("model") or "—", thr + rows_extra, p.get("substance") or "—",
                       _fmt(p.get("distance_m"), 0), _fmt(ex.get("receptor_count")), _fmt(ex.get("total_population"))])
@@ -119,6 +120,16 @@ def exposure_report(fc: dict[str, Any], store: Store | None = None) -> Report:
     total = meta.get("exposure") or {}
     params = meta.get("parameters") or {}
     ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
+    zone_notes = []
+    for p in zones:
+        text = f"{p.get('label_zh') or p.get('level')}: {p.get('model') or ''} — {p.get('level_name') or ''}"
+        if p.get("threshold_source"):
+            text += f"; 阈值来源 threshold source: {p['threshold_source']}"
+        if p.get("model_reason"):
+            text += f"; 模型选择 model choice: {p['model_reason']}"
+        if p.get("truncated"):
+            text += f"; 截断 truncated: {p.get('truncation_reason') or ''}"
+        zone_notes.append(text)
     sources, limits = [], []
     for m in meta.get("models") or []:
         sources += _strings(m.get("sources"))
@@ -133,6 +144,8 @@ def exposure_report(fc: dict[str, Any], store: Store | None = None) -> Report:
                   Section("影响分区 Zones", table=ztable),
                   Section("暴露受体 Exposed receptors (by zone, nearest first)",
                           paragraphs=[] if rrows else ["无 none"], table=rtable if rrows else None),
+                  Section("模型与阈值 Models and thresholds", bullets=list(dict.fromkeys(zone_notes)) or ["—"]),
+                  Section("未运行的模型 Models not run", bullets=_strings(meta.get("skipped_models")) or ["—"]),
                   Section("情景参数 Scenario parameters", paragraphs=[ptext]),
                   Section("假设 Assumptions", bullets=_strings(meta.get("assumptions"))
                           + _strings(meta.get("population_note"))),

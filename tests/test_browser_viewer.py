@@ -406,3 +406,27 @@ def test_print_stylesheet_and_offline_basemap(watched, server):
     watched.shot("viewer_print")
     page.emulate_media(media="screen")
     watched.check_clean()
+
+
+def test_html_map_result_panel_collapses_and_leaves_the_answer_clear(watched, server):
+    page = watched.page
+    page.goto(f"{server.url}/maps/exposure/hazard_sources/1?wind_dir_deg=270", wait_until="networkidle")
+    page.wait_for_selector(".rm-panel .rm-panel-toggle")
+    panel = page.locator(".rm-panel").first
+    # the zones are fitted into the part of the map the open panel does not cover
+    geo = page.evaluate("""() => {
+      const p = document.querySelector('.rm-panel').getBoundingClientRect();
+      const zone = ['#d7191c', '#fd8d3c', '#fecc5c'];
+      const paths = Array.from(document.querySelectorAll('.leaflet-overlay-pane path'))
+        .filter(e => zone.includes(e.getAttribute('stroke'))).map(e => e.getBoundingClientRect());
+      return { panelLeft: p.left, right: Math.max(...paths.map(r => r.right)), collapsed: document.querySelector('.rm-panel').classList.contains('rm-collapsed') };
+    }""")
+    if not geo["collapsed"]:
+        assert geo["right"] <= geo["panelLeft"] + 2
+    assert "mi" not in page.inner_text(".leaflet-control-scale")                 # metric-only scale
+    before = panel.bounding_box()["height"]
+    page.click(".rm-panel .rm-panel-title")
+    after = panel.bounding_box()["height"]
+    assert (after < before) != geo["collapsed"] or after != before
+    watched.shot("exposure_map_panel")
+    watched.check_clean()

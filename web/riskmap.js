@@ -380,16 +380,47 @@
     return html;
   }
 
+  /* Fit the view to a result, keeping it clear of the result panel (top right) when one is open. */
+  function refit(map) {
+    if (!map._rmFit) { return; }
+    var el = map._rmPanelEl, open = el && !el.classList.contains('rm-collapsed');
+    var w = open ? Math.min(el.offsetWidth + 16, map.getSize().x * 0.6) : 12;
+    map.fitBounds(map._rmFit, { paddingTopLeft: [12, 12], paddingBottomRight: [w, 12] });
+  }
+  function fit(map, bounds) {
+    map._rmFit = L.latLngBounds(bounds);
+    refit(map);
+    // fonts and late controls change the panel's size: fit once more when the page has loaded
+    if (document.readyState !== 'complete') { window.addEventListener('load', function () { refit(map); }); }
+  }
+
+  /* A result panel that collapses to its title (click it) so it never has to cover the answer. */
   function panel(map, content, position) {
     var ctl = L.control({ position: position || 'topright' });
     ctl.onAdd = function () {
       var div = L.DomUtil.create('div', 'rm-panel' + (content.wide ? ' rm-panel-wide' : ''));
       div.innerHTML = panelHtml(content);
+      var title = div.querySelector('.rm-panel-title');
+      var toggle = L.DomUtil.create('button', 'rm-panel-toggle');
+      toggle.type = 'button';
+      toggle.title = '收起/展开 collapse/expand';
+      toggle.textContent = '−';
+      title.insertBefore(toggle, title.firstChild);
+      title.addEventListener('click', function () {
+        var collapsed = div.classList.toggle('rm-collapsed');
+        toggle.textContent = collapsed ? '+' : '−';
+      });
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;
     };
     ctl.addTo(map);
+    if ((position || 'topright') === 'topright') {
+      var div = ctl.getContainer();
+      if (div.offsetWidth > map.getSize().x * 0.45) { div.classList.add('rm-collapsed'); div.querySelector('.rm-panel-toggle').textContent = '+'; }
+      map._rmPanelEl = div;
+      refit(map);
+    }
     return ctl;
   }
 
@@ -403,7 +434,7 @@
     },
     esc: esc, unpack: unpack, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
     catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
-    legend: legend, panel: panel, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
+    legend: legend, panel: panel, fit: fit, refit: refit, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
     LEVELS: LEVELS, ROLE_STYLES: ROLE_STYLES
   };
   root.RiskMap = RiskMap;

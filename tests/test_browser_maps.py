@@ -193,7 +193,7 @@ def test_rescue_result_map_labels_teams_with_eta(watched, server):
     assert len([t for t in labels if "min" in t]) >= 3
     click_visible(page, ".leaflet-marker-pane .rm-role-team")
     page.wait_for_selector(".leaflet-popup-content")
-    assert "eta_min" in page.locator(".leaflet-popup-content").inner_text()
+    assert "到达时间 min ETA min" in page.locator(".leaflet-popup-content").inner_text()   # labelled field
     watched.shot("rescue_map")
     watched.check_clean()
 

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from test_browser_maps import SHOTS, Watched, browser, server  # noqa: F401 - shared fixtures
+from test_browser_maps import SHOTS, Watched, browser, click_visible, server  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +100,10 @@ def test_incident_by_coordinates_lists_teams_against_the_standard(watched, serve
     # one label per team on the map (routes carry none)
     labels = page.locator(".leaflet-tooltip.rm-label").all_inner_texts()
     assert sorted(labels) == sorted(f"{t['rank']} · {t['eta_min']:.0f} min" for t in teams)
+    page.wait_for_timeout(600)                                           # the fit-to-result animation
+    click_visible(page, ".leaflet-marker-pane .rm-role-team")             # result popups: labelled fields
+    popup = page.locator(".leaflet-popup-content").inner_text()
+    assert "到达时间 min ETA min" in popup and "是否达标 meets standard" in popup and "eta_min" not in popup
     watched.shot("journey1_incident_by_coordinates")
     watched.check_clean()
 

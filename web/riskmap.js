@@ -61,11 +61,17 @@
     return String(v);
   }
 
+  /* "中文 English" for a result property when the page has the service's label catalogue. */
+  function fieldLabel(k) {
+    var l = RiskMap.fieldLabels && RiskMap.fieldLabels[k];
+    return l ? l.zh + ' ' + l.en : k;
+  }
+
   /* A popup for any properties (analysis results): every scalar, objects summarised. */
   function genericPopup(title, props) {
     props = props || {};
     var rows = Object.keys(props).filter(function (k) { return k.charAt(0) !== '_'; }).map(function (k) {
-      return [k, genericValue(k, props[k])];
+      return [fieldLabel(k), genericValue(k, props[k])];
     });
     return '<div class="rm-popup"><div class="rm-popup-title">' + esc(title) + '</div>' + table(rows) + '</div>';
   }
@@ -311,7 +317,7 @@
       style: function (f) { return pathStyle(resultStyle(f, opts)); },
       pointToLayer: function (f, latlng) {
         var s = resultStyle(f, opts);
-        if (s.icon) { return iconMarker(s, latlng, 'rm-role-' + roleOf(f, opts)); }
+        if (s.icon) { return iconMarker(s, latlng, 'rm-role-' + roleOf(f, opts)).setZIndexOffset(1000); }   // above the layers
         return L.circleMarker(latlng, { radius: s.radius, color: s.color, weight: s.weight, fillColor: s.fillColor,
           fillOpacity: s.fillOpacity, opacity: s.opacity });
       },

@@ -1122,6 +1122,7 @@
 
   function start(config) {
     state.config = config;
+    RiskMap.fieldLabels = (config.labels || {}).fields;
     if (config.basemap && config.basemap.notice) {
       var a = document.createElement('div');
       a.className = 'rm-alert';

@@ -30,7 +30,7 @@ from ..catalog import LayerSpec
 from ..config import Settings
 from ..stores.base import Query, Store
 from . import assets
-from .elements import CatalogLayer, FitBounds, Legend, LiveLayer, MetricScale, Panel, js
+from .elements import CatalogLayer, FieldLabels, FitBounds, Legend, LiveLayer, MetricScale, Panel, js
 from .style import layer_meta, legend_entries, popup_attributes
 
 EMBED_LIMIT = 3000  # features of one layer embedded in a map's HTML; above this: aggregate + bbox loading
@@ -81,6 +81,7 @@ def new_map(settings: Settings, bbox: tuple[float, float, float, float] | None) 
                          max_zoom=19).add_to(m)
     m.add_child(FitBounds(bbox))
     m.add_child(MetricScale())
+    m.add_child(FieldLabels())
     return m, base
 
 

@@ -141,3 +141,20 @@ L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name(
     def __init__(self):
         super().__init__()
         self._name = "MetricScale"
+
+
+class FieldLabels(_RiskMapElement):
+    """The label catalogue's field names ("中文 English") for the result popups drawn by riskmap.js."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+RiskMap.fieldLabels = {{ this.labels }};
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        from ..reports.labels import catalogue
+
+        self._name = "FieldLabels"
+        self.labels = js(catalogue()["fields"])

@@ -25,6 +25,23 @@ FIELDS = {
     "substance": ("主导物质", "driving substance"), "distance_m": ("距离 m", "distance m"),
     "receptor_count": ("受体数", "receptors"), "population": ("人口", "population"),
     "receptor_class": ("受体类别", "class"), "zone": ("所在分区", "zone"),
+    # properties of result features (popups on the viewer's result layers)
+    "id": ("编号", "id"), "team_id": ("队伍编号", "team id"), "team_type_zh": ("队伍类型", "team type"),
+    "personnel": ("人数", "personnel"), "on_duty": ("在岗", "on duty"), "county": ("所在县区", "county"),
+    "bearing_deg": ("方位角 °", "bearing °"), "standard_source": ("标准来源", "standard source"),
+    "reachable": ("可到达", "reachable"), "access_m": ("接驳距离 m", "access leg m"),
+    "road_distance_m": ("道路距离 m", "road distance m"), "role": ("角色", "role"),
+    "label_zh": ("名称", "label"), "label_en": ("英文名称", "English label"), "threshold_unit": ("单位", "unit"),
+    "threshold_source": ("阈值来源", "threshold source"), "model_reason": ("模型选择", "model choice"),
+    "truncated": ("截断", "truncated"), "truncation_reason": ("截断原因", "truncation reason"),
+    "true_distance_m": ("实际距离 m", "true distance m"), "near_field": ("近场", "near field"),
+    "geometry_basis": ("几何依据", "geometry basis"), "level_name": ("等级描述", "level"),
+    "level_basis": ("等级依据", "level basis"), "distance_unit": ("距离单位", "distance unit"),
+    "innermost_level": ("所在最内区", "innermost zone"), "class_zh": ("类别", "class"),
+    "rule_id": ("规则", "rule id"), "rule_zh": ("规则", "rule"), "rule_en": ("规则（英文）", "rule (English)"),
+    "layer": ("图层", "layer"), "verdict": ("结论", "verdict"), "verdict_zh": ("结论", "verdict"),
+    "exposure": ("暴露", "exposure"), "by_substance": ("各物质", "by substance"),
+    "feature_type": ("要素类型", "feature type"),
 }
 RECEPTOR_CLASSES = {"school": ("学校", "school"), "hospital": ("医院", "hospital"),
                     "care_home": ("养老机构", "care home"), "residential": ("居民区", "residential")}

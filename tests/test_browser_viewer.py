@@ -101,10 +101,10 @@ def test_incident_by_coordinates_lists_teams_against_the_standard(watched, serve
     labels = page.locator(".leaflet-tooltip.rm-label").all_inner_texts()
     assert sorted(labels) == sorted(f"{t['rank']} · {t['eta_min']:.0f} min" for t in teams)
     page.wait_for_timeout(600)                                           # the fit-to-result animation
+    watched.shot("journey1_incident_by_coordinates")
     click_visible(page, ".leaflet-marker-pane .rm-role-team")             # result popups: labelled fields
     popup = page.locator(".leaflet-popup-content").inner_text()
     assert "到达时间 min ETA min" in popup and "是否达标 meets standard" in popup and "eta_min" not in popup
-    watched.shot("journey1_incident_by_coordinates")
     watched.check_clean()
 
 
@@ -433,4 +433,37 @@ def test_html_map_result_panel_collapses_and_leaves_the_answer_clear(watched, se
     after = panel.bounding_box()["height"]
     assert (after < before) != geo["collapsed"] or after != before
     watched.shot("exposure_map_panel")
+    watched.check_clean()
+
+
+def test_tailings_popup_offers_exposure_and_rescue_and_opacity_applies(watched, server):
+    page = _open(watched, server)
+    dam = _api(server, "/collections/tailings_dams/items?limit=1")["features"][0]
+    lon, lat = dam["geometry"]["coordinates"] if dam["geometry"]["type"] == "Point" else (None, None)
+    if lon is None:
+        from shapely.geometry import shape
+
+        c = shape(dam["geometry"]).representative_point()
+        lon, lat = c.x, c.y
+    for name in ("receptors", "hazard_sources", "rescue_teams", "goaf_areas", "chemical_parks"):
+        page.uncheck(f"input[data-layer='{name}']")
+    page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 17)")
+    page.wait_for_function("() => viewer.state.layers.tailings_dams.state === 'features'")
+    page.wait_for_timeout(400)
+    _click_latlng(page, lat, lon)
+    popup = page.locator(".leaflet-popup")
+    popup.locator(".btn-exposure").wait_for()
+    assert popup.locator(".btn-rescue").count() == 1 and dam["properties"]["name"] in popup.inner_text()
+    popup.locator(".btn-rescue").click()                          # incident type implied by the layer
+    page.wait_for_selector("#result [data-kind='rescue'] table tr td")
+    meta = page.evaluate("viewer.state.result.metadata")
+    assert meta["incident"] == "tailings_dam" and meta["by"] == "time"
+    assert meta["incident_feature"]["id"] == dam["id"]
+    # layer opacity: the slider scales the layer's drawing
+    page.fill("input[data-opacity='tailings_dams']", "0.3")
+    page.locator("input[data-opacity='tailings_dams']").dispatch_event("input")
+    op = page.evaluate("""() => { let v = null; viewer.state.layers.tailings_dams.eachLayer(function f(l) {
+        if (l.eachLayer) { l.eachLayer(f); } else if (v === null) { v = l.options.opacity !== undefined && l.setStyle ? l.options.opacity
+          : (l.options.opacity !== undefined ? l.options.opacity : null); } }); return v; }""")
+    assert op is not None and op <= 0.31
     watched.check_clean()

@@ -147,3 +147,13 @@ def test_post_mixed_kinds_say_which_model_and_why(client):
             assert p["model"] and p["model_reason"] and p["threshold_source"] and "truncated" in p
     assert "DOMAIN.md" not in r.text
     assert fc["metadata"]["parameters"]["stability"] == "D" and fc["metadata"]["parameters"]["wind_speed_m_s"] == 3
+
+
+def test_get_typical_weather_and_bad_kinds(client):
+    r = client.get("/analysis/exposure/hazard_sources/2", params={"weather": "typical"})
+    assert r.status_code == 200, r.text
+    assert r.json()["metadata"]["parameters"]["stability"] == "D"
+    r = client.get("/analysis/exposure/hazard_sources/2", params={"kinds": "5"})
+    assert r.status_code == 400 and "kinds" in r.text
+    r = client.get("/analysis/exposure/hazard_sources/2", params={"wind_speed_m_s": "nan"})
+    assert r.status_code == 400 and "wind_speed_m_s" in r.text

@@ -249,3 +249,19 @@ def test_typical_weather_preset_and_user_override():
     p = scenario_params(weather="typical", stability="E")
     assert (p.wind_speed_m_s, p.stability) == (3.0, "E")
     assert (scenario_params().wind_speed_m_s, scenario_params().stability) == (1.5, "F")
+
+
+def test_no_zone_is_cut_without_saying_so():
+    zs = scenarios.what_if_zones(125.3, 43.9, "chlorine", 10.0, scenario_params(kinds="toxic"))
+    model = next(m for m in zs.models if m["kind"] == "toxic")
+    by_zone = {r["zone"]: r for r in model["zones"]}
+    for z in zs.zones:
+        p = z.properties()
+        row = by_zone[z.level]
+        assert p["truncated"] == (row["distance_m"] > 10_000)
+        if p["truncated"]:
+            assert p["distance_m"] == pytest.approx(10_000) and p["true_distance_m"] >= 10_000
+            assert "lower bound" in p["truncation_reason"]
+        else:
+            assert p["distance_m"] == pytest.approx(row["distance_m"], abs=0.1)
+    assert any(z.truncated for z in zs.zones)

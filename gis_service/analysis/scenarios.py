@@ -580,10 +580,11 @@ def _toxic_model(sub: Substance, item: _Item, rate_g_s: float, duration_s: float
         why = (f"cloud not denser than air ({src.density_kg_m3:.3g} ≤ {src.air_density_kg_m3:.3g} kg/m³): "
                "passive dispersion")
     else:
-        kw = dict(molar_mass_g_mol=sub.molar_mass_g_mol, source=src, wind_speed_m_s=p.wind_speed_m_s,
-                  stability=p.stability, terrain=p.terrain)
-        pl = dense_gas.dense_cloud("plume", rate_kg_s=rate_g_s / 1000.0, **kw)
-        pf = dense_gas.dense_cloud("puff", mass_kg=rate_g_s / 1000.0 * duration_s, **kw)
+        m = float(sub.molar_mass_g_mol or 0.0)
+        pl = dense_gas.dense_cloud("plume", rate_kg_s=rate_g_s / 1000.0, molar_mass_g_mol=m, source=src,
+                                   wind_speed_m_s=p.wind_speed_m_s, stability=p.stability, terrain=p.terrain)
+        pf = dense_gas.dense_cloud("puff", mass_kg=rate_g_s / 1000.0 * duration_s, molar_mass_g_mol=m, source=src,
+                                   wind_speed_m_s=p.wind_speed_m_s, stability=p.stability, terrain=p.terrain)
         record.update({"plume_density_number": pl.density_number, "puff_density_number": pf.density_number,
                        "alpha_plume": pl.alpha, "alpha_puff": pf.alpha, "handover_m": pl.handover_m,
                        "alpha_clamped": pl.alpha_clamped or pf.alpha_clamped})
@@ -849,10 +850,14 @@ def goaf_zones(polygon: BaseGeometry, props: dict[str, Any], params: ScenarioPar
     basis = ("scenario parameter" if p.tan_beta is not None else "feature attribute" if props.get("tan_beta")
              is not None else "model default")
     inner = Zone("red", "采空区塌陷范围", "Goaf outline (subsidence basin)", "goaf_subsidence", res.model, None, None, 0.0,
-                 polygon, 0.0, None, {"max_subsidence_m": round(res.max_subsidence_m, 3)})
+                 polygon, 0.0, None, {"max_subsidence_m": round(res.max_subsidence_m, 3)},
+                 threshold_source="the goaf outline itself (subsidence basin)",
+                 model_reason="goaf area: probability-integral subsidence method")
     outer = Zone("orange", "采空区地表移动影响范围", "Goaf surface-movement influence zone", "goaf_subsidence", res.model,
                  round(res.subsidence_ratio_at_buffer_edge, 5), "W/W0 at edge", r, _buffer(polygon, r), r, None,
-                 {"influence_radius_m": round(r, 2), "tan_beta": tb_used, "tan_beta_basis": basis})
+                 {"influence_radius_m": round(r, 2), "tan_beta": tb_used, "tan_beta_basis": basis},
+                 threshold_source="edge of the main influence radius r = H/tanβ (probability-integral method) [S]",
+                 model_reason="goaf area: probability-integral subsidence method")
     assumptions = [f"Influence zone = goaf outline buffered by r = H / tanβ = {depth:g} / {tb_used:g} = {r:.1f} m "
                    f"(tanβ from the {basis})."]
     return ZoneSet([inner, outer], [res.to_dict()], p.model_dump(mode="json"), source or {}, assumptions, [])

@@ -300,6 +300,22 @@ class DenseCloud:
                 ppm = gp
         return float(ppm) if np.ndim(ppm) == 0 else ppm
 
+    def ppm_xy(self, x_m, y_m):
+        """Ground-level concentration (ppm) at downwind x and crosswind y (m), arrays broadcast.
+
+        Near field (x ≤ hand-over): the workbook's top-hat — the centreline value across the half-width
+        :meth:`half_width_m`, zero outside [S: top-hat cloud of the workbook]. Beyond: a Gaussian crosswind
+        profile exp(−y²/2σy²(x + x_v)) on the centreline value [M: passive far field]."""
+        x, y = np.broadcast_arrays(np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float))
+        c = np.asarray(self.ppm(x.ravel())).reshape(x.shape)
+        near = x <= self.handover_m
+        top = np.where(np.abs(y) <= self.half_width_m(x), c, 0.0)
+        sy = np.asarray(sigma_y_m(np.maximum(x + max(self.virtual_offset_m, 0.0), 1e-3), self.stability,
+                                  self.terrain))
+        far = c * np.exp(-(y * y) / (2.0 * sy * sy))
+        out = np.where(near, top, far)
+        return float(out) if out.ndim == 0 else out
+
     def half_width_m(self, x_m):
         """Plume half-width (m): workbook L_H = D_c + 8 l_b + 2.5 l_b^⅓ x^⅔ with l_b = g₀′q₀/u³ (plume) [M];
         puff radius R = (R₀² + 1.2 (g₀′V₀)^½ t)^½ at t = x/(0.4 u) for a puff [M]."""
@@ -364,17 +380,23 @@ def dense_cloud(release: str, *, molar_mass_g_mol: float, source: SourceTerm, wi
     return DenseCloud(**{**cloud.__dict__, "virtual_offset_m": xv})
 
 
-def release_ppm(x_m, *, plume: DenseCloud | None, puff: DenseCloud | None, duration_s: float):
-    """Concentration (ppm) at x choosing plume / puff by the workbook's u·R_d/x criterion; in the
-    intermediate range the lower of the two (the workbook's rule). Array in → array out."""
+def release_ppm(x_m, *, plume: DenseCloud | None, puff: DenseCloud | None, duration_s: float, y_m=None):
+    """Concentration (ppm) at x (and crosswind y, default the centreline) choosing plume / puff by the
+    workbook's u·R_d/x criterion; in the intermediate range the lower of the two (the workbook's rule).
+    Arrays in → array out (x and y broadcast)."""
     x = np.asarray(x_m, dtype=float)
+
+    def conc(cloud: DenseCloud):
+        return np.asarray(cloud.ppm(x) if y_m is None else cloud.ppm_xy(x, y_m))
+
     if puff is None:
-        return plume.ppm(x)
+        return conc(plume)
     if plume is None:
-        return puff.ppm(x)
+        return conc(puff)
     u = plume.u
+    cp, cf = conc(plume), conc(puff)
+    x = np.broadcast_to(x, cp.shape)
     r = u * duration_s / np.maximum(x, 1e-9)
-    cp, cf = np.asarray(plume.ppm(x)), np.asarray(puff.ppm(x))
     out = np.where(r >= CONTINUOUS_LIMIT, cp, np.where(r <= INSTANTANEOUS_LIMIT, cf, np.minimum(cp, cf)))
     return float(out) if out.ndim == 0 else out
 

@@ -116,7 +116,7 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from gis_service.sample import build_sample
+    from gis_service.cli import build_sample
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -120,6 +120,18 @@ HITTABLE = """sel => {
 }"""
 
 
+def wait_js(page, expression: str, timeout_s: float = 30.0) -> None:
+    """Wait until a JS expression is truthy. Polled with page.evaluate (run over CDP): the service's
+    Content-Security-Policy forbids eval, which wait_for_function's string predicates rely on."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {expression}")
+        page.wait_for_timeout(100)
+
+
 def click_visible(page, selector: str) -> None:
     """Click the first element of ``selector`` that is on top at its own centre (markers overlap)."""
     i = page.evaluate(HITTABLE, selector)
@@ -156,7 +168,7 @@ def test_layer_toggle_hides_and_shows_a_layer(watched, server):
     box.uncheck()
     assert icons.count() == 0
     box.check()
-    page.wait_for_function(f"document.querySelectorAll('.leaflet-marker-pane .fa-plus').length === {before}")
+    wait_js(page, f"document.querySelectorAll('.leaflet-marker-pane .fa-plus').length === {before}")
     watched.check_clean()
 
 
@@ -203,7 +215,7 @@ def test_large_layer_loads_features_by_bbox_when_zoomed_in(watched, server):
     page.goto(f"{server.url}/maps/overview?layers=receptors&embed_limit=100", wait_until="networkidle")
     page.wait_for_selector(".rm-status")
     # the whole province holds > live limit? no: 2100 ≤ 3000, so the view is loaded by bbox at once
-    page.wait_for_function("document.querySelector('.rm-status').textContent.includes('已加载')")
+    wait_js(page, "document.querySelector('.rm-status').textContent.includes('已加载')")
     assert any("/collections/receptors/items?bbox=" in u for u in watched.requests)
     watched.shot("overview_live_layer")
     watched.check_clean()

@@ -17,9 +17,10 @@ import io
 import json
 import urllib.parse
 import urllib.request
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from test_browser_maps import SHOTS, Watched, browser, click_visible, server  # noqa: F401 - shared fixtures
+from test_browser_maps import SHOTS, Watched, browser, click_visible, server, wait_js  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -99,7 +100,8 @@ def test_incident_by_coordinates_lists_teams_against_the_standard(watched, serve
     assert {t["meets_standard"] for t in teams} == {True, False}   # this incident has both
     # one label per team on the map (routes carry none)
     labels = page.locator(".leaflet-tooltip.rm-label").all_inner_texts()
-    assert sorted(labels) == sorted(f"{t['rank']} · {t['eta_min']:.0f} min" for t in teams)
+    half_up = [int(Decimal(repr(t["eta_min"])).quantize(Decimal(1), ROUND_HALF_UP)) for t in teams]  # as toFixed(0)
+    assert sorted(labels) == sorted(f"{t['rank']} · {m} min" for t, m in zip(teams, half_up, strict=True))
     page.wait_for_timeout(600)                                           # the fit-to-result animation
     watched.shot("journey1_incident_by_coordinates")
     click_visible(page, ".leaflet-marker-pane .rm-role-team")             # result popups: labelled fields
@@ -113,7 +115,7 @@ def test_double_click_zooms_without_a_rescue_query(watched, server):
     zoom = page.evaluate("viewer.map.getZoom()")
     box = page.locator("#map").bounding_box()
     page.mouse.dblclick(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.5)
-    page.wait_for_function(f"viewer.map.getZoom() > {zoom}")
+    wait_js(page, f"viewer.map.getZoom() > {zoom}")
     page.wait_for_timeout(700)
     assert not _rescue_requests(watched)
     assert page.locator(".leaflet-popup .btn-incident").count() == 0
@@ -141,7 +143,7 @@ def test_hazard_popup_scenario_plume_and_exposed_list(watched, server):
     page.locator("#sc-cloud").dispatch_event("change")
     assert "稳定度 C" in page.inner_text("#sc-class-note")
     page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 18)")
-    page.wait_for_function("""() => { const l = viewer.state.layers.hazard_sources; return l && l.state === 'features'; }""")
+    wait_js(page, """() => { const l = viewer.state.layers.hazard_sources; return l && l.state === 'features'; }""")
     page.wait_for_timeout(400)
     _click_latlng(page, lat, lon)
     popup = page.locator(".leaflet-popup")
@@ -260,7 +262,7 @@ def test_park_popup_offers_siting(watched, server):
 
     c = shape(park["geometry"]).representative_point()
     page.evaluate(f"void viewer.map.setView([{c.y}, {c.x}], 14)")
-    page.wait_for_function("() => viewer.state.layers.chemical_parks.state === 'features'")
+    wait_js(page, "() => viewer.state.layers.chemical_parks.state === 'features'")
     page.wait_for_timeout(300)
     page.check("input[data-layer='receptors']")
     page.uncheck("input[data-layer='receptors']")
@@ -377,12 +379,12 @@ def test_attribute_table_filter_zoom_and_exports(watched, server, tmp_path):
     assert f"共 {total}" in page.inner_text("#result [data-kind='attributes']")
     page.fill("#result .attr-filter input", "消防")
     page.click("#result .attr-filter button")
-    page.wait_for_function("() => document.querySelector('#result .muted').textContent.indexOf('共 ' + "
+    wait_js(page, "() => document.querySelector('#result .muted').textContent.indexOf('共 ' + "
                            f"{total}) < 0")
     rows = page.locator("#result [data-kind='attributes'] table tr:has(td)")
     assert rows.count() > 0 and all("消防" in rows.nth(i).inner_text() for i in range(rows.count()))
     rows.first.click()
-    page.wait_for_function("viewer.map.getZoom() >= 14")
+    wait_js(page, "viewer.map.getZoom() >= 14")
     with page.expect_download() as dl:
         page.click("#export-csv")
     csv = tmp_path / "t.csv"
@@ -448,7 +450,7 @@ def test_tailings_popup_offers_exposure_and_rescue_and_opacity_applies(watched, 
     for name in ("receptors", "hazard_sources", "rescue_teams", "goaf_areas", "chemical_parks"):
         page.uncheck(f"input[data-layer='{name}']")
     page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 17)")
-    page.wait_for_function("() => viewer.state.layers.tailings_dams.state === 'features'")
+    wait_js(page, "() => viewer.state.layers.tailings_dams.state === 'features'")
     page.wait_for_timeout(400)
     _click_latlng(page, lat, lon)
     popup = page.locator(".leaflet-popup")

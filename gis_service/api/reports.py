@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
@@ -32,7 +32,7 @@ from .siting import PROPOSAL_DOC, RuleSetName, _rule_set, read_limited_body
 
 router = APIRouter(prefix="/reports", tags=["Reports 报告"])
 PDF = "application/pdf"
-PDF_RESPONSE = {200: {"content": {PDF: {}}, "description": "the report as PDF"}}
+PDF_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {PDF: {}}, "description": "the report as PDF"}}
 
 
 def _pdf(report: pdf.Report, name: str) -> Response:

@@ -105,6 +105,28 @@ def _scale_bar(ax, bbox, font) -> None:
                 fontsize=8, arrowprops={"arrowstyle": "-|>", "color": "black"})
 
 
+def _draw_result(ax, g, p: dict[str, Any], font) -> None:
+    """One result feature in the style of its role (routes, proposal, conflicts, receptors, teams, origin)."""
+    role = _role(p)
+    if role == "route":
+        _draw(ax, g, edgecolor="#2171b5", linewidth=2.2, zorder=5)
+    elif role == "proposal":
+        _draw(ax, g, facecolor="none", edgecolor="#252525", linewidth=2, linestyle="--", zorder=6)
+    elif role == "conflict":
+        _draw(ax, g, facecolor="#fb6a4a", edgecolor="#a50f15", marker="o", markersize=5, alpha=0.7,
+              color="#a50f15", zorder=6)
+    elif role == "receptor":
+        _draw(ax, g, marker="o", markersize=5, color=LEVEL_COLORS.get(p.get("innermost_level"), "#41ab5d"),
+              markeredgecolor="black", facecolor="none", edgecolor="black", zorder=7)
+    elif role == "team":
+        _draw(ax, g, marker="P", markersize=9, color="#3182bd", markeredgecolor="#08519c", zorder=8)
+        if g.geom_type == "Point":
+            ax.text(g.x, g.y, f" {p.get('rank', '')}", fontproperties=font, fontsize=8, color="#08519c", zorder=9)
+    elif role in ("incident", "source"):
+        _draw(ax, g, marker="^", markersize=11, color="#ef3b2c", markeredgecolor="#67000d",
+              facecolor="#ef3b2c", edgecolor="#67000d", zorder=9)
+
+
 def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float = 7.0, height_in: float = 4.6,
                dpi: int = 120) -> bytes:
     """PNG bytes of ``fc`` (an analysis FeatureCollection) over admin areas, roads and place names."""
@@ -140,26 +162,7 @@ def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float =
             c = LEVEL_COLORS[p["level"]]
             _draw(ax, g, facecolor=c, edgecolor=c, alpha=0.35, linewidth=1.2, zorder=4)
         for g, p in feats:
-            role = _role(p)
-            if role == "route":
-                _draw(ax, g, edgecolor="#2171b5", linewidth=2.2, zorder=5)
-            elif role in ("proposal",):
-                _draw(ax, g, facecolor="none", edgecolor="#252525", linewidth=2, linestyle="--", zorder=6)
-            elif role == "conflict":
-                _draw(ax, g, facecolor="#fb6a4a", edgecolor="#a50f15", marker="o", markersize=5, alpha=0.7,
-                      color="#a50f15", zorder=6)
-            elif role == "receptor":
-                lvl = p.get("innermost_level")
-                _draw(ax, g, marker="o", markersize=5, color=LEVEL_COLORS.get(lvl, "#41ab5d"),
-                      markeredgecolor="black", facecolor="none", edgecolor="black", zorder=7)
-            elif role == "team":
-                _draw(ax, g, marker="P", markersize=9, color="#3182bd", markeredgecolor="#08519c", zorder=8)
-                if g.geom_type == "Point":
-                    ax.text(g.x, g.y, f" {p.get('rank', '')}", fontproperties=font, fontsize=8, color="#08519c",
-                            zorder=9)
-            elif role in ("incident", "source"):
-                _draw(ax, g, marker="^", markersize=11, color="#ef3b2c", markeredgecolor="#67000d",
-                      facecolor="#ef3b2c", edgecolor="#67000d", zorder=9)
+            _draw_result(ax, g, p, font)
         ax.set_xlim(bbox[0], bbox[2])
         ax.set_ylim(bbox[1], bbox[3])
         ax.set_aspect(1 / math.cos(math.radians((bbox[1] + bbox[3]) / 2)))

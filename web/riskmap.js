@@ -61,11 +61,17 @@
     return String(v);
   }
 
+  /* "中文 English" for a result property when the page has the service's label catalogue. */
+  function fieldLabel(k) {
+    var l = RiskMap.fieldLabels && RiskMap.fieldLabels[k];
+    return l ? l.zh + ' ' + l.en : k;
+  }
+
   /* A popup for any properties (analysis results): every scalar, objects summarised. */
   function genericPopup(title, props) {
     props = props || {};
     var rows = Object.keys(props).filter(function (k) { return k.charAt(0) !== '_'; }).map(function (k) {
-      return [k, genericValue(k, props[k])];
+      return [fieldLabel(k), genericValue(k, props[k])];
     });
     return '<div class="rm-popup"><div class="rm-popup-title">' + esc(title) + '</div>' + table(rows) + '</div>';
   }
@@ -97,7 +103,13 @@
       pointToLayer: function (f, latlng) { return pointMarker(s, latlng); },
       onEachFeature: opts.basemap ? undefined : function (f, layer) {
         layer._rmMeta = meta;
-        layer.bindPopup(function () { return popupHtml(meta, f.properties, f.id); }, { maxWidth: 360 });
+        layer.bindPopup(function () {
+          var div = document.createElement('div');
+          div.innerHTML = popupHtml(meta, f.properties, f.id);
+          var actions = RiskMap.popupActions && RiskMap.popupActions(meta, f);   // e.g. the viewer's analyses
+          if (actions) { div.appendChild(actions); }
+          return div;
+        }, { maxWidth: 360 });
         if (f.properties && f.properties.name) { layer.bindTooltip(esc(f.properties.name), { sticky: true }); }
       }
     });
@@ -285,6 +297,7 @@
 
   function resultLabel(f, opts) {
     var p = f.properties || {};
+    if (opts.label) { return opts.label(p, f); }
     var parts = [];
     var name = p[opts.labelKey || 'name'];
     if (name !== undefined && name !== null) { parts.push(String(name)); }
@@ -304,7 +317,7 @@
       style: function (f) { return pathStyle(resultStyle(f, opts)); },
       pointToLayer: function (f, latlng) {
         var s = resultStyle(f, opts);
-        if (s.icon) { return iconMarker(s, latlng, 'rm-role-' + roleOf(f, opts)); }
+        if (s.icon) { return iconMarker(s, latlng, 'rm-role-' + roleOf(f, opts)).setZIndexOffset(1000); }   // above the layers
         return L.circleMarker(latlng, { radius: s.radius, color: s.color, weight: s.weight, fillColor: s.fillColor,
           fillOpacity: s.fillOpacity, opacity: s.opacity });
       },
@@ -373,16 +386,47 @@
     return html;
   }
 
+  /* Fit the view to a result, keeping it clear of the result panel (top right) when one is open. */
+  function refit(map) {
+    if (!map._rmFit) { return; }
+    var el = map._rmPanelEl, open = el && !el.classList.contains('rm-collapsed');
+    var w = open ? Math.min(el.offsetWidth + 16, map.getSize().x * 0.6) : 12;
+    map.fitBounds(map._rmFit, { paddingTopLeft: [12, 12], paddingBottomRight: [w, 12] });
+  }
+  function fit(map, bounds) {
+    map._rmFit = L.latLngBounds(bounds);
+    refit(map);
+    // fonts and late controls change the panel's size: fit once more when the page has loaded
+    if (document.readyState !== 'complete') { window.addEventListener('load', function () { refit(map); }); }
+  }
+
+  /* A result panel that collapses to its title (click it) so it never has to cover the answer. */
   function panel(map, content, position) {
     var ctl = L.control({ position: position || 'topright' });
     ctl.onAdd = function () {
       var div = L.DomUtil.create('div', 'rm-panel' + (content.wide ? ' rm-panel-wide' : ''));
       div.innerHTML = panelHtml(content);
+      var title = div.querySelector('.rm-panel-title');
+      var toggle = L.DomUtil.create('button', 'rm-panel-toggle');
+      toggle.type = 'button';
+      toggle.title = '收起/展开 collapse/expand';
+      toggle.textContent = '−';
+      title.insertBefore(toggle, title.firstChild);
+      title.addEventListener('click', function () {
+        var collapsed = div.classList.toggle('rm-collapsed');
+        toggle.textContent = collapsed ? '+' : '−';
+      });
       L.DomEvent.disableClickPropagation(div);
       L.DomEvent.disableScrollPropagation(div);
       return div;
     };
     ctl.addTo(map);
+    if ((position || 'topright') === 'topright') {
+      var div = ctl.getContainer();
+      if (div.offsetWidth > map.getSize().x * 0.45) { div.classList.add('rm-collapsed'); div.querySelector('.rm-panel-toggle').textContent = '+'; }
+      map._rmPanelEl = div;
+      refit(map);
+    }
     return ctl;
   }
 
@@ -396,7 +440,7 @@
     },
     esc: esc, unpack: unpack, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
     catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
-    legend: legend, panel: panel, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
+    legend: legend, panel: panel, fit: fit, refit: refit, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
     LEVELS: LEVELS, ROLE_STYLES: ROLE_STYLES
   };
   root.RiskMap = RiskMap;

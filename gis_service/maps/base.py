@@ -30,7 +30,7 @@ from ..catalog import LayerSpec
 from ..config import Settings
 from ..stores.base import Query, Store
 from . import assets
-from .elements import CatalogLayer, FitBounds, Legend, LiveLayer, Panel, js
+from .elements import CatalogLayer, FieldLabels, FitBounds, Legend, LiveLayer, MetricScale, Panel, js
 from .style import layer_meta, legend_entries, popup_attributes
 
 EMBED_LIMIT = 3000  # features of one layer embedded in a map's HTML; above this: aggregate + bbox loading
@@ -74,12 +74,14 @@ def new_map(settings: Settings, bbox: tuple[float, float, float, float] | None) 
     if bbox is None:
         bbox = (121.6, 40.8, 131.3, 46.3)  # Jilin Province
     x0, y0, x1, y1 = bbox
-    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=7, tiles=None, control_scale=True)
+    m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=7, tiles=None, control_scale=False)
     m.options.update(max_zoom=19, min_zoom=3)  # clustering needs a map maxZoom when there are no tiles
     if base.url:
         folium.TileLayer(base.url, attr=base.attribution, name="底图 Basemap", overlay=False, control=True,
                          max_zoom=19).add_to(m)
     m.add_child(FitBounds(bbox))
+    m.add_child(MetricScale())
+    m.add_child(FieldLabels())
     return m, base
 
 

@@ -118,7 +118,7 @@ class FitBounds(_RiskMapElement):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-{{ this._parent.get_name() }}.fitBounds({{ this.bounds }}, {padding: [12, 12]});
+RiskMap.fit({{ this._parent.get_name() }}, {{ this.bounds }});
 {% endmacro %}
 """)
 
@@ -127,3 +127,34 @@ class FitBounds(_RiskMapElement):
         self._name = "FitBounds"
         x0, y0, x1, y1 = bbox
         self.bounds = js([[y0, x0], [y1, x1]])
+
+
+class MetricScale(_RiskMapElement):
+    """A metric-only scale bar (Folium's control_scale also shows miles and feet)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
+class FieldLabels(_RiskMapElement):
+    """The label catalogue's field names ("中文 English") for the result popups drawn by riskmap.js."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+RiskMap.fieldLabels = {{ this.labels }};
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        from ..reports.labels import catalogue
+
+        self._name = "FieldLabels"
+        self.labels = js(catalogue()["fields"])

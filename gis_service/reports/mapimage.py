@@ -1,0 +1,174 @@
+"""An offline map image (PNG) of an analysis result: matplotlib draws the result's GeoJSON over the
+project's own admin areas and roads (no tiles, nothing downloaded), with a metric scale bar and a
+north arrow. Longitudes are stretched by 1/cos(latitude) so shapes keep their proportions."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+
+from ..stores.base import Query, Store
+from .fonts import cjk_font
+
+LEVEL_COLORS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c"}
+LEVEL_ORDER = {"yellow": 0, "orange": 1, "red": 2}
+CONTEXT_LIMIT = 3000
+
+
+def _role(p: dict[str, Any]) -> str:
+    return p.get("role") or p.get("feature_type") or p.get("kind") or ""
+
+
+def _bbox(geoms, pad: float = 0.15, min_deg: float = 0.02) -> tuple[float, float, float, float]:
+    x0, y0, x1, y1 = (float(v) for v in shapely.total_bounds(geoms))
+    w, h = max(x1 - x0, min_deg), max(y1 - y0, min_deg)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    w, h = w * (1 + 2 * pad), h * (1 + 2 * pad)
+    return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+
+
+def _origin(meta: dict[str, Any]) -> list:
+    """The incident (rescue: ``metadata.origin``) or the source anchor (exposure) as a marker."""
+    from shapely.geometry import Point
+
+    origin, src = meta.get("origin"), meta.get("source")
+    if isinstance(origin, dict) and origin.get("lon") is not None:
+        return [(Point(origin["lon"], origin["lat"]), {"role": "incident"})]
+    if isinstance(src, dict) and src.get("anchor_lonlat"):
+        return [(Point(*src["anchor_lonlat"][:2]), {"role": "source"})]
+    return []
+
+
+def _fit(bbox, ratio: float) -> tuple[float, float, float, float]:
+    """Grow ``bbox`` so that its ground width / height equals the axes' ``ratio``."""
+    x0, y0, x1, y1 = bbox
+    k = math.cos(math.radians((y0 + y1) / 2))
+    w, h = (x1 - x0) * k, y1 - y0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if w / h < ratio:
+        w = h * ratio
+    else:
+        h = w / ratio
+    return cx - w / k / 2, cy - h / 2, cx + w / k / 2, cy + h / 2
+
+
+def _context(store: Store | None, layer: str, bbox, columns: tuple[str, ...]) -> list:
+    if store is None or layer not in store.catalog:
+        return []
+    page = store.items(layer, Query(bbox=bbox, limit=CONTEXT_LIMIT, properties=columns))
+    return [(f.geometry, f.properties) for f in page.features]
+
+
+def _draw(ax, geom, **kw) -> None:
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MPath
+
+    gt = geom.geom_type
+    marker_keys = ("marker", "markersize", "markeredgecolor", "color")
+    if gt in ("Polygon", "MultiPolygon"):
+        kw = {k: v for k, v in kw.items() if k not in marker_keys}
+        for poly in getattr(geom, "geoms", [geom]):
+            verts, codes = [], []
+            for ring in [poly.exterior, *poly.interiors]:
+                xy = list(ring.coords)
+                verts += xy
+                codes += [MPath.MOVETO] + [MPath.LINETO] * (len(xy) - 2) + [MPath.CLOSEPOLY]
+            ax.add_patch(PathPatch(MPath(verts, codes), **kw))
+    elif gt in ("LineString", "MultiLineString"):
+        kw = {k: v for k, v in kw.items() if k not in ("facecolor", "fill", *marker_keys)}
+        for line in getattr(geom, "geoms", [geom]):
+            x, y = line.xy
+            ax.plot(x, y, **{"color": kw.pop("edgecolor", "#555"), **kw})
+    elif gt in ("Point", "MultiPoint"):
+        kw = {k: v for k, v in kw.items() if k not in ("facecolor", "edgecolor", "linestyle", "linewidth")}
+        for pt in getattr(geom, "geoms", [geom]):
+            ax.plot([pt.x], [pt.y], linestyle="none", **kw)
+
+
+def _scale_bar(ax, bbox, font) -> None:
+    x0, y0, x1, y1 = bbox
+    km_per_deg = 111.32 * math.cos(math.radians((y0 + y1) / 2))
+    width_km = (x1 - x0) * km_per_deg
+    target = width_km / 4
+    nice = max(v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200) if v <= max(target, 0.1))
+    deg = nice / km_per_deg
+    sx, sy = x0 + (x1 - x0) * 0.05, y0 + (y1 - y0) * 0.05
+    ax.plot([sx, sx + deg], [sy, sy], color="black", linewidth=3, solid_capstyle="butt")
+    ax.text(sx + deg / 2, sy + (y1 - y0) * 0.015, f"{nice:g} km", ha="center", va="bottom", fontproperties=font,
+            fontsize=8)
+    nx, ny = x1 - (x1 - x0) * 0.05, y1 - (y1 - y0) * 0.12
+    ax.annotate("N 北", xy=(nx, ny + (y1 - y0) * 0.07), xytext=(nx, ny), ha="center", fontproperties=font,
+                fontsize=8, arrowprops={"arrowstyle": "-|>", "color": "black"})
+
+
+def _draw_result(ax, g, p: dict[str, Any], font) -> None:
+    """One result feature in the style of its role (routes, proposal, conflicts, receptors, teams, origin)."""
+    role = _role(p)
+    if role == "route":
+        _draw(ax, g, edgecolor="#2171b5", linewidth=2.2, zorder=5)
+    elif role == "proposal":
+        _draw(ax, g, facecolor="none", edgecolor="#252525", linewidth=2, linestyle="--", zorder=6)
+    elif role == "conflict":
+        _draw(ax, g, facecolor="#fb6a4a", edgecolor="#a50f15", marker="o", markersize=5, alpha=0.7,
+              color="#a50f15", zorder=6)
+    elif role == "receptor":
+        _draw(ax, g, marker="o", markersize=5, color=LEVEL_COLORS.get(p.get("innermost_level"), "#41ab5d"),
+              markeredgecolor="black", facecolor="none", edgecolor="black", zorder=7)
+    elif role == "team":
+        _draw(ax, g, marker="P", markersize=9, color="#3182bd", markeredgecolor="#08519c", zorder=8)
+        if g.geom_type == "Point":
+            ax.text(g.x, g.y, f" {p.get('rank', '')}", fontproperties=font, fontsize=8, color="#08519c", zorder=9)
+    elif role in ("incident", "source"):
+        _draw(ax, g, marker="^", markersize=11, color="#ef3b2c", markeredgecolor="#67000d",
+              facecolor="#ef3b2c", edgecolor="#67000d", zorder=9)
+
+
+def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float = 7.0, height_in: float = 4.6,
+               dpi: int = 120) -> bytes:
+    """PNG bytes of ``fc`` (an analysis FeatureCollection) over admin areas, roads and place names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(fname=str(cjk_font()))
+    feats = [(shape(f["geometry"]), f.get("properties") or {}) for f in fc.get("features", []) if f.get("geometry")]
+    feats = [(g, p) for g, p in feats if not g.is_empty]
+    feats += _origin(fc.get("metadata") or {})
+    fig = Figure(figsize=(width_in, height_in), dpi=dpi)
+    ax = fig.add_axes((0.06, 0.06, 0.92, 0.9))
+    if not feats:
+        ax.text(0.5, 0.5, "无结果要素 no features", ha="center", fontproperties=font)
+    else:
+        bbox = _fit(_bbox([g for g, _ in feats]), width_in * 0.92 / (height_in * 0.9))
+        admin = _context(store, "admin_areas", bbox, ("name",))
+        roads = _context(store, "roads", bbox, ("name",))
+        for g, _ in admin:
+            _draw(ax, g, facecolor="#f4f1ea", edgecolor="#9e9e9e", linewidth=0.8, zorder=1)
+        for g, _ in roads:
+            _draw(ax, g, edgecolor="#c0a060", linewidth=0.7, zorder=2)
+        for g, p in admin:
+            c = g.representative_point()
+            if bbox[0] < c.x < bbox[2] and bbox[1] < c.y < bbox[3] and p.get("name"):
+                ax.text(c.x, c.y, p["name"], fontproperties=font, fontsize=7, color="#777", ha="center", zorder=3)
+        zones = sorted([(g, p) for g, p in feats if p.get("level") in LEVEL_COLORS and _role(p) != "receptor"],
+                       key=lambda gp: LEVEL_ORDER[gp[1]["level"]])
+        for g, p in zones:
+            c = LEVEL_COLORS[p["level"]]
+            _draw(ax, g, facecolor=c, edgecolor=c, alpha=0.35, linewidth=1.2, zorder=4)
+        for g, p in feats:
+            _draw_result(ax, g, p, font)
+        ax.set_xlim(bbox[0], bbox[2])
+        ax.set_ylim(bbox[1], bbox[3])
+        ax.set_aspect(1 / math.cos(math.radians((bbox[1] + bbox[3]) / 2)))
+        _scale_bar(ax, bbox, font)
+    ax.tick_params(labelsize=7)
+    ax.set_facecolor("#eef2f5")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()

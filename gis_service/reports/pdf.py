@@ -1,0 +1,129 @@
+"""The PDF writer: a report is a title, an optional verdict, and sections of paragraphs, tables and
+a map image. reportlab lays it out on A4 with the CJK TrueType font embedded (text stays text:
+searchable, copyable, extractable)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from .fonts import cjk_font
+
+FONT = "RiskCJK"
+VERDICT_COLORS = {"pass": "#238b45", "conditional": "#e6550d", "fail": "#cb181d"}
+ROW_COLORS = {"fail": "#fee0d2", "warn": "#fff3c4", "pass": "#e5f5e0", "not_evaluated": "#eeeeee"}
+
+
+@dataclass
+class Table:
+    columns: list[str]
+    rows: list[list[Any]]
+    widths: list[float] | None = None          # fractions of the text width
+    row_classes: list[str | None] | None = None
+
+
+@dataclass
+class Section:
+    heading: str
+    paragraphs: list[str] = field(default_factory=list)
+    table: Table | None = None
+    image_png: bytes | None = None
+    bullets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    title: str
+    subtitle: str = ""
+    verdict: str | None = None
+    verdict_class: str | None = None
+    sections: list[Section] = field(default_factory=list)
+
+
+@lru_cache(maxsize=1)
+def _register_font() -> str:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    path = cjk_font()
+    kw = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
+    pdfmetrics.registerFont(TTFont(FONT, str(path), **kw))
+    return FONT
+
+
+def _styles():
+    from reportlab.lib.styles import ParagraphStyle
+
+    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
+    return {
+        "title": ParagraphStyle("title", parent=base, fontSize=16, leading=21, spaceAfter=4),
+        "sub": ParagraphStyle("sub", parent=base, fontSize=9, textColor="#555555", spaceAfter=6),
+        "h": ParagraphStyle("h", parent=base, fontSize=12, leading=16, spaceBefore=8, spaceAfter=4),
+        "p": base,
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "head": ParagraphStyle("head", parent=base, fontSize=7.5, leading=9.5, textColor="#333333"),
+        "verdict": ParagraphStyle("verdict", parent=base, fontSize=13, leading=18, textColor="#ffffff"),
+    }
+
+
+def _esc(value: Any) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape("—" if value is None else str(value))
+
+
+def render(report: Report) -> bytes:
+    """The report as PDF bytes."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, TableStyle
+    from reportlab.platypus import Table as RLTable
+
+    _register_font()
+    st = _styles()
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
+                            bottomMargin=14 * mm, title=report.title, author="risk map service 风险地图服务")
+    width = A4[0] - 28 * mm
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    flow: list = [Paragraph(_esc(report.title), st["title"]),
+                  Paragraph(_esc(f"{report.subtitle}  ·  生成 generated {stamp}".strip(" ·")), st["sub"])]
+    if report.verdict:
+        cell = RLTable([[Paragraph(_esc(report.verdict), st["verdict"])]], colWidths=[width])
+        cell.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1),
+                                   colors.HexColor(VERDICT_COLORS.get(report.verdict_class or "", "#737373"))),
+                                  ("LEFTPADDING", (0, 0), (-1, -1), 6)]))
+        flow += [cell, Spacer(1, 4)]
+    for sec in report.sections:
+        flow.append(Paragraph(_esc(sec.heading), st["h"]))
+        for text in sec.paragraphs:
+            flow.append(Paragraph(_esc(text), st["p"]))
+        for text in sec.bullets:
+            flow.append(Paragraph("• " + _esc(text), st["p"]))
+        if sec.image_png:
+            img = Image(io.BytesIO(sec.image_png))
+            scale = width / img.imageWidth
+            img.drawWidth, img.drawHeight = width, img.imageHeight * scale
+            flow.append(img)
+        if sec.table is not None:
+            t = sec.table
+            fr = t.widths or [1 / len(t.columns)] * len(t.columns)
+            data = [[Paragraph(_esc(c), st["head"]) for c in t.columns]]
+            data += [[Paragraph(_esc(v), st["cell"]) for v in row] for row in t.rows]
+            table = RLTable(data, colWidths=[width * f for f in fr], repeatRows=1)
+            style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
+                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
+                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                     ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
+            for i, cls in enumerate(t.row_classes or []):
+                if cls in ROW_COLORS:
+                    style.append(("BACKGROUND", (0, i + 1), (-1, i + 1), colors.HexColor(ROW_COLORS[cls])))
+            table.setStyle(TableStyle(style))
+            flow.append(table)
+        flow.append(Spacer(1, 4))
+    doc.build(flow)
+    return buf.getvalue()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ...models._common import load_table, opt_float
 from ...models.probit import OVERPRESSURE_MODELS
@@ -292,12 +292,13 @@ class QraParams(BaseModel):
             raise ValueError(f"must be (c > 0, 0 < k ≤ 4) for F = c/N^k (got {v})")
         return v
 
-    @model_validator(mode="after")
-    def _lines_ordered(self):
-        up, lo = self.line("upper"), self.line("lower")
-        if lo[0] > up[0]:
-            raise ValueError("fn_lower must lie below fn_upper")
-        return self
+    @field_validator("fn_lower")
+    @classmethod
+    def _lines_ordered(cls, v, info: ValidationInfo):
+        upper = info.data.get("fn_upper") or fn_lines()["upper"][:2]
+        if v is not None and v[0] > upper[0]:
+            raise ValueError(f"the lower line must lie below the upper line (c = {upper[0]:g} at N = 1)")
+        return v
 
     def rose(self) -> tuple[float, ...]:
         return self.wind_rose if self.wind_rose is not None else (1.0 / 12,) * 12

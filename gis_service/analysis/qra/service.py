@@ -206,7 +206,7 @@ def contours_collection(res: QraResult) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats, "metadata": res.metadata()}
 
 
-def _receptor_features(store: Store, res: QraResult) -> list[Feature]:
+def receptor_features(store: Store, res: QraResult) -> list[Feature]:
     if RECEPTOR_LAYER not in store.catalog:
         return []
     pts = MultiPoint([(i["lon"], i["lat"]) for i in res.installations]) if res.installations else None
@@ -217,7 +217,7 @@ def _receptor_features(store: Store, res: QraResult) -> list[Feature]:
 
 def receptor_checks(store: Store, res: QraResult, feats: list[Feature] | None = None) -> list[dict[str, Any]]:
     """IR at each protection target within reach against its GB 36894 class criterion."""
-    feats = _receptor_features(store, res) if feats is None else feats
+    feats = receptor_features(store, res) if feats is None else feats
     if not feats:
         return []
     ll = np.array([geodesy.anchor(f.geometry) for f in feats])
@@ -238,7 +238,7 @@ def societal_risk(store: Store, p: QraParams, *, layer: str | None = None, fid: 
                   park_id: int | None = None) -> dict[str, Any]:
     insts = installations_for(store, layer, fid, park_id)
     res = compute(insts, p)
-    feats = _receptor_features(store, res)
+    feats = receptor_features(store, res)
     return societal_from(res, feats)
 
 

@@ -61,6 +61,7 @@ def qra_query(
     weather: str | None = Query(None, description="stability:speed:probability,… e.g. D:5:0.6,F:1.5:0.4"),
     frequency_set: str | None = Query(None, description="purple_book | api581"),
     overpressure_model: str | None = Query(None, description="purple_book | eisenberg"),
+    probit_set: str | None = Query(None, description="preferred toxic probit set, e.g. withers_lees (chlorine)"),
     installation: str | None = Query(None, description="new | existing (GB 36894 column)"),
     terrain: str | None = Query(None, description="rural | urban"),
     pool_area_m2: float | None = Query(None, gt=0, description="pool area for point units, m²"),

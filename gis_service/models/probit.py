@@ -83,6 +83,17 @@ def toxic_probit(substance_key: str, probit_set: str | None = None) -> ToxicProb
     return p
 
 
+def toxic_probit_preferring(substance_key: str, probit_set: str | None) -> ToxicProbit:
+    """The substance's probit in ``probit_set`` when the table has one, else its default."""
+    if probit_set and (substance_key, probit_set) in _table()[0]:
+        return _table()[0][(substance_key, probit_set)]
+    return toxic_probit(substance_key)
+
+
+def probit_sets() -> list[str]:
+    return sorted({s for _k, s in _table()[0]})
+
+
 def toxic_substances() -> list[str]:
     return sorted({k for k, _ in _table()[0]})
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ...models._common import load_table, opt_float
-from ...models.probit import OVERPRESSURE_MODELS
+from ...models.probit import OVERPRESSURE_MODELS, probit_sets
 from ...validation import Problem, ValidationFailed
 
 STABILITIES = ("A", "B", "C", "D", "E", "F")
@@ -195,6 +195,8 @@ class QraParams(BaseModel):
                                          description="weather classes (stability, wind speed, probability); "
                                          "probabilities sum to 1")
     frequency_set: str = Field("purple_book", description="generic LOC frequencies: purple_book | api581")
+    probit_set: str | None = Field(None, description="toxic probit set preferred where the table has it "
+                                   "(e.g. withers_lees for chlorine); default: each substance's default row")
     overpressure_model: str = Field("purple_book", description="overpressure lethality: purple_book (1 above "
                                     "30 kPa) | eisenberg (lung-haemorrhage probit)")
     toxic_exposure_cap_min: float = Field(30.0, description="longest toxic exposure, min (CPR 18E: 30)")
@@ -248,6 +250,14 @@ class QraParams(BaseModel):
     def _fset(cls, v):
         if v not in FREQUENCY_SETS:
             raise ValueError(f"must be one of {', '.join(FREQUENCY_SETS)} (got {v!r})")
+        return v
+
+    @field_validator("probit_set")
+    @classmethod
+    def _pset(cls, v):
+        sets = probit_sets()
+        if v is not None and v not in sets:
+            raise ValueError(f"must be one of {', '.join(sets)} (got {v!r})")
         return v
 
     @field_validator("overpressure_model")

@@ -30,7 +30,7 @@ from ...models.probit import (
     overpressure_probability,
     thermal_probability,
     toxic_probability,
-    toxic_probit,
+    toxic_probit_preferring,
 )
 from .data import QraParams, Weather
 from .scenarios import OutcomeCase
@@ -77,10 +77,20 @@ def puff_peak_mg_m3(x, y, mass_kg: float, w: Weather, terrain: str) -> tuple[np.
 
 
 def directional(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np.ndarray:
-    """P(death) of a toxic or flash-fire outcome at downwind x, crosswind y (m)."""
+    """P(death) of a toxic or flash-fire outcome at downwind x, crosswind y (m).
+
+    Within ``X_MIN_M`` of the release point a person is in the cloud whatever the wind: the field there takes
+    its centreline value at ``X_MIN_M``.
+    """
     rel = case.release
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    at_source = np.hypot(x, y) < X_MIN_M
+    if at_source.any():
+        x = np.where(at_source, X_MIN_M, x)
+        y = np.where(at_source, 0.0, y)
     if case.outcome == "toxic":
-        pr = toxic_probit(rel.substance.key)
+        pr = toxic_probit_preferring(rel.substance.key, p.probit_set)
         m = rel.substance.molar_mass_g_mol
         if rel.kind == "continuous":
             c = concentration_in_unit(plume_mg_m3(x, y, rel.rate_kg_s, w, p.terrain), pr, m)

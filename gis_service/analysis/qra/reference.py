@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 
 from .data import QraParams
-from .fields import directional, radial, weather_dependent
+from .fields import X_MIN_M, directional, radial, weather_dependent
 from .grid import N_BEARINGS, rose_toward_pmf
 from .scenarios import OutcomeCase
 
@@ -39,7 +39,7 @@ def ir_at_point(installations: list[tuple[float, float, list[OutcomeCase]]], x: 
                         continue
                     delta = math.radians(bearing - t)
                     xd, yc = dist * math.cos(delta), dist * math.sin(delta)
-                    if xd <= 0:
+                    if xd <= 0 and dist >= X_MIN_M:
                         continue
                     total += case.frequency_per_year * w.probability * pmf[t] * float(directional(case, w, xd, yc, p))
     return total

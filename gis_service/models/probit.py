@@ -1,6 +1,6 @@
 """Probit vulnerability: a consequence field → probability of death at each point (pure, vectorised).
 
-P(death) = Φ(Pr − 5), Φ the standard normal CDF (Finney 1971, *Probit Analysis*; ``scipy.stats.norm``).
+P(death) = Φ(Pr − 5), Φ the standard normal CDF (Finney 1971, *Probit Analysis*; ``scipy.special.ndtr``).
 
 - Toxic: Pr = a + b·ln(∫Cⁿ dt), C in the table's unit (mg/m³ or ppm), t in minutes. Constants per substance
   from ``data/qra_probits.csv`` (CPR 18E "Purple Book" 1999 / TNO Green Book CPR 16E [M]; chlorine also
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr
 
 from ._common import as_bool, load_table
 
@@ -99,8 +99,8 @@ def toxic_substances() -> list[str]:
 
 
 def probability(pr) -> np.ndarray:
-    """P(death) = Φ(Pr − 5)."""
-    return norm.cdf(np.asarray(pr, dtype=float) - 5.0)
+    """P(death) = Φ(Pr − 5) (``scipy.special.ndtr``, the standard normal CDF of ``scipy.stats.norm``)."""
+    return ndtr(np.asarray(pr, dtype=float) - 5.0)
 
 
 def toxic_probability(load, p: ToxicProbit) -> np.ndarray:

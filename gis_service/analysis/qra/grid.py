@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import contourpy
 import numpy as np
 import shapely
+from scipy.ndimage import map_coordinates
 from shapely.geometry import MultiPolygon, Polygon
 
 from .data import QraParams
@@ -57,10 +58,14 @@ def polar_risk(cases: list[OutcomeCase], p: QraParams, r_max: float, dr: float) 
     y = r[:, None] * np.sin(phi)[None, :]
     d_sum = np.zeros((nr, N_BEARINGS))
     r_sum = np.zeros(nr)
+    down = np.cos(phi) > 1e-12  # directional fields vanish upwind (x ≤ 0) except at the source (row 0)
+    xd, yd = x[1:, down], y[1:, down]
     for case in cases:
         if case.directional:
             for w in p.weather:
-                d_sum += case.frequency_per_year * w.probability * directional(case, w, x, y, p)
+                fw = case.frequency_per_year * w.probability
+                d_sum[1:, down] += fw * directional(case, w, xd, yd, p)
+                d_sum[0] += fw * directional(case, w, x[0], y[0], p)
         elif weather_dependent(case):
             for w in p.weather:
                 r_sum += case.frequency_per_year * w.probability * radial(case, w, r, p, r_max)
@@ -86,21 +91,14 @@ def wind_convolve(field_rel: np.ndarray, rose_from: tuple[float, ...]) -> np.nda
 
 
 def sample_polar(pr: PolarRisk, dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """Bilinear interpolation of a polar IR at local offsets (east dx, north dy) from the installation."""
+    """Bilinear interpolation of a polar IR at local offsets (east dx, north dy) from the installation
+    (``scipy.ndimage.map_coordinates``, order 1; the bearing axis wraps at 360°; beyond r_max: 0)."""
     dist = np.hypot(dx, dy)
     bearing = np.mod(np.degrees(np.arctan2(dx, dy)), 360.0)
     dr = pr.r[1] - pr.r[0]
-    fi = dist / dr
-    i0 = np.floor(fi).astype(int)
-    inside = i0 < len(pr.r) - 1
-    i0 = np.minimum(i0, len(pr.r) - 2)
-    ti = fi - i0
-    j0 = np.floor(bearing).astype(int) % N_BEARINGS
-    j1 = (j0 + 1) % N_BEARINGS
-    tj = bearing - np.floor(bearing)
-    a = pr.ir[i0, j0] * (1 - tj) + pr.ir[i0, j1] * tj
-    b = pr.ir[i0 + 1, j0] * (1 - tj) + pr.ir[i0 + 1, j1] * tj
-    return np.where(inside, a * (1 - ti) + b * ti, 0.0)
+    wrapped = np.concatenate([pr.ir, pr.ir[:, :1]], axis=1)  # column 360 = column 0
+    out = map_coordinates(wrapped, [dist / dr, bearing], order=1, mode="constant", cval=0.0, prefilter=False)
+    return np.where(dist <= pr.r_max, out, 0.0)
 
 
 @dataclass

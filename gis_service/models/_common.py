@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from typing import Any
@@ -72,6 +74,41 @@ def json_safe(obj: Any) -> Any:
             return int(obj)
         return f
     return f
+
+
+TAGS = ("V", "S", "M")
+TAG_MEANING = {"V": "read in a primary source", "S": "reliable secondary source",
+               "M": "not confirmed against its source: an assumption, configurable"}
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A constant that reaches a result, with its unit, confidence tag and source.
+
+    tag: ``V`` read in a primary source or reference implementation, ``S`` reliable secondary source,
+    ``M`` remembered / not confirmed (kept configurable and reported as such).
+    """
+
+    name: str
+    value: Any
+    unit: str
+    tag: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.tag not in TAGS:
+            raise ValueError(f"constant {self.name}: tag must be one of {TAGS} (got {self.tag!r})")
+        if not self.source:
+            raise ValueError(f"constant {self.name}: a source is required")
+
+
+def tag_of(text: str, default: str = "M") -> str:
+    """The confidence tag written in a source text ('[V]', '[S]' or '[M]'); the weakest one wins."""
+    found = set(re.findall(r"\[([VSM])\]", text or ""))
+    for t in ("M", "S", "V"):
+        if t in found:
+            return t
+    return default
 
 
 class ModelResult:

@@ -37,6 +37,9 @@ SOURCES = [
 ]
 
 
+STORAGE_TYPES = ("pressurised", "refrigerated", "compressed", "atmospheric")
+
+
 class UnknownSubstance(ValueError):
     """Raised by :func:`lookup` for a name that matches no substance; lists the accepted names."""
 
@@ -69,6 +72,10 @@ class Substance(ModelResult):
     erpg2_ppm: float | None
     erpg3_ppm: float | None
     idlh_ppm: float | None
+    boiling_point_k: float | None
+    liquid_cp_kj_kg_k: float | None
+    latent_heat_kj_kg: float | None
+    default_storage: str
     source: str
 
 
@@ -106,8 +113,14 @@ def _load() -> tuple[dict[str, Substance], dict[str, str]]:
             erpg2_ppm=opt_float(row["erpg2_ppm"]),
             erpg3_ppm=opt_float(row["erpg3_ppm"]),
             idlh_ppm=opt_float(row["idlh_ppm"]),
+            boiling_point_k=opt_float(row["boiling_point_k"]),
+            liquid_cp_kj_kg_k=opt_float(row["liquid_cp_kj_kg_k"]),
+            latent_heat_kj_kg=opt_float(row["latent_heat_kj_kg"]),
+            default_storage=row["default_storage"],
             source=row["source"],
         )
+        if s.default_storage not in STORAGE_TYPES:
+            raise ValueError(f"{TABLE}: {s.key}: default_storage must be one of {STORAGE_TYPES}")
         if s.key in by_key:
             raise ValueError(f"{TABLE}: duplicate key {s.key!r}")
         by_key[s.key] = s

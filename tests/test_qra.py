@@ -71,8 +71,8 @@ def test_frequencies_and_event_tree_add_up():
     by_loc: dict[str, float] = {}
     for c in ss.cases:
         by_loc[c.release.loc] = by_loc.get(c.release.loc, 0.0) + c.frequency_per_year
-    for s in ss.skipped:  # fireball / jet fire until their models exist
-        by_loc[s["loc"]] = by_loc.get(s["loc"], 0.0) + s["frequency_per_year"]
+    assert not ss.skipped
+    assert {c.outcome for c in ss.cases} == {"fireball", "jet_fire", "flash_fire", "vce"}
     # flammable gas: direct + delayed = 1, every LOC's frequency is fully distributed over its outcomes
     assert by_loc == pytest.approx({r.loc: r.frequency_per_year for r in data.locs_for("purple_book", "pressure_vessel")})
 
@@ -80,7 +80,7 @@ def test_frequencies_and_event_tree_add_up():
 # -- the worked example through the whole IR pipeline ---------------------------------------------
 
 def test_ir_at_published_lc50_distance():
-    """IR on the plume axis where the 30-min chlorine concentration equals Withers & Lees' LC50 (250 ppm) is
+    """IR on the cloud axis where the 30-min chlorine concentration equals Withers & Lees' LC50 (250 ppm) is
     f × p_weather × 0.5 when the wind always blows one way: the grid, wind rose and probit machinery reproduce
     the published 50 % point (tolerance 3 %: grid and angular interpolation)."""
     w = data.Weather(stability="D", wind_speed_m_s=5.0, probability=1.0)
@@ -97,12 +97,12 @@ def test_ir_at_published_lc50_distance():
     ppm_per_mg = probit.MOLAR_VOLUME_L_MOL / sub.molar_mass_g_mol
     target_mg = 250.0 / ppm_per_mg
     xs = np.linspace(20, 1400, 20000)
-    c = fields.plume_mg_m3(xs, 0.0, 2.0, w, "rural")
+    c = fields.concentration_mg_m3(case, w, xs, np.zeros_like(xs), p)  # chlorine: the dense-gas cloud
     x50 = float(xs[np.argmin(np.abs(c - target_mg))])
     pr = grid.polar_risk([case], p, p.max_range_m, p.resolution_m)
     g = grid.risk_grid([pr], np.array([[0.0, 0.0]]), p)
     assert float(grid.ir_at(g, x50, 0.0)) == pytest.approx(1e-5 * 0.5, rel=0.03)
-    assert float(grid.ir_at(g, -x50, 0.0)) == 0.0  # upwind
+    assert float(grid.ir_at(g, -x50, 0.0)) < 1e-15  # upwind (FFT round-off only)
 
 
 # -- vectorised machinery against the per-point loop ----------------------------------------------
@@ -115,7 +115,8 @@ def test_grid_matches_per_point_loop_with_a_skewed_rose():
     for dx, dy in [(50, 0), (0, -120), (100, 100), (-200, 30), (0, 300), (250, -10), (0.3, 0.2)]:
         ref = reference.ir_at_point([(px, py, cases)], px + dx, py + dy, p, p.max_range_m)
         got = float(grid.ir_at(res.grid, px + dx, py + dy))
-        assert got == pytest.approx(ref, rel=0.01, abs=1e-10), (dx, dy)
+        # tolerance: linear interpolation of steep probit fields between the 10 m polar nodes
+        assert got == pytest.approx(ref, rel=0.03, abs=1e-10), (dx, dy)
 
 
 # -- physics ----------------------------------------------------------------------------------------

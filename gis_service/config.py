@@ -8,6 +8,11 @@
     GIS_BASEMAP_URL=                    XYZ/WMTS template; empty → admin boundaries as basemap
     GIS_RESCUE_STANDARD_MIN=hazmat:20   override configurable rescue arrival standards (minutes)
     GIS_ROAD_PBF=                       route on an OSM PBF extract instead of the roads layer
+    GIS_DB_CONNECT_TIMEOUT_S=5          PostGIS: give up connecting after this long (→ 503)
+    GIS_DB_STATEMENT_TIMEOUT_S=30       PostGIS: cancel a statement after this long (→ 503)
+
+Every value is typed and checked when the settings are read: a bad value stops the service at
+start-up with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ class Settings(BaseSettings):
     layers_dir: Path | None = None
     api_keys: str = Field("", description="comma-separated key:role pairs; roles: viewer, editor, admin")
     read_requires_key: bool = False
-    max_limit: int = 10_000
-    default_limit: int = 100
-    max_body_bytes: int = 10 * 1024 * 1024
+    max_limit: int = Field(10_000, ge=1, le=1_000_000)
+    default_limit: int = Field(100, ge=1)
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
+    db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)
     basemap_url: str = ""
     basemap_attribution: str = ""
     basemap_crs: str = Field("WGS84", description="WGS84 (also CGCS2000) or GCJ02 (AMap etc.)")
@@ -47,6 +54,14 @@ class Settings(BaseSettings):
     def _store(cls, v: str) -> str:
         if v not in ("embedded", "postgis"):
             raise ValueError("GIS_STORE must be 'embedded' or 'postgis'")
+        return v
+
+    @field_validator("rescue_standard_min")
+    @classmethod
+    def _standards(cls, v: str) -> str:
+        from .analysis.rescue import parse_overrides
+
+        parse_overrides(v)  # ValueError names the variable and what it accepts
         return v
 
     def key_roles(self) -> dict[str, str]:

@@ -51,7 +51,7 @@ from ..models import goaf as goaf_model
 from ..models import tailings as tailings_model
 from ..stores.base import Feature, Query, Store
 from ..validation import Problem, ValidationFailed, check_geometry, coerce_value
-from . import rescue, scenarios
+from . import rescue, scenarios, siting_risk
 from .siting_rules import PROPOSAL_KINDS, TEST_KINDS, Rule, RuleSet, rule_set_for, rule_sets
 
 OUTCOMES = ("pass", "warn", "fail", "not_evaluated")
@@ -627,6 +627,7 @@ RUNNERS: dict[str, Callable[[Context, Rule], RuleOutcome]] = {
     "layer_overlap": run_layer_overlap,
     "layer_distance": run_layer_distance,
     "receptor_distance": run_receptor_distance,
+    "external_safety_risk": siting_risk.run_external_safety_risk,
     "receptors_inside": run_receptors_inside,
     "domino_outgoing": run_domino_outgoing,
     "domino_incoming": run_domino_incoming,

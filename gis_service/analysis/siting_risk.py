@@ -60,9 +60,9 @@ def run_external_safety_risk(ctx, rule):
     checks = service.receptor_checks(ctx.store, res, targets)
     failing = [c for c in checks if c["verdict"] == "fail"]
     by_id = {f.id: f for f in targets}
-    offending = [_ref("receptors", by_id[c["id"]], **{k: c[k] for k in ("receptor_class", "population", "target_class",
-                                                                         "ir_per_year", "criterion_per_year")})
-                 for c in failing]
+    offending = [{**_ref("receptors", by_id[c["id"]]),  # IR values kept unrounded (they are ~1e-7)
+                  **{k: c[k] for k in ("receptor_class", "population", "target_class", "ir_per_year",
+                                       "criterion_per_year")}} for c in failing]
     conflicts = [_feature(by_id[c["id"]].geometry, layer="receptors", id=c["id"], name=c["name"],
                           ir_per_year=c["ir_per_year"], criterion_per_year=c["criterion_per_year"],
                           evidence=f"individual risk above the GB 36894 criterion ({column} installation)")

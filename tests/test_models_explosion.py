@@ -58,9 +58,20 @@ def test_distance_scaling():
 
 
 def test_tnt_equivalent_hand_value():
-    # 1.8 × 0.04 × 1000 kg × 46.35 MJ/kg / 4.52 MJ/kg = 738.32 kg
-    assert tnt_equivalent_kg(1000, 46.35) == pytest.approx(1.8 * 0.04 * 1000 * 46.35 / 4.52)
-    assert tnt_equivalent_kg(1000, 46.35) == pytest.approx(738.32, abs=0.01)
+    # one reflection rule: surface-burst curve, a = 1 → 0.04 × 1000 kg × 46.35 MJ/kg / 4.52 MJ/kg = 410.18 kg
+    assert tnt_equivalent_kg(1000, 46.35) == pytest.approx(0.04 * 1000 * 46.35 / 4.52)
+    assert tnt_equivalent_kg(1000, 46.35) == pytest.approx(410.18, abs=0.01)
+
+
+def test_reflection_counted_once():
+    """Swisdak (1994): the K–B fit is the hemispherical surface burst, so no 1.8 factor on top. Applying
+    it would make every radius 1.8^(1/3) = 1.2164 times larger (the 21.6 % error of the earlier code)."""
+    from gis_service.models.explosion import GROUND_FACTOR, vce_zones
+
+    assert GROUND_FACTOR == 1.0
+    once = vce_zones(1000, 46.35, thresholds_kpa=[6.9])
+    twice = vce_zones(1000, 46.35, thresholds_kpa=[6.9], ground_factor=1.8)
+    assert twice.zones[0].radius_m / once.zones[0].radius_m == pytest.approx(1.8 ** (1 / 3))
     assert tnt_equivalent_kg(1000, 46.35, yield_factor=0.1, ground_factor=1.0) == pytest.approx(0.1 * 1000 * 46.35 / 4.52)
 
 

@@ -2,7 +2,9 @@
 
 import pytest
 
+from gis_service.models import grading as grading_model
 from gis_service.models.grading import alpha_for_people, grade_for_r, grade_unit
+from gis_service.models.substances import all_substances
 
 
 def test_worked_example_mixed_unit():
@@ -73,27 +75,74 @@ def test_grade_for_r_labels():
     assert grade_for_r(1e6) == (1, "一级")
 
 
-def test_unknown_and_unlisted_substances_are_excluded_with_warning():
+def test_unknown_substance_refuses_the_unit_with_a_reason():
     r = grade_unit(
         [{"substance": "chlorine", "quantity_t": 10}, {"substance": "propylene", "quantity_t": 100},
          {"substance": "unobtainium", "quantity_t": 1}],
         0,
     )
-    assert [t.substance_key for t in r.terms] == ["chlorine"]
-    assert r.S == pytest.approx(2.0) and r.alpha == 0.5 and r.R == pytest.approx(0.5 * 4 * 2)
-    assert {e["substance"] for e in r.excluded} == {"propylene", "unobtainium"}
-    assert any("propylene" in w and "excluded" in w for w in r.warnings)
-    assert any("unobtainium" in w for w in r.warnings)
+    assert [t.substance_key for t in r.terms] == ["chlorine", "propylene"]
+    assert r.grade is None and r.refused and "unobtainium" in r.refused and "hazard_category" in r.refused
+    assert {e["substance"] for e in r.excluded} == {"unobtainium"}
+    # the same unknown substance with a category supplied by the unit is graded from Table 2
+    r2 = grade_unit([{"substance": "unobtainium", "quantity_t": 1, "hazard_category": "J1"}], 0)
+    assert r2.refused is None and r2.S == pytest.approx(1 / 5)  # Table 2 J1: Q = 5 t
 
 
-def test_unconfirmed_q_warns_and_user_q_is_used():
-    r = grade_unit([{"substance": "原油", "quantity_t": 6000}, {"substance": "diesel", "quantity_t": 100}], 5)
-    assert r.terms[0].critical_quantity_t == 5000
-    assert sum("UNCONFIRMED" in w for w in r.warnings) == 2
+def test_propylene_is_w2_q10_beta15():
+    """GB 18218-2018: propylene is not named in Table 1 → Table 2 flammable gas W2, Q = 10 t, β = 1.5."""
+    r = grade_unit([{"substance": "丙烯", "quantity_t": 20}], 100)
+    t = r.terms[0]
+    assert (t.critical_quantity_t, t.beta, t.hazard_category) == (10, 1.5, "W2")
+    assert "Table 2" in t.q_source and r.S == pytest.approx(2.0) and r.R == pytest.approx(2.0 * 1.5 * 2.0)
+
+
+def test_crude_oil_category_override_is_recorded():
+    r = grade_unit([{"substance": "原油", "quantity_t": 6000}], 5)
+    t = r.terms[0]
+    assert t.critical_quantity_t == 5000 and t.hazard_category == "W5.3" and t.beta == 1.0
+    assert t.category_basis == "substance table default" and t.q_tag == "M"
+    assert any("not confirmed" in w for w in r.warnings)
+    r2 = grade_unit([{"substance": "原油", "quantity_t": 6000, "hazard_category": "W5.1"}], 5)
+    t2 = r2.terms[0]
+    assert t2.critical_quantity_t == 5000 and t2.beta == 1.5 and t2.category_basis.startswith("unit override")
+    with pytest.raises(ValueError, match="hazard_category"):
+        grade_unit([{"substance": "原油", "quantity_t": 1, "hazard_category": "W99"}], 5)
+
+
+def test_user_q_is_used_and_reported():
     r2 = grade_unit([{"substance": "propylene", "quantity_t": 20, "critical_quantity_t": 10,
                       "hazard_category": "W2"}], 5)
     assert r2.S == pytest.approx(2.0) and r2.terms[0].beta == 1.5 and r2.R == pytest.approx(3.0)
     assert any("supplied by the caller" in w for w in r2.warnings)
+
+
+def test_every_table_row_is_consistent_with_the_standard():
+    """Q from Table 1 when named, else Table 2 by category; β from Table 3 when named, else Table 4;
+    every substance of the substance table (so every sample substance) has Q and β."""
+    cats = grading_model.categories()
+    named_beta = grading_model._named_beta()
+    rows = grading_model._q_table()
+    for sub in all_substances():
+        assert sub.key in rows, f"{sub.key} has no GB 18218 row"
+        row = rows[sub.key]
+        assert row.category in cats, (sub.key, row.category)
+        q, basis, _ = grading_model.critical_quantity(sub.key)
+        if row.named:
+            assert row.q_t is not None and q == row.q_t and basis.startswith("Table 1")
+        else:
+            assert row.q_t is None and q == cats[row.category].q_t and basis.startswith("Table 2")
+        beta, bbasis = grading_model.beta_for(sub.key, row.category)
+        if sub.key in named_beta:
+            assert beta == named_beta[sub.key] and bbasis.startswith("Table 3")
+        else:
+            assert beta == cats[row.category].beta and bbasis.startswith("Table 4")
+        assert row.confidence in ("S", "M") and row.source
+    # Table 2 / Table 4 spot values of the standard
+    assert (cats["W2"].q_t, cats["W2"].beta) == (10, 1.5)
+    assert (cats["W5.1"].q_t, cats["W5.3"].q_t, cats["W5.4"].q_t) == (10, 1000, 5000)
+    assert (cats["J1"].q_t, cats["J1"].beta) == (5, 4)
+    assert named_beta["hydrogen_sulfide"] == 5 and named_beta["chlorine"] == 4
 
 
 def test_not_major_has_no_grade():

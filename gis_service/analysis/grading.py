@@ -296,16 +296,16 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
             continue
         stored = _clean(stored)
         stored = None if stored is None else int(stored)
-        label = res.grade_label or "not major (S < 1)"
+        label = res.grade_label or ("refused" if res.refused else "not major (S < 1)")
         by_grade[label] = by_grade.get(label, 0) + 1
         rec = {"id": int(fid), "S": round(res.S, 4), "R": round(res.R, 4), "alpha": res.alpha,
                "people_within_500m": int(pp), "grade": res.grade, "grade_label": res.grade_label,
-               "stored_grade": stored}
+               "stored_grade": stored, "refused": res.refused}
         records.append(rec)
         if stored != res.grade:
             changed.append({"id": int(fid), "from": stored, "to": res.grade})
-        warnings.extend(f"feature {fid}: {w}" for w in res.warnings if "not a known substance" in w
-                        or "no critical quantity" in w)
+        if res.refused:
+            warnings.append(f"feature {fid}: not graded — {res.refused}")
         if progress and n % 1000 == 999:
             progress(1000)
     if problems:
@@ -323,7 +323,7 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
         store.write(LAYER, WriteBatch(replaces={int(fid): r for fid, r in zip(rows.index, valid, strict=True)}))
         written = True
     major = sum(1 for r in records if r["grade"] is not None)
-    order = [*GRADE_LABELS.values(), "not major (S < 1)"]
+    order = [*GRADE_LABELS.values(), "not major (S < 1)", "refused"]
     by_grade = {k: by_grade[k] for k in order if k in by_grade}
     return RegradeSummary(len(records), major, by_grade, changed, written, warnings, records)
 

@@ -2,8 +2,13 @@
 
 Sources:
 
-- TNT equivalence W_TNT = a · η · W_f · ΔH_c / Q_TNT with Q_TNT = 4.52 MJ/kg, yield η ≈ 0.04 for VCEs
-  and ground-burst factor a = 1.8 in Chinese practice (DOMAIN.md §3 [S]). All three are parameters.
+- TNT equivalence W_TNT = a · η · W_f · ΔH_c / Q_TNT with Q_TNT = 4.52 MJ/kg [S] and yield η ≈ 0.04 for
+  hydrocarbon VCEs [S] (CCPS 1994 Guidelines for Evaluating the Characteristics of VCEs, Flash Fires and
+  BLEVEs; TNO Yellow Book). **Reflection rule (one rule, written down):** the Kingery–Bulmash fit used
+  here is the *hemispherical surface-burst* curve, which already contains the ground reflection, so the
+  charge is used as is (a = 1). The factor a = 1.8 belongs only with the *free-air* (spherical) curve;
+  applying it on top of the surface-burst curve counts reflection twice (radii 1.8^⅓ = 1.216× too large).
+  ``ground_factor`` remains a parameter for users who knowingly pair it with a free-air curve.
 - Peak side-on overpressure of a hemispherical TNT surface burst: Kingery & Bulmash (1984) as
   simplified by Swisdak (1994), "Simplified Kingery Airblast Calculations", NSWC Indian Head,
   DTIC ADA526744 — coefficients in ``data/kingery_bulmash_swisdak1994.csv`` [V].
@@ -33,24 +38,35 @@ from typing import Any
 
 from scipy.optimize import brentq
 
-from ._common import ModelResult, load_table, require_positive
+from ._common import Constant, ModelResult, load_table, require_positive
 
 MODEL = "TNT-equivalence vapour-cloud explosion, Kingery–Bulmash overpressure (Swisdak 1994)"
 Q_TNT_MJ_KG = 4.52
 YIELD_FACTOR = 0.04
-GROUND_FACTOR = 1.8
+GROUND_FACTOR = 1.0  # surface-burst curve: reflection already included
 SOURCES = [
-    "TNT equivalence W_TNT = a·η·W_f·ΔHc/Q_TNT, Q_TNT 4.52 MJ/kg, η 0.04, a 1.8 (DOMAIN.md §3 [S])",
+    "TNT equivalence W_TNT = η·W_f·ΔHc/Q_TNT, Q_TNT 4.52 MJ/kg, η 0.04 (CCPS 1994 VCE/BLEVE guidelines; "
+    "TNO Yellow Book) [S]; a = 1 with the surface-burst curve (reflection counted once)",
     "Swisdak M.M. (1994) Simplified Kingery Airblast Calculations, NSWC Indian Head, DTIC ADA526744 "
     "(Kingery & Bulmash 1984 hemispherical surface burst fit)",
     "Clancey V.J. (1972) overpressure damage table, via Lees' Loss Prevention in the Process Industries / CCPS",
 ]
+CONSTANTS = (
+    Constant("q_tnt", Q_TNT_MJ_KG, "MJ/kg", "S", "CCPS (1994) / TNO Yellow Book TNT blast energy"),
+    Constant("yield_factor", YIELD_FACTOR, "1", "S", "CCPS (1994): 0.01–0.10 for hydrocarbon VCEs, 0.04 typical"),
+    Constant("ground_factor", GROUND_FACTOR, "1", "V",
+             "Swisdak (1994): the fit is the hemispherical surface-burst curve (reflection included)"),
+    Constant("kingery_bulmash_coefficients", "data/kingery_bulmash_swisdak1994.csv", "-", "V",
+             "Swisdak M.M. (1994) Simplified Kingery Airblast Calculations, DTIC ADA526744"),
+    Constant("damage_thresholds", "data/overpressure_thresholds.csv", "kPa", "V", "Clancey (1972) via Lees / CCPS"),
+)
 LIMITATIONS = [
     "TNT equivalence treats a deflagrating vapour cloud as a point high-explosive charge: near-field "
     "pressures are over-predicted and congestion/confinement are ignored (TNO multi-energy or BST would "
     "capture them).",
-    "Yield η and ground factor a are conventions (defaults 0.04 and 1.8); the flammable mass in the cloud is "
-    "a scenario assumption.",
+    "Yield η is a convention (default 0.04 for hydrocarbons; not applicable to low-reactivity ammonia or H₂S); "
+    "the flammable mass in the cloud is a scenario assumption.",
+    "Reflection counted once: surface-burst Kingery–Bulmash curve with a = 1 (no 1.8 factor).",
     "The Kingery–Bulmash fit is valid for 0.2 ≤ Z ≤ 198.5 m/kg^(1/3); thresholds outside it get no radius.",
 ]
 
@@ -203,6 +219,7 @@ class ExplosionResult(ModelResult):
     sources: tuple[str, ...] = tuple(SOURCES)
     limitations: tuple[str, ...] = tuple(LIMITATIONS)
     warnings: tuple[str, ...] = ()
+    constants: tuple[Constant, ...] = CONSTANTS
     model: str = MODEL
 
 

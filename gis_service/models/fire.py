@@ -13,7 +13,12 @@ Sources:
 - Levels of concern (``data/thermal_thresholds.csv``): ALOHA 10 / 5 / 2 kW/m² [V] by default; the
   Chinese QRA set 37.5 / 25 / 12.5 / 4.0 / 1.6 kW/m² [M] on request, or any list of levels.
 
-Validity and limitations: the point source is adequate beyond roughly two to three pool diameters;
+- Mass burning rates per substance (``data/burning_rates.csv``): Babrauskas (1983), Fire Technology
+  19:251–261, large-pool values as in the SFPE Handbook [M: table not read in the retrieved text; values
+  configurable]; :func:`burning_rate` looks a substance up.
+
+Validity and limitations: the point source is adequate beyond roughly two to three pool diameters
+(radii closer than 2 pool diameters are flagged ``near_field``);
 closer in, use a solid-flame model (view factors, flame tilt, smoke obscuration). Steady burning is
 assumed; exposure duration is not modelled (the thresholds embed their own durations).
 """
@@ -97,12 +102,47 @@ def _check_fractions(radiative_fraction: float, transmissivity: float) -> tuple[
     return eta, tau
 
 
+NEAR_FIELD_DIAMETERS = 2.0
+
+
+@dataclass(frozen=True)
+class BurningRate:
+    substance_key: str
+    kg_m2_s: float
+    k_beta_per_m: float | None
+    tag: str
+    note: str
+
+    @property
+    def source(self) -> str:
+        return f"Babrauskas (1983) Fire Technology 19:251 / SFPE Handbook — {self.note} [{self.tag}]"
+
+
+@lru_cache(maxsize=1)
+def _burning_rates() -> dict[str, BurningRate]:
+    return {r["substance_key"]: BurningRate(r["substance_key"], float(r["burning_rate_kg_m2_s"]),
+                                            float(r["k_beta_per_m"]) if r["k_beta_per_m"] else None,
+                                            r["confidence"], r["note"])
+            for r in load_table("burning_rates.csv")}
+
+
+def burning_rate(substance_key: str) -> BurningRate | None:
+    """Large-pool mass burning rate of a substance from ``data/burning_rates.csv`` (None if not listed)."""
+    return _burning_rates().get(substance_key)
+
+
+def pool_diameter_m(area_m2: float) -> float:
+    """Equivalent circular pool diameter √(4A/π)."""
+    return math.sqrt(4.0 * require_positive("area_m2", area_m2) / math.pi)
+
+
 @dataclass(frozen=True)
 class ThermalZone:
     threshold_kw_m2: float
     description_en: str | None
     description_zh: str | None
     radius_m: float
+    near_field: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,14 +189,16 @@ def fire_zones(
         else [lvl for lvl, *_ in sets[threshold_set]]
     )
     zones = []
+    d_pool = pool_diameter_m(area_m2) if area_m2 else None
     for lvl in levels:
         en, zh = known.get(lvl, (None, None))
-        zones.append(ThermalZone(lvl, en, zh, radius_for_flux_m(
-            lvl, qdot, radiative_fraction=radiative_fraction, transmissivity=transmissivity)))
+        r = radius_for_flux_m(lvl, qdot, radiative_fraction=radiative_fraction, transmissivity=transmissivity)
+        zones.append(ThermalZone(lvl, en, zh, r, bool(d_pool and r < NEAR_FIELD_DIAMETERS * d_pool)))
     limitations = [
         f"Radiative fraction η_r = {radiative_fraction:g} and atmospheric transmissivity τ = {transmissivity:g} "
         "are assumptions [M] (typical η_r 0.15–0.35, τ ≤ 1); the defaults 0.35 and 1 are conservative.",
-        "Point-source model: adequate beyond about 2–3 pool diameters; near field needs a solid-flame model.",
+        "Point-source model: adequate beyond about 2–3 pool diameters; radii within 2 pool diameters are flagged "
+        "near_field (a solid-flame model is needed there).",
         "Steady burning assumed; exposure time is not modelled (the thresholds carry their own durations).",
     ]
     if thresholds_kw_m2 is None and threshold_set == "cn_qra":
@@ -169,5 +211,6 @@ def fire_zones(
         "radiative_fraction": radiative_fraction,
         "transmissivity": transmissivity,
         "threshold_set": None if thresholds_kw_m2 is not None else threshold_set,
+        "pool_diameter_m": d_pool,
     }
     return FireResult(params, qdot, tuple(zones), tuple(SOURCES), tuple(limitations))

@@ -1,26 +1,26 @@
 """Major hazard identification and grading — GB 18218-2018 (危险化学品重大危险源辨识).
 
-Sources (see DOMAIN.md §1 and the data files):
-
 - S = Σ qᵢ/Qᵢ; the unit is a major hazard source iff S ≥ 1. [S]
-- R = α · Σ βᵢ·qᵢ/Qᵢ; grade 一级 R ≥ 100, 二级 50 ≤ R < 100, 三级 10 ≤ R < 50, 四级 R < 10. [S]
-  (``data/gb18218_grades.csv``)
-- α from the number of people within 500 m of the unit (``data/gb18218_alpha.csv``). [S]
-- β: named toxic gases (Table 3) or by hazard category (Table 4) (``data/gb18218_beta.csv``). [S]
-  H₂S has β = 5 (several public code repositories wrongly carry 3).
-- Q: ``data/gb18218_critical_quantities.csv``. Rows tagged ``M`` (crude oil, diesel 5000 t, and a few
-  others) were NOT confirmed against the standard's text: a searched third-party transcription of
-  Table 1 was garbled and did not list crude oil; using such a row adds a warning to the result.
+- R = α · Σ βᵢ·qᵢ/Qᵢ; grade 一级 R ≥ 100, 二级 50 ≤ R < 100, 三级 10 ≤ R < 50, 四级 R < 10 (Table 6,
+  ``data/gb18218_grades.csv``). [S]
+- α from the number of people within 500 m of the unit (Table 5, ``data/gb18218_alpha.csv``). [S]
+- Q: from Table 1 when the substance is named there (``data/gb18218_critical_quantities.csv``, column
+  ``named``), otherwise from Table 2 by its hazard category (``data/gb18218_categories.csv``). [S]
+- β: Table 3 for the named toxic gases (``data/gb18218_beta.csv``), otherwise Table 4 by hazard
+  category (``data/gb18218_categories.csv``). H₂S has β = 5 (several public repositories carry 3). [S]
+- A unit may override a substance's hazard category per inventory item (``hazard_category``, e.g. a
+  crude oil's flash-point class); each term records the category used and whether it came from the
+  substance table or the unit.
+- Rows tagged ``M`` (crude oil and diesel 5000 t, HCl, HF, ethylene, acrylonitrile, CO) were not
+  confirmed against the standard's text; using one adds a warning to the result.
 
 Validity and limitations:
 
 - q is the design maximum quantity in tonnes for one production or storage unit; mixtures and
   solutions must be converted by the caller.
-- A substance without a listed Q is excluded from S and R, with a warning — never silently —
-  unless the inventory item carries an explicit ``critical_quantity_t`` (and optionally ``beta`` or
-  ``hazard_category``), which is then used and reported as user-supplied.
-- The hazard category used for β of substances not named in Table 3 is a table assumption [M];
-  check it against the SDS (e.g. gasoline taken as W5.1, β = 1.5).
+- A substance with neither a Table 1 entry nor a hazard category (an unknown substance) makes the
+  unit *refused*: grade None and ``refused`` states why, unless the item supplies ``hazard_category``
+  or ``critical_quantity_t`` (reported as user-supplied). Nothing is dropped silently.
 - The standard grades only units that are major hazard sources (S ≥ 1); for S < 1 R is still
   reported but ``grade`` is None.
 """
@@ -37,8 +37,8 @@ from .substances import find
 
 MODEL = "GB 18218-2018 major hazard identification and grading"
 SOURCES = [
-    "GB 18218-2018 危险化学品重大危险源辨识 (S = Σq/Q, R = α·Σβq/Q, Tables 1, 3, 4, 5, 6) via DOMAIN.md §1 [S]",
-    "gis_service/data/gb18218_critical_quantities.csv, gb18218_beta.csv, gb18218_alpha.csv, gb18218_grades.csv",
+    "GB 18218-2018 危险化学品重大危险源辨识 (S = Σq/Q, R = α·Σβq/Q; Q from Table 1 when named, else Table 2 by "
+    "hazard category; β from Table 3 when named, else Table 4; α Table 5; grades Table 6) [S]",
 ]
 GRADE_LABELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 _EPS = 1e-9  # tolerance for band edges (R exactly 10, 50, 100 despite floating point)
@@ -55,6 +55,9 @@ class GradingTerm:
     q_over_Q: float
     beta_q_over_Q: float
     q_source: str
+    hazard_category: str | None = None
+    category_basis: str | None = None
+    q_tag: str = "S"
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class GradingResult(ModelResult):
     grade: int | None
     grade_label: str | None
     excluded: tuple[dict[str, Any], ...] = ()
+    refused: str | None = None
     warnings: tuple[str, ...] = ()
     sources: tuple[str, ...] = tuple(SOURCES)
     limitations: tuple[str, ...] = ()
@@ -80,10 +84,21 @@ class _QRow:
     key: str
     name_zh: str
     cas: str
-    q_t: float
+    named: bool
+    q_t: float | None
     category: str
     confidence: str
     source: str
+
+
+@dataclass(frozen=True)
+class Category:
+    category: str
+    description_zh: str
+    description_en: str
+    q_t: float
+    beta: float
+    confidence: str
 
 
 @lru_cache(maxsize=1)
@@ -91,19 +106,37 @@ def _q_table() -> dict[str, _QRow]:
     out = {}
     for r in load_table("gb18218_critical_quantities.csv"):
         out[r["substance_key"]] = _QRow(
-            r["substance_key"], r["name_zh"], r["cas"], float(r["critical_quantity_t"]),
+            r["substance_key"], r["name_zh"], r["cas"], r["named"] == "yes", opt_float(r["critical_quantity_t"]),
             r["hazard_category"], r["confidence"], r["source"],
         )
     return out
 
 
 @lru_cache(maxsize=1)
-def _beta_tables() -> tuple[dict[str, float], dict[str, float]]:
-    named: dict[str, float] = {}
-    category: dict[str, float] = {}
-    for r in load_table("gb18218_beta.csv"):
-        (named if r["kind"] == "named" else category)[r["key"]] = float(r["beta"])
-    return named, category
+def categories() -> dict[str, Category]:
+    """GB 18218-2018 Table 2 (Q) and Table 4 (β) by hazard category."""
+    return {r["category"]: Category(r["category"], r["description_zh"], r["description_en"],
+                                    float(r["critical_quantity_t"]), float(r["beta"]), r["confidence"])
+            for r in load_table("gb18218_categories.csv")}
+
+
+@lru_cache(maxsize=1)
+def _named_beta() -> dict[str, float]:
+    return {r["key"]: float(r["beta"]) for r in load_table("gb18218_beta.csv")}
+
+
+def critical_quantity(substance_key: str, hazard_category: str | None = None) -> tuple[float, str, str]:
+    """(Q t, basis, confidence): Table 1 when the substance is named there, else Table 2 by category.
+
+    Raises KeyError when neither applies (unknown substance without a category)."""
+    row = _q_table().get(substance_key)
+    if row is not None and row.named:
+        return float(row.q_t), f"Table 1 (named: {row.name_zh})", row.confidence
+    cat = hazard_category or (row.category if row else None)
+    if cat is None:
+        raise KeyError(substance_key)
+    c = categories()[cat]
+    return c.q_t, f"Table 2 (category {cat}: {c.description_zh})", c.confidence
 
 
 @lru_cache(maxsize=1)
@@ -147,15 +180,17 @@ def grade_for_r(r: float) -> tuple[int, str]:
 
 
 def beta_for(substance_key: str | None, hazard_category: str | None = None) -> tuple[float, str]:
-    """β and its basis: Table 3 for named toxic gases, else Table 4 by hazard category, else 1."""
-    named, category = _beta_tables()
+    """β and its basis: Table 3 for named toxic gases, else Table 4 by hazard category (all others 1)."""
+    named = _named_beta()
     if substance_key and substance_key in named:
         return named[substance_key], f"Table 3 (named toxic gas {substance_key})"
     if hazard_category:
-        if hazard_category in category:
-            return category[hazard_category], f"Table 4 (category {hazard_category})"
-        return category["other"], f"Table 4 (category {hazard_category}: all others)"
-    return category["other"], "Table 4 (no category known: all others)"
+        c = categories().get(hazard_category)
+        if c is None:
+            raise ValueError(f"hazard_category {hazard_category!r} is not a GB 18218-2018 Table 2 category; "
+                             f"accepted: {', '.join(categories())}")
+        return c.beta, f"Table 4 (category {hazard_category})"
+    return 1.0, "Table 4 (no category known: all others, β = 1)"
 
 
 def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
@@ -172,6 +207,7 @@ def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
     terms: list[GradingTerm] = []
     excluded: list[dict[str, Any]] = []
     warnings: list[str] = []
+    refusals: list[str] = []
     for i, item in enumerate(inventory):
         if not isinstance(item, dict):
             raise ValueError(f"inventory[{i}] must be an object")
@@ -189,27 +225,37 @@ def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
         sub = find(name, cas)
         key = sub.key if sub else None
         row = qtab.get(key) if key else None
+        cat_override = item.get("hazard_category")
+        if cat_override is not None and cat_override not in categories():
+            raise ValueError(f"inventory[{i}].hazard_category {cat_override!r} is not a GB 18218-2018 Table 2 "
+                             f"category; accepted: {', '.join(categories())}")
+        category = cat_override or (row.category if row else None)
+        category_basis = ("unit override (inventory item hazard_category)" if cat_override
+                          else "substance table default" if row else None)
         user_q = item.get("critical_quantity_t")
         if user_q is not None:
-            big_q = float(user_q)
+            try:
+                big_q = float(user_q)
+            except (TypeError, ValueError):
+                big_q = math.nan
             if not math.isfinite(big_q) or big_q <= 0:
                 raise ValueError(f"inventory[{i}].critical_quantity_t must be > 0 (got {user_q!r})")
-            q_source = "user-supplied critical_quantity_t"
+            q_source, q_tag = "user-supplied critical_quantity_t", "M"
             warnings.append(f"{label}: critical quantity Q = {big_q:g} t supplied by the caller, not from the table")
-        elif row is not None:
-            big_q = row.q_t
-            q_source = row.source
-            if row.confidence != "S":
-                warnings.append(f"{label}: Q = {big_q:g} t — {row.source}")
+        elif row is not None or category:
+            big_q, basis_q, conf = critical_quantity(key or "", category)
+            q_source, q_tag = f"GB 18218-2018 {basis_q}", conf
+            if row is not None and row.named:
+                q_source = row.source
+            if conf != "S":
+                warnings.append(f"{label}: Q = {big_q:g} t — {q_source}")
         else:
-            why = "not a known substance" if sub is None else "no critical quantity Q listed in the table"
+            why = ("not a known substance" if sub is None
+                   else "no GB 18218 Table 1 entry and no hazard category for Table 2")
             excluded.append({"substance": label, "quantity_t": q, "reason": why})
-            warnings.append(
-                f"{label}: {why}; excluded from S and R — supply critical_quantity_t (and hazard_category) "
-                "from GB 18218-2018 Table 1/2 to include it"
-            )
+            refusals.append(f"inventory[{i}] {label}: {why}; supply hazard_category (GB 18218-2018 Table 2) "
+                            "or critical_quantity_t to grade this unit")
             continue
-        category = item.get("hazard_category") or (row.category if row else None)
         if item.get("beta") is not None:
             beta = float(item["beta"])
             basis = "user-supplied beta"
@@ -217,19 +263,26 @@ def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
         else:
             beta, basis = beta_for(key, category)
         ratio = q / big_q
-        terms.append(GradingTerm(label, key, q, big_q, beta, basis, ratio, beta * ratio, q_source))
+        terms.append(GradingTerm(label, key, q, big_q, beta, basis, ratio, beta * ratio, q_source, category,
+                                 category_basis, q_tag))
 
     s_value = sum(t.q_over_Q for t in terms)
     r_value = alpha * sum(t.beta_q_over_Q for t in terms)
     is_major = s_value >= 1 - _EPS
     grade: int | None
     grade_label: str | None
-    if is_major:
+    refused = "; ".join(refusals) or None
+    if refused:
+        grade, grade_label = None, None
+        warnings.append(f"unit not graded: {refused}")
+    elif is_major:
         grade, grade_label = grade_for_r(r_value)
     else:
         grade, grade_label = None, None
     limitations = [
         "Grades only apply to units with S ≥ 1 (major hazard sources); for S < 1 grade is None.",
+        "A unit with a substance that has neither a Table 1 entry nor a hazard category is refused (grade None, "
+        "'refused' gives the reason), never graded on the rest of its inventory.",
         "Hazard categories used for β of substances not named in GB 18218 Table 3 are table assumptions [M]; "
         "check them against the SDS.",
         "q must be the design maximum quantity of the unit in tonnes; mixtures must be resolved by the caller.",
@@ -244,6 +297,7 @@ def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
         grade=grade,
         grade_label=grade_label,
         excluded=tuple(excluded),
+        refused=refused,
         warnings=tuple(warnings),
         limitations=tuple(limitations),
     )
@@ -255,6 +309,8 @@ __all__ = [
     "GradingTerm",
     "alpha_for_people",
     "beta_for",
+    "categories",
+    "critical_quantity",
     "grade_for_r",
     "grade_unit",
 ]

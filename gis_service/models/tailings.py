@@ -7,24 +7,30 @@ important towns, railways or expressways downstream → raise one grade (never a
 The numeric thresholds for 一等 (V ≥ 50000, H ≥ 200) are [M]: in AQ 2006-2005 as remembered, 一等
 is "a grade-二 dam meeting the conditions for raising" rather than a pair of numbers.
 
-Runout — Rico, Benito & Díez-Herrero (2008), "Floods from tailings dam failures", Journal of
-Hazardous Materials 154(1–3): 79–87. Regressions on historic failures (V in 10⁶ m³, H in m, D in km):
+Runout — Concha Larrauri P., Lall U. (2018), "Tailings Dams Failures: Updated Statistical Model for
+Discharge Volume and Runout", Environments 5(2):28, doi:10.3390/environments5020028 — a refit of
+Rico, Benito & Díez-Herrero (2008, J. Hazardous Materials 154:79–87) on an updated set of failures
+(V in 10⁶ m³, H in m, D in km):
 
-    V_F = 0.354 · V_T^1.01         (released volume, r² = 0.86)
-    H_f = H · (V_F / V_T) · V_F    (dam factor)
-    D_max = 14.45 · H_f^0.76       (run-out distance, r² = 0.57)
+    V_F   = 0.332 · V_T^0.95             (released volume)
+    H_f   = H · (V_F / V_T) · V_F        (dam factor, m·10⁶ m³)
+    D_max = 3.04 · H_f^0.545             (maximum runout distance)
 
-Confirmation status [M → partly confirmed]: search found the paper (J. Haz. Mat. 154 (2008) 79–87)
-and its abstract, which states both correlations (stored volume vs outflow volume r² = 0.86; outflow
-volume vs run-out distance r² = 0.57) and warns to use them with caution; Larrauri & Lall (2018,
-Environments 5(2):28) refit the D_max regression on an updated dataset. The coefficients
-themselves (0.354, 1.01, 14.45, 0.76) were not read in the retrieved text: they are as in
-DOMAIN.md and are parameters here.
+Confirmation status [M]: the paper and its abstract were found (updated dataset; new D_max regression
+on the dam factor, "which considers the potential energy associated with the released volume"); the
+coefficients were not read in the retrieved text. They are as remembered and are parameters here.
+(An earlier version mixed Rico's D_max coefficients 14.45/0.76 with this dam factor and over-predicted
+5–10×, e.g. 270 km for a 37 m, 9.6×10⁶ m³ dam; the refit gives ≈ 20 km.)
 
-Limitations: the runout regression has large scatter (r² = 0.57) and includes cases where tailings
-were carried on by rivers, so it grows fast with size (≈ 29 km for a 20 m, 1×10⁶ m³ dam). The corridor
-drawn is a straight trapezoid along the downstream azimuth, capped at ``max_length_m`` (default
-20 km) — the real flow follows the valley. The result says when the length was capped.
+Check against historical failures (observed V_F used in H_f; tests/test_models_tailings.py): Stava 1985
+(obs. 4.2 km; pred. ≈ 6 km), Aznalcóllar 1998 (41 km; ≈ 34 km), Fundão 2015 (≈ 637 km along the Rio
+Doce to the sea; ≈ 171 km), Mount Polley 2014 (≈ 7 km into Quesnel Lake; ≈ 73 km — the lake stopped it).
+The scatter is about a factor of 4 either way, with outliers of 10×: report D_max as an order of
+magnitude with that uncertainty.
+
+Corridor: drawn to the computed distance along the downstream azimuth (a straight trapezoid; the
+real flow follows the valley). ``max_length_m`` is an optional drawing limit; when it shortens the
+corridor the result says so (``corridor_length_capped`` and the true runout).
 """
 
 from __future__ import annotations
@@ -35,26 +41,33 @@ from typing import Any
 
 from shapely.geometry import Polygon
 
-from ._common import ModelResult, load_table, opt_float, require_positive
+from ._common import Constant, ModelResult, load_table, opt_float, require_positive
 
 MODEL_GRADE = "Tailings dam grade (GB 50863-2013 §3.3.1 combining rule)"
-MODEL_RUNOUT = "Tailings dam breach runout (Rico, Benito & Díez-Herrero 2008)"
+MODEL_RUNOUT = "Tailings dam breach runout (Concha Larrauri & Lall 2018)"
 GRADE_LABELS = {1: "一等", 2: "二等", 3: "三等", 4: "四等", 5: "五等"}
-RICO_VF_COEF = 0.354
-RICO_VF_EXP = 1.01
-RICO_D_COEF = 14.45
-RICO_D_EXP = 0.76
+LL_VF_COEF = 0.332
+LL_VF_EXP = 0.95
+LL_D_COEF = 3.04
+LL_D_EXP = 0.545
+DRAWING_LIMIT_M = 200_000.0
 GRADE_SOURCES = [
     "GB 50863-2013 尾矿设施设计规范 §3.3.1 (grade by storage and height, combining rule) via DOMAIN.md §4",
     "gis_service/data/tailings_grades.csv (grade 一 thresholds [M])",
 ]
 RUNOUT_SOURCES = [
-    "Rico M., Benito G., Díez-Herrero A. (2008) Floods from tailings dam failures. "
-    "J. Hazardous Materials 154(1-3):79-87 (V_F = 0.354·V_T^1.01; D_max = 14.45·H_f^0.76) [M: coefficients "
-    "not read in the retrieved text; abstract and r² values confirmed]",
-    "Concha Larrauri P., Lall U. (2018) Tailings Dams Failures: Updated Statistical Model for Discharge Volume "
-    "and Runout. Environments 5(2):28 (refit; not used)",
+    "Concha Larrauri P., Lall U. (2018) Tailings Dams Failures: Updated Statistical Model for Discharge Volume and "
+    "Runout. Environments 5(2):28 (V_F = 0.332·V_T^0.95; H_f = H·(V_F/V_T)·V_F; D_max = 3.04·H_f^0.545) "
+    "[M: coefficients not read in the retrieved text]",
+    "Rico M., Benito G., Díez-Herrero A. (2008) Floods from tailings dam failures. J. Hazardous Materials "
+    "154:79-87 (original dataset)",
 ]
+RUNOUT_CONSTANTS = (
+    Constant("vf_coef", LL_VF_COEF, "10⁶ m³", "M", "Concha Larrauri & Lall (2018)"),
+    Constant("vf_exp", LL_VF_EXP, "1", "M", "Concha Larrauri & Lall (2018)"),
+    Constant("d_coef", LL_D_COEF, "km", "M", "Concha Larrauri & Lall (2018)"),
+    Constant("d_exp", LL_D_EXP, "1", "M", "Concha Larrauri & Lall (2018)"),
+)
 
 
 @lru_cache(maxsize=1)
@@ -149,23 +162,28 @@ class RunoutResult(ModelResult):
     coordinates: str
     sources: tuple[str, ...]
     limitations: tuple[str, ...]
+    constants: tuple[Constant, ...] = ()
     model: str = MODEL_RUNOUT
 
 
 
-def rico_runout_km(
+def runout_km(
     dam_height_m: float,
     stored_volume_1e6m3: float,
     *,
-    vf_coef: float = RICO_VF_COEF,
-    vf_exp: float = RICO_VF_EXP,
-    d_coef: float = RICO_D_COEF,
-    d_exp: float = RICO_D_EXP,
+    released_volume_1e6m3: float | None = None,
+    vf_coef: float = LL_VF_COEF,
+    vf_exp: float = LL_VF_EXP,
+    d_coef: float = LL_D_COEF,
+    d_exp: float = LL_D_EXP,
 ) -> tuple[float, float, float]:
-    """(V_F in 10⁶ m³, H_f, D_max in km) from Rico et al. (2008); V_T in 10⁶ m³, H in m."""
+    """(V_F in 10⁶ m³, H_f, D_max in km), Concha Larrauri & Lall (2018); V_T in 10⁶ m³, H in m.
+
+    ``released_volume_1e6m3`` (an observed V_F) replaces the V_F regression when given."""
     h = require_positive("dam_height_m", dam_height_m)
     vt = require_positive("stored_volume_1e6m3", stored_volume_1e6m3)
-    vf = vf_coef * vt**vf_exp
+    vf = (require_positive("released_volume_1e6m3", released_volume_1e6m3) if released_volume_1e6m3 is not None
+          else vf_coef * vt**vf_exp)
     hf = h * (vf / vt) * vf
     return vf, hf, d_coef * hf**d_exp
 
@@ -174,13 +192,13 @@ def breach_runout(
     dam_height_m: float,
     total_storage_1e4m3: float,
     *,
-    max_length_m: float = 20_000.0,
+    max_length_m: float = DRAWING_LIMIT_M,
     start_width_m: float = 200.0,
     end_width_m: float = 500.0,
-    vf_coef: float = RICO_VF_COEF,
-    vf_exp: float = RICO_VF_EXP,
-    d_coef: float = RICO_D_COEF,
-    d_exp: float = RICO_D_EXP,
+    vf_coef: float = LL_VF_COEF,
+    vf_exp: float = LL_VF_EXP,
+    d_coef: float = LL_D_COEF,
+    d_exp: float = LL_D_EXP,
 ) -> RunoutResult:
     """Breach runout and a corridor footprint in LOCAL METRES (dam at (0, 0), x downstream, y across).
 
@@ -193,19 +211,20 @@ def breach_runout(
     w0 = require_positive("start_width_m", start_width_m)
     w1 = require_positive("end_width_m", end_width_m)
     vt = v_1e4 / 100.0  # 10⁴ m³ → 10⁶ m³
-    vf, hf, d_km = rico_runout_km(dam_height_m, vt, vf_coef=vf_coef, vf_exp=vf_exp, d_coef=d_coef, d_exp=d_exp)
+    vf, hf, d_km = runout_km(dam_height_m, vt, vf_coef=vf_coef, vf_exp=vf_exp, d_coef=d_coef, d_exp=d_exp)
     d_m = d_km * 1000.0
     length = min(d_m, cap)
     capped = d_m > cap
     poly = Polygon([(0.0, -w0 / 2), (length, -w1 / 2), (length, w1 / 2), (0.0, w0 / 2)])
     limitations = [
-        "Rico et al. (2008) regression: large scatter (r² = 0.57 for runout) and cases include tailings carried on "
-        "by rivers, so D_max grows fast with dam size; treat it as an order of magnitude.",
+        "Concha Larrauri & Lall (2018) regression: observed runouts scatter about a factor of 4 around it (10× "
+        "outliers where a lake or valley stopped the flow, or a river carried it on); treat D_max as an order of "
+        "magnitude.",
         "The corridor is a straight trapezoid along the downstream azimuth; the real flow follows the valley.",
-        "Regression coefficients are [M] (as in DOMAIN.md §4; not read in the retrieved paper text) and are parameters.",
+        "Regression coefficients are [M] (not read in the retrieved paper text) and are parameters.",
     ]
     if capped:
-        limitations.insert(0, f"Corridor length capped at {cap:g} m; the computed runout is {d_m:.0f} m.")
+        limitations.insert(0, f"Corridor drawn to the drawing limit {cap:g} m; the computed runout is {d_m:.0f} m.")
     return RunoutResult(
         parameters={
             "dam_height_m": float(dam_height_m), "total_storage_1e4m3": v_1e4, "max_length_m": cap,
@@ -225,4 +244,5 @@ def breach_runout(
         coordinates="local metres: dam at (0, 0), x downstream along the downstream azimuth, y across",
         sources=tuple(RUNOUT_SOURCES),
         limitations=tuple(limitations),
+        constants=RUNOUT_CONSTANTS,
     )

@@ -93,8 +93,10 @@ def concentration_mg_m3(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np
 
 
 def burning_rate_kg_m2_s(sub) -> float:
-    """The substance's own pool burning rate when the substance table has one, else 0.055 (gasoline) [M]."""
-    return getattr(sub, "burning_rate_kg_m2_s", None) or DEFAULT_BURNING_RATE_KG_M2_S
+    """The substance's own large-pool burning rate (``models.fire.burning_rate``, Babrauskas 1983 table), else
+    0.055 kg/m²/s (gasoline) [M]."""
+    br = fire.burning_rate(sub.key)
+    return br.kg_m2_s if br is not None else DEFAULT_BURNING_RATE_KG_M2_S
 
 
 def lfl_mg_m3(case: OutcomeCase) -> float:
@@ -207,7 +209,7 @@ def radial(case: OutcomeCase, w: Weather, r, p: QraParams, r_max: float) -> np.n
         mass = vce_mass_kg(case, w, p, r_max)
         if mass <= 0:
             return np.zeros_like(r)
-        w_tnt = explosion.tnt_equivalent_kg(mass, sub.heat_of_combustion_mj_kg, ground_factor=1.0)
+        w_tnt = explosion.tnt_equivalent_kg(mass, sub.heat_of_combustion_mj_kg, ground_factor=explosion.GROUND_FACTOR)
         return overpressure_probability(overpressure_kpa(r, w_tnt), p.overpressure_model)
     if case.outcome == "fireball":
         fb = fireball.fireball(rel.mass_kg, sub.heat_of_combustion_mj_kg,
@@ -231,8 +233,8 @@ def radial(case: OutcomeCase, w: Weather, r, p: QraParams, r_max: float) -> np.n
 SOURCES = (
     "Gaussian plume / puff with Briggs (1973) σ (models.plume); TNO Yellow Book CPR 14E puff dose form",
     "TNT equivalence with the Kingery–Bulmash surface-burst fit, Swisdak (1994) (models.explosion), ground factor 1",
-    "Point-source pool-fire radiation (models.fire), the substance's burning rate if tabulated, else 0.055 "
-    "kg/m²/s (Babrauskas 1983, gasoline) [M]",
+    "Point-source pool-fire radiation (models.fire), per-substance burning rates (Babrauskas 1983, "
+    "data/burning_rates.csv), else 0.055 kg/m²/s (gasoline) [M]",
     "BLEVE fireball (models.fireball: CCPS 2000 §2.2.4, Roberts 1981) and jet fire (models.jet_fire: API 521 "
     "flame length, CCPS 2000 §2.2.6) with the Eisenberg probit",
     "Dense clouds of pressurised liquefied dense gases: Britter & McQuaid (1988) workbook (models.dense_gas)",

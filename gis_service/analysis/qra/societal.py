@@ -85,10 +85,10 @@ def fn_curve(freq: np.ndarray, deaths: np.ndarray, n_min: float = 1.0) -> list[t
     n = deaths[keep]
     f = freq[keep]
     order = np.argsort(-n)
-    n, f = n[order], np.cumsum(f[order])
-    uniq, idx = np.unique(n, return_index=True)  # for equal N keep the largest cumulative F
-    last = np.searchsorted(-n, -uniq, side="right") - 1
-    return [(float(u), float(f[i])) for u, i in zip(uniq, last, strict=True)] if idx.size else []
+    n, f = n[order], np.cumsum(f[order])  # n descending, f cumulative
+    uniq = np.unique(n)
+    last = np.searchsorted(-n, -uniq, side="right") - 1  # for equal N: the last (largest cumulative F)
+    return [(float(u), float(f[i])) for u, i in zip(uniq, last, strict=True)]
 
 
 def assess(points: list[tuple[float, float]], p: QraParams) -> dict[str, Any]:

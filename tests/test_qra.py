@@ -249,3 +249,10 @@ def test_plume_matches_the_model_module():
     theirs = plume.concentration_g_m3(x, 0.0, 0.0, release_rate_g_s=1000.0, wind_speed_m_s=1.5, stability="F") * 1000
     assert ours == pytest.approx(theirs, rel=1e-9)
     assert shapely.Point(0, 0).is_valid
+
+
+def test_too_much_work_names_resolution():
+    insts = [_inst(MIXED, iid=k) for k in range(100)]  # one grid of 3.9 M cells, 100 installations on it
+    with pytest.raises(ValidationFailed) as exc:
+        service.compute(insts, data.qra_params(resolution_m=1, max_range_m=990))
+    assert exc.value.problems[0].field == "resolution_m" and "installations" in exc.value.problems[0].message

@@ -31,6 +31,7 @@ HAZARD_LAYER = "hazard_sources"
 PARK_LAYER = "chemical_parks"
 RECEPTOR_LAYER = "receptors"
 MAX_INSTALLATIONS = 500
+MAX_WORK_CELLS = 3e8  # installations × cells within reach of each: about 20 s of interpolation at most
 LEVEL_LABELS = {
     3e-5: ("3×10⁻⁵/年：三类一般防护目标（在役）", "3e-5/yr: general class 3 (existing)"),
     1e-5: ("1×10⁻⁵/年：三类一般防护目标（新建）、二类（在役）", "1e-5/yr: general class 3 (new), class 2 (existing)"),
@@ -142,6 +143,11 @@ def compute(insts: list[Installation], p: QraParams) -> QraResult:
     if cells > MAX_CELLS:
         raise ValidationFailed([Problem(None, "resolution_m", f"the grid would have {cells:,} cells (limit "
                                         f"{MAX_CELLS:,}); use a coarser resolution_m or a smaller max_range_m")])
+    window = (2 * p.max_range_m / p.resolution_m + 1) ** 2
+    if len(insts) * window > MAX_WORK_CELLS:
+        raise ValidationFailed([Problem(None, "resolution_m", f"{len(insts)} installations × {window:,.0f} cells each "
+                                        f"exceed the request limit of {MAX_WORK_CELLS:,.0f} cell evaluations; use a "
+                                        "coarser resolution_m or a smaller max_range_m")])
     all_cases: list[OutcomeCase] = []
     skipped: list[dict[str, Any]] = []
     warnings: list[str] = []

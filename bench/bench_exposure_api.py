@@ -4,9 +4,10 @@ Needs the data of bench/bench_grading.py (PostGIS database ``gis_bench_grading``
 ``/tmp/gis_bench_grading.gpkg``; run that first, same size flags). Starts the service in a
 subprocess (uvicorn, one worker) for each engine and times ``--queries`` sequential requests:
 
-* ``GET /analysis/exposure/hazard_sources/{id}`` for random ids (every unit holds 10 t chlorine, so
-  each query builds 3 toxic zones — 10 km circles at the default worst-case weather, or downwind
-  plumes when a wind direction is given — and finds the receptors in each among 1,000,000);
+* ``GET /analysis/exposure/hazard_sources/{id}`` for random ids (every unit holds a mixed inventory:
+  10 t chlorine, 20 t pressurised LPG, 50 t gasoline — so each query runs the dense-gas toxic model,
+  the BLEVE fireball, the jet fire, the VCE and the pool fire, builds ~16 zones and finds the receptors
+  in each among 1,000,000);
 * alternating with and without ``wind_dir_deg`` (circles → ``store.within``; plumes →
   ``store.intersecting``).
 

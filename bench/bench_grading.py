@@ -103,13 +103,18 @@ def _copy(conn, table: str, columns: list[str], rows_text: io.StringIO) -> None:
             cp.write(chunk)
 
 
+# A mixed inventory (toxic dense gas, pressurised flammable gas, flammable liquid): every scenario kind runs.
+INVENTORY = ('[{"substance": "chlorine", "cas": "7782-50-5", "quantity_t": 10.0}, '
+             '{"substance": "lpg", "quantity_t": 20.0}, {"substance": "gasoline", "quantity_t": 50.0}]')
+
+
 def load(url: str, src, rec, pop, cls) -> None:
     store = PostGISStore(default_catalog(), url.replace("postgresql://", "postgresql+psycopg://", 1))
     store.drop_all()
     store.init()
     store.close()
     t = time.perf_counter()
-    inv = '[{"substance": "chlorine", "cas": "7782-50-5", "quantity_t": 10.0}]'
+    inv = INVENTORY
     with psycopg.connect(url) as conn:
         conn.execute("DROP INDEX IF EXISTS riskmap.hazard_sources_geom_gist, riskmap.hazard_sources_geog_gist, "
                      "riskmap.receptors_geom_gist, riskmap.receptors_geog_gist")
@@ -141,7 +146,7 @@ def write_gpkg(path: str, src, rec, pop, cls) -> None:
     import geopandas as gpd
     import pyogrio
 
-    inv = '[{"substance": "chlorine", "cas": "7782-50-5", "quantity_t": 10.0}]'
+    inv = INVENTORY
     n = len(src)
     hs = gpd.GeoDataFrame({"id": np.arange(1, n + 1), "name": [f"bench-{i}" for i in range(n)],
                            "enterprise": "bench", "unit_type": "storage", "inventory": inv},

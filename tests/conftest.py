@@ -166,7 +166,7 @@ def fresh_store(request, tmp_path, catalog, dataset):
 
 @pytest.fixture(scope="session")
 def sample_gpkg(tmp_path_factory) -> Path:
-    from gis_service.sample import build_sample
+    from gis_service.cli import build_sample
 
     path = tmp_path_factory.mktemp("sample") / "jilin_sample.gpkg"
     build_sample(path)

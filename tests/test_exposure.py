@@ -102,7 +102,11 @@ def test_feature_collection_carries_models_and_exposure(store):
     meta = fc["metadata"]
     assert meta["source"]["layer"] == "hazard_sources" and meta["source"]["id"] == 2
     assert meta["parameters"]["stability"] == "F"
-    assert any("dense" in lim for m in meta["models"] for lim in m.get("limitations", []))
+    toxic = [m for m in meta["models"] if m["kind"] == "toxic"]
+    assert toxic and all(m["model"] and m["model_reason"] for m in toxic)  # which model and why
+    for f in zones:
+        p = f["properties"]
+        assert p["model"] and p["threshold_source"] and "truncated" in p
     assert meta["units"]["distance_m"] == "m"
 
 

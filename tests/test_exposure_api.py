@@ -68,7 +68,7 @@ def test_same_json_from_both_engines(api_stores):
 
 @pytest.mark.parametrize("query,field,words", [
     ({"stability": "G"}, "stability", "A, B, C, D, E, F"),
-    ({"wind_speed_m_s": 0}, "wind_speed_m_s", "> 0"),
+    ({"wind_speed_m_s": 0}, "wind_speed_m_s", "greater than or equal to 1"),
     ({"wind_speed_m_s": "fast"}, "wind_speed_m_s", ""),
     ({"wind_dir_deg": -10}, "wind_dir_deg", "0–360"),
     ({"overpressure_kpa": "5,x"}, "overpressure_kpa", "comma-separated"),
@@ -97,23 +97,63 @@ def test_post_what_if(client):
     fc = r.json()
     assert {f["properties"]["kind"] for f in fc["features"]} == {"toxic"}
     assert fc["metadata"]["source"]["substance"] == "chlorine"
-    assert any("dense" in lim for m in fc["metadata"]["models"] for lim in m["limitations"])
+    assert any(m.get("model", "").startswith("Britter") for m in fc["metadata"]["models"])
     r = client.post("/analysis/exposure", json={"point": [126.55, 43.84], "substance": "propane", "quantity_t": 30})
-    assert {f["properties"]["kind"] for f in r.json()["features"]} == {"explosion"}
+    assert {f["properties"]["kind"] for f in r.json()["features"]} == {"explosion", "fireball", "jet_fire"}
 
 
 @pytest.mark.parametrize("patch,field,words", [
     ({"substance": "kryptonite"}, "substance", "chlorine"),
-    ({"quantity_t": -5}, "quantity_t", "> 0"),
+    ({"quantity_t": -5}, "quantity_t", "greater than 0"),
     ({"quantity_t": "lots"}, "quantity_t", ""),
     ({"release_type": "flood"}, "release_type", "auto, explosion, fire, toxic"),
     ({"point": [500, 43]}, "point", "WGS84"),
     ({"point": "here"}, "point", "[lon, lat]"),
     ({"scenario": {"stability": "Z"}}, "scenario.stability", "A, B, C, D, E, F"),
-    ({"scenario": {"wind_speed_m_s": -1}}, "scenario.wind_speed_m_s", "> 0"),
+    ({"scenario": {"wind_speed_m_s": -1}}, "scenario.wind_speed_m_s", "greater than or equal to 1"),
 ])
 def test_post_bad_input(client, patch, field, words):
     body = {"point": [126.55, 43.84], "substance": "chlorine", "quantity_t": 10, **patch}
     p = _problem(client.post("/analysis/exposure", json=body))
     assert p["field"] == field
     assert words in p["problem"]
+
+
+@pytest.mark.parametrize("patch,field", [
+    ({"quantity_t": 1e308}, "quantity_t"),
+    ({"quantity_t": 2e6}, "quantity_t"),
+    ({"scenario": {"kinds": 5}}, "scenario.kinds"),
+    ({"scenario": {"wind_speed_m_s": 0.3}}, "scenario.wind_speed_m_s"),
+    ({"storage": "underground"}, "storage"),
+    ({"scenario": {"weather": "stormy"}}, "scenario.weather"),
+])
+def test_post_impossible_input_is_4xx_naming_the_field(client, patch, field):
+    body = {"point": [126.55, 43.84], "substance": "chlorine", "quantity_t": 10, **patch}
+    r = client.post("/analysis/exposure", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert field in r.text
+
+
+def test_post_mixed_kinds_say_which_model_and_why(client):
+    r = client.post("/analysis/exposure", json={"point": [126.55, 43.84], "substance": "液化石油气",
+                                                "quantity_t": 50, "scenario": {"weather": "typical"}})
+    assert r.status_code == 200, r.text
+    fc = r.json()
+    kinds = {f["properties"]["kind"] for f in fc["features"] if f["properties"].get("feature_type") == "zone"}
+    assert {"fireball", "jet_fire", "explosion"} <= kinds
+    for f in fc["features"]:
+        p = f["properties"]
+        if p.get("feature_type") == "zone":
+            assert p["model"] and p["model_reason"] and p["threshold_source"] and "truncated" in p
+    assert "DOMAIN.md" not in r.text
+    assert fc["metadata"]["parameters"]["stability"] == "D" and fc["metadata"]["parameters"]["wind_speed_m_s"] == 3
+
+
+def test_get_typical_weather_and_bad_kinds(client):
+    r = client.get("/analysis/exposure/hazard_sources/2", params={"weather": "typical"})
+    assert r.status_code == 200, r.text
+    assert r.json()["metadata"]["parameters"]["stability"] == "D"
+    r = client.get("/analysis/exposure/hazard_sources/2", params={"kinds": "5"})
+    assert r.status_code == 400 and "kinds" in r.text
+    r = client.get("/analysis/exposure/hazard_sources/2", params={"wind_speed_m_s": "nan"})
+    assert r.status_code == 400 and "wind_speed_m_s" in r.text

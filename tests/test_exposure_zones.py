@@ -52,6 +52,10 @@ def test_plume_points_downwind_with_geodesic_length(lon, lat, wind_from):
     for z in zs.zones:
         ring = np.asarray(z.geometry.exterior.coords)
         az, _, d = GEOD.inv(np.full(len(ring), lon), np.full(len(ring), lat), ring[:, 0], ring[:, 1])
+        if z.truncated:  # cut at max_plume_m with its width kept: the cut edge is square, not a point
+            assert d.max() >= z.distance_m * (1 - TOL) and z.true_distance_m > z.distance_m
+            assert "max_plume_m" in z.properties()["truncation_reason"]
+            continue
         k = int(np.argmax(d))
         assert d[k] == pytest.approx(z.distance_m, rel=TOL)
         assert abs((az[k] - toward + 180) % 360 - 180) < 0.5
@@ -62,9 +66,9 @@ def test_plume_without_wind_direction_is_circle_of_max_downwind_distance():
     p = scenario_params(wind_speed_m_s=2, stability="E", kinds="toxic")
     zs = scenarios.what_if_zones(125.3, 43.9, "ammonia", 5.0, p)
     model = next(m for m in zs.models if m["kind"] == "toxic")
-    expected = {z["zone"]: z["max_distance_m"] for z in model["zones"]}
+    expected = {z["zone"]: z["drawn_m"] for z in model["zones"]}
     for z in zs.zones:
-        assert z.distance_m == pytest.approx(expected[z.level])
+        assert z.distance_m == pytest.approx(expected[z.level], abs=0.05)
         d, _ = _ring_distances(z.geometry, 125.3, 43.9)
         assert np.allclose(d, z.distance_m, rtol=1e-9)
 
@@ -106,8 +110,11 @@ def test_tailings_corridor_along_downstream_azimuth(azimuth):
     props = {"dam_height_m": 30.0, "total_storage_1e4m3": 200.0, "downstream_azimuth_deg": azimuth}
     zs = scenarios.tailings_zones(Point(lon, lat), props, scenario_params(max_corridor_m=8000))
     (z,) = zs.zones
-    assert z.distance_m == pytest.approx(8000.0)  # capped: Rico runout is larger for this dam
+    assert z.distance_m == pytest.approx(8000.0)  # drawing limit: the computed runout is larger for this dam
     assert z.details["corridor_length_capped"] is True
+    props_out = z.properties()
+    assert props_out["truncated"] and props_out["true_distance_m"] > 8000
+    assert "drawing limit" in props_out["truncation_reason"]
     ring = np.asarray(z.geometry.exterior.coords)
     az, _, d = GEOD.inv(np.full(len(ring), lon), np.full(len(ring), lat), ring[:, 0], ring[:, 1])
     far = d > 7000
@@ -115,7 +122,7 @@ def test_tailings_corridor_along_downstream_azimuth(azimuth):
     # the far edge is 8 km downstream (±250 m half-width → within 0.1 % of the hypotenuse)
     assert np.all(np.abs(d[far] - np.hypot(8000, 250)) < 0.005 * 8000)
     assert np.all(np.abs((az[far] - azimuth + 180) % 360 - 180) < 2.0)
-    assert any("capped" in w for w in zs.warnings)
+    assert any("drawing limit" in w for w in zs.warnings)
 
 
 def test_zones_combine_substances_and_name_the_driver():
@@ -129,9 +136,11 @@ def test_zones_combine_substances_and_name_the_driver():
         assert set(subs) == {"chlorine", "ammonia"}
         assert z.substance == max(subs, key=subs.get)
         assert z.distance_m == pytest.approx(max(subs.values()), abs=0.01)
-    # propane drives explosion zones; ammonia is flammable too, so both are listed
+    # propane drives explosion zones; ammonia is a low-reactivity fuel: no hydrocarbon VCE, and it says so
     expl = [z for z in zs.zones if z.kind == "explosion"]
-    assert {s["substance"] for s in expl[0].details["by_substance"]} == {"propane", "ammonia"}
+    assert {s["substance"] for s in expl[0].details["by_substance"]} == {"propane"}
+    assert any(s["substance"] == "ammonia" and s["model"] == "explosion" for s in zs.skipped)
+    assert {z.kind for z in zs.zones} >= {"fireball", "jet_fire"}  # pressurised propane
     # most severe first; outer() is the farthest-reaching zone
     ranks = [scenarios.level_rank(z.level) for z in zs.zones]
     assert ranks == sorted(ranks)
@@ -143,7 +152,7 @@ def test_default_release_rate_is_stated_and_follows_ten_minute_rule():
     model = next(m for m in zs.models if m["kind"] == "toxic")
     assert model["parameters"]["release_rate_g_s"] == pytest.approx(12.0e6 / 600.0)
     assert "10 min" in model["parameters"]["release_rate_basis"]
-    assert plume.DENSE_GAS_LIMITATION in model["limitations"]
+    assert model["model"].startswith("Britter–McQuaid") and "dense by the workbook criterion" in model["model_reason"]
     assert model["parameters"]["stability"] == "F" and model["parameters"]["wind_speed_m_s"] == 1.5
     assert any("68.22" in a for a in zs.assumptions)
     given = scenarios.what_if_zones(125.3, 43.9, "chlorine", 12.0, scenario_params(release_rate_g_s=500))
@@ -165,8 +174,11 @@ def test_feature_collection_is_rfc7946():
 
 @pytest.mark.parametrize("kw,field,accepted", [
     ({"stability": "G"}, "stability", "A, B, C, D, E, F"),
-    ({"wind_speed_m_s": 0}, "wind_speed_m_s", "> 0"),
-    ({"wind_speed_m_s": -2}, "wind_speed_m_s", "> 0"),
+    ({"wind_speed_m_s": 0}, "wind_speed_m_s", "greater than or equal to 1"),
+    ({"wind_speed_m_s": 0.5}, "wind_speed_m_s", "greater than or equal to 1"),
+    ({"wind_speed_m_s": float("inf")}, "wind_speed_m_s", "finite"),
+    ({"kinds": 5}, "kinds", "list of release types"),
+    ({"weather": "stormy"}, "weather", "worst"),
     ({"wind_dir_deg": 400}, "wind_dir_deg", "0–360"),
     ({"terrain": "forest"}, "terrain", "rural"),
     ({"overpressure_kpa": (10, -1)}, "overpressure_kpa", "> 0"),
@@ -206,3 +218,50 @@ def test_params_are_immutable_and_sorted():
     p = ScenarioParams(overpressure_kpa=(2.07, 34.5, 13.8), stability="d", terrain="URBAN")
     assert p.overpressure_kpa == (34.5, 13.8, 2.07)
     assert p.stability == "D" and p.terrain == "urban"
+
+
+def test_scenario_set_follows_substance_and_storage():
+    pt = Point(125.3, 43.9)
+    kinds = lambda inv, **kw: {z.kind for z in scenarios.hazard_source_zones(pt, inv, scenario_params(**kw)).zones}  # noqa: E731
+    assert kinds([{"substance": "propane", "quantity_t": 20}]) == {"explosion", "fireball", "jet_fire"}
+    assert kinds([{"substance": "propane", "quantity_t": 20, "storage": "refrigerated"}]) == {"explosion"}
+    assert kinds([{"substance": "natural_gas", "quantity_t": 20}]) == {"explosion", "jet_fire"}
+    assert kinds([{"substance": "gasoline", "quantity_t": 20}]) == {"fire"}
+    assert kinds([{"substance": "ammonia", "quantity_t": 20}]) == {"toxic"}
+    assert kinds([{"substance": "ammonia", "quantity_t": 20}], vce_low_reactivity=True) == {"toxic", "explosion"}
+    with pytest.raises(ValidationFailed) as exc:
+        scenarios.hazard_source_zones(pt, [{"substance": "propane", "quantity_t": 1, "storage": "cave"}])
+    assert exc.value.problems[0].field == "inventory[0].storage"
+
+
+def test_passive_release_says_why_and_uses_gaussian():
+    # methanol vapour (ρ 1.33 vs air 1.20 kg/m³) in a strong wind is not dense by the workbook criterion
+    zs = scenarios.what_if_zones(125.3, 43.9, "methanol", 1.0,
+                                 scenario_params(wind_speed_m_s=25, stability="D", kinds="toxic"))
+    m = next(m for m in zs.models if m["kind"] == "toxic")
+    assert m["model"] == plume.MODEL and "not dense by the workbook criterion" in m["model_reason"]
+    assert all(z.model == plume.MODEL and "not dense" in z.model_reason for z in zs.zones)
+
+
+def test_typical_weather_preset_and_user_override():
+    p = scenario_params(weather="typical")
+    assert (p.wind_speed_m_s, p.stability) == (3.0, "D")
+    p = scenario_params(weather="typical", stability="E")
+    assert (p.wind_speed_m_s, p.stability) == (3.0, "E")
+    assert (scenario_params().wind_speed_m_s, scenario_params().stability) == (1.5, "F")
+
+
+def test_no_zone_is_cut_without_saying_so():
+    zs = scenarios.what_if_zones(125.3, 43.9, "chlorine", 10.0, scenario_params(kinds="toxic"))
+    model = next(m for m in zs.models if m["kind"] == "toxic")
+    by_zone = {r["zone"]: r for r in model["zones"]}
+    for z in zs.zones:
+        p = z.properties()
+        row = by_zone[z.level]
+        assert p["truncated"] == (row["distance_m"] > 10_000)
+        if p["truncated"]:
+            assert p["distance_m"] == pytest.approx(10_000) and p["true_distance_m"] >= 10_000
+            assert "lower bound" in p["truncation_reason"]
+        else:
+            assert p["distance_m"] == pytest.approx(row["distance_m"], abs=0.1)
+    assert any(z.truncated for z in zs.zones)

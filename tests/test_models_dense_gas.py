@@ -107,3 +107,16 @@ def test_flash_fraction_source_term():
     # φ = 0.93 × (293.15 − 239.1) / 288 = 0.1745; ρ0 = 2 × ρ_v(239.1 K)
     assert st.flash_fraction == pytest.approx(0.93 * (293.15 - 239.1) / 288)
     assert st.density_kg_m3 == pytest.approx(2 * dg.gas_density_kg_m3(70.9, 239.1))
+
+
+def test_crosswind_profile_on_a_grid():
+    cloud = dg.dense_cloud("plume", molar_mass_g_mol=70.9, source=_chlorine_source(), wind_speed_m_s=3.0,
+                           stability="D", rate_kg_s=5.0)
+    xs, ys = np.meshgrid(np.array([20.0, 50.0, 2000.0]), np.array([0.0, 5.0, 400.0]))
+    c = cloud.ppm_xy(xs, ys)
+    assert c.shape == xs.shape
+    assert np.allclose(c[0], cloud.ppm(xs[0]))                      # centreline
+    assert c[2, 0] == 0.0 and c[2, 1] == 0.0                        # outside the top-hat near the source
+    assert 0 < c[2, 2] < c[0, 2]                                    # Gaussian tail far away
+    grid = dg.release_ppm(xs, plume=cloud, puff=None, duration_s=600, y_m=ys)
+    assert np.allclose(grid, c)

@@ -51,3 +51,25 @@ def test_bad_inputs():
         fire_zones(burning_rate_kg_m2_s=0.05)
     with pytest.raises(ValueError, match="threshold_set"):
         fire_zones(heat_release_kw=1e5, threshold_set="nope")
+
+
+def test_burning_rates_per_substance_change_radii_as_published():
+    """Babrauskas (1983) / SFPE large-pool rates: gasoline 0.055, benzene 0.085, methanol 0.017 kg/m²/s.
+    With the gasoline rate for every liquid, benzene radii were 1 − √(0.055/0.085) = 19.6 % too small and
+    methanol radii √(0.055/0.017) = 1.80× too large (radius ∝ √(m″))."""
+    from gis_service.models.fire import burning_rate, pool_diameter_m
+
+    rates = {k: burning_rate(k).kg_m2_s for k in ("gasoline", "benzene", "methanol")}
+    assert rates == {"gasoline": 0.055, "benzene": 0.085, "methanol": 0.017}
+    assert all(burning_rate(k).tag == "M" for k in rates)
+
+    def r(rate, dh):
+        return fire_zones(burning_rate_kg_m2_s=rate, area_m2=1000, heat_of_combustion_mj_kg=dh).zones[0].radius_m
+
+    assert 1 - r(0.055, 40.1) / r(0.085, 40.1) == pytest.approx(1 - math.sqrt(0.055 / 0.085))
+    assert r(0.055, 19.9) / r(0.017, 19.9) == pytest.approx(1.80, abs=0.005)
+    # near-field flag: a radius within 2 pool diameters of a point source
+    res = fire_zones(burning_rate_kg_m2_s=0.017, area_m2=5000, heat_of_combustion_mj_kg=19.9,
+                     thresholds_kw_m2=[10.0])
+    assert res.zones[0].near_field == (res.zones[0].radius_m < 2 * pool_diameter_m(5000))
+    assert burning_rate("unobtainium") is None

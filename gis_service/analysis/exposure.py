@@ -92,19 +92,31 @@ def receptors_in_zone(store: Store, zone: Zone, source: BaseGeometry) -> list[Fe
 
 
 def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResult:
-    """Exposure of every zone; identical zones (same distance or polygon) are asked of the store once."""
+    """Exposure of every zone. All distance zones are answered by ONE ``store.within`` at the largest
+    distance, each zone then keeping the receptors whose geodesic distance (the one reported) is within its
+    own distance; polygon zones ask ``store.intersecting`` once per distinct polygon."""
     class_labels = dict(store.spec(RECEPTORS).attribute("receptor_class").enum_labels or {})
     cache: dict[tuple, list[Feature]] = {}
     found: dict[int, Feature] = {}
+    radii = [z.buffer_m for z in zoneset.zones if z.buffer_m is not None]
+    near = store.within(RECEPTORS, source, max(radii)) if radii else []
+    for f in near:
+        found.setdefault(f.id, f)
     for zone in zoneset.zones:
         key = _zone_key(zone)
-        if key not in cache:
-            cache[key] = receptors_in_zone(store, zone, source)
+        if zone.buffer_m is None and key not in cache:
+            cache[key] = store.intersecting(RECEPTORS, zone.geometry)
             for f in cache[key]:
                 found.setdefault(f.id, f)
     ids = sorted(found)
     dist = dict(zip(ids, geodesy.geometry_distance_m(source, [found[i].geometry for i in ids]), strict=True)) \
         if ids else {}
+    for zone in zoneset.zones:
+        key = _zone_key(zone)
+        if zone.buffer_m is not None and key not in cache:
+            # the store's within() found every receptor within the largest distance; its own distance measure
+            # (geodesic, the one reported) decides each zone — 1 mm slack for the two engines' arithmetic
+            cache[key] = [f for f in near if dist[f.id] <= zone.buffer_m + 1e-3]
     out = []
     innermost: dict[int, str] = {}
     for zone in zoneset.zones:
@@ -149,9 +161,9 @@ def feature_exposure(store: Store, layer: str, fid: int, params: ScenarioParams 
 
 
 def what_if_exposure(store: Store, lon: float, lat: float, substance: str, quantity_t: float,
-                     params: ScenarioParams | None = None) -> ExposureResult:
+                     params: ScenarioParams | None = None, storage: str | None = None) -> ExposureResult:
     """Exposure of a hypothetical release at a point."""
-    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params)
+    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params, storage=storage)
     return assess(store, zs, geodesy.point(lon, lat))
 
 

@@ -28,6 +28,7 @@ all-or-nothing :class:`~gis_service.stores.base.WriteBatch`.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ import shapely
 
 from .. import geodesy
 from ..models._common import json_safe
-from ..models.grading import GRADE_LABELS, grade_unit
+from ..models.grading import GRADE_LABELS, alpha_for_people, grade_unit
 from ..stores.base import Store, WriteBatch
 from ..validation import Problem, ValidationFailed, validate_rows
 
@@ -287,10 +288,15 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
     people = people_within_each(units.geometry.values, receptors.geometry.values, receptors["population"].values)
     records, changed, problems, warnings = [], [], [], []
     by_grade: dict[str, int] = {}
+    memo: dict[tuple[str, float], Any] = {}
     for n, (fid, inv, stored, pp) in enumerate(zip(units.index, units["inventory"], units["grade"], people,
                                                    strict=True)):
         try:
-            res = grade_unit(inv, int(pp))
+            # R depends on the people count only through α: units with the same inventory and α share a grading
+            key = (json.dumps(inv, sort_keys=True, default=str), alpha_for_people(int(pp)))
+            res = memo.get(key)
+            if res is None:
+                res = memo[key] = grade_unit(inv, int(pp))
         except ValueError as exc:
             problems.append(Problem(None, "inventory", f"feature {fid}: {exc}"))
             continue

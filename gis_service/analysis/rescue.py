@@ -151,22 +151,17 @@ def _parsed_overrides(text: str) -> tuple[tuple[str, float], ...]:
     return tuple(out.items())
 
 
-def _settings_overrides() -> dict[str, float]:
-    from ..config import get_settings
-
-    return parse_overrides(get_settings().rescue_standard_min)
-
-
 def arrival_standard_min(team_type: str, overrides: Mapping[str, float] | None = None) -> tuple[float, str]:
     """(minutes, source) of the arrival standard of a team type.
 
-    ``overrides`` (default: ``GIS_RESCUE_STANDARD_MIN``) replaces table values; the source then says so.
+    ``overrides`` (the parsed ``GIS_RESCUE_STANDARD_MIN``, passed in by the caller — this module never
+    reads the settings) replaces table values; the source then says so.
     """
     std = capabilities().standards.get(team_type)
     if std is None:
         raise ValidationFailed([Problem(None, "team_type", f"unknown team type {team_type!r}; known: "
                                         f"{', '.join(capabilities().standards)}")])
-    over = _settings_overrides() if overrides is None else overrides
+    over = overrides or {}
     if team_type in over:
         return float(over[team_type]), (f"configured ({over[team_type]:g} min, GIS_RESCUE_STANDARD_MIN); "
                                         f"table default {std.minutes:g} min: {std.source}")
@@ -468,7 +463,7 @@ def _nearest_by_road(store, geom, origin, answer: RescueAnswer, min_personnel, o
     xy = shapely.get_coordinates(pts)
     snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True)
     results = nearest_by_time(g, origin.x, origin.y, snap, k=answer.k, main_component_only=True)
-    dist = geometry_distance_m(geom, [Point(xy[r.target]) for r in results]) if results else []
+    dist: Any = geometry_distance_m(geom, [Point(xy[r.target]) for r in results]) if results else []
     ids = teams.index.to_numpy()
     records = teams.drop(columns=teams.geometry.name).to_dict("records")
     hits = []
@@ -513,13 +508,13 @@ def parse_minutes(values: str | Sequence[float], field_name: str = "minutes",
 
 
 def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
-                    graph: RoadGraph | None = None) -> dict[str, Any]:
+                    graph: RoadGraph | None = None, standards: Mapping[str, float] | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the areas the team reaches within each of ``minutes`` (largest first)."""
     mins = parse_minutes(minutes)
     team = store.get(TEAMS, int(team_id))
     g = _graph_for(store, graph)
     pt = representative_point(team.geometry)
-    std_min, std_src = arrival_standard_min(team.properties["team_type"])
+    std_min, std_src = arrival_standard_min(team.properties["team_type"], standards)
     feats = []
     for m in sorted(mins, reverse=True):
         iso = isochrone(g, pt.x, pt.y, m) if g.n_arcs else None
@@ -581,14 +576,9 @@ def _county_lookup(store: Store, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
-             layers: Sequence[str] = COVERAGE_LAYERS, graph: RoadGraph | None = None, on_duty_only: bool = True,
-             min_personnel: int = 0, standards: Mapping[str, float] | None = None) -> CoverageReport:
-    """Hazards with no capable team within the standard time (or ``minutes``), with a county summary.
-
-    ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
-    tailings_dam, goaf_areas → goaf); else that incident type for every layer.
-    """
+def _coverage_types(store: Store, layers: Sequence[str], incident: str | None, minutes: float | None,
+                    standards: Mapping[str, float] | None) -> tuple[dict, dict[str, list[str]], list[str], dict]:
+    """(incident types per layer, capable team types per layer, all of them, time limit in s per type)."""
     if minutes is not None:
         minutes = parse_minutes([minutes], max_count=1)[0]
     inc_of = {}
@@ -600,6 +590,39 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     types_of = {layer: capable_team_types(inc) for layer, inc in inc_of.items()}
     all_types = list(dict.fromkeys(t for ts in types_of.values() for t in ts))
     limit_s = {t: 60.0 * (minutes if minutes is not None else arrival_standard_min(t, standards)[0]) for t in all_types}
+    return inc_of, types_of, all_types, limit_s
+
+
+def _sweep_teams(g: RoadGraph, teams, xy: np.ndarray, limit_s: dict[str, float], by_road: tuple[dict, dict],
+                 by_line: tuple[dict, dict]) -> None:
+    """For every target, keep the fastest team by road and the nearest by straight line, per team type
+    (updates the arrays in ``by_road`` = (eta s, team id) and ``by_line`` = (metres, team id) in place)."""
+    best, best_team = by_road
+    near_d, near_id = by_line
+    n = len(xy)
+    target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
+    t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
+    for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
+        if target_snap is not None:
+            tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
+                             with_distance=False, main_component_only=True)
+            better = tt.eta_s < best[ttype]
+            best[ttype][better] = tt.eta_s[better]
+            best_team[ttype][better] = fid
+        d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
+        closer = d < near_d[ttype]
+        near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+
+
+def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
+             layers: Sequence[str] = COVERAGE_LAYERS, graph: RoadGraph | None = None, on_duty_only: bool = True,
+             min_personnel: int = 0, standards: Mapping[str, float] | None = None) -> CoverageReport:
+    """Hazards with no capable team within the standard time (or ``minutes``), with a county summary.
+
+    ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
+    tailings_dam, goaf_areas → goaf); else that incident type for every layer.
+    """
+    inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
     g = _graph_for(store, graph)
 
     # all hazard features of all layers, one target set
@@ -618,18 +641,7 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     near_id = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
     teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
     if n and len(teams):
-        target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
-        t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
-        for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
-            if target_snap is not None:
-                tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
-                                 with_distance=False, main_component_only=True)
-                better = tt.eta_s < best[ttype]
-                best[ttype][better] = tt.eta_s[better]
-                best_team[ttype][better] = fid
-            d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
-            closer = d < near_d[ttype]
-            near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+        _sweep_teams(g, teams, xy, limit_s, (best, best_team), (near_d, near_id))
 
     covered = np.zeros(n, dtype=bool)
     for layer in layers:
@@ -648,7 +660,7 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     team_name = teams["name"].to_dict() if len(teams) else {}
 
     gaps = []
-    for i in np.flatnonzero(~covered):
+    for i in np.flatnonzero(~covered).tolist():
         layer = layer_of[i]
         per_type = {}
         for t in types_of[layer]:

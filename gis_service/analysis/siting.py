@@ -246,6 +246,7 @@ class Context:
     proposal: Proposal
     params: scenarios.ScenarioParams
     graph: Any = None  # road graph for rescue times (None: the store's cached roads graph)
+    standards: dict[str, float] = field(default_factory=dict)  # arrival-standard overrides (minutes)
     rescue_answers: dict[tuple, Any] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
@@ -376,8 +377,8 @@ def _cached_zones(layer: str, fid: int, props_json: str, geom_json: str, params_
 
 def run_layer_overlap(ctx: Context, rule: Rule) -> RuleOutcome:
     layer = rule.layers[0]
-    hits = [(f, f.geometry, {}) for f in ctx.store.intersecting(layer, ctx.proposal.geometry)
-            if not ctx.excluded(layer, f)]
+    hits: list[tuple[Feature, Any, dict[str, Any]]] = [
+        (f, f.geometry, {}) for f in ctx.store.intersecting(layer, ctx.proposal.geometry) if not ctx.excluded(layer, f)]
     out = _zone_overlap(ctx, rule, layer, hits, f"{layer} feature")
     out.method = f"store.intersecting({layer}); geodesic area of each intersection"
     return out
@@ -514,7 +515,9 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
     layer = rule.layers[0]
     search = float(rule.params.get("search_radius_m") or 5000.0)
     params = _domino_params(ctx, rule.threshold)
-    offending, conflicts, notes = [], [], []
+    offending: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    notes: list[str] = []
     worst: float | None = None
     for f in ctx.store.within(layer, ctx.proposal.geometry, search):
         if ctx.excluded(layer, f) or not f.properties.get("inventory"):
@@ -547,7 +550,7 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
     team_type = rule.params.get("team_type")
-    standard, source = rescue.arrival_standard_min(team_type)
+    standard, source = rescue.arrival_standard_min(team_type, ctx.standards)
     limit = rule.threshold if rule.threshold is not None else standard
     basis = (f"rule threshold ({limit:g} min)" if rule.threshold is not None
              else f"arrival standard of {team_type} teams: {source}")
@@ -647,25 +650,26 @@ def run_rule(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def check(store: Store, proposal: Proposal, rule_set: RuleSet | None = None,
           params: scenarios.ScenarioParams | None = None, only: list[str] | None = None,
-          graph: Any = None) -> SitingReport:
+          graph: Any = None, standards: dict[str, float] | None = None) -> SitingReport:
     """Run every rule of ``rule_set`` (default: the set that applies to the proposal's kind)."""
     t0 = time.perf_counter()
     rs = rule_set or rule_set_for(rule_sets(store.catalog), proposal.kind)
     if rs.applies_to != proposal.kind:
         raise ValidationFailed([Problem(None, "rule_set", f"rule set {rs.name!r} applies to {rs.applies_to} "
                                         f"proposals, not {proposal.kind}")])
-    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph)
+    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph, dict(standards or {}))
     outcomes = [run_rule(ctx, r) for r in rs.rules if only is None or r.id in only]
     return SitingReport(proposal, rs, outcomes, store.kind, (time.perf_counter() - t0) * 1000.0, ctx.evidence)
 
 
 def check_park(store: Store, park_id: int, rule_set: RuleSet | None = None,
-               params: scenarios.ScenarioParams | None = None, graph: Any = None) -> SitingReport:
+               params: scenarios.ScenarioParams | None = None, graph: Any = None,
+               standards: dict[str, float] | None = None) -> SitingReport:
     """Check an existing park (its own feature and its own hazard sources are excluded)."""
     f = store.get(PARK_LAYER, int(park_id))
     proposal = Proposal(f.geometry, "park", f.properties.get("name"), None,
                         {"layer": PARK_LAYER, "id": f.id, "name": f.properties.get("name")})
-    return check(store, proposal, rule_set, params, graph=graph)
+    return check(store, proposal, rule_set, params, graph=graph, standards=standards)
 
 
 # -- input -----------------------------------------------------------------------------------------
@@ -721,16 +725,8 @@ def _check_size(geom) -> None:
                                         f"{MAX_PROPOSAL_SPAN_DEG:g}° × {MAX_PROPOSAL_SPAN_DEG:g}°: not a site")])
 
 
-def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str | None = None,
-                          repair: bool = False, max_area_km2: float = DEFAULT_MAX_AREA_KM2) -> Proposal:
-    """A GeoJSON Feature (or a FeatureCollection of exactly one) → :class:`Proposal`, or ValidationFailed.
-
-    ``properties`` may carry ``inventory`` (list of {substance, cas?, quantity_t}), ``kind``
-    (park | installation; default: installation with an inventory or for a point, else park) and ``name``.
-    Refused, naming the problem: unreadable JSON, a non-WGS84 ``crs`` member, coordinates outside lon/lat
-    range, unclosed rings, empty geometry, wrong geometry type, invalid (e.g. self-intersecting)
-    geometry unless ``repair`` (then ``make_valid`` and a note), an area above the province's.
-    """
+def _feature_doc(body: bytes | str | dict) -> dict[str, Any]:
+    """The one GeoJSON Feature of a body (a Feature, or a FeatureCollection of exactly one)."""
     doc = parse_json(body.encode() if isinstance(body, str) else body) if not isinstance(body, dict) else body
     if not isinstance(doc, dict):
         raise ValidationFailed([Problem(None, "body", "expected a GeoJSON Feature")])
@@ -746,6 +742,39 @@ def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str |
     if not isinstance(doc, dict) or doc.get("type") != "Feature":
         raise ValidationFailed([Problem(None, "type", f"expected a GeoJSON Feature, got "
                                         f"{doc.get('type') if isinstance(doc, dict) else type(doc).__name__!r}")])
+    return doc
+
+
+def _checked_geometry(spec, geom, repair: bool, notes: list[str]):
+    """The proposal's geometry checked against the layer spec; an invalid polygon is repaired with
+    make_valid (and a note) only when ``repair``."""
+    clean, why = check_geometry(spec, geom)
+    if why and why.startswith("invalid geometry") and repair:
+        fixed = shapely.make_valid(shapely.force_2d(geom))
+        polys = [p for p in shapely.get_parts(fixed) if p.geom_type in ("Polygon", "MultiPolygon")]
+        clean = shapely.union_all(polys) if polys else None
+        if clean is None or clean.is_empty:
+            raise ValidationFailed([Problem(None, "geometry", f"{why}; make_valid left no polygon")])
+        notes.append(f"geometry repaired with make_valid ({explain_validity(geom)}); "
+                     f"area after repair {geodesy.area_m2(clean) / 1e6:.4f} km²")
+        why = None
+    if why:
+        hint = " (pass repair=true to fix it with make_valid)" if why.startswith("invalid geometry") else ""
+        raise ValidationFailed([Problem(None, "geometry", why + hint)])
+    return clean
+
+
+def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str | None = None,
+                          repair: bool = False, max_area_km2: float = DEFAULT_MAX_AREA_KM2) -> Proposal:
+    """A GeoJSON Feature (or a FeatureCollection of exactly one) → :class:`Proposal`, or ValidationFailed.
+
+    ``properties`` may carry ``inventory`` (list of {substance, cas?, quantity_t}), ``kind``
+    (park | installation; default: installation with an inventory or for a point, else park) and ``name``.
+    Refused, naming the problem: unreadable JSON, a non-WGS84 ``crs`` member, coordinates outside lon/lat
+    range, unclosed rings, empty geometry, wrong geometry type, invalid (e.g. self-intersecting)
+    geometry unless ``repair`` (then ``make_valid`` and a note), an area above the province's.
+    """
+    doc = _feature_doc(body)
     props = doc.get("properties") or {}
     if not isinstance(props, dict):
         raise ValidationFailed([Problem(None, "properties", "properties must be an object")])
@@ -763,20 +792,7 @@ def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str |
         raise ValidationFailed([Problem(None, "kind", f"must be one of {', '.join(PROPOSAL_KINDS)} (got {kind!r})")])
     spec = store.spec(PARK_LAYER if kind == "park" else HAZARD_LAYER)
     notes: list[str] = []
-    clean, why = check_geometry(spec, geom)
-    if why and why.startswith("invalid geometry") and repair:
-        fixed = shapely.make_valid(shapely.force_2d(geom))
-        polys = shapely.get_parts(fixed)
-        polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]
-        clean = shapely.union_all(polys) if polys else None
-        if clean is None or clean.is_empty:
-            raise ValidationFailed([Problem(None, "geometry", f"{why}; make_valid left no polygon")])
-        notes.append(f"geometry repaired with make_valid ({explain_validity(geom)}); "
-                     f"area after repair {geodesy.area_m2(clean) / 1e6:.4f} km²")
-        why = None
-    if why:
-        hint = " (pass repair=true to fix it with make_valid)" if why.startswith("invalid geometry") else ""
-        raise ValidationFailed([Problem(None, "geometry", why + hint)])
+    clean = _checked_geometry(spec, geom, repair, notes)
     if kind == "park" and clean.geom_type == "Point":
         raise ValidationFailed([Problem(None, "geometry", "a chemical park proposal needs a Polygon or MultiPolygon "
                                         "boundary (a Point is accepted for an installation)")])

@@ -11,11 +11,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..analysis import exposure, grading, scenarios
 from ..analysis.scenarios import ScenarioParams
@@ -43,8 +43,9 @@ def _floats(name: str, text: str | None) -> tuple[float, ...] | None:
 def scenario_query(
     wind_dir_deg: float | None = Query(None, description="direction the wind blows FROM, ° (0–360); "
                                        "omit for all-directions circles"),
-    wind_speed_m_s: float | None = Query(None, description="wind speed m/s (> 0); default 1.5"),
-    stability: str | None = Query(None, description="stability class A–F; default F"),
+    weather: str | None = Query(None, description="worst (F, 1.5 m/s; default) | typical (D, 3 m/s)"),
+    wind_speed_m_s: float | None = Query(None, description="wind speed m/s (1–30); default from weather"),
+    stability: str | None = Query(None, description="stability class A–F; default from weather"),
     terrain: str | None = Query(None, description="rural | urban"),
     release_rate_g_s: float | None = Query(None, description="toxic release rate g/s (> 0)"),
     release_fraction: float | None = Query(None, description="fraction of the inventory released (0–1]"),
@@ -53,9 +54,13 @@ def scenario_query(
     max_plume_m: float | None = Query(None, description="farthest plume distance m; default 10000"),
     overpressure_kpa: str | None = Query(None, max_length=400, description="comma-separated kPa levels; default 34.5,13.8,2.07"),
     heat_flux_kw_m2: str | None = Query(None, max_length=400, description="comma-separated kW/m² levels; default 10,5,2"),
-    kinds: str | None = Query(None, description="comma-separated: explosion, fire, toxic"),
+    kinds: str | None = Query(None, description="comma-separated: explosion, fire, toxic, fireball, jet_fire"),
+    vce_low_reactivity: bool | None = Query(None, description="also run the hydrocarbon VCE for ammonia / H₂S"),
+    burning_rate_kg_m2_s: float | None = Query(None, description="pool burning rate override kg/m²/s"),
+    hole_diameter_mm: float | None = Query(None, description="jet fire hole diameter mm; default 25"),
+    jet_pressure_mpa: float | None = Query(None, description="jet fire upstream pressure MPa; default 1.0"),
     tan_beta: float | None = Query(None, description="goaf tan β override (0.5–4)"),
-    max_corridor_m: float | None = Query(None, description="tailings corridor cap m; default 20000"),
+    max_corridor_m: float | None = Query(None, description="tailings corridor drawing limit m; default 200000"),
     downstream_important: bool | None = Query(None, description="tailings: important targets downstream"),
 ) -> ScenarioParams:
     values = dict(locals())
@@ -78,29 +83,23 @@ def feature_exposure(layer: str, fid: FeatureId, params: ScenarioParams = Depend
     return _geojson(result.to_feature_collection(receptor_features=receptors))
 
 
-MAX_QUANTITY_T = 1e7  # ten million tonnes: above the largest single storage sites
+RELEASE_TYPES = ("auto", *scenarios.KINDS)
 
 
 class WhatIf(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     point: Any = Field(..., description="[lon, lat] or a GeoJSON Point (WGS84)")
-    substance: str = Field(..., description="substance key, Chinese or English name, alias or CAS number")
-    quantity_t: float = Field(..., allow_inf_nan=False, description=f"quantity in tonnes (> 0, at most "
-                              f"{MAX_QUANTITY_T:g})", json_schema_extra={"exclusiveMinimum": 0,
-                                                                         "maximum": MAX_QUANTITY_T})
-    release_type: str = Field("auto", description="auto | explosion | fire | toxic")
+    substance: str = Field(..., min_length=1, max_length=200,
+                           description="substance key, Chinese or English name, alias or CAS number")
+    quantity_t: float = Field(..., gt=0, le=scenarios.MAX_QUANTITY_T, allow_inf_nan=False,
+                              description=f"quantity in tonnes (> 0, ≤ {scenarios.MAX_QUANTITY_T:g}: no single "
+                              "storage unit holds more)")
+    release_type: str = Field("auto", description=" | ".join(RELEASE_TYPES))
+    storage: Literal["pressurised", "refrigerated", "compressed", "atmospheric"] | None = Field(
+        None, description="storage of the released substance; default: the substance's usual storage")
     scenario: dict[str, Any] = Field(default_factory=dict, description="ScenarioParams fields (see GET parameters)")
     receptor_features: bool = False
-
-
-    @field_validator("quantity_t")
-    @classmethod
-    def _quantity(cls, v: float) -> float:
-        if not 0 < v <= MAX_QUANTITY_T:
-            raise ValueError(f"must be > 0 and at most {MAX_QUANTITY_T:g} t (got {v:g})")
-        return v
-
-
-RELEASE_TYPES = ("auto", *scenarios.KINDS)
 
 
 def _point(value: Any) -> tuple[float, float]:
@@ -128,7 +127,7 @@ def what_if(body: WhatIf = Body(...), store: Store = Depends(get_store), _=Reade
         params = scenarios.scenario_params(**values)
     except ValidationFailed as exc:
         raise ValidationFailed([Problem(p.row, f"scenario.{p.field}", p.message) for p in exc.problems]) from None
-    result = exposure.what_if_exposure(store, lon, lat, body.substance, body.quantity_t, params)
+    result = exposure.what_if_exposure(store, lon, lat, body.substance, body.quantity_t, params, storage=body.storage)
     return _geojson(result.to_feature_collection(receptor_features=body.receptor_features))
 
 

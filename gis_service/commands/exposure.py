@@ -33,13 +33,14 @@ def exposure_command(
     layer: str = typer.Argument(..., help="hazard_sources | tailings_dams | goaf_areas"),
     fid: int = typer.Argument(..., metavar="ID", help="feature id"),
     wind_dir: float = typer.Option(None, "--wind-dir", help="direction the wind blows FROM, ° (0–360)"),
-    wind_speed: float = typer.Option(None, "--wind-speed", help="m/s (> 0); default 1.5"),
-    stability: str = typer.Option(None, help="A–F; default F"),
+    weather: str = typer.Option(None, help="worst (F, 1.5 m/s; default) | typical (D, 3 m/s)"),
+    wind_speed: float = typer.Option(None, "--wind-speed", help="m/s (1–30); default from --weather"),
+    stability: str = typer.Option(None, help="A–F; default from --weather"),
     terrain: str = typer.Option(None, help="rural | urban"),
     release_rate: float = typer.Option(None, "--release-rate", help="toxic release rate g/s"),
     overpressure: str = typer.Option(None, help="comma-separated kPa levels, e.g. 34.5,13.8,2.07"),
     heat_flux: str = typer.Option(None, "--heat-flux", help="comma-separated kW/m² levels, e.g. 10,5,2"),
-    kinds: str = typer.Option(None, help="comma-separated: explosion,fire,toxic"),
+    kinds: str = typer.Option(None, help="comma-separated: explosion,fire,toxic,fireball,jet_fire"),
     tan_beta: float = typer.Option(None, "--tan-beta", help="goaf tan β override"),
     geojson: Path = typer.Option(None, "--geojson", help="write the FeatureCollection to this file"),
     receptors: bool = typer.Option(False, help="list every exposed receptor"),
@@ -53,7 +54,7 @@ def exposure_command(
     store = cli.open_store()
     try:
         params = scenarios.scenario_params(
-            wind_dir_deg=wind_dir, wind_speed_m_s=wind_speed, stability=stability, terrain=terrain,
+            weather=weather, wind_dir_deg=wind_dir, wind_speed_m_s=wind_speed, stability=stability, terrain=terrain,
             release_rate_g_s=release_rate, overpressure_kpa=_floats("overpressure", overpressure),
             heat_flux_kw_m2=_floats("heat-flux", heat_flux), kinds=kinds, tan_beta=tan_beta)
         result = exposure.feature_exposure(store, layer, fid, params)
@@ -73,7 +74,11 @@ def exposure_command(
             continue
         e = p["exposure"]
         thr = "" if p["threshold"] is None else f"{p['threshold']:g} {p['threshold_unit']}"
-        table.add_row(p["label_zh"], p["kind"], thr, f"{p['distance_m']:,.0f}", p.get("substance") or "",
+        dist = f"{p['distance_m']:,.0f}"
+        if p.get("truncated"):
+            dist += f" (cut; true {'≥ ' if p.get('true_distance_is_lower_bound') else ''}{p['true_distance_m']:,.0f})"
+        table.add_row(p["label_zh"], p["kind"], thr, dist,
+                      p.get("substance") or "",
                       str(e["receptor_count"]), f"{e['total_population']:,}",
                       ", ".join(f"{k}:{v}" for k, v in e["counts_by_class"].items()))
     cli.out.print(table)

@@ -70,7 +70,8 @@ def _notes(meta: dict[str, Any], *keys: str) -> list[str]:
 
 # -- exposure ---------------------------------------------------------------------------------
 
-KIND_ZH = {"explosion": "爆炸 Explosion", "fire": "火灾 Fire", "toxic": "毒气 Toxic release",
+KIND_ZH = {"explosion": "爆炸 Explosion", "fire": "池火 Pool fire", "toxic": "毒气 Toxic release",
+           "fireball": "BLEVE火球 Fireball", "jet_fire": "喷射火 Jet fire",
            "tailings_runout": "溃坝泥流 Tailings runout", "goaf_subsidence": "采空沉陷 Goaf subsidence"}
 
 

@@ -16,7 +16,7 @@ from ..catalog import AttributeSpec, Catalog, LayerSpec
 DEFAULTS = {"color": "#3388ff", "fill_color": "#3388ff", "fill_opacity": 0.35, "weight": 2, "radius": 6,
             "opacity": 0.9}
 
-# Exposure zone levels (ALOHA convention, DOMAIN.md §3): red = most severe.
+# Exposure zone levels (ALOHA convention: red = most severe.
 LEVEL_COLORS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c"}
 LEVEL_LABELS = {"red": "红区 Red (severe)", "orange": "橙区 Orange", "yellow": "黄区 Yellow"}
 

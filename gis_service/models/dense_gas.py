@@ -235,14 +235,20 @@ def _gauss_puff_ground(x, mass_g, stability, terrain):
 
 
 def _virtual_offset(fn, x_hand: float, c_hand: float) -> float:
-    """Offset xv so that fn(x_hand + xv) = c_hand (fn decreasing in distance)."""
+    """Offset xv so that fn(x_hand + xv) = c_hand (fn decreasing in distance); clipped to the searchable range."""
     lo = -x_hand + 1e-3 * max(x_hand, 1.0)
-    f = lambda xv: math.log(float(fn(x_hand + xv))) - math.log(c_hand)  # noqa: E731
-    hi = max(x_hand, 10.0)
-    while f(hi) > 0 and hi < 1e7:
-        hi *= 4
-    if f(lo) < 0:  # even at the source the Gaussian is lower: start it at the hand-over point
+
+    def f(xv: float) -> float:
+        v = float(fn(x_hand + xv))
+        return math.log(v) - math.log(c_hand) if v > 0 and math.isfinite(v) else -math.inf
+
+    if f(lo) <= 0:  # even at the source the Gaussian is lower: start it at the hand-over point
         return lo
+    hi = max(x_hand, 10.0)
+    while f(hi) > 0:
+        if hi > 1e7:  # the passive plume never falls to the hand-over level: the x⁻² extension governs
+            return hi
+        hi *= 4
     return brentq(f, lo, hi, xtol=1e-6)
 
 
@@ -293,6 +299,22 @@ class DenseCloud:
             else:
                 ppm = gp
         return float(ppm) if np.ndim(ppm) == 0 else ppm
+
+    def ppm_xy(self, x_m, y_m):
+        """Ground-level concentration (ppm) at downwind x and crosswind y (m), arrays broadcast.
+
+        Near field (x ≤ hand-over): the workbook's top-hat — the centreline value across the half-width
+        :meth:`half_width_m`, zero outside [S: top-hat cloud of the workbook]. Beyond: a Gaussian crosswind
+        profile exp(−y²/2σy²(x + x_v)) on the centreline value [M: passive far field]."""
+        x, y = np.broadcast_arrays(np.asarray(x_m, dtype=float), np.asarray(y_m, dtype=float))
+        c = np.asarray(self.ppm(x.ravel())).reshape(x.shape)
+        near = x <= self.handover_m
+        top = np.where(np.abs(y) <= self.half_width_m(x), c, 0.0)
+        sy = np.asarray(sigma_y_m(np.maximum(x + max(self.virtual_offset_m, 0.0), 1e-3), self.stability,
+                                  self.terrain))
+        far = c * np.exp(-(y * y) / (2.0 * sy * sy))
+        out = np.where(near, top, far)
+        return float(out) if out.ndim == 0 else out
 
     def half_width_m(self, x_m):
         """Plume half-width (m): workbook L_H = D_c + 8 l_b + 2.5 l_b^⅓ x^⅔ with l_b = g₀′q₀/u³ (plume) [M];
@@ -358,17 +380,23 @@ def dense_cloud(release: str, *, molar_mass_g_mol: float, source: SourceTerm, wi
     return DenseCloud(**{**cloud.__dict__, "virtual_offset_m": xv})
 
 
-def release_ppm(x_m, *, plume: DenseCloud | None, puff: DenseCloud | None, duration_s: float):
-    """Concentration (ppm) at x choosing plume / puff by the workbook's u·R_d/x criterion; in the
-    intermediate range the lower of the two (the workbook's rule). Array in → array out."""
+def release_ppm(x_m, *, plume: DenseCloud | None, puff: DenseCloud | None, duration_s: float, y_m=None):
+    """Concentration (ppm) at x (and crosswind y, default the centreline) choosing plume / puff by the
+    workbook's u·R_d/x criterion; in the intermediate range the lower of the two (the workbook's rule).
+    Arrays in → array out (x and y broadcast)."""
     x = np.asarray(x_m, dtype=float)
+
+    def conc(cloud: DenseCloud):
+        return np.asarray(cloud.ppm(x) if y_m is None else cloud.ppm_xy(x, y_m))
+
     if puff is None:
-        return plume.ppm(x)
+        return conc(plume)
     if plume is None:
-        return puff.ppm(x)
+        return conc(puff)
     u = plume.u
+    cp, cf = conc(plume), conc(puff)
+    x = np.broadcast_to(x, cp.shape)
     r = u * duration_s / np.maximum(x, 1e-9)
-    cp, cf = np.asarray(plume.ppm(x)), np.asarray(puff.ppm(x))
     out = np.where(r >= CONTINUOUS_LIMIT, cp, np.where(r <= INSTANTANEOUS_LIMIT, cf, np.minimum(cp, cf)))
     return float(out) if out.ndim == 0 else out
 

@@ -17,7 +17,7 @@ Sources:
   Approach to Explosive Siting"), and K328 (130.2 m/kg^⅓) to 0.0655 psi = 0.4516 kPa (Appl. Sci.
   2022, 12(17), 8824, citing Kingery/Swisdak). The fit reproduces both to within 1%.
 - Damage thresholds (``data/overpressure_thresholds.csv``): 2.07 / 6.9 / 13.8 / 17.2 / 34.5 / 69 kPa
-  (Clancey 1972, via Lees and CCPS; DOMAIN.md §3 [V]).
+  (Clancey 1972, via Lees and CCPS [V].
 
 Validity: the fit covers 0.2 ≤ Z ≤ 198.5 m/kg^⅓ (about 17 300 kPa down to 0.25 kPa). Outside it,
 :func:`overpressure_kpa` and :func:`radius_for_overpressure` raise :class:`OutOfFitRange` rather than

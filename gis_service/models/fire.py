@@ -5,9 +5,9 @@ q(x) = τ · η_r · Q̇ / (4π x²), so the radius for a level q is x = sqrt(τ
 Sources:
 
 - Point-source model as in CCPS Guidelines for Chemical Process Quantitative Risk Analysis and the
-  TNO Yellow Book; form per DOMAIN.md §3. Q̇ (kW) = burning rate (kg/m²/s) × pool area (m²) × ΔH_c
+  TNO Yellow Book; form. Q̇ (kW) = burning rate (kg/m²/s) × pool area (m²) × ΔH_c
   (MJ/kg) × 1000, or a heat release rate given directly.
-- Radiative fraction η_r ≈ 0.15–0.35 and transmissivity τ ≤ 1 are [M] (DOMAIN.md §3): both are
+- Radiative fraction η_r ≈ 0.15–0.35 and transmissivity τ ≤ 1 are [M]: both are
   parameters. Defaults η_r = 0.35 (upper end) and τ = 1 (no atmospheric absorption) are conservative
   choices, stated in every result.
 - Levels of concern (``data/thermal_thresholds.csv``): ALOHA 10 / 5 / 2 kW/m² [V] by default; the
@@ -36,9 +36,9 @@ MODEL = "Point-source thermal radiation"
 RADIATIVE_FRACTION = 0.35
 TRANSMISSIVITY = 1.0
 SOURCES = [
-    "Point-source radiation model q = τ·η_r·Q̇/(4πx²) (CCPS CPQRA; TNO Yellow Book) via DOMAIN.md §3",
-    "ALOHA thermal radiation levels of concern 10/5/2 kW/m² (DOMAIN.md §3 [V])",
-    "Chinese QRA thermal levels 37.5/25/12.5/4.0/1.6 kW/m² (DOMAIN.md §3 [M]); World Bank (1985) / Lees descriptions",
+    "Point-source radiation model q = τ·η_r·Q̇/(4πx²) (CCPS CPQRA; TNO Yellow Book)",
+    "ALOHA thermal radiation levels of concern 10/5/2 kW/m² [V]",
+    "Chinese QRA thermal levels 37.5/25/12.5/4.0/1.6 kW/m² [M]; World Bank (1985) / Lees descriptions",
 ]
 
 

@@ -1,6 +1,6 @@
 """Goaf (采空区) surface subsidence — probability-integral method — and the GB 51180 treatment width.
 
-Sources (DOMAIN.md §5):
+Sources:
 
 - Probability-integral method (概率积分法; Liu Baochen & Liao Guohua; 《建筑物、水体、铁路及主要井巷煤柱
   留设与压煤开采规范》 2017): main influence radius r = H / tanβ; semi-infinite panel subsidence
@@ -33,12 +33,12 @@ SUBSIDENCE_FACTOR = 0.8
 LOOSE_LAYER_ANGLE_DEG = 45.0
 PROTECTION_BELT_M = {1: 20.0, 2: 15.0, 3: 10.0, 4: 5.0}  # GB 51180-2016 App. A, grades I–IV [S/M]
 SOURCES = [
-    "Probability-integral method: r = H/tanβ, W(x) = W0/2·[1+erf(√π·x/r)], W0 = q·m·cosα (DOMAIN.md §5 [S])",
-    "Typical Chinese coal-field parameters tanβ 1.5–2.2, q 0.34–0.82 (DOMAIN.md §5 [V])",
+    "Probability-integral method: r = H/tanβ, W(x) = W0/2·[1+erf(√π·x/r)], W0 = q·m·cosα [S]",
+    "Typical Chinese coal-field parameters tanβ 1.5–2.2, q 0.34–0.82 [V]",
 ]
 TREATMENT_SOURCES = [
     "GB 51180-2016 煤矿采空区岩土工程勘察规范 App. A: B = D + 2·d_s + D′, D′ = 2·(h·cotφ + H·cotδ) "
-    "(DOMAIN.md §5 [S/M])",
+    " [S/M]",
 ]
 
 
@@ -147,6 +147,6 @@ def treatment_width_m(
         "treatment_width_m": d + 2 * ds + d_prime,
         "sources": TREATMENT_SOURCES,
         "limitations": [
-            "Flat seams only; loose-layer angle φ ≈ 45° and the d_s belt values are [M]/[S] (DOMAIN.md §5).",
+            "Flat seams only; loose-layer angle φ ≈ 45° and the d_s belt values are [M]/[S].",
         ],
     })

@@ -193,6 +193,72 @@ def beta_for(substance_key: str | None, hazard_category: str | None = None) -> t
     return 1.0, "Table 4 (no category known: all others, β = 1)"
 
 
+def _quantity(i: int, item: dict) -> tuple[str, float]:
+    """(label, q) of one inventory item; ValueError naming the field when unusable."""
+    if not isinstance(item, dict):
+        raise ValueError(f"inventory[{i}] must be an object")
+    name, cas = item.get("substance"), item.get("cas")
+    if not name and not cas:
+        raise ValueError(f"inventory[{i}].substance is missing")
+    try:
+        q = float(item.get("quantity_t"))
+    except (TypeError, ValueError):
+        raise ValueError(f"inventory[{i}].quantity_t must be a number of tonnes") from None
+    if not math.isfinite(q) or q < 0:
+        raise ValueError(f"inventory[{i}].quantity_t must be a finite number ≥ 0 (got {q})")
+    return str(name or cas), q
+
+
+def _user_q(i: int, value: Any) -> float:
+    try:
+        big_q = float(value)
+    except (TypeError, ValueError):
+        big_q = math.nan
+    if not math.isfinite(big_q) or big_q <= 0:
+        raise ValueError(f"inventory[{i}].critical_quantity_t must be > 0 (got {value!r})")
+    return big_q
+
+
+def _term(i: int, item: dict, warnings: list[str], refusals: list[str],
+          excluded: list[dict[str, Any]]) -> GradingTerm | None:
+    """One inventory item → its GB 18218 term (Q from Table 1 or 2, β from Table 3 or 4), or None with a
+    refusal recorded when the substance can be neither found nor categorised."""
+    label, q = _quantity(i, item)
+    sub = find(item.get("substance"), item.get("cas"))
+    key = sub.key if sub else None
+    row = _q_table().get(key) if key else None
+    cat_override = item.get("hazard_category")
+    if cat_override is not None and cat_override not in categories():
+        raise ValueError(f"inventory[{i}].hazard_category {cat_override!r} is not a GB 18218-2018 Table 2 "
+                         f"category; accepted: {', '.join(categories())}")
+    category = cat_override or (row.category if row else None)
+    category_basis = ("unit override (inventory item hazard_category)" if cat_override
+                      else "substance table default" if row else None)
+    if item.get("critical_quantity_t") is not None:
+        big_q = _user_q(i, item["critical_quantity_t"])
+        q_source, q_tag = "user-supplied critical_quantity_t", "M"
+        warnings.append(f"{label}: critical quantity Q = {big_q:g} t supplied by the caller, not from the table")
+    elif row is not None or category:
+        big_q, basis_q, q_tag = critical_quantity(key or "", category)
+        q_source = row.source if row is not None and row.named else f"GB 18218-2018 {basis_q}"
+        if q_tag != "S":
+            warnings.append(f"{label}: Q = {big_q:g} t — {q_source}")
+    else:
+        why = "not a known substance" if sub is None else "no GB 18218 Table 1 entry and no hazard category for Table 2"
+        excluded.append({"substance": label, "quantity_t": q, "reason": why})
+        refusals.append(f"inventory[{i}] {label}: {why}; supply hazard_category (GB 18218-2018 Table 2) "
+                        "or critical_quantity_t to grade this unit")
+        return None
+    if item.get("beta") is not None:
+        beta, basis = float(item["beta"]), "user-supplied beta"
+        warnings.append(f"{label}: β = {beta:g} supplied by the caller")
+    else:
+        beta, basis = beta_for(key, category)
+    ratio = q / big_q
+    return GradingTerm(label, key, q, big_q, beta, basis, ratio, beta * ratio, q_source, category, category_basis,
+                       q_tag)
+
+
 def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
     """Identify and grade one production or storage unit.
 
@@ -203,68 +269,14 @@ def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
     if not isinstance(inventory, (list, tuple)):
         raise ValueError("inventory must be a list of {substance, cas, quantity_t}")
     alpha = alpha_for_people(people_within_500m)
-    qtab = _q_table()
     terms: list[GradingTerm] = []
     excluded: list[dict[str, Any]] = []
     warnings: list[str] = []
     refusals: list[str] = []
     for i, item in enumerate(inventory):
-        if not isinstance(item, dict):
-            raise ValueError(f"inventory[{i}] must be an object")
-        name = item.get("substance")
-        cas = item.get("cas")
-        if not name and not cas:
-            raise ValueError(f"inventory[{i}].substance is missing")
-        try:
-            q = float(item.get("quantity_t"))
-        except (TypeError, ValueError):
-            raise ValueError(f"inventory[{i}].quantity_t must be a number of tonnes") from None
-        if not math.isfinite(q) or q < 0:
-            raise ValueError(f"inventory[{i}].quantity_t must be a finite number ≥ 0 (got {q})")
-        label = str(name or cas)
-        sub = find(name, cas)
-        key = sub.key if sub else None
-        row = qtab.get(key) if key else None
-        cat_override = item.get("hazard_category")
-        if cat_override is not None and cat_override not in categories():
-            raise ValueError(f"inventory[{i}].hazard_category {cat_override!r} is not a GB 18218-2018 Table 2 "
-                             f"category; accepted: {', '.join(categories())}")
-        category = cat_override or (row.category if row else None)
-        category_basis = ("unit override (inventory item hazard_category)" if cat_override
-                          else "substance table default" if row else None)
-        user_q = item.get("critical_quantity_t")
-        if user_q is not None:
-            try:
-                big_q = float(user_q)
-            except (TypeError, ValueError):
-                big_q = math.nan
-            if not math.isfinite(big_q) or big_q <= 0:
-                raise ValueError(f"inventory[{i}].critical_quantity_t must be > 0 (got {user_q!r})")
-            q_source, q_tag = "user-supplied critical_quantity_t", "M"
-            warnings.append(f"{label}: critical quantity Q = {big_q:g} t supplied by the caller, not from the table")
-        elif row is not None or category:
-            big_q, basis_q, conf = critical_quantity(key or "", category)
-            q_source, q_tag = f"GB 18218-2018 {basis_q}", conf
-            if row is not None and row.named:
-                q_source = row.source
-            if conf != "S":
-                warnings.append(f"{label}: Q = {big_q:g} t — {q_source}")
-        else:
-            why = ("not a known substance" if sub is None
-                   else "no GB 18218 Table 1 entry and no hazard category for Table 2")
-            excluded.append({"substance": label, "quantity_t": q, "reason": why})
-            refusals.append(f"inventory[{i}] {label}: {why}; supply hazard_category (GB 18218-2018 Table 2) "
-                            "or critical_quantity_t to grade this unit")
-            continue
-        if item.get("beta") is not None:
-            beta = float(item["beta"])
-            basis = "user-supplied beta"
-            warnings.append(f"{label}: β = {beta:g} supplied by the caller")
-        else:
-            beta, basis = beta_for(key, category)
-        ratio = q / big_q
-        terms.append(GradingTerm(label, key, q, big_q, beta, basis, ratio, beta * ratio, q_source, category,
-                                 category_basis, q_tag))
+        term = _term(i, item, warnings, refusals, excluded)
+        if term is not None:
+            terms.append(term)
 
     s_value = sum(t.q_over_Q for t in terms)
     r_value = alpha * sum(t.beta_q_over_Q for t in terms)

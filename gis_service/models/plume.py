@@ -1,14 +1,14 @@
 """Toxic release — steady Gaussian plume with ground reflection, and ALOHA-style threat zones.
 
 C(x,y,z) = Q / (2π u σy σz) · exp(−y²/2σy²) · [exp(−(z−H)²/2σz²) + exp(−(z+H)²/2σz²)]
-(Q g/s, u m/s, H release height m, C g/m³), DOMAIN.md §3.
+(Q g/s, u m/s, H release height m, C g/m³).
 
 Sources:
 
 - Gaussian plume with image source for ground reflection (Turner 1970, Workbook of Atmospheric
   Dispersion Estimates; CCPS 1999 Guidelines for Consequence Analysis of Chemical Releases).
 - Dispersion coefficients: Briggs (1973) open-country (rural) and urban curves,
-  ``data/briggs_sigma.csv`` (rural [V] per DOMAIN.md; urban confirmed against the CCPS-1999
+  ``data/briggs_sigma.csv`` (rural [V] urban confirmed against the CCPS-1999
   tabulation as implemented in GasDispersion.jl).
 - ppm ↔ mg/m³ with the molar volume 24.45 L/mol (25 °C, 1 atm).
 - Levels of concern, ALOHA convention: red = AEGL-3, orange = AEGL-2, yellow = AEGL-1 (60 min),
@@ -307,3 +307,84 @@ def plume_threat_zones(
         limitations=tuple(limitations),
         warnings=tuple(warnings),
     )
+
+
+# -- generic threat extent (any centreline model) ---------------------------------------------------
+
+SEARCH_MAX_M = 200_000.0
+
+
+@dataclass(frozen=True)
+class ThreatExtent:
+    """Where a ground-level centreline concentration stays at or above a level.
+
+    ``distance_m`` is the model's distance (a lower bound when ``lower_bound``: the level is still exceeded at
+    the search limit); ``drawn_m`` = min(distance, drawing limit) and ``truncated`` says the footprint was cut.
+    """
+
+    level_ppm: float
+    distance_m: float
+    drawn_m: float
+    truncated: bool
+    lower_bound: bool
+    max_half_width_m: float
+    footprint_local_m: Polygon | None
+
+
+def threat_extent(conc_ppm, half_width_m, level_ppm: float, *, max_draw_m: float,
+                  search_max_m: float = SEARCH_MAX_M, samples: int = 1200, footprint_points: int = 160
+                  ) -> ThreatExtent:
+    """Distance and local-metre footprint (x downwind, y crosswind) of ``conc_ppm(x) ≥ level_ppm``.
+
+    ``conc_ppm``: vectorised centreline concentration (ppm) at distances x (m); ``half_width_m(x, level, c)``:
+    vectorised half-width (m) of the region at or above ``level`` at x where the centreline concentration is c.
+    The zone uses the non-increasing envelope of the centreline concentration (a point is inside if the level
+    is ever exceeded there or farther out, so a regime switch cannot cut the zone in two). The distance is
+    searched up to ``search_max_m`` (beyond the Briggs range, flagged by the caller), the footprint drawn to
+    ``max_draw_m``.
+    """
+    level = require_positive("level_ppm", level_ppm)
+    xs = np.geomspace(1.0, search_max_m, int(samples))
+    cs = np.maximum.accumulate(np.asarray(conc_ppm(xs), dtype=float)[::-1])[::-1]
+    lxs, lcs = np.log(xs), np.log(np.maximum(cs, 1e-300))
+
+    def env(x):
+        return np.exp(np.interp(np.log(np.maximum(np.asarray(x, dtype=float), 1.0)), lxs, lcs))
+    above = np.nonzero(cs >= level)[0]
+    if above.size == 0:
+        return ThreatExtent(level, 0.0, 0.0, False, False, 0.0, None)
+
+    def g(x: float) -> float:
+        return math.log(max(float(env(x)), 1e-300)) - math.log(level)
+
+    i0, i1 = int(above[0]), int(above[-1])
+    lower = i1 == len(xs) - 1
+    dist = float(xs[i1]) if lower else brentq(g, xs[i1], xs[i1 + 1], xtol=1e-3)
+    x_start = 0.0 if i0 == 0 else brentq(g, xs[i0 - 1], xs[i0], xtol=1e-3)
+    drawn = min(dist, max_draw_m)
+    lo = max(x_start, 1.0)
+    if drawn <= lo:
+        return ThreatExtent(level, dist, drawn, dist > max_draw_m, lower, 0.0, None)
+    inner = np.unique(np.concatenate((np.geomspace(lo, drawn, footprint_points // 2),
+                                      np.linspace(lo, drawn, footprint_points // 2))))
+    inner = inner[(inner > x_start) & (inner < drawn)]
+    if inner.size == 0:
+        inner = np.array([(x_start + drawn) / 2.0])
+    half = np.maximum(np.asarray(half_width_m(inner, level, env(inner)), dtype=float), 0.0)
+    px = np.concatenate(([x_start], inner, [drawn]))
+    end_half = float(half[-1]) if dist > max_draw_m else 0.0  # a cut zone keeps its width at the cut
+    py = np.concatenate(([0.0], half, [end_half]))
+    upper = list(zip(px.tolist(), py.tolist(), strict=True))
+    lower_side = [(x, -y) for x, y in reversed(upper)]
+    poly = Polygon(upper + lower_side[1:-1] if end_half == 0.0 else upper + lower_side)
+    if not poly.is_valid:
+        poly = poly.buffer(0)
+    return ThreatExtent(level, dist, drawn, dist > max_draw_m, lower, float(half.max()), poly)
+
+
+def gaussian_half_width(stability: str, terrain: str = "rural", offset_m: float = 0.0):
+    """Half-width function for :func:`threat_extent`: σy(x + offset)·√(2 ln(C(x)/level))."""
+    def half(x, level, c):
+        ratio = np.maximum(np.asarray(c) / level, 1.0)
+        return np.asarray(sigma_y_m(np.asarray(x) + offset_m, stability, terrain)) * np.sqrt(2.0 * np.log(ratio))
+    return half

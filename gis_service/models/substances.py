@@ -10,7 +10,7 @@ Each row names its own source and confidence tag ([V] primary source read, [S] r
 
 Confirmed during development (search): chlorine ERPG-1/2 and IDLH (Chlorine Institute, NIOSH IDLH
 documentation); hydrogen sulfide AEGL 0.51/27/50, ERPG 0.1/30/100, IDLH 100 ppm (compiled in
-Nitric Oxide 2017;71:1-13, Table 3). Ammonia and chlorine AEGLs per DOMAIN.md §3. Everything else
+Nitric Oxide 2017;71:1-13, Table 3). Ammonia and chlorine AEGLs. Everything else
 is tagged [M] in the table's source column.
 
 Validity and limitations: mixtures (LPG, natural gas, gasoline, crude oil, diesel) carry

@@ -1,6 +1,6 @@
 """Tailings dams (尾矿库): grade (等别) and breach runout corridor.
 
-Grade — ``data/tailings_grades.csv`` (DOMAIN.md §4): grade from total storage V (10⁴ m³) and from dam
+Grade — ``data/tailings_grades.csv``: grade from total storage V (10⁴ m³) and from dam
 height H (m), each 一..五 (1..5). Combining rule, GB 50863-2013 §3.3.1 [V]: equal → that grade; differ
 by one → the higher; differ by more than one → one below the higher; if a failure would hit
 important towns, railways or expressways downstream → raise one grade (never above 一等).
@@ -52,7 +52,7 @@ LL_D_COEF = 3.04
 LL_D_EXP = 0.545
 DRAWING_LIMIT_M = 200_000.0
 GRADE_SOURCES = [
-    "GB 50863-2013 尾矿设施设计规范 §3.3.1 (grade by storage and height, combining rule) via DOMAIN.md §4",
+    "GB 50863-2013 尾矿设施设计规范 §3.3.1 (grade by storage and height, combining rule)",
     "gis_service/data/tailings_grades.csv (grade 一 thresholds [M])",
 ]
 RUNOUT_SOURCES = [
@@ -128,7 +128,7 @@ class TailingsGradeResult(ModelResult):
 def tailings_grade(
     total_storage_1e4m3: float, dam_height_m: float, *, downstream_important: bool = False
 ) -> TailingsGradeResult:
-    """Grade of a tailings dam. ``requires_online_monitoring`` is True for grade 三 or higher (DOMAIN §4)."""
+    """Grade of a tailings dam. ``requires_online_monitoring`` is True for grade 三 or higher."""
     gv = grade_by_storage(total_storage_1e4m3)
     gh = grade_by_height(dam_height_m)
     g = combine_grades(gv, gh, downstream_important)

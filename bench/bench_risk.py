@@ -36,7 +36,7 @@ from gis_service.analysis.qra import data, reference, service  # noqa: E402
 from gis_service.analysis.qra.fields import directional, radial, weather_dependent  # noqa: E402
 from gis_service.analysis.qra.grid import ir_at, rose_toward_pmf  # noqa: E402
 from gis_service.catalog import default_catalog  # noqa: E402
-from gis_service.sample import build_sample  # noqa: E402
+from gis_service.cli import build_sample  # noqa: E402
 from gis_service.stores.base import Query  # noqa: E402
 from gis_service.stores.embedded import EmbeddedStore  # noqa: E402
 

@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
@@ -90,7 +92,7 @@ def _geojson(doc) -> Response:
     return Response(orjson.dumps(doc), media_type="application/geo+json")
 
 
-NO_PARK = {404: {"description": "no such chemical park"}}
+NO_PARK: dict[int | str, dict[str, Any]] = {404: {"description": "no such chemical park"}}
 PARK = Query(..., ge=1, le=2**63 - 1, description="chemical park id: all its hazard sources")
 
 

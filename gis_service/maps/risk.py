@@ -85,7 +85,7 @@ def _sup(e: int) -> str:
 def render_risk(ir_fc: dict[str, Any], fn: dict[str, Any] | None, settings: Settings,
                 store: Store | None = None) -> folium.Map:
     meta = ir_fc.get("metadata") or {}
-    inst_fc = {"type": "FeatureCollection", "features": [
+    inst_fc: dict[str, Any] = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i["lon"], i["lat"]]},
          "properties": {"name": i.get("name"), "id": i.get("id")}} for i in meta.get("installations", [])]}
     m, base = _frame(store, settings, collection_bbox(ir_fc, inst_fc))
@@ -120,7 +120,8 @@ def render_risk(ir_fc: dict[str, Any], fn: dict[str, Any] | None, settings: Sett
     if fn is not None:
         box = (f'<div class="risk-fn-chart" style="position:absolute;bottom:24px;right:10px;z-index:1000;'
                f'background:#fff;padding:6px;border:1px solid #999;border-radius:4px">{fn_svg(fn)}</div>')
-        m.get_root().html.add_child(folium.Element(box))
+        root: Any = m.get_root()
+        root.html.add_child(folium.Element(box))
     return m
 
 

@@ -146,8 +146,8 @@ def directional(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np.ndarray
         m = rel.substance.molar_mass_g_mol
         if rel.kind == "continuous":
             c = concentration_in_unit(concentration_mg_m3(case, w, x, y, p), pr, m)
-            t_min = min(rel.duration_s / 60.0, p.toxic_exposure_cap_min)
-            return toxic_probability(np.power(c, pr.n) * t_min, pr)
+            t_exp = min((rel.duration_s or 0.0) / 60.0, p.toxic_exposure_cap_min)
+            return toxic_probability(np.power(c, pr.n) * t_exp, pr)
         cloud = dense_cloud(rel, w, p.terrain)
         if cloud is not None:  # dense puff: top-hat passage time 2·R/u [M]
             c = concentration_in_unit(dense_mg_m3(cloud, x, y, p.terrain)[0], pr, m)

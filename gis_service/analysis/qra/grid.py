@@ -13,6 +13,7 @@ grid of the local azimuthal-equidistant plane (``geodesy``) and summed over inst
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import contourpy
 import numpy as np
@@ -149,7 +150,8 @@ def contour_polygons(g: RiskGrid, level: float) -> MultiPolygon | Polygon | None
     if not (g.ir >= level).any():
         return None
     gen = contourpy.contour_generator(g.xs, g.ys, g.ir, fill_type=contourpy.FillType.OuterOffset)
-    points, offsets = gen.filled(level, np.inf)
+    filled: Any = gen.filled(level, np.inf)  # OuterOffset: (list of points, list of ring offsets)
+    points, offsets = filled[0], filled[1]
     polys = []
     for pts, offs in zip(points, offsets, strict=True):
         rings = [pts[offs[i]:offs[i + 1]] for i in range(len(offs) - 1)]

@@ -42,7 +42,8 @@ def _installations(ctx) -> tuple[list[service.Installation], str, str]:
 
 
 def run_external_safety_risk(ctx, rule):
-    from .siting import RuleOutcome, _feature, _judge, _ref, run_receptor_distance
+    from .siting import _judge, run_receptor_distance  # late: siting registers this runner
+    from .siting_report import RuleOutcome, _feature, _ref
 
     insts, column, basis = _installations(ctx)
     column = rule.params.get("installation", column)

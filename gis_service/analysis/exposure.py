@@ -17,6 +17,7 @@ in the orange and yellow zones of the same model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,12 @@ class ExposureResult:
     zoneset: ZoneSet
     zones: list[ZoneExposure]
     summary: dict[str, Any] = field(default_factory=dict)
-    receptor_features: list[dict[str, Any]] = field(default_factory=list)
+    receptor_factory: Callable[[], list[dict[str, Any]]] | None = None
+
+    @property
+    def receptor_features(self) -> list[dict[str, Any]]:
+        """One GeoJSON Feature per exposed receptor (built on demand: most answers do not ask for them)."""
+        return self.receptor_factory() if self.receptor_factory else []
 
     def to_feature_collection(self, receptor_features: bool = False) -> dict[str, Any]:
         """GeoJSON FeatureCollection: one Feature per zone (most severe first) with its exposure in
@@ -119,9 +125,10 @@ def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResu
             cache[key] = [f for f in near if dist[f.id] <= zone.buffer_m + 1e-3]
     out = []
     innermost: dict[int, str] = {}
+    row_of = {i: _receptor_row(found[i], dist[i], class_labels) for i in ids}  # one row per receptor, shared
     for zone in zoneset.zones:
         feats = sorted(cache[_zone_key(zone)], key=lambda f: (dist[f.id], f.id))
-        rows = [_receptor_row(f, dist[f.id], class_labels) for f in feats]
+        rows = [row_of[f.id] for f in feats]
         counts: dict[str, int] = {}
         pops: dict[str, int] = {}
         for r in rows:
@@ -130,7 +137,7 @@ def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResu
             innermost.setdefault(r["id"], zone.level)
         out.append(ZoneExposure(zone, rows, sum(pops.values()), dict(sorted(counts.items())),
                                 dict(sorted(pops.items()))))
-    rows_all = [_receptor_row(found[i], dist[i], class_labels) for i in ids]
+    rows_all = [row_of[i] for i in ids]
     by_class: dict[str, int] = {}
     for r in rows_all:
         by_class[r["receptor_class"]] = by_class.get(r["receptor_class"], 0) + r["population"]
@@ -140,12 +147,14 @@ def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResu
         "population_by_class": dict(sorted(by_class.items())),
         "note": "distinct receptors inside any zone (the union of all zones)",
     }
-    features = [
-        {"type": "Feature", "id": i, "geometry": json_safe(found[i].geometry),
-         "properties": {"feature_type": "receptor", "innermost_level": innermost.get(i),
-                        **_receptor_row(found[i], dist[i], class_labels)}}
-        for i in ids
-    ]
+    def features() -> list[dict[str, Any]]:
+        return [
+            {"type": "Feature", "id": i, "geometry": json_safe(found[i].geometry),
+             "properties": {"feature_type": "receptor", "innermost_level": innermost.get(i),
+                            **row_of[i]}}
+            for i in ids
+        ]
+
     return ExposureResult(zoneset, out, summary, features)
 
 

@@ -148,21 +148,21 @@ def test_park_next_to_a_school_fails_with_distance(store):
     assert length == pytest.approx(hit["distance_m"], abs=5.0)
 
 
-def test_installation_with_inventory_uses_its_own_consequence_radius(store):
-    from gis_service.analysis import scenarios
+def test_installation_with_inventory_is_judged_by_individual_risk(store):
+    """With an inventory the external safety distance comes from a QRA (GB/T 37243-2019): each protection
+    target's IR against its GB 36894 class criterion (new installation), not from a screening distance."""
+    from gis_service.analysis.qra import data as qra_data
+    from gis_service.analysis.qra import service as qra
 
     sid, school = _isolated_school(store)
     inv = [{"substance": "chlorine", "cas": "7782-50-5", "quantity_t": 20.0}]
-    lon, lat = offset(school.x, school.y, 0.0, 1500.0)
+    lon, lat = offset(school.x, school.y, 0.0, 150.0)
     p = siting.Proposal(Point(lon, lat), "installation", "chlorine store", inv)
     out = siting.check(store, p, only=["external_safety_distance"]).outcome("external_safety_distance")
-    zs = scenarios.hazard_source_zones(Point(lon, lat), inv)
-    orange = max(z.distance_m for z in zs.zones if scenarios.level_rank(z.level) <= 1)
-    assert out.threshold == pytest.approx(orange, rel=1e-6)
-    assert "consequence" in out.threshold_basis
-    d_school = float(geodesy.geometry_distance_m(Point(lon, lat), [school])[0])
-    assert (sid in [o["id"] for o in out.offending]) == (d_school <= orange)
-    assert all(o["distance_m"] <= orange + 0.01 for o in out.offending)
+    assert "GB 36894" in out.threshold_basis and out.unit == "ratio"
+    res = qra.compute([qra.Installation(None, None, "x", Point(lon, lat), inv, "storage")], qra_data.qra_params())
+    ir_school = float(res.ir_at_lonlat([school.x], [school.y])[0])
+    assert (sid in [o["id"] for o in out.offending]) == (ir_school > 3e-7)
     assert (out.outcome == "fail") == bool(out.offending)
 
 

@@ -50,7 +50,7 @@ from ..models import goaf as goaf_model
 from ..models import tailings as tailings_model
 from ..stores.base import Feature, Store
 from ..validation import Problem, ValidationFailed
-from . import rescue, scenarios
+from . import rescue, scenarios, siting_risk
 from .siting_input import (  # noqa: F401 - re-exported: the input half of the siting API
     DEFAULT_MAX_AREA_KM2,
     MAX_PROPOSAL_SPAN_DEG,
@@ -469,6 +469,7 @@ RUNNERS: dict[str, Callable[[Context, Rule], RuleOutcome]] = {
     "layer_overlap": run_layer_overlap,
     "layer_distance": run_layer_distance,
     "receptor_distance": run_receptor_distance,
+    "external_safety_risk": siting_risk.run_external_safety_risk,
     "receptors_inside": run_receptors_inside,
     "domino_outgoing": run_domino_outgoing,
     "domino_incoming": run_domino_incoming,

@@ -53,6 +53,9 @@ TEST_KINDS: dict[str, TestKind] = {t.name: t for t in (
              "features of a layer nearer than the threshold distance"),
     TestKind("receptor_distance", "m", frozenset({"classes", "consequence_level"}),
              "protection targets within the external safety distance (consequence radius, else the threshold)"),
+    TestKind("external_safety_risk", "m", frozenset({"classes", "installation", "resolution_m", "max_range_m"}),
+             "protection targets against the GB 36894 individual-risk criterion of their class (QRA from the "
+             "inventory; park F-N curve); without an inventory the threshold is a screening distance"),
     TestKind("receptors_inside", None, frozenset({"classes"}),
              "protection targets inside the proposal's boundary", threshold_required=False),
     TestKind("domino_outgoing", "kPa", frozenset(),

@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     return app
 
 
-OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer")
+OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer", "monitoring")
 
 
 def _extra_routers():

@@ -26,7 +26,7 @@ from ..config import Settings
 from ..monitoring import decision
 from ..monitoring.ingest import Pipeline, reading_store
 from ..monitoring.kinds import effective, kinds
-from ..monitoring.readings import parse_time
+from ..monitoring.readings import loads, parse_time
 from ..monitoring.storebase import ALARM_STATUSES, MonitoringUnavailable, ReadingStore, UnknownAlarm, iso
 from ..stores.base import Query as ItemsQuery
 from ..stores.base import Store
@@ -93,8 +93,8 @@ async def post_readings(request: Request, mon: Monitoring = Depends(context), _=
     others are refused; each refused one is named in ``problems`` (row = index in the list). 400 if none
     was stored."""
     try:
-        doc = orjson.loads(await request.body())
-    except orjson.JSONDecodeError as exc:
+        doc = loads(await request.body())
+    except (ValueError, RecursionError) as exc:
         raise ApiError(400, "body", f"not JSON: {exc}") from exc
     rows = doc.get("readings") if isinstance(doc, dict) else doc
     if not isinstance(rows, list) or not rows:

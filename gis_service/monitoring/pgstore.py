@@ -179,9 +179,10 @@ class PgReadings(ReadingStore):
             try:
                 for name, start, end in need:
                     # the partition name is made from a date, never from request text
+                    # DDL takes no bind parameters: the bounds are literals made from our own dates
                     conn.execute(sql.SQL("CREATE TABLE IF NOT EXISTS {} PARTITION OF monitoring.readings "
-                                         "(PRIMARY KEY (sensor_id, t)) FOR VALUES FROM (%s) TO (%s)")
-                                 .format(sql.Identifier(SCHEMA, name)), (start, end))
+                                         "(PRIMARY KEY (sensor_id, t)) FOR VALUES FROM ({}) TO ({})")
+                                 .format(sql.Identifier(SCHEMA, name), sql.Literal(start), sql.Literal(end)))
                     self._days.add(name)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(hashtext('monitoring.partitions'))")

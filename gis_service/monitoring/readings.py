@@ -16,6 +16,7 @@ rate budget (``flood``, a token bucket per sensor). Nothing here raises on bad i
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections import Counter
@@ -71,6 +72,15 @@ def parse_time(v) -> float | None:
     return None
 
 
+def loads(payload: bytes):
+    """orjson; on failure the standard library, which also reads the NaN / Infinity / 1e999 that gateways
+    emit — so those arrive as numbers and are refused as ``non_finite`` rather than as malformed JSON."""
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return json.loads(payload)  # raises ValueError (JSONDecodeError, UnicodeDecodeError) if not JSON
+
+
 def _add(out: Parsed, origin: int, sensor: int, obj) -> None:
     if not isinstance(obj, dict):
         out.reject(origin, "malformed_json", "payload")
@@ -112,8 +122,8 @@ def parse_messages(messages, prefix: str, max_payload: int, out: Parsed | None =
             out.reject(i, "malformed_topic", "topic")
             continue
         try:
-            doc = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            doc = loads(payload)
+        except (ValueError, RecursionError):
             out.reject(i, "malformed_json", "payload")
             continue
         sensor = int(tail)

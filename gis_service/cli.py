@@ -70,6 +70,9 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to bind"),
     settings = get_settings()
     ensure_sample(settings)
     err.print(f"store: {settings.store}; open http://{host}:{port}/ (viewer: /viewer, API docs: /docs)")
+    if workers > 1 and settings.store == "embedded":
+        err.print(f"{workers} workers share {settings.gpkg_path}: writes are coordinated by a file lock on this "
+                  "machine; for several machines or replicas use GIS_STORE=postgis")
     if workers > 1:
         uvicorn.run("gis_service.api.app:create_app", factory=True, host=host, port=port, workers=workers)
     else:

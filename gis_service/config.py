@@ -9,6 +9,11 @@
     GIS_RESCUE_STANDARD_MIN=hazmat:20   override configurable rescue arrival standards (minutes)
     GIS_ROAD_PBF=                       route on an OSM PBF extract instead of the roads layer
     GIS_MQTT_URL=mqtt://127.0.0.1:1883  sensor readings broker (topic GIS_MQTT_TOPIC/{sensor_id})
+    GIS_DB_CONNECT_TIMEOUT_S=5          PostGIS: give up connecting after this long (→ 503)
+    GIS_DB_STATEMENT_TIMEOUT_S=30       PostGIS: cancel a statement after this long (→ 503)
+
+Every value is typed and checked when the settings are read: a bad value stops the service at
+start-up with a message naming the variable.
 """
 
 from __future__ import annotations
@@ -31,11 +36,13 @@ class Settings(BaseSettings):
     gpkg_path: Path = DEFAULT_GPKG
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/riskmap"
     layers_dir: Path | None = None
-    api_keys: str = Field("", description="comma-separated key:role pairs; roles: viewer, editor, admin")
+    api_keys: str = Field("", description="comma-separated key:role pairs; roles: sensor (post readings only), viewer, editor, admin")
     read_requires_key: bool = False
-    max_limit: int = 10_000
-    default_limit: int = 100
-    max_body_bytes: int = 10 * 1024 * 1024
+    max_limit: int = Field(10_000, ge=1, le=1_000_000)
+    default_limit: int = Field(100, ge=1)
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
+    db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)
     basemap_url: str = ""
     basemap_attribution: str = ""
     basemap_crs: str = Field("WGS84", description="WGS84 (also CGCS2000) or GCJ02 (AMap etc.)")
@@ -46,17 +53,25 @@ class Settings(BaseSettings):
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker of the sensor readings")
     mqtt_topic: str = Field("riskmap/readings", description="topic prefix; readings on {prefix}/{sensor_id}")
     mqtt_group: str = Field("riskmap-ingest", description="MQTT v5 shared-subscription group; empty = own subscription")
-    monitoring_retention_days: float = Field(30.0, description="raw readings kept this long, then hourly roll-ups")
-    monitoring_max_future_s: float = Field(300.0, description="readings further ahead of the clock are refused")
-    monitoring_max_payload: int = Field(65536, description="largest MQTT payload accepted, bytes")
-    monitoring_flood_rate: float = Field(20.0, description="readings/s one sensor may sustain (token bucket)")
-    monitoring_flood_burst: float = Field(200.0, description="readings one sensor may send at once")
+    monitoring_retention_days: float = Field(30.0, gt=0, description="raw readings kept this long, then hourly roll-ups")
+    monitoring_max_future_s: float = Field(300.0, ge=0, description="readings further ahead of the clock are refused")
+    monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")
+    monitoring_flood_rate: float = Field(20.0, gt=0, description="readings/s one sensor may sustain (token bucket)")
+    monitoring_flood_burst: float = Field(200.0, ge=1, description="readings one sensor may send at once")
 
     @field_validator("store")
     @classmethod
     def _store(cls, v: str) -> str:
         if v not in ("embedded", "postgis"):
             raise ValueError("GIS_STORE must be 'embedded' or 'postgis'")
+        return v
+
+    @field_validator("rescue_standard_min")
+    @classmethod
+    def _standards(cls, v: str) -> str:
+        from .analysis.rescue import parse_overrides
+
+        parse_overrides(v)  # ValueError names the variable and what it accepts
         return v
 
     def key_roles(self) -> dict[str, str]:

@@ -78,6 +78,8 @@ def coerce_value(attr: AttributeSpec, value: Any) -> Any:
         if isinstance(value, bool | dict | list):
             raise ValueError(f"expected text, got {type(value).__name__}")
         text = str(value).strip()
+        if "\x00" in text:
+            raise ValueError("text must not contain the NUL character (U+0000)")
         if attr.max_length and len(text) > attr.max_length:
             raise ValueError(f"text longer than {attr.max_length} characters")
         out: Any = text
@@ -123,6 +125,8 @@ def coerce_value(attr: AttributeSpec, value: Any) -> Any:
                 raise ValueError(f"expected JSON, got unparseable text ({exc.msg})") from None
         if not isinstance(value, list | dict):
             raise ValueError(f"expected a JSON array or object, got {type(value).__name__}")
+        if _has_nul(value):
+            raise ValueError("JSON text must not contain the NUL character (U+0000)")
         out = value
         if attr.schema == "inventory":
             out = _check_inventory(value)
@@ -135,6 +139,22 @@ def coerce_value(attr: AttributeSpec, value: Any) -> Any:
     if attr.maximum is not None and out > attr.maximum:
         raise ValueError(f"{out} is above the maximum {attr.maximum}")
     return out
+
+
+def _has_nul(value: Any) -> bool:
+    """True if any string (key or value) inside a JSON document holds U+0000 (PostgreSQL refuses it)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list | tuple):
+            stack.extend(v)
+    return False
 
 
 def _check_inventory(value: Any) -> list[dict[str, Any]]:

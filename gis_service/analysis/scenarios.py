@@ -165,7 +165,7 @@ class ScenarioParams(BaseModel):
     @field_validator("kinds", mode="before")
     @classmethod
     def _kinds(cls, v):
-        items = [v] if isinstance(v, str) else list(v)
+        items = list(v) if isinstance(v, list | tuple) else [v]
         items = [p.strip().lower() for s in items for p in str(s).split(",") if p.strip()]
         bad = [k for k in items if k not in KINDS]
         if bad or not items:

@@ -700,6 +700,25 @@ def _max_area_km2(store: Store, cap_km2: float) -> tuple[float, str]:
 
 _PROVINCE_AREA: dict[tuple[int, int], tuple[float | None, str]] = {}
 
+MAX_PROPOSAL_VERTICES = 20_000  # fair use: a surveyed park boundary has hundreds, not hundreds of thousands
+MAX_PROPOSAL_SPAN_DEG = 20.0    # a proposal over ~2000 km across is not a site (Jilin spans ~9° of longitude)
+
+
+def _check_size(geom) -> None:
+    """Refuse proposals too big to be a site: too many vertices, or an extent wider than
+    MAX_PROPOSAL_SPAN_DEG (this also keeps every edge far below the 180° that geodesic
+    edges cannot span)."""
+    n = int(shapely.get_num_coordinates(geom))
+    if n > MAX_PROPOSAL_VERTICES:
+        raise ValidationFailed([Problem(None, "geometry", f"{n} vertices; at most {MAX_PROPOSAL_VERTICES} are "
+                                        "accepted (simplify the boundary)")])
+    x0, y0, x1, y1 = geom.bounds if not geom.is_empty else (0, 0, 0, 0)
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        return  # not lon/lat at all: check_geometry names that problem
+    if x1 - x0 > MAX_PROPOSAL_SPAN_DEG or y1 - y0 > MAX_PROPOSAL_SPAN_DEG:
+        raise ValidationFailed([Problem(None, "geometry", f"extent {x1 - x0:.1f}° × {y1 - y0:.1f}° is larger than "
+                                        f"{MAX_PROPOSAL_SPAN_DEG:g}° × {MAX_PROPOSAL_SPAN_DEG:g}°: not a site")])
+
 
 def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str | None = None,
                           repair: bool = False, max_area_km2: float = DEFAULT_MAX_AREA_KM2) -> Proposal:
@@ -736,6 +755,7 @@ def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str |
             raise ValidationFailed([Problem(None, "geometry", f"polygon ring {', '.join(unclosed)} is not closed: "
                                             "its first and last positions must be identical (RFC 7946 §3.1.6)")])
     geom = parse_geometry(raw_geom)
+    _check_size(geom)
     inventory = _inventory(store, props.get("inventory"))
     kind = kind or props.get("kind") or ("installation" if inventory or geom.geom_type == "Point" else "park")
     if kind not in PROPOSAL_KINDS:

@@ -1,16 +1,31 @@
-"""The FastAPI application: settings → store → routers. ``create_app()`` is the one entry point."""
+"""The FastAPI application: settings → application context (store, caches) → routers.
+
+``create_app()`` is the one entry point. Routers: ``features`` always, then every module named in
+:data:`OPTIONAL_ROUTERS` that exists (``gis_service.api.<name>.router``) — a new capability adds its
+module and its name there.
+
+Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
+:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`BodySizeLimit`.
+"""
 
 from __future__ import annotations
 
+import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..config import Settings, get_settings
-from ..stores import Store, make_store
-from . import errors, features
+from ..config import Settings
+from ..context import AppContext
+from ..logs import setup_logging
+from ..stores import Store
+from . import errors, features, health
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 工业安全风险地图服务 — risk layers (major hazard sources 重大危险源, goaf areas 采空区, chemical parks 化工园区,
@@ -80,38 +95,96 @@ def _offline_docs(app: FastAPI) -> None:
 
 
 def _mount_static(app: FastAPI) -> None:
+    """Browser assets through Starlette's StaticFiles (it refuses any path leaving its folder):
+    Leaflet from its PyPI package, and each allowed npm package of web/node_modules on its own mount
+    (``/static/vendor/<package>/...``), so nothing else in node_modules is reachable."""
     import xstatic.pkg.leaflet as leaflet
 
+    from ..maps.assets import VENDOR_DIR, VENDOR_PACKAGES
+
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    for package in VENDOR_PACKAGES:
+        app.mount(f"/static/vendor/{package}", StaticFiles(directory=VENDOR_DIR / package, check_dir=False),
+                  name=f"vendor:{package}")
 
 
-def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    settings.key_roles()  # fail fast on a malformed GIS_API_KEYS
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every answer; on HTML pages also a Content-Security-Policy
+    that allows only this service's own scripts and styles (inline ones too: Folium writes inline
+    scripts) and ``frame-ancestors 'self'`` (no framing by other sites), plus ``Referrer-Policy``."""
+
+    CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+           "img-src 'self' data: blob: http: https:; font-src 'self' data:; connect-src 'self'; "
+           "object-src 'none'; base-uri 'self'; frame-ancestors 'self'")
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def add(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers.append((b"x-content-type-options", b"nosniff"))
+                ctype = dict(headers).get(b"content-type", b"")
+                if ctype.startswith(b"text/html") and b"content-security-policy" not in names:
+                    headers += [(b"content-security-policy", self.CSP.encode()),
+                                (b"x-frame-options", b"SAMEORIGIN"),
+                                (b"referrer-policy", b"same-origin")]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, add)
+
+
+def create_app(settings: Settings | None = None, store: Store | None = None,
+               context: AppContext | None = None) -> FastAPI:
+    """The service. ``context`` (or ``settings``/``store`` to build one) is shared by every router.
+
+    The store is opened at start-up; if it is unreachable (database down) the service starts anyway,
+    answers 503 and ``/readyz`` says so, and the store is opened on the next request that needs it.
+    """
+    setup_logging()
+    ctx = context or AppContext.build(settings, store)
+    owns_store = context is None and store is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if store is None:
-            app.state.store.init()
+        if owns_store:
+            try:
+                await run_in_threadpool(ctx.store.init)
+            except errors.StoreError as exc:
+                log.warning("store not ready at start-up (the service starts; it retries on use): %s", exc)
         yield
-        if store is None:
-            app.state.store.close()
+        if owns_store:
+            ctx.store.close()
 
     app = FastAPI(title="Risk map service 风险地图服务", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     _offline_docs(app)
-    app.state.settings = settings
-    app.state.store = store or make_store(settings)
+    app.state.context = ctx
+    app.state.settings = ctx.settings
+    app.state.store = ctx.store
     errors.install(app)
+    app.include_router(health.router)
     app.include_router(features.router)
     for router in _extra_routers():
         app.include_router(router)
     _mount_static(app)
-    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    errors.document_errors(app)
+    app.add_middleware(BodySizeLimit, limit=ctx.settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(errors.RequestContext)
     return app
 
 
-OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer", "monitoring")
+# Routers of optional capabilities, included in this order when their module exists. To add one:
+# write gis_service/api/<name>.py with a module-level ``router = APIRouter(...)`` and add <name> here.
+OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer", "reports", "risk", "monitoring")
 
 
 def _extra_routers():

@@ -1,6 +1,8 @@
-"""Small FastAPI dependencies: the store, the settings, the caller's role.
+"""Small FastAPI dependencies: the application context, the store, the settings, the caller's role.
 
 They are ``async def`` because they do no I/O: a sync dependency would cost a thread hop each.
+``get_context`` gives the shared :class:`gis_service.context.AppContext`; ``get_store`` and
+``get_settings`` are its parts (kept for routers that need only one).
 """
 
 from __future__ import annotations
@@ -10,8 +12,13 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 
 from ..config import ROLES, Settings
+from ..context import AppContext
 from ..stores.base import Store
 from .errors import ApiError
+
+
+async def get_context(request: Request) -> AppContext:
+    return request.app.state.context
 
 
 async def get_store(request: Request) -> Store:
@@ -52,6 +59,7 @@ def require_role(minimum: str) -> Callable:
                            code="Forbidden")
         return role
 
+    check.required_role = minimum  # type: ignore[attr-defined]  # read by the OpenAPI error docs
     return check
 
 
@@ -66,5 +74,8 @@ async def reader(request: Request) -> str | None:
     return caller_role(request)
 
 
+reader.required_role = "viewer"  # type: ignore[attr-defined]
+
+Context = Depends(get_context)
 Editor = Depends(require_role("editor"))
 Reader = Depends(reader)

@@ -1,15 +1,57 @@
-"""One table maps exception types to HTTP status codes; every error body names field and problem."""
+"""Every error is one JSON body: ``{"code", "description", "problems": [{"row", "field", "problem"}]}``.
+
+* One table maps exception types to HTTP status codes (:func:`install`).
+* Bad input is **400** everywhere (OGC API – Features answers invalid parameters with 400), also for
+  what FastAPI's own request validation finds; the OpenAPI document declares 400 — never 422 — with
+  the :class:`ErrorBody` schema (:func:`document_errors`).
+* The store being unreachable, timing out or refusing connections is **503** with ``Retry-After``.
+* Anything unexpected is **500** with the same JSON body, the request id (``X-Request-ID``) in body
+  and header, and the traceback in the log (:class:`RequestContext`, outermost middleware).
+"""
 
 from __future__ import annotations
 
+import contextvars
+import logging
+import time
+import uuid
+from typing import Any
+
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..catalog import UnknownLayer
 from ..loading import LoadError
 from ..stores.base import FeatureNotFound, StoreError
 from ..validation import ValidationFailed
+
+log = logging.getLogger(__name__)
+access = logging.getLogger("gis_service.access")
+
+RETRY_AFTER_S = 5
+BAD_INPUT = 400  # the status of every bad-input answer (documented in OpenAPI instead of FastAPI's 422)
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+class ProblemItem(BaseModel):
+    row: int | None = Field(None, description="0-based input row (feature) for batch inputs, else null")
+    field: str = Field(..., description="parameter, attribute or body field at fault")
+    problem: str = Field(..., description="what is wrong and what is accepted")
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx/5xx answer."""
+
+    code: str = Field(..., description="OGC exception code, e.g. InvalidParameterValue, NotFound, "
+                      "ServiceUnavailable, InternalError")
+    description: str
+    problems: list[ProblemItem] = Field(default_factory=list)
+    request_id: str | None = Field(None, description="the X-Request-ID of the request (5xx answers)")
 
 
 class ApiError(Exception):
@@ -25,6 +67,29 @@ def _body(code: str, description: str, problems: list[dict]) -> dict:
     return {"code": code, "description": description, "problems": problems}
 
 
+def error_json(status: int, code: str, field: str, message: str, headers: dict[str, str] | None = None,
+               with_id: bool = False) -> JSONResponse:
+    body = _body(code, f"{field}: {message}", [{"row": None, "field": field, "problem": message}])
+    if with_id:
+        body["request_id"] = request_id.get()
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def unavailable(message: str) -> JSONResponse:
+    return JSONResponse({**_body("ServiceUnavailable", message, []), "request_id": request_id.get()},
+                        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def _db_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(database unreachable / timed out, value the database refused) exception types."""
+    import psycopg
+    from sqlalchemy import exc as sa
+
+    down = (sa.OperationalError, sa.InterfaceError, sa.TimeoutError, sa.DisconnectionError,
+            psycopg.OperationalError, psycopg.InterfaceError)  # raw cursors (frame()) are not wrapped
+    return down, (sa.DataError, psycopg.DataError)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError):
@@ -35,11 +100,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ValidationFailed)
     async def _invalid(_: Request, exc: ValidationFailed):
         return JSONResponse(_body("InvalidParameterValue", str(exc), [p.as_dict() for p in exc.problems]),
-                            status_code=400)
+                            status_code=BAD_INPUT)
 
     @app.exception_handler(LoadError)
     async def _load(_: Request, exc: LoadError):
-        return JSONResponse(_body("InvalidParameterValue", str(exc), [exc.problem.as_dict()]), status_code=400)
+        return JSONResponse(_body("InvalidParameterValue", str(exc), [exc.problem.as_dict()]),
+                            status_code=BAD_INPUT)
 
     @app.exception_handler(UnknownLayer)
     async def _layer(_: Request, exc: UnknownLayer):
@@ -53,13 +119,180 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError):
-        return JSONResponse(_body("ServiceUnavailable", str(exc), []), status_code=503)
+        log.warning("store unavailable: %s", exc)
+        return unavailable(str(exc))
+
+    down, refused = _db_errors()
+    for kind in down:
+        @app.exception_handler(kind)
+        async def _down(_: Request, exc: Exception):
+            log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return unavailable("the database is unavailable or did not answer in time; retry later")
+
+    for kind in refused:
+        @app.exception_handler(kind)
+        async def _refused(_: Request, exc: Exception):
+            # validation should have caught it; the database's refusal is still the caller's input
+            log.warning("database refused a value: %s", str(exc).splitlines()[0])
+            return error_json(BAD_INPUT, "InvalidParameterValue", "request",
+                              "a value was refused by the database (out of range or not representable)")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        code = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}.get(
+            exc.status_code, "InvalidParameterValue" if exc.status_code < 500 else "InternalError")
+        return error_json(exc.status_code, code, "request", str(exc.detail), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError):
         problems = []
         for err in exc.errors():
-            loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")]
-            problems.append({"row": None, "field": ".".join(loc) or "request", "problem": err.get("msg", "invalid")})
+            loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body", "header")]
+            msg = err.get("msg", "invalid")
+            if err.get("type") == "json_invalid":
+                loc, msg = ["body"], "not valid JSON"
+            problems.append({"row": None, "field": ".".join(loc) or "request", "problem": msg})
         desc = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
-        return JSONResponse(_body("InvalidParameterValue", desc, problems), status_code=400)
+        return JSONResponse(_body("InvalidParameterValue", desc, problems), status_code=BAD_INPUT)
+
+
+class RequestContext:
+    """Outermost middleware: request id, timing and access log, and the last line of defence.
+
+    The id is taken from an incoming ``X-Request-ID`` (if short and printable) or made up, set on
+    the response and kept in :data:`request_id` for log records. An exception that escapes every
+    handler becomes a 500 with the JSON error body (if no response has started) and a logged
+    traceback, so a client never sees a plain-text error or a dropped connection.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        rid = _incoming_id(scope) or uuid.uuid4().hex[:16]
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = {"code": 0}
+
+        async def tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tagged)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope.get("method"), scope.get("path"))
+            if status["code"]:
+                raise  # the response has started; nothing sensible can be sent any more
+            status["code"] = 500
+            body = orjson.dumps({**_body("InternalError", "unexpected server error; quote the request id "
+                                         "when reporting it", []), "request_id": rid})
+            await send({"type": "http.response.start", "status": 500,
+                        "headers": [(b"content-type", b"application/json"),
+                                    (b"content-length", str(len(body)).encode()),
+                                    (b"x-request-id", rid.encode())]})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            ms = (time.perf_counter() - started) * 1000
+            access.info("%s %s %s %.1fms", scope.get("method"), scope.get("path"), status["code"], ms,
+                        extra={"method": scope.get("method"), "path": scope.get("path"),
+                               "status": status["code"], "duration_ms": round(ms, 1)})
+            request_id.reset(token)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if 0 < len(text) <= 64 and text.isascii() and text.isprintable():
+                return text
+    return None
+
+
+# -- OpenAPI: the documented error statuses are the ones returned -----------------------------------
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def _error_response(text: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"description": text, "content": {"application/json": {"schema": _ERROR_REF}}}
+    if headers:
+        out["headers"] = headers
+    return out
+
+
+def document_errors(app: FastAPI) -> None:
+    """Rewrite the generated OpenAPI: 422 → 400 with :class:`ErrorBody`; 404, 413, 401/403, 503 and 500
+    declared where they can occur."""
+    from fastapi.openapi.utils import get_openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ProblemItem, ErrorBody):
+            schemas[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        secured = _secured_paths(app)
+        layers = _layer_names(app)
+        for path, item in doc.get("paths", {}).items():
+            for method, op in item.items():
+                for param in op.get("parameters", []):
+                    if param.get("in") == "path" and param.get("name") == "layer" and layers:
+                        param["schema"] = {"type": "string", "enum": layers, "title": "Layer"}
+                responses = op.setdefault("responses", {})
+                responses.pop("422", None)
+                responses["400"] = _error_response("bad input: the problems name each field")
+                if "{" in path:
+                    responses.setdefault("404", _error_response("no such collection or feature"))
+                if method in ("post", "put", "patch"):
+                    responses["413"] = _error_response("request body larger than the limit")
+                role = secured.get((path, method))
+                if role:
+                    responses["401"] = _error_response("no or unknown API key")
+                    if role == "editor":
+                        responses["403"] = _error_response("the key's role may not do this")
+                responses["503"] = _error_response(
+                    "the store is unavailable or timed out; retry after Retry-After seconds",
+                    {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}})
+                responses["500"] = _error_response("unexpected error (logged with the request id)")
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _layer_names(app: FastAPI) -> list[str]:
+    store = getattr(app.state, "store", None)
+    return list(store.catalog.names()) if store is not None else []
+
+
+def _secured_paths(app: FastAPI) -> dict[tuple[str, str], str]:
+    """(path, method) → the role its dependencies may demand ("viewer" for reads, "editor")."""
+    from fastapi.routing import APIRoute
+
+    out: dict[tuple[str, str], str] = {}
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        role = _role_of(route.dependant)
+        if role:
+            for method in route.methods:
+                out[(route.path_format, method.lower())] = role
+    return out
+
+
+def _role_of(dependant) -> str | None:
+    for dep in dependant.dependencies:
+        role = getattr(dep.call, "required_role", None) or _role_of(dep)
+        if role:
+            return role
+    return None

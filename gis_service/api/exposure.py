@@ -15,13 +15,14 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ..analysis import exposure, grading, scenarios
 from ..analysis.scenarios import ScenarioParams
 from ..stores.base import Store
 from ..validation import Problem, ValidationFailed
 from .deps import Editor, Reader, get_store
+from .params import MAX_LIST_ITEMS, FeatureId
 
 router = APIRouter(tags=["Analysis: exposure and grading 暴露与分级"])
 GEOJSON = "application/geo+json"
@@ -30,6 +31,8 @@ GEOJSON = "application/geo+json"
 def _floats(name: str, text: str | None) -> tuple[float, ...] | None:
     if text is None:
         return None
+    if text.count(",") >= MAX_LIST_ITEMS:
+        raise ValidationFailed([Problem(None, name, f"at most {MAX_LIST_ITEMS} values")])
     try:
         return tuple(float(p) for p in text.split(",") if p.strip())
     except ValueError:
@@ -48,8 +51,8 @@ def scenario_query(
     release_duration_min: float | None = Query(None, description="release duration min (> 0); default 10"),
     release_height_m: float | None = Query(None, description="release height m (≥ 0)"),
     max_plume_m: float | None = Query(None, description="farthest plume distance m; default 10000"),
-    overpressure_kpa: str | None = Query(None, description="comma-separated kPa levels; default 34.5,13.8,2.07"),
-    heat_flux_kw_m2: str | None = Query(None, description="comma-separated kW/m² levels; default 10,5,2"),
+    overpressure_kpa: str | None = Query(None, max_length=400, description="comma-separated kPa levels; default 34.5,13.8,2.07"),
+    heat_flux_kw_m2: str | None = Query(None, max_length=400, description="comma-separated kW/m² levels; default 10,5,2"),
     kinds: str | None = Query(None, description="comma-separated: explosion, fire, toxic"),
     tan_beta: float | None = Query(None, description="goaf tan β override (0.5–4)"),
     max_corridor_m: float | None = Query(None, description="tailings corridor cap m; default 20000"),
@@ -66,7 +69,7 @@ def _geojson(doc: dict[str, Any]) -> Response:
 
 
 @router.get("/analysis/exposure/{layer}/{fid}", summary="Consequence zones and exposed receptors of a feature")
-def feature_exposure(layer: str, fid: int, params: ScenarioParams = Depends(scenario_query),
+def feature_exposure(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query),
                      receptors: bool = Query(False, description="also return each exposed receptor as a Feature"),
                      store: Store = Depends(get_store), _=Reader):
     """``layer`` ∈ hazard_sources, tailings_dams, goaf_areas."""
@@ -75,13 +78,26 @@ def feature_exposure(layer: str, fid: int, params: ScenarioParams = Depends(scen
     return _geojson(result.to_feature_collection(receptor_features=receptors))
 
 
+MAX_QUANTITY_T = 1e7  # ten million tonnes: above the largest single storage sites
+
+
 class WhatIf(BaseModel):
     point: Any = Field(..., description="[lon, lat] or a GeoJSON Point (WGS84)")
     substance: str = Field(..., description="substance key, Chinese or English name, alias or CAS number")
-    quantity_t: float = Field(..., description="quantity in tonnes (> 0)")
+    quantity_t: float = Field(..., allow_inf_nan=False, description=f"quantity in tonnes (> 0, at most "
+                              f"{MAX_QUANTITY_T:g})", json_schema_extra={"exclusiveMinimum": 0,
+                                                                         "maximum": MAX_QUANTITY_T})
     release_type: str = Field("auto", description="auto | explosion | fire | toxic")
     scenario: dict[str, Any] = Field(default_factory=dict, description="ScenarioParams fields (see GET parameters)")
     receptor_features: bool = False
+
+
+    @field_validator("quantity_t")
+    @classmethod
+    def _quantity(cls, v: float) -> float:
+        if not 0 < v <= MAX_QUANTITY_T:
+            raise ValueError(f"must be > 0 and at most {MAX_QUANTITY_T:g} t (got {v:g})")
+        return v
 
 
 RELEASE_TYPES = ("auto", *scenarios.KINDS)
@@ -103,6 +119,9 @@ def what_if(body: WhatIf = Body(...), store: Store = Depends(get_store), _=Reade
         raise ValidationFailed([Problem(None, "release_type", f"must be one of {', '.join(RELEASE_TYPES)} "
                                         f"(got {body.release_type!r})")])
     values = dict(body.scenario)
+    long = [k for k, v in values.items() if isinstance(v, list | tuple) and len(v) > MAX_LIST_ITEMS]
+    if long:
+        raise ValidationFailed([Problem(None, f"scenario.{k}", f"at most {MAX_LIST_ITEMS} values") for k in long])
     if body.release_type != "auto":
         values["kinds"] = (body.release_type,)
     try:
@@ -114,7 +133,7 @@ def what_if(body: WhatIf = Body(...), store: Store = Depends(get_store), _=Reade
 
 
 @router.get("/analysis/grading/{fid}", summary="GB 18218-2018 grading record of a hazard source")
-def grading_record(fid: int, store: Store = Depends(get_store), _=Reader):
+def grading_record(fid: FeatureId, store: Store = Depends(get_store), _=Reader):
     return Response(orjson.dumps(grading.grade_feature(store, fid)), media_type="application/json")
 
 

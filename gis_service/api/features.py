@@ -7,11 +7,13 @@ features is never decoded into Python geometry objects on its way out.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Query as Param
+from starlette.concurrency import run_in_threadpool
 
 from ..catalog import LayerSpec
 from ..config import Settings
@@ -21,6 +23,7 @@ from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
 from .deps import Editor, Reader, get_settings, get_store
 from .errors import ApiError
 from .html import render
+from .params import INT64_MAX, NO_NUL, FeatureId, geojson_body
 
 router = APIRouter()
 
@@ -35,6 +38,8 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
 ]
 RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs"}
+Format = Literal["json", "html", "geojson"]
+F = Param(None, description="json (default for programs) or html (default for browsers)")
 
 
 def _base(request: Request, settings: Settings) -> str:
@@ -45,7 +50,7 @@ def _base(request: Request, settings: Settings) -> str:
 
 def _wants_html(request: Request, f: str | None) -> bool:
     if f is not None:
-        if f not in ("json", "html", "geojson"):
+        if f not in ("json", "html", "geojson"):  # also when called outside FastAPI
             raise ApiError(400, "f", f"unsupported format {f!r}; use f=json or f=html")
         return f == "html"
     accept = request.headers.get("accept", "")
@@ -57,7 +62,7 @@ def _json(doc: Any, media_type: str = "application/json", status: int = 200, hea
 
 
 @router.get("/", summary="Landing page", tags=["OGC API Features"])
-def landing(request: Request, f: str | None = None, settings: Settings = Depends(get_settings), _=Reader):
+def landing(request: Request, f: Format | None = F, settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
     doc = {
         "title": "工业安全风险地图服务 Industrial-safety risk map service",
@@ -81,7 +86,7 @@ def landing(request: Request, f: str | None = None, settings: Settings = Depends
 
 
 @router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"])
-def conformance(request: Request, f: str | None = None, _=Reader):
+def conformance(request: Request, f: Format | None = F, _=Reader):
     doc = {"conformsTo": CONFORMANCE}
     if _wants_html(request, f):
         return render("conformance.html", doc=doc)
@@ -116,7 +121,7 @@ def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
 
 
 @router.get("/collections", summary="Feature collections", tags=["OGC API Features"])
-def collections(request: Request, f: str | None = None, store: Store = Depends(get_store),
+def collections(request: Request, f: Format | None = F, store: Store = Depends(get_store),
                 settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
     doc = {
@@ -130,7 +135,7 @@ def collections(request: Request, f: str | None = None, store: Store = Depends(g
 
 
 @router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"])
-def collection(layer: str, request: Request, f: str | None = None, store: Store = Depends(get_store),
+def collection(layer: str, request: Request, f: Format | None = F, store: Store = Depends(get_store),
                settings: Settings = Depends(get_settings), _=Reader):
     spec = store.spec(layer)
     doc = _collection_doc(_base(request, settings), spec, store)
@@ -272,10 +277,20 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
 
 @router.get("/collections/{layer}/items", summary="Features of a collection", tags=["OGC API Features"],
             responses={200: {"content": {GEOJSON: {}, "text/html": {}}}})
-def items(layer: str, request: Request, f: str | None = None, bbox: str | None = None, limit: int | None = None,
-          offset: int | None = None, properties: str | None = None, sortby: str | None = None,
-          q: str | None = None, store: Store = Depends(get_store), settings: Settings = Depends(get_settings),
-          _=Reader):
+def items(layer: str, request: Request, f: Format | None = F,
+          bbox: str | None = Param(None, max_length=400, pattern=NO_NUL,
+                                   description="minlon,minlat,maxlon,maxlat (CRS84); minlon > maxlon crosses "
+                                   "the antimeridian"),
+          limit: int | None = Param(None, ge=1, le=1_000_000, description="page size (1 to the configured "
+                                    "maximum, GIS_MAX_LIMIT, default 10000)"),
+          offset: int | None = Param(None, ge=0, le=INT64_MAX, description="features to skip"),
+          properties: str | None = Param(None, max_length=2000, pattern=NO_NUL,
+                                         description="comma-separated attribute names to return"),
+          sortby: str | None = Param(None, max_length=2000, pattern=NO_NUL,
+                                     description="comma-separated attributes (not JSON ones) or id, "
+                                     "'-' for descending"),
+          q: str | None = Param(None, max_length=200, pattern=NO_NUL, description="name contains (any case)"),
+          store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
     """Filter by bbox (minlon,minlat,maxlon,maxlat, CRS84), by any attribute with `name=value`
     (equality), by `q` (name contains); page with limit/offset and follow the `next` link."""
     spec = store.spec(layer)
@@ -293,7 +308,7 @@ def items(layer: str, request: Request, f: str | None = None, bbox: str | None =
 
 
 @router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"])
-def item(layer: str, fid: int, request: Request, f: str | None = None, store: Store = Depends(get_store),
+def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, store: Store = Depends(get_store),
          settings: Settings = Depends(get_settings), _=Reader):
     spec = store.spec(layer)
     feat = store.get(layer, fid)
@@ -309,34 +324,46 @@ def item(layer: str, fid: int, request: Request, f: str | None = None, store: St
 
 # -- Part 4: create, replace, delete ------------------------------------------------------------
 
+_WRITE_DOC = "A GeoJSON Feature or FeatureCollection (RFC 7946, WGS84 lon/lat) with the layer's attributes."
+
+
 @router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
-             tags=["OGC API Features – writes"])
+             tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC))
 async def create(layer: str, request: Request, store: Store = Depends(get_store),
                  settings: Settings = Depends(get_settings), role: str = Editor):
     """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""
-    spec = store.spec(layer)
-    pairs = parse_feature_body(await request.body(), allow_collection=True)
-    rows = validate_rows(spec, pairs)
-    ids = store.write(layer, WriteBatch(creates=rows))
+    body = await request.body()
+
+    def work() -> list[int]:  # parsing, validation and the store write run off the event loop
+        spec = store.spec(layer)
+        rows = validate_rows(spec, parse_feature_body(body, allow_collection=True))
+        return store.write(layer, WriteBatch(creates=rows))
+
+    ids = await run_in_threadpool(work)
     base = _base(request, settings)
     headers = {"Location": f"{base}/collections/{layer}/items/{ids[0]}"} if len(ids) == 1 else {}
     return _json({"created": ids, "count": len(ids)}, status=201, headers=headers)
 
 
-@router.put("/collections/{layer}/items/{fid}", summary="Replace a feature (editor role)",
-            tags=["OGC API Features – writes"])
-async def replace(layer: str, fid: int, request: Request, store: Store = Depends(get_store), role: str = Editor):
-    spec = store.spec(layer)
-    pairs = parse_feature_body(await request.body(), allow_collection=False)
-    rows = validate_rows(spec, pairs)
-    store.write(layer, WriteBatch(replaces={fid: rows[0]}))
+@router.put("/collections/{layer}/items/{fid}", status_code=204, summary="Replace a feature (editor role)",
+            tags=["OGC API Features – writes"], response_class=Response,
+            openapi_extra=geojson_body(False, "A GeoJSON Feature (RFC 7946, WGS84 lon/lat)."))
+async def replace(layer: str, fid: FeatureId, request: Request, store: Store = Depends(get_store),
+                  role: str = Editor):
+    body = await request.body()
+
+    def work() -> None:
+        spec = store.spec(layer)
+        rows = validate_rows(spec, parse_feature_body(body, allow_collection=False))
+        store.write(layer, WriteBatch(replaces={fid: rows[0]}))
+
+    await run_in_threadpool(work)
     return Response(status_code=204)
 
 
-@router.delete("/collections/{layer}/items/{fid}", summary="Delete a feature (editor role)",
-               tags=["OGC API Features – writes"])
-def remove(layer: str, fid: int, store: Store = Depends(get_store), role: str = Editor):
+@router.delete("/collections/{layer}/items/{fid}", status_code=204, summary="Delete a feature (editor role)",
+               tags=["OGC API Features – writes"], response_class=Response)
+def remove(layer: str, fid: FeatureId, store: Store = Depends(get_store), role: str = Editor):
     store.spec(layer)
     store.write(layer, WriteBatch(deletes=[fid]))
     return Response(status_code=204)
-

@@ -7,6 +7,7 @@ with ``?download=1`` (scripts, styles, icons and fonts inlined; opens from disk 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
@@ -23,6 +24,8 @@ from ..validation import Problem, ValidationFailed
 from .deps import Reader, get_settings, get_store
 from .errors import ApiError
 from .exposure import scenario_query
+from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
+from .siting import PROPOSAL_DOC, read_limited_body
 
 router = APIRouter(prefix="/maps", tags=["Maps 地图"])
 
@@ -51,7 +54,7 @@ def _layers_param(store: Store, layers: str | None) -> list[str] | None:
 
 
 @router.get("/overview", response_class=HTMLResponse, summary="Overview map of all layers 总览图")
-def overview(layers: str | None = Query(None, description="comma-separated layer names (default: all)"),
+def overview(layers: str | None = Query(None, max_length=2000, pattern=NO_NUL, description="comma-separated layer names (default: all)"),
              download: bool = DOWNLOAD, embed_limit: int = EMBED, store: Store = Depends(get_store),
              settings: Settings = Depends(get_settings), _=Reader):
     """All risk layers with legend, layer control and popups (Chinese labels, units). Dense point
@@ -77,7 +80,7 @@ def aggregate(layer: str, store: Store = Depends(get_store), _=Reader):
 
 
 @router.get("/exposure/{layer}/{fid}", response_class=HTMLResponse, summary="Exposure map 暴露分析图")
-def exposure_map(layer: str, fid: int, params: ScenarioParams = Depends(scenario_query), download: bool = DOWNLOAD,
+def exposure_map(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query), download: bool = DOWNLOAD,
                  store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
     """Zones of a hazard source, tailings dam or goaf area coloured red/orange/yellow, receptors inside
     highlighted, the zone table and the model assumptions beside the map. Scenario parameters as in
@@ -88,12 +91,16 @@ def exposure_map(layer: str, fid: int, params: ScenarioParams = Depends(scenario
 
 
 @router.get("/rescue", response_class=HTMLResponse, summary="Nearest rescue teams map 救援队伍图")
-def rescue_map(lon: float = Query(..., description="incident longitude (WGS84)"),
-               lat: float = Query(..., description="incident latitude (WGS84)"),
-               incident: str = Query(..., description="incident type(s), as in /analysis/rescue/nearest"),
-               k: int = Query(5, description="number of teams"),
-               by: str = Query("distance", description="distance | time (road travel time, with routes)"),
-               isochrones: str | None = Query(None, description="minutes, e.g. 10,20,30: areas the nearest "
+def rescue_map(lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False,
+                                  description="incident longitude (WGS84)"),
+               lat: float = Query(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)"),
+               incident: str = Query(..., max_length=200, pattern=NO_NUL,
+                                     description="incident type(s), as in /analysis/rescue/nearest"),
+               k: int = Query(5, ge=1, le=rescue.MAX_K, description="number of teams"),
+               by: Literal["distance", "time"] = Query("distance", description="distance | time (road travel "
+                                                       "time, with routes)"),
+               isochrones: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                              description="minutes, e.g. 10,20,30: areas the nearest "
                                               "(up to 3) teams reach"),
                download: bool = DOWNLOAD, store: Store = Depends(get_store),
                settings: Settings = Depends(get_settings), _=Reader):
@@ -108,21 +115,25 @@ def rescue_map(lon: float = Query(..., description="incident longitude (WGS84)")
 
 
 @router.get("/siting/{park_id}", response_class=HTMLResponse, summary="Siting check map of a park 园区选址图")
-def siting_park_map(park_id: int, rule_set: str | None = Query(None, description="rule set name (rules/*.yaml)"),
+def siting_park_map(park_id: FeatureId, rule_set: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                                  description="rule set name (rules/*.yaml)"),
                     download: bool = DOWNLOAD, store: Store = Depends(get_store),
                     settings: Settings = Depends(get_settings), _=Reader):
     return html_response(results.siting_map(store, settings, park_id=park_id, rule_set=rule_set),
                          f"siting_park_{park_id}", download)
 
 
-@router.post("/siting", response_class=HTMLResponse, summary="Siting check map of a proposal 拟选址检查图")
+@router.post("/siting", response_class=HTMLResponse, summary="Siting check map of a proposal 拟选址检查图",
+             openapi_extra=geojson_body(False, PROPOSAL_DOC, MAX_ANALYSIS_BODY_BYTES))
 async def siting_proposal_map(request: Request,
-                              kind: str | None = Query(None, description="park | installation"),
-                              rule_set: str | None = Query(None, description="rule set name (rules/*.yaml)"),
+                              kind: Literal["park", "installation"] | None = Query(
+                                  None, description="park | installation"),
+                              rule_set: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                                  description="rule set name (rules/*.yaml)"),
                               download: bool = DOWNLOAD, store: Store = Depends(get_store),
                               settings: Settings = Depends(get_settings), _=Reader):
     """Body: a GeoJSON Feature (Polygon/MultiPolygon/Point), as for ``POST /analysis/siting``."""
-    body = await request.body()
+    body = await read_limited_body(request)
     from starlette.concurrency import run_in_threadpool
 
     def work() -> HTMLResponse:

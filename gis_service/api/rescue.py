@@ -6,19 +6,17 @@ and restated in ``metadata.units``; standards carry their sources in ``metadata.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from shapely.geometry import Point
 
 from ..analysis import rescue
-from ..analysis.road_network import road_graph
-from ..config import Settings
-from ..routing import RoadGraph
-from ..stores.base import Store
+from ..context import AppContext
 from ..validation import Problem, ValidationFailed
-from .deps import Reader, get_settings, get_store
+from .deps import Reader, get_context
+from .params import NO_NUL, FeatureId
 
 router = APIRouter(prefix="/analysis/rescue", tags=["Rescue"])
 GEOJSON = "application/geo+json"
@@ -28,6 +26,15 @@ INCIDENT_DOC = ("incident type: " + ", ".join(rescue.incident_types())
                 + "; several with commas, e.g. chemical,medical")
 BY_DOC = "distance (geodesic straight line) or time (road travel time)"
 TEAM_TYPES_DOC = "only these of the capable team types, comma separated, e.g. hazmat"
+MAX_PERSONNEL = 1_000_000
+
+Lon = Query(..., ge=-180, le=180, allow_inf_nan=False, description="incident longitude (WGS84)")
+Lat = Query(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)")
+K = Query(5, ge=1, le=rescue.MAX_K, description=K_DOC)
+By = Query("distance", description=BY_DOC)
+MinPersonnel = Query(0, ge=0, le=MAX_PERSONNEL, description="only teams with at least this many people")
+OnDuty = Query(True, description="only teams on duty")
+TeamTypes = Query(None, max_length=500, pattern=NO_NUL, description=TEAM_TYPES_DOC)
 
 
 def _team_types(text: str | None) -> list[str] | None:
@@ -38,43 +45,28 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=GEOJSON)
 
 
-def _overrides(settings: Settings) -> dict[str, float]:
-    try:
-        return rescue.parse_overrides(settings.rescue_standard_min)
-    except ValueError as exc:
-        raise ValidationFailed([Problem(None, "GIS_RESCUE_STANDARD_MIN", str(exc))]) from exc
-
-
-def _graph(store: Store, settings: Settings, by: str) -> RoadGraph | None:
-    if by != "time":
-        return None
-    return road_graph(store, pbf=settings.road_pbf)
-
-
 @router.get("/nearest", summary="Nearest capable rescue teams to a point")
-def nearest(lon: float = Query(..., description="incident longitude (WGS84)"),
-            lat: float = Query(..., description="incident latitude (WGS84)"),
-            incident: str = Query(..., description=INCIDENT_DOC),
-            k: int = Query(5, description=K_DOC), by: str = Query("distance", description=BY_DOC),
-            min_personnel: int = Query(0, description="only teams with at least this many people"),
-            on_duty: bool = Query(True, description="only teams on duty"),
-            team_types: str | None = Query(None, description=TEAM_TYPES_DOC),
-            store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
-    answer = rescue.nearest_teams(store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
-                                  on_duty_only=on_duty, graph=_graph(store, settings, by),
-                                  standards=_overrides(settings), team_types=_team_types(team_types))
+def nearest(lon: float = Lon, lat: float = Lat,
+            incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
+            k: int = K, by: Literal["distance", "time"] = By, min_personnel: int = MinPersonnel,
+            on_duty: bool = OnDuty, team_types: str | None = TeamTypes,
+            ctx: AppContext = Depends(get_context), _=Reader):
+    answer = rescue.nearest_teams(ctx.store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
+                                  on_duty_only=on_duty, graph=ctx.graph_for(by),
+                                  standards=ctx.rescue_standards, team_types=_team_types(team_types))
     return _geojson(answer.to_feature_collection())
 
 
 @router.get("/nearest/{layer}/{fid}", summary="Nearest capable rescue teams to a hazard feature")
-def nearest_to_feature(layer: str, fid: int, k: int = Query(5, description=K_DOC),
-                       by: str = Query("distance", description=BY_DOC),
-                       incident: str | None = Query(None, description=INCIDENT_DOC + "; default from the layer: "
+def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["distance", "time"] = By,
+                       incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                                    description=INCIDENT_DOC + "; default from the layer: "
                                                     + ", ".join(f"{a}→{b}" for a, b in
                                                                 rescue.INCIDENT_BY_LAYER.items())),
-                       min_personnel: int = Query(0), on_duty: bool = Query(True),
-                       team_types: str | None = Query(None, description=TEAM_TYPES_DOC),
-                       store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+                       min_personnel: int = MinPersonnel, on_duty: bool = OnDuty,
+                       team_types: str | None = TeamTypes,
+                       ctx: AppContext = Depends(get_context), _=Reader):
+    store = ctx.store
     store.spec(layer)                                   # unknown layer → 404
     if incident is None:
         incident = rescue.INCIDENT_BY_LAYER.get(layer)
@@ -83,8 +75,8 @@ def nearest_to_feature(layer: str, fid: int, k: int = Query(5, description=K_DOC
                                             f"give incident= ({', '.join(rescue.incident_types())})")])
     feature = store.get(layer, fid)                     # missing → 404
     answer = rescue.nearest_teams(store, feature.geometry, incident, k=k, by=by, min_personnel=min_personnel,
-                                  on_duty_only=on_duty, graph=_graph(store, settings, by),
-                                  standards=_overrides(settings), check_extent=False,
+                                  on_duty_only=on_duty, graph=ctx.graph_for(by),
+                                  standards=ctx.rescue_standards, check_extent=False,
                                   team_types=_team_types(team_types))
     doc = answer.to_feature_collection()
     doc["metadata"]["incident_feature"] = {"layer": layer, "id": feature.id, "name": feature.properties.get("name")}
@@ -92,18 +84,22 @@ def nearest_to_feature(layer: str, fid: int, k: int = Query(5, description=K_DOC
 
 
 @router.get("/isochrone/{team_id}", summary="Areas a team reaches within given minutes")
-def team_isochrone(team_id: int, minutes: str = Query("10,20,30", description="minutes, e.g. 10,20,30 "
-                                                       f"(1 to {rescue.MAX_ISOCHRONES} values)"),
-                   store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+def team_isochrone(team_id: FeatureId,
+                   minutes: str = Query("10,20,30", max_length=200, pattern=NO_NUL,
+                                        description="minutes, e.g. 10,20,30 "
+                                        f"(1 to {rescue.MAX_ISOCHRONES} values)"),
+                   ctx: AppContext = Depends(get_context), _=Reader):
     mins = rescue.parse_minutes(minutes)
-    return _geojson(rescue.team_isochrones(store, team_id, mins, graph=road_graph(store, pbf=settings.road_pbf)))
+    return _geojson(rescue.team_isochrones(ctx.store, team_id, mins, graph=ctx.road_graph()))
 
 
 @router.get("/coverage", summary="Hazards with no capable team within the arrival standard")
-def coverage(incident: str | None = Query(None, description=INCIDENT_DOC + "; default: each layer's own type"),
-             minutes: float | None = Query(None, description="one time limit for all team types instead of "
+def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                          description=INCIDENT_DOC + "; default: each layer's own type"),
+             minutes: float | None = Query(None, gt=0, le=rescue.MAX_MINUTES, allow_inf_nan=False,
+                                           description="one time limit for all team types instead of "
                                            "their standards"),
-             store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
-    report = rescue.coverage(store, incident, minutes, graph=road_graph(store, pbf=settings.road_pbf),
-                             standards=_overrides(settings))
+             ctx: AppContext = Depends(get_context), _=Reader):
+    report = rescue.coverage(ctx.store, incident, minutes, graph=ctx.road_graph(),
+                             standards=ctx.rescue_standards)
     return _geojson(report.to_feature_collection())

@@ -13,25 +13,28 @@ conflict geometries, zones) with the report in ``metadata``. Bad input → 400 n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..analysis import siting
-from ..analysis.road_network import road_graph
-from ..analysis.siting_rules import rule_set_for, rule_sets
-from ..config import Settings
-from ..stores.base import Store
+from ..analysis.siting_rules import rule_set_for
+from ..context import AppContext
 from ..validation import Problem, ValidationFailed
-from .deps import Reader, get_settings, get_store
+from .deps import Reader, get_context
 from .errors import ApiError
+from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
 
 router = APIRouter(prefix="/analysis/siting", tags=["Siting"])
 FORMATS = {"json": "application/json", "geojson": "application/geo+json"}
 F_DOC = "json: the siting report; geojson: FeatureCollection (proposal, conflicts, zones) with the report in metadata"
 RULE_SET_DOC = "rule set name (rules/<name>.yaml); default: the set for the proposal's kind"
+RuleSetName = Query(None, max_length=200, pattern=NO_NUL, description=RULE_SET_DOC)
+PROPOSAL_DOC = (f"A GeoJSON Feature (Polygon, MultiPolygon or Point; at most {siting.MAX_PROPOSAL_VERTICES} "
+                f"vertices and {siting.MAX_PROPOSAL_SPAN_DEG:g}° across) or a FeatureCollection of exactly one; "
+                "properties.inventory, kind and name optional.")
 
 
 def _respond(report: siting.SitingReport, f: str) -> Response:
@@ -41,45 +44,58 @@ def _respond(report: siting.SitingReport, f: str) -> Response:
     return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=FORMATS[f])
 
 
-def _rule_set(store: Store, kind: str, name: str | None):
+def _rule_set(ctx: AppContext, kind: str, name: str | None):
     try:
-        return rule_set_for(rule_sets(store.catalog), kind, name)
+        return rule_set_for(ctx.rule_sets(), kind, name)
     except (KeyError, ValueError) as exc:
         raise ValidationFailed([Problem(None, "rule_set", str(exc).strip("'\""))]) from None
 
 
-def _graph(store: Store, settings: Settings):
-    return road_graph(store, pbf=getattr(settings, "road_pbf", None))
+async def read_limited_body(request: Request, limit: int = MAX_ANALYSIS_BODY_BYTES) -> bytes:
+    """The request body, refused with 413 above ``limit`` bytes (analysis bodies are small)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "body", f"larger than the limit of {limit} bytes for this endpoint",
+                       code="PayloadTooLarge")
+    chunks, seen = [], 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise ApiError(413, "body", f"larger than the limit of {limit} bytes for this endpoint",
+                           code="PayloadTooLarge")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.get("/rules", summary="Siting rule sets (rules/*.yaml)")
-def list_rules(store: Store = Depends(get_store), _=Reader) -> dict[str, Any]:
-    return {"rule_sets": [rs.describe() for rs in rule_sets(store.catalog).values()]}
+def list_rules(ctx: AppContext = Depends(get_context), _=Reader) -> dict[str, Any]:
+    return {"rule_sets": [rs.describe() for rs in ctx.rule_sets().values()]}
 
 
-@router.post("", summary="Check a proposed chemical park or hazardous installation")
+@router.post("", summary="Check a proposed chemical park or hazardous installation",
+             openapi_extra=geojson_body(False, PROPOSAL_DOC, MAX_ANALYSIS_BODY_BYTES))
 async def check_proposal(request: Request,
-                         kind: str | None = Query(None, description="park | installation (default: from "
-                                                  "properties.kind, else installation with an inventory or a "
-                                                  "point, else park)"),
-                         rule_set: str | None = Query(None, description=RULE_SET_DOC),
+                         kind: Literal["park", "installation"] | None = Query(
+                             None, description="park | installation (default: from properties.kind, else "
+                             "installation with an inventory or a point, else park)"),
+                         rule_set: str | None = RuleSetName,
                          repair: bool = Query(False, description="repair an invalid polygon with make_valid "
                                               "(noted in the report) instead of refusing it"),
-                         f: str = Query("json", description=F_DOC),
-                         store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
-    body = await request.body()
+                         f: Literal["json", "geojson"] = Query("json", description=F_DOC),
+                         ctx: AppContext = Depends(get_context), _=Reader):
+    body = await read_limited_body(request)
 
     def work() -> Response:
-        proposal = siting.proposal_from_geojson(body, store, kind=kind, repair=repair)
-        rs = _rule_set(store, proposal.kind, rule_set)
-        return _respond(siting.check(store, proposal, rs, graph=_graph(store, settings)), f)
+        proposal = siting.proposal_from_geojson(body, ctx.store, kind=kind, repair=repair)
+        rs = _rule_set(ctx, proposal.kind, rule_set)
+        return _respond(siting.check(ctx.store, proposal, rs, graph=ctx.road_graph()), f)
 
     return await run_in_threadpool(work)
 
 
 @router.get("/{park_id}", summary="Check an existing chemical park")
-def check_existing_park(park_id: int, rule_set: str | None = Query(None, description=RULE_SET_DOC),
-                        f: str = Query("json", description=F_DOC),
-                        store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
-    rs = _rule_set(store, "park", rule_set)
-    return _respond(siting.check_park(store, park_id, rs, graph=_graph(store, settings)), f)
+def check_existing_park(park_id: FeatureId, rule_set: str | None = RuleSetName,
+                        f: Literal["json", "geojson"] = Query("json", description=F_DOC),
+                        ctx: AppContext = Depends(get_context), _=Reader):
+    rs = _rule_set(ctx, "park", rule_set)
+    return _respond(siting.check_park(ctx.store, park_id, rs, graph=ctx.road_graph()), f)

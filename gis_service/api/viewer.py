@@ -1,9 +1,12 @@
 """The web viewer (``web/index.html`` at ``/viewer``) and the offline browser assets.
 
 * ``/viewer`` — the viewer page; ``/viewer/<file>`` — its scripts and styles (top level of web/ only);
-* ``/viewer/config.json`` — layer catalogue meta (styles, labels, units), basemap and endpoints;
+* ``/viewer/config.json`` — layer catalogue meta (styles, labels, units), basemap and endpoints; it
+  describes the data, so it needs a key when GIS_READ_REQUIRES_KEY is set (like every data read).
+  The page and its scripts are code, not data, and stay loadable so a key can be typed into the page;
 * ``/static/vendor/<npm package>/...`` — the pinned npm assets in web/node_modules
-  (``scripts/setup_web_assets.sh``); Leaflet itself is mounted at ``/static/leaflet`` by app.py.
+  (``scripts/setup_web_assets.sh``) and Leaflet at ``/static/leaflet``: Starlette StaticFiles mounts
+  made by app.py, one per allowed package, so no path can leave those folders.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from ..maps import assets
 from ..maps.base import basemap_for
 from ..maps.style import catalog_meta
 from ..stores.base import Store
-from .deps import get_settings, get_store
+from .deps import Reader, get_settings, get_store
 from .errors import ApiError
 
 router = APIRouter()
@@ -25,7 +28,7 @@ CACHE = {"Cache-Control": "public, max-age=3600"}
 
 
 def _file(url_path: str, field: str) -> FileResponse:
-    path = assets.resolve(url_path)
+    path = assets.resolve(url_path) if "\x00" not in url_path else None
     if path is None:
         hint = "; run scripts/setup_web_assets.sh" if url_path.startswith(assets.VENDOR_URL) else ""
         raise ApiError(404, field, f"no such asset: {url_path}{hint}", code="NotFound")
@@ -40,7 +43,7 @@ def viewer_page():
 
 
 @router.get("/viewer/config.json", summary="Viewer configuration", tags=["Viewer"])
-def viewer_config(store: Store = Depends(get_store), settings: Settings = Depends(get_settings)):
+def viewer_config(store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
     base = basemap_for(settings)
     doc = {
         "layers": catalog_meta(store.catalog),
@@ -84,9 +87,3 @@ def _extent(store: Store) -> list[float] | None:
 @router.get("/viewer/{name}", summary="Viewer file", tags=["Viewer"], include_in_schema=False)
 def viewer_file(name: str):
     return _file(f"{assets.APP_URL}/{name}", "path")
-
-
-@router.get("/static/vendor/{path:path}", summary="Offline browser asset (npm)", tags=["Viewer"],
-            include_in_schema=False)
-def vendor_file(path: str):
-    return _file(f"{assets.VENDOR_URL}/{path}", "path")

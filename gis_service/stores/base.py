@@ -130,6 +130,8 @@ def check_query(spec: LayerSpec, query: Query) -> None:
     for name, _asc in query.sortby:
         if name != "id" and name not in allowed:
             problems.append(Problem(None, "sortby", f"unknown sort key {name!r}; allowed: id, {', '.join(spec.attribute_names)}"))
+        elif name != "id" and spec.attribute(name).type == "json":
+            problems.append(Problem(None, "sortby", f"JSON attribute {name!r} cannot be a sort key"))
     if query.bbox is not None:
         x0, y0, x1, y1 = query.bbox
         if not (-180 <= x0 <= 180 and -180 <= x1 <= 180 and -90 <= y0 <= 90 and -90 <= y1 <= 90 and y0 <= y1):
@@ -166,6 +168,10 @@ class Store(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or files."""
+
+    def ping(self) -> None:
+        """Raise (StoreError or the driver's error) unless the store can answer now."""
+        self.count(next(iter(self.catalog)).name)
 
     # -- reads -------------------------------------------------------------------------------
     @abc.abstractmethod

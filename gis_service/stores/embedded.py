@@ -5,19 +5,30 @@ No server is needed: each layer is read once into memory (geometries as a shapel
 of the file that then atomically replaces the original, so a failed write leaves the file and
 the in-memory state untouched.
 
+Several processes may open the same file (``serve --workers N``, CLI loads beside a running
+service): writes are coordinated by an exclusive OS lock (``flock``) on ``<file>.lock`` — under it a
+writer first reloads the file if another process replaced it, then writes — and every read first
+checks (one ``stat``) whether the file was replaced since it was loaded and reloads it if so. So
+every acknowledged write is visible to every process and no write is lost. This needs a local
+filesystem (``flock`` is not reliable on NFS); for several machines or replicas use PostGIS.
+Temporary copies left by a killed writer (``.<file>.tmp-*``) are removed when the store opens.
+
 Distances are geodesic metres (see :mod:`gis_service.geodesy`): the index supplies candidates
 in a conservatively padded degree box, then candidates are measured on the ellipsoid.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
 import math
 import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +43,19 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog import Catalog, LayerSpec
 from ..geodesy import geometry_distance_m
 from ..validation import Row
-from .base import COORD_PRECISION, Feature, FeatureNotFound, Page, Query, Store, WriteBatch, bbox_parts
+from .base import (
+    COORD_PRECISION,
+    Feature,
+    FeatureNotFound,
+    Page,
+    Query,
+    Store,
+    StoreError,
+    WriteBatch,
+    bbox_parts,
+)
+
+log = logging.getLogger(__name__)
 
 # Metres per degree of latitude is at least 110,574 m on WGS84; use a slightly smaller figure so
 # that the padded search box always contains the geodesic disc.
@@ -118,33 +141,100 @@ class EmbeddedStore(Store):
         self._layers: dict[str, _LayerData] = {}
         self._lock = threading.RLock()
         self._loaded = False
+        self._signature: tuple | None = None  # (write generation, inode, mtime ns, size) when loaded
+        self._gen_fd: tuple[int, int] | None = None  # (pid, fd) of the open lock file, for reading
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            existing = set()
-            if self.path.exists():
-                existing = {name for name, _ in pyogrio.list_layers(self.path)}
-            missing = [spec for spec in self.catalog if spec.name not in existing]
-            if missing:
-                self._persist({spec.name: self._empty(spec) for spec in missing})
-            self._load_all()
+            with self._file_lock():
+                self._remove_leftovers()
+                existing = set()
+                if self.path.exists():
+                    existing = {name for name, _ in pyogrio.list_layers(self.path)}
+                missing = [spec for spec in self.catalog if spec.name not in existing]
+                if missing:
+                    self._persist({spec.name: self._empty(spec) for spec in missing})
+                self._load_all()
+
+    def close(self) -> None:
+        if self._gen_fd is not None and self._gen_fd[0] == os.getpid():
+            os.close(self._gen_fd[1])
+        self._gen_fd = None
+
+    def ping(self) -> None:
+        self._ensure()
+        if not self.path.exists():
+            raise StoreError(f"the embedded store's file {self.path} is missing")
 
     def _ensure(self) -> None:
         if not self._loaded:
             self.init()
+        elif self._file_signature() != self._signature:
+            with self._lock:  # another process replaced the file: read it again
+                if self._file_signature() != self._signature:
+                    self._load_all()
+
+    # -- coordination between processes ------------------------------------------------------
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def _tmp_prefix(self) -> str:
+        return f".{self.path.name}.tmp-"
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """Exclusive OS lock shared by every process that opens this file (held while writing). A
+        fresh descriptor each time, so a forked child never shares its parent's lock."""
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    def _generation(self) -> int:
+        """The write counter kept in the lock file (bumped by every write, after the file is replaced)."""
+        if self._gen_fd is None or self._gen_fd[0] != os.getpid():
+            self._gen_fd = (os.getpid(), os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644))
+        raw = os.pread(self._gen_fd[1], 8, 0)
+        return int.from_bytes(raw, "little") if len(raw) == 8 else 0
+
+    def _bump_generation(self) -> None:
+        gen = self._generation() + 1
+        os.pwrite(self._gen_fd[1], gen.to_bytes(8, "little"), 0)  # type: ignore[index]
+
+    def _file_signature(self) -> tuple | None:
+        """Changes with every write of any process (generation) and with any replacement of the file."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (self._generation(), st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _remove_leftovers(self) -> None:
+        """Delete temporary copies of killed writes (called under the file lock: no write is running)."""
+        for leftover in self.path.parent.glob(self._tmp_prefix() + "*"):
+            try:
+                leftover.unlink()
+                log.warning("removed %s, left by an interrupted write", leftover)
+            except OSError:
+                pass
 
     def _empty(self, spec: LayerSpec) -> _LayerData:
         return _LayerData.build(spec, np.zeros(0, dtype=np.int64), np.array([], dtype=object),
                                 pd.DataFrame({a.name: [] for a in spec.attributes}))
 
     def _load_all(self) -> None:
+        signature = self._file_signature()
         layers = {}
         for spec in self.catalog:
             layers[spec.name] = self._read_layer(spec)
         self._layers = layers
         self._loaded = True
+        self._signature = signature
 
     def _read_layer(self, spec: LayerSpec) -> _LayerData:
         df = pyogrio.read_dataframe(self.path, layer=spec.name, fid_as_index=True)
@@ -170,7 +260,7 @@ class EmbeddedStore(Store):
 
     def _persist(self, changed: dict[str, _LayerData]) -> None:
         """Write changed layers into a copy of the file, then atomically swap it in."""
-        fd, tmp = tempfile.mkstemp(suffix=".gpkg", dir=self.path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix(), suffix=".gpkg", dir=self.path.parent)
         os.close(fd)
         try:
             if self.path.exists():
@@ -183,6 +273,8 @@ class EmbeddedStore(Store):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
                                         geometry_type="Unknown", promote_to_multi=False)
             os.replace(tmp, self.path)
+            self._bump_generation()
+            self._signature = self._file_signature()
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -325,8 +417,8 @@ class EmbeddedStore(Store):
     # -- writes ------------------------------------------------------------------------------
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
         spec = self.spec(layer)
-        with self._lock:
-            data = self._data(layer)
+        with self._lock, self._file_lock():
+            data = self._data(layer)  # reloaded first if another process wrote meanwhile
             present = set(data.ids.tolist())
             for fid in list(batch.replaces) + list(batch.deletes):
                 if fid not in present:
@@ -356,7 +448,7 @@ class EmbeddedStore(Store):
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         spec = self.spec(layer)
-        with self._lock:
+        with self._lock, self._file_lock():
             self._ensure()
             given = [r.id for r in rows]
             if all(i is not None for i in given) and len(set(given)) == len(given):

@@ -9,6 +9,7 @@ bound parameter; every identifier comes from the catalogue.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,7 @@ from sqlalchemy import (
     cast,
     create_engine,
     delete,
+    event,
     func,
     insert,
     literal,
@@ -49,7 +51,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
@@ -64,6 +66,9 @@ from .base import (
     WriteBatch,
     bbox_parts,
 )
+from .watchdog import WATCHDOG
+
+log = logging.getLogger(__name__)
 
 SCHEMA = "riskmap"
 _SQL_TYPES = {"string": Text, "integer": BigInteger, "number": Float(precision=53), "boolean": Boolean, "json": JSONB}
@@ -120,14 +125,57 @@ def _geog(expr):
     return cast(expr, Geography(srid=4326))
 
 
+def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0,
+                pool_size: int = 10) -> Engine:
+    """An engine whose calls cannot hang: a connect timeout (libpq), a statement timeout (server) and a
+    client-side deadline (:mod:`.watchdog`) for a server that is frozen and enforces nothing; a pool
+    checkout waits at most the connect timeout. No pre-ping round trip per checkout: connections are
+    recycled every 30 min, and a connection found dead is dropped from the pool by SQLAlchemy."""
+    options = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                           pool_timeout=max(1.0, connect_timeout_s),
+                           connect_args={"connect_timeout": max(1, round(connect_timeout_s)), "options": options})
+    deadline = statement_timeout_s + max(1.0, connect_timeout_s)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(conn, cursor, statement, parameters, context, executemany):
+        guard = WATCHDOG.deadline(_fd(conn), deadline)
+        guard.__enter__()
+        conn.info.setdefault("_watch", []).append(guard)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(conn, cursor, statement, parameters, context, executemany):
+        guards = conn.info.get("_watch")
+        if guards:
+            guards.pop().__exit__(None, None, None)
+
+    @event.listens_for(engine, "handle_error")
+    def _disarm_on_error(ctx):
+        conn = ctx.connection
+        guards = conn.info.get("_watch") if conn is not None else None
+        while guards:
+            guards.pop().__exit__(None, None, None)
+
+    return engine
+
+
+def _fd(conn) -> int | None:
+    try:
+        return conn.connection.dbapi_connection.pgconn.socket
+    except Exception:  # noqa: BLE001 - no socket: no deadline
+        return None
+
+
 class PostGISStore(Store):
     kind = "postgis"
 
-    def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None):
+    def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None,
+                 connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0):
         super().__init__(catalog)
         self.url = url
-        # No pre-ping round trip per checkout: connections are recycled every 30 min instead.
-        self.engine = engine or create_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
+        self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s)
+        self._deadline_s = statement_timeout_s + max(1.0, connect_timeout_s)
+        self._ready = False
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
@@ -139,6 +187,9 @@ class PostGISStore(Store):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
+        """Create the schema once reachable; a database that is down raises StoreError (→ 503). Every
+        request calls :meth:`_table` first, which retries this until it succeeds, so a service started
+        while the database was down recovers by itself."""
         try:
             with self.engine.begin() as conn:
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
@@ -151,9 +202,19 @@ class PostGISStore(Store):
                     start = select(literal(name), func.count()).select_from(self.tables[name])
                     conn.execute(pg_insert(self.counts_table).from_select(["layer", "n"], start)
                                  .on_conflict_do_nothing(index_elements=["layer"]))
-        except OperationalError as exc:
+        except (OperationalError, InterfaceError) as exc:
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else exc
             raise StoreError(f"cannot reach PostGIS at {self.engine.url.render_as_string(hide_password=True)}: "
-                             f"{exc.orig}") from exc
+                             f"{first}") from exc
+        self._ready = True
+
+    def ping(self) -> None:
+        """Raise unless the database answers (opening the store first if it never was)."""
+        if not self._ready:
+            self.init()
+            return
+        with self.reader.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -166,6 +227,8 @@ class PostGISStore(Store):
     # -- helpers -----------------------------------------------------------------------------
     def _table(self, layer: str) -> Table:
         self.spec(layer)
+        if not self._ready:
+            self.init()
         return self.tables[layer]
 
     def _columns(self, table: Table, spec: LayerSpec, properties: Sequence[str] | None):
@@ -354,20 +417,17 @@ class PostGISStore(Store):
         numeric = all(spec.attribute(n).type in ("integer", "number", "boolean") for n in names)
         with self.reader.connect() as conn:
             dbapi = conn.connection.dbapi_connection
-            if numeric:
-                # points and numbers as fixed-width binary COPY rows, parsed by numpy in one go;
-                # only the other geometries travel as WKB
-                ids, geoms, data = self._numeric_points(dbapi, table, names)
-                more = self._rows_as_wkb(dbapi, table, names, func.GeometryType(table.c.geom) != "POINT")
-            else:
-                ids, geoms, data = np.zeros(0, np.int64), np.array([], dtype=object), {n: [] for n in names}
-                more = self._rows_as_wkb(dbapi, table, names, None)
+            with WATCHDOG.deadline(dbapi.pgconn.socket, self._deadline_s):  # raw cursors: no engine events
+                ids, geoms, data, more = self._frame_parts(dbapi, table, names, numeric)
+
         def merged(n):
             extra = more[2][n]
             if numeric:  # NULL → NaN, as in the COPY part
                 extra = np.array([np.nan if v is None else float(v) for v in extra], dtype=float)
                 return np.concatenate([data[n], extra])
-            return np.array(extra, dtype=object)
+            out = np.empty(len(extra), dtype=object)  # never 2-D, even when every value is a list of
+            out[:] = extra                            # the same length (JSON attributes)
+            return out
 
         ids = np.concatenate([ids, more[0]])
         geoms = np.concatenate([geoms, more[1]])
@@ -386,6 +446,17 @@ class PostGISStore(Store):
                                   dtype=object if df[n].isna().any() else bool)
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms[order], index=df.index, crs="EPSG:4326"),
                                 crs="EPSG:4326")
+
+    def _frame_parts(self, dbapi, table: Table, names: list[str], numeric: bool) -> tuple:
+        if numeric:
+            # points and numbers as fixed-width binary rows, parsed by numpy in one go;
+            # only the other geometries travel as WKB
+            ids, geoms, data = self._numeric_points(dbapi, table, names)
+            more = self._rows_as_wkb(dbapi, table, names, func.GeometryType(table.c.geom) != "POINT")
+        else:
+            ids, geoms, data = np.zeros(0, np.int64), np.array([], dtype=object), {n: [] for n in names}
+            more = self._rows_as_wkb(dbapi, table, names, None)
+        return ids, geoms, data, more
 
     def _rows_as_wkb(self, dbapi, table: Table, names: list[str], where) -> tuple:
         """(ids, geometries, {column: values}) over psycopg's binary protocol (no per-row Row objects)."""

@@ -73,7 +73,7 @@ def _run(rules, readings, states=None):
     b, _ = _batch(rules, readings)
     states = {} if states is None else states
     out = R.evaluate(b, rules, states)
-    states.update(out.states)
+    states.update(out.all_states())
     return out.ops, states
 
 

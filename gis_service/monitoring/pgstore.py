@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS monitoring.ingest_counters (reason text PRIMARY KEY, 
 _COLS = ", ".join(ALARM_COLUMNS)
 _COPY_DTYPE = np.dtype([("n", ">i2"), ("l1", ">i4"), ("sensor", ">i8"), ("l2", ">i4"), ("t", ">i8"),
                         ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("quality", ">i2")])
+_STATE_DTYPE = np.dtype([("n", ">i2"), ("l1", ">i4"), ("sensor", ">i8"), ("l2", ">i4"), ("t", ">i8"),
+                         ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("hi", ">i2"), ("l5", ">i4"), ("lo", ">i2"),
+                         ("l6", ">i4"), ("rate", ">i2"), ("l7", ">i4"), ("stale", ">i2")])
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 _TRAILER = b"\xff\xff"
 
@@ -195,26 +198,39 @@ class PgReadings(ReadingStore):
 
     @staticmethod
     def _load_states(cur, ids: list[int]) -> dict[int, State]:
-        cur.execute("INSERT INTO monitoring.sensor_state (sensor_id) SELECT unnest(%s::bigint[]) ORDER BY 1 "
-                    "ON CONFLICT DO NOTHING", (ids,))
-        cur.execute("SELECT sensor_id, last_t, last_value, hi, lo, rate, stale FROM monitoring.sensor_state "
-                    "WHERE sensor_id = ANY(%s) ORDER BY sensor_id FOR UPDATE", (ids,))
-        return {int(r[0]): State(_epoch(r[1]), math.nan if r[2] is None else r[2], r[3], r[4], r[5], r[6])
-                for r in cur.fetchall()}
+        """Lock (FOR UPDATE, in id order) and read the state rows of the batch's sensors; rows of sensors
+        never seen before are inserted first. One round trip in the steady state."""
+        def read() -> dict[int, State]:
+            cur.execute("SELECT sensor_id, last_t, last_value, hi, lo, rate, stale FROM monitoring.sensor_state "
+                        "WHERE sensor_id = ANY(%s) ORDER BY sensor_id FOR UPDATE", (ids,))
+            return {int(r[0]): State(_epoch(r[1]), math.nan if r[2] is None else r[2], r[3], r[4], r[5], r[6])
+                    for r in cur.fetchall()}
+
+        states = read()
+        if len(states) < len(ids):
+            cur.execute("INSERT INTO monitoring.sensor_state (sensor_id) SELECT unnest(%s::bigint[]) ORDER BY 1 "
+                        "ON CONFLICT DO NOTHING", ([i for i in ids if i not in states],))
+            states = read()
+        return states
 
     @staticmethod
-    def _save_states(cur, states: dict[int, State]) -> None:
-        if not states:
+    def _save_states(cur, outcome: Outcome) -> None:
+        """Every new state by binary COPY into a temporary table, then one UPDATE … FROM."""
+        ids, t, v, hi, lo, rate, stale = outcome.columns()
+        if not len(ids):
             return
-        ids = list(states)
-        cols = list(zip(*[(_dt(s.last_t) if not math.isnan(s.last_t) else None,
-                           None if math.isnan(s.last_v) else s.last_v, s.hi, s.lo, s.rate, s.stale)
-                          for s in states.values()], strict=True))
-        cur.execute("""UPDATE monitoring.sensor_state s SET last_t = u.t, last_value = u.v, hi = u.hi, lo = u.lo,
-                        rate = u.rate, stale = u.stale
-                        FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[], %s::int2[], %s::int2[],
-                                    %s::int2[], %s::int2[]) AS u(id, t, v, hi, lo, rate, stale)
-                        WHERE s.sensor_id = u.id""", (ids, *[list(c) for c in cols]))
+        rows = np.empty(len(ids), dtype=_STATE_DTYPE)
+        rows["n"] = 7
+        rows["l1"], rows["l2"], rows["l3"] = 8, 8, 8
+        rows["l4"], rows["l5"], rows["l6"], rows["l7"] = 2, 2, 2, 2
+        rows["sensor"], rows["t"], rows["value"] = ids, np.round((t - PG_EPOCH) * 1e6).astype(np.int64), v
+        rows["hi"], rows["lo"], rows["rate"], rows["stale"] = hi, lo, rate, stale
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS state_stage (sensor_id bigint, last_t timestamptz, "
+                    "last_value float8, hi int2, lo int2, rate int2, stale int2) ON COMMIT DELETE ROWS")
+        with cur.copy("COPY state_stage FROM STDIN (FORMAT BINARY)") as cp:
+            cp.write(_HEADER + rows.tobytes() + _TRAILER)
+        cur.execute("UPDATE monitoring.sensor_state s SET last_t = u.last_t, last_value = u.last_value, hi = u.hi, "
+                    "lo = u.lo, rate = u.rate, stale = u.stale FROM state_stage u WHERE s.sensor_id = u.sensor_id")
 
     @staticmethod
     def _apply_ops(cur, ops: list[Op]) -> list[dict[str, Any]]:
@@ -297,7 +313,7 @@ class PgReadings(ReadingStore):
                         states = self._load_states(cur, ids)
                         outcome = evaluate(states)
                         written = self._copy(cur, batch)
-                        self._save_states(cur, outcome.states)
+                        self._save_states(cur, outcome)
                         self._apply_ops(cur, outcome.ops)
                         ops = outcome.ops
                     counts = Counter(rejected)
@@ -326,7 +342,7 @@ class PgReadings(ReadingStore):
                     states = {int(r[0]): State(_epoch(r[1]), math.nan if r[2] is None else r[2], r[3], r[4], r[5],
                                                r[6]) for r in cur.fetchall()}
                     outcome = evaluate(states, now)
-                    self._save_states(cur, outcome.states)
+                    self._save_states(cur, outcome)
                     self._apply_ops(cur, outcome.ops)
                 return outcome.ops
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:

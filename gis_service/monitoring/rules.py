@@ -60,8 +60,33 @@ class Op:
 
 @dataclass
 class Outcome:
-    states: dict[int, State] = field(default_factory=dict)   # only sensors whose state changed
+    """New states: ``states`` for sensors the state machine ran on; ``cold`` = (ids, last_t, last_v) arrays
+    for sensors whose only change is their last reading (no alarm state)."""
+
+    states: dict[int, State] = field(default_factory=dict)
     ops: list[Op] = field(default_factory=list)
+    cold: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    def all_states(self) -> dict[int, State]:
+        out = dict(self.states)
+        if self.cold is not None:
+            for s, t, v in zip(*(a.tolist() for a in self.cold), strict=True):
+                out[s] = State(t, v)
+        return out
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """(ids, last_t, last_v, hi, lo, rate, stale) arrays of every new state."""
+        hot = [s for s, st in self.states.items() if not math.isnan(st.last_t)]
+        ids = np.array(hot, dtype=np.int64)
+        cols = [np.array([getattr(self.states[s], k) for s in hot], dtype=float if k.startswith("last") else np.int16)
+                for k in ("last_t", "last_v", "hi", "lo", "rate", "stale")]
+        if self.cold is not None and len(self.cold[0]):
+            ids = np.concatenate([ids, self.cold[0]])
+            cols[0] = np.concatenate([cols[0], self.cold[1]])
+            cols[1] = np.concatenate([cols[1], self.cold[2]])
+            for k in range(2, 6):
+                cols[k] = np.concatenate([cols[k], np.zeros(len(self.cold[0]), dtype=np.int16)])
+        return (ids, *cols)
 
 
 def _nan(x: float | None) -> float:
@@ -158,20 +183,20 @@ def evaluate(batch: Batch, rules: SensorRules, states: dict[int, State]) -> Outc
     np.logical_or.at(hot, g, (near | fast) & fresh)
     hot |= active
     last = first + counts - 1
-    for k, s in enumerate(uniq.tolist()):
-        if hot[k]:
-            st = states.get(s) or State()
-            r = int(batch.row[first[k]])
-            thr = rules.thresholds(r)
-            unit = str(rules.unit[r])
-            before = st.as_tuple()
-            for i in range(first[k], last[k] + 1):
-                if fresh[i]:
-                    step(s, st, thr, float(batch.t[i]), float(v[i]), int(batch.quality[i]), out.ops, unit)
-            if st.as_tuple() != before:
-                out.states[s] = st
-        elif fresh[last[k]]:
-            out.states[s] = State(float(batch.t[last[k]]), float(v[last[k]]))
+    cold = ~hot & fresh[last]
+    out.cold = (uniq[cold], batch.t[last[cold]], v[last[cold]])
+    for k in np.flatnonzero(hot).tolist():
+        s = int(uniq[k])
+        st = states.get(s) or State()
+        r = int(batch.row[first[k]])
+        thr = rules.thresholds(r)
+        unit = str(rules.unit[r])
+        before = st.as_tuple()
+        for i in range(first[k], last[k] + 1):
+            if fresh[i]:
+                step(s, st, thr, float(batch.t[i]), float(v[i]), int(batch.quality[i]), out.ops, unit)
+        if st.as_tuple() != before:
+            out.states[s] = st
     return out
 
 

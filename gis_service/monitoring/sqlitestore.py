@@ -161,7 +161,7 @@ class SqliteReadings(ReadingStore):
                                          zip(batch.sensor.tolist(), [_us(t) for t in batch.t.tolist()],
                                              batch.value.tolist(), batch.quality.tolist(), strict=True))
                         written = conn.total_changes - before
-                        self._save(conn, outcome.states)
+                        self._save(conn, outcome.all_states())
                         self._ops(conn, outcome.ops)
                         ops = outcome.ops
                     counts = Counter(rejected)
@@ -186,7 +186,7 @@ class SqliteReadings(ReadingStore):
                           conn.execute("SELECT sensor_id, last_t, last_value, hi, lo, rate, stale FROM sensor_state "
                                        "WHERE stale = 0 AND last_t IS NOT NULL")}
                 outcome = evaluate(states, now)
-                self._save(conn, outcome.states)
+                self._save(conn, outcome.all_states())
                 self._ops(conn, outcome.ops)
                 conn.execute("COMMIT")
             except BaseException:

@@ -47,7 +47,7 @@ def test_new_alarm_pops_up_and_opens_its_decision_package(browser, mon_server): 
         rows = [{"sensor_id": sensor["id"], "time": now - 60 + 10 * i, "value": v}
                 for i, v in enumerate([20.0, 40.0, 70.0, 90.0, 130.0, 240.0])]
         assert _post(mon_server, rows)["alarm_changes"][0]["kind"] == "open"
-        toast = page.wait_for_selector(f".mon-toast[data-alarm]")
+        toast = page.wait_for_selector(".mon-toast[data-alarm]")
         assert "新报警" in toast.inner_text()
         page.wait_for_selector(".mon-sensor.mon-state-alarm")              # the sensor turned red
         w.shot("monitoring_alarm_popup")

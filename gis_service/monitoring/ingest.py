@@ -19,6 +19,9 @@ from .storebase import ReadingStore
 
 log = logging.getLogger("gis_service.monitoring")
 SENSORS = "sensors"
+# a sensor far from its thresholds with no rate rule has its last reading written back at most this
+# often (reading time): it only feeds the stale-sensor rule, whose limits are minutes
+STATE_REFRESH_S = 10.0
 RULE_COLUMNS = ["kind", "unit", "source_layer", "source_id", "low_low", "low", "high", "high_high", "rate_per_h",
                 "deadband", "stale_min"]
 
@@ -64,8 +67,10 @@ class Pipeline:
             rules = self.rules()
             batch = validate(parsed, rules, max_future_s=s.monitoring_max_future_s,
                              max_age_s=s.monitoring_retention_days * 86400, flood=self.flood)
-        written, ops = self.readings.commit(batch, lambda states: alarm_rules.evaluate(batch, rules, states),
-                                            parsed.rejected)
+        refresh = STATE_REFRESH_S
+        written, ops = self.readings.commit(
+            batch, lambda states: alarm_rules.evaluate(batch, rules, states, refresh), parsed.rejected,
+            lambda states: (lambda sc: sc.uniq[sc.write].tolist())(alarm_rules.screen(batch, rules, states, refresh)))
         return Result(written, parsed.rejected, ops, parsed.problems)
 
     def messages(self, messages) -> Result:

@@ -75,6 +75,10 @@ CREATE TABLE IF NOT EXISTS monitoring.ingest_counters (reason text PRIMARY KEY, 
 _COLS = ", ".join(ALARM_COLUMNS)
 _COPY_DTYPE = np.dtype([("n", ">i2"), ("l1", ">i4"), ("sensor", ">i8"), ("l2", ">i4"), ("t", ">i8"),
                         ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("quality", ">i2")])
+_READ_STATES = ("SELECT sensor_id, extract(epoch FROM last_t)::float8, last_value, hi, lo, rate, stale "
+                "FROM monitoring.sensor_state "
+                "WHERE sensor_id = ANY(%s) ORDER BY sensor_id")
+_LOCK_STATES = _READ_STATES + " FOR UPDATE"
 _STATE_DTYPE = np.dtype([("n", ">i2"), ("l1", ">i4"), ("sensor", ">i8"), ("l2", ">i4"), ("t", ">i8"),
                          ("l3", ">i4"), ("value", ">f8"), ("l4", ">i4"), ("hi", ">i2"), ("l5", ">i4"), ("lo", ">i2"),
                          ("l6", ">i4"), ("rate", ">i2"), ("l7", ">i4"), ("stale", ">i2")])
@@ -197,20 +201,25 @@ class PgReadings(ReadingStore):
         return self._writer
 
     @staticmethod
-    def _load_states(cur, ids: list[int]) -> dict[int, State]:
-        """Lock (FOR UPDATE, in id order) and read the state rows of the batch's sensors; rows of sensors
-        never seen before are inserted first. One round trip in the steady state."""
-        def read() -> dict[int, State]:
-            cur.execute("SELECT sensor_id, last_t, last_value, hi, lo, rate, stale FROM monitoring.sensor_state "
-                        "WHERE sensor_id = ANY(%s) ORDER BY sensor_id FOR UPDATE", (ids,))
-            return {int(r[0]): State(_epoch(r[1]), math.nan if r[2] is None else r[2], r[3], r[4], r[5], r[6])
-                    for r in cur.fetchall()}
+    def _read_states(cur, ids: list[int], lock: bool) -> dict[int, State]:
+        cur.execute(_LOCK_STATES if lock else _READ_STATES, (ids,))
+        nan = math.nan
+        return {r[0]: State(nan if r[1] is None else r[1], nan if r[2] is None else r[2], r[3], r[4], r[5], r[6])
+                for r in cur.fetchall()}
 
-        states = read()
-        if len(states) < len(ids):
+    def _load_states(self, cur, ids: list[int], touched) -> dict[int, State]:
+        """The batch's sensor states. The rows the batch will write (``touched``: sensors the state machine
+        runs on, or whose last reading is due to be kept) are locked FOR UPDATE in id order and re-read,
+        so concurrent workers never judge a sensor from stale state; the others are only read (no tuple
+        locks, which would cost a write per row). Rows of sensors never seen before are inserted first."""
+        states = self._read_states(cur, ids, lock=touched is None)
+        need = ids if touched is None else touched(states)
+        missing = [i for i in need if i not in states]
+        if missing:
             cur.execute("INSERT INTO monitoring.sensor_state (sensor_id) SELECT unnest(%s::bigint[]) ORDER BY 1 "
-                        "ON CONFLICT DO NOTHING", ([i for i in ids if i not in states],))
-            states = read()
+                        "ON CONFLICT DO NOTHING", (missing,))
+        if touched is not None or missing:
+            states.update(self._read_states(cur, need, lock=True))
         return states
 
     @staticmethod
@@ -297,7 +306,7 @@ class PgReadings(ReadingStore):
             cur.execute("INSERT INTO monitoring.readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING")
             return cur.rowcount
 
-    def commit(self, batch: Batch, evaluate: Evaluator, rejected: Counter, accepted_origin: int = 0):
+    def commit(self, batch: Batch, evaluate: Evaluator, rejected: Counter, touched=None):
         with self._lock:
             try:
                 if len(batch):
@@ -310,7 +319,7 @@ class PgReadings(ReadingStore):
                     written = 0
                     if len(batch):
                         ids = np.unique(batch.sensor).tolist()
-                        states = self._load_states(cur, ids)
+                        states = self._load_states(cur, ids, touched)
                         outcome = evaluate(states)
                         written = self._copy(cur, batch)
                         self._save_states(cur, outcome)

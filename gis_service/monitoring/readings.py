@@ -82,25 +82,33 @@ def loads(payload: bytes):
 
 
 def _add(out: Parsed, origin: int, sensor: int, obj) -> None:
-    if not isinstance(obj, dict):
-        out.reject(origin, "malformed_json", "payload")
+    try:
+        t, v = obj["time"], obj["value"]
+    except (KeyError, TypeError, IndexError):
+        if not isinstance(obj, dict):
+            out.reject(origin, "malformed_json", "payload")
+        else:
+            out.reject(origin, "missing_field", "time" if "time" not in obj else "value")
         return
-    if "value" not in obj or "time" not in obj:
-        out.reject(origin, "missing_field", "time" if "time" not in obj else "value")
-        return
-    t = parse_time(obj["time"])
+    if type(t) is float or type(t) is int:     # the common case first: epoch seconds (or ms)
+        t = float(t)
+        if t > 1e11:
+            t /= 1000.0
+        if t != t:
+            t = None
+    else:
+        t = parse_time(t)
     if t is None:
         out.reject(origin, "bad_time", "time")
         return
-    v = obj["value"]
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
+    if type(v) is not float and type(v) is not int:
         out.reject(origin, "missing_field", "value")
         return
-    q = QUALITY.get(obj.get("quality", 0))
+    q = QUALITY.get(obj.get("quality", 0)) if len(obj) > 2 else 0
     if q is None:
         out.reject(origin, "bad_quality", "quality")
         return
-    u = obj.get("unit")
+    u = obj.get("unit") if len(obj) > 2 else None
     out.sensor.append(sensor)
     out.t.append(t)
     out.value.append(float(v))

@@ -151,19 +151,28 @@ def step(sensor: int, st: State, th: dict[str, float | None], t: float, v: float
     st.last_t, st.last_v = t, v
 
 
-def evaluate(batch: Batch, rules: SensorRules, states: dict[int, State]) -> Outcome:
-    """Run the rules over a batch sorted by (sensor, time). ``states`` holds the stored state of every
-    sensor in the batch (missing = fresh). Readings not newer than the sensor's last one are stored but
-    not evaluated (late or redelivered)."""
-    out = Outcome()
-    n = len(batch)
-    if not n:
-        return out
+@dataclass
+class Screen:
+    """The vectorised pre-screen of a batch against the stored states (one row per sensor in ``uniq``)."""
+
+    uniq: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    fresh: np.ndarray   # per reading: newer than the sensor's stored last reading
+    hot: np.ndarray     # per sensor: the state machine must run (near a threshold, fast, alarm open)
+    write: np.ndarray   # per sensor: its state row must be written (hot, or its last reading must be kept)
+
+
+def screen(batch: Batch, rules: SensorRules, states: dict[int, State], refresh_s: float = 0.0) -> Screen:
+    """Which sensors need the state machine and which state rows need writing. A sensor with no alarm
+    state, no rate rule and nothing near a threshold only needs its last reading kept for the stale rule,
+    so its row is rewritten at most every ``refresh_s`` seconds of reading time (0 = always)."""
     uniq, first, counts = np.unique(batch.sensor, return_index=True, return_counts=True)
     g = np.repeat(np.arange(len(uniq)), counts)                    # group of each reading
-    st_t = np.array([states.get(s, State()).last_t for s in uniq.tolist()], dtype=float)
-    st_v = np.array([states.get(s, State()).last_v for s in uniq.tolist()], dtype=float)
-    active = np.array([any(states.get(s, State()).as_tuple()[2:]) for s in uniq.tolist()], dtype=bool)
+    known = [states.get(s) for s in uniq.tolist()]
+    st_t = np.array([math.nan if x is None else x.last_t for x in known], dtype=float)
+    st_v = np.array([math.nan if x is None else x.last_v for x in known], dtype=float)
+    active = np.array([x is not None and (x.hi or x.lo or x.rate or x.stale) for x in known], dtype=bool)
     fresh = ~(batch.t <= st_t[g])                                   # NaN last time → fresh
     row = batch.row
     v = batch.value
@@ -171,8 +180,8 @@ def evaluate(batch: Batch, rules: SensorRules, states: dict[int, State]) -> Outc
     db = np.nan_to_num(th["deadband"][row])
     near = (v >= th["high"][row] - db) | (v >= th["high_high"][row] - db) | \
            (v <= th["low"][row] + db) | (v <= th["low_low"][row] + db)
-    prev_v = np.empty(n)
-    prev_t = np.empty(n)
+    prev_v = np.empty(len(batch))
+    prev_t = np.empty(len(batch))
     prev_v[1:], prev_t[1:] = v[:-1], batch.t[:-1]
     prev_v[first], prev_t[first] = st_v, st_t
     dt = batch.t - prev_t
@@ -183,7 +192,22 @@ def evaluate(batch: Batch, rules: SensorRules, states: dict[int, State]) -> Outc
     np.logical_or.at(hot, g, (near | fast) & fresh)
     hot |= active
     last = first + counts - 1
-    cold = ~hot & fresh[last]
+    keeps = ~np.isnan(th["rate_per_h"][row[first]]) | np.isnan(st_t) | (batch.t[last] - st_t >= refresh_s)
+    write = hot | (fresh[last] & keeps)
+    return Screen(uniq, first, last, fresh, hot, write)
+
+
+def evaluate(batch: Batch, rules: SensorRules, states: dict[int, State], refresh_s: float = 0.0) -> Outcome:
+    """Run the rules over a batch sorted by (sensor, time). ``states`` holds the stored state of every
+    sensor in the batch (missing = fresh). Readings not newer than the sensor's last one are stored but
+    not evaluated (late or redelivered)."""
+    out = Outcome()
+    if not len(batch):
+        return out
+    sc = screen(batch, rules, states, refresh_s)
+    uniq, first, last, fresh, hot = sc.uniq, sc.first, sc.last, sc.fresh, sc.hot
+    v = batch.value
+    cold = ~hot & sc.write
     out.cold = (uniq[cold], batch.t[last[cold]], v[last[cold]])
     for k in np.flatnonzero(hot).tolist():
         s = int(uniq[k])

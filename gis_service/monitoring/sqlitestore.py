@@ -146,7 +146,7 @@ class SqliteReadings(ReadingStore):
         conn.executemany("INSERT INTO ingest_counters (reason, n) VALUES (?, ?) ON CONFLICT (reason) "
                          "DO UPDATE SET n = n + excluded.n", [(k, int(v)) for k, v in counts.items() if v])
 
-    def commit(self, batch: Batch, evaluate: Evaluator, rejected: Counter, accepted_origin: int = 0):
+    def commit(self, batch: Batch, evaluate: Evaluator, rejected: Counter, touched=None):
         with self._lock:
             conn = self._conn()
             try:

@@ -74,8 +74,10 @@ class ReadingStore(abc.ABC):
         pass
 
     @abc.abstractmethod
-    def commit(self, batch: Batch, evaluate: Evaluator, rejected: Counter, accepted_origin: int = 0) -> tuple[int, list[Op]]:
-        """Store the batch with its alarm changes; returns (rows written, alarm ops). Raises
+    def commit(self, batch: Batch, evaluate: Evaluator, rejected: Counter,
+               touched: Callable[[dict[int, State]], list[int]] | None = None) -> tuple[int, list[Op]]:
+        """Store the batch with its alarm changes; returns (rows written, alarm ops). ``touched`` names,
+        from the stored states, the sensors whose state rows the batch will write (None = all). Raises
         MonitoringUnavailable when the store cannot be reached (nothing committed)."""
 
     @abc.abstractmethod

@@ -1,6 +1,6 @@
 """Benchmark: the overview map at 100,000 features — our map vs a naive Folium map embedding every feature.
 
-Data: the Jilin sample (``gis_service.sample.build_sample``) with its ``receptors`` layer replaced by
+Data: the Jilin sample (``sample_data/jilin_sample.py``) with its ``receptors`` layer replaced by
 ``--features`` synthetic points spread over the province's bounding box (names, classes, populations,
 data source as in the sample), so the map has ~``--features`` + 1,400 features in all.
 
@@ -55,7 +55,7 @@ PAINTED = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFr
 
 
 def make_store(path: Path, n: int, seed: int = 11) -> EmbeddedStore:
-    from gis_service.sample import build_sample
+    from gis_service.cli import build_sample
 
     sample = path.parent / "sample.gpkg"
     if not sample.exists():

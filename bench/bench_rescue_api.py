@@ -67,7 +67,7 @@ def ensure_database(dsn: str) -> None:
 def load_sample(dsn: str, scale: int) -> dict[str, int]:
     import pyogrio
 
-    from gis_service.sample import build_sample
+    from gis_service.cli import build_sample
 
     ensure_database(dsn)
     store = PostGISStore(default_catalog(), dsn.replace("postgresql://", "postgresql+psycopg://", 1))

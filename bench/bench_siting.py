@@ -36,8 +36,8 @@ import psycopg
 from gis_service.analysis import scenarios, siting
 from gis_service.analysis.siting_rules import rule_set_for, rule_sets
 from gis_service.catalog import default_catalog
+from gis_service.cli import build_sample
 from gis_service.loading import read_frame, rows_from_frame
-from gis_service.sample import build_sample
 from gis_service.stores.postgis import PostGISStore
 
 SPATIAL_RULES = ["goaf_influence", "tailings_breach_corridor", "external_safety_distance",

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .catalog import UnknownLayer
-from .config import DEFAULT_GPKG, Settings, get_settings
+from .config import DEFAULT_GPKG, ROOT, Settings, get_settings
+from .context import AppContext
 from .loading import LoadError, read_frame, rows_from_frame
 from .stores import StoreError, make_store
 from .validation import ValidationFailed
@@ -40,21 +41,46 @@ def report_invalid(exc: ValidationFailed, writing: bool = False) -> None:
     raise typer.Exit(1)
 
 
-def open_store(settings: Settings | None = None):
-    settings = settings or get_settings()
+def open_context(settings: Settings | None = None) -> AppContext:
+    """The application context every command shares with the API: store (opened), settings, caches."""
     try:
-        store = make_store(settings)
-        store.init()
+        ctx = AppContext.build(settings or get_settings())
+        ctx.store.init()
     except StoreError as exc:
         fail(str(exc), 3)
-    return store
+    except ValueError as exc:  # a malformed setting
+        fail(str(exc), 2)
+    return ctx
+
+
+def open_store(settings: Settings | None = None):
+    return open_context(settings).store
+
+
+SAMPLE_GENERATOR = ROOT / "sample_data" / "jilin_sample.py"
+
+
+def build_sample(path: Path, seed: int | None = None, scale: int = 1) -> dict[str, int]:
+    """Build the Jilin demonstration GeoPackage with ``sample_data/jilin_sample.py`` — a repository
+    tool, not part of the runtime package — and return the feature count per layer."""
+    import importlib.util
+
+    module = sys.modules.get("jilin_sample")
+    if module is None:
+        if not SAMPLE_GENERATOR.exists():
+            fail(f"the sample generator {SAMPLE_GENERATOR} is not here (it ships with the repository)", 2)
+        spec = importlib.util.spec_from_file_location("jilin_sample", SAMPLE_GENERATOR)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["jilin_sample"] = module
+        spec.loader.exec_module(module)
+    kwargs = {"scale": scale} if seed is None else {"seed": seed, "scale": scale}
+    return module.build_sample(path, **kwargs)
 
 
 def ensure_sample(settings: Settings) -> None:
     """With the embedded default and no data file yet, build the Jilin sample dataset."""
     if settings.store == "embedded" and Path(settings.gpkg_path) == DEFAULT_GPKG and not DEFAULT_GPKG.exists():
-        from .sample import build_sample
-
         err.print(f"building the Jilin sample dataset into {DEFAULT_GPKG} …")
         counts = build_sample(DEFAULT_GPKG)
         err.print("  " + ", ".join(f"{k}: {v}" for k, v in counts.items()))
@@ -135,8 +161,6 @@ def load(layer: str = typer.Argument(..., help="layer name, e.g. hazard_sources"
 def make_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="output GeoPackage"),
                 seed: int = typer.Option(2012), scale: int = typer.Option(1, help="multiply feature counts")):
     """Build the reproducible Jilin demonstration dataset (marked synthetic where it is)."""
-    from .sample import build_sample
-
     counts = build_sample(path, seed=seed, scale=scale)
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
@@ -144,8 +168,6 @@ def make_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="output GeoPackag
 @app.command("load-sample")
 def load_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="sample GeoPackage (built if missing)")):
     """Copy every layer of the sample GeoPackage into the configured store (replacing content)."""
-    from .sample import build_sample
-
     if not path.exists():
         build_sample(path)
     store = open_store()

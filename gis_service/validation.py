@@ -71,67 +71,81 @@ def _is_missing(value: Any) -> bool:
         return False
 
 
+def _as_string(attr: AttributeSpec, value: Any) -> str:
+    if isinstance(value, bool | dict | list):
+        raise ValueError(f"expected text, got {type(value).__name__}")
+    text = str(value).strip()
+    if "\x00" in text:
+        raise ValueError("text must not contain the NUL character (U+0000)")
+    if attr.max_length and len(text) > attr.max_length:
+        raise ValueError(f"text longer than {attr.max_length} characters")
+    return text
+
+
+def _as_integer(attr: AttributeSpec, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected an integer, got a boolean")
+    if isinstance(value, str):
+        value = value.strip()
+    try:
+        num = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an integer, got {value!r}") from None
+    if not math.isfinite(num) or num != int(num):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return int(num)
+
+
+def _as_number(attr: AttributeSpec, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    try:
+        out = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a number, got {value!r}") from None
+    if not math.isfinite(out):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return out
+
+
+_TRUE, _FALSE = ("true", "1", "yes", "t", "是"), ("false", "0", "no", "f", "否")
+
+
+def _as_boolean(attr: AttributeSpec, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _as_json(attr: AttributeSpec, value: Any) -> Any:
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"expected JSON, got unparseable text ({exc.msg})") from None
+    if not isinstance(value, list | dict):
+        raise ValueError(f"expected a JSON array or object, got {type(value).__name__}")
+    if _has_nul(value):
+        raise ValueError("JSON text must not contain the NUL character (U+0000)")
+    return _check_inventory(value) if attr.schema == "inventory" else value
+
+
+_COERCE = {"string": _as_string, "integer": _as_integer, "number": _as_number, "boolean": _as_boolean,
+           "json": _as_json}
+
+
 def coerce_value(attr: AttributeSpec, value: Any) -> Any:
     """Convert ``value`` to the attribute's type or raise ValueError with a readable reason."""
-    t = attr.type
-    if t == "string":
-        if isinstance(value, bool | dict | list):
-            raise ValueError(f"expected text, got {type(value).__name__}")
-        text = str(value).strip()
-        if "\x00" in text:
-            raise ValueError("text must not contain the NUL character (U+0000)")
-        if attr.max_length and len(text) > attr.max_length:
-            raise ValueError(f"text longer than {attr.max_length} characters")
-        out: Any = text
-    elif t == "integer":
-        if isinstance(value, bool):
-            raise ValueError("expected an integer, got a boolean")
-        if isinstance(value, str):
-            value = value.strip()
-        try:
-            num = float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected an integer, got {value!r}") from None
-        if not math.isfinite(num) or num != int(num):
-            raise ValueError(f"expected an integer, got {value!r}")
-        out = int(num)
-    elif t == "number":
-        if isinstance(value, bool):
-            raise ValueError("expected a number, got a boolean")
-        try:
-            out = float(value.strip() if isinstance(value, str) else value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a number, got {value!r}") from None
-        if not math.isfinite(out):
-            raise ValueError(f"expected a finite number, got {value!r}")
-    elif t == "boolean":
-        if isinstance(value, bool):
-            out = value
-        elif isinstance(value, int | float) and value in (0, 1):
-            out = bool(value)
-        elif isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "t", "是"):
-            out = True
-        elif isinstance(value, str) and value.strip().lower() in ("false", "0", "no", "f", "否"):
-            out = False
-        else:
-            raise ValueError(f"expected true or false, got {value!r}")
-    elif t == "json":
-        if isinstance(value, str):
-            import json
-
-            try:
-                value = json.loads(value)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"expected JSON, got unparseable text ({exc.msg})") from None
-        if not isinstance(value, list | dict):
-            raise ValueError(f"expected a JSON array or object, got {type(value).__name__}")
-        if _has_nul(value):
-            raise ValueError("JSON text must not contain the NUL character (U+0000)")
-        out = value
-        if attr.schema == "inventory":
-            out = _check_inventory(value)
-    else:  # pragma: no cover - catalogue guards the types
-        raise ValueError(f"unsupported type {t}")
+    convert = _COERCE.get(attr.type)
+    if convert is None:  # pragma: no cover - catalogue guards the types
+        raise ValueError(f"unsupported type {attr.type}")
+    out = convert(attr, value)
     if attr.enum is not None and out not in attr.enum:
         raise ValueError(f"{out!r} is not allowed; allowed values: {', '.join(map(str, attr.enum))}")
     if attr.minimum is not None and out < attr.minimum:

@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check .
+.venv/bin/ruff check .            # lint, imports, complexity (mccabe C901 ≤ 14)
+.venv/bin/mypy                    # types of gis_service/ (configuration in pyproject.toml)
 exec .venv/bin/python -m pytest "$@"

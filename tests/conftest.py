@@ -166,7 +166,7 @@ def fresh_store(request, tmp_path, catalog, dataset):
 
 @pytest.fixture(scope="session")
 def sample_gpkg(tmp_path_factory) -> Path:
-    from gis_service.sample import build_sample
+    from gis_service.cli import build_sample
 
     path = tmp_path_factory.mktemp("sample") / "jilin_sample.gpkg"
     build_sample(path)
@@ -242,8 +242,15 @@ def load_gpkg_into(store, gpkg: Path) -> dict[str, int]:
 
 
 def database_url(postgis_url: str, name: str) -> str:
-    """A separate test database next to ``postgis_url`` (created with PostGIS if missing)."""
+    """A separate test database next to ``postgis_url`` (created with PostGIS if missing).
+
+    The name gets GIS_TEST_DB's suffix (``gis_test_writes`` → ``gis_test_writes_hardening`` with
+    GIS_TEST_DB=gis_test_hardening), so test runs that share a server never share a database."""
     import psycopg
+
+    suffix = TEST_DB.removeprefix("gis_test")
+    if suffix and not name.endswith(suffix):
+        name += suffix
 
     with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():

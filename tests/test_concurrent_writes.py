@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import TEST_DB, ServerProcess, database_url, fill
+from conftest import ServerProcess, database_url, fill
 
 from gis_service.stores.embedded import EmbeddedStore
 
@@ -120,7 +120,7 @@ def test_embedded_behind_two_workers_loses_nothing(tmp_path, catalog, dataset):
 def test_postgis_behind_two_workers_loses_nothing(postgis_url, catalog, dataset):
     from gis_service.stores.postgis import PostGISStore
 
-    url = database_url(postgis_url, f"{TEST_DB}_writers")
+    url = database_url(postgis_url, "gis_test_writers")
     store = PostGISStore(catalog, url)
     store.drop_all()
     store.init()

@@ -13,7 +13,7 @@ import re
 
 import pytest
 import schemathesis
-from conftest import TEST_DB, database_url, fill
+from conftest import database_url, fill
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -41,7 +41,7 @@ def fuzz_schema(request, tmp_path_factory, catalog, dataset):
     if request.param == "postgis":
         from gis_service.stores.postgis import PostGISStore
 
-        store = PostGISStore(catalog, database_url(request.getfixturevalue("postgis_url"), f"{TEST_DB}_fuzz"),
+        store = PostGISStore(catalog, database_url(request.getfixturevalue("postgis_url"), "gis_test_fuzz"),
                              statement_timeout_s=20)
         store.drop_all()
     else:

@@ -189,7 +189,7 @@ def reading_store(request, tmp_path):
 
         from gis_service.monitoring.pgstore import PgReadings
 
-        url = database_url(request.getfixturevalue("postgis_url"), "gis_test_readings_monitoring")
+        url = database_url(request.getfixturevalue("postgis_url"), "gis_test_readings")
         store = PgReadings(url)
         store.drop()
     else:
@@ -250,7 +250,7 @@ def test_postgres_readings_table_is_partitioned_by_day(postgis_url):
 
     from gis_service.monitoring.pgstore import PgReadings
 
-    url = database_url(postgis_url, "gis_test_readings_monitoring")
+    url = database_url(postgis_url, "gis_test_readings")
     store = PgReadings(url)
     store.drop()
     store.init()

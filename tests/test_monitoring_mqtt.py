@@ -21,7 +21,7 @@ import uuid
 
 import psycopg
 import pytest
-from conftest import TEST_DB, ServerProcess, database_url, free_port, load_gpkg_into
+from conftest import ServerProcess, database_url, free_port, load_gpkg_into
 from mqtt_broker import OwnMosquitto, Publisher, broker_available
 
 from gis_service.config import Settings
@@ -67,7 +67,7 @@ def e2e(postgis_url, sample_gpkg, catalog):
     _shared_broker_up()
     from gis_service.stores.postgis import PostGISStore
 
-    url = database_url(postgis_url, f"{TEST_DB}_e2e")
+    url = database_url(postgis_url, "gis_test_e2e")
     store = PostGISStore(catalog, url)
     store.drop_all()
     store.init()
@@ -202,7 +202,7 @@ def _run_outage(layers, readings_url, broker, outage, n=3000, rate=400.0):
 def test_broker_restart_mid_stream_loses_no_acknowledged_reading(layers, postgis_url):
     if broker_available():
         pytest.fail(broker_available())
-    url = database_url(postgis_url, f"{TEST_DB}_broker_restart")
+    url = database_url(postgis_url, "gis_test_broker_restart")
     PgReadings(url).drop()
     broker = OwnMosquitto()
     broker.start()

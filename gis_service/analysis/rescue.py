@@ -1,5 +1,8 @@
 """Nearest capable rescue teams (straight line or road time) and coverage gaps of the hazards.
 
+This module is the engine (nearest teams, isochrones, coverage); the capability table and request
+checks live in :mod:`.rescue_input`, the answer types in :mod:`.rescue_report` — both re-exported here.
+
 Capability matching is data: ``gis_service/data/incident_capabilities.csv`` says which team types
 count for an incident type and the arrival standard of each team type with its source (mine
 rescue 30 min AQ 1008 / 矿山救援规程; fire 5 min GB 51080-2015 §4.1.3; hazmat and medical
@@ -27,311 +30,55 @@ Errors are :class:`~gis_service.validation.ValidationFailed` naming the field (t
 from __future__ import annotations
 
 import math
-import threading
-import time
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import shapely
-from shapely.geometry import Point, mapping
+from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from ..geodesy import distance_and_bearing, geometry_distance_m
-from ..models._common import load_table
-from ..routing import DEFAULT_ACCESS_SPEED_KMH, RoadGraph, isochrone, nearest_by_time, one_to_many
+from ..routing import RoadGraph, isochrone, nearest_by_time, one_to_many
 from ..stores.base import Feature, Store
 from ..validation import Problem, ValidationFailed
-
-TABLE = "incident_capabilities.csv"
-TEAMS = "rescue_teams"
-MAX_K = 50
-EXTENT_MARGIN_DEG = 0.5           # ≈ 40–55 km around the data in Jilin
-EXTENT_TTL_S = 60.0
-MAX_MINUTES = 240.0
-MAX_ISOCHRONES = 6
-COVERAGE_HORIZON = 3.0            # coverage searches run to 3× the standard, so gaps show how late
-INCIDENT_BY_LAYER = {"hazard_sources": "chemical", "chemical_parks": "chemical",
-                     "goaf_areas": "goaf", "tailings_dams": "tailings_dam"}
-COVERAGE_LAYERS = ("hazard_sources", "tailings_dams", "goaf_areas")
-TEAM_TYPE_ZH = {"mine_rescue": "矿山救护", "hazmat": "危化品救援", "fire": "消防", "medical": "医疗"}
-ROUTING_NOTE = (f"ETA = team access leg + fastest road time + incident access leg; access legs are straight "
-                f"lines driven at {DEFAULT_ACCESS_SPEED_KMH:g} km/h (gis_service/routing/graph.py); road speeds "
-                "from the road's speed_kmh or its class default (gis_service/data/road_speeds.csv, OSRM car "
-                "profile); no traffic, turn costs or dispatch time")
-LIMITATIONS = ["straight-line distance is geodesic (WGS84) to the incident geometry; it ignores terrain and roads",
-               "road times are free-flow estimates; no traffic, weather, turn restrictions or dispatch/turnout time",
-               "team positions are their stations; teams already deployed are excluded only via on_duty"]
-
-
-# ---------------------------------------------------------------------------- capability table
-
-@dataclass(frozen=True)
-class Standard:
-    team_type: str
-    minutes: float
-    source: str
-    confidence: str
-    configurable: bool
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    incidents: dict[str, tuple[str, ...]]          # incident → team types (table order)
-    labels: dict[str, tuple[str, str]]             # incident → (zh, en)
-    standards: dict[str, Standard]                 # team type → standard
-
-
-@lru_cache(maxsize=1)
-def capabilities() -> Capabilities:
-    """The matching table (``data/incident_capabilities.csv``), checked for consistency."""
-    incidents: dict[str, list[str]] = {}
-    labels: dict[str, tuple[str, str]] = {}
-    standards: dict[str, Standard] = {}
-    for r in load_table(TABLE):
-        inc, team = r["incident_type"], r["team_type"]
-        incidents.setdefault(inc, [])
-        if team not in incidents[inc]:
-            incidents[inc].append(team)
-        labels[inc] = (r["incident_zh"], r["incident_en"])
-        std = Standard(team, float(r["standard_min"]), r["source"], r["confidence"], r["configurable"] == "yes")
-        if team in standards and standards[team] != std:
-            raise ValueError(f"{TABLE}: team type {team!r} has two different arrival standards")
-        standards[team] = std
-    return Capabilities({k: tuple(v) for k, v in incidents.items()}, labels, standards)
-
-
-def incident_types() -> list[str]:
-    return list(capabilities().incidents)
-
-
-def parse_incident(incident: str | Sequence[str], field_name: str = "incident") -> tuple[str, ...]:
-    """Incident type(s) from ``"chemical"``, ``"chemical,medical"`` or a list; unknown → ValidationFailed."""
-    parts = incident.replace("+", ",").split(",") if isinstance(incident, str) else list(incident)
-    names = tuple(dict.fromkeys(p.strip() for p in parts if p and p.strip()))
-    known = capabilities().incidents
-    bad = [n for n in names if n not in known]
-    if bad or not names:
-        what = f"unknown incident type {', '.join(map(repr, bad))}" if bad else "no incident type given"
-        raise ValidationFailed([Problem(None, field_name, f"{what}; known: {', '.join(known)}")])
-    return names
-
-
-def capable_team_types(incident: str | Sequence[str]) -> list[str]:
-    """Team types that count for the incident type(s), e.g. ``chemical`` → ``['hazmat', 'fire']``."""
-    out: list[str] = []
-    for inc in parse_incident(incident):
-        out += [t for t in capabilities().incidents[inc] if t not in out]
-    return out
-
-
-def parse_overrides(text: str | None) -> dict[str, float]:
-    """``"hazmat:20,medical:15"`` → ``{"hazmat": 20.0, "medical": 15.0}`` (GIS_RESCUE_STANDARD_MIN)."""
-    return dict(_parsed_overrides(text or ""))
-
-
-@lru_cache(maxsize=32)
-def _parsed_overrides(text: str) -> tuple[tuple[str, float], ...]:
-    """Parsed once per distinct setting text (it is read on every rescue request)."""
-    out: dict[str, float] = {}
-    for pair in filter(None, (p.strip() for p in (text or "").split(","))):
-        team, _, value = pair.partition(":")
-        team = team.strip()
-        try:
-            minutes = float(value)
-        except ValueError:
-            minutes = float("nan")
-        if team not in capabilities().standards or not (0 < minutes <= MAX_MINUTES):
-            raise ValueError(f"GIS_RESCUE_STANDARD_MIN: {pair!r} must be team_type:minutes with a known team type "
-                             f"({', '.join(capabilities().standards)}) and 0 < minutes ≤ {MAX_MINUTES:g}")
-        out[team] = minutes
-    return tuple(out.items())
-
-
-def _settings_overrides() -> dict[str, float]:
-    from ..config import get_settings
-
-    return parse_overrides(get_settings().rescue_standard_min)
-
-
-def arrival_standard_min(team_type: str, overrides: Mapping[str, float] | None = None) -> tuple[float, str]:
-    """(minutes, source) of the arrival standard of a team type.
-
-    ``overrides`` (default: ``GIS_RESCUE_STANDARD_MIN``) replaces table values; the source then says so.
-    """
-    std = capabilities().standards.get(team_type)
-    if std is None:
-        raise ValidationFailed([Problem(None, "team_type", f"unknown team type {team_type!r}; known: "
-                                        f"{', '.join(capabilities().standards)}")])
-    over = _settings_overrides() if overrides is None else overrides
-    if team_type in over:
-        return float(over[team_type]), (f"configured ({over[team_type]:g} min, GIS_RESCUE_STANDARD_MIN); "
-                                        f"table default {std.minutes:g} min: {std.source}")
-    return std.minutes, std.source
-
-
-# ---------------------------------------------------------------------------- results
-
-@dataclass
-class TeamHit:
-    id: int
-    name: str
-    team_type: str
-    personnel: int | None
-    on_duty: bool | None
-    county: str | None
-    lon: float
-    lat: float
-    distance_m: float
-    bearing_deg: float
-    standard_min: float
-    standard_source: str
-    eta_min: float | None = None
-    road_distance_m: float | None = None
-    access_m: float | None = None
-    reachable: bool | None = None
-    meets_standard: bool | None = None
-    route: BaseGeometry | None = None
-
-    def properties(self, rank: int) -> dict[str, Any]:
-        p: dict[str, Any] = {
-            "rank": rank, "team_id": self.id, "name": self.name, "team_type": self.team_type,
-            "team_type_zh": TEAM_TYPE_ZH.get(self.team_type, self.team_type), "personnel": self.personnel,
-            "on_duty": self.on_duty, "county": self.county, "distance_m": round(self.distance_m, 1),
-            "bearing_deg": round(self.bearing_deg, 1), "standard_min": self.standard_min,
-            "standard_source": self.standard_source,
-        }
-        if self.reachable is not None:
-            p.update(reachable=self.reachable,
-                     eta_min=None if self.eta_min is None else round(self.eta_min, 2),
-                     road_distance_m=None if self.road_distance_m is None else round(self.road_distance_m, 1),
-                     access_m=None if self.access_m is None else round(self.access_m, 1),
-                     meets_standard=self.meets_standard)
-        return p
-
-
-@dataclass
-class RescueAnswer:
-    incident: tuple[str, ...]
-    team_types: list[str]
-    by: str
-    k: int
-    origin: tuple[float, float]            # lon, lat of the point used for bearings/routing
-    teams: list[TeamHit]
-    reason: str | None = None
-    standards: dict[str, dict[str, Any]] = field(default_factory=dict)
-    filters: dict[str, Any] = field(default_factory=dict)
-    network: str | None = None
-
-    def metadata(self) -> dict[str, Any]:
-        caps = capabilities()
-        meta: dict[str, Any] = {
-            "analysis": "nearest_rescue_teams",
-            "incident": ",".join(self.incident),
-            "incident_label": {i: {"zh": caps.labels[i][0], "en": caps.labels[i][1]} for i in self.incident},
-            "capable_team_types": self.team_types, "by": self.by, "k": self.k,
-            "origin": {"lon": round(self.origin[0], 7), "lat": round(self.origin[1], 7)},
-            "filters": self.filters, "standards": self.standards, "returned": len(self.teams),
-            "reason": self.reason,
-            "units": {"distance_m": "metres (geodesic, WGS84)", "road_distance_m": "metres along the route",
-                      "eta_min": "minutes", "bearing_deg": "degrees clockwise from north, incident → team",
-                      "standard_min": "minutes"},
-            "limitations": LIMITATIONS,
-        }
-        if self.by == "time":
-            meta["method"] = ROUTING_NOTE
-            meta["network"] = self.network
-        return meta
-
-    def to_feature_collection(self) -> dict[str, Any]:
-        """GeoJSON: one Point feature per team (ranked), then one LineString route per reachable team."""
-        feats: list[dict[str, Any]] = []
-        for i, t in enumerate(self.teams, 1):
-            feats.append({"type": "Feature", "id": f"team-{t.id}",
-                          "geometry": {"type": "Point", "coordinates": [round(t.lon, 7), round(t.lat, 7)]},
-                          "properties": {"kind": "team", **t.properties(i)}})
-        for i, t in enumerate(self.teams, 1):
-            if t.route is not None:
-                feats.append({"type": "Feature", "id": f"route-{t.id}", "geometry": _rounded(t.route),
-                              "properties": {"kind": "route", "rank": i, "team_id": t.id, "name": t.name,
-                                             "eta_min": round(t.eta_min, 2),
-                                             "road_distance_m": round(t.road_distance_m, 1),
-                                             "meets_standard": t.meets_standard}})
-        return {"type": "FeatureCollection", "features": feats, "metadata": self.metadata()}
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.to_feature_collection()
-
-
-def _rounded(geom: BaseGeometry) -> dict[str, Any]:
-    return mapping(shapely.set_precision(geom, 1e-7)) if not geom.is_empty else mapping(geom)
-
-
-# ---------------------------------------------------------------------------- input checks
-
-_EXTENTS: weakref.WeakKeyDictionary[Store, tuple[float, tuple | None]] = weakref.WeakKeyDictionary()
-_EXTENT_LOCK = threading.Lock()
-
-
-def data_extent(store: Store) -> tuple[float, float, float, float] | None:
-    """Union of the admin_areas and roads extents (rescue_teams if both are empty), cached 60 s."""
-    now = time.monotonic()
-    hit = _EXTENTS.get(store)
-    if hit is not None and now - hit[0] < EXTENT_TTL_S:
-        return hit[1]
-    boxes = [b for b in (store.extent("admin_areas"), store.extent("roads")) if b is not None]
-    if not boxes:
-        boxes = [b for b in (store.extent(TEAMS),) if b is not None]
-    ext = None
-    if boxes:
-        arr = np.asarray(boxes, dtype=float)
-        ext = (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
-    with _EXTENT_LOCK:
-        _EXTENTS[store] = (now, ext)
-    return ext
-
-
-def check_location(store: Store, geom: BaseGeometry, lon_field: str = "lon", lat_field: str = "lat") -> None:
-    """Reject an incident outside the data extent (with a margin of EXTENT_MARGIN_DEG)."""
-    if geom is None or geom.is_empty or not shapely.is_valid(geom):
-        raise ValidationFailed([Problem(None, "geometry", "the incident geometry is empty or invalid")])
-    x0, y0, x1, y1 = geom.bounds
-    problems = []
-    if not (-180 <= x0 <= x1 <= 180):
-        problems.append(Problem(None, lon_field, f"longitude {x0:g} is not in -180..180"))
-    if not (-90 <= y0 <= y1 <= 90):
-        problems.append(Problem(None, lat_field, f"latitude {y0:g} is not in -90..90"))
-    ext = data_extent(store) if not problems else None
-    if ext is not None:
-        m = EXTENT_MARGIN_DEG
-        box = f"{ext[0] - m:.2f}..{ext[2] + m:.2f} E, {ext[1] - m:.2f}..{ext[3] + m:.2f} N"
-        if x1 < ext[0] - m or x0 > ext[2] + m:
-            problems.append(Problem(None, lon_field, f"outside the data extent ({box})"))
-        if y1 < ext[1] - m or y0 > ext[3] + m:
-            problems.append(Problem(None, lat_field, f"outside the data extent ({box})"))
-    if problems:
-        raise ValidationFailed(problems)
-
-
-def _check_args(k: int, by: str, min_personnel: int) -> None:
-    problems = []
-    if not isinstance(k, int | np.integer) or not 1 <= k <= MAX_K:
-        problems.append(Problem(None, "k", f"must be an integer from 1 to {MAX_K}"))
-    if by not in ("distance", "time"):
-        problems.append(Problem(None, "by", "must be 'distance' or 'time'"))
-    if min_personnel < 0:
-        problems.append(Problem(None, "min_personnel", "must not be negative"))
-    if problems:
-        raise ValidationFailed(problems)
-
-
-def representative_point(geom: BaseGeometry) -> Point:
-    """The point an incident is routed from: the point itself, or a point inside the polygon/line."""
-    return geom if geom.geom_type == "Point" else geom.representative_point()
-
+from .rescue_input import (  # noqa: F401 - re-exported: the input half of the rescue API
+    _EXTENT_LOCK,
+    _EXTENTS,
+    COVERAGE_HORIZON,
+    COVERAGE_LAYERS,
+    EXTENT_MARGIN_DEG,
+    EXTENT_TTL_S,
+    INCIDENT_BY_LAYER,
+    LIMITATIONS,
+    MAX_ISOCHRONES,
+    MAX_K,
+    MAX_MINUTES,
+    ROUTING_NOTE,
+    TABLE,
+    TEAM_TYPE_ZH,
+    TEAMS,
+    Capabilities,
+    Standard,
+    _check_args,
+    _parsed_overrides,
+    arrival_standard_min,
+    capabilities,
+    capable_team_types,
+    check_location,
+    data_extent,
+    incident_types,
+    parse_incident,
+    parse_minutes,
+    parse_overrides,
+    representative_point,
+)
+from .rescue_report import (  # noqa: F401 - re-exported: the report half of the rescue API
+    CoverageReport,
+    RescueAnswer,
+    TeamHit,
+    _rounded,
+)
 
 # ---------------------------------------------------------------------------- nearest
 
@@ -468,7 +215,7 @@ def _nearest_by_road(store, geom, origin, answer: RescueAnswer, min_personnel, o
     xy = shapely.get_coordinates(pts)
     snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True)
     results = nearest_by_time(g, origin.x, origin.y, snap, k=answer.k, main_component_only=True)
-    dist = geometry_distance_m(geom, [Point(xy[r.target]) for r in results]) if results else []
+    dist: Any = geometry_distance_m(geom, [Point(xy[r.target]) for r in results]) if results else []
     ids = teams.index.to_numpy()
     records = teams.drop(columns=teams.geometry.name).to_dict("records")
     hits = []
@@ -493,33 +240,15 @@ def _nearest_by_road(store, geom, origin, answer: RescueAnswer, min_personnel, o
 
 # ---------------------------------------------------------------------------- isochrones
 
-def parse_minutes(values: str | Sequence[float], field_name: str = "minutes",
-                  max_count: int = MAX_ISOCHRONES) -> list[float]:
-    """``"10,20,30"`` or a list → sorted unique minutes in (0, MAX_MINUTES]; else ValidationFailed."""
-    parts = values.split(",") if isinstance(values, str) else list(values)
-    out = []
-    for p in parts:
-        try:
-            v = float(p)
-        except (TypeError, ValueError):
-            raise ValidationFailed([Problem(None, field_name, f"{p!r} is not a number of minutes")]) from None
-        if not (0 < v <= MAX_MINUTES) or math.isnan(v):
-            raise ValidationFailed([Problem(None, field_name, f"{v:g} must be > 0 and ≤ {MAX_MINUTES:g}")])
-        out.append(v)
-    out = sorted(set(out))
-    if not out or len(out) > max_count:
-        raise ValidationFailed([Problem(None, field_name, f"give 1 to {max_count} values, e.g. 10,20,30")])
-    return out
-
 
 def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
-                    graph: RoadGraph | None = None) -> dict[str, Any]:
+                    graph: RoadGraph | None = None, standards: Mapping[str, float] | None = None) -> dict[str, Any]:
     """GeoJSON FeatureCollection of the areas the team reaches within each of ``minutes`` (largest first)."""
     mins = parse_minutes(minutes)
     team = store.get(TEAMS, int(team_id))
     g = _graph_for(store, graph)
     pt = representative_point(team.geometry)
-    std_min, std_src = arrival_standard_min(team.properties["team_type"])
+    std_min, std_src = arrival_standard_min(team.properties["team_type"], standards)
     feats = []
     for m in sorted(mins, reverse=True):
         iso = isochrone(g, pt.x, pt.y, m) if g.n_arcs else None
@@ -541,31 +270,6 @@ def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
 
 # ---------------------------------------------------------------------------- coverage
 
-@dataclass
-class CoverageReport:
-    gaps: list[dict[str, Any]]                     # GeoJSON features of uncovered hazards
-    counties: list[dict[str, Any]]
-    totals: dict[str, Any]
-    standards: dict[str, dict[str, Any]]
-    incident: str | None
-    minutes: float | None
-    network: str
-
-    def to_feature_collection(self) -> dict[str, Any]:
-        return {"type": "FeatureCollection", "features": self.gaps,
-                "metadata": {"analysis": "rescue_coverage", "incident": self.incident or "by layer "
-                             + ", ".join(f"{k}→{v}" for k, v in INCIDENT_BY_LAYER.items() if k in COVERAGE_LAYERS),
-                             "minutes_override": self.minutes, "standards": self.standards,
-                             "totals": self.totals, "counties": self.counties, "method": ROUTING_NOTE + (
-                                 "; a hazard is covered when at least one capable on-duty team reaches its "
-                                 "representative point within that team type's standard (or `minutes`)"),
-                             "network": self.network,
-                             "units": {"best_eta_min": "minutes (null: beyond "
-                                       f"{COVERAGE_HORIZON:g}× the standard or unreachable)",
-                                       "nearest_team_distance_m": "metres (geodesic)"},
-                             "limitations": LIMITATIONS}}
-
-
 def _county_lookup(store: Store, points: np.ndarray) -> np.ndarray:
     """County name per point from the admin_areas polygons of level county (None outside all)."""
     admin = store.frame("admin_areas", ["name", "level"])
@@ -581,14 +285,9 @@ def _county_lookup(store: Store, points: np.ndarray) -> np.ndarray:
     return out
 
 
-def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
-             layers: Sequence[str] = COVERAGE_LAYERS, graph: RoadGraph | None = None, on_duty_only: bool = True,
-             min_personnel: int = 0, standards: Mapping[str, float] | None = None) -> CoverageReport:
-    """Hazards with no capable team within the standard time (or ``minutes``), with a county summary.
-
-    ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
-    tailings_dam, goaf_areas → goaf); else that incident type for every layer.
-    """
+def _coverage_types(store: Store, layers: Sequence[str], incident: str | None, minutes: float | None,
+                    standards: Mapping[str, float] | None) -> tuple[dict, dict[str, list[str]], list[str], dict]:
+    """(incident types per layer, capable team types per layer, all of them, time limit in s per type)."""
     if minutes is not None:
         minutes = parse_minutes([minutes], max_count=1)[0]
     inc_of = {}
@@ -600,6 +299,39 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     types_of = {layer: capable_team_types(inc) for layer, inc in inc_of.items()}
     all_types = list(dict.fromkeys(t for ts in types_of.values() for t in ts))
     limit_s = {t: 60.0 * (minutes if minutes is not None else arrival_standard_min(t, standards)[0]) for t in all_types}
+    return inc_of, types_of, all_types, limit_s
+
+
+def _sweep_teams(g: RoadGraph, teams, xy: np.ndarray, limit_s: dict[str, float], by_road: tuple[dict, dict],
+                 by_line: tuple[dict, dict]) -> None:
+    """For every target, keep the fastest team by road and the nearest by straight line, per team type
+    (updates the arrays in ``by_road`` = (eta s, team id) and ``by_line`` = (metres, team id) in place)."""
+    best, best_team = by_road
+    near_d, near_id = by_line
+    n = len(xy)
+    target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
+    t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
+    for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
+        if target_snap is not None:
+            tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
+                             with_distance=False, main_component_only=True)
+            better = tt.eta_s < best[ttype]
+            best[ttype][better] = tt.eta_s[better]
+            best_team[ttype][better] = fid
+        d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
+        closer = d < near_d[ttype]
+        near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+
+
+def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
+             layers: Sequence[str] = COVERAGE_LAYERS, graph: RoadGraph | None = None, on_duty_only: bool = True,
+             min_personnel: int = 0, standards: Mapping[str, float] | None = None) -> CoverageReport:
+    """Hazards with no capable team within the standard time (or ``minutes``), with a county summary.
+
+    ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
+    tailings_dam, goaf_areas → goaf); else that incident type for every layer.
+    """
+    inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
     g = _graph_for(store, graph)
 
     # all hazard features of all layers, one target set
@@ -618,18 +350,7 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     near_id = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
     teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
     if n and len(teams):
-        target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
-        t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
-        for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
-            if target_snap is not None:
-                tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
-                                 with_distance=False, main_component_only=True)
-                better = tt.eta_s < best[ttype]
-                best[ttype][better] = tt.eta_s[better]
-                best_team[ttype][better] = fid
-            d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
-            closer = d < near_d[ttype]
-            near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+        _sweep_teams(g, teams, xy, limit_s, (best, best_team), (near_d, near_id))
 
     covered = np.zeros(n, dtype=bool)
     for layer in layers:
@@ -648,7 +369,7 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     team_name = teams["name"].to_dict() if len(teams) else {}
 
     gaps = []
-    for i in np.flatnonzero(~covered):
+    for i in np.flatnonzero(~covered).tolist():
         layer = layer_of[i]
         per_type = {}
         for t in types_of[layer]:

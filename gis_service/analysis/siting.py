@@ -1,5 +1,9 @@
 """Siting conflicts: check a proposed chemical park or hazardous installation against the rule sets.
 
+This module is the engine (rule runners, :func:`check`, :func:`check_park`); the report types live in
+:mod:`.siting_report` and the input parsing in :mod:`.siting_input` — both re-exported here, so
+``siting.Proposal``, ``siting.SitingReport`` and ``siting.proposal_from_geojson`` keep working.
+
 A proposal (park boundary, or installation point / footprint with an optional inventory) is checked
 rule by rule; rules are data (``rules/*.yaml``, read by :mod:`.siting_rules`). Each rule's spatial test
 kind is one small function in :data:`RUNNERS` that asks the store (``within`` / ``intersecting`` /
@@ -31,212 +35,47 @@ Science and sources (see also the rule files):
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 import orjson
 import shapely
-from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
-from shapely.validation import explain_validity
 
 from .. import geodesy
-from ..geojson_io import check_crs_member, parse_geometry, parse_json
 from ..models import goaf as goaf_model
 from ..models import tailings as tailings_model
-from ..stores.base import Feature, Query, Store
-from ..validation import Problem, ValidationFailed, check_geometry, coerce_value
+from ..stores.base import Feature, Store
+from ..validation import Problem, ValidationFailed
 from . import rescue, scenarios
-from .siting_rules import PROPOSAL_KINDS, TEST_KINDS, Rule, RuleSet, rule_set_for, rule_sets
-
-OUTCOMES = ("pass", "warn", "fail", "not_evaluated")
-VERDICT_LABELS = {"pass": ("通过", "pass"), "conditional": ("有条件通过", "conditional: warnings only"),
-                  "fail": ("不通过", "fail")}
-DEFAULT_MAX_AREA_KM2 = 200_000.0  # cap when no province polygon is loaded (Jilin ≈ 187 400 km²)
-MAX_CONFLICT_FEATURES = 200       # per rule; offending features are all listed, drawn evidence is capped
-PARK_LAYER = "chemical_parks"
-HAZARD_LAYER = "hazard_sources"
-
-
-# -- the proposal --------------------------------------------------------------------------------
-
-@dataclass
-class Proposal:
-    """What is checked: geometry (WGS84), kind (park | installation), optional inventory.
-
-    ``source`` names the stored feature when an existing park is checked; its own feature and its
-    own hazard sources (``park_id``) are then excluded from the overlap and domino rules.
-    """
-
-    geometry: BaseGeometry
-    kind: str
-    name: str | None = None
-    inventory: list[dict[str, Any]] | None = None
-    source: dict[str, Any] | None = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def park_id(self) -> int | None:
-        if self.source and self.source.get("layer") == PARK_LAYER:
-            return int(self.source["id"])
-        return None
-
-    def area_km2(self) -> float | None:
-        if self.geometry.geom_type in ("Polygon", "MultiPolygon"):
-            return geodesy.area_m2(self.geometry) / 1e6
-        return None
-
-    def to_dict(self) -> dict[str, Any]:
-        area = self.area_km2()
-        return {"kind": self.kind, "name": self.name, "geometry": _geojson(self.geometry),
-                "geometry_type": self.geometry.geom_type,
-                "area_km2": None if area is None else round(area, 4),
-                "inventory": self.inventory, "source": self.source, "notes": list(self.notes)}
-
-
-# -- the report ----------------------------------------------------------------------------------
-
-@dataclass
-class RuleOutcome:
-    rule: Rule
-    outcome: str
-    measured: float | None = None
-    unit: str | None = None
-    quantity: str | None = None           # what was measured, e.g. "overlap area"
-    threshold: float | None = None        # the threshold actually applied
-    threshold_unit: str | None = None
-    threshold_basis: str | None = None
-    offending: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: list[dict[str, Any]] = field(default_factory=list)   # GeoJSON Features
-    method: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        r = self.rule
-        return {
-            "id": r.id, "description": {"zh": r.description_zh, "en": r.description_en},
-            "severity": r.severity, "outcome": self.outcome, "test": r.test, "layers": list(r.layers),
-            "measured": {"value": _round(self.measured), "unit": self.unit, "quantity": self.quantity},
-            "threshold": {"value": _round(self.threshold), "unit": self.threshold_unit, "basis": self.threshold_basis},
-            "offending": self.offending, "conflicts": self.conflicts, "source": r.source,
-            "method": self.method, "notes": self.notes,
-        }
-
-
-@dataclass
-class SitingReport:
-    proposal: Proposal
-    rule_set: RuleSet
-    outcomes: list[RuleOutcome]
-    store_kind: str
-    elapsed_ms: float
-    evidence: list[dict[str, Any]] = field(default_factory=list)   # zones drawn for context (GeoJSON)
-
-    @property
-    def verdict(self) -> str:
-        found = {o.outcome for o in self.outcomes}
-        return "fail" if "fail" in found else "conditional" if "warn" in found else "pass"
-
-    def by_outcome(self) -> dict[str, list[str]]:
-        return {k: [o.rule.id for o in self.outcomes if o.outcome == k] for k in OUTCOMES}
-
-    def outcome(self, rule_id: str) -> RuleOutcome:
-        for o in self.outcomes:
-            if o.rule.id == rule_id:
-                return o
-        raise KeyError(rule_id)
-
-    def to_dict(self) -> dict[str, Any]:
-        v = self.verdict
-        return {
-            "analysis": "siting_check", "verdict": v,
-            "verdict_label": {"zh": VERDICT_LABELS[v][0], "en": VERDICT_LABELS[v][1]},
-            "summary": self.by_outcome(),
-            "proposal": self.proposal.to_dict(),
-            "rule_set": {"name": self.rule_set.name, "title": {"zh": self.rule_set.title_zh,
-                                                               "en": self.rule_set.title_en},
-                         "file": f"rules/{self.rule_set.path.name}", "notes": list(self.rule_set.notes)},
-            "rules": [o.to_dict() for o in self.outcomes],
-            "verdict_rule": "fail if any fail-severity rule is violated; conditional if only warn-severity "
-                            "rules are; pass otherwise. not_evaluated rules do not change the verdict.",
-            "crs": "WGS84 lon/lat (RFC 7946); distances geodesic metres, areas geodesic m² / km²",
-            "store": self.store_kind, "elapsed_ms": round(self.elapsed_ms, 1),
-        }
-
-    def to_feature_collection(self) -> dict[str, Any]:
-        """GeoJSON for maps: the proposal, each rule's conflict geometries, then context zones."""
-        v = self.verdict
-        feats = [{"type": "Feature", "id": "proposal", "geometry": _geojson(self.proposal.geometry),
-                  "properties": {"role": "proposal", "kind": self.proposal.kind, "name": self.proposal.name,
-                                 "verdict": v, "verdict_zh": VERDICT_LABELS[v][0]}}]
-        for o in self.outcomes:
-            for i, f in enumerate(o.conflicts):
-                props = {"role": "conflict", "rule_id": o.rule.id, "outcome": o.outcome, "severity": o.rule.severity,
-                         "rule_zh": o.rule.description_zh, "rule_en": o.rule.description_en, **f["properties"]}
-                feats.append({"type": "Feature", "id": f"{o.rule.id}-{i}", "geometry": f["geometry"],
-                              "properties": props})
-        feats.extend(self.evidence)
-        return {"type": "FeatureCollection", "features": feats,
-                "metadata": {k: val for k, val in self.to_dict().items() if k not in ("rules", "proposal")}
-                | {"rules": [{k: val for k, val in o.to_dict().items() if k != "conflicts"} for o in self.outcomes]}}
-
-
-def _round(x: float | None, nd: int = 3) -> float | None:
-    if x is None or not math.isfinite(x):
-        return None
-    return round(float(x), nd)
-
-
-def _geojson(geom: BaseGeometry) -> dict[str, Any]:
-    g = shapely.orient_polygons(geom, exterior_cw=False) if geom.geom_type in ("Polygon", "MultiPolygon") else geom
-    return mapping(shapely.set_precision(g, 1e-7) if not g.is_empty else g)
-
-
-def _feature(geom: BaseGeometry, **props: Any) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": _geojson(geom), "properties": props}
-
-
-def _ref(layer: str, f: Feature, **extra: Any) -> dict[str, Any]:
-    out = {"layer": layer, "id": f.id, "name": f.properties.get("name")}
-    out.update({k: _round(v, 2) if isinstance(v, float) else v for k, v in extra.items()})
-    return out
-
-
-def _line_between(a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
-    """Shortest line from ``a`` to ``b``, computed in the AEQD plane around ``a`` (geodesic-accurate)."""
-    lon0, lat0 = geodesy.anchor(a)
-    line = shapely.shortest_line(geodesy.to_local(a, lon0, lat0), geodesy.to_local(b, lon0, lat0))
-    return geodesy.from_local(line, lon0, lat0)
-
-
-def _lines_from(a: BaseGeometry, geoms: list[BaseGeometry]) -> list[BaseGeometry]:
-    """Shortest lines from ``a`` to each geometry, vectorised in one AEQD plane around ``a``."""
-    if not geoms:
-        return []
-    lon0, lat0 = geodesy.anchor(a)
-    local = geodesy.to_local(np.asarray(geoms, dtype=object), lon0, lat0)
-    lines = shapely.shortest_line(geodesy.to_local(a, lon0, lat0), local)
-    return list(geodesy.from_local(lines, lon0, lat0))
-
-
-def _zone_around(geom: BaseGeometry, metres: float) -> BaseGeometry:
-    """Everything within ``metres`` (geodesic) of ``geom``, for drawing."""
-    if geom.geom_type == "Point":
-        return geodesy.geodesic_circle(geom.x, geom.y, metres)
-    return geodesy.geodesic_buffer(geom, metres)
-
-
-def _overlap(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, float]:
-    inter = shapely.intersection(a, b)
-    if inter.is_empty or inter.geom_type not in ("Polygon", "MultiPolygon", "GeometryCollection"):
-        return inter, 0.0
-    return inter, geodesy.area_m2(inter)
-
+from .siting_input import (  # noqa: F401 - re-exported: the input half of the siting API
+    DEFAULT_MAX_AREA_KM2,
+    MAX_PROPOSAL_SPAN_DEG,
+    MAX_PROPOSAL_VERTICES,
+    proposal_from_geojson,
+)
+from .siting_report import (  # noqa: F401 - re-exported: the report half of the siting API
+    HAZARD_LAYER,
+    MAX_CONFLICT_FEATURES,
+    OUTCOMES,
+    PARK_LAYER,
+    VERDICT_LABELS,
+    Proposal,
+    RuleOutcome,
+    SitingReport,
+    _feature,
+    _geojson,
+    _line_between,
+    _lines_from,
+    _overlap,
+    _ref,
+    _round,
+    _zone_around,
+)
+from .siting_rules import TEST_KINDS, Rule, RuleSet, rule_set_for, rule_sets
 
 # -- the engine ----------------------------------------------------------------------------------
 
@@ -246,6 +85,7 @@ class Context:
     proposal: Proposal
     params: scenarios.ScenarioParams
     graph: Any = None  # road graph for rescue times (None: the store's cached roads graph)
+    standards: dict[str, float] = field(default_factory=dict)  # arrival-standard overrides (minutes)
     rescue_answers: dict[tuple, Any] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
 
@@ -376,8 +216,8 @@ def _cached_zones(layer: str, fid: int, props_json: str, geom_json: str, params_
 
 def run_layer_overlap(ctx: Context, rule: Rule) -> RuleOutcome:
     layer = rule.layers[0]
-    hits = [(f, f.geometry, {}) for f in ctx.store.intersecting(layer, ctx.proposal.geometry)
-            if not ctx.excluded(layer, f)]
+    hits: list[tuple[Feature, Any, dict[str, Any]]] = [
+        (f, f.geometry, {}) for f in ctx.store.intersecting(layer, ctx.proposal.geometry) if not ctx.excluded(layer, f)]
     out = _zone_overlap(ctx, rule, layer, hits, f"{layer} feature")
     out.method = f"store.intersecting({layer}); geodesic area of each intersection"
     return out
@@ -514,7 +354,9 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
     layer = rule.layers[0]
     search = float(rule.params.get("search_radius_m") or 5000.0)
     params = _domino_params(ctx, rule.threshold)
-    offending, conflicts, notes = [], [], []
+    offending: list[dict[str, Any]] = []
+    conflicts: list[dict[str, Any]] = []
+    notes: list[str] = []
     worst: float | None = None
     for f in ctx.store.within(layer, ctx.proposal.geometry, search):
         if ctx.excluded(layer, f) or not f.properties.get("inventory"):
@@ -547,7 +389,7 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
     team_type = rule.params.get("team_type")
-    standard, source = rescue.arrival_standard_min(team_type)
+    standard, source = rescue.arrival_standard_min(team_type, ctx.standards)
     limit = rule.threshold if rule.threshold is not None else standard
     basis = (f"rule threshold ({limit:g} min)" if rule.threshold is not None
              else f"arrival standard of {team_type} teams: {source}")
@@ -646,158 +488,23 @@ def run_rule(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def check(store: Store, proposal: Proposal, rule_set: RuleSet | None = None,
           params: scenarios.ScenarioParams | None = None, only: list[str] | None = None,
-          graph: Any = None) -> SitingReport:
+          graph: Any = None, standards: dict[str, float] | None = None) -> SitingReport:
     """Run every rule of ``rule_set`` (default: the set that applies to the proposal's kind)."""
     t0 = time.perf_counter()
     rs = rule_set or rule_set_for(rule_sets(store.catalog), proposal.kind)
     if rs.applies_to != proposal.kind:
         raise ValidationFailed([Problem(None, "rule_set", f"rule set {rs.name!r} applies to {rs.applies_to} "
                                         f"proposals, not {proposal.kind}")])
-    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph)
+    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph, dict(standards or {}))
     outcomes = [run_rule(ctx, r) for r in rs.rules if only is None or r.id in only]
     return SitingReport(proposal, rs, outcomes, store.kind, (time.perf_counter() - t0) * 1000.0, ctx.evidence)
 
 
 def check_park(store: Store, park_id: int, rule_set: RuleSet | None = None,
-               params: scenarios.ScenarioParams | None = None, graph: Any = None) -> SitingReport:
+               params: scenarios.ScenarioParams | None = None, graph: Any = None,
+               standards: dict[str, float] | None = None) -> SitingReport:
     """Check an existing park (its own feature and its own hazard sources are excluded)."""
     f = store.get(PARK_LAYER, int(park_id))
     proposal = Proposal(f.geometry, "park", f.properties.get("name"), None,
                         {"layer": PARK_LAYER, "id": f.id, "name": f.properties.get("name")})
-    return check(store, proposal, rule_set, params, graph=graph)
-
-
-# -- input -----------------------------------------------------------------------------------------
-
-def _unclosed_rings(geom: dict[str, Any]) -> list[str]:
-    """Ring paths (e.g. ``coordinates[0]``) whose first and last positions differ (RFC 7946 §3.1.6)."""
-    t, coords = geom.get("type"), geom.get("coordinates")
-    polys = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
-    out = []
-    for pi, poly in enumerate(polys or []):
-        for ri, ring in enumerate(poly or []):
-            if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
-                out.append(f"coordinates[{pi}][{ri}]" if t == "MultiPolygon" else f"coordinates[{ri}]")
-    return out
-
-
-def _max_area_km2(store: Store, cap_km2: float) -> tuple[float, str]:
-    """The province polygon's area when admin_areas holds one (cached per store), else ``cap_km2``."""
-    key = (id(store), store.count("admin_areas") if "admin_areas" in store.catalog else 0)
-    hit = _PROVINCE_AREA.get(key)
-    if hit is None:
-        area = None
-        if key[1]:
-            page = store.items("admin_areas", Query(filters={"level": "province"}, limit=5))
-            if page.features:
-                area = max(geodesy.area_m2(f.geometry) for f in page.features) / 1e6
-                hit = (area, f"area of the province polygon in admin_areas ({area:,.0f} km²)")
-        _PROVINCE_AREA[key] = hit = hit or (None, "")
-    if hit[0] is not None:
-        return min(hit[0], cap_km2), hit[1]
-    return cap_km2, f"configured cap ({cap_km2:,.0f} km²)"
-
-
-_PROVINCE_AREA: dict[tuple[int, int], tuple[float | None, str]] = {}
-
-MAX_PROPOSAL_VERTICES = 20_000  # fair use: a surveyed park boundary has hundreds, not hundreds of thousands
-MAX_PROPOSAL_SPAN_DEG = 20.0    # a proposal over ~2000 km across is not a site (Jilin spans ~9° of longitude)
-
-
-def _check_size(geom) -> None:
-    """Refuse proposals too big to be a site: too many vertices, or an extent wider than
-    MAX_PROPOSAL_SPAN_DEG (this also keeps every edge far below the 180° that geodesic
-    edges cannot span)."""
-    n = int(shapely.get_num_coordinates(geom))
-    if n > MAX_PROPOSAL_VERTICES:
-        raise ValidationFailed([Problem(None, "geometry", f"{n} vertices; at most {MAX_PROPOSAL_VERTICES} are "
-                                        "accepted (simplify the boundary)")])
-    x0, y0, x1, y1 = geom.bounds if not geom.is_empty else (0, 0, 0, 0)
-    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
-        return  # not lon/lat at all: check_geometry names that problem
-    if x1 - x0 > MAX_PROPOSAL_SPAN_DEG or y1 - y0 > MAX_PROPOSAL_SPAN_DEG:
-        raise ValidationFailed([Problem(None, "geometry", f"extent {x1 - x0:.1f}° × {y1 - y0:.1f}° is larger than "
-                                        f"{MAX_PROPOSAL_SPAN_DEG:g}° × {MAX_PROPOSAL_SPAN_DEG:g}°: not a site")])
-
-
-def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str | None = None,
-                          repair: bool = False, max_area_km2: float = DEFAULT_MAX_AREA_KM2) -> Proposal:
-    """A GeoJSON Feature (or a FeatureCollection of exactly one) → :class:`Proposal`, or ValidationFailed.
-
-    ``properties`` may carry ``inventory`` (list of {substance, cas?, quantity_t}), ``kind``
-    (park | installation; default: installation with an inventory or for a point, else park) and ``name``.
-    Refused, naming the problem: unreadable JSON, a non-WGS84 ``crs`` member, coordinates outside lon/lat
-    range, unclosed rings, empty geometry, wrong geometry type, invalid (e.g. self-intersecting)
-    geometry unless ``repair`` (then ``make_valid`` and a note), an area above the province's.
-    """
-    doc = parse_json(body.encode() if isinstance(body, str) else body) if not isinstance(body, dict) else body
-    if not isinstance(doc, dict):
-        raise ValidationFailed([Problem(None, "body", "expected a GeoJSON Feature")])
-    check_crs_member(doc)
-    if doc.get("type") == "FeatureCollection":
-        feats = doc.get("features")
-        if not isinstance(feats, list) or len(feats) != 1:
-            raise ValidationFailed([Problem(None, "features", "a FeatureCollection must hold exactly one Feature "
-                                            f"(got {len(feats) if isinstance(feats, list) else 'none'})")])
-        doc = feats[0]
-        if isinstance(doc, dict):
-            check_crs_member(doc)
-    if not isinstance(doc, dict) or doc.get("type") != "Feature":
-        raise ValidationFailed([Problem(None, "type", f"expected a GeoJSON Feature, got "
-                                        f"{doc.get('type') if isinstance(doc, dict) else type(doc).__name__!r}")])
-    props = doc.get("properties") or {}
-    if not isinstance(props, dict):
-        raise ValidationFailed([Problem(None, "properties", "properties must be an object")])
-    raw_geom = doc.get("geometry")
-    if isinstance(raw_geom, dict):
-        unclosed = _unclosed_rings(raw_geom)
-        if unclosed:
-            raise ValidationFailed([Problem(None, "geometry", f"polygon ring {', '.join(unclosed)} is not closed: "
-                                            "its first and last positions must be identical (RFC 7946 §3.1.6)")])
-    geom = parse_geometry(raw_geom)
-    _check_size(geom)
-    inventory = _inventory(store, props.get("inventory"))
-    kind = kind or props.get("kind") or ("installation" if inventory or geom.geom_type == "Point" else "park")
-    if kind not in PROPOSAL_KINDS:
-        raise ValidationFailed([Problem(None, "kind", f"must be one of {', '.join(PROPOSAL_KINDS)} (got {kind!r})")])
-    spec = store.spec(PARK_LAYER if kind == "park" else HAZARD_LAYER)
-    notes: list[str] = []
-    clean, why = check_geometry(spec, geom)
-    if why and why.startswith("invalid geometry") and repair:
-        fixed = shapely.make_valid(shapely.force_2d(geom))
-        polys = shapely.get_parts(fixed)
-        polys = [p for p in polys if p.geom_type in ("Polygon", "MultiPolygon")]
-        clean = shapely.union_all(polys) if polys else None
-        if clean is None or clean.is_empty:
-            raise ValidationFailed([Problem(None, "geometry", f"{why}; make_valid left no polygon")])
-        notes.append(f"geometry repaired with make_valid ({explain_validity(geom)}); "
-                     f"area after repair {geodesy.area_m2(clean) / 1e6:.4f} km²")
-        why = None
-    if why:
-        hint = " (pass repair=true to fix it with make_valid)" if why.startswith("invalid geometry") else ""
-        raise ValidationFailed([Problem(None, "geometry", why + hint)])
-    if kind == "park" and clean.geom_type == "Point":
-        raise ValidationFailed([Problem(None, "geometry", "a chemical park proposal needs a Polygon or MultiPolygon "
-                                        "boundary (a Point is accepted for an installation)")])
-    if clean.geom_type in ("Polygon", "MultiPolygon"):
-        limit, basis = _max_area_km2(store, max_area_km2)
-        area = geodesy.area_m2(clean) / 1e6
-        if area > limit:
-            raise ValidationFailed([Problem(None, "geometry", f"polygon area {area:,.0f} km² is larger than the "
-                                            f"province: limit {basis}")])
-    name = props.get("name")
-    return Proposal(clean, kind, None if name is None else str(name), inventory, None, notes)
-
-
-def _inventory(store: Store, value: Any) -> list[dict[str, Any]] | None:
-    if value is None or value == []:
-        return None
-    try:
-        inv = coerce_value(store.spec(HAZARD_LAYER).attribute("inventory"), value)
-    except ValueError as exc:
-        raise ValidationFailed([Problem(None, "inventory", str(exc))]) from None
-    _items, warnings = scenarios.parse_inventory(inv)
-    unknown = [w for w in warnings if "not modelled" in w]
-    if unknown:
-        raise ValidationFailed([Problem(None, "inventory", w) for w in unknown])
-    return inv
+    return check(store, proposal, rule_set, params, graph=graph, standards=standards)

@@ -51,7 +51,7 @@ class BodySizeLimit:
             return await self._refuse(send)
         seen = 0
 
-        async def limited() -> dict:
+        async def limited() -> Message:
             nonlocal seen
             message = await receive()
             if message["type"] == "http.request":

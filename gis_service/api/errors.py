@@ -80,7 +80,7 @@ def unavailable(message: str) -> JSONResponse:
                         status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
-def _db_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+def _db_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
     """(database unreachable / timed out, value the database refused) exception types."""
     import psycopg
     from sqlalchemy import exc as sa
@@ -91,6 +91,13 @@ def _db_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExcept
 
 
 def install(app: FastAPI) -> None:
+    """Register the handlers: the service's own errors, the database's, and the framework's."""
+    _install_service_errors(app)
+    _install_database_errors(app)
+    _install_framework_errors(app)
+
+
+def _install_service_errors(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError):
         return JSONResponse(_body(exc.code, f"{exc.field}: {exc.message}",
@@ -122,6 +129,8 @@ def install(app: FastAPI) -> None:
         log.warning("store unavailable: %s", exc)
         return unavailable(str(exc))
 
+
+def _install_database_errors(app: FastAPI) -> None:
     down, refused = _db_errors()
     for kind in down:
         @app.exception_handler(kind)
@@ -137,11 +146,14 @@ def install(app: FastAPI) -> None:
             return error_json(BAD_INPUT, "InvalidParameterValue", "request",
                               "a value was refused by the database (out of range or not representable)")
 
+
+def _install_framework_errors(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         code = {404: "NotFound", 405: "MethodNotAllowed", 401: "Unauthorized", 403: "Forbidden"}.get(
             exc.status_code, "InvalidParameterValue" if exc.status_code < 500 else "InternalError")
-        return error_json(exc.status_code, code, "request", str(exc.detail), headers=exc.headers)
+        return error_json(exc.status_code, code, "request", str(exc.detail),
+                          headers=dict(exc.headers) if exc.headers else None)
 
     @app.exception_handler(RequestValidationError)
     async def _request(_: Request, exc: RequestValidationError):
@@ -245,29 +257,32 @@ def document_errors(app: FastAPI) -> None:
         layers = _layer_names(app)
         for path, item in doc.get("paths", {}).items():
             for method, op in item.items():
-                for param in op.get("parameters", []):
-                    if param.get("in") == "path" and param.get("name") == "layer" and layers:
-                        param["schema"] = {"type": "string", "enum": layers, "title": "Layer"}
-                responses = op.setdefault("responses", {})
-                responses.pop("422", None)
-                responses["400"] = _error_response("bad input: the problems name each field")
-                if "{" in path:
-                    responses.setdefault("404", _error_response("no such collection or feature"))
-                if method in ("post", "put", "patch"):
-                    responses["413"] = _error_response("request body larger than the limit")
-                role = secured.get((path, method))
-                if role:
-                    responses["401"] = _error_response("no or unknown API key")
-                    if role == "editor":
-                        responses["403"] = _error_response("the key's role may not do this")
-                responses["503"] = _error_response(
-                    "the store is unavailable or timed out; retry after Retry-After seconds",
-                    {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}})
-                responses["500"] = _error_response("unexpected error (logged with the request id)")
+                _document_operation(path, method, op, secured.get((path, method)), layers)
         app.openapi_schema = doc
         return doc
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_operation(path: str, method: str, op: dict[str, Any], role: str | None, layers: list[str]) -> None:
+    for param in op.get("parameters", []):
+        if param.get("in") == "path" and param.get("name") == "layer" and layers:
+            param["schema"] = {"type": "string", "enum": layers, "title": "Layer"}
+    responses = op.setdefault("responses", {})
+    responses.pop("422", None)
+    responses["400"] = _error_response("bad input: the problems name each field")
+    if "{" in path:
+        responses.setdefault("404", _error_response("no such collection or feature"))
+    if method in ("post", "put", "patch"):
+        responses["413"] = _error_response("request body larger than the limit")
+    if role:
+        responses["401"] = _error_response("no or unknown API key")
+        if role == "editor":
+            responses["403"] = _error_response("the key's role may not do this")
+    responses["503"] = _error_response(
+        "the store is unavailable or timed out; retry after Retry-After seconds",
+        {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}})
+    responses["500"] = _error_response("unexpected error (logged with the request id)")
 
 
 def _layer_names(app: FastAPI) -> list[str]:

@@ -24,6 +24,7 @@ from .deps import Editor, Reader, get_settings, get_store
 from .errors import ApiError
 from .html import render
 from .params import INT64_MAX, NO_NUL, FeatureId, geojson_body
+from .schemas import Collection, Collections, Conformance, Created, GeoJSONFeature, Landing, geojson
 
 router = APIRouter()
 
@@ -61,7 +62,7 @@ def _json(doc: Any, media_type: str = "application/json", status: int = 200, hea
     return Response(orjson.dumps(doc), media_type=media_type, status_code=status, headers=headers)
 
 
-@router.get("/", summary="Landing page", tags=["OGC API Features"])
+@router.get("/", summary="Landing page", tags=["OGC API Features"], response_model=Landing)
 def landing(request: Request, f: Format | None = F, settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
     doc = {
@@ -85,7 +86,7 @@ def landing(request: Request, f: Format | None = F, settings: Settings = Depends
     return _json(doc)
 
 
-@router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"])
+@router.get("/conformance", summary="Conformance classes", tags=["OGC API Features"], response_model=Conformance)
 def conformance(request: Request, f: Format | None = F, _=Reader):
     doc = {"conformsTo": CONFORMANCE}
     if _wants_html(request, f):
@@ -95,7 +96,7 @@ def conformance(request: Request, f: Format | None = F, _=Reader):
 
 def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
     extent = store.extent(spec.name)
-    doc = {
+    doc: dict[str, Any] = {
         "id": spec.name,
         "title": spec.title,
         "description": f"{spec.description_zh} — {spec.description_en}",
@@ -120,7 +121,7 @@ def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
     return doc
 
 
-@router.get("/collections", summary="Feature collections", tags=["OGC API Features"])
+@router.get("/collections", summary="Feature collections", tags=["OGC API Features"], response_model=Collections)
 def collections(request: Request, f: Format | None = F, store: Store = Depends(get_store),
                 settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
@@ -134,7 +135,8 @@ def collections(request: Request, f: Format | None = F, store: Store = Depends(g
     return _json(doc)
 
 
-@router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"])
+@router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"],
+            response_model=Collection)
 def collection(layer: str, request: Request, f: Format | None = F, store: Store = Depends(get_store),
                settings: Settings = Depends(get_settings), _=Reader):
     spec = store.spec(layer)
@@ -188,8 +190,8 @@ def _parse_bbox(text: str) -> tuple[float, float, float, float]:
     return vals  # type: ignore[return-value]
 
 
-def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Settings) -> Query:
-    """Turn query parameters into a checked Query; every name is checked against the spec."""
+def _attribute_filters(spec: LayerSpec, params: dict[str, str]) -> dict[str, Any]:
+    """``name=value`` equality filters, each name checked against the spec and each value typed."""
     problems: list[Problem] = []
     filters: dict[str, Any] = {}
     for key, value in params.items():
@@ -209,12 +211,10 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
             problems.append(Problem(None, key, str(exc)))
     if problems:
         raise ValidationFailed(problems, spec.name)
-    for crs_param in ("bbox-crs", "crs"):
-        if params.get(crs_param) and params[crs_param] not in (CRS84, "EPSG:4326", "CRS84",
-                                                              "http://www.opengis.net/def/crs/EPSG/0/4326"):
-            raise ApiError(400, crs_param, f"unsupported CRS {params[crs_param]!r}; only {CRS84} is offered")
-    if params.get("datetime"):
-        raise ApiError(400, "datetime", "these collections have no temporal extent; datetime is not supported")
+    return filters
+
+
+def _paging(params: dict[str, str], settings: Settings) -> tuple[int, int]:
     try:
         limit = int(params.get("limit", settings.default_limit))
         offset = int(params.get("offset", 0))
@@ -224,6 +224,19 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
         raise ApiError(400, "limit", f"limit must be between 1 and {settings.max_limit}")
     if offset < 0:
         raise ApiError(400, "offset", "offset must not be negative")
+    return limit, offset
+
+
+def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Settings) -> Query:
+    """Turn query parameters into a checked Query; every name is checked against the spec."""
+    filters = _attribute_filters(spec, params)
+    for crs_param in ("bbox-crs", "crs"):
+        if params.get(crs_param) and params[crs_param] not in (CRS84, "EPSG:4326", "CRS84",
+                                                              "http://www.opengis.net/def/crs/EPSG/0/4326"):
+            raise ApiError(400, crs_param, f"unsupported CRS {params[crs_param]!r}; only {CRS84} is offered")
+    if params.get("datetime"):
+        raise ApiError(400, "datetime", "these collections have no temporal extent; datetime is not supported")
+    limit, offset = _paging(params, settings)
     props = None
     if params.get("properties") is not None:
         props = tuple(p.strip() for p in params["properties"].split(",") if p.strip())
@@ -276,7 +289,7 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
 
 
 @router.get("/collections/{layer}/items", summary="Features of a collection", tags=["OGC API Features"],
-            responses={200: {"content": {GEOJSON: {}, "text/html": {}}}})
+            responses=geojson(html=True))
 def items(layer: str, request: Request, f: Format | None = F,
           bbox: str | None = Param(None, max_length=400, pattern=NO_NUL,
                                    description="minlon,minlat,maxlon,maxlat (CRS84); minlon > maxlon crosses "
@@ -307,7 +320,8 @@ def items(layer: str, request: Request, f: Format | None = F,
     return Response(collection_bytes(page.features, extra), media_type=GEOJSON)
 
 
-@router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"])
+@router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"],
+            responses=geojson(GeoJSONFeature, html=True))
 def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, store: Store = Depends(get_store),
          settings: Settings = Depends(get_settings), _=Reader):
     spec = store.spec(layer)
@@ -328,7 +342,8 @@ _WRITE_DOC = "A GeoJSON Feature or FeatureCollection (RFC 7946, WGS84 lon/lat) w
 
 
 @router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
-             tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC))
+             tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC),
+             response_model=Created)
 async def create(layer: str, request: Request, store: Store = Depends(get_store),
                  settings: Settings = Depends(get_settings), role: str = Editor):
     """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""

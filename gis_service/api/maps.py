@@ -16,12 +16,12 @@ from fastapi.responses import HTMLResponse, Response
 from ..analysis import rescue, scenarios
 from ..analysis.scenarios import ScenarioParams
 from ..config import Settings
+from ..context import AppContext
 from ..maps import base as map_base
 from ..maps import results
 from ..maps.overview import layer_map, overview_map
 from ..stores.base import Store
-from ..validation import Problem, ValidationFailed
-from .deps import Reader, get_settings, get_store
+from .deps import Reader, get_context, get_settings, get_store
 from .errors import ApiError
 from .exposure import scenario_query
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
@@ -102,15 +102,10 @@ def rescue_map(lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False,
                isochrones: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                               description="minutes, e.g. 10,20,30: areas the nearest "
                                               "(up to 3) teams reach"),
-               download: bool = DOWNLOAD, store: Store = Depends(get_store),
-               settings: Settings = Depends(get_settings), _=Reader):
+               download: bool = DOWNLOAD, ctx: AppContext = Depends(get_context), _=Reader):
     minutes = rescue.parse_minutes(isochrones, "isochrones") if isochrones else None
-    try:
-        standards = rescue.parse_overrides(settings.rescue_standard_min)
-    except ValueError as exc:
-        raise ValidationFailed([Problem(None, "GIS_RESCUE_STANDARD_MIN", str(exc))]) from exc
-    m = results.rescue_map(store, settings, lon, lat, incident, k=k, by=by, isochrone_minutes=minutes,
-                           standards=standards)
+    m = results.rescue_map(ctx.store, ctx.settings, lon, lat, incident, k=k, by=by, isochrone_minutes=minutes,
+                           standards=ctx.rescue_standards)
     return html_response(m, "rescue", download)
 
 

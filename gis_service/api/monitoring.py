@@ -257,13 +257,13 @@ def _state(st: dict[str, Any] | None, stale_min: float | None, now: float) -> st
 @router.get("/sensors", summary="Sensors with their live state (GeoJSON)")
 async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
                   mon: Monitoring = Depends(context), store: Store = Depends(get_store), _=Reader):
-    box = None
+    box: tuple[float, float, float, float] | None = None
     if bbox:
         try:
-            box = tuple(float(x) for x in bbox.split(","))
-            assert len(box) == 4
-        except (ValueError, AssertionError):
+            x0, y0, x1, y1 = (float(x) for x in bbox.split(","))
+        except ValueError:
             raise ApiError(400, "bbox", "must be minlon,minlat,maxlon,maxlat") from None
+        box = (x0, y0, x1, y1)
     page = await run_in_threadpool(store.items, "sensors", ItemsQuery(bbox=box, limit=50_000))
     states = await _call(mon.readings.states)
     now = time.time()

@@ -17,6 +17,7 @@ from ..context import AppContext
 from ..validation import Problem, ValidationFailed
 from .deps import Reader, get_context
 from .params import NO_NUL, FeatureId
+from .schemas import geojson
 
 router = APIRouter(prefix="/analysis/rescue", tags=["Rescue"])
 GEOJSON = "application/geo+json"
@@ -45,7 +46,7 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=GEOJSON)
 
 
-@router.get("/nearest", summary="Nearest capable rescue teams to a point")
+@router.get("/nearest", summary="Nearest capable rescue teams to a point", responses=geojson())
 def nearest(lon: float = Lon, lat: float = Lat,
             incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
             k: int = K, by: Literal["distance", "time"] = By, min_personnel: int = MinPersonnel,
@@ -57,7 +58,7 @@ def nearest(lon: float = Lon, lat: float = Lat,
     return _geojson(answer.to_feature_collection())
 
 
-@router.get("/nearest/{layer}/{fid}", summary="Nearest capable rescue teams to a hazard feature")
+@router.get("/nearest/{layer}/{fid}", summary="Nearest capable rescue teams to a hazard feature", responses=geojson())
 def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["distance", "time"] = By,
                        incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                     description=INCIDENT_DOC + "; default from the layer: "
@@ -83,17 +84,18 @@ def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["dist
     return _geojson(doc)
 
 
-@router.get("/isochrone/{team_id}", summary="Areas a team reaches within given minutes")
+@router.get("/isochrone/{team_id}", summary="Areas a team reaches within given minutes", responses=geojson())
 def team_isochrone(team_id: FeatureId,
                    minutes: str = Query("10,20,30", max_length=200, pattern=NO_NUL,
                                         description="minutes, e.g. 10,20,30 "
                                         f"(1 to {rescue.MAX_ISOCHRONES} values)"),
                    ctx: AppContext = Depends(get_context), _=Reader):
     mins = rescue.parse_minutes(minutes)
-    return _geojson(rescue.team_isochrones(ctx.store, team_id, mins, graph=ctx.road_graph()))
+    return _geojson(rescue.team_isochrones(ctx.store, team_id, mins, graph=ctx.road_graph(),
+                                                   standards=ctx.rescue_standards))
 
 
-@router.get("/coverage", summary="Hazards with no capable team within the arrival standard")
+@router.get("/coverage", summary="Hazards with no capable team within the arrival standard", responses=geojson())
 def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                           description=INCIDENT_DOC + "; default: each layer's own type"),
              minutes: float | None = Query(None, gt=0, le=rescue.MAX_MINUTES, allow_inf_nan=False,

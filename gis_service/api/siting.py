@@ -88,7 +88,8 @@ async def check_proposal(request: Request,
     def work() -> Response:
         proposal = siting.proposal_from_geojson(body, ctx.store, kind=kind, repair=repair)
         rs = _rule_set(ctx, proposal.kind, rule_set)
-        return _respond(siting.check(ctx.store, proposal, rs, graph=ctx.road_graph()), f)
+        return _respond(siting.check(ctx.store, proposal, rs, graph=ctx.road_graph(),
+                                     standards=ctx.rescue_standards), f)
 
     return await run_in_threadpool(work)
 
@@ -98,4 +99,5 @@ def check_existing_park(park_id: FeatureId, rule_set: str | None = RuleSetName,
                         f: Literal["json", "geojson"] = Query("json", description=F_DOC),
                         ctx: AppContext = Depends(get_context), _=Reader):
     rs = _rule_set(ctx, "park", rule_set)
-    return _respond(siting.check_park(ctx.store, park_id, rs, graph=ctx.road_graph()), f)
+    return _respond(siting.check_park(ctx.store, park_id, rs, graph=ctx.road_graph(),
+                                       standards=ctx.rescue_standards), f)

@@ -22,7 +22,6 @@ def render_map(kind: str = typer.Argument(..., help="overview | layer | exposure
     """Render a map with every script, style and icon inlined: e.g. ``gis-service render-map overview -o
     overview.html`` or ``gis-service render-map rescue --lon 126.55 --lat 43.85 --incident chemical``."""
     from .. import cli
-    from ..config import get_settings
     from ..maps import assets
     from ..maps import results as res
     from ..maps.base import finish
@@ -37,8 +36,8 @@ def render_map(kind: str = typer.Argument(..., help="overview | layer | exposure
             cli.fail(f"--{name} is required for a {kind} map")
         return value
 
-    settings = get_settings()
-    store = cli.open_store(settings)
+    ctx = cli.open_context()
+    store, settings = ctx.store, ctx.settings
     try:
         if kind == "overview":
             m = overview_map(store, settings, live=False)
@@ -50,7 +49,7 @@ def render_map(kind: str = typer.Argument(..., help="overview | layer | exposure
             m = res.exposure_map(store, settings, need(layer, "layer"), need(fid, "id"))
         elif kind == "rescue":
             m = res.rescue_map(store, settings, need(lon, "lon"), need(lat, "lat"), need(incident, "incident"),
-                               k=k, by=by)
+                               k=k, by=by, standards=ctx.rescue_standards)
         else:
             if proposal is not None:
                 m = res.siting_map(store, settings, body=proposal.read_bytes())

@@ -9,16 +9,6 @@ import typer
 from rich.table import Table
 
 
-def _overrides(settings):
-    from .. import cli
-    from ..analysis.rescue import parse_overrides
-
-    try:
-        return parse_overrides(settings.rescue_standard_min)
-    except ValueError as exc:
-        cli.fail(str(exc))
-
-
 def _write_json(doc, path: Path | None) -> None:
     from .. import cli
 
@@ -47,16 +37,13 @@ def nearest(lon: float = typer.Option(..., help="incident longitude (WGS84)"),
 
     from .. import cli
     from ..analysis import rescue
-    from ..analysis.road_network import road_graph
-    from ..config import get_settings
     from ..validation import ValidationFailed
 
-    settings = get_settings()
-    store = cli.open_store(settings)
+    ctx = cli.open_context()
     try:
-        graph = road_graph(store, pbf=settings.road_pbf) if by == "time" else None
-        answer = rescue.nearest_teams(store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
-                                      on_duty_only=not all_teams, graph=graph, standards=_overrides(settings))
+        answer = rescue.nearest_teams(ctx.store, Point(lon, lat), incident, k=k, by=by,
+                                      min_personnel=min_personnel, on_duty_only=not all_teams,
+                                      graph=ctx.graph_for(by), standards=ctx.rescue_standards)
     except ValidationFailed as exc:
         cli.report_invalid(exc)
     table = Table(title=f"{incident} @ {lon:.5f}, {lat:.5f} — by {by}")
@@ -87,15 +74,11 @@ def coverage(incident: str = typer.Option(None, help="incident type for every la
     """Hazard sources, tailings dams and goaf areas with no capable team within the standard time."""
     from .. import cli
     from ..analysis import rescue
-    from ..analysis.road_network import road_graph
-    from ..config import get_settings
     from ..validation import ValidationFailed
 
-    settings = get_settings()
-    store = cli.open_store(settings)
+    ctx = cli.open_context()
     try:
-        report = rescue.coverage(store, incident, minutes, graph=road_graph(store, pbf=settings.road_pbf),
-                                 standards=_overrides(settings))
+        report = rescue.coverage(ctx.store, incident, minutes, graph=ctx.road_graph(), standards=ctx.rescue_standards)
     except ValidationFailed as exc:
         cli.report_invalid(exc)
     if json_out is None or str(json_out) != "-":
@@ -140,7 +123,7 @@ def import_osm(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         except ValueError:
             cli.fail("bbox: must be minlon,minlat,maxlon,maxlat with min < max")
     try:
-        frame = read_osm_roads(file, bbox=box)
+        frame = read_osm_roads(file, bbox=box)  # type: ignore[arg-type]  # four floats, checked above
     except Exception as exc:  # noqa: BLE001 - osmium raises RuntimeError for unreadable files
         cli.fail(f"{file}: cannot read as OpenStreetMap data: {exc}")
     if not len(frame):

@@ -81,57 +81,27 @@ def check_siting(
     """Check a proposed chemical park or hazardous installation (or every existing park) against the siting rules."""
     from .. import cli
     from ..analysis import siting
-    from ..analysis.road_network import road_graph
     from ..analysis.siting_rules import RuleFileError, rule_set_for, rule_sets
-    from ..config import get_settings
-    from ..stores.base import FeatureNotFound, Query
+    from ..stores.base import FeatureNotFound
     from ..validation import ValidationFailed
 
     if all_parks == (proposal is not None):
         cli.fail("give either a proposal file or --all", 2)
-    settings = get_settings()
-    store = cli.open_store(settings)
+    ctx = cli.open_context()
+    store, standards = ctx.store, ctx.rescue_standards
     try:
-        sets = rule_sets(store.catalog, rules_dir)
+        sets = rule_sets(store.catalog, rules_dir) if rules_dir is not None else ctx.rule_sets()
     except RuleFileError as exc:
         cli.fail(str(exc), 1)
-    graph = road_graph(store, pbf=getattr(settings, "road_pbf", None))
+    graph = ctx.road_graph()
     try:
         if all_parks:
-            rs = rule_set_for(sets, "park", rule_set)
-            ids = [f.id for f in store.items("chemical_parks", Query(limit=10**9, properties=("name",))).features]
-            reports = []
-            with Progress(TextColumn("[bold]checking parks[/]"), BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), console=cli.err, disable=quiet) as bar:
-                task = bar.add_task("parks", total=len(ids))
-                for pid in ids:
-                    reports.append(siting.check_park(store, pid, rs, graph=graph))
-                    bar.advance(task)
-            if str(json_out) != "-":
-                cli.out.print(summary_table(reports))
-            _write_json({"analysis": "siting_check_all", "rule_set": rs.name,
-                         "verdicts": {str(r.proposal.source["id"]): r.verdict for r in reports},
-                         "reports": [r.to_dict() for r in reports]}, json_out)
-            if geojson_out is not None:
-                feats = [f for r in reports for f in r.to_feature_collection()["features"]]
-                _write_json({"type": "FeatureCollection", "features": feats}, geojson_out)
-            failed = any(r.verdict == "fail" for r in reports)
+            failed = _check_all_parks(store, rule_set_for(sets, "park", rule_set), graph, standards,
+                                      json_out, geojson_out, quiet)
         else:
-            if not proposal.exists():
-                cli.fail(f"proposal: no such file {proposal}", 1)
-            doc = orjson.loads(proposal.read_bytes()) if proposal.suffix.lower() in (".json", ".geojson") else None
-            if doc is None:
-                cli.fail(f"proposal: expected a .geojson or .json file, got {proposal.name}", 1)
-            if inventory is not None:
-                inv = orjson.loads(inventory.read_bytes())
-                target = doc["features"][0] if doc.get("type") == "FeatureCollection" and doc.get("features") else doc
-                target.setdefault("properties", {})
-                if target["properties"] is None:
-                    target["properties"] = {}
-                target["properties"]["inventory"] = inv
+            doc = _read_proposal(proposal, inventory)
             p = siting.proposal_from_geojson(doc, store, kind=kind, repair=repair)
-            rs = rule_set_for(sets, p.kind, rule_set)
-            report = siting.check(store, p, rs, graph=graph)
+            report = siting.check(store, p, rule_set_for(sets, p.kind, rule_set), graph=graph, standards=standards)
             if str(json_out) != "-":
                 cli.out.print(report_table(report))
                 for note in p.notes:
@@ -149,6 +119,49 @@ def check_siting(
         cli.fail(str(exc), 1)
     if failed and strict:
         raise typer.Exit(EXIT_FAILED_CHECK)
+
+
+def _check_all_parks(store, rs, graph, standards, json_out, geojson_out, quiet: bool) -> bool:
+    """Check every existing park with one rule set; True if any fails."""
+    from .. import cli
+    from ..analysis import siting
+    from ..stores.base import Query
+
+    ids = [f.id for f in store.items("chemical_parks", Query(limit=10**9, properties=("name",))).features]
+    reports = []
+    with Progress(TextColumn("[bold]checking parks[/]"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=cli.err, disable=quiet) as bar:
+        task = bar.add_task("parks", total=len(ids))
+        for pid in ids:
+            reports.append(siting.check_park(store, pid, rs, graph=graph, standards=standards))
+            bar.advance(task)
+    if str(json_out) != "-":
+        cli.out.print(summary_table(reports))
+    _write_json({"analysis": "siting_check_all", "rule_set": rs.name,
+                 "verdicts": {str(r.proposal.source["id"]): r.verdict for r in reports},
+                 "reports": [r.to_dict() for r in reports]}, json_out)
+    if geojson_out is not None:
+        feats = [f for r in reports for f in r.to_feature_collection()["features"]]
+        _write_json({"type": "FeatureCollection", "features": feats}, geojson_out)
+    return any(r.verdict == "fail" for r in reports)
+
+
+def _read_proposal(proposal: Path, inventory: Path | None) -> dict:
+    """The proposal file as a GeoJSON document, with the inventory file merged into its properties."""
+    from .. import cli
+
+    if not proposal.exists():
+        cli.fail(f"proposal: no such file {proposal}", 1)
+    doc = orjson.loads(proposal.read_bytes()) if proposal.suffix.lower() in (".json", ".geojson") else None
+    if doc is None:
+        cli.fail(f"proposal: expected a .geojson or .json file, got {proposal.name}", 1)
+    if inventory is not None:
+        inv = orjson.loads(inventory.read_bytes())
+        target = doc["features"][0] if doc.get("type") == "FeatureCollection" and doc.get("features") else doc
+        if target.get("properties") is None:
+            target["properties"] = {}
+        target["properties"]["inventory"] = inv
+    return doc
 
 
 def summary_table(reports) -> Table:

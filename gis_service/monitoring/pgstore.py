@@ -242,7 +242,7 @@ class PgReadings(ReadingStore):
                     "lo = u.lo, rate = u.rate, stale = u.stale FROM state_stage u WHERE s.sensor_id = u.sensor_id")
 
     @staticmethod
-    def _apply_ops(cur, ops: list[Op]) -> list[dict[str, Any]]:
+    def _apply_ops(cur, ops: list[Op]) -> list[tuple[int, str, datetime, str]]:
         events = []
         for op in ops:
             at = _dt(op.t)
@@ -283,11 +283,11 @@ class PgReadings(ReadingStore):
 
     @staticmethod
     def _count(cur, counts: Counter) -> None:
-        counts = {k: v for k, v in counts.items() if v}
-        if counts:
+        nonzero = {k: v for k, v in counts.items() if v}
+        if nonzero:
             cur.execute("""INSERT INTO monitoring.ingest_counters (reason, n) SELECT * FROM unnest(%s::text[], %s::bigint[])
                             ON CONFLICT (reason) DO UPDATE SET n = ingest_counters.n + EXCLUDED.n""",
-                        (list(counts), list(counts.values())))
+                        (list(nonzero), list(nonzero.values())))
 
     def _copy(self, cur, batch: Batch) -> int:
         data = copy_buffer(batch.sensor, batch.t, batch.value, batch.quality)

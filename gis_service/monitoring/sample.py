@@ -1,4 +1,4 @@
-"""Sample sensors for the Jilin demonstration dataset (hooked into :func:`gis_service.sample.build_sample`).
+"""Sample sensors for the Jilin demonstration dataset (hooked into ``build_sample`` of sample_data/jilin_sample.py).
 
 Every major hazard source of grade-relevant size gets gauges on its storage unit and a gas detector;
 every tailings dam flagged ``online_monitoring`` gets the GB 51108 monitoring items (phreatic line,

@@ -109,6 +109,10 @@ class ReadingStore(abc.ABC):
         """Current state of every sensor that has reported: last time/value and open alarm level."""
 
     @abc.abstractmethod
+    def latest(self, sensor_ids: list[int], since: float) -> dict[int, tuple[float, float]]:
+        """(time, value) of each sensor's last stored reading, for those that reported since ``since``."""
+
+    @abc.abstractmethod
     def counters(self) -> dict[str, int]: ...
 
     @abc.abstractmethod

@@ -106,7 +106,7 @@ def read_osm_roads(path: str | Path, *, bbox: tuple[float, float, float, float] 
         if not include_private and (tags.get("access") in NO_ACCESS or tags.get("motor_vehicle") in NO_ACCESS):
             continue
         xy = []
-        for n in w.nodes:
+        for n in w.nodes:  # type: ignore[union-attr]  # a way handler receives ways
             loc = n.location
             if loc.valid():
                 xy.append((loc.lon, loc.lat))

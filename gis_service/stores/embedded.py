@@ -203,8 +203,9 @@ class EmbeddedStore(Store):
         return int.from_bytes(raw, "little") if len(raw) == 8 else 0
 
     def _bump_generation(self) -> None:
-        gen = self._generation() + 1
-        os.pwrite(self._gen_fd[1], gen.to_bytes(8, "little"), 0)  # type: ignore[index]
+        gen = self._generation() + 1  # opens the lock file if needed
+        assert self._gen_fd is not None
+        os.pwrite(self._gen_fd[1], gen.to_bytes(8, "little"), 0)
 
     def _file_signature(self) -> tuple | None:
         """Changes with every write of any process (generation) and with any replacement of the file."""

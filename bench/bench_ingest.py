@@ -146,13 +146,16 @@ def start_workers(env: dict, k: int, tag: str) -> list[subprocess.Popen]:
                                        f"bench-{tag}-{w}", "--batch", "5000", "--report", "5"],
                                       env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT))
         procs[-1].logfile = log.name  # type: ignore[attr-defined]
-    for p in procs:
-        deadline = time.time() + 60
-        while b"subscribed" not in Path(p.logfile).read_bytes():
-            if p.poll() is not None or time.time() > deadline:
-                raise RuntimeError("worker did not start: " + Path(p.logfile).read_text()[-2000:])
-            time.sleep(0.1)
+        _wait_subscribed(procs[-1])
     return procs
+
+
+def _wait_subscribed(p) -> None:
+    deadline = time.time() + 60
+    while b"subscribed" not in Path(p.logfile).read_bytes():
+        if p.poll() is not None or time.time() > deadline:
+            raise RuntimeError("worker did not start: " + Path(p.logfile).read_text()[-2000:])
+        time.sleep(0.1)
 
 
 def stop(procs) -> None:
@@ -198,10 +201,13 @@ def drain(dsn: str, url: str, sensors: list[int], n: int, workers: int) -> dict:
             break
         time.sleep(0.1)
     stop(procs)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        refused = dict(conn.execute("SELECT reason, n FROM monitoring.ingest_counters WHERE reason <> 'accepted'"
+                                    ).fetchall())
     first = next(t for t, a in samples if a > 0)
     last_t, last_a = samples[-1]
     return {"workers": workers, "sent": sent, "stored": last_a, "publish_rate": sent / pub_s,
-            "rate": last_a / max(1e-9, last_t - first)}
+            "rate": last_a / max(1e-9, last_t - first), "refused": refused}
 
 
 class SSEClient(threading.Thread):
@@ -306,8 +312,8 @@ def main() -> None:
             runs = [drain(args.dsn, broker.url, sensors, args.readings, k) for _ in range(args.rounds)]
             results[k] = runs
             print(f"drain, {k} worker(s): {statistics.median(r['rate'] for r in runs):,.0f} readings/s stored "
-                  f"({runs[0]['stored']:,} of {runs[0]['sent']:,}; publishers put {runs[0]['publish_rate']:,.0f}/s "
-                  f"into the broker)", flush=True)
+                  f"({runs[0]['stored']:,} of {runs[0]['sent']:,}, refused {runs[0]['refused']}; publishers put "
+                  f"{runs[0]['publish_rate']:,.0f}/s into the broker)", flush=True)
         copy_rate = statistics.median(plain_copy(args.dsn, args.readings, sensors) for _ in range(max(1, args.rounds)))
         print(f"plain COPY of the same {args.readings:,} rows: {copy_rate:,.0f} rows/s")
         one = statistics.median(r["rate"] for r in results[1])

@@ -25,7 +25,16 @@ def register(app: typer.Typer) -> None:
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         settings = get_settings()
-        layers = open_store(settings)
+        for attempt in range(10):   # several workers starting at once may race on the schema DDL
+            try:
+                layers = open_store(settings)
+                break
+            except typer.Exit:
+                raise
+            except Exception:  # noqa: BLE001 - e.g. "tuple concurrently updated" from a concurrent init
+                if attempt == 9:
+                    raise
+                time.sleep(0.5 + attempt)
         readings = reading_store(settings)
         for attempt in range(30):
             try:

@@ -136,6 +136,15 @@ def _warm(port: int, n_hazards: int, n_parks: int) -> None:
     conn.close()
 
 
+def _which_code(port: int) -> None:
+    """Say which code answers: /healthz exists since the hardening work (issue 10)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/healthz")
+    r = conn.getresponse()
+    r.read()
+    print(f"  (server code: {'with' if r.status == 200 else 'without'} the hardening changes; /healthz → {r.status})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/gis_bench_concurrency")
@@ -155,7 +164,16 @@ def main() -> None:
     counts = rescue_bench.load_sample(args.dsn, args.scale)
     n_hazards, n_parks = counts["hazard_sources"], counts["chemical_parks"]
     sa_url = args.dsn.replace("postgresql://", "postgresql+psycopg://", 1)
-    code_env = {"PYTHONPATH": str(args.code.resolve())} if args.code else {}
+    # the code of --code comes first: PYTHONPATH, PYTHONSAFEPATH (no current directory on sys.path) and
+    # uvicorn's --app-dir (which it puts first on sys.path; its default is the current directory)
+    code_env = {"PYTHONPATH": str(args.code.resolve()), "PYTHONSAFEPATH": "1"} if args.code else {}
+
+    def server(env: dict, workers: int) -> ServerProcess:
+        srv = ServerProcess(env, workers=workers)
+        if args.code:
+            srv.cmd += ["--app-dir", str(args.code.resolve())]
+        return srv
+
     print(f"sample scale {args.scale}: {n_hazards} hazard sources, {n_parks} parks, {counts['rescue_teams']} teams; "
           f"{args.clients} clients × {args.seconds:g} s, {args.workers} worker(s), code: {args.code or 'this checkout'}; "
           f"{os.cpu_count()} CPUs shared by clients, server and PostgreSQL")
@@ -173,7 +191,8 @@ def main() -> None:
                 copy = tmp / "served.gpkg"
                 shutil.copyfile(gpkg, copy)
                 env.update(GIS_STORE="embedded", GIS_GPKG_PATH=str(copy))
-            with ServerProcess(env, workers=args.workers) as srv:
+            with server(env, args.workers) as srv:
+                _which_code(srv.port)
                 _warm(srv.port, n_hazards, n_parks)
                 _print(store, mixed_load(srv.port, args.clients, args.seconds, n_hazards, n_parks))
         if not args.no_knn:
@@ -186,7 +205,8 @@ def main() -> None:
                                        rescue_bench.raw_worker(args.dsn, sql, params, probe))
             env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": sa_url, "GIS_LOG_LEVEL": "WARNING", **code_env}
             for w in sorted({1, args.workers}):
-                with ServerProcess(env, workers=w) as srv:
+                with server(env, w) as srv:
+                    _which_code(srv.port)
                     api = rescue_bench.measure(f"HTTP API, {w} worker(s)", 3, 8, pts,
                                                rescue_bench.api_worker(srv.port))
                 print(f"  ratio HTTP/raw with {w} worker(s): {api['rate'] / raw['rate']:.2f}")

@@ -11,6 +11,7 @@
     GIS_MQTT_URL=mqtt://127.0.0.1:1883  sensor readings broker (topic GIS_MQTT_TOPIC/{sensor_id})
     GIS_DB_CONNECT_TIMEOUT_S=5          PostGIS: give up connecting after this long (→ 503)
     GIS_DB_STATEMENT_TIMEOUT_S=30       PostGIS: cancel a statement after this long (→ 503)
+    GIS_HEAVY_CONCURRENCY=2             analyses/maps running at once per worker (the rest queue)
 
 Every value is typed and checked when the settings are read: a bad value stops the service at
 start-up with a message naming the variable.
@@ -43,6 +44,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)
+    heavy_concurrency: int = Field(2, ge=1, le=64, description="analyses and maps running at once per worker; "
+                                   "more wait their turn, so cheap requests are not starved")
     basemap_url: str = ""
     basemap_attribution: str = ""
     basemap_crs: str = Field("WGS84", description="WGS84 (also CGCS2000) or GCJ02 (AMap etc.)")

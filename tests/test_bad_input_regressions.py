@@ -3,6 +3,8 @@ JSON error body naming the field — never a 5xx — on both stores, and unexpec
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
@@ -139,5 +141,20 @@ def test_openapi_declares_400_not_422(client):
         for method, op in item.items():
             assert "422" not in op["responses"], (method, path)
             assert "400" in op["responses"], (method, path)
+    writes = doc["paths"]["/collections/{layer}/items"]["post"]["responses"]
+    assert {"201", "401", "403", "413", "503"} <= set(writes)  # the statuses a write can answer
     # FastAPI's own validation answers 400 too (a wrong type)
     assert error_field(client.get("/collections/receptors/items?limit=abc")) == "limit"
+
+
+def test_siting_body_and_vertex_limits(client):
+    big = b'{"type": "Feature", "properties": {"name": "' + b"x" * (2 * 1024 * 1024) + b'"}}'
+    r = client.post("/analysis/siting", content=big, headers={"content-type": "application/json"})
+    assert error_field(r, 413) == "body"
+    n = 21_000  # a ring of 21,000 vertices, ~300 kB: under the body limit, over the vertex limit
+    ring = [[round(125.3 + 0.01 * math.cos(6.283 * i / n), 5),
+             round(43.9 + 0.01 * math.sin(6.283 * i / n), 5)] for i in range(n)]
+    ring.append(ring[0])
+    body = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    r = client.post("/analysis/siting", json=body)
+    assert error_field(r) == "geometry" and "vertices" in r.json()["problems"][0]["problem"]

@@ -24,6 +24,7 @@ from ..context import AppContext
 from ..logs import setup_logging
 from ..stores import Store
 from . import errors, features, health
+from .deps import Heavy
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        import asyncio
+
+        app.state.heavy_semaphore = asyncio.Semaphore(ctx.settings.heavy_concurrency)  # in the serving loop
         if owns_store:
             try:
                 await run_in_threadpool(ctx.store.init)
@@ -171,8 +175,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     errors.install(app)
     app.include_router(health.router)
     app.include_router(features.router)
-    for router in _extra_routers():
-        app.include_router(router)
+    for name, router in _extra_routers():
+        app.include_router(router, dependencies=[Heavy] if name in HEAVY_ROUTERS else [])
     _mount_static(app)
     errors.document_errors(app)
     app.add_middleware(BodySizeLimit, limit=ctx.settings.max_body_bytes)
@@ -185,6 +189,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 # Routers of optional capabilities, included in this order when their module exists. To add one:
 # write gis_service/api/<name>.py with a module-level ``router = APIRouter(...)`` and add <name> here.
 OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer", "reports", "risk", "monitoring")
+# Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
+# A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).
+HEAVY_ROUTERS = ("exposure", "siting", "maps", "reports", "risk")
 
 
 def _extra_routers():
@@ -195,7 +202,7 @@ def _extra_routers():
     for name in OPTIONAL_ROUTERS:
         module = f"gis_service.api.{name}"
         try:
-            routers.append(importlib.import_module(module).router)
+            routers.append((name, importlib.import_module(module).router))
         except ModuleNotFoundError as exc:
             if exc.name != module:
                 raise

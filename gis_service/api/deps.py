@@ -76,6 +76,23 @@ async def reader(request: Request) -> str | None:
 
 reader.required_role = "viewer"  # type: ignore[attr-defined]
 
+
+async def heavy_slot(request: Request):
+    """Dependency of the expensive endpoints (analyses, maps): at most GIS_HEAVY_CONCURRENCY of them
+    run at once per worker; the others wait here, on the event loop, without holding a thread or
+    the GIL — so cheap requests (items, nearest) keep being answered while heavy ones run."""
+    import asyncio
+
+    state = request.app.state
+    sem = getattr(state, "heavy_semaphore", None)
+    if sem is None:
+        sem = state.heavy_semaphore = asyncio.Semaphore(state.settings.heavy_concurrency)
+    async with sem:
+        yield
+
+
+Heavy = Depends(heavy_slot)
+
 Context = Depends(get_context)
 Editor = Depends(require_role("editor"))
 Reader = Depends(reader)

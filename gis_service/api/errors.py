@@ -290,18 +290,31 @@ def _layer_names(app: FastAPI) -> list[str]:
     return list(store.catalog.names()) if store is not None else []
 
 
-def _secured_paths(app: FastAPI) -> dict[tuple[str, str], str]:
-    """(path, method) → the role its dependencies may demand ("viewer" for reads, "editor")."""
+def api_routes(app: FastAPI) -> list[tuple[str, set[str], Any]]:
+    """(path, methods, dependant) of every API route, also inside included routers (FastAPI ≥ 0.16x
+    keeps included routers as such; older versions copy their routes into ``app.routes``)."""
     from fastapi.routing import APIRoute
 
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # pragma: no cover - older FastAPI: routes are flat
+        return [(r.path_format, set(r.methods), r.dependant) for r in app.routes if isinstance(r, APIRoute)]
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        dependant = getattr(ctx, "dependant", None)
+        if dependant is not None and getattr(ctx, "methods", None):
+            out.append((ctx.path_format, set(ctx.methods), dependant))
+    return out
+
+
+def _secured_paths(app: FastAPI) -> dict[tuple[str, str], str]:
+    """(path, method) → the role its dependencies may demand ("viewer" for reads, "editor")."""
     out: dict[tuple[str, str], str] = {}
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
-        role = _role_of(route.dependant)
+    for path, methods, dependant in api_routes(app):
+        role = _role_of(dependant)
         if role:
-            for method in route.methods:
-                out[(route.path_format, method.lower())] = role
+            for method in methods:
+                out[(path, method.lower())] = role
     return out
 
 

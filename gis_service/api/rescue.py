@@ -15,7 +15,7 @@ from shapely.geometry import Point
 from ..analysis import rescue
 from ..context import AppContext
 from ..validation import Problem, ValidationFailed
-from .deps import Reader, get_context
+from .deps import Heavy, Reader, get_context
 from .params import NO_NUL, FeatureId
 from .schemas import geojson
 
@@ -84,7 +84,8 @@ def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["dist
     return _geojson(doc)
 
 
-@router.get("/isochrone/{team_id}", summary="Areas a team reaches within given minutes", responses=geojson())
+@router.get("/isochrone/{team_id}", summary="Areas a team reaches within given minutes", responses=geojson(),
+            dependencies=[Heavy])
 def team_isochrone(team_id: FeatureId,
                    minutes: str = Query("10,20,30", max_length=200, pattern=NO_NUL,
                                         description="minutes, e.g. 10,20,30 "
@@ -95,7 +96,8 @@ def team_isochrone(team_id: FeatureId,
                                                    standards=ctx.rescue_standards))
 
 
-@router.get("/coverage", summary="Hazards with no capable team within the arrival standard", responses=geojson())
+@router.get("/coverage", summary="Hazards with no capable team within the arrival standard", responses=geojson(),
+            dependencies=[Heavy])
 def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                           description=INCIDENT_DOC + "; default: each layer's own type"),
              minutes: float | None = Query(None, gt=0, le=rescue.MAX_MINUTES, allow_inf_nan=False,

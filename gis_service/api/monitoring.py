@@ -30,7 +30,7 @@ from ..monitoring.readings import loads, parse_time
 from ..monitoring.storebase import ALARM_STATUSES, MonitoringUnavailable, ReadingStore, UnknownAlarm, iso
 from ..stores.base import Query as ItemsQuery
 from ..stores.base import Store
-from .deps import Editor, Reader, caller_role, get_settings, get_store
+from .deps import Editor, Heavy, Reader, caller_role, get_settings, get_store
 from .errors import ApiError
 
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
@@ -219,7 +219,8 @@ async def list_alarms(status: str = Query("open", description="open | acknowledg
 @router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
 async def get_alarm(alarm_id: int, package: bool = Query(True, description="include the decision package"),
                     mon: Monitoring = Depends(context), store: Store = Depends(get_store),
-                    settings: Settings = Depends(get_settings), _=Reader):
+                    settings: Settings = Depends(get_settings), _=Reader, _slot=Heavy):
+    """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
     alarm = await _call(mon.readings.alarm, alarm_id)
     if not package:
         return _json({"alarm": alarm})

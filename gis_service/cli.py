@@ -182,7 +182,7 @@ def _register_extra_commands() -> None:
     """Analysis capabilities add their commands here (each module exposes ``register(app)``)."""
     import importlib
 
-    for name in ("exposure", "rescue", "siting", "maps"):
+    for name in ("exposure", "rescue", "siting", "maps", "monitoring"):
         module = f"gis_service.commands.{name}"
         try:
             mod = importlib.import_module(module)

@@ -8,6 +8,7 @@
     GIS_BASEMAP_URL=                    XYZ/WMTS template; empty → admin boundaries as basemap
     GIS_RESCUE_STANDARD_MIN=hazmat:20   override configurable rescue arrival standards (minutes)
     GIS_ROAD_PBF=                       route on an OSM PBF extract instead of the roads layer
+    GIS_MQTT_URL=mqtt://127.0.0.1:1883  sensor readings broker (topic GIS_MQTT_TOPIC/{sensor_id})
     GIS_DB_CONNECT_TIMEOUT_S=5          PostGIS: give up connecting after this long (→ 503)
     GIS_DB_STATEMENT_TIMEOUT_S=30       PostGIS: cancel a statement after this long (→ 503)
     GIS_HEAVY_CONCURRENCY=2             analyses/maps running at once per worker (the rest queue)
@@ -26,7 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GPKG = ROOT / "sample_data" / "jilin_sample.gpkg"
-ROLES = ("viewer", "editor", "admin")
+ROLES = ("sensor", "viewer", "editor", "admin")  # sensor: may only post monitoring readings
 
 
 class Settings(BaseSettings):
@@ -36,7 +37,7 @@ class Settings(BaseSettings):
     gpkg_path: Path = DEFAULT_GPKG
     database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/riskmap"
     layers_dir: Path | None = None
-    api_keys: str = Field("", description="comma-separated key:role pairs; roles: viewer, editor, admin")
+    api_keys: str = Field("", description="comma-separated key:role pairs; roles: sensor (post readings only), viewer, editor, admin")
     read_requires_key: bool = False
     max_limit: int = Field(10_000, ge=1, le=1_000_000)
     default_limit: int = Field(100, ge=1)
@@ -51,6 +52,15 @@ class Settings(BaseSettings):
     public_url: str | None = None
     rescue_standard_min: str = Field("", description="arrival-standard overrides, e.g. 'hazmat:20,medical:15'")
     road_pbf: Path | None = Field(None, description="OSM PBF to route on instead of the roads layer")
+    # live monitoring (gis_service.monitoring)
+    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker of the sensor readings")
+    mqtt_topic: str = Field("riskmap/readings", description="topic prefix; readings on {prefix}/{sensor_id}")
+    mqtt_group: str = Field("riskmap-ingest", description="MQTT v5 shared-subscription group; empty = own subscription")
+    monitoring_retention_days: float = Field(30.0, gt=0, description="raw readings kept this long, then hourly roll-ups")
+    monitoring_max_future_s: float = Field(300.0, ge=0, description="readings further ahead of the clock are refused")
+    monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")
+    monitoring_flood_rate: float = Field(20.0, gt=0, description="readings/s one sensor may sustain (token bucket)")
+    monitoring_flood_burst: float = Field(200.0, ge=1, description="readings one sensor may send at once")
 
     @field_validator("store")
     @classmethod

@@ -934,6 +934,9 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
     for name in ("goaf_areas", "tailings_dams", "rescue_teams"):
         pois.extend((_rep(g), p["name"].replace("（示例）", ""), None) for g, p in layers[name])
     layers["roads"] = _make_roads(ctx, pois)
+    from gis_service.monitoring.sample import make_sensors
+
+    layers["sensors"] = make_sensors(ctx.rng(12), layers, ctx.county_of, ctx.synthetic)
     layers["admin_areas"] = [(a["geometry"], {"name": a["name"], "level": a["level"], "code": a["code"],
                                               "parent_code": a["parent_code"], "data_source": SRC_ADMIN})
                              for a in ctx.admin]

@@ -1,0 +1,323 @@
+"""Live monitoring endpoints (``/monitoring``): readings in, alarms out, decision packages, live stream.
+
+- ``POST /monitoring/readings`` — a batch of readings (role ``sensor``, ``editor`` or ``admin``);
+- ``GET  /monitoring/alarms`` (open by default), ``GET /monitoring/alarms/{id}`` (with its decision
+  package), ``POST /monitoring/alarms/{id}/acknowledge`` (role ``editor``);
+- ``GET  /monitoring/alarms/stream`` — Server-Sent Events: every alarm opening, change, acknowledgement
+  and closing as ``event: alarm`` with ``id: <seq>`` (reconnecting clients resume with Last-Event-ID);
+- ``GET  /monitoring/sensors`` (state of each sensor), ``/monitoring/sensors/{id}/readings?from=&to=``,
+  ``/monitoring/kinds`` (kinds, default set points and their sources), ``/monitoring/stats`` (counters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from datetime import datetime
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ..config import Settings
+from ..monitoring import decision
+from ..monitoring.ingest import Pipeline, reading_store
+from ..monitoring.kinds import effective, kinds
+from ..monitoring.readings import loads, parse_time
+from ..monitoring.storebase import ALARM_STATUSES, MonitoringUnavailable, ReadingStore, UnknownAlarm, iso
+from ..stores.base import Query as ItemsQuery
+from ..stores.base import Store
+from .deps import Editor, Heavy, Reader, caller_role, get_settings, get_store
+from .errors import ApiError
+
+router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
+WRITER_ROLES = ("sensor", "editor", "admin")
+MAX_SERIES = 20_000
+
+
+class Monitoring:
+    """Per-application monitoring context: the reading store, the ingest pipeline, the SSE hub."""
+
+    def __init__(self, layers: Store, settings: Settings):
+        self.readings: ReadingStore = reading_store(settings)
+        self.readings.init()
+        self.pipeline = Pipeline(self.readings, layers, settings)
+        self.hub = Hub(self.readings)
+
+
+async def context(request: Request) -> Monitoring:
+    mon = getattr(request.app.state, "monitoring", None)
+    if mon is None:
+        try:
+            mon = await run_in_threadpool(Monitoring, request.app.state.store, request.app.state.settings)
+        except MonitoringUnavailable as exc:
+            raise ApiError(503, "store", str(exc), code="ServiceUnavailable") from exc
+        request.app.state.monitoring = mon
+    return mon
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
+                    media_type="application/json")
+
+
+async def _call(fn, *args):
+    try:
+        return await run_in_threadpool(fn, *args)
+    except MonitoringUnavailable as exc:
+        raise ApiError(503, "store", str(exc), code="ServiceUnavailable") from exc
+    except UnknownAlarm as exc:
+        raise ApiError(404, "alarm_id", f"no alarm with id {exc.args[0]}", code="NotFound") from exc
+
+
+# -- readings in ------------------------------------------------------------------------------
+
+async def sensor_writer(request: Request) -> str:
+    role = caller_role(request)
+    if role is None:
+        raise ApiError(401, "X-API-Key", "posting readings needs an API key with role sensor, editor or admin",
+                       code="Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    if role not in WRITER_ROLES:
+        raise ApiError(403, "X-API-Key", f"role {role!r} may not post readings; roles: {', '.join(WRITER_ROLES)}",
+                       code="Forbidden")
+    return role
+
+
+@router.post("/readings", summary="Post a batch of sensor readings (role sensor, editor or admin)")
+async def post_readings(request: Request, mon: Monitoring = Depends(context), _=Depends(sensor_writer)):
+    """Body: ``{"readings": [{"sensor_id": 12, "time": "2026-11-30T12:00:00Z", "value": 3.2,
+    "quality": "good", "unit": "MPa"}, …]}`` (or the bare list). Valid readings are stored even when
+    others are refused; each refused one is named in ``problems`` (row = index in the list). 400 if none
+    was stored."""
+    try:
+        doc = loads(await request.body())
+    except (ValueError, RecursionError) as exc:
+        raise ApiError(400, "body", f"not JSON: {exc}") from exc
+    rows = doc.get("readings") if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not rows:
+        raise ApiError(400, "readings", 'give {"readings": [{"sensor_id", "time", "value", "quality"?, "unit"?}, …]}')
+    if len(rows) > 100_000:
+        raise ApiError(400, "readings", "at most 100000 readings per request")
+    result = await _call(mon.pipeline.rows, rows)
+    problems = [{"row": o, "field": f, "problem": r.replace("_", " ")} for o, f, r in result.problems]
+    out = {"accepted": result.written, "rejected": dict(result.rejected), "problems": problems,
+           "alarm_changes": [{"kind": op.kind, "sensor_id": op.sensor, "rule": op.rule, "level": op.level}
+                             for op in result.ops]}
+    if result.written == 0 and result.rejected and not result.rejected.get("duplicate"):
+        out.update(code="InvalidParameterValue", description="no reading was stored")
+        return _json(out, 400)
+    return _json(out)
+
+
+# -- alarms ------------------------------------------------------------------------------------
+
+class Hub:
+    """One poller per process over ``alarm_events`` (by seq), fanned out to every SSE client."""
+
+    POLL_S = 0.1
+    QUEUE = 2000
+
+    def __init__(self, readings: ReadingStore):
+        self.readings = readings
+        self.queues: set[asyncio.Queue] = set()
+        self.task: asyncio.Task | None = None
+        self.last: int | None = None
+
+    async def _run(self) -> None:
+        while self.queues:
+            try:
+                events = await run_in_threadpool(self.readings.events_since, self.last, 1000)
+            except Exception:  # noqa: BLE001 - store away: keep clients connected, try again
+                events = []
+                await asyncio.sleep(1.0)
+            for seq, doc in events:
+                self.last = seq
+                for q in list(self.queues):
+                    if q.full():
+                        self.queues.discard(q)   # a client that cannot keep up is cut off (it reconnects)
+                    else:
+                        q.put_nowait((seq, doc))
+            if len(events) < 1000:
+                await asyncio.sleep(self.POLL_S)
+        self.task = None
+
+    async def subscribe(self) -> asyncio.Queue:
+        if self.last is None:
+            self.last = await run_in_threadpool(self.readings.last_seq)
+        q: asyncio.Queue = asyncio.Queue(self.QUEUE)
+        self.queues.add(q)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._run())
+        return q
+
+
+def _sse(seq: int, doc: bytes) -> bytes:
+    return b"id: %d\nevent: alarm\ndata: %s\n\n" % (seq, doc)
+
+
+@router.get("/alarms/stream", summary="Alarm events as Server-Sent Events", response_class=StreamingResponse)
+async def alarm_stream(request: Request, since: int | None = Query(None, description="replay events after this seq "
+                                                                  "(default: Last-Event-ID header, else only new)"),
+                       mon: Monitoring = Depends(context), _=Reader):
+    header = request.headers.get("last-event-id")
+    if since is None and header and header.isdigit():
+        since = int(header)
+    q = await mon.hub.subscribe()
+    start = mon.hub.last
+
+    async def events():
+        try:
+            yield b"retry: 2000\n: connected\n\n"
+            done = since if since is not None else start
+            while since is not None and done < start:
+                backlog = await _call(mon.readings.events_since, done, 1000)
+                if not backlog:
+                    break
+                for seq, doc in backlog:
+                    if seq <= start:
+                        yield _sse(seq, doc)
+                        done = seq
+                if backlog[-1][0] >= start:
+                    break
+            while True:
+                try:
+                    seq, doc = await asyncio.wait_for(q.get(), 15.0)
+                except TimeoutError:
+                    if await request.is_disconnected() or q not in mon.hub.queues:
+                        break
+                    yield b": keep-alive\n\n"
+                    continue
+                if seq > done:
+                    done = seq
+                    yield _sse(seq, doc)
+        finally:
+            mon.hub.queues.discard(q)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@router.get("/alarms", summary="Alarms (open ones by default)")
+async def list_alarms(status: str = Query("open", description="open | acknowledged | closed | live (open or "
+                                          "acknowledged) | all"),
+                      sensor_id: int | None = Query(None), limit: int = Query(500, ge=1, le=10_000),
+                      mon: Monitoring = Depends(context), _=Reader):
+    allowed = (*ALARM_STATUSES, "live", "all")
+    if status not in allowed:
+        raise ApiError(400, "status", f"must be one of {', '.join(allowed)} (got {status!r})")
+    if status == "live":
+        rows = [a for s in ("open", "acknowledged") for a in await _call(mon.readings.alarms, s, sensor_id, limit)]
+        rows.sort(key=lambda a: -a["id"])
+    else:
+        rows = await _call(mon.readings.alarms, None if status == "all" else status, sensor_id, limit)
+    return _json({"alarms": rows[:limit], "count": len(rows[:limit]), "status": status})
+
+
+@router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
+async def get_alarm(alarm_id: int, package: bool = Query(True, description="include the decision package"),
+                    mon: Monitoring = Depends(context), store: Store = Depends(get_store),
+                    settings: Settings = Depends(get_settings), _=Reader, _slot=Heavy):
+    """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
+    alarm = await _call(mon.readings.alarm, alarm_id)
+    if not package:
+        return _json({"alarm": alarm})
+    return _json(await _call(decision.package, alarm, store, mon.readings, settings))
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an alarm (role editor)")
+async def acknowledge(alarm_id: int, request: Request, mon: Monitoring = Depends(context), role: str = Editor):
+    note = None
+    body = await request.body()
+    if body:
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, "body", f"not JSON: {exc}") from exc
+        note = doc.get("note") if isinstance(doc, dict) else None
+        if note is not None and (not isinstance(note, str) or len(note) > 500):
+            raise ApiError(400, "note", "must be text of at most 500 characters")
+    key = request.headers.get("x-api-key") or request.headers.get("authorization", "")[7:].strip()
+    by = f"{role}:{hashlib.sha256(key.encode()).hexdigest()[:8]}"   # who, without storing the key
+    return _json({"alarm": await _call(mon.readings.acknowledge, alarm_id, by, note)})
+
+
+# -- sensors -----------------------------------------------------------------------------------
+
+def _state(st: dict[str, Any] | None, stale_min: float | None, now: float) -> str:
+    if st is None:
+        return "no_data"
+    if st["stale"] or (stale_min and now - st["last_t"] > stale_min * 60):
+        return "stale"
+    level = max(st["hi"], st["lo"], st["rate"])
+    return {0: "normal", 1: "warning", 2: "alarm"}[int(level)]
+
+
+@router.get("/sensors", summary="Sensors with their live state (GeoJSON)")
+async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
+                  mon: Monitoring = Depends(context), store: Store = Depends(get_store), _=Reader):
+    box: tuple[float, float, float, float] | None = None
+    if bbox:
+        try:
+            x0, y0, x1, y1 = (float(x) for x in bbox.split(","))
+        except ValueError:
+            raise ApiError(400, "bbox", "must be minlon,minlat,maxlon,maxlat") from None
+        box = (x0, y0, x1, y1)
+    page = await run_in_threadpool(store.items, "sensors", ItemsQuery(bbox=box, limit=50_000))
+    states = await _call(mon.readings.states)
+    now = time.time()
+    feats = []
+    for f in page.features:
+        p = f.properties
+        st = states.get(f.id)
+        th = effective(p)
+        feats.append({"type": "Feature", "id": f.id, "geometry": orjson.Fragment(f.geometry_json),
+                      "properties": {"name": p["name"], "kind": p["kind"], "unit": p["unit"],
+                                     "source_layer": p["source_layer"], "source_id": p["source_id"],
+                                     "state": _state(st, th["stale_min"], now),
+                                     "last_value": st["last_value"] if st else None,
+                                     "last_time": iso(st["last_t"]) if st else None}})
+    return _json({"type": "FeatureCollection", "features": feats})
+
+
+def _when(name: str, text: str | None, default: float) -> float:
+    if text is None:
+        return default
+    t = parse_time(float(text)) if text.replace(".", "", 1).isdigit() else parse_time(text)
+    if t is None:
+        raise ApiError(400, name, "must be ISO 8601 with a UTC offset (e.g. 2026-11-30T08:00:00Z) or epoch seconds")
+    return t
+
+
+@router.get("/sensors/{sensor_id}/readings", summary="A sensor's readings between two times")
+async def readings(sensor_id: int, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
+                                                          "epoch s; default 24 h before `to`"),
+                   to: str | None = Query(None, description="end (exclusive); default now"),
+                   limit: int = Query(5000, ge=1, le=MAX_SERIES),
+                   mon: Monitoring = Depends(context), store: Store = Depends(get_store), _=Reader):
+    sensor = await run_in_threadpool(store.get, "sensors", sensor_id)
+    t1 = _when("to", to, time.time() + 1)
+    t0 = _when("from", from_, t1 - 86400)
+    if not t0 < t1:
+        raise ApiError(400, "from", "must be before 'to'")
+    rows = await _call(mon.readings.series, sensor_id, t0, t1, limit)
+    hourly = await _call(mon.readings.hourly, sensor_id, t0, t1)
+    p = sensor.properties
+    return _json({"sensor_id": sensor_id, "name": p["name"], "kind": p["kind"], "unit": p["unit"],
+                  "thresholds": effective(p), "from": iso(t0), "to": iso(t1), "truncated": len(rows) >= limit,
+                  "readings": [{"time": iso(t), "t": t, "value": v, "quality": q} for t, v, q in rows],
+                  "hourly": [{"hour": iso(h), "n": n, "min": a, "max": b, "mean": m} for h, n, a, b, m in hourly]})
+
+
+@router.get("/kinds", summary="Sensor kinds, default alarm set points and their sources")
+async def sensor_kinds(_=Reader):
+    return _json({"kinds": [k.to_dict() for k in kinds().values()]})
+
+
+@router.get("/stats", summary="Readings accepted and refused (by reason) since the store was created")
+async def stats(mon: Monitoring = Depends(context), _=Reader):
+    counts = await _call(mon.readings.counters)
+    return _json({"counters": counts, "time": datetime.now().astimezone().isoformat()})
+

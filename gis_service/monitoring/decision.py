@@ -1,0 +1,91 @@
+"""The decision package of an alarm, for the commander: what is alarming, what it could hit, who can come.
+
+Assembled from the existing analyses — nothing is re-modelled here:
+
+- the monitored feature (hazard source, tailings dam or goaf area) the sensor belongs to;
+- its consequence zones and the receptors inside them: :func:`gis_service.analysis.exposure.feature_exposure`
+  with a scenario whose wind comes from the nearest wind vane / anemometer of the sensors layer that
+  reported within ``WEATHER_MAX_AGE_S`` and lies within ``WEATHER_RADIUS_M`` of the feature; otherwise the
+  scenario defaults (all-directions circles, worst-case 1.5 m/s F — 40 CFR 68.22(b));
+- the nearest capable rescue teams by road time: :func:`gis_service.analysis.rescue.nearest_teams`
+  (incident type from the layer, as ``/analysis/rescue/nearest/{layer}/{id}`` does).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from ..analysis import exposure, rescue, scenarios
+from ..analysis.road_network import road_graph
+from ..config import Settings
+from ..stores.base import Store
+from ..validation import ValidationFailed
+from .storebase import ReadingStore
+
+WEATHER_RADIUS_M = 30_000.0   # a weather sensor this close stands for the site's wind [M]
+WEATHER_MAX_AGE_S = 3600.0    # and only if it reported within the hour [M]
+RESCUE_K = 5
+
+
+def _weather(layers: Store, readings: ReadingStore, geom, now: float) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for kind, param in (("wind_direction", "wind_dir_deg"), ("wind_speed", "wind_speed_m_s")):
+        near = layers.nearest("sensors", geom, 5, filters={"kind": kind}, max_distance_m=WEATHER_RADIUS_M)
+        if not near:
+            continue
+        latest = readings.latest([f.id for f in near], now - WEATHER_MAX_AGE_S)
+        for f in near:  # nearest first
+            if f.id in latest:
+                t, v = latest[f.id]
+                found[param] = v
+                found.setdefault("sensors", []).append({"id": f.id, "name": f.properties.get("name"), "kind": kind,
+                                                        "value": v, "time": t,
+                                                        "distance_m": round(float(f.distance_m), 1)})
+                break
+    return found
+
+
+def package(alarm: dict[str, Any], layers: Store, readings: ReadingStore, settings: Settings,
+            now: float | None = None) -> dict[str, Any]:
+    """The decision package of ``alarm`` (a dict from the reading store)."""
+    now = time.time() if now is None else now
+    sensor = layers.get("sensors", alarm["sensor_id"])
+    layer, fid = sensor.properties["source_layer"], int(sensor.properties["source_id"])
+    source = layers.get(layer, fid)
+    weather = _weather(layers, readings, source.geometry, now)
+    values = {k: weather[k] for k in ("wind_dir_deg", "wind_speed_m_s") if k in weather}
+    notes = []
+    try:
+        params = scenarios.scenario_params(**values)
+    except ValidationFailed as exc:  # a weather reading out of range: fall back to the defaults, say so
+        notes.append(f"weather reading not usable ({exc}); scenario defaults used")
+        params = scenarios.scenario_params()
+    scenario = {"wind_dir_deg": params.wind_dir_deg, "wind_speed_m_s": params.wind_speed_m_s,
+                "stability": params.stability,
+                "wind_source": ("weather sensors of the sensors layer: " + ", ".join(
+                    f"{s['name']} ({s['distance_m']:.0f} m)" for s in weather["sensors"]))
+                if weather.get("sensors") else
+                "no weather sensor reading within 30 km and 1 h: all-directions zones, 1.5 m/s F "
+                "(US EPA 40 CFR 68.22(b) worst case)",
+                "weather_sensors": weather.get("sensors", [])}
+    out: dict[str, Any] = {"alarm": alarm, "sensor": sensor.to_dict(), "source": {"layer": layer, **source.to_dict()},
+                           "scenario": scenario, "notes": notes}
+    try:
+        result = exposure.feature_exposure(layers, layer, fid, params)
+        out["exposure"] = result.to_feature_collection(receptor_features=True)
+    except ValidationFailed as exc:
+        out["exposure"] = None
+        notes.append(f"exposure: {exc}")
+    incident = rescue.INCIDENT_BY_LAYER[layer]
+    try:
+        graph = road_graph(layers, pbf=settings.road_pbf)
+        answer = rescue.nearest_teams(layers, source.geometry, incident, k=RESCUE_K, by="time", graph=graph,
+                                      check_extent=False, standards=rescue.parse_overrides(settings.rescue_standard_min))
+        out["rescue"] = answer.to_feature_collection()
+    except ValidationFailed as exc:
+        out["rescue"] = None
+        notes.append(f"rescue: {exc}")
+    return orjson.loads(orjson.dumps(out, option=orjson.OPT_SERIALIZE_NUMPY))

@@ -1,0 +1,121 @@
+"""/monitoring over HTTP (in-process, the Jilin sample in the embedded store): roles, bad input, alarms,
+the decision package (compared with the exposure and rescue analyses called directly), series."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gis_service.analysis import exposure, rescue, scenarios
+from gis_service.analysis.road_network import road_graph
+from gis_service.api.app import create_app
+from gis_service.config import Settings
+
+KEYS = "s3nsor:sensor,v1ewer:viewer,ed1tor:editor"
+
+
+@pytest.fixture(scope="module")
+def client(sample_gpkg, tmp_path_factory):
+    path = tmp_path_factory.mktemp("mon_api") / "sample.gpkg"
+    shutil.copyfile(sample_gpkg, path)
+    app = create_app(Settings(store="embedded", gpkg_path=path, api_keys=KEYS))
+    with TestClient(app) as c:
+        yield c
+
+
+def _sensor(client, kind, **props):
+    fc = client.get("/collections/sensors/items", params={"kind": kind, "limit": 1000}).json()
+    for f in fc["features"]:
+        if all(f["properties"].get(k) == v for k, v in props.items()):
+            return f
+    raise AssertionError(f"no {kind} sensor with {props}")
+
+
+def _post(client, rows, key="s3nsor"):
+    return client.post("/monitoring/readings", json={"readings": rows}, headers={"X-API-Key": key} if key else {})
+
+
+def test_posting_readings_needs_a_sensor_or_editor_key(client):
+    gas = _sensor(client, "flammable_gas")
+    row = [{"sensor_id": gas["id"], "time": time.time() - 5, "value": 1.0}]
+    assert _post(client, row, key=None).status_code == 401
+    assert _post(client, row, key="v1ewer").status_code == 403
+    assert _post(client, row, key="s3nsor").json()["accepted"] == 1
+    assert _post(client, [{**row[0], "time": time.time() - 4}], key="ed1tor").status_code == 200
+
+
+def test_bad_readings_are_named_and_good_ones_kept(client):
+    gas = _sensor(client, "flammable_gas")
+    now = time.time()
+    r = _post(client, [{"sensor_id": gas["id"], "time": now - 3, "value": 2.0},
+                       {"sensor_id": 99_999_999, "time": now, "value": 1},
+                       {"sensor_id": gas["id"], "time": now + 7200, "value": 1},
+                       {"sensor_id": gas["id"], "time": now - 2, "value": 1, "unit": "ppm"},
+                       {"sensor_id": gas["id"], "time": now - 1, "value": "high"}])
+    body = r.json()
+    assert r.status_code == 200 and body["accepted"] == 1
+    assert {(p["row"], p["field"]) for p in body["problems"]} == {(1, "sensor_id"), (2, "time"), (3, "unit"), (4, "value")}
+    r = _post(client, [{"sensor_id": 99_999_999, "time": now, "value": 1}])
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "sensor_id"
+    r = client.post("/monitoring/readings", content=b"{nope", headers={"X-API-Key": "s3nsor"})
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "body"
+    r = client.post("/monitoring/readings", content=b'{"readings": [{"sensor_id": 1, "time": 1, "value": NaN}]}',
+                    headers={"X-API-Key": "s3nsor"})
+    assert r.status_code == 400 and r.json()["rejected"] == {"non_finite": 1}
+    assert client.get("/monitoring/alarms", params={"status": "nope"}).status_code == 400
+    assert client.get("/monitoring/alarms/123456789").status_code == 404
+
+
+def test_alarm_with_its_decision_package_built_by_the_analyses(client):
+    vane = _sensor(client, "wind_direction")
+    hs = vane["properties"]["source_id"]
+    gas = next(f for f in client.get("/collections/sensors/items", params={"source_id": hs, "limit": 50}).json()["features"]
+               if f["properties"]["kind"] in ("flammable_gas", "toxic_gas"))
+    speed = _sensor(client, "wind_speed", source_id=hs)
+    now = time.time()
+    assert _post(client, [{"sensor_id": vane["id"], "time": now, "value": 270.0},
+                          {"sensor_id": speed["id"], "time": now, "value": 3.0}]).json()["accepted"] == 2
+    high = gas["properties"]["kind"] == "flammable_gas" and 60.0 or 250.0
+    r = _post(client, [{"sensor_id": gas["id"], "time": now + 1, "value": high}]).json()
+    assert r["alarm_changes"] == [{"kind": "open", "sensor_id": gas["id"], "rule": "high", "level": 2}]
+    alarms = client.get("/monitoring/alarms").json()["alarms"]
+    alarm = next(a for a in alarms if a["sensor_id"] == gas["id"])
+    assert alarm["status"] == "open" and alarm["level"] == 2
+    pkg = client.get(f"/monitoring/alarms/{alarm['id']}").json()
+    assert pkg["source"]["layer"] == "hazard_sources" and pkg["source"]["id"] == hs
+    assert pkg["scenario"]["wind_dir_deg"] == 270.0 and pkg["scenario"]["wind_speed_m_s"] == 3.0
+    # the same answers as the analyses give when called directly
+    store = client.app.state.store
+    params = scenarios.scenario_params(wind_dir_deg=270.0, wind_speed_m_s=3.0)
+    direct = exposure.feature_exposure(store, "hazard_sources", hs, params).to_feature_collection(receptor_features=True)
+    assert pkg["exposure"]["metadata"]["exposure"] == direct["metadata"]["exposure"]
+    assert len(pkg["exposure"]["features"]) == len(direct["features"])
+    teams = rescue.nearest_teams(store, store.get("hazard_sources", hs).geometry, "chemical", k=5, by="time",
+                                 graph=road_graph(store), check_extent=False)
+    got = [f["properties"]["name"] for f in pkg["rescue"]["features"] if f["properties"].get("kind") == "team"]
+    assert got == [t.name for t in teams.teams]
+    assert any(f["properties"].get("eta_min") is not None for f in pkg["rescue"]["features"])
+    # acknowledge: editor only, then closes when the value falls back
+    url = f"/monitoring/alarms/{alarm['id']}/acknowledge"
+    assert client.post(url, headers={"X-API-Key": "s3nsor"}).status_code == 403
+    acked = client.post(url, json={"note": "已派出救援"}, headers={"X-API-Key": "ed1tor"}).json()["alarm"]
+    assert acked["status"] == "acknowledged" and acked["ack_note"] == "已派出救援"
+    _post(client, [{"sensor_id": gas["id"], "time": now + 2, "value": 0.5}])
+    assert client.get(f"/monitoring/alarms/{alarm['id']}", params={"package": False}).json()["alarm"]["status"] == "closed"
+    assert all(a["id"] != alarm["id"] for a in client.get("/monitoring/alarms").json()["alarms"])
+    # the series and the sensor state
+    series = client.get(f"/monitoring/sensors/{gas['id']}/readings", params={"to": now + 10}).json()
+    assert [p["value"] for p in series["readings"]][-2:] == [high, 0.5]
+    states = {f["id"]: f["properties"]["state"] for f in client.get("/monitoring/sensors").json()["features"]}
+    assert states[gas["id"]] == "normal" and states[vane["id"]] == "normal"
+    assert client.get(f"/monitoring/sensors/{gas['id']}/readings", params={"from": "soon"}).status_code == 400
+
+
+def test_kinds_and_stats(client):
+    kinds = client.get("/monitoring/kinds").json()["kinds"]
+    assert any(k["kind"] == "flammable_gas" and "GB/T 50493" in k["source"] for k in kinds)
+    counters = client.get("/monitoring/stats").json()["counters"]
+    assert counters.get("accepted", 0) >= 1

@@ -1,0 +1,225 @@
+/* Live monitoring in the viewer: sensors coloured by state, a pop-up for each new alarm (Server-Sent
+ * Events from /monitoring/alarms/stream), the alarm's decision package in one click (exposure zones,
+ * receptors, rescue teams by road time — drawn on the map and tabulated) and the sensor's recent series
+ * plotted as inline SVG. Talks only to this service. Needs window.viewer.map (viewer.js) and RiskMap. */
+(function () {
+  'use strict';
+  var viewer = window.viewer;
+  if (!viewer || !viewer.map || !window.RiskMap) { return; }
+  var map = viewer.map, esc = RiskMap.esc;
+  var COLORS = { normal: '#1a9850', warning: '#fd8d3c', alarm: '#d7301f', stale: '#737373', no_data: '#bdbdbd' };
+  var STATE_ZH = { normal: '正常', warning: '预警', alarm: '报警', stale: '中断', no_data: '无数据' };
+  var state = { sensors: {}, alarms: {}, events: [], packageDoc: null, connected: false, sensorsLoaded: false };
+  var mon = window.monitoring = { state: state };
+  var sensorLayer = L.layerGroup().addTo(map);
+  var packageLayer = L.featureGroup().addTo(map);
+
+  function getJSON(url, options) {
+    options = options || {};
+    options.headers = RiskMap.headers ? RiskMap.headers(L.extend({ Accept: 'application/json' }, options.headers || {}))
+      : { Accept: 'application/json' };
+    return fetch(url, options).then(function (r) {
+      return r.json().then(function (doc) {
+        if (!r.ok) { throw new Error('HTTP ' + r.status + ': ' + ((doc && doc.description) || '')); }
+        return doc;
+      });
+    });
+  }
+
+  /* ---- the panel ------------------------------------------------------------------------- */
+  var panel = L.control({ position: 'topright' });
+  panel.onAdd = function () {
+    var div = L.DomUtil.create('div', 'mon-panel');
+    div.id = 'mon-panel';
+    div.innerHTML = '<div class="mon-head"><b>实时监测 Live monitoring</b> <span id="mon-conn" class="mon-conn">…</span></div>' +
+      '<div class="mon-legend">' + Object.keys(COLORS).map(function (k) {
+        return '<span><i style="background:' + COLORS[k] + '"></i>' + STATE_ZH[k] + '</span>'; }).join('') + '</div>' +
+      '<div class="mon-sub">报警 Alarms (open)</div><ol id="mon-alarms" class="mon-alarms"></ol>' +
+      '<div id="mon-package" class="mon-package"></div>';
+    L.DomEvent.disableClickPropagation(div);
+    L.DomEvent.disableScrollPropagation(div);
+    return div;
+  };
+  panel.addTo(map);
+  var toasts = document.createElement('div');
+  toasts.id = 'mon-toasts';
+  document.body.appendChild(toasts);
+
+  /* ---- sensors coloured by state ---------------------------------------------------------- */
+  function drawSensors(fc) {
+    sensorLayer.clearLayers();
+    (fc.features || []).forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates;
+      state.sensors[f.id] = f;
+      var m = L.circleMarker([c[1], c[0]], { radius: p.state === 'alarm' ? 7 : 5, color: '#222', weight: 1,
+        fillColor: COLORS[p.state] || '#999', fillOpacity: 0.9, className: 'mon-sensor mon-state-' + p.state });
+      m.bindTooltip(esc(p.name) + ' — ' + (STATE_ZH[p.state] || p.state) +
+        (p.last_value !== null && p.last_value !== undefined ? ' ' + p.last_value + ' ' + esc(p.unit) : ''));
+      m.on('click', function () { showSeries(f.id); });
+      sensorLayer.addLayer(m);
+    });
+    state.sensorsLoaded = true;
+  }
+  function loadSensors() {
+    return getJSON('/monitoring/sensors').then(drawSensors).catch(function () { /* monitoring unavailable */ });
+  }
+  mon.loadSensors = loadSensors;
+
+  /* ---- alarms ---------------------------------------------------------------------------- */
+  function alarmLabel(a) {
+    var s = state.sensors[a.sensor_id];
+    var name = s ? s.properties.name : ('#' + a.sensor_id);
+    return (a.level_zh || ('L' + a.level)) + ' · ' + name + ' · ' + (a.rule_zh || a.rule) + (a.message ? ' — ' + a.message : '');
+  }
+  function renderAlarms() {
+    var list = document.getElementById('mon-alarms');
+    if (!list) { return; }
+    var open = Object.keys(state.alarms).map(function (k) { return state.alarms[k]; })
+      .filter(function (a) { return a.status !== 'closed'; }).sort(function (a, b) { return b.id - a.id; });
+    list.innerHTML = '';
+    open.slice(0, 30).forEach(function (a) {
+      var li = document.createElement('li');
+      li.className = 'mon-alarm mon-level-' + a.level + (a.status === 'acknowledged' ? ' mon-acked' : '');
+      li.dataset.alarm = a.id;
+      li.textContent = alarmLabel(a) + ' ';
+      var b = document.createElement('button');
+      b.type = 'button'; b.className = 'mon-open-package'; b.textContent = '决策包 Decision package';
+      b.addEventListener('click', function () { openPackage(a.id); });
+      li.appendChild(b);
+      list.appendChild(li);
+    });
+    if (!open.length) { list.innerHTML = '<li class="muted">无 none</li>'; }
+  }
+  function toast(a) {
+    var div = document.createElement('div');
+    div.className = 'mon-toast mon-level-' + a.level;
+    div.dataset.alarm = a.id;
+    div.innerHTML = '<b>新报警 New alarm</b><br>' + esc(alarmLabel(a)) + '<br>';
+    var b = document.createElement('button');
+    b.type = 'button'; b.className = 'mon-open-package'; b.textContent = '决策包 Decision package';
+    b.addEventListener('click', function () { openPackage(a.id); div.remove(); });
+    var x = document.createElement('button');
+    x.type = 'button'; x.textContent = '×'; x.className = 'mon-close';
+    x.addEventListener('click', function () { div.remove(); });
+    div.appendChild(b); div.appendChild(x);
+    toasts.insertBefore(div, toasts.firstChild);
+    while (toasts.children.length > 4) { toasts.removeChild(toasts.lastChild); }
+  }
+  function onEvent(ev) {
+    var doc = JSON.parse(ev.data);
+    state.events.push(doc);
+    var a = doc.alarm;
+    var isNew = !state.alarms[a.id];
+    state.alarms[a.id] = a;
+    renderAlarms();
+    if (doc.event === 'opened' || (isNew && a.status !== 'closed')) { toast(a); }
+    loadSensors();
+  }
+  function connect() {
+    if (!window.EventSource) { return; }
+    var es = new EventSource('/monitoring/alarms/stream');
+    es.addEventListener('alarm', onEvent);
+    es.onopen = function () { state.connected = true; var c = document.getElementById('mon-conn'); if (c) { c.textContent = '● 已连接 live'; c.className = 'mon-conn mon-on'; } };
+    es.onerror = function () { state.connected = false; var c = document.getElementById('mon-conn'); if (c) { c.textContent = '○ 重连中 reconnecting'; c.className = 'mon-conn'; } };
+    mon.source = es;
+  }
+
+  /* ---- decision package ------------------------------------------------------------------- */
+  function zoneRows(fc) {
+    return ((fc && fc.features) || []).filter(function (f) { return (f.properties || {}).feature_type === 'zone'; })
+      .map(function (f) { var p = f.properties, ex = p.exposure || {};
+        return '<tr class="mon-zone-' + esc(p.level) + '"><td>' + esc(p.label_zh || p.level) + '</td><td>' + esc(p.kind || '') +
+          '</td><td>' + esc(ex.receptor_count) + '</td><td>' + esc(ex.total_population) + '</td></tr>'; }).join('');
+  }
+  function teamRows(fc) {
+    return ((fc && fc.features) || []).filter(function (f) { return (f.properties || {}).kind === 'team'; })
+      .map(function (f) { var p = f.properties;
+        return '<tr><td>' + esc(p.rank) + '</td><td>' + esc(p.name) + '</td><td>' + esc(p.team_type_zh || p.team_type) +
+          '</td><td>' + (p.eta_min != null ? Number(p.eta_min).toFixed(1) : '—') + '</td><td>' +
+          (p.meets_standard === true ? '是' : (p.meets_standard === false ? '否' : '—')) + '</td></tr>'; }).join('');
+  }
+  function openPackage(id) {
+    var box = document.getElementById('mon-package');
+    box.innerHTML = '<span class="muted">决策包加载中… loading</span>';
+    return getJSON('/monitoring/alarms/' + encodeURIComponent(id)).then(function (doc) {
+      state.packageDoc = doc;
+      packageLayer.clearLayers();
+      [doc.exposure, doc.rescue].forEach(function (fc) {
+        if (fc && fc.features && fc.features.length) {
+          packageLayer.addLayer(RiskMap.resultLayer(fc, { title: '决策包 decision package', rankLabels: true }));
+        }
+      });
+      try { map.fitBounds(packageLayer.getBounds(), { padding: [30, 30], maxZoom: 13 }); } catch (e) { /* empty */ }
+      var a = doc.alarm, src = doc.source || {}, sc = doc.scenario || {}, ex = (doc.exposure && doc.exposure.metadata &&
+        doc.exposure.metadata.exposure) || {};
+      box.innerHTML = '<div class="mon-sub">决策包 Decision package — 报警 #' + esc(a.id) + '</div>' +
+        '<div class="mon-pkg-alarm mon-level-' + esc(a.level) + '">' + esc(alarmLabel(a)) + ' (' + esc(a.status) + ')</div>' +
+        '<div>监测对象 source: <b>' + esc((src.properties || {}).name || '') + '</b> (' + esc(src.layer) + ' #' + esc(src.id) + ')</div>' +
+        '<div class="muted">情景 scenario: 风向 ' + (sc.wind_dir_deg == null ? '全方位 all directions' : esc(sc.wind_dir_deg) + '°') +
+        ', 风速 ' + esc(sc.wind_speed_m_s) + ' m/s, ' + esc(sc.stability) + ' — ' + esc(sc.wind_source || '') + '</div>' +
+        '<div>受影响人口 people in zones: <b>' + esc(ex.total_population != null ? ex.total_population : '—') + '</b> (' +
+        esc(ex.receptor_count != null ? ex.receptor_count : '—') + ' 受体 receptors)</div>' +
+        '<table class="rm-table mon-zones"><tr><th>区 zone</th><th>类型</th><th>受体</th><th>人口</th></tr>' + zoneRows(doc.exposure) + '</table>' +
+        '<table class="rm-table mon-teams"><tr><th>#</th><th>救援队伍 team</th><th>类型</th><th>ETA min</th><th>达标</th></tr>' + teamRows(doc.rescue) + '</table>' +
+        '<div id="mon-series" class="mon-series"></div>' +
+        (doc.notes && doc.notes.length ? '<div class="muted">' + doc.notes.map(esc).join('<br>') + '</div>' : '');
+      return showSeries(a.sensor_id);
+    }).catch(function (e) { box.textContent = '决策包失败 decision package failed: ' + e.message; });
+  }
+  mon.openPackage = openPackage;
+
+  /* ---- a sensor's series as inline SVG ----------------------------------------------------- */
+  function svgSeries(doc, w, h) {
+    var pts = doc.readings || [];
+    if (!pts.length) { return '<span class="muted">无读数 no readings</span>'; }
+    var th = doc.thresholds || {}, vals = pts.map(function (p) { return p.value; });
+    ['low_low', 'low', 'high', 'high_high'].forEach(function (k) { if (th[k] !== null && th[k] !== undefined) { vals.push(th[k]); } });
+    var t0 = pts[0].t, t1 = pts[pts.length - 1].t, vmin = Math.min.apply(null, vals), vmax = Math.max.apply(null, vals);
+    if (t1 === t0) { t1 = t0 + 1; }
+    if (vmax === vmin) { vmax = vmin + 1; }
+    var pad = 4, X = function (t) { return pad + (t - t0) / (t1 - t0) * (w - 2 * pad); },
+      Y = function (v) { return h - pad - (v - vmin) / (vmax - vmin) * (h - 2 * pad); };
+    var line = pts.map(function (p, i) { return (i ? 'L' : 'M') + X(p.t).toFixed(1) + ' ' + Y(p.value).toFixed(1); }).join(' ');
+    var lines = [['high_high', '#d7301f'], ['high', '#fd8d3c'], ['low', '#fd8d3c'], ['low_low', '#d7301f']].filter(function (x) {
+      return th[x[0]] !== null && th[x[0]] !== undefined; }).map(function (x) {
+      var y = Y(th[x[0]]).toFixed(1);
+      return '<line x1="' + pad + '" x2="' + (w - pad) + '" y1="' + y + '" y2="' + y + '" stroke="' + x[1] + '" stroke-dasharray="4 3"/>'; }).join('');
+    return '<svg class="mon-chart" width="' + w + '" height="' + h + '" viewBox="0 0 ' + w + ' ' + h + '" role="img" aria-label="series">' +
+      '<rect width="' + w + '" height="' + h + '" fill="#fff" stroke="#ccc"/>' + lines +
+      '<path d="' + line + '" fill="none" stroke="#08519c" stroke-width="1.5"/></svg>' +
+      '<div class="muted">' + esc(doc.name) + ': ' + pts.length + ' 读数 readings, ' + vmin.toPrecision(3) + '–' + vmax.toPrecision(3) + ' ' + esc(doc.unit) + '</div>';
+  }
+  function showSeries(sensorId) {
+    var from = new Date(Date.now() - 3600 * 1000).toISOString();
+    return getJSON('/monitoring/sensors/' + encodeURIComponent(sensorId) + '/readings?from=' + encodeURIComponent(from)).then(function (doc) {
+      state.series = doc;
+      var box = document.getElementById('mon-series');
+      if (!box) {
+        box = document.createElement('div'); box.id = 'mon-series'; box.className = 'mon-series';
+        document.getElementById('mon-package').appendChild(box);
+      }
+      box.innerHTML = '<div class="mon-sub">近1小时 Last hour</div>' + svgSeries(doc, 300, 110);
+    }).catch(function () { /* sensor gone */ });
+  }
+  mon.showSeries = showSeries;
+
+  /* ---- start ----------------------------------------------------------------------------- */
+  function hideCatalogueSensors() {   // the live layer replaces the plain catalogue layer of sensors
+    var layer = viewer.state && viewer.state.layers && viewer.state.layers.sensors;
+    if (layer && map.hasLayer(layer)) { map.removeLayer(layer); }
+    var box = document.querySelector('input[data-layer="sensors"]');
+    if (box) { box.checked = false; }
+  }
+  getJSON('/monitoring/alarms?status=live').then(function (doc) {
+    (doc.alarms || []).forEach(function (a) { state.alarms[a.id] = a; });
+  }).catch(function () { /* none */ }).then(function () {
+    return loadSensors();
+  }).then(function () {
+    renderAlarms();
+    connect();
+    mon.ready = true;
+    document.body.dataset.monitoring = '1';
+  });
+  var waitViewer = setInterval(function () { if (viewer.ready) { clearInterval(waitViewer); hideCatalogueSensors(); } }, 200);
+  setInterval(loadSensors, 15000);
+}());

@@ -17,17 +17,17 @@ check) do not change the verdict and are listed.
 
 Science and sources (see also the rule files):
 
-- Goaf influence zone = goaf outline buffered by r = H/tanβ (probability-integral method, DOMAIN.md §5;
+- Goaf influence zone = goaf outline buffered by r = H/tanβ (probability-integral method, docs/science.md;
   :func:`.scenarios.goaf_zones`). Candidates come from ``store.within`` with a search radius derived
   from the layer spec (largest depth / smallest tanβ), then exact per-goaf distance ≤ r.
-- Tailings breach corridor: Rico et al. (2008) runout along the downstream azimuth, capped
-  (:func:`.scenarios.tailings_zones`, DOMAIN.md §4).
-- External safety distance: from the proposal's own consequence radii when an inventory is given
+- Tailings breach corridor: Concha Larrauri & Lall (2018) runout along the downstream azimuth
+  (:func:`.scenarios.tailings_zones`, docs/science.md).
+- External safety distance: individual risk (QRA, analysis/siting_risk.py) when an inventory is known
   (:func:`.scenarios.hazard_source_zones`, zones up to the rule's ``consequence_level``); otherwise the
   rule's configurable default distance. GB/T 37243-2019 requires the consequence method or a QRA
-  (GB 36894-2018 individual risk); a fixed distance is a screening value only (DOMAIN.md §2, §6).
+  (GB 36894-2018 individual risk); a fixed distance is a screening value only (docs/science.md).
 - Domino: explosion radius at the escalation overpressure (rule threshold, kPa) from TNT-equivalence
-  VCE (DOMAIN.md §3). Existing sources' radii are computed from their inventories and cached per
+  VCE (docs/science.md). Existing sources' radii are computed from their inventories and cached per
   distinct inventory (the radius does not depend on the location).
 - Rescue: :func:`.rescue.nearest_teams` by road time (the outcome says which method answered).
 """
@@ -342,7 +342,7 @@ def run_domino_outgoing(ctx: Context, rule: Rule) -> RuleOutcome:
     found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, radius) if not ctx.excluded(layer, f)]
     out = _distance_outcome(ctx, rule, layer, found, radius,
                             f"the proposal's explosion radius at {rule.threshold:g} kPa ({substance}), "
-                            "TNT-equivalence VCE (DOMAIN.md §3)",
+                            "TNT-equivalence VCE (CCPS 1994; Swisdak 1994)",
                             f"store.within({layer}, {radius:.0f} m)")
     ctx.evidence.append(_feature(_zone_around(ctx.proposal.geometry, radius), role="zone", rule_id=rule.id,
                                  kind="explosion", threshold=rule.threshold, threshold_unit="kPa",
@@ -382,7 +382,7 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
     return RuleOutcome(rule, _judge(rule, bool(offending)), worst or 0.0, "m",
                        "largest penetration of an existing source's explosion radius into the proposal",
                        rule.threshold, rule.unit, "escalation overpressure; radius from each source's inventory "
-                       "(TNT-equivalence VCE, DOMAIN.md §3)", offending, conflicts,
+                       "(TNT-equivalence VCE, CCPS 1994; Swisdak 1994)", offending, conflicts,
                        f"store.within({layer}, {search:.0f} m), exact distance ≤ each source's explosion radius "
                        "(cached per distinct inventory)", notes)
 

@@ -3,7 +3,7 @@
 One YAML file per rule set (``rules/chemical_park.yaml``, ``rules/installation.yaml``). Planners
 edit thresholds, severities and sources there without touching code. Each rule names:
 
-- ``id`` (unique in its set), ``description: {zh, en}``, ``source`` (the standard / DOMAIN.md §);
+- ``id`` (unique in its set), ``description: {zh, en}``, ``source`` (the standard or paper);
 - ``layers`` it reads (checked against the layer catalogue unless ``optional: true``, in which case
   a missing layer makes the rule report "not evaluated: layer absent");
 - ``test``: one of the spatial test kinds in :data:`TEST_KINDS` (implemented in

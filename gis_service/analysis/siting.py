@@ -22,10 +22,9 @@ Science and sources (see also the rule files):
   from the layer spec (largest depth / smallest tanβ), then exact per-goaf distance ≤ r.
 - Tailings breach corridor: Concha Larrauri & Lall (2018) runout along the downstream azimuth
   (:func:`.scenarios.tailings_zones`, docs/science.md).
-- External safety distance: individual risk (QRA, analysis/siting_risk.py) when an inventory is known
-  (:func:`.scenarios.hazard_source_zones`, zones up to the rule's ``consequence_level``); otherwise the
-  rule's configurable default distance. GB/T 37243-2019 requires the consequence method or a QRA
-  (GB 36894-2018 individual risk); a fixed distance is a screening value only (docs/science.md).
+- External safety distance: each protection target against the GB 36894-2018 individual-risk criterion of
+  its class, from a QRA of the proposal's or park's inventory (:mod:`.siting_risk`, GB/T 37243-2019); the
+  rule's configurable screening distance only where no inventory is known, and the outcome says so.
 - Domino: explosion radius at the escalation overpressure (rule threshold, kPa) from TNT-equivalence
   VCE (docs/science.md). Existing sources' radii are computed from their inventories and cached per
   distinct inventory (the radius does not depend on the location).

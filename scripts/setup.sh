@@ -18,7 +18,11 @@ fi
 if [ -x scripts/setup_web_assets.sh ] || [ -f scripts/setup_web_assets.sh ]; then
   bash scripts/setup_web_assets.sh
 fi
-if [ ! -f sample_data/jilin_sample.gpkg ]; then
+# Rebuild the sample when it is missing or when its generator, data tables or layer specs changed.
+sample_stamp=sample_data/.built-$(cat sample_data/*.py gis_service/data/*.csv layers/*.yaml | sha1sum | cut -c1-12)
+if [ ! -f sample_data/jilin_sample.gpkg ] || [ ! -f "$sample_stamp" ]; then
   echo "== building the Jilin sample dataset" >&2
+  rm -f sample_data/.built-*
   .venv/bin/python sample_data/make_sample.py
+  touch "$sample_stamp"
 fi

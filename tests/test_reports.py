@@ -144,3 +144,18 @@ def test_proposal_upload_refuses_bad_files(client):
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "file"
     r = client.post("/viewer/proposal", files={"file": ("x.gpkg", b"not a geopackage")})
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "file"
+
+
+def test_a_cell_longer_than_a_page_is_cut_and_says_so():
+    """reportlab cannot split inside a table row: a row taller than a page used to raise LayoutError (a 500
+    for park 1, whose QRA notes list a warning per installation). The cell is cut, and says so."""
+    from gis_service.reports import pdf
+
+    long_text = "安全距离不足 IR above its criterion; " * 400
+    report = pdf.Report(title="长单元格 long cell", sections=[pdf.Section(
+        heading="规则 rules", table=pdf.Table(columns=[f"c{i}" for i in range(7)],
+                                             rows=[[long_text] * 7, ["短 short"] * 7]))])
+    data = pdf.render(report)
+    assert data.startswith(b"%PDF")
+    assert pdf.fit_cell(long_text, 70.0).endswith(pdf.CUT_NOTE)
+    assert pdf.fit_cell("短 short", 70.0) == "短 short"

@@ -15,6 +15,9 @@ from .fonts import cjk_font
 FONT = "RiskCJK"
 VERDICT_COLORS = {"pass": "#238b45", "conditional": "#e6550d", "fail": "#cb181d"}
 ROW_COLORS = {"fail": "#fee0d2", "warn": "#fff3c4", "pass": "#e5f5e0", "not_evaluated": "#eeeeee"}
+CELL_FONT_PT = 7.5
+CELL_MAX_LINES = 48   # a table row must fit on one A4 page (reportlab cannot split inside a row)
+CUT_NOTE = " …（截断，全文见 JSON 结果 cut: full text in the JSON result）"
 
 
 @dataclass
@@ -63,7 +66,7 @@ def _styles():
         "sub": ParagraphStyle("sub", parent=base, fontSize=9, textColor="#555555", spaceAfter=6),
         "h": ParagraphStyle("h", parent=base, fontSize=12, leading=16, spaceBefore=8, spaceAfter=4),
         "p": base,
-        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=CELL_FONT_PT, leading=9.5),
         "head": ParagraphStyle("head", parent=base, fontSize=7.5, leading=9.5, textColor="#333333"),
         "verdict": ParagraphStyle("verdict", parent=base, fontSize=13, leading=18, textColor="#ffffff"),
     }
@@ -73,6 +76,14 @@ def _esc(value: Any) -> str:
     from xml.sax.saxutils import escape
 
     return escape("—" if value is None else str(value))
+
+
+def fit_cell(value: Any, width_pt: float) -> str:
+    """Cell text cut so that its row stays shorter than a page: about ``CELL_MAX_LINES`` lines of
+    full-width (CJK) characters at the cell's width. The cut says so; the API's JSON keeps it all."""
+    text = "—" if value is None else str(value)
+    limit = max(40, int(width_pt / CELL_FONT_PT * CELL_MAX_LINES))
+    return text if len(text) <= limit else text[: limit - len(CUT_NOTE)] + CUT_NOTE
 
 
 def render(report: Report) -> bytes:
@@ -113,8 +124,10 @@ def render(report: Report) -> bytes:
             t = sec.table
             fr = t.widths or [1 / len(t.columns)] * len(t.columns)
             data = [[Paragraph(_esc(c), st["head"]) for c in t.columns]]
-            data += [[Paragraph(_esc(v), st["cell"]) for v in row] for row in t.rows]
-            table = RLTable(data, colWidths=[width * f for f in fr], repeatRows=1)
+            col_widths = [width * f for f in fr]
+            data += [[Paragraph(_esc(fit_cell(v, w)), st["cell"]) for v, w in zip(row, col_widths, strict=False)]
+                     for row in t.rows]
+            table = RLTable(data, colWidths=col_widths, repeatRows=1)
             style = [("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#bbbbbb")),
                      ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee")),
                      ("VALIGN", (0, 0), (-1, -1), "TOP"),

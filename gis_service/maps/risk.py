@@ -118,7 +118,7 @@ def render_risk(ir_fc: dict[str, Any], fn: dict[str, Any] | None, settings: Sett
     add_legend(m, [], extra=[{"label": f"IR ≥ {lvl:.0e} /年", "family": "polygon", "color": c, "fillColor": c}
                              for lvl, c in LEVEL_COLOURS.items()])
     if fn is not None:
-        box = (f'<div class="risk-fn-chart" style="position:absolute;bottom:24px;right:10px;z-index:1000;'
+        box = (f'<div class="risk-fn-chart" style="position:absolute;bottom:40px;left:10px;z-index:1000;'
                f'background:#fff;padding:6px;border:1px solid #999;border-radius:4px">{fn_svg(fn)}</div>')
         root: Any = m.get_root()
         root.html.add_child(folium.Element(box))

@@ -99,12 +99,14 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to bind"),
     if workers > 1 and settings.store == "embedded":
         err.print(f"{workers} workers share {settings.gpkg_path}: writes are coordinated by a file lock on this "
                   "machine; for several machines or replicas use GIS_STORE=postgis")
+    # The service writes its own access log (request id, status, timing): uvicorn's would repeat each line.
     if workers > 1:
-        uvicorn.run("gis_service.api.app:create_app", factory=True, host=host, port=port, workers=workers)
+        uvicorn.run("gis_service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    access_log=False)
     else:
         from .api.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
 
 
 @app.command("init-db")

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from gis_service.api.app import create_app
 from gis_service.config import Settings
+from gis_service.reports import pdf
 from gis_service.stores.embedded import EmbeddedStore
 
 pypdf = pytest.importorskip("pypdf")
@@ -159,3 +160,46 @@ def test_a_cell_longer_than_a_page_is_cut_and_says_so():
     assert data.startswith(b"%PDF")
     assert pdf.fit_cell(long_text, 70.0).endswith(pdf.CUT_NOTE)
     assert pdf.fit_cell("短 short", 70.0) == "短 short"
+
+
+def _toxic_source(client) -> int:
+    doc = client.get("/collections/hazard_sources/items?limit=400").json()
+    return next(f["id"] for f in doc["features"]
+                if any(i["substance"] in ("chlorine", "ammonia") for i in f["properties"]["inventory"]))
+
+
+def test_risk_report_has_contours_targets_and_fn_chart(client):
+    fid = _toxic_source(client)
+    doc = client.get(f"/analysis/risk/individual/hazard_sources/{fid}?societal=true").json()
+    fn = doc["metadata"]["societal"]
+    assert fn == client.get(f"/analysis/risk/societal/hazard_sources/{fid}").json() | {
+        k: fn[k] for k in ("parameters",)}                          # the same F-N document as the societal API
+    text, images = _pdf(client.get(f"/reports/risk/hazard_sources/{fid}.pdf"))
+    assert images >= 2                                           # the contour map and the F-N chart
+    compact = text.replace(" ", "")
+    assert "定量风险评价报告" in compact and "社会风险" in compact and "GB36894" in compact
+    assert fn["assessment"]["region_zh"] in compact
+    for f in doc["features"]:                                     # every contour level, by its Chinese label
+        assert pdf.plain_superscripts(f["properties"]["label_zh"]).replace(" ", "")[:14] in compact
+    for t in doc["metadata"]["receptors"][:5]:                    # protection targets, with their IR
+        assert f"{t['ir_per_year']:.2e}" in compact
+
+
+def test_risk_report_of_a_park_and_bad_input(client):
+    text, images = _pdf(client.get("/reports/risk.pdf", params={"park_id": 1, "resolution_m": 50}))
+    assert images >= 2 and "社会风险" in text.replace(" ", "")
+    assert client.get("/reports/risk.pdf", params={"park_id": 999999}).status_code == 404
+    r = client.get("/reports/risk/receptors/1.pdf")
+    assert r.status_code == 400 and r.json()["problems"][0]["field"] == "layer"
+
+
+def test_siting_report_of_a_park_shows_its_fn_chart(client):
+    fc = client.get("/analysis/siting/1?f=geojson").json()
+    qra_rules = [r for r in fc["metadata"]["rules"] if isinstance(r.get("societal"), dict)]
+    assert qra_rules, "the park rule set's external-safety rule runs a QRA with an F-N curve"
+    text, images = _pdf(client.get("/reports/siting/1.pdf"))
+    assert images >= 1 + len(qra_rules)                          # the map, then one F-N chart per QRA rule
+    compact = text.replace(" ", "")
+    for r in qra_rules:
+        assert f"社会风险Societalrisk(F-N)—{r['id']}".replace(" ", "") in compact
+        assert r["societal"]["assessment"]["region_zh"] in compact

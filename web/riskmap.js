@@ -430,6 +430,92 @@
     return ctl;
   }
 
+  /* ---- quantitative risk: IR contours and the F-N chart ------------------------------------ */
+
+  /* IR contours (GET /analysis/risk/individual…) as nested polygons, the lowest level (largest) first so the
+   * inner ones stay clickable. levels: [{level, color}] from the server (maps/style.py IR_LEVEL_COLOURS). */
+  function irLayer(fc, levels) {
+    var colour = {};
+    (levels || []).forEach(function (l) { colour[String(l.level)] = l.color; });
+    var feats = (fc.features || []).slice().sort(function (a, b) { return a.properties.level_per_year - b.properties.level_per_year; });
+    return L.geoJSON({ type: 'FeatureCollection', features: feats }, {
+      style: function (f) {
+        var c = colour[String(f.properties.level_per_year)] || '#999';
+        return { color: c, fillColor: c, weight: 1.5, opacity: 1, fillOpacity: 0.45, dashArray: f.properties.reference_only ? '4 3' : null };
+      },
+      onEachFeature: function (f, layer) {
+        var p = f.properties;
+        layer.bindTooltip(esc(p.label_zh + ' · ' + p.label_en), { sticky: true });
+        layer.bindPopup(genericPopup(p.label_zh, { level_per_year: p.level_per_year, area_m2: p.area_m2,
+                                                    reference_only: p.reference_only }));
+      }
+    });
+  }
+
+  var FN_N = [1, 1e4], FN_F = [1e-9, 1e-1];
+  function logPos(v, lo, hi, size) { return (Math.log10(v) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)) * size; }
+  function sup(e) { return String(e).replace(/[-0-9]/g, function (c) { return '⁻⁰¹²³⁴⁵⁶⁷⁸⁹'.charAt('-0123456789'.indexOf(c)); }); }
+
+  /* The F-N curve (GET /analysis/risk/societal…) as an SVG string: the step curve, the criterion lines
+   * F = c / N^k and the region in the title. Numbers only come from the document; labels are escaped. */
+  function fnChart(fn, width, height) {
+    width = width || 360; height = height || 300;
+    var ml = 52, mb = 40, mt = 26, mr = 10, w = width - ml - mr, h = height - mt - mb;
+    function xy(n, f) {
+      n = Math.min(Math.max(n, FN_N[0]), FN_N[1]); f = Math.min(Math.max(f, FN_F[0]), FN_F[1]);
+      return [ml + logPos(n, FN_N[0], FN_N[1], w), mt + h - logPos(f, FN_F[0], FN_F[1], h)];
+    }
+    function pts(list) { return list.map(function (p) { return p[0].toFixed(1) + ',' + p[1].toFixed(1); }).join(' '); }
+    var out = ['<svg xmlns="http://www.w3.org/2000/svg" width="' + width + '" height="' + height + '" viewBox="0 0 ' + width + ' ' + height +
+      '" role="img" aria-label="F-N curve" font-family="sans-serif" font-size="10">',
+      '<rect x="' + ml + '" y="' + mt + '" width="' + w + '" height="' + h + '" fill="#fff" stroke="#333"/>'];
+    var e, p;
+    for (e = 0; e <= 4; e++) {
+      p = xy(Math.pow(10, e), 1);
+      out.push('<line x1="' + p[0].toFixed(1) + '" y1="' + mt + '" x2="' + p[0].toFixed(1) + '" y2="' + (mt + h) + '" stroke="#ddd"/>' +
+               '<text x="' + p[0].toFixed(1) + '" y="' + (mt + h + 13) + '" text-anchor="middle">10' + sup(e) + '</text>');
+    }
+    for (e = -9; e <= -1; e++) {
+      p = xy(1, Math.pow(10, e));
+      out.push('<line x1="' + ml + '" y1="' + p[1].toFixed(1) + '" x2="' + (ml + w) + '" y2="' + p[1].toFixed(1) + '" stroke="#eee"/>' +
+               '<text x="' + (ml - 4) + '" y="' + (p[1] + 3).toFixed(1) + '" text-anchor="end">10' + sup(e) + '</text>');
+    }
+    var assessment = fn.assessment || {}, lines = assessment.lines || {};
+    [['upper', '#d7301f', '不可接受线 upper'], ['lower', '#1a9850', '可接受线 lower']].forEach(function (d) {
+      var ln = lines[d[0]];
+      if (!ln) { return; }
+      var line = [1, 10, 100, 1000, 1e4].map(function (n) { return xy(n, ln.c_per_year / Math.pow(n, ln.k)); });
+      out.push('<polyline class="fn-line-' + d[0] + '" points="' + pts(line) + '" fill="none" stroke="' + d[1] + '" stroke-dasharray="5,3"/>' +
+               '<text x="' + (line[1][0] + 4).toFixed(1) + '" y="' + (line[1][1] - 4).toFixed(1) + '" fill="' + d[1] + '">' + esc(d[2]) + '</text>');
+    });
+    var curve = fn.fn_curve || [];
+    if (curve.length) {
+      var step = [], prevN = 1;
+      curve.forEach(function (q) { step.push(xy(prevN, q.f_per_year), xy(q.n, q.f_per_year)); prevN = q.n; });  // F(N) is a step function
+      step.push(xy(prevN, FN_F[0]));
+      out.push('<polyline class="fn-curve" points="' + pts(step) + '" fill="none" stroke="#08306b" stroke-width="2"/>');
+    } else {
+      out.push('<text x="' + (ml + w / 2) + '" y="' + (mt + h / 2) + '" text-anchor="middle">无 N ≥ 1 的事件 no event with N ≥ 1</text>');
+    }
+    out.push('<text x="' + ml + '" y="' + (mt - 8) + '" font-weight="bold">F-N 社会风险曲线 ' + esc(assessment.region_zh || '') + '</text>',
+             '<text x="' + (ml + w / 2) + '" y="' + (height - 6) + '" text-anchor="middle">死亡人数 N</text>',
+             '<text x="12" y="' + (mt + h / 2) + '" transform="rotate(-90 12 ' + (mt + h / 2) + ')" text-anchor="middle">累计频率 F (/年)</text></svg>');
+    return out.join('');
+  }
+
+  /* The F-N chart as a map control (bottom-left), for the Folium risk map. */
+  function fnControl(map, fn) {
+    var ctl = L.control({ position: 'bottomleft' });
+    ctl.onAdd = function () {
+      var div = L.DomUtil.create('div', 'risk-fn-chart');
+      div.innerHTML = fnChart(fn);
+      L.DomEvent.disableClickPropagation(div);
+      return div;
+    };
+    ctl.addTo(map);
+    return ctl;
+  }
+
   var RiskMap = {
     apiBase: '',
     apiKey: null,
@@ -441,6 +527,7 @@
     esc: esc, unpack: unpack, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
     catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
     legend: legend, panel: panel, fit: fit, refit: refit, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
+    irLayer: irLayer, fnChart: fnChart, fnControl: fnControl,
     LEVELS: LEVELS, ROLE_STYLES: ROLE_STYLES
   };
   root.RiskMap = RiskMap;

@@ -76,16 +76,18 @@ class RuleOutcome:
     conflicts: list[dict[str, Any]] = field(default_factory=list)   # GeoJSON Features
     method: str | None = None
     notes: list[str] = field(default_factory=list)
+    societal: dict[str, Any] | None = None  # the F-N document of a quantitative-risk rule (for charts)
 
     def to_dict(self) -> dict[str, Any]:
         r = self.rule
+        extra = {} if self.societal is None else {"societal": self.societal}
         return {
             "id": r.id, "description": {"zh": r.description_zh, "en": r.description_en},
             "severity": r.severity, "outcome": self.outcome, "test": r.test, "layers": list(r.layers),
             "measured": {"value": _round(self.measured), "unit": self.unit, "quantity": self.quantity},
             "threshold": {"value": _round(self.threshold), "unit": self.threshold_unit, "basis": self.threshold_basis},
             "offending": self.offending, "conflicts": self.conflicts, "source": r.source,
-            "method": self.method, "notes": self.notes,
+            "method": self.method, "notes": self.notes, **extra,
         }
 
 

@@ -76,6 +76,7 @@ def run_external_safety_risk(ctx, rule):
         notes.append(f"{len(res.skipped)} scenario(s) skipped (no model or data): "
                      + "; ".join(sorted({s['reason'] for s in res.skipped}))[:400])
     violated = bool(failing)
+    fn = None
     if ctx.proposal.kind == "park" or len(insts) > 1:
         fn = service.societal_from(res, feats)
         region = fn["assessment"]["region"]
@@ -92,7 +93,10 @@ def run_external_safety_risk(ctx, rule):
                        "largest IR / GB 36894 criterion over the protection targets", 1.0, "ratio",
                        "GB 36894-2018 Table 1 individual-risk criterion of each target's class "
                        f"({column} installation): 3e-7 / 3e-6 / 1e-5 (new), 3e-6 / 1e-5 / 3e-5 (existing) per year",
-                       offending, conflicts, "quantitative risk assessment (analysis.qra, CPR 18E method)", notes)
+                       offending, conflicts, "quantitative risk assessment (analysis.qra, CPR 18E method)", notes,
+                       societal=None if fn is None else {k: fn[k] for k in ("fn_curve", "assessment",
+                                                                            "receptors_counted",
+                                                                            "expected_deaths_per_year")})
 
 
 __all__: list[Any] = ["run_external_safety_risk"]

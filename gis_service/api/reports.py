@@ -5,7 +5,10 @@
 - ``GET  /reports/exposure/{layer}/{id}.pdf`` — zones and exposed receptors (scenario parameters as
   ``GET /analysis/exposure/{layer}/{id}``);
 - ``GET  /reports/rescue.pdf?lon=&lat=&incident=`` — nearest teams, ETAs, routes, arrival standards
-  (``by=time``, road time, by default).
+  (``by=time``, road time, by default);
+- ``GET  /reports/risk/{layer}/{id}.pdf`` and ``GET /reports/risk.pdf?park_id=`` — quantitative risk: IR contours,
+  protection targets against GB 36894, the F-N chart, outcome cases (QRA parameters as
+  ``GET /analysis/risk/individual``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from shapely.geometry import Point
 from starlette.concurrency import run_in_threadpool
 
 from ..analysis import exposure, rescue, scenarios, siting
+from ..analysis.qra import service as qra
+from ..analysis.qra.data import QraParams
 from ..analysis.scenarios import ScenarioParams
 from ..context import AppContext
 from ..reports import content, pdf
@@ -28,6 +33,7 @@ from .errors import ApiError
 from .exposure import scenario_query
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
 from .rescue import BY_DOC, INCIDENT_DOC, K, Lat, Lon
+from .risk import PARK, qra_query
 from .siting import PROPOSAL_DOC, RuleSetName, _rule_set, read_limited_body
 
 router = APIRouter(prefix="/reports", tags=["Reports 报告"])
@@ -92,3 +98,19 @@ def rescue_report(lon: float = Lon, lat: float = Lat,
     answer = rescue.nearest_teams(ctx.store, Point(lon, lat), incident, k=k, by=by, graph=ctx.graph_for(by),
                                   standards=ctx.rescue_standards)
     return _pdf(content.rescue_report(answer.to_feature_collection(), ctx.store), "rescue")
+
+
+@router.get("/risk/{layer}/{fid}.pdf", summary="Quantitative risk report of an installation (PDF) 定量风险评价报告",
+            response_class=Response, responses=PDF_RESPONSE)
+def risk_report(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
+                ctx: AppContext = Depends(get_context), _=Reader):
+    fc = qra.individual_risk(ctx.store, params, layer=layer, fid=fid, societal=True)
+    return _pdf(content.risk_report(fc, ctx.store), f"risk_{layer}_{fid}")
+
+
+@router.get("/risk.pdf", summary="Quantitative risk report of a chemical park (PDF) 园区定量风险评价报告",
+            response_class=Response, responses={**PDF_RESPONSE, 404: {"description": "no such chemical park"}})
+def risk_park_report(park_id: int = PARK, params: QraParams = Depends(qra_query),
+                     ctx: AppContext = Depends(get_context), _=Reader):
+    fc = qra.individual_risk(ctx.store, params, park_id=park_id, societal=True)
+    return _pdf(content.risk_report(fc, ctx.store), f"risk_park_{park_id}")

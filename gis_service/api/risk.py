@@ -94,18 +94,22 @@ def _geojson(doc) -> Response:
 
 NO_PARK: dict[int | str, dict[str, Any]] = {404: {"description": "no such chemical park"}}
 PARK = Query(..., ge=1, le=2**63 - 1, description="chemical park id: all its hazard sources")
+SOCIETAL = Query(False, description="also the F-N curve of the same run in metadata.societal (one QRA for the map and "
+                 "the chart)")
 
 
 @router.get("/analysis/risk/individual/{layer}/{fid}", summary="Individual-risk contours of an installation")
 async def individual_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
-                         store: Store = Depends(get_store), _=Reader):
-    return _geojson(await run_in_threadpool(service.individual_risk, store, params, layer=layer, fid=fid))
+                         societal: bool = SOCIETAL, store: Store = Depends(get_store), _=Reader):
+    return _geojson(await run_in_threadpool(service.individual_risk, store, params, layer=layer, fid=fid,
+                                            societal=societal))
 
 
 @router.get("/analysis/risk/individual", summary="Individual-risk contours of a chemical park", responses=NO_PARK)
 async def individual_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
-                          store: Store = Depends(get_store), _=Reader):
-    return _geojson(await run_in_threadpool(service.individual_risk, store, params, park_id=park_id))
+                          societal: bool = SOCIETAL, store: Store = Depends(get_store), _=Reader):
+    return _geojson(await run_in_threadpool(service.individual_risk, store, params, park_id=park_id,
+                                            societal=societal))
 
 
 @router.get("/analysis/risk/societal/{layer}/{fid}", summary="F-N curve of an installation")

@@ -57,6 +57,7 @@ def viewer_config(store: Store = Depends(get_store), settings: Settings = Depend
             "rescue": "/analysis/rescue/nearest",
             "exposure": "/analysis/exposure/{layer}/{id}",
             "siting": "/analysis/siting",
+            "risk": "/analysis/risk/individual",
         },
         "read_requires_key": settings.read_requires_key,
         "labels": labels.catalogue(),
@@ -68,6 +69,8 @@ def viewer_config(store: Store = Depends(get_store), settings: Settings = Depend
 def _analysis_options() -> dict:
     """Incident types and the layers the exposure/rescue analyses accept (from their modules)."""
     from ..analysis import rescue, scenarios
+    from ..analysis.qra.service import HAZARD_LAYER
+    from ..maps.style import ir_levels
 
     names = rescue.capabilities().labels
     fields = set(scenarios.ScenarioParams.model_fields)
@@ -75,6 +78,8 @@ def _analysis_options() -> dict:
         "incidents": [{"key": k, "zh": names[k][0], "en": names[k][1]} for k in rescue.incident_types()],
         "rescue_layers": list(rescue.INCIDENT_BY_LAYER),
         "exposure_layers": list(scenarios.EXPOSURE_LAYERS),
+        "risk_layers": [HAZARD_LAYER],   # QRA needs an inventory; parks run over all their hazard sources
+        "risk_levels": ir_levels(),
         "scenario": {"fields": sorted(fields), "weather": "weather" in fields},
     }
     return out

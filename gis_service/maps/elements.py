@@ -82,6 +82,36 @@ var {{ this.get_name() }} = RiskMap.resultLayer({{ this.data }}, {{ this.options
         self.data, self.options = js(data), js(options or {})
 
 
+class IrContours(_RiskMapElement, Layer):
+    """Individual-risk contours (nested polygons coloured by level) drawn by ``RiskMap.irLayer``."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = RiskMap.irLayer({{ this.data }}, {{ this.levels }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict, levels: list[dict], name: str, show: bool = True):
+        Layer.__init__(self, name=name, overlay=True, control=True, show=show)
+        self._name = "IrContours"
+        self.data, self.levels = js(data), js(levels)
+
+
+class FnChart(_RiskMapElement):
+    """The F-N chart (``RiskMap.fnChart``) as a bottom-left map control."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+RiskMap.fnControl({{ this._parent.get_name() }}, {{ this.fn }});
+{% endmacro %}
+""")
+
+    def __init__(self, fn: dict):
+        super().__init__()
+        self._name = "FnChart"
+        self.fn = js({k: fn.get(k) for k in ("fn_curve", "assessment")})
+
+
 class Legend(_RiskMapElement):
     """A legend control: one row per layer (colour swatch, bilingual title)."""
 

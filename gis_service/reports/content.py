@@ -8,6 +8,7 @@ from typing import Any
 
 from ..stores.base import Store
 from . import labels as L
+from .fnchart import fn_png
 from .mapimage import render_png
 from .pdf import Report, Section, Table
 
@@ -78,13 +79,88 @@ def siting_report(fc: dict[str, Any], store: Store | None = None) -> Report:
     counts = ", ".join(f"{L.zh_en(L.OUTCOMES, k)}: {len(v)}" for k, v in summary.items() if isinstance(v, list))
     rs = meta.get("rule_set")
     rs_text = rs.get("name") if isinstance(rs, dict) else rs
+    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"]),
+                           paragraphs=_fn_text(r["societal"]))
+                   for r in rules if isinstance(r.get("societal"), dict)]
     return Report(
         title=f"选址检查报告 Siting check — {name}",
         subtitle=f"规则集 rule set: {rs_text or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
-        sections=[Section("地图 Map", image_png=render_png(fc, store)),
+        sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
+                          image_png=render_png(fc, store)),
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
+                  *fn_sections,
                   Section("判定规则 Verdict rule", paragraphs=_strings(meta.get("verdict_rule")))])
+
+
+def _fn_text(fn: dict[str, Any]) -> list[str]:
+    a = fn.get("assessment") or {}
+    lines = a.get("lines") or {}
+    out = [f"区域 region: {a.get('region_zh', '—')} ({a.get('region', '—')})"]
+    if fn.get("receptors_counted") is not None:
+        out.append(f"计入受体 receptors counted: {fn['receptors_counted']}; 期望死亡 expected deaths "
+                   f"{fn.get('expected_deaths_per_year', 0):.3g} /年")
+    if lines.get("basis"):
+        out.append(f"判据线 criterion lines: {lines['basis']}")
+    return out
+
+
+# -- quantitative risk -------------------------------------------------------------------------
+
+def risk_report(fc: dict[str, Any], store: Store | None = None) -> Report:
+    """IR contours, protection-target verdicts and the F-N curve of one installation or a park (the document of
+    ``GET /analysis/risk/individual…?societal=true``)."""
+    meta = fc.get("metadata") or {}
+    insts = meta.get("installations") or []
+    fn = meta.get("societal")
+    targets = meta.get("receptors") or []
+    failing = [t for t in targets if t.get("verdict") == "fail"]
+    trows = [[t.get("name") or f"#{t.get('id')}", L.zh_en(L.RECEPTOR_CLASSES, t.get("receptor_class")),
+              t.get("target_class_zh") or t.get("target_class") or "—", f"{t.get('ir_per_year', 0):.2e}",
+              f"{t.get('criterion_per_year', 0):.0e}", "不通过 fail" if t.get("verdict") == "fail" else "通过 pass"]
+             for t in sorted(targets, key=lambda t: -(t.get("ir_per_year") or 0))]
+    ttable = Table(["名称 name", "类别 class", "防护目标类别 GB 36894 class", "IR /年", "基准 criterion /年",
+                    "结论 verdict"], trows, [0.28, 0.14, 0.22, 0.12, 0.12, 0.12],
+                   ["fail" if t.get("verdict") == "fail" else "pass"
+                    for t in sorted(targets, key=lambda t: -(t.get("ir_per_year") or 0))])
+    crows = [[f"{p['level_per_year']:.0e}", f"{p.get('label_zh', '')}\n{p.get('label_en', '')}",
+              _fmt((p.get("area_m2") or 0) / 1e6, 4)]
+             for p in sorted((f["properties"] for f in fc.get("features", [])), key=lambda p: -p["level_per_year"])]
+    ctable = Table(["IR /年", "等值线 contour", "面积 area km²"], crows, [0.14, 0.66, 0.2])
+    scen = meta.get("scenarios") or []
+    srows = [[c.get("id"), c.get("substance"), c.get("loc"), c.get("outcome"), f"{c.get('frequency_per_year', 0):.2e}",
+              c.get("loc_confidence") or "—"] for c in scen[:200]]
+    stable = Table(["情景 case", "物质 substance", "泄漏 LOC", "后果 outcome", "频率 f /年", "可信度 tag"], srows,
+                   [0.3, 0.14, 0.18, 0.14, 0.12, 0.12])
+    mx = meta.get("max_ir") or {}
+    params = meta.get("parameters") or {}
+    ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
+    names = "、".join(str(i.get("name") or i.get("id")) for i in insts[:6]) + (" …" if len(insts) > 6 else "")
+    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, store)),
+                Section("防护目标 Protection targets (GB 36894-2018 Table 1)",
+                        paragraphs=[meta.get("criteria") or ""] if trows else ["范围内无防护目标 none within reach"],
+                        table=ttable if trows else None),
+                Section("等值线 Contours", table=ctable if crows else None,
+                        paragraphs=[] if crows else ["最大个人风险低于 3×10⁻⁷/年 max IR below every level"])]
+    if isinstance(fn, dict):
+        sections.append(Section("社会风险 Societal risk (F-N)", image_png=fn_png(fn),
+                                paragraphs=[*_fn_text(fn), _fmt(fn.get("day_night"))]))
+    sections += [
+        Section(f"结果情景 Outcome cases ({len(scen)})", table=stable if srows else None,
+                paragraphs=[] if len(scen) <= 200 else [f"前 200 个 first 200 of {len(scen)}; 全部见 JSON all in JSON"]),
+        Section("跳过的情景 Skipped scenarios",
+                bullets=[f"{s.get('installation', '')} {s.get('substance', '')}: {s.get('reason', '')}".strip()
+                         for s in meta.get("skipped") or []] or ["无 none"]),
+        Section("方法与参数 Method and parameters", paragraphs=[_fmt(meta.get("method")), ptext]),
+        Section("警示 Warnings", bullets=_strings(meta.get("warnings")) or ["无 none"]),
+        Section("局限 Limitations", bullets=_strings(meta.get("limitations")) or ["—"]),
+        Section("来源 Sources", bullets=list(dict.fromkeys(_strings(meta.get("sources")))) or ["—"])]
+    return Report(
+        title=f"定量风险评价报告 Quantitative risk — {names or '—'}",
+        subtitle=f"{len(insts)} 个风险源 installation(s) · {params.get('installation', '')} · GB 36894-2018",
+        verdict=(f"最大个人风险 max IR {mx.get('ir_per_year', 0):.2e}/年 · {len(failing)}/{len(targets)} "
+                 "个防护目标超出基准 protection targets above their criterion"),
+        verdict_class="fail" if failing else "pass", sections=sections)
 
 
 # -- exposure ----------------------------------------------------------------------------------

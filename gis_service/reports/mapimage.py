@@ -11,6 +11,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from ..maps.style import IR_LEVEL_COLOURS
 from ..stores.base import Query, Store
 from .fonts import cjk_font
 
@@ -40,6 +41,10 @@ def _origin(meta: dict[str, Any]) -> list:
         return [(Point(origin["lon"], origin["lat"]), {"role": "incident"})]
     if isinstance(src, dict) and src.get("anchor_lonlat"):
         return [(Point(*src["anchor_lonlat"][:2]), {"role": "source"})]
+    insts = meta.get("installations")  # a quantitative-risk result: its installations
+    if isinstance(insts, list):
+        return [(Point(i["lon"], i["lat"]), {"role": "source"}) for i in insts
+                if isinstance(i, dict) and i.get("lon") is not None]
     return []
 
 
@@ -161,6 +166,18 @@ def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float =
         for g, p in zones:
             c = LEVEL_COLORS[p["level"]]
             _draw(ax, g, facecolor=c, edgecolor=c, alpha=0.35, linewidth=1.2, zorder=4)
+        contours = sorted([(g, p) for g, p in feats if p.get("level_per_year") in IR_LEVEL_COLOURS],
+                          key=lambda gp: gp[1]["level_per_year"])  # IR contours: largest (lowest level) first
+        for g, p in contours:
+            c = IR_LEVEL_COLOURS[p["level_per_year"]]
+            _draw(ax, g, facecolor=c, edgecolor=c, alpha=0.55, linewidth=1.0, zorder=4)
+        if contours:
+            from matplotlib.patches import Patch
+
+            ax.legend(handles=[Patch(facecolor=IR_LEVEL_COLOURS[p["level_per_year"]], alpha=0.55,
+                                     label=f"IR ≥ {p['level_per_year']:.0e} /年")
+                               for _, p in reversed(contours)],
+                      prop=FontProperties(fname=str(cjk_font()), size=7), loc="upper left", framealpha=0.9)
         for g, p in feats:
             _draw_result(ax, g, p, font)
         ax.set_xlim(bbox[0], bbox[2])

@@ -5,6 +5,7 @@ searchable, copyable, extractable)."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -72,10 +73,19 @@ def _styles():
     }
 
 
+SUPERSCRIPTS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+SUPERSCRIPT_RUN = re.compile("[⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+")
+
+
+def plain_superscripts(text: str) -> str:
+    """``3×10⁻⁷`` → ``3×10^-7``: the embedded CJK font has no superscript digits (they would print as blanks)."""
+    return SUPERSCRIPT_RUN.sub(lambda m: "^" + m.group(0).translate(SUPERSCRIPTS), text)
+
+
 def _esc(value: Any) -> str:
     from xml.sax.saxutils import escape
 
-    return escape("—" if value is None else str(value))
+    return escape(plain_superscripts("—" if value is None else str(value)))
 
 
 def fit_cell(value: Any, width_pt: float) -> str:

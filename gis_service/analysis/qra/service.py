@@ -191,10 +191,16 @@ def compute(insts: list[Installation], p: QraParams) -> QraResult:
 
 
 def individual_risk(store: Store, p: QraParams, *, layer: str | None = None, fid: int | None = None,
-                    park_id: int | None = None) -> dict[str, Any]:
+                    park_id: int | None = None, societal: bool = False) -> dict[str, Any]:
+    """IR contours and the protection targets' verdicts; with ``societal`` also the F-N curve of the same run
+    (``metadata.societal``, as ``GET /analysis/risk/societal`` answers) — one QRA for the map, the chart and
+    the report."""
     res = compute(installations_for(store, layer, fid, park_id), p)
     doc = contours_collection(res)
-    doc["metadata"]["receptors"] = receptor_checks(store, res)
+    feats = receptor_features(store, res)
+    doc["metadata"]["receptors"] = receptor_checks(store, res, feats)
+    if societal:
+        doc["metadata"]["societal"] = societal_from(res, feats)
     return doc
 
 

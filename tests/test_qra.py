@@ -50,6 +50,42 @@ def test_probit_to_probability_and_thermal():
     assert 0.4 < float(probit.overpressure_probability(math.exp(82.1 / 6.91) / 1000, "eisenberg")) < 0.6
 
 
+def test_purple_book_thermal_probit_is_tsao_perry():
+    """CPR 18E §5.2.3 (Tsao & Perry 1979): Pr = −36.38 + 2.56·ln(t·q^(4/3)), q W/m², t s — at any dose exactly
+    2.56·ln(10⁴) − 21.48 = 2.098 probit units above Eisenberg's −14.9 + 2.56·ln(t·q^(4/3)/10⁴)."""
+    q50 = (math.exp(41.38 / 2.56) / 20.0) ** 0.75                   # Pr = 5 for 20 s under Tsao & Perry
+    assert float(probit.thermal_probability(q50, 20.0, "purple_book")) == pytest.approx(0.5, abs=1e-6)
+    q = np.array([2e3, 5e3, 12.5e3, 37.5e3])
+    eis, tp = probit.thermal_probability(q, 20.0), probit.thermal_probability(q, 20.0, "purple_book")
+    assert (tp >= eis).all()
+    from scipy.special import ndtri
+
+    assert (ndtri(tp) - ndtri(eis)) == pytest.approx(np.full(4, 2.56 * math.log(1e4) - 21.48), abs=1e-6)
+    assert probit.thermal_models() == ("eisenberg", "purple_book")
+
+
+def test_direct_ignition_bands_follow_table_4_5():
+    """CPR 18E Table 4.5 bands: < 10, 10–100, > 100 kg/s and < 1000, 1000–10 000, > 10 000 kg."""
+    p = data.p_direct_ignition
+    assert [p("reactive_gas", rate_kg_s=r) for r in (9.99, 10.0, 100.0, 100.01)] == [0.2, 0.5, 0.7, 0.7]
+    assert [p("low_reactive_gas", mass_kg=m) for m in (999.0, 1000.0, 10000.0)] == [0.02, 0.04, 0.09]
+    assert [p("K1", rate_kg_s=r) for r in (1.0, 50.0, 500.0)] == [0.065] * 3
+
+
+def test_fn_curve_reproduces_the_tu_delft_textbook_example():
+    """TU Delft MUDE open textbook (Modelling, Uncertainty and Data for Engineers), risk analysis, "Example: FN
+    curve": accident 1 kills N₁ = 10 with 10⁻²/yr, accident 2 kills N₂ = 100 with 10⁻³/yr; published
+    P(0) = 1 − 0.01 − 0.001 = 0.989 and E(N) = P₁N₁ + P₂N₂ = 0.2 fatalities per year. This checks the F-N
+    aggregation only — it is not an installation QRA (no wind, no effect zones)."""
+    pts = societal.fn_curve(np.array([1e-2, 1e-3]), np.array([10.0, 100.0]))
+    assert pts == [(10.0, pytest.approx(0.011)), (100.0, pytest.approx(0.001))]
+    # E(N) from the curve itself: Σ over steps of N × (F(N) − F(next N))
+    n = np.array([p[0] for p in pts])
+    f = np.array([p[1] for p in pts] + [0.0])
+    assert float((n * (f[:-1] - f[1:])).sum()) == pytest.approx(0.2)
+    assert 1 - pts[0][1] == pytest.approx(0.989)
+
+
 def test_substance_without_probit_is_skipped_with_reason():
     ss = scenarios.outcome_cases([{"substance": "benzene", "quantity_t": 10},
                                   {"substance": "chlorine", "quantity_t": 5}], "storage", data.qra_params())
@@ -227,6 +263,7 @@ def test_societal_counts_people_in_the_plume():
     ({"weather": [{"stability": "Q", "wind_speed_m_s": 5, "probability": 1}]}, "weather.0.stability"),
     ({"resolution_m": 0.5}, "resolution_m"),
     ({"frequency_set": "oreda"}, "frequency_set"),
+    ({"thermal_model": "vulcan"}, "thermal_model"),
     ({"fn_upper": (1e-3, 1), "fn_lower": (1e-2, 1)}, "fn_lower"),
     ({"bogus": 1}, "bogus"),
 ])
@@ -234,6 +271,13 @@ def test_bad_parameters_name_the_field(values, field):
     with pytest.raises(ValidationFailed) as exc:
         data.qra_params(**values)
     assert exc.value.problems[0].field == field
+
+
+def test_purple_book_thermal_model_never_lowers_ir_of_fires():
+    insts = [_inst([{"substance": "gasoline", "quantity_t": 500}, {"substance": "butane", "quantity_t": 50}])]
+    eis = service.compute(insts, data.qra_params(resolution_m=20, max_range_m=800))
+    tp = service.compute(insts, data.qra_params(resolution_m=20, max_range_m=800, thermal_model="purple_book"))
+    assert (tp.grid.ir >= eis.grid.ir - 1e-15).all() and tp.grid.ir.sum() > eis.grid.ir.sum()
 
 
 def test_grid_too_large_names_resolution():

@@ -68,6 +68,7 @@ def qra_query(
     weather: str | None = Query(None, max_length=400, description="stability:speed:probability,… e.g. D:5:0.6,F:1.5:0.4"),
     frequency_set: str | None = Query(None, max_length=400, description="purple_book | api581"),
     overpressure_model: str | None = Query(None, max_length=400, description="purple_book | eisenberg"),
+    thermal_model: str | None = Query(None, max_length=400, description="eisenberg | purple_book (thermal probit)"),
     probit_set: str | None = Query(None, max_length=400, description="preferred toxic probit set, e.g. withers_lees (chlorine)"),
     installation: str | None = Query(None, max_length=400, description="new | existing (GB 36894 column)"),
     terrain: str | None = Query(None, max_length=400, description="rural | urban"),

@@ -3,9 +3,11 @@
 P(death) = Φ(Pr − 5), Φ the standard normal CDF (Finney 1971, *Probit Analysis*; ``scipy.special.ndtr``).
 
 - Toxic: Pr = a + b·ln(∫Cⁿ dt), C in the table's unit (mg/m³ or ppm), t in minutes. Constants per substance
-  from ``data/qra_probits.csv`` (CPR 18E "Purple Book" 1999 / TNO Green Book CPR 16E [M]; chlorine also
-  Withers & Lees 1985 [V]).
-- Thermal: Eisenberg, Lynch & Breeding (1975): Pr = −14.9 + 2.56·ln(t·q^(4/3)/10⁴), q W/m², t s [S].
+  from ``data/qra_probits.csv`` (CPR 18E "Purple Book" 1999 Table 5.2 / TNO Green Book CPR 16E [S]; chlorine
+  also Withers & Lees 1985 [V]).
+- Thermal (``thermal_model``): ``eisenberg`` (default) — Eisenberg, Lynch & Breeding (1975):
+  Pr = −14.9 + 2.56·ln(t·q^(4/3)/10⁴) [S]; ``purple_book`` — Tsao & Perry (1979) as in CPR 18E §5.2.3:
+  Pr = −36.38 + 2.56·ln(t·q^(4/3)) [S], 2.10 probit units higher. q W/m², t s.
 - Overpressure: ``purple_book`` — lethality 1 where the peak overpressure is ≥ 30 kPa (0.3 bar), else 0, for
   people outdoors (CPR 18E §5 [M]); ``eisenberg`` — lung-haemorrhage probit Pr = −77.1 + 6.91·ln(Ps), Ps Pa [S].
 - Flash fire: lethality 1 inside the cloud's lower-flammability-limit contour, 0 outside (CPR 18E §5 [M]).
@@ -34,6 +36,8 @@ SOURCES = (
     "Committee for the Prevention of Disasters (1999) Guidelines for quantitative risk assessment 'Purple Book' "
     "CPR 18E — toxic probit constants (after TNO Green Book CPR 16E), 0.3 bar and flash-fire lethality rules",
     "Withers R.M.J., Lees F.P. (1985) J. Hazard. Mater. 12:283–302 — chlorine probit",
+    "Tsao C.K., Perry W.W. (1979) Modifications to the vulnerability model, USCG CG-D-38-79 — thermal probit "
+    "of CPR 18E §5.2.3 (thermal_model=purple_book)",
 )
 
 
@@ -53,11 +57,26 @@ class ToxicProbit:
     confidence: str
 
 
+@dataclass(frozen=True)
+class EffectProbit:
+    """A thermal or overpressure probit: Pr = a + b·ln(dose), dose = t·xⁿ / dose_divisor."""
+    effect: str
+    set: str
+    a: float
+    b: float
+    n: float
+    dose_divisor: float
+
+
+Table = tuple[dict[tuple[str, str], ToxicProbit], dict[str, str], dict[tuple[str, str], EffectProbit], dict[str, str]]
+
+
 @lru_cache(maxsize=1)
-def _table() -> tuple[dict[tuple[str, str], ToxicProbit], dict[str, str], dict[str, tuple[float, float, float]]]:
+def _table() -> Table:
     toxic: dict[tuple[str, str], ToxicProbit] = {}
     default: dict[str, str] = {}
-    other: dict[str, tuple[float, float, float]] = {}
+    other: dict[tuple[str, str], EffectProbit] = {}
+    other_default: dict[str, str] = {}
     for r in load_table("qra_probits.csv"):
         a, b, n = float(r["a"]), float(r["b"]), float(r["n"])
         if r["effect"] == "toxic":
@@ -66,13 +85,24 @@ def _table() -> tuple[dict[tuple[str, str], ToxicProbit], dict[str, str], dict[s
             if as_bool(r["default"]):
                 default[p.substance] = p.set
         else:
-            other[r["effect"]] = (a, b, n)
-    return toxic, default, other
+            other[(r["effect"], r["set"])] = EffectProbit(r["effect"], r["set"], a, b, n, float(r["dose_divisor"]))
+            if as_bool(r["default"]) or r["effect"] not in other_default:
+                other_default[r["effect"]] = r["set"]
+    return toxic, default, other, other_default
+
+
+def effect_probit(effect: str, model: str | None = None) -> EffectProbit:
+    _, _, other, other_default = _table()
+    return other[(effect, model or other_default[effect])]
+
+
+def thermal_models() -> tuple[str, ...]:
+    return tuple(sorted(s for e, s in _table()[2] if e == "thermal"))
 
 
 def toxic_probit(substance_key: str, probit_set: str | None = None) -> ToxicProbit:
     """The toxic probit of a substance (its default set unless ``probit_set`` is named); raises :class:`NoProbit`."""
-    toxic, default, _ = _table()
+    toxic, default, _, _ = _table()
     s = probit_set or default.get(substance_key)
     p = toxic.get((substance_key, s)) if s else None
     if p is None:
@@ -121,13 +151,13 @@ def concentration_in_unit(c_mg_m3, p: ToxicProbit, molar_mass_g_mol: float | Non
     return c
 
 
-def thermal_probability(q_w_m2, t_s: float) -> np.ndarray:
-    """Eisenberg (1975): P(death) for a heat flux q (W/m²) received for t seconds."""
-    a, b, n = _table()[2]["thermal"]
+def thermal_probability(q_w_m2, t_s: float, model: str | None = None) -> np.ndarray:
+    """P(death) for a heat flux q (W/m²) received for t seconds; ``model`` eisenberg (default) | purple_book."""
+    pb = effect_probit("thermal", model)
     q = np.asarray(q_w_m2, dtype=float)
-    dose = t_s * np.power(np.maximum(q, 0.0), n) / 1e4
+    dose = t_s * np.power(np.maximum(q, 0.0), pb.n) / pb.dose_divisor
     with np.errstate(divide="ignore"):
-        pr = a + b * np.log(dose)
+        pr = pb.a + pb.b * np.log(dose)
     return np.where(q > 0, probability(pr), 0.0)
 
 
@@ -137,7 +167,8 @@ def overpressure_probability(p_kpa, model: str = "purple_book") -> np.ndarray:
     if model == "purple_book":
         return (p >= PURPLE_BOOK_LETHAL_OVERPRESSURE_KPA).astype(float)
     if model == "eisenberg":
-        a, b, _n = _table()[2]["overpressure"]
+        op = effect_probit("overpressure", "eisenberg")
+        a, b = op.a, op.b
         with np.errstate(divide="ignore"):
             pr = a + b * np.log(p * 1000.0)
         return np.where(p > 0, probability(pr), 0.0)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from ...models._common import load_table, opt_float
-from ...models.probit import OVERPRESSURE_MODELS, probit_sets
+from ...models.probit import OVERPRESSURE_MODELS, probit_sets, thermal_models
 from ...validation import Problem, ValidationFailed
 
 STABILITIES = ("A", "B", "C", "D", "E", "F")
@@ -77,9 +77,10 @@ def _ignition() -> dict[str, list[tuple[float, float, float]]]:
 
 
 def p_direct_ignition(category: str, *, rate_kg_s: float | None = None, mass_kg: float | None = None) -> float:
-    """CPR 18E Table 4.6 direct-ignition probability for a continuous rate or an instantaneous mass."""
+    """CPR 18E Table 4.5 direct-ignition probability for a continuous rate or an instantaneous mass (bands < 10,
+    10–100, > 100 kg/s; < 1000, 1000–10 000, > 10 000 kg: the upper bounds are exclusive)."""
     for max_rate, max_mass, p in _ignition()[category]:
-        if (rate_kg_s is not None and rate_kg_s <= max_rate) or (mass_kg is not None and mass_kg <= max_mass):
+        if (rate_kg_s is not None and rate_kg_s < max_rate) or (mass_kg is not None and mass_kg < max_mass):
             return p
     return _ignition()[category][-1][2]
 
@@ -139,7 +140,8 @@ SOURCES = (
     "(new / existing installations) and F-N societal-risk regions",
     "GB/T 37243-2019 危险化学品生产装置和储存设施外部安全防护距离确定方法 — QRA for toxic/flammable installations",
     "Committee for the Prevention of Disasters (1999) Guidelines for quantitative risk assessment 'Purple Book', "
-    "CPR 18E — LOC frequencies (Tables 3.1–3.3), direct ignition (Table 4.6), event trees (§4.6), "
+    "CPR 18E — LOC frequencies (Tables 3.1–3.3), direct ignition (Table 4.5), delayed-ignition split (§4.8), "
+    "event trees (ch. 4), toxic probits (Table 5.2), "
     "exposure times (30 min toxic, 20 s fire), lethality rules",
     "API Publication 581 (2000) Risk-Based Inspection — generic failure frequencies (optional frequency set)",
     "CCPS (2000) Guidelines for Chemical Process Quantitative Risk Analysis, 2nd ed. — IR and F-N definitions",
@@ -199,6 +201,8 @@ class QraParams(BaseModel):
                                    "(e.g. withers_lees for chlorine); default: each substance's default row")
     overpressure_model: str = Field("purple_book", description="overpressure lethality: purple_book (1 above "
                                     "30 kPa) | eisenberg (lung-haemorrhage probit)")
+    thermal_model: str = Field("eisenberg", description="thermal lethality probit: eisenberg (Eisenberg et al. 1975) "
+                               "| purple_book (Tsao & Perry 1979 as in CPR 18E §5.2.3; 2.1 probit units higher)")
     toxic_exposure_cap_min: float = Field(30.0, description="longest toxic exposure, min (CPR 18E: 30)")
     fire_exposure_s: float = Field(20.0, description="thermal exposure time of pool and jet fires, s (CPR 18E: 20)")
     pool_area_m2: float = Field(1000.0, description="pool (bund) area for point units, m²")
@@ -265,6 +269,13 @@ class QraParams(BaseModel):
     def _opm(cls, v):
         if v not in OVERPRESSURE_MODELS:
             raise ValueError(f"must be one of {', '.join(OVERPRESSURE_MODELS)} (got {v!r})")
+        return v
+
+    @field_validator("thermal_model")
+    @classmethod
+    def _thm(cls, v):
+        if v not in thermal_models():
+            raise ValueError(f"must be one of {', '.join(thermal_models())} (got {v!r})")
         return v
 
     @field_validator("toxic_exposure_cap_min", "fire_exposure_s", "pool_area_m2")

@@ -28,7 +28,6 @@ from ...models.probit import (
     MOLAR_VOLUME_L_MOL,
     concentration_in_unit,
     overpressure_probability,
-    probability,
     thermal_probability,
     toxic_probability,
     toxic_probit_preferring,
@@ -214,18 +213,19 @@ def radial(case: OutcomeCase, w: Weather, r, p: QraParams, r_max: float) -> np.n
     if case.outcome == "fireball":
         fb = fireball.fireball(rel.mass_kg, sub.heat_of_combustion_mj_kg,
                                pressure_mpa=(rel.props.pressure_bar_abs or 10.0) / 10.0)
-        prob = probability(fb.probit(np.maximum(r, 1e-3)))
+        q = np.asarray(fb.flux_kw_m2(np.maximum(r, 1e-3))) * 1000.0
+        prob = thermal_probability(q, fb.duration_s, p.thermal_model)  # for eisenberg = fb.probit
         return np.where(r <= fb.diameter_m / 2.0, 1.0, prob)  # under the fireball: lethal (CPR 18E) [M]
     if case.outcome == "jet_fire":
         jf = jet_fire.jet_fire(rel.rate_kg_s, sub.heat_of_combustion_mj_kg)
         q = np.asarray(jf.flux_kw_m2(r)) * 1000.0  # along the flame axis, every direction (conservative) [M]
-        return np.where(r <= jf.flame_length_m, 1.0, thermal_probability(q, p.fire_exposure_s))
+        return np.where(r <= jf.flame_length_m, 1.0, thermal_probability(q, p.fire_exposure_s, p.thermal_model))
     if case.outcome == "pool_fire":
         area = case.pool_area_m2
         qdot_kw = fire.heat_release_rate_kw(burning_rate_kg_m2_s(sub), area, sub.heat_of_combustion_mj_kg)
         q1 = fire.heat_flux_kw_m2(1.0, qdot_kw)  # point source: q(r) = q(1 m) / r²
         rr = np.maximum(r, 1e-3)
-        prob = thermal_probability(q1 / rr**2 * 1000.0, p.fire_exposure_s)
+        prob = thermal_probability(q1 / rr**2 * 1000.0, p.fire_exposure_s, p.thermal_model)
         return np.where(r <= math.sqrt(area / math.pi), 1.0, prob)
     raise ValueError(f"no radial model for outcome {case.outcome!r}")
 

@@ -18,7 +18,8 @@ Release rates (CCPS 1999 *Guidelines for Consequence Analysis of Chemical Releas
 
 Pressurised liquefied releases are taken to enter the air entirely as vapour/aerosol (no rain-out, no pool) [M].
 
-Event tree and ignition: ``data/qra_event_tree.csv`` and ``data/qra_ignition.csv`` (CPR 18E §4.6).
+Event tree and ignition: ``data/qra_event_tree.csv`` and ``data/qra_ignition.csv`` (CPR 18E Table 4.5 direct
+ignition, §4.8 delayed-ignition split; ch. 4 event trees).
 """
 
 from __future__ import annotations

@@ -49,6 +49,7 @@ def test_hazard_qra_contours_targets_fn_chart_and_pdf(watched, server, tmp_path)
     page.wait_for_selector("#result [data-kind='risk'] .risk-fn-chart svg")
     doc = page.evaluate("viewer.state.result")
     assert page.evaluate("viewer.state.analysis") == {"type": "risk", "layer": "hazard_sources", "id": hz["id"]}
+    assert doc["metadata"]["parameters"]["installation"] == "existing"     # stored sources are in service (在役)
     contours = doc["features"]
     assert contours, "a toxic store has at least the 3e-7 contour"
     # nested coloured polygons on the map, one per level, the colour of its level in the legend

@@ -955,14 +955,17 @@
 
   /* ---- quantitative risk (GB 36894): IR contours, protection targets, F-N ---------------------- */
 
+  /* Stored hazard sources are in service: GB 36894's "existing installation" column (在役) applies to them, as in
+   * the siting check of a stored park. A proposal's new installation is judged by the siting check instead. */
   function riskUrl(a, pdf) {
+    var q = 'installation=existing';
     if (pdf) {
-      return a.park_id ? '/reports/risk.pdf?park_id=' + encodeURIComponent(a.park_id)
-        : '/reports/risk/' + encodeURIComponent(a.layer) + '/' + encodeURIComponent(a.id) + '.pdf';
+      return a.park_id ? '/reports/risk.pdf?park_id=' + encodeURIComponent(a.park_id) + '&' + q
+        : '/reports/risk/' + encodeURIComponent(a.layer) + '/' + encodeURIComponent(a.id) + '.pdf?' + q;
     }
     var base = state.config.endpoints.risk;
     return (a.park_id ? base + '?park_id=' + encodeURIComponent(a.park_id) + '&'
-      : base + '/' + encodeURIComponent(a.layer) + '/' + encodeURIComponent(a.id) + '?') + 'societal=true';
+      : base + '/' + encodeURIComponent(a.layer) + '/' + encodeURIComponent(a.id) + '?') + q + '&societal=true';
   }
 
   function risk(a, keepView) {

@@ -465,9 +465,9 @@
     resultGroup.addLayer(layer);
   }
 
-  function fitResult(keepView) {
+  function fitResult(keepView, maxZoom) {
     if (keepView) { return; }
-    try { map.fitBounds(resultGroup.getBounds(), { padding: [30, 30], maxZoom: 14 }); } catch (e) { /* empty */ }
+    try { map.fitBounds(resultGroup.getBounds(), { padding: [30, 30], maxZoom: maxZoom || 14 }); } catch (e) { /* empty */ }
   }
 
   function resultBox(kind, title) {
@@ -976,7 +976,7 @@
       showRisk(doc, a);
       state.pdf = { url: riskUrl(a, true), name: a.park_id ? 'risk_park_' + a.park_id + '.pdf' : 'risk_' + a.layer + '_' + a.id + '.pdf' };
       exportButtons(true, true);
-      fitResult(keepView);
+      fitResult(keepView, 16);   // one installation's contours span a few hundred metres
       updateHash();
     }).catch(function (e) { fail('定量风险计算失败 quantitative risk failed', e); });
   }

@@ -113,16 +113,15 @@ def risk_report(fc: dict[str, Any], store: Store | None = None) -> Report:
     meta = fc.get("metadata") or {}
     insts = meta.get("installations") or []
     fn = meta.get("societal")
-    targets = meta.get("receptors") or []
+    targets = sorted(meta.get("receptors") or [], key=lambda t: -(t.get("ir_per_year") or 0))  # highest IR first
     failing = [t for t in targets if t.get("verdict") == "fail"]
     trows = [[t.get("name") or f"#{t.get('id')}", L.zh_en(L.RECEPTOR_CLASSES, t.get("receptor_class")),
               t.get("target_class_zh") or t.get("target_class") or "—", f"{t.get('ir_per_year', 0):.2e}",
               f"{t.get('criterion_per_year', 0):.0e}", "不通过 fail" if t.get("verdict") == "fail" else "通过 pass"]
-             for t in sorted(targets, key=lambda t: -(t.get("ir_per_year") or 0))]
+             for t in targets]
     ttable = Table(["名称 name", "类别 class", "防护目标类别 GB 36894 class", "IR /年", "基准 criterion /年",
                     "结论 verdict"], trows, [0.28, 0.14, 0.22, 0.12, 0.12, 0.12],
-                   ["fail" if t.get("verdict") == "fail" else "pass"
-                    for t in sorted(targets, key=lambda t: -(t.get("ir_per_year") or 0))])
+                   ["fail" if t.get("verdict") == "fail" else "pass" for t in targets])
     crows = [[f"{p['level_per_year']:.0e}", f"{p.get('label_zh', '')}\n{p.get('label_en', '')}",
               _fmt((p.get("area_m2") or 0) / 1e6, 4)]
              for p in sorted((f["properties"] for f in fc.get("features", [])), key=lambda p: -p["level_per_year"])]

@@ -25,6 +25,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .models.rescue_standards import parse_overrides
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GPKG = ROOT / "sample_data" / "jilin_sample.gpkg"
 ROLES = ("sensor", "viewer", "editor", "admin")  # sensor: may only post monitoring readings
@@ -72,8 +74,6 @@ class Settings(BaseSettings):
     @field_validator("rescue_standard_min")
     @classmethod
     def _standards(cls, v: str) -> str:
-        from .analysis.rescue import parse_overrides
-
         parse_overrides(v)  # ValueError names the variable and what it accepts
         return v
 

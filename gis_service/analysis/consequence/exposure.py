@@ -1,6 +1,6 @@
 """Who is exposed: the receptors inside each consequence zone.
 
-For each zone of a :class:`~gis_service.analysis.scenarios.ZoneSet` the *store* finds the receptors
+For each zone of a :class:`~.zones.ZoneSet` the *store* finds the receptors
 (PostGIS in SQL, the embedded store with its spatial index), through the Store contract only:
 
 - a zone that is "everything within d metres of the source" (explosion, fire, toxic circle with no
@@ -23,11 +23,12 @@ from typing import Any
 
 from shapely.geometry.base import BaseGeometry
 
-from .. import geodesy
-from ..models._common import json_safe
-from ..stores.base import Feature, Store
-from . import scenarios
-from .scenarios import ScenarioParams, Zone, ZoneSet
+from ... import geodesy
+from ...models._common import json_safe
+from ...stores.base import Feature, Store
+from .dispatch import check_layer, what_if_zones, zones_for
+from .params import ScenarioParams
+from .zones import Zone, ZoneSet
 
 RECEPTORS = "receptors"
 POPULATION_NOTE = ("population = the receptors' population attribute (people living, studying or being cared for "
@@ -163,17 +164,15 @@ def feature_exposure(store: Store, layer: str, fid: int, params: ScenarioParams 
 
     Raises ValidationFailed for a layer without a model, FeatureNotFound for an unknown id.
     """
-    scenarios.check_layer(layer)
+    check_layer(layer)
     feature = store.get(layer, fid)
-    zs = scenarios.zones_for(layer, feature, params)
+    zs = zones_for(layer, feature, params)
     return assess(store, zs, feature.geometry)
 
 
 def what_if_exposure(store: Store, lon: float, lat: float, substance: str, quantity_t: float,
                      params: ScenarioParams | None = None, storage: str | None = None) -> ExposureResult:
     """Exposure of a hypothetical release at a point."""
-    zs = scenarios.what_if_zones(lon, lat, substance, quantity_t, params, storage=storage)
+    zs = what_if_zones(lon, lat, substance, quantity_t, params, storage=storage)
     return assess(store, zs, geodesy.point(lon, lat))
 
-
-__all__ = ["ExposureResult", "ZoneExposure", "assess", "feature_exposure", "receptors_in_zone", "what_if_exposure"]

@@ -33,15 +33,10 @@ from ...models.probit import (
     toxic_probit_preferring,
 )
 from .data import QraParams, Weather
-from .scenarios import DIRECTIONAL, RADIAL, OutcomeCase, Release
+from .loss_of_containment import OutcomeCase, Release
 
-DEFAULT_BURNING_RATE_KG_M2_S = 0.055  # Babrauskas (1983) gasoline [M], as in analysis.scenarios
+DEFAULT_BURNING_RATE_KG_M2_S = 0.055  # Babrauskas (1983) gasoline [M], as in analysis.consequence
 X_MIN_M = 1.0
-
-
-def unavailable(outcome: str) -> str | None:
-    """Why an outcome has no field model in this build (None = it has one)."""
-    return None if outcome in (*DIRECTIONAL, *RADIAL) else f"no consequence model for outcome {outcome!r}"
 
 
 @lru_cache(maxsize=4096)

@@ -23,7 +23,7 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from .data import QraParams
 from .fields import directional, radial, weather_dependent
-from .scenarios import OutcomeCase
+from .loss_of_containment import OutcomeCase
 
 N_BEARINGS = 360
 

@@ -30,8 +30,9 @@ from typing import Any
 
 from ...models.probit import NoProbit, toxic_probit
 from ...models.substances import Substance
-from ..scenarios import parse_inventory
+from ..consequence.inventory import parse_inventory
 from .data import QraParams, QraSubstance, event_tree, locs_for, p_direct_ignition, qra_substances
+from .outcomes import DIRECTIONAL, unavailable
 
 CD = 0.62
 GAMMA = 1.3
@@ -40,8 +41,6 @@ R_GAS = 8.314
 P_AMBIENT_BAR = 1.01325
 LIQUID_HEAD_M = 5.0
 MAX_DURATION_S = 1800.0
-RADIAL = ("fireball", "jet_fire", "pool_fire", "vce")
-DIRECTIONAL = ("toxic", "flash_fire")
 
 
 @dataclass(frozen=True)
@@ -220,6 +219,4 @@ def _unsupported(rel: Release, outcome: str) -> str | None:
             return "no molar mass"
     if outcome in ("flash_fire", "vce") and not props.lfl_vol_pct:
         return "no lower flammability limit in qra_substances.csv"
-    from . import fields  # late import: fields imports this module's types
-
-    return fields.unavailable(outcome)
+    return unavailable(outcome)

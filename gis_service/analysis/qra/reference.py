@@ -14,7 +14,7 @@ import math
 from .data import QraParams
 from .fields import X_MIN_M, directional, radial, weather_dependent
 from .grid import N_BEARINGS, rose_toward_pmf
-from .scenarios import OutcomeCase
+from .loss_of_containment import OutcomeCase
 
 
 def ir_at_point(installations: list[tuple[float, float, list[OutcomeCase]]], x: float, y: float,

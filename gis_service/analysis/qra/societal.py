@@ -21,7 +21,7 @@ import numpy as np
 from .data import QraParams, fn_lines
 from .fields import directional, radial, weather_dependent
 from .grid import rose_toward_pmf
-from .scenarios import OutcomeCase
+from .loss_of_containment import OutcomeCase
 
 N_DIRECTION_BINS = 36
 

@@ -1,7 +1,8 @@
 """Nearest capable rescue teams (straight line or road time) and coverage gaps of the hazards.
 
 This module is the engine (nearest teams, isochrones, coverage); the capability table and request
-checks live in :mod:`.rescue_input`, the answer types in :mod:`.rescue_report` — both re-exported here.
+checks live in :mod:`.inputs`, the answer types in :mod:`.results`; the road graph is given by the caller
+(the rescue facade keeps it).
 
 Capability matching is data: ``gis_service/data/incident_capabilities.csv`` says which team types
 count for an incident type and the arrival standard of each team type with its source (mine
@@ -38,47 +39,26 @@ import shapely
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from ..geodesy import distance_and_bearing, geometry_distance_m
-from ..routing import RoadGraph, isochrone, nearest_by_time, one_to_many
-from ..stores.base import Feature, Store
-from ..validation import Problem, ValidationFailed
-from .rescue_input import (  # noqa: F401 - re-exported: the input half of the rescue API
-    _EXTENT_LOCK,
-    _EXTENTS,
+from ...geodesy import distance_and_bearing, geometry_distance_m
+from ...routing import RoadGraph, isochrone, nearest_by_time, one_to_many
+from ...stores.base import Feature, Store
+from ...validation import Problem, ValidationFailed
+from .inputs import (
     COVERAGE_HORIZON,
     COVERAGE_LAYERS,
-    EXTENT_MARGIN_DEG,
-    EXTENT_TTL_S,
     INCIDENT_BY_LAYER,
-    LIMITATIONS,
-    MAX_ISOCHRONES,
-    MAX_K,
-    MAX_MINUTES,
     ROUTING_NOTE,
-    TABLE,
     TEAM_TYPE_ZH,
     TEAMS,
-    Capabilities,
-    Standard,
     _check_args,
-    _parsed_overrides,
     arrival_standard_min,
-    capabilities,
     capable_team_types,
     check_location,
-    data_extent,
-    incident_types,
     parse_incident,
     parse_minutes,
-    parse_overrides,
     representative_point,
 )
-from .rescue_report import (  # noqa: F401 - re-exported: the report half of the rescue API
-    CoverageReport,
-    RescueAnswer,
-    TeamHit,
-    _rounded,
-)
+from .results import CoverageReport, RescueAnswer, TeamHit, _rounded
 
 # ---------------------------------------------------------------------------- nearest
 
@@ -143,12 +123,14 @@ def _empty_reason(types: Sequence[str], min_personnel: int, on_duty_only: bool) 
 
 def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, by: str = "distance",
                   min_personnel: int = 0, on_duty_only: bool = True, graph: RoadGraph | None = None, *,
-                  standards: Mapping[str, float] | None = None, check_extent: bool = True,
+                  standards: Mapping[str, float] | None = None,
+                  extent: tuple[float, float, float, float] | None = None,
                   team_types: Sequence[str] | None = None) -> RescueAnswer:
     """The ``k`` nearest teams able to handle ``incident`` at ``geom``, by straight line or road time.
 
     ``standards`` overrides arrival standards (minutes per team type; default GIS_RESCUE_STANDARD_MIN).
-    ``graph`` is the road graph for ``by="time"`` (default: the cached graph of the store's roads).
+    ``graph`` is the road graph for ``by="time"`` (required then). ``extent`` (the data's bbox) refuses an
+    incident far outside the data; None checks only the lon/lat range.
     ``team_types`` narrows the capable team types to a subset (e.g. only ``hazmat`` for a chemical
     incident); a type that cannot handle the incident is refused.
     """
@@ -161,8 +143,7 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
             raise ValidationFailed([Problem(None, "team_types", f"{', '.join(wrong) or 'none given'}: "
                                             f"capable team types for {inc} are {', '.join(types)}")])
         types = [t for t in types if t in team_types]
-    if check_extent:
-        check_location(store, geom)
+    check_location(geom, extent)
     origin = representative_point(geom)
     answer = RescueAnswer(inc, types, by, int(k), (origin.x, origin.y), [],
                           standards=_standards_meta(types, standards),
@@ -192,12 +173,21 @@ def capable_teams_frame(store: Store, types: Sequence[str], min_personnel: int =
     return teams[mask]
 
 
-def _graph_for(store: Store, graph: RoadGraph | None) -> RoadGraph:
-    if graph is not None:
-        return graph
-    from .road_network import road_graph
+def _need_graph(graph: RoadGraph | None) -> RoadGraph:
+    if graph is None:
+        raise ValueError("a road graph is needed for road times (the rescue facade provides it)")
+    return graph
 
-    return road_graph(store)
+
+def data_extent(store: Store) -> tuple[float, float, float, float] | None:
+    """Union of the admin_areas and roads extents (rescue_teams if both are empty): where incidents can be."""
+    boxes = [b for b in (store.extent("admin_areas"), store.extent("roads")) if b is not None]
+    if not boxes:
+        boxes = [b for b in (store.extent(TEAMS),) if b is not None]
+    if not boxes:
+        return None
+    arr = np.asarray(boxes, dtype=float)
+    return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
 
 
 def _nearest_by_road(store, geom, origin, answer: RescueAnswer, min_personnel, on_duty_only, graph,
@@ -206,7 +196,7 @@ def _nearest_by_road(store, geom, origin, answer: RescueAnswer, min_personnel, o
     if not len(teams):
         answer.reason = _empty_reason(answer.team_types, min_personnel, on_duty_only)
         return answer
-    g = _graph_for(store, graph)
+    g = _need_graph(graph)
     answer.network = f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs"
     if g.n_arcs == 0:
         answer.reason = "no road network: the roads layer is empty (use by=distance or load roads)"
@@ -246,7 +236,7 @@ def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
     """GeoJSON FeatureCollection of the areas the team reaches within each of ``minutes`` (largest first)."""
     mins = parse_minutes(minutes)
     team = store.get(TEAMS, int(team_id))
-    g = _graph_for(store, graph)
+    g = _need_graph(graph)
     pt = representative_point(team.geometry)
     std_min, std_src = arrival_standard_min(team.properties["team_type"], standards)
     feats = []
@@ -332,7 +322,7 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     tailings_dam, goaf_areas → goaf); else that incident type for every layer.
     """
     inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
-    g = _graph_for(store, graph)
+    g = _need_graph(graph)
 
     # all hazard features of all layers, one target set
     frames = []

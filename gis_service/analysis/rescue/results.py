@@ -10,14 +10,14 @@ import shapely
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from .rescue_input import (
+from ...models.rescue_standards import capabilities
+from .inputs import (
     COVERAGE_HORIZON,
     COVERAGE_LAYERS,
     INCIDENT_BY_LAYER,
     LIMITATIONS,
     ROUTING_NOTE,
     TEAM_TYPE_ZH,
-    capabilities,
 )
 
 # ---------------------------------------------------------------------------- results

@@ -1,13 +1,14 @@
 """Siting conflicts: check a proposed chemical park or hazardous installation against the rule sets.
 
-This module is the engine (rule runners, :func:`check`, :func:`check_park`); the report types live in
-:mod:`.siting_report` and the input parsing in :mod:`.siting_input` — both re-exported here, so
-``siting.Proposal``, ``siting.SitingReport`` and ``siting.proposal_from_geojson`` keep working.
+This module is the engine (:func:`check`, :func:`check_park`); the test kinds are in :mod:`.runners` and
+:mod:`.risk`, the report types in :mod:`.results`, the input parsing in :mod:`.inputs`, the rule files in
+:mod:`.rules`. Rule sets, the road graph and the arrival standards are resolved by the siting facade
+(:class:`gis_service.services.siting.SitingService`) and passed in.
 
 A proposal (park boundary, or installation point / footprint with an optional inventory) is checked
-rule by rule; rules are data (``rules/*.yaml``, read by :mod:`.siting_rules`). Each rule's spatial test
+rule by rule; rules are data (``rules/*.yaml``, read by :mod:`.rules`). Each rule's spatial test
 kind is one small function in :data:`RUNNERS` that asks the store (``within`` / ``intersecting`` /
-``nearest`` — one code path for both engines) and the consequence models (via :mod:`.scenarios`), and
+``nearest`` — one code path for both engines) and the consequence models (:mod:`..consequence`), and
 returns a :class:`RuleOutcome` with the measured value and unit, the offending features (layer, id,
 name), conflict geometries (GeoJSON) and notes.
 
@@ -18,449 +19,44 @@ check) do not change the verdict and are listed.
 Science and sources (see also the rule files):
 
 - Goaf influence zone = goaf outline buffered by r = H/tanβ (probability-integral method, docs/science.md;
-  :func:`.scenarios.goaf_zones`). Candidates come from ``store.within`` with a search radius derived
+  :func:`..consequence.dispatch.goaf_zones`). Candidates come from ``store.within`` with a search radius derived
   from the layer spec (largest depth / smallest tanβ), then exact per-goaf distance ≤ r.
 - Tailings breach corridor: Concha Larrauri & Lall (2018) runout along the downstream azimuth
-  (:func:`.scenarios.tailings_zones`, docs/science.md).
+  (:func:`..consequence.dispatch.tailings_zones`, docs/science.md).
 - External safety distance: each protection target against the GB 36894-2018 individual-risk criterion of
-  its class, from a QRA of the proposal's or park's inventory (:mod:`.siting_risk`, GB/T 37243-2019); the
+  its class, from a QRA of the proposal's or park's inventory (:mod:`.risk`, GB/T 37243-2019); the
   rule's configurable screening distance only where no inventory is known, and the outcome says so.
 - Domino: explosion radius at the escalation overpressure (rule threshold, kPa) from TNT-equivalence
   VCE (docs/science.md). Existing sources' radii are computed from their inventories and cached per
   distinct inventory (the radius does not depend on the location).
-- Rescue: :func:`.rescue.nearest_teams` by road time (the outcome says which method answered).
+- Rescue: :func:`..rescue.engine.nearest_teams` by road time (the outcome says which method answered).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 
-import orjson
-import shapely
-from shapely.geometry.base import BaseGeometry
-
-from .. import geodesy
-from ..models import goaf as goaf_model
-from ..models import tailings as tailings_model
-from ..stores.base import Feature, Store
-from ..validation import Problem, ValidationFailed
-from . import rescue, scenarios, siting_risk
-from .siting_input import (  # noqa: F401 - re-exported: the input half of the siting API
-    DEFAULT_MAX_AREA_KM2,
-    MAX_PROPOSAL_SPAN_DEG,
-    MAX_PROPOSAL_VERTICES,
-    proposal_from_geojson,
+from ...routing import RoadGraph
+from ...stores.base import Store
+from ...validation import Problem, ValidationFailed
+from ..consequence.params import ScenarioParams
+from .context import Context, SitingCaches
+from .results import PARK_LAYER, Proposal, RuleOutcome, SitingReport
+from .risk import run_external_safety_risk
+from .rules import TEST_KINDS, Rule, RuleSet
+from .runners import (
+    run_domino_incoming,
+    run_domino_outgoing,
+    run_goaf_influence,
+    run_layer_distance,
+    run_layer_overlap,
+    run_min_area,
+    run_receptor_distance,
+    run_receptors_inside,
+    run_rescue_time,
+    run_tailings_corridor,
 )
-from .siting_report import (  # noqa: F401 - re-exported: the report half of the siting API
-    HAZARD_LAYER,
-    MAX_CONFLICT_FEATURES,
-    OUTCOMES,
-    PARK_LAYER,
-    VERDICT_LABELS,
-    Proposal,
-    RuleOutcome,
-    SitingReport,
-    _feature,
-    _geojson,
-    _line_between,
-    _lines_from,
-    _overlap,
-    _ref,
-    _round,
-    _zone_around,
-)
-from .siting_rules import TEST_KINDS, Rule, RuleSet, rule_set_for, rule_sets
-
-# -- the engine ----------------------------------------------------------------------------------
-
-@dataclass
-class Context:
-    store: Store
-    proposal: Proposal
-    params: scenarios.ScenarioParams
-    graph: Any = None  # road graph for rescue times (None: the store's cached roads graph)
-    standards: dict[str, float] = field(default_factory=dict)  # arrival-standard overrides (minutes)
-    rescue_answers: dict[tuple, Any] = field(default_factory=dict)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-
-    def excluded(self, layer: str, f: Feature) -> bool:
-        """The proposal's own feature and (for an existing park) its own hazard sources."""
-        src = self.proposal.source
-        if src and src.get("layer") == layer and int(src["id"]) == f.id:
-            return True
-        pid = self.proposal.park_id
-        return layer == HAZARD_LAYER and pid is not None and f.properties.get("park_id") == pid
-
-    def is_point(self) -> bool:
-        return self.proposal.geometry.geom_type == "Point"
-
-
-def _judge(rule: Rule, violated: bool) -> str:
-    return rule.severity if violated else "pass"
-
-
-def _zone_overlap(ctx: Context, rule: Rule, layer: str, hits: list[tuple[Feature, BaseGeometry, dict]],
-                  quantity: str) -> RuleOutcome:
-    """Shared tail of the zone/area overlap tests: overlap area (polygons) or inside (points)."""
-    geom = ctx.proposal.geometry
-    offending, conflicts, pieces = [], [], []
-    for f, zone, extra in hits:
-        if ctx.is_point():
-            if not shapely.intersects(zone, geom):
-                continue
-            offending.append(_ref(layer, f, inside=True, **extra))
-            conflicts.append(_feature(zone, layer=layer, id=f.id, name=f.properties.get("name"), evidence=quantity))
-            continue
-        inter, area = _overlap(geom, zone)
-        if area <= rule.threshold:
-            continue
-        pieces.append(inter)
-        offending.append(_ref(layer, f, overlap_area_m2=area, **extra))
-        conflicts.append(_feature(inter, layer=layer, id=f.id, name=f.properties.get("name"),
-                                  overlap_area_m2=round(area, 1), evidence=f"intersection with {quantity}"))
-    if ctx.is_point():
-        return RuleOutcome(rule, _judge(rule, bool(offending)), float(len(offending)), "count",
-                           f"{quantity}s containing the point", 0, "count", "a point must lie outside every zone",
-                           offending, conflicts,
-                           notes=[] if offending else [f"the point lies outside every {quantity}"])
-    total = geodesy.area_m2(shapely.union_all(pieces)) if pieces else 0.0
-    return RuleOutcome(rule, _judge(rule, bool(offending)), total, "m²", f"overlap area with {quantity}s",
-                       rule.threshold, rule.unit, "rule threshold (overlap per feature above it is a conflict)",
-                       offending, conflicts[:MAX_CONFLICT_FEATURES])
-
-
-def _spec_bound(store: Store, layer: str, attr: str, which: str) -> float | None:
-    a = store.spec(layer).attribute(attr)
-    return getattr(a, which)
-
-
-def run_goaf_influence(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    max_depth = _spec_bound(ctx.store, layer, "mining_depth_m", "maximum") or 3000.0
-    min_tb = min(x for x in (_spec_bound(ctx.store, layer, "tan_beta", "minimum"), ctx.params.tan_beta,
-                             1.5) if x)
-    search = float(rule.params.get("search_radius_m") or max_depth / min_tb)
-    hits = []
-    params_json = ctx.params.model_dump_json()
-    for f in ctx.store.within(layer, ctx.proposal.geometry, search):
-        if ctx.excluded(layer, f):
-            continue
-        # cheap exact test first (r = H/tanβ, tanβ: scenario override, else the feature's, else the default),
-        # then the zone polygon (cached per goaf) only for goafs whose influence zone reaches the proposal
-        tb = ctx.params.tan_beta or f.properties.get("tan_beta") or goaf_model.TAN_BETA
-        if f.distance_m > goaf_model.influence_radius_m(float(f.properties["mining_depth_m"]), float(tb)) * 1.000001:
-            continue
-        zs = _cached_zones("goaf_areas", f.id, _props_json(f), f.geometry_json, params_json)
-        influence = next(z for z in zs.zones if z.level == "orange")
-        if f.distance_m > influence.distance_m:
-            continue
-        hits.append((f, influence.geometry, {"distance_m": f.distance_m, "influence_radius_m": influence.distance_m,
-                                             "tan_beta": influence.details.get("tan_beta")}))
-    out = _zone_overlap(ctx, rule, layer, hits, "goaf influence zone")
-    out.method = (f"store.within({layer}, {search:.0f} m: largest depth / smallest tanβ of the layer spec), then "
-                  "exact distance ≤ r = H/tanβ per goaf; overlap with the geodesic buffer (scenarios.goaf_zones)")
-    return out
-
-
-def run_tailings_corridor(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    search = float(rule.params.get("search_radius_m") or ctx.params.max_corridor_m + 1000.0)
-    hits = []
-    notes = []
-    for f in ctx.store.within(layer, ctx.proposal.geometry, search):
-        # cheap bound first: the corridor reaches at most its length plus its far half-width from the dam
-        run = _runout(float(f.properties["dam_height_m"]), float(f.properties["total_storage_1e4m3"]),
-                      ctx.params.max_corridor_m)
-        if f.distance_m > run[0] + run[1]:
-            continue
-        zs = _cached_zones("tailings_dams", f.id, _props_json(f), f.geometry_json, ctx.params.model_dump_json())
-        zone = zs.zones[0]
-        if not shapely.intersects(zone.geometry, ctx.proposal.geometry):
-            continue
-        if zone.details.get("corridor_length_capped"):
-            notes.append(f"dam {f.id}: runout {zone.details['runout_distance_m']:.0f} m drawn capped at "
-                         f"{zone.distance_m:.0f} m (max_corridor_m)")
-        hits.append((f, zone.geometry, {"distance_m": f.distance_m, "corridor_length_m": zone.distance_m,
-                                         "runout_distance_m": zone.details.get("runout_distance_m"),
-                                         "grade": zone.details.get("grade")}))
-    out = _zone_overlap(ctx, rule, layer, hits, "breach corridor")
-    out.method = (f"store.within({layer}, {search:.0f} m = corridor cap + 1 km), corridor per dam from "
-                  "scenarios.tailings_zones (Rico et al. 2008), intersection with the proposal")
-    out.notes.extend(notes)
-    return out
-
-
-@lru_cache(maxsize=8192)
-def _runout(height_m: float, storage_1e4m3: float, cap_m: float) -> tuple[float, float]:
-    """(corridor length m, end width m) from the breach model — a bound for the corridor's reach."""
-    res = tailings_model.breach_runout(height_m, storage_1e4m3, max_length_m=cap_m)
-    return res.corridor_length_m, res.corridor_end_width_m
-
-
-def _props_json(f: Feature) -> str:
-    return orjson.dumps(f.properties, option=orjson.OPT_SORT_KEYS).decode()
-
-
-@lru_cache(maxsize=8192)
-def _cached_zones(layer: str, fid: int, props_json: str, geom_json: str, params_json: str) -> scenarios.ZoneSet:
-    """scenarios.zones_for, cached on the feature's full content (an edited feature is a new key)."""
-    params = scenarios.ScenarioParams.model_validate_json(params_json)
-    return scenarios.zones_for(layer, Feature(fid, json.loads(props_json), geom_json), params)
-
-
-def run_layer_overlap(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    hits: list[tuple[Feature, Any, dict[str, Any]]] = [
-        (f, f.geometry, {}) for f in ctx.store.intersecting(layer, ctx.proposal.geometry) if not ctx.excluded(layer, f)]
-    out = _zone_overlap(ctx, rule, layer, hits, f"{layer} feature")
-    out.method = f"store.intersecting({layer}); geodesic area of each intersection"
-    return out
-
-
-def run_layer_distance(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, rule.threshold) if not ctx.excluded(layer, f)]
-    return _distance_outcome(ctx, rule, layer, found, rule.threshold, "rule threshold",
-                             f"store.within({layer}, {rule.threshold:g} m), geodesic distance")
-
-
-def _distance_outcome(ctx: Context, rule: Rule, layer: str, found: list[Feature], distance: float, basis: str,
-                      method: str, extra: Callable[[Feature], dict] | None = None) -> RuleOutcome:
-    offending = [_ref(layer, f, distance_m=f.distance_m, **(extra(f) if extra else {})) for f in found]
-    drawn = found[:MAX_CONFLICT_FEATURES]
-    lines = _lines_from(ctx.proposal.geometry, [f.geometry for f in drawn])
-    conflicts = [_feature(line, layer=layer, id=f.id, name=f.properties.get("name"),
-                          distance_m=round(f.distance_m, 1), evidence="shortest line from the proposal")
-                 for f, line in zip(drawn, lines, strict=True)]
-    notes = []
-    if len(found) > MAX_CONFLICT_FEATURES:
-        notes.append(f"{len(found)} features; lines drawn to the nearest {MAX_CONFLICT_FEATURES}")
-    nearest = found[0].distance_m if found else None
-    return RuleOutcome(rule, _judge(rule, bool(found)), nearest, "m", "distance to the nearest offending feature",
-                       distance, "m", basis, offending, conflicts, method, notes)
-
-
-def _own_zones(ctx: Context, params: scenarios.ScenarioParams) -> scenarios.ZoneSet:
-    return scenarios.hazard_source_zones(ctx.proposal.geometry, ctx.proposal.inventory, params,
-                                         source={"layer": None, "proposal": True})
-
-
-def run_receptor_distance(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    classes = set(rule.params.get("classes") or [])
-    level = rule.params.get("consequence_level", "orange")
-    notes: list[str] = []
-    if ctx.proposal.inventory:
-        zs = _own_zones(ctx, ctx.params)
-        zones = [z for z in zs.zones if scenarios.level_rank(z.level) <= scenarios.level_rank(level)]
-        notes.extend(zs.warnings)
-        if zones:
-            driver = max(zones, key=lambda z: z.distance_m)
-            distance = driver.distance_m
-            basis = (f"the proposal's own consequence radius: {driver.label_en} ({driver.kind}, "
-                     f"{driver.threshold:g} {driver.threshold_unit}, {driver.substance}) — zones up to level "
-                     f"{level!r}; GB/T 37243-2019 consequence method")
-            for z in zones:
-                ctx.evidence.append(z.to_feature({"role": "zone", "rule_id": rule.id}))
-        else:
-            distance = rule.threshold
-            basis = "rule default distance: no consequence model applies to the inventory"
-    else:
-        distance = rule.threshold
-        basis = ("rule default screening distance (no inventory given); GB/T 37243-2019 requires the consequence "
-                 "method or a QRA against GB 36894-2018 — give the inventory for a consequence-based distance")
-    found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, distance)
-             if (not classes or f.properties.get("receptor_class") in classes)]
-    if ctx.proposal.kind == "park":
-        inside = [f for f in found if f.distance_m <= 0.0]
-        found = [f for f in found if f.distance_m > 0.0]
-        if inside:
-            notes.append(f"{len(inside)} protection target(s) inside the boundary are reported by the "
-                         "'inside the park' rule")
-    out = _distance_outcome(ctx, rule, layer, found, distance, basis,
-                            f"store.within({layer}, {distance:.0f} m) filtered to {', '.join(sorted(classes))}",
-                            extra=lambda f: {"receptor_class": f.properties.get("receptor_class"),
-                                             "population": f.properties.get("population")})
-    out.notes = notes + out.notes
-    return out
-
-
-def run_receptors_inside(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    classes = set(rule.params.get("classes") or [])
-    found = [f for f in ctx.store.intersecting(layer, ctx.proposal.geometry)
-             if not classes or f.properties.get("receptor_class") in classes]
-    offending = [_ref(layer, f, receptor_class=f.properties.get("receptor_class"),
-                      population=f.properties.get("population")) for f in found]
-    conflicts = [_feature(f.geometry, layer=layer, id=f.id, name=f.properties.get("name"),
-                          receptor_class=f.properties.get("receptor_class"), evidence="protection target inside")
-                 for f in found[:MAX_CONFLICT_FEATURES]]
-    return RuleOutcome(rule, _judge(rule, bool(found)), float(len(found)), "count", "protection targets inside",
-                       0, "count", "none allowed", offending, conflicts, f"store.intersecting({layer})")
-
-
-def _domino_params(ctx: Context, threshold_kpa: float) -> scenarios.ScenarioParams:
-    return ctx.params.model_copy(update={"kinds": ("explosion",), "overpressure_kpa": (float(threshold_kpa),)})
-
-
-@lru_cache(maxsize=65536)
-def _explosion_radius(inventory_json: str, params_json: str) -> tuple[float | None, str | None]:
-    """(radius m, driving substance) of the explosion zone of an inventory; cached per distinct inventory.
-
-    The radius does not depend on where the unit is, so a fixed anchor point is used.
-    """
-    params = scenarios.ScenarioParams.model_validate_json(params_json)
-    zs = scenarios.hazard_source_zones(geodesy.point(0.0, 0.0), json.loads(inventory_json), params)
-    if not zs.zones:
-        return None, None
-    z = max(zs.zones, key=lambda z: z.distance_m)
-    return z.distance_m, z.substance
-
-
-def explosion_radius_m(inventory: Any, params: scenarios.ScenarioParams) -> tuple[float | None, str | None]:
-    return _explosion_radius(orjson.dumps(inventory, option=orjson.OPT_SORT_KEYS).decode(), params.model_dump_json())
-
-
-def run_domino_outgoing(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    if not ctx.proposal.inventory:
-        return RuleOutcome(rule, "not_evaluated", threshold=rule.threshold, threshold_unit=rule.unit,
-                           notes=["not evaluated: no inventory given (the proposal's explosion radius needs the "
-                                  "design maximum quantities)"])
-    radius, substance = explosion_radius_m(ctx.proposal.inventory, _domino_params(ctx, rule.threshold))
-    if radius is None:
-        return RuleOutcome(rule, "pass", 0.0, "m", "explosion radius of the proposal", rule.threshold, rule.unit,
-                           "escalation overpressure",
-                           notes=["no explosion scenario applies to the inventory (no flammable gas): no domino "
-                                  "radius by overpressure"])
-    found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, radius) if not ctx.excluded(layer, f)]
-    out = _distance_outcome(ctx, rule, layer, found, radius,
-                            f"the proposal's explosion radius at {rule.threshold:g} kPa ({substance}), "
-                            "TNT-equivalence VCE (CCPS 1994; Swisdak 1994)",
-                            f"store.within({layer}, {radius:.0f} m)")
-    ctx.evidence.append(_feature(_zone_around(ctx.proposal.geometry, radius), role="zone", rule_id=rule.id,
-                                 kind="explosion", threshold=rule.threshold, threshold_unit="kPa",
-                                 distance_m=round(radius, 1)))
-    return out
-
-
-def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
-    layer = rule.layers[0]
-    search = float(rule.params.get("search_radius_m") or 5000.0)
-    params = _domino_params(ctx, rule.threshold)
-    offending: list[dict[str, Any]] = []
-    conflicts: list[dict[str, Any]] = []
-    notes: list[str] = []
-    worst: float | None = None
-    for f in ctx.store.within(layer, ctx.proposal.geometry, search):
-        if ctx.excluded(layer, f) or not f.properties.get("inventory"):
-            continue
-        radius, substance = explosion_radius_m(f.properties["inventory"], params)
-        if radius is None:
-            continue
-        if radius > search:
-            notes.append(f"source {f.id}: explosion radius {radius:.0f} m exceeds the search radius {search:.0f} m; "
-                         "raise params.search_radius_m")
-        if f.distance_m > radius:
-            continue
-        margin = radius - f.distance_m
-        worst = margin if worst is None else max(worst, margin)
-        offending.append(_ref(layer, f, distance_m=f.distance_m, explosion_radius_m=radius, substance=substance))
-        if len(conflicts) < MAX_CONFLICT_FEATURES:
-            conflicts.append(_feature(_line_between(f.geometry, ctx.proposal.geometry), layer=layer, id=f.id,
-                                      name=f.properties.get("name"), distance_m=round(f.distance_m, 1),
-                                      explosion_radius_m=round(radius, 1), evidence="source → proposal"))
-            conflicts.append(_feature(_zone_around(f.geometry, radius), layer=layer, id=f.id,
-                                      name=f.properties.get("name"), explosion_radius_m=round(radius, 1),
-                                      evidence=f"explosion radius at {rule.threshold:g} kPa"))
-    return RuleOutcome(rule, _judge(rule, bool(offending)), worst or 0.0, "m",
-                       "largest penetration of an existing source's explosion radius into the proposal",
-                       rule.threshold, rule.unit, "escalation overpressure; radius from each source's inventory "
-                       "(TNT-equivalence VCE, CCPS 1994; Swisdak 1994)", offending, conflicts,
-                       f"store.within({layer}, {search:.0f} m), exact distance ≤ each source's explosion radius "
-                       "(cached per distinct inventory)", notes)
-
-
-def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
-    team_type = rule.params.get("team_type")
-    standard, source = rescue.arrival_standard_min(team_type, ctx.standards)
-    limit = rule.threshold if rule.threshold is not None else standard
-    basis = (f"rule threshold ({limit:g} min)" if rule.threshold is not None
-             else f"arrival standard of {team_type} teams: {source}")
-    incident = _incident_for(team_type)
-    k = int(rule.params.get("k") or 1)
-    by, method_notes = "time", []
-    key = ("time", team_type, k)
-    if key not in ctx.rescue_answers:
-        ctx.rescue_answers[key] = rescue.nearest_teams(ctx.store, ctx.proposal.geometry, incident, k=k, by="time",
-                                                       graph=ctx.graph, check_extent=False, team_types=[team_type])
-    answer = ctx.rescue_answers[key]
-    teams = answer.teams
-    if not any(t.reachable for t in teams) and (answer.reason or not answer.teams):
-        method_notes.append(f"road time unavailable ({answer.reason or 'no team reachable by road'}): "
-                            "straight-line distance instead")
-        by = "distance"
-        answer = rescue.nearest_teams(ctx.store, ctx.proposal.geometry, incident, k=k, by="distance",
-                                      check_extent=False, team_types=[team_type])
-        teams = answer.teams
-    if by == "time":
-        reach = [t for t in teams if t.reachable]
-        best = min(reach, key=lambda t: t.eta_min) if reach else None
-        method = f"road network time via rescue.nearest_teams(by='time', team_types=[{team_type!r}]); " \
-                 f"{rescue.ROUTING_NOTE}"
-        violated = best is None or best.eta_min > limit
-        measured = best.eta_min if best else None
-        offending = [] if best is None else [{"layer": "rescue_teams", "id": best.id, "name": best.name,
-                                              "eta_min": round(best.eta_min, 2),
-                                              "road_distance_m": round(best.road_distance_m, 1),
-                                              "distance_m": round(best.distance_m, 1)}]
-        conflicts = [] if best is None or best.route is None else [
-            _feature(best.route, layer="rescue_teams", id=best.id, name=best.name, eta_min=round(best.eta_min, 2),
-                     evidence="fastest route")]
-        notes = method_notes + ([] if best else [f"no {team_type} team reachable by road"])
-        return RuleOutcome(rule, _judge(rule, violated), measured, "min",
-                           f"road ETA of the fastest {team_type} team", limit, "min", basis, offending, conflicts,
-                           method, notes)
-    best = teams[0] if teams else None
-    # straight line: no time without roads; compare the distance a vehicle covers at the access speed
-    from ..routing import DEFAULT_ACCESS_SPEED_KMH as speed
-
-    reach_m = limit / 60.0 * speed * 1000.0
-    violated = best is None or best.distance_m > reach_m
-    offending = [] if best is None else [{"layer": "rescue_teams", "id": best.id, "name": best.name,
-                                          "distance_m": round(best.distance_m, 1)}]
-    conflicts = [] if best is None else [_feature(_line_between(ctx.proposal.geometry, geodesy.point(best.lon, best.lat)),
-                                                  layer="rescue_teams", id=best.id, name=best.name,
-                                                  distance_m=round(best.distance_m, 1), evidence="straight line")]
-    return RuleOutcome(rule, _judge(rule, violated), None if best is None else best.distance_m, "m",
-                       f"straight-line distance to the nearest {team_type} team", reach_m, "m",
-                       f"{basis}; straight line at {speed:g} km/h (no road network)", offending, conflicts,
-                       "straight-line (geodesic) distance via rescue.nearest_teams(by='distance')", method_notes)
-
-
-@lru_cache(maxsize=16)
-def _incident_for(team_type: str) -> str:
-    """An incident type whose capable team types include ``team_type`` (the search is then narrowed to
-    that one type with ``team_types=``)."""
-    caps = rescue.capabilities().incidents
-    options = [(-len(types), inc) for inc, types in caps.items() if team_type in types]
-    if not options:
-        raise ValidationFailed([Problem(None, "team_type", f"no incident type lists team type {team_type!r}")])
-    return min(options)[1]
-
-
-def run_min_area(ctx: Context, rule: Rule) -> RuleOutcome:
-    area = ctx.proposal.area_km2()
-    if area is None:
-        return RuleOutcome(rule, "not_evaluated", notes=["not evaluated: a point has no area"])
-    return RuleOutcome(rule, _judge(rule, area < rule.threshold), area, "km²", "geodesic area of the boundary",
-                       rule.threshold, rule.unit, "rule threshold (minimum)", method="geodesy.area_m2 (WGS84)")
-
 
 RUNNERS: dict[str, Callable[[Context, Rule], RuleOutcome]] = {
     "goaf_influence": run_goaf_influence,
@@ -468,7 +64,7 @@ RUNNERS: dict[str, Callable[[Context, Rule], RuleOutcome]] = {
     "layer_overlap": run_layer_overlap,
     "layer_distance": run_layer_distance,
     "receptor_distance": run_receptor_distance,
-    "external_safety_risk": siting_risk.run_external_safety_risk,
+    "external_safety_risk": run_external_safety_risk,
     "receptors_inside": run_receptors_inside,
     "domino_outgoing": run_domino_outgoing,
     "domino_incoming": run_domino_incoming,
@@ -486,25 +82,30 @@ def run_rule(ctx: Context, rule: Rule) -> RuleOutcome:
     return RUNNERS[rule.test](ctx, rule)
 
 
-def check(store: Store, proposal: Proposal, rule_set: RuleSet | None = None,
-          params: scenarios.ScenarioParams | None = None, only: list[str] | None = None,
-          graph: Any = None, standards: dict[str, float] | None = None) -> SitingReport:
-    """Run every rule of ``rule_set`` (default: the set that applies to the proposal's kind)."""
+def check(store: Store, proposal: Proposal, rule_set: RuleSet, params: ScenarioParams | None = None,
+          only: list[str] | None = None, graph: RoadGraph | None = None, standards: dict[str, float] | None = None,
+          caches: SitingCaches | None = None) -> SitingReport:
+    """Run every rule of ``rule_set`` (or those named in ``only``)."""
     t0 = time.perf_counter()
-    rs = rule_set or rule_set_for(rule_sets(store.catalog), proposal.kind)
+    rs = rule_set
     if rs.applies_to != proposal.kind:
         raise ValidationFailed([Problem(None, "rule_set", f"rule set {rs.name!r} applies to {rs.applies_to} "
                                         f"proposals, not {proposal.kind}")])
-    ctx = Context(store, proposal, params or scenarios.ScenarioParams(), graph, dict(standards or {}))
+    ctx = Context(store, proposal, params or ScenarioParams(), graph, dict(standards or {}), caches or SitingCaches())
     outcomes = [run_rule(ctx, r) for r in rs.rules if only is None or r.id in only]
     return SitingReport(proposal, rs, outcomes, store.kind, (time.perf_counter() - t0) * 1000.0, ctx.evidence)
 
 
-def check_park(store: Store, park_id: int, rule_set: RuleSet | None = None,
-               params: scenarios.ScenarioParams | None = None, graph: Any = None,
-               standards: dict[str, float] | None = None) -> SitingReport:
-    """Check an existing park (its own feature and its own hazard sources are excluded)."""
+def park_proposal(store: Store, park_id: int) -> Proposal:
+    """An existing park as the proposal checked (its own feature and its own hazard sources are excluded)."""
     f = store.get(PARK_LAYER, int(park_id))
-    proposal = Proposal(f.geometry, "park", f.properties.get("name"), None,
-                        {"layer": PARK_LAYER, "id": f.id, "name": f.properties.get("name")})
-    return check(store, proposal, rule_set, params, graph=graph, standards=standards)
+    return Proposal(f.geometry, "park", f.properties.get("name"), None,
+                    {"layer": PARK_LAYER, "id": f.id, "name": f.properties.get("name")})
+
+
+def check_park(store: Store, park_id: int, rule_set: RuleSet, params: ScenarioParams | None = None,
+               graph: RoadGraph | None = None, standards: dict[str, float] | None = None,
+               caches: SitingCaches | None = None) -> SitingReport:
+    """Check an existing park (its own feature and its own hazard sources are excluded)."""
+    return check(store, park_proposal(store, park_id), rule_set, params, graph=graph, standards=standards,
+                 caches=caches)

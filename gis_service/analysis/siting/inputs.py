@@ -8,13 +8,13 @@ from typing import Any
 import shapely
 from shapely.validation import explain_validity
 
-from .. import geodesy
-from ..geojson_io import check_crs_member, parse_geometry, parse_json
-from ..stores.base import Query, Store
-from ..validation import Problem, ValidationFailed, check_geometry, coerce_value
-from . import scenarios
-from .siting_report import HAZARD_LAYER, PARK_LAYER, Proposal
-from .siting_rules import PROPOSAL_KINDS
+from ... import geodesy
+from ...catalog import Catalog
+from ...geojson_io import check_crs_member, parse_geometry, parse_json
+from ...validation import Problem, ValidationFailed, check_geometry, coerce_value
+from ..consequence.inventory import parse_inventory
+from .results import HAZARD_LAYER, PARK_LAYER, Proposal
+from .rules import PROPOSAL_KINDS
 
 DEFAULT_MAX_AREA_KM2 = 200_000.0  # cap when no province polygon is loaded (Jilin ≈ 187 400 km²)
 
@@ -32,25 +32,6 @@ def _unclosed_rings(geom: dict[str, Any]) -> list[str]:
                 out.append(f"coordinates[{pi}][{ri}]" if t == "MultiPolygon" else f"coordinates[{ri}]")
     return out
 
-
-def _max_area_km2(store: Store, cap_km2: float) -> tuple[float, str]:
-    """The province polygon's area when admin_areas holds one (cached per store), else ``cap_km2``."""
-    key = (id(store), store.count("admin_areas") if "admin_areas" in store.catalog else 0)
-    hit = _PROVINCE_AREA.get(key)
-    if hit is None:
-        area = None
-        if key[1]:
-            page = store.items("admin_areas", Query(filters={"level": "province"}, limit=5))
-            if page.features:
-                area = max(geodesy.area_m2(f.geometry) for f in page.features) / 1e6
-                hit = (area, f"area of the province polygon in admin_areas ({area:,.0f} km²)")
-        _PROVINCE_AREA[key] = hit = hit or (None, "")
-    if hit[0] is not None:
-        return min(hit[0], cap_km2), hit[1]
-    return cap_km2, f"configured cap ({cap_km2:,.0f} km²)"
-
-
-_PROVINCE_AREA: dict[tuple[int, int], tuple[float | None, str]] = {}
 
 MAX_PROPOSAL_VERTICES = 20_000  # fair use: a surveyed park boundary has hundreds, not hundreds of thousands
 MAX_PROPOSAL_SPAN_DEG = 20.0    # a proposal over ~2000 km across is not a site (Jilin spans ~9° of longitude)
@@ -111,15 +92,17 @@ def _checked_geometry(spec, geom, repair: bool, notes: list[str]):
     return clean
 
 
-def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str | None = None,
-                          repair: bool = False, max_area_km2: float = DEFAULT_MAX_AREA_KM2) -> Proposal:
+def proposal_from_geojson(body: bytes | str | dict, catalog: Catalog, *, kind: str | None = None,
+                          repair: bool = False,
+                          max_area: tuple[float, str] = (DEFAULT_MAX_AREA_KM2, "configured cap")) -> Proposal:
     """A GeoJSON Feature (or a FeatureCollection of exactly one) → :class:`Proposal`, or ValidationFailed.
 
     ``properties`` may carry ``inventory`` (list of {substance, cas?, quantity_t}), ``kind``
     (park | installation; default: installation with an inventory or for a point, else park) and ``name``.
     Refused, naming the problem: unreadable JSON, a non-WGS84 ``crs`` member, coordinates outside lon/lat
     range, unclosed rings, empty geometry, wrong geometry type, invalid (e.g. self-intersecting)
-    geometry unless ``repair`` (then ``make_valid`` and a note), an area above the province's.
+    geometry unless ``repair`` (then ``make_valid`` and a note), an area above ``max_area`` (km², basis:
+    the province polygon's area, which the siting facade measures).
     """
     doc = _feature_doc(body)
     props = doc.get("properties") or {}
@@ -133,18 +116,18 @@ def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str |
                                             "its first and last positions must be identical (RFC 7946 §3.1.6)")])
     geom = parse_geometry(raw_geom)
     _check_size(geom)
-    inventory = _inventory(store, props.get("inventory"))
+    inventory = _inventory(catalog, props.get("inventory"))
     kind = kind or props.get("kind") or ("installation" if inventory or geom.geom_type == "Point" else "park")
     if kind not in PROPOSAL_KINDS:
         raise ValidationFailed([Problem(None, "kind", f"must be one of {', '.join(PROPOSAL_KINDS)} (got {kind!r})")])
-    spec = store.spec(PARK_LAYER if kind == "park" else HAZARD_LAYER)
+    spec = catalog[PARK_LAYER if kind == "park" else HAZARD_LAYER]
     notes: list[str] = []
     clean = _checked_geometry(spec, geom, repair, notes)
     if kind == "park" and clean.geom_type == "Point":
         raise ValidationFailed([Problem(None, "geometry", "a chemical park proposal needs a Polygon or MultiPolygon "
                                         "boundary (a Point is accepted for an installation)")])
     if clean.geom_type in ("Polygon", "MultiPolygon"):
-        limit, basis = _max_area_km2(store, max_area_km2)
+        limit, basis = max_area
         area = geodesy.area_m2(clean) / 1e6
         if area > limit:
             raise ValidationFailed([Problem(None, "geometry", f"polygon area {area:,.0f} km² is larger than the "
@@ -153,14 +136,14 @@ def proposal_from_geojson(body: bytes | str | dict, store: Store, *, kind: str |
     return Proposal(clean, kind, None if name is None else str(name), inventory, None, notes)
 
 
-def _inventory(store: Store, value: Any) -> list[dict[str, Any]] | None:
+def _inventory(catalog: Catalog, value: Any) -> list[dict[str, Any]] | None:
     if value is None or value == []:
         return None
     try:
-        inv = coerce_value(store.spec(HAZARD_LAYER).attribute("inventory"), value)
+        inv = coerce_value(catalog[HAZARD_LAYER].attribute("inventory"), value)
     except ValueError as exc:
         raise ValidationFailed([Problem(None, "inventory", str(exc))]) from None
-    _items, warnings = scenarios.parse_inventory(inv)
+    _items, warnings = parse_inventory(inv)
     unknown = [w for w in warnings if "not modelled" in w]
     if unknown:
         raise ValidationFailed([Problem(None, "inventory", w) for w in unknown])

@@ -16,35 +16,35 @@ existing installations. This test:
 
 from __future__ import annotations
 
-from typing import Any
-
-from .qra import service
-from .qra.data import qra_params
+from ..qra import assessment, engine
+from ..qra.data import qra_params
+from .context import Context, judge
+from .evidence import _feature, _ref
+from .results import RuleOutcome
+from .rules import Rule
+from .runners import run_receptor_distance
 
 SCREENING_BASIS = ("screening default distance used because no inventory is known — not from a standard; "
                    "GB/T 37243-2019 requires a quantitative risk assessment against GB 36894-2018 (give the inventory)")
 LEVEL_STYLE = {3e-5: "red", 1e-5: "red", 3e-6: "orange", 3e-7: "yellow"}
 
 
-def _installations(ctx) -> tuple[list[service.Installation], str, str]:
+def _installations(ctx: Context) -> tuple[list[engine.Installation], str, str]:
     prop = ctx.proposal
     if prop.inventory:
         unit_type = "production" if (prop.source or {}).get("unit_type") == "production" else "storage"
-        return ([service.Installation(None, None, prop.name, prop.geometry, prop.inventory, unit_type)], "new",
+        return ([engine.Installation(None, None, prop.name, prop.geometry, prop.inventory, unit_type)], "new",
                 "the proposal's own inventory (design maximum quantities)")
     if prop.park_id is not None:
         try:
-            insts = service.installations_for(ctx.store, park_id=prop.park_id)
+            insts = assessment.installations_for(ctx.store, park_id=prop.park_id)
         except Exception:  # noqa: BLE001 - a park without hazard sources: no inventory known
             insts = []
         return insts, "existing", f"the {len(insts)} hazard sources of park {prop.park_id}"
     return [], "new", ""
 
 
-def run_external_safety_risk(ctx, rule):
-    from .siting import _judge, run_receptor_distance  # late: siting registers this runner
-    from .siting_report import RuleOutcome, _feature, _ref
-
+def run_external_safety_risk(ctx: Context, rule: Rule) -> RuleOutcome:
     insts, column, basis = _installations(ctx)
     column = rule.params.get("installation", column)
     if not insts:
@@ -55,10 +55,10 @@ def run_external_safety_risk(ctx, rule):
     classes = set(rule.params.get("classes") or [])
     p = qra_params(installation=column, resolution_m=rule.params.get("resolution_m"),
                    max_range_m=rule.params.get("max_range_m"))
-    res = service.compute(insts, p)
-    feats = service.receptor_features(ctx.store, res)
+    res = engine.compute(insts, p)
+    feats = assessment.receptor_features(ctx.store, res)
     targets = [f for f in feats if not classes or f.properties.get("receptor_class") in classes]
-    checks = service.receptor_checks(ctx.store, res, targets)
+    checks = assessment.receptor_checks(ctx.store, res, targets)
     failing = [c for c in checks if c["verdict"] == "fail"]
     by_id = {f.id: f for f in targets}
     offending = [{**_ref("receptors", by_id[c["id"]]),  # IR values kept unrounded (they are ~1e-7)
@@ -78,7 +78,7 @@ def run_external_safety_risk(ctx, rule):
     violated = bool(failing)
     fn = None
     if ctx.proposal.kind == "park" or len(insts) > 1:
-        fn = service.societal_from(res, feats)
+        fn = engine.societal_from(res, feats)
         region = fn["assessment"]["region"]
         notes.append(f"F-N curve ({fn['receptors_counted']} receptors): {fn['assessment']['region_zh']} — "
                      f"{fn['assessment']['lines']['basis']}")
@@ -86,10 +86,10 @@ def run_external_safety_risk(ctx, rule):
     for level, geom in res.contours:
         if geom is not None and level in LEVEL_STYLE:
             ctx.evidence.append(_feature(geom, role="zone", rule_id=rule.id, level=LEVEL_STYLE[level], kind="risk",
-                                         label_zh=service.LEVEL_LABELS[level][0],
-                                         label_en=service.LEVEL_LABELS[level][1], level_per_year=level))
+                                         label_zh=engine.LEVEL_LABELS[level][0],
+                                         label_en=engine.LEVEL_LABELS[level][1], level_per_year=level))
     ratio = max((c["ir_per_year"] / c["criterion_per_year"] for c in checks), default=0.0)
-    return RuleOutcome(rule, _judge(rule, violated), ratio, "ratio",
+    return RuleOutcome(rule, judge(rule, violated), ratio, "ratio",
                        "largest IR / GB 36894 criterion over the protection targets", 1.0, "ratio",
                        "GB 36894-2018 Table 1 individual-risk criterion of each target's class "
                        f"({column} installation): 3e-7 / 3e-6 / 1e-5 (new), 3e-6 / 1e-5 / 3e-5 (existing) per year",
@@ -98,5 +98,3 @@ def run_external_safety_risk(ctx, rule):
                                                                             "receptors_counted",
                                                                             "expected_deaths_per_year")})
 
-
-__all__: list[Any] = ["run_external_safety_risk"]

@@ -7,7 +7,7 @@ edit thresholds, severities and sources there without touching code. Each rule n
 - ``layers`` it reads (checked against the layer catalogue unless ``optional: true``, in which case
   a missing layer makes the rule report "not evaluated: layer absent");
 - ``test``: one of the spatial test kinds in :data:`TEST_KINDS` (implemented in
-  :mod:`gis_service.analysis.siting`);
+  :mod:`gis_service.analysis.siting.runners`);
 - ``threshold`` with its ``unit`` (the unit must be the one the test kind measures in), or null
   where the test kind has its own standard (e.g. the rescue standard time of a team type);
 - ``severity``: ``fail`` or ``warn``; optional ``params`` specific to the test kind.
@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from ..catalog import Catalog
+from ...catalog import Catalog
 
-DEFAULT_RULES_DIR = Path(__file__).resolve().parent.parent.parent / "rules"
+DEFAULT_RULES_DIR = Path(__file__).resolve().parents[3] / "rules"
 SEVERITIES = ("fail", "warn")
 PROPOSAL_KINDS = ("park", "installation")
 
@@ -224,18 +224,10 @@ def load_rule_sets(catalog: Catalog, directory: Path | str | None = None) -> dic
     return out
 
 
-_CACHE: dict[tuple[int, str, tuple[float, ...]], dict[str, RuleSet]] = {}
-
-
-def rule_sets(catalog: Catalog, directory: Path | str | None = None) -> dict[str, RuleSet]:
-    """Cached :func:`load_rule_sets`; edited files are picked up (the cache key holds their mtimes)."""
+def rules_signature(directory: Path | str | None = None) -> tuple:
+    """(directory, each rule file's name and modification time): changes when a rule file is edited."""
     directory = Path(directory) if directory is not None else DEFAULT_RULES_DIR
-    key = (id(catalog), str(directory), tuple(p.stat().st_mtime for p in sorted(directory.glob("*.yaml"))))
-    if key not in _CACHE:
-        if len(_CACHE) > 16:
-            _CACHE.clear()
-        _CACHE[key] = load_rule_sets(catalog, directory)
-    return _CACHE[key]
+    return (str(directory), tuple((p.name, p.stat().st_mtime_ns) for p in sorted(directory.glob("*.yaml"))))
 
 
 def rule_set_for(sets: dict[str, RuleSet], kind: str, name: str | None = None) -> RuleSet:

@@ -43,6 +43,7 @@ from gis_service.config import Settings  # noqa: E402
 from gis_service.maps import assets  # noqa: E402
 from gis_service.maps.base import finish  # noqa: E402
 from gis_service.maps.overview import overview_map  # noqa: E402
+from gis_service.services.container import Services  # noqa: E402
 from gis_service.stores.embedded import EmbeddedStore  # noqa: E402
 from gis_service.validation import validate_rows  # noqa: E402
 
@@ -99,7 +100,7 @@ def naive_map(store: EmbeddedStore) -> str:
 
 
 def ours(store: EmbeddedStore) -> str:
-    return finish(overview_map(store, Settings()))
+    return finish(overview_map(Services.build(Settings(), store).layers, Settings()))
 
 
 def first_render_ms(browser, url: str, html: str | None, timeout_s: float) -> float:

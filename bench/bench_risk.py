@@ -32,7 +32,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 sys.path.insert(0, os.path.dirname(__file__))
 from bench_exposure_api import start  # noqa: E402
 
-from gis_service.analysis.qra import data, reference, service  # noqa: E402
+from gis_service.analysis.qra import (  # noqa: E402
+    assessment,  # noqa: E402
+    data,
+    reference,
+)
+from gis_service.analysis.qra import engine as service  # noqa: E402
 from gis_service.analysis.qra.fields import directional, radial, weather_dependent  # noqa: E402
 from gis_service.analysis.qra.grid import ir_at, rose_toward_pmf  # noqa: E402
 from gis_service.catalog import default_catalog  # noqa: E402
@@ -43,7 +48,7 @@ from gis_service.stores.embedded import EmbeddedStore  # noqa: E402
 
 def _installations(store) -> list[service.Installation]:
     feats = store.items("hazard_sources", Query(limit=1_000_000)).features
-    return [service._installation("hazard_sources", f) for f in feats]
+    return [assessment._installation("hazard_sources", f) for f in feats]
 
 
 def _park_of(inst: service.Installation, store_feats: dict[int, dict]) -> int | None:
@@ -123,7 +128,7 @@ def batch_bench(gpkg: str, p) -> dict:
     groups = defaultdict(list)
     alone = []
     for f in feats:
-        inst = service._installation("hazard_sources", f)
+        inst = assessment._installation("hazard_sources", f)
         if f.properties.get("park_id"):
             groups[f.properties["park_id"]].append(inst)
         else:

@@ -33,11 +33,15 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from gis_service.analysis import scenarios, siting
-from gis_service.analysis.siting_rules import rule_set_for, rule_sets
+from gis_service.analysis.consequence.params import ScenarioParams
+from gis_service.analysis.siting.context import Context, SitingCaches
+from gis_service.analysis.siting.results import Proposal
+from gis_service.analysis.siting.runners import explosion_radius_m
 from gis_service.catalog import default_catalog
 from gis_service.cli import build_sample
+from gis_service.config import Settings
 from gis_service.loading import read_frame, rows_from_frame
+from gis_service.services.container import Services
 from gis_service.stores.postgis import PostGISStore
 
 SPATIAL_RULES = ["goaf_influence", "tailings_breach_corridor", "external_safety_distance",
@@ -144,13 +148,23 @@ def api_latency(store: PostGISStore, park_ids: list[int], repeats: int) -> list[
     return times
 
 
+_SERVICES: dict[int, Services] = {}
+
+
+def _services(store) -> Services:
+    if id(store) not in _SERVICES:
+        _SERVICES[id(store)] = Services.build(Settings(), store)
+    return _SERVICES[id(store)]
+
+
 def python_batch(store, park_ids, rs, only=None) -> tuple[float, dict[str, set]]:
     t = time.perf_counter()
     found: dict[str, set] = {r: set() for r in SPATIAL_RULES}
     for pid in park_ids:
-        rep = siting.check_park(store, pid, rs) if only is None else siting.check(
-            store, siting.Proposal(store.get("chemical_parks", pid).geometry, "park", None, None,
-                                   {"layer": "chemical_parks", "id": pid}), rs, only=only)
+        svc = _services(store)
+        rep = svc.siting.check_park(pid, rs) if only is None else svc.siting.check(
+            Proposal(store.get("chemical_parks", pid).geometry, "park", None, None,
+                     {"layer": "chemical_parks", "id": pid}), rs, only=only)
         for o in rep.outcomes:
             if o.rule.id in found and o.outcome in ("fail", "warn"):
                 found[o.rule.id] |= {(pid, x["id"]) for x in o.offending} if o.offending else {(pid, pid)}
@@ -162,15 +176,17 @@ def sql_batch(dsn: str, store, rs) -> tuple[float, float, dict[str, set], dict[s
     params = {"classes": list(rule["external_safety_distance"].params["classes"]),
               "dist": rule["external_safety_distance"].threshold,
               "search": float(rule["domino_incoming"].params.get("search_radius_m", 5000)),
-              "tan_beta": 1.5, "cap": scenarios.ScenarioParams().max_corridor_m, "w0": 200.0, "w1": 500.0,
+              "tan_beta": 1.5, "cap": ScenarioParams().max_corridor_m, "w0": 200.0, "w1": 500.0,
               "min_km2": rule["min_area"].threshold}
     # domino radii per source from the same consequence model (Python), into a temp table
     t = time.perf_counter()
-    dom = scenarios.ScenarioParams(kinds=("explosion",), overpressure_kpa=(rule["domino_incoming"].threshold,))
+    dom = ScenarioParams(kinds=("explosion",), overpressure_kpa=(rule["domino_incoming"].threshold,))
     hz = store.frame("hazard_sources", ["inventory"])
+    ctx = Context(store, Proposal(store.get("chemical_parks", 1).geometry, "park"), ScenarioParams(),
+                  caches=SitingCaches())
     radii = []
     for fid, inv in zip(hz.index, hz["inventory"], strict=True):
-        r, _ = siting.explosion_radius_m(inv if not isinstance(inv, str) else orjson.loads(inv), dom)
+        r, _ = explosion_radius_m(ctx, inv if not isinstance(inv, str) else orjson.loads(inv), dom)
         if r is not None:
             radii.append((int(fid), float(r)))
     prep = time.perf_counter() - t
@@ -202,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         store, counts = load(args.dsn, scale, Path(tmp))
     park_ids = sorted(int(i) for i in store.frame("chemical_parks", ["name"]).index)
-    rs = rule_set_for(rule_sets(store.catalog), "park")
+    rs = _services(store).siting.rule_set("park")
 
     lat = api_latency(store, park_ids, args.repeats)
     q = statistics.quantiles(lat, n=20)

@@ -10,51 +10,22 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .catalog import UnknownLayer
+from .commands import exposure, maps, monitoring, rescue, siting
+from .commands.common import err, fail, open_services, out, report_invalid
 from .config import DEFAULT_GPKG, ROOT, Settings, get_settings
-from .context import AppContext
 from .loading import LoadError, read_frame, rows_from_frame
 from .stores import StoreError, make_store
 from .validation import ValidationFailed
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Industrial-safety risk map service 工业安全风险地图服务")
-err = Console(stderr=True)
-out = Console()
 
 
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def report_invalid(exc: ValidationFailed, writing: bool = False) -> None:
-    """Print every problem (row, field, message) and exit 1; ``writing`` adds that nothing was written."""
-    tail = "; nothing was written" if writing else ""
-    err.print(f"[bold red]error:[/] {len(exc.problems)} problem(s){tail}")
-    for p in exc.problems[:50]:
-        where = f"row {p.row}" if p.row is not None else "input"
-        err.print(f"  {where}, field [bold]{p.field}[/]: {p.message}")
-    raise typer.Exit(1)
-
-
-def open_context(settings: Settings | None = None) -> AppContext:
-    """The application context every command shares with the API: store (opened), settings, caches."""
-    try:
-        ctx = AppContext.build(settings or get_settings())
-        ctx.store.init()
-    except StoreError as exc:
-        fail(str(exc), 3)
-    except ValueError as exc:  # a malformed setting
-        fail(str(exc), 2)
-    return ctx
-
-
-def open_store(settings: Settings | None = None):
-    return open_context(settings).store
+def open_layers(settings: Settings | None = None):
+    return open_services(settings).layers
 
 
 SAMPLE_GENERATOR = ROOT / "sample_data" / "jilin_sample.py"
@@ -132,7 +103,7 @@ def load(layer: str = typer.Argument(..., help="layer name, e.g. hazard_sources"
          ignore_extra: bool = typer.Option(False, help="drop columns the layer does not have"),
          quiet: bool = typer.Option(False, help="no progress bar")):
     """Validate a file against the layer spec and load it — all rows or none."""
-    store = open_store()
+    store = open_layers()
     try:
         spec = store.spec(layer)
         frame = read_frame(file, crs=crs, layer=source_layer or (layer if file.suffix.lower() == ".gpkg" else None))
@@ -172,7 +143,7 @@ def load_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="sample GeoPackag
     """Copy every layer of the sample GeoPackage into the configured store (replacing content)."""
     if not path.exists():
         build_sample(path)
-    store = open_store()
+    store = open_layers()
     for spec in store.catalog:
         frame = read_frame(path, layer=spec.name)
         result = rows_from_frame(spec, frame, keep_ids=True)
@@ -180,23 +151,13 @@ def load_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="sample GeoPackag
         out.print(f"{spec.name}: {len(result.rows)}")
 
 
-def _register_extra_commands() -> None:
-    """Analysis capabilities add their commands here (each module exposes ``register(app)``)."""
-    import importlib
-
-    for name in ("exposure", "rescue", "siting", "maps", "monitoring"):
-        module = f"gis_service.commands.{name}"
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(app)
+# The analysis capabilities' commands, registered explicitly (a missing module fails at import, loudly).
+COMMANDS = (exposure, rescue, siting, maps, monitoring)
+for _module in COMMANDS:
+    _module.register(app)
 
 
 def main() -> None:
-    _register_extra_commands()
     try:
         app()
     except KeyboardInterrupt:  # pragma: no cover

@@ -12,6 +12,8 @@
     GIS_DB_CONNECT_TIMEOUT_S=5          PostGIS: give up connecting after this long (→ 503)
     GIS_DB_STATEMENT_TIMEOUT_S=30       PostGIS: cancel a statement after this long (→ 503)
     GIS_HEAVY_CONCURRENCY=2             analyses/maps running at once per worker (the rest queue)
+    GIS_LOG_LEVEL=INFO, GIS_LOG_FORMAT=text|json   the service's log
+    GIS_REPORT_FONT=                    CJK TrueType font for PDF reports (default: Debian's fonts)
 
 Every value is typed and checked when the settings are read: a bad value stops the service at
 start-up with a message naming the variable.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +66,19 @@ class Settings(BaseSettings):
     monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")
     monitoring_flood_rate: float = Field(20.0, gt=0, description="readings/s one sensor may sustain (token bucket)")
     monitoring_flood_burst: float = Field(200.0, ge=1, description="readings one sensor may send at once")
+    # logging and reports
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="level of the service's log (GIS_LOG_LEVEL)")
+    log_format: Literal["text", "json"] = Field("text", description="text (key=value) or json (one object per line)")
+    report_font: Path | None = Field(None, description="TrueType/TTC font with CJK glyphs for the PDF reports "
+                                     "(default: Debian's WenQuanYi Zen Hei or Noto CJK)")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower_upper(cls, v: object, info) -> object:
+        if not isinstance(v, str):
+            return v
+        return v.upper() if info.field_name == "log_level" else v.lower()
 
     @field_validator("store")
     @classmethod

@@ -1,5 +1,6 @@
-"""Chinese labels (English beside) for the codes analyses return: one catalogue for the viewer and
-the PDF reports. Everything a person reads comes from here; machines keep the English codes."""
+"""What every renderer shares (the Folium maps, the PDF reports, the viewer): Chinese labels (English beside)
+for the codes analyses return, and the colours of zone and individual-risk levels. Everything a person reads
+comes from here; machines keep the English codes. A leaf module: renderers import it, it imports nothing."""
 
 from __future__ import annotations
 
@@ -61,3 +62,14 @@ def catalogue() -> dict[str, Any]:
     return {"outcomes": pairs(OUTCOMES), "verdicts": pairs(VERDICTS), "levels": pairs(LEVELS),
             "kinds": pairs(KINDS), "severities": pairs(SEVERITIES), "meets": pairs(MEETS),
             "fields": pairs(FIELDS), "receptor_classes": pairs(RECEPTOR_CLASSES)}
+
+
+# Zone levels of the consequence analyses and individual-risk contour levels (per year, GB 36894-2018; 1e-6 for
+# reference), darkest = highest risk: the Folium maps, the viewer (config.json) and the PDF map image.
+LEVEL_COLORS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c"}
+IR_LEVEL_COLOURS = {3e-5: "#7f0000", 1e-5: "#d7301f", 3e-6: "#fc8d59", 1e-6: "#fdcc8a", 3e-7: "#fef0d9"}
+
+
+def ir_levels() -> list[dict[str, Any]]:
+    """``[{level, color}]`` for ``RiskMap.irLayer``, highest level first."""
+    return [{"level": lvl, "color": c} for lvl, c in IR_LEVEL_COLOURS.items()]

@@ -1,32 +1,33 @@
 """Structured logging: one logger per module (``logging.getLogger(__name__)``), one line per record.
 
 Each line is ``time level logger [request id] message key=value ...`` — the request id comes from
-:data:`gis_service.api.errors.request_id` (set per HTTP request), the key=value pairs from the
+:data:`request_id` (set per HTTP request by the API's outermost middleware), the key=value pairs from the
 record's ``extra`` (e.g. the access log's method, path, status and duration_ms). ``GIS_LOG_LEVEL``
-sets the level (default INFO); ``GIS_LOG_FORMAT=json`` writes one JSON object per line instead.
+(``Settings.log_level``) sets the level (default INFO); ``GIS_LOG_FORMAT=json`` writes one JSON object per
+line instead.
 Handlers are added only if the ``gis_service`` logger has none (the host application may configure it).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 
 
-def _request_id() -> str:
-    from .api.errors import request_id
-
-    return request_id.get()
+request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id()
+        record.request_id = request_id.get()
         return True
 
 
@@ -55,15 +56,19 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(doc, default=str).decode()
 
 
-def setup_logging(level: str | None = None) -> None:
-    """Configure the ``gis_service`` logger once (idempotent)."""
+def setup_logging(settings: Settings | None = None, level: str | None = None) -> None:
+    """Configure the ``gis_service`` logger once (idempotent) from ``GIS_LOG_LEVEL`` / ``GIS_LOG_FORMAT``."""
     root = logging.getLogger("gis_service")
     if root.handlers:
         return
     handler = logging.StreamHandler()
     handler.addFilter(_Context())
-    fmt = os.environ.get("GIS_LOG_FORMAT", "text").lower()
+    if settings is None:
+        from .config import get_settings
+
+        settings = get_settings()
+    fmt = settings.log_format
     handler.setFormatter(JsonFormatter() if fmt == "json" else KeyValueFormatter())
     root.addHandler(handler)
-    root.setLevel((level or os.environ.get("GIS_LOG_LEVEL", "INFO")).upper())
+    root.setLevel((level or settings.log_level).upper())
     root.propagate = False

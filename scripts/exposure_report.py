@@ -18,14 +18,15 @@ def main() -> None:
     ap.add_argument("--gpkg", type=Path, default=Path("sample_data/jilin_sample.gpkg"))
     ap.add_argument("--weather", default=None)
     args = ap.parse_args()
-    from gis_service.analysis import scenarios
+    from gis_service.analysis.consequence import dispatch as scenarios
+    from gis_service.analysis.consequence.params import scenario_params
     from gis_service.config import Settings
     from gis_service.stores import make_store
 
     store = make_store(Settings(store="embedded", gpkg_path=args.gpkg))
     store.init()
     units = store.frame("hazard_sources")
-    params = scenarios.scenario_params(weather=args.weather) if args.weather else scenarios.scenario_params()
+    params = scenario_params(weather=args.weather) if args.weather else scenario_params()
     toxic_items = same = cut_zones = zones_total = 0
     models, kinds = Counter(), Counter()
     for fid, inv in zip(units.index, units["inventory"], strict=True):

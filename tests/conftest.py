@@ -17,6 +17,8 @@ import pytest
 from shapely.geometry import LineString, Point, Polygon
 
 from gis_service.catalog import default_catalog
+from gis_service.config import Settings
+from gis_service.services.container import Services
 from gis_service.stores.base import WriteBatch
 from gis_service.stores.embedded import EmbeddedStore
 from gis_service.validation import validate_rows
@@ -25,6 +27,19 @@ ADMIN_URL = os.environ.get("GIS_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.
 TEST_DB = os.environ.get("GIS_TEST_DB", "gis_test")
 REQUIRE_POSTGIS = os.environ.get("GIS_REQUIRE_POSTGIS", "") not in ("", "0", "false")
 REQUIRE_BROWSER = os.environ.get("GIS_REQUIRE_BROWSER", "") not in ("", "0", "false")
+
+
+_SERVICES: dict[int, Services] = {}
+
+
+def services_for(store, settings: Settings | None = None) -> Services:
+    """The services over ``store`` (one per store and test session, as a process builds them once)."""
+    if settings is not None:
+        return Services.build(settings, store)
+    svc = _SERVICES.get(id(store))
+    if svc is None or svc.store is not store:
+        svc = _SERVICES[id(store)] = Services.build(Settings(), store)
+    return svc
 
 
 def _postgis_url() -> str | None:

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from gis_service.analysis import scenarios
-from gis_service.analysis.scenarios import scenario_params
+from gis_service.analysis.consequence import dispatch as scenarios
+from gis_service.analysis.consequence.params import scenario_params
 from gis_service.models import fire
 from gis_service.models._common import TAGS, tag_of
 from gis_service.models.grading import grade_unit

@@ -11,8 +11,8 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from gis_service.analysis import exposure
-from gis_service.analysis.scenarios import scenario_params
+from gis_service.analysis.consequence import exposure
+from gis_service.analysis.consequence.params import scenario_params
 from gis_service.stores.base import FeatureNotFound, Query
 from gis_service.validation import ValidationFailed
 

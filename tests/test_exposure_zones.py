@@ -1,4 +1,4 @@
-"""Consequence zones (gis_service.analysis.scenarios): geodesic accuracy, combination, parameters.
+"""Consequence zones (gis_service.analysis.consequence): geodesic accuracy, combination, parameters.
 
 Reference distances come from pyproj.Geod directly, never from the code under test.
 """
@@ -11,8 +11,9 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Point, Polygon
 
-from gis_service.analysis import scenarios
-from gis_service.analysis.scenarios import ScenarioParams, scenario_params
+from gis_service.analysis.consequence import dispatch as scenarios
+from gis_service.analysis.consequence.params import ScenarioParams, scenario_params
+from gis_service.analysis.consequence.zones import level_rank
 from gis_service.models import plume
 from gis_service.validation import ValidationFailed
 
@@ -142,7 +143,7 @@ def test_zones_combine_substances_and_name_the_driver():
     assert any(s["substance"] == "ammonia" and s["model"] == "explosion" for s in zs.skipped)
     assert {z.kind for z in zs.zones} >= {"fireball", "jet_fire"}  # pressurised propane
     # most severe first; outer() is the farthest-reaching zone
-    ranks = [scenarios.level_rank(z.level) for z in zs.zones]
+    ranks = [level_rank(z.level) for z in zs.zones]
     assert ranks == sorted(ranks)
     assert zs.outer().equals(max(zs.zones, key=lambda z: z.distance_m).geometry)
 

@@ -9,14 +9,14 @@ import shutil
 import numpy as np
 import orjson
 import pytest
-from conftest import REQUIRE_BROWSER
+from conftest import REQUIRE_BROWSER, services_for
 from fastapi.testclient import TestClient
 from shapely.geometry import Point
 
 from gis_service.api.app import create_app
 from gis_service.config import Settings
 from gis_service.maps import assets
-from gis_service.maps.base import aggregate_cells, basemap_for, finish
+from gis_service.maps.base import basemap_for, finish
 from gis_service.maps.overview import layer_map, overview_map
 from gis_service.maps.style import attribute_meta, layer_meta, popup_text
 from gis_service.stores.base import WriteBatch
@@ -99,7 +99,7 @@ def test_basemap_wgs84_template_is_used_and_bad_template_is_refused():
 
 def test_configured_basemap_is_the_only_remote_reference(sample_store):
     url = "https://tiles.example/{z}/{x}/{y}.png"
-    html = finish(layer_map(sample_store, Settings(basemap_url=url), "rescue_teams"))
+    html = finish(layer_map(services_for(sample_store).layers, Settings(basemap_url=url), "rescue_teams"))
     assert url in html
     assert "L.tileLayer" in html
     assert not assets.remote_references(html)  # tiles are fetched by Leaflet, not as page assets
@@ -139,7 +139,7 @@ def test_resolve_refuses_escapes_and_unlisted_packages():
 
 @needs_assets
 def test_overview_html_references_only_local_assets_that_exist(sample_store):
-    html = finish(overview_map(sample_store, Settings()))
+    html = finish(overview_map(services_for(sample_store).layers, Settings()))
     assert not assets.remote_references(html)
     srcs = re.findall(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"', html)
     assert srcs and all(s.startswith("/") for s in srcs)
@@ -149,7 +149,7 @@ def test_overview_html_references_only_local_assets_that_exist(sample_store):
 
 @needs_assets
 def test_standalone_export_inlines_everything(sample_store):
-    html = finish(overview_map(sample_store, Settings(), live=False), standalone=True)
+    html = finish(overview_map(services_for(sample_store).layers, Settings(), live=False), standalone=True)
     assert not re.search(r'<script[^>]+src=', html)
     assert not re.search(r'<link[^>]+stylesheet', html)
     assert "url(../" not in html and "url(images/" not in html
@@ -159,7 +159,7 @@ def test_standalone_export_inlines_everything(sample_store):
 # -- overview and layer maps ---------------------------------------------------------------
 
 def test_overview_embeds_every_layer_with_its_title(sample_store):
-    html = finish(overview_map(sample_store, Settings()))
+    html = finish(overview_map(services_for(sample_store).layers, Settings()))
     for spec in sample_store.catalog:
         assert orjson.dumps(spec.title).decode() in html or spec.title in html
     # every rescue team is embedded (ids in the packed collection)
@@ -189,18 +189,18 @@ def _many_points_store(tmp_path, catalog, n: int) -> EmbeddedStore:
 def test_large_layer_is_aggregated_not_embedded(tmp_path, catalog):
     n = 30_000
     store = _many_points_store(tmp_path, catalog, n)
-    html = finish(overview_map(store, Settings()))
+    html = finish(overview_map(services_for(store).layers, Settings()))
     assert len(html.encode()) < 2_000_000
     assert "测点000123" not in html  # features are not in the HTML
     assert "RiskMap.liveLayer" in html
-    agg = aggregate_cells(store, "receptors")
+    agg = services_for(store).layers.aggregate("receptors")
     assert agg["total"] == n and sum(c[2] for c in agg["cells"]) == n
     # the grid counts are what the page embeds
     assert orjson.dumps(agg["cells"][:3]).decode()[1:-1] in html
 
 
 def test_embed_limit_switches_small_layers_to_live_loading(sample_store):
-    html = finish(overview_map(sample_store, Settings(), ["receptors"], embed_limit=100))
+    html = finish(overview_map(services_for(sample_store).layers, Settings(), ["receptors"], embed_limit=100))
     assert "RiskMap.liveLayer" in html and "RiskMap.catalogLayer" not in html
     n = sample_store.count("receptors")
     assert n > 100
@@ -209,7 +209,7 @@ def test_embed_limit_switches_small_layers_to_live_loading(sample_store):
 
 def test_maps_use_only_the_store_contract(store, catalog):
     """Same overview on both engines (small dataset): every team name, no engine-specific path."""
-    html = finish(overview_map(store, Settings()))
+    html = finish(overview_map(services_for(store).layers, Settings()))
     for f in store.items("rescue_teams", _all(store, "rescue_teams")).features:
         assert f.properties["name"] in html
 
@@ -250,7 +250,7 @@ def test_viewer_and_assets_are_served(client):
         assert client.get(src).status_code == (200 if ASSETS_OK or src.startswith(("/viewer", "/static/leaflet"))
                                               else 404), src
     cfg = client.get("/viewer/config.json").json()
-    assert [m["name"] for m in cfg["layers"]] == client.app.state.store.catalog.names()
+    assert [m["name"] for m in cfg["layers"]] == client.app.state.services.store.catalog.names()
     assert cfg["basemap"]["url"] is None
     assert {"chemical", "mine"} <= {i["key"] for i in cfg["incidents"]}
     assert client.get("/static/vendor/..%2F..%2Fpyproject.toml").status_code == 404
@@ -265,9 +265,8 @@ def test_aggregate_endpoint_counts_every_feature(client, sample_store):
 # -- analysis maps: what the map shows is what the analysis answered -----------------------
 
 def test_rescue_map_shows_the_analysis_teams(client, sample_store):
-    from gis_service.analysis import rescue
 
-    answer = rescue.nearest_teams(sample_store, Point(126.55, 43.85), "chemical", k=4)
+    answer = services_for(sample_store).rescue.nearest(126.55, 43.85, "chemical", k=4)
     r = client.get("/maps/rescue?lon=126.55&lat=43.85&incident=chemical&k=4")
     assert r.status_code == 200
     assert len(answer.teams) == 4
@@ -276,9 +275,8 @@ def test_rescue_map_shows_the_analysis_teams(client, sample_store):
 
 
 def test_exposure_map_shows_zones_and_receptors(client, sample_store):
-    from gis_service.analysis import exposure
 
-    fc = exposure.feature_exposure(sample_store, "hazard_sources", 1).to_feature_collection(receptor_features=True)
+    fc = services_for(sample_store).exposure.feature("hazard_sources", 1).to_feature_collection(receptor_features=True)
     r = client.get("/maps/exposure/hazard_sources/1")
     assert r.status_code == 200
     levels = {f["properties"]["level"] for f in fc["features"] if f["properties"].get("feature_type") == "zone"}
@@ -290,9 +288,8 @@ def test_exposure_map_shows_zones_and_receptors(client, sample_store):
 
 
 def test_siting_map_shows_verdict_and_every_rule(client, sample_store):
-    from gis_service.analysis import siting
 
-    report = siting.check_park(sample_store, 1).to_dict()
+    report = services_for(sample_store).siting.check_park(1).to_dict()
     r = client.get("/maps/siting/1")
     assert r.status_code == 200
     for rule in report["rules"]:

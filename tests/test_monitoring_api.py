@@ -9,8 +9,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from gis_service.analysis import exposure, rescue, scenarios
-from gis_service.analysis.road_network import road_graph
+from gis_service.analysis.consequence.params import scenario_params
 from gis_service.api.app import create_app
 from gis_service.config import Settings
 
@@ -88,13 +87,13 @@ def test_alarm_with_its_decision_package_built_by_the_analyses(client):
     assert pkg["source"]["layer"] == "hazard_sources" and pkg["source"]["id"] == hs
     assert pkg["scenario"]["wind_dir_deg"] == 270.0 and pkg["scenario"]["wind_speed_m_s"] == 3.0
     # the same answers as the analyses give when called directly
-    store = client.app.state.store
-    params = scenarios.scenario_params(wind_dir_deg=270.0, wind_speed_m_s=3.0)
-    direct = exposure.feature_exposure(store, "hazard_sources", hs, params).to_feature_collection(receptor_features=True)
+    svc = client.app.state.services
+    store = svc.store
+    params = scenario_params(wind_dir_deg=270.0, wind_speed_m_s=3.0)
+    direct = svc.exposure.feature("hazard_sources", hs, params).to_feature_collection(receptor_features=True)
     assert pkg["exposure"]["metadata"]["exposure"] == direct["metadata"]["exposure"]
     assert len(pkg["exposure"]["features"]) == len(direct["features"])
-    teams = rescue.nearest_teams(store, store.get("hazard_sources", hs).geometry, "chemical", k=5, by="time",
-                                 graph=road_graph(store), check_extent=False)
+    teams = svc.rescue.nearest_to(store.get("hazard_sources", hs).geometry, "chemical", k=5, by="time")
     got = [f["properties"]["name"] for f in pkg["rescue"]["features"] if f["properties"].get("kind") == "team"]
     assert got == [t.name for t in teams.teams]
     assert any(f["properties"].get("eta_min") is not None for f in pkg["rescue"]["features"])

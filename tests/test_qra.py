@@ -12,7 +12,9 @@ import shapely
 from shapely.geometry import Point
 
 from gis_service import geodesy
-from gis_service.analysis.qra import data, fields, grid, reference, scenarios, service, societal
+from gis_service.analysis.qra import data, fields, grid, reference, societal
+from gis_service.analysis.qra import engine as service
+from gis_service.analysis.qra import loss_of_containment as scenarios
 from gis_service.models import plume, probit
 from gis_service.validation import ValidationFailed
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import fill
+from conftest import fill, services_for
 from shapely.geometry import Point
 
 from gis_service import geodesy
-from gis_service.analysis import siting
 from gis_service.analysis.qra import data as qra_data
-from gis_service.analysis.qra import service as qra
+from gis_service.analysis.qra import engine as qra
+from gis_service.analysis.siting.results import Proposal
 from gis_service.stores.embedded import EmbeddedStore
 
 LON, LAT = 125.4, 43.95
@@ -37,15 +37,15 @@ def one_school_store(tmp_path, catalog):
     store.close()
 
 
-def _proposal_at(distance_m: float) -> siting.Proposal:
+def _proposal_at(distance_m: float) -> Proposal:
     lon, lat, _ = geodesy.WGS84.fwd(LON, LAT, 90.0, distance_m)
-    return siting.Proposal(Point(lon, lat), "installation", "新建液氯储罐", INVENTORY)
+    return Proposal(Point(lon, lat), "installation", "新建液氯储罐", INVENTORY)
 
 
 def test_school_inside_the_3e7_contour_of_a_new_installation_fails(one_school_store):
     r = _radius_3e7()
     assert 30 < r < 2000
-    out = siting.check(one_school_store, _proposal_at(0.6 * r), only=["external_safety_distance"]).outcome(
+    out = services_for(one_school_store).siting.check(_proposal_at(0.6 * r), only=["external_safety_distance"]).outcome(
         "external_safety_distance")
     assert out.outcome == "fail"
     hit = out.offending[0]
@@ -55,7 +55,7 @@ def test_school_inside_the_3e7_contour_of_a_new_installation_fails(one_school_st
 
 def test_school_outside_the_3e7_contour_passes(one_school_store):
     r = _radius_3e7()
-    out = siting.check(one_school_store, _proposal_at(1.5 * r), only=["external_safety_distance"]).outcome(
+    out = services_for(one_school_store).siting.check(_proposal_at(1.5 * r), only=["external_safety_distance"]).outcome(
         "external_safety_distance")
     assert out.outcome == "pass" and not out.offending
     assert 0 < out.measured < 1  # the school's IR is below its criterion, but not zero
@@ -63,7 +63,7 @@ def test_school_outside_the_3e7_contour_passes(one_school_store):
 
 def test_without_inventory_the_screening_distance_is_used_and_said(one_school_store):
     lon, lat, _ = geodesy.WGS84.fwd(LON, LAT, 90.0, 500.0)
-    p = siting.Proposal(Point(lon, lat), "installation", "无存量", None)
-    out = siting.check(one_school_store, p, only=["external_safety_distance"]).outcome("external_safety_distance")
+    p = Proposal(Point(lon, lat), "installation", "无存量", None)
+    out = services_for(one_school_store).siting.check(p, only=["external_safety_distance"]).outcome("external_safety_distance")
     assert out.outcome == "fail" and out.threshold == 1000
     assert "no inventory" in out.threshold_basis and "not from a standard" in out.threshold_basis

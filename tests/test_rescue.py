@@ -7,13 +7,21 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from conftest import services_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyproj import Geod
 from shapely.geometry import LineString, Point
 
-from gis_service.analysis import rescue
-from gis_service.analysis.road_network import road_graph, roads_signature
+from gis_service.analysis.rescue.engine import nearest_teams
+from gis_service.analysis.rescue.inputs import (
+    COVERAGE_LAYERS,
+    INCIDENT_BY_LAYER,
+    arrival_standard_min,
+    capable_team_types,
+    representative_point,
+)
+from gis_service.models.rescue_standards import parse_overrides
 from gis_service.routing import DEFAULT_ACCESS_SPEED_KMH, RoadGraph, default_speeds
 from gis_service.stores.base import WriteBatch
 from gis_service.validation import ValidationFailed, validate_rows
@@ -25,35 +33,35 @@ ENGINES = ["embedded", "postgis"]
 # ------------------------------------------------------------------ capability table
 
 def test_capability_matching_follows_the_brief():
-    assert rescue.capable_team_types("mine") == ["mine_rescue"]
-    assert rescue.capable_team_types("goaf") == ["mine_rescue"]
-    assert rescue.capable_team_types("tailings_dam") == ["mine_rescue"]
-    assert rescue.capable_team_types("chemical") == ["hazmat", "fire"]
-    assert rescue.capable_team_types("fire") == ["fire"]
-    assert rescue.capable_team_types("medical") == ["medical"]
-    assert rescue.capable_team_types("chemical,medical") == ["hazmat", "fire", "medical"]
+    assert capable_team_types("mine") == ["mine_rescue"]
+    assert capable_team_types("goaf") == ["mine_rescue"]
+    assert capable_team_types("tailings_dam") == ["mine_rescue"]
+    assert capable_team_types("chemical") == ["hazmat", "fire"]
+    assert capable_team_types("fire") == ["fire"]
+    assert capable_team_types("medical") == ["medical"]
+    assert capable_team_types("chemical,medical") == ["hazmat", "fire", "medical"]
 
 
 def test_arrival_standards_name_their_sources():
-    m, src = rescue.arrival_standard_min("mine_rescue", {})
+    m, src = arrival_standard_min("mine_rescue", {})
     assert m == 30 and "AQ 1008" in src
-    m, src = rescue.arrival_standard_min("fire", {})
+    m, src = arrival_standard_min("fire", {})
     assert m == 5 and "GB 51080" in src
-    m, src = rescue.arrival_standard_min("hazmat", {})
+    m, src = arrival_standard_min("hazmat", {})
     assert m == 30 and "configurable" in src
-    m, src = rescue.arrival_standard_min("hazmat", {"hazmat": 20})
+    m, src = arrival_standard_min("hazmat", {"hazmat": 20})
     assert m == 20 and "GIS_RESCUE_STANDARD_MIN" in src and "30" in src
 
 
 def test_bad_incident_and_override_are_rejected():
     with pytest.raises(ValidationFailed) as e:
-        rescue.capable_team_types("volcano")
+        capable_team_types("volcano")
     assert e.value.problems[0].field == "incident" and "volcano" in e.value.problems[0].message
     with pytest.raises(ValueError, match="GIS_RESCUE_STANDARD_MIN"):
-        rescue.parse_overrides("hazmat:-3")
+        parse_overrides("hazmat:-3")
     with pytest.raises(ValueError):
-        rescue.parse_overrides("dragons:10")
-    assert rescue.parse_overrides("hazmat:20, medical:15") == {"hazmat": 20.0, "medical": 15.0}
+        parse_overrides("dragons:10")
+    assert parse_overrides("hazmat:20, medical:15") == {"hazmat": 20.0, "medical": 15.0}
 
 
 @pytest.mark.parametrize("kwargs, field", [({"k": 0}, "k"), ({"k": 51}, "k"), ({"by": "fly"}, "by"),
@@ -62,13 +70,13 @@ def test_bad_incident_and_override_are_rejected():
 def test_bad_arguments_name_the_field(embedded_store, kwargs, field):
     args = {"incident": "mine", **kwargs}
     with pytest.raises(ValidationFailed) as e:
-        rescue.nearest_teams(embedded_store, Point(125.5, 43.8), **args)
+        nearest_teams(embedded_store, Point(125.5, 43.8), **args)
     assert field in {p.field for p in e.value.problems}
 
 
 def test_point_outside_the_data_is_rejected(embedded_store):
     with pytest.raises(ValidationFailed) as e:
-        rescue.nearest_teams(embedded_store, Point(116.4, 39.9), "mine")   # Beijing
+        services_for(embedded_store).rescue.nearest(116.4, 39.9, "mine")   # Beijing (outside the data)
     assert {p.field for p in e.value.problems} == {"lon", "lat"}
 
 
@@ -76,7 +84,7 @@ def test_point_outside_the_data_is_rejected(embedded_store):
 
 def brute_force(store, geom, incident, k, min_personnel, on_duty_only):
     teams = store.frame("rescue_teams")
-    types = rescue.capable_team_types(incident)
+    types = capable_team_types(incident)
     keep = [i for i, r in teams.iterrows()
             if r.team_type in types and (not on_duty_only or r.on_duty is True or r.on_duty == 1)
             and (min_personnel <= 0 or (r.personnel is not None and r.personnel >= min_personnel))]
@@ -108,7 +116,7 @@ def _distance_to_boundary(poly, pt) -> float:
 def test_straight_line_ranking_equals_brute_force(sample_stores, engine, lon, lat, incident, k, min_personnel,
                                                   on_duty):
     store = sample_stores[engine]
-    ans = rescue.nearest_teams(store, Point(lon, lat), incident, k=k, min_personnel=min_personnel,
+    ans = nearest_teams(store, Point(lon, lat), incident, k=k, min_personnel=min_personnel,
                                on_duty_only=on_duty)
     ref = brute_force(store, Point(lon, lat), incident, k, min_personnel, on_duty)
     assert [t.id for t in ans.teams] == [fid for _, fid in ref]
@@ -116,7 +124,7 @@ def test_straight_line_ranking_equals_brute_force(sample_stores, engine, lon, la
         assert t.distance_m == pytest.approx(d, rel=1e-7, abs=1e-3)
         az = GEOD.inv(lon, lat, t.lon, t.lat)[0] % 360
         assert abs((t.bearing_deg - az + 180) % 360 - 180) < 1e-6
-        assert t.team_type in rescue.capable_team_types(incident)
+        assert t.team_type in capable_team_types(incident)
     assert (ans.reason is None) == bool(ref)
 
 
@@ -124,7 +132,7 @@ def test_straight_line_ranking_equals_brute_force(sample_stores, engine, lon, la
 def test_polygon_incident_distance_is_to_the_polygon(sample_stores, engine):
     store = sample_stores[engine]
     goaf = store.get("goaf_areas", 3)
-    ans = rescue.nearest_teams(store, goaf.geometry, "goaf", k=3)
+    ans = nearest_teams(store, goaf.geometry, "goaf", k=3)
     ref = brute_force(store, goaf.geometry, "goaf", 3, 0, True)
     assert [t.id for t in ans.teams] == [fid for _, fid in ref]
     for t, (d, _) in zip(ans.teams, ref, strict=True):
@@ -132,11 +140,11 @@ def test_polygon_incident_distance_is_to_the_polygon(sample_stores, engine):
 
 
 def test_empty_answer_says_why(embedded_store):
-    ans = rescue.nearest_teams(embedded_store, Point(125.5, 43.8), "mine", min_personnel=100000)
+    ans = nearest_teams(embedded_store, Point(125.5, 43.8), "mine", min_personnel=100000)
     assert ans.teams == [] and "mine_rescue" in ans.reason and "100000" in ans.reason
     fc = ans.to_feature_collection()
     assert fc["features"] == [] and fc["metadata"]["reason"] == ans.reason
-    ans = rescue.nearest_teams(embedded_store, Point(125.5, 43.8), "mine", by="time",
+    ans = nearest_teams(embedded_store, Point(125.5, 43.8), "mine", by="time",
                                graph=RoadGraph.from_lines([]))
     assert ans.teams == [] and "road" in ans.reason
 
@@ -231,7 +239,7 @@ def test_road_times_through_the_api_equal_networkx(sample_stores, reference, eng
 
 @pytest.fixture(scope="module")
 def coverage_reports(sample_stores):
-    return {e: rescue.coverage(sample_stores[e], standards={}) for e in ENGINES}
+    return {e: services_for(sample_stores[e]).rescue.coverage() for e in ENGINES}
 
 
 def test_coverage_is_the_same_on_both_stores(coverage_reports):
@@ -255,10 +263,10 @@ def test_coverage_lists_real_gaps_checked_by_networkx(sample_stores, coverage_re
 
     def best_within_standard(layer, fid) -> bool:
         geom = store.get(layer, fid).geometry
-        p = rescue.representative_point(geom)
+        p = representative_point(geom)
         target, acc_t = ref_snap(nodes, p.x, p.y)
-        for team_type in rescue.capable_team_types(rescue.INCIDENT_BY_LAYER[layer]):
-            std_s = 60 * rescue.arrival_standard_min(team_type, {})[0]
+        for team_type in capable_team_types(INCIDENT_BY_LAYER[layer]):
+            std_s = 60 * arrival_standard_min(team_type, {})[0]
             for _, t in teams[teams.team_type == team_type].iterrows():
                 src, acc_s = ref_snap(nodes, t.geometry.x, t.geometry.y)
                 try:
@@ -270,7 +278,7 @@ def test_coverage_lists_real_gaps_checked_by_networkx(sample_stores, coverage_re
         return False
 
     rng = np.random.default_rng(4)
-    for layer in rescue.COVERAGE_LAYERS:
+    for layer in COVERAGE_LAYERS:
         frame = store.frame(layer, ["name"])
         gaps = [fid for (lay, fid) in gap_keys if lay == layer]
         covered = [fid for fid in frame.index if (layer, fid) not in gap_keys]
@@ -295,20 +303,20 @@ def test_coverage_county_from_attribute_or_admin_polygon(sample_stores, coverage
 
 def test_coverage_minutes_override_is_monotone(sample_stores):
     store = sample_stores["embedded"]
-    tight = rescue.coverage(store, "mine", 10, standards={})
-    loose = rescue.coverage(store, "mine", 120, standards={})
+    tight = services_for(store).rescue.coverage("mine", 10)
+    loose = services_for(store).rescue.coverage("mine", 120)
     t_ids = {f["id"] for f in tight.gaps}
     l_ids = {f["id"] for f in loose.gaps}
     assert l_ids < t_ids
     with pytest.raises(ValidationFailed):
-        rescue.coverage(store, "mine", -5)
+        services_for(store).rescue.coverage("mine", -5)
 
 
 # ------------------------------------------------------------------ isochrones and the graph cache
 
 def test_isochrones_nest_and_contain_the_team(sample_stores):
     store = sample_stores["embedded"]
-    doc = rescue.team_isochrones(store, 1, "10,30,20")
+    doc = services_for(store).rescue.isochrones(1, "10,30,20")
     feats = doc["features"]
     assert [f["properties"]["minutes"] for f in feats] == [30, 20, 10]
     shapes = [shapely.geometry.shape(f["geometry"]) for f in feats]
@@ -318,23 +326,25 @@ def test_isochrones_nest_and_contain_the_team(sample_stores):
     # nested up to the simplification tolerance of the isochrone outline (width_m / 10)
     assert shapes[1].difference(shapes[0]).area < 0.01 * shapes[1].area
     with pytest.raises(ValidationFailed):
-        rescue.team_isochrones(store, 1, "10,x")
+        services_for(store).rescue.isochrones(1, "10,x")
 
 
 def test_road_graph_cache_follows_writes(fresh_store, catalog):
-    g1 = road_graph(fresh_store, max_age_s=0)
-    assert road_graph(fresh_store, max_age_s=0) is g1
-    sig = roads_signature(fresh_store)
+    """The rescue facade keeps one graph per roads revision: a written road is routed on at the next request."""
+    rescue = services_for(fresh_store).rescue
+    g1 = rescue.road_graph()
+    assert rescue.road_graph() is g1
+    rev = fresh_store.revision("roads")
     rows = validate_rows(catalog["roads"], [(LineString([(125.0, 44.5), (125.3, 44.6)]),
                                              {"road_class": "tertiary", "oneway": False})])
     new = fresh_store.write("roads", WriteBatch(creates=rows))
-    assert roads_signature(fresh_store) != sig
-    g2 = road_graph(fresh_store, max_age_s=0)
+    assert fresh_store.revision("roads") != rev
+    g2 = rescue.road_graph()
     assert g2 is not g1 and g2.n_arcs == g1.n_arcs + 2
     fresh_store.write("roads", WriteBatch(deletes=new))
-    g3 = road_graph(fresh_store, max_age_s=0)
+    g3 = rescue.road_graph()
     assert g3.n_arcs == g1.n_arcs
-    assert road_graph(fresh_store) is g3            # within max_age: no signature check
+    assert rescue.road_graph() is g3
 
 
 def _one_way(x0, x1, lat=43.9) -> RoadGraph:
@@ -345,7 +355,7 @@ def test_teams_behind_a_one_way_road_are_unreachable(embedded_store):
     # one road, one-way west → east; the incident sits at its west end: teams snapped to the east
     # end can never arrive, teams snapped to the west end arrive over their access leg only
     g = _one_way(125.0, 126.2)
-    ans = rescue.nearest_teams(embedded_store, Point(125.0, 43.9), "mine", k=50, by="time", graph=g,
+    ans = nearest_teams(embedded_store, Point(125.0, 43.9), "mine", k=50, by="time", graph=g,
                                on_duty_only=False, standards={})
     assert ans.reason is None and ans.teams
     for t in ans.teams:
@@ -362,7 +372,7 @@ def test_teams_behind_a_one_way_road_are_unreachable(embedded_store):
 
 def test_no_reachable_team_says_why(embedded_store):
     g = _one_way(124.55, 125.3)                   # every team is nearer the east end
-    ans = rescue.nearest_teams(embedded_store, Point(124.55, 43.9), "mine", k=3, by="time", graph=g)
+    ans = nearest_teams(embedded_store, Point(124.55, 43.9), "mine", k=3, by="time", graph=g)
     assert ans.teams and not any(t.reachable for t in ans.teams)
     assert "reach" in ans.reason
 
@@ -371,12 +381,12 @@ def test_no_reachable_team_says_why(embedded_store):
 def test_team_types_narrow_the_search(sample_stores, engine):
     store = sample_stores[engine]
     geom = Point(126.55, 43.85)
-    hazmat = rescue.nearest_teams(store, geom, "chemical", k=3, team_types=["hazmat"])
+    hazmat = nearest_teams(store, geom, "chemical", k=3, team_types=["hazmat"])
     kinds = store.frame("rescue_teams", ["team_type"])["team_type"]
     want = [fid for _, fid in brute_force(store, geom, "chemical", 1000, 0, True) if kinds[fid] == "hazmat"][:3]
     assert [t.id for t in hazmat.teams] == want
-    by_time = rescue.nearest_teams(store, geom, "chemical", k=2, by="time", team_types=["fire"])
+    by_time = services_for(store).rescue.nearest_to(geom, "chemical", k=2, by="time", team_types=["fire"])
     assert by_time.teams and all(t.team_type == "fire" for t in by_time.teams)
     with pytest.raises(ValidationFailed) as exc:
-        rescue.nearest_teams(store, geom, "mine", team_types=["hazmat"])
+        nearest_teams(store, geom, "mine", team_types=["hazmat"])
     assert exc.value.problems[0].field == "team_types"

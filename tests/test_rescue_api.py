@@ -187,7 +187,7 @@ def test_cli_import_osm_loads_roads_through_validation(engine, small_pbf, tmp_pa
     roads = store.frame("roads")
     assert sorted(roads["road_class"]) == ["primary", "residential", "secondary"]
     assert set(roads["data_source"].str.startswith("OpenStreetMap way"))== {True}
-    from gis_service.analysis.road_network import build_from_store
+    from gis_service.analysis.rescue.network import build_from_store
 
     g = build_from_store(store)
     assert g.n_nodes == 5 and g.n_arcs == 2 * 3 + 2     # two-way primary(2 seg)+secondary, one-way 2 seg

@@ -12,11 +12,12 @@ import math
 import numpy as np
 import pytest
 import shapely
+from conftest import services_for
 from shapely.geometry import Point, box
 
 from gis_service import geodesy
-from gis_service.analysis import siting
-from gis_service.analysis.siting_rules import rule_set_for, rule_sets
+from gis_service.analysis.siting.results import OUTCOMES, Proposal
+from gis_service.analysis.siting.rules import load_rule_sets, rule_set_for
 from gis_service.models import goaf as goaf_model
 from gis_service.models import tailings as tailings_model
 
@@ -34,8 +35,8 @@ def offset(lon: float, lat: float, az_deg: float, metres: float) -> tuple[float,
     return float(x), float(y)
 
 
-def park(geom, name="test park") -> siting.Proposal:
-    return siting.Proposal(geom, "park", name)
+def park(geom, name="test park") -> Proposal:
+    return Proposal(geom, "park", name)
 
 
 @pytest.fixture(params=ENGINES)
@@ -44,7 +45,7 @@ def store(request, sample_stores):
 
 
 def test_rule_sets_load_and_cover_every_issue_rule(catalog):
-    sets = rule_sets(catalog)
+    sets = load_rule_sets(catalog)
     park_rules = {r.id for r in rule_set_for(sets, "park").rules}
     assert {"goaf_influence", "tailings_breach_corridor", "external_safety_distance", "protection_targets_inside",
             "domino_outgoing", "domino_incoming", "other_park_overlap", "drinking_water_zones", "nature_reserves",
@@ -62,7 +63,7 @@ def test_proposal_on_a_goaf_fails(store):
     g = goafs.geometry.loc[gid]
     rp = g.representative_point()
     proposal = square(rp.x, rp.y, 1600)
-    report = siting.check(store, park(proposal))
+    report = services_for(store).siting.check(park(proposal))
     out = report.outcome("goaf_influence")
     assert report.verdict == "fail" and out.outcome == "fail"
     ids = [o["id"] for o in out.offending]
@@ -91,10 +92,10 @@ def test_point_just_outside_goaf_but_inside_influence_zone_fails(store):
     coords = shapely.get_coordinates(g)
     top = coords[np.argmax(coords[:, 1])]
     lon, lat = offset(top[0], top[1], 0.0, r / 2)
-    inside = siting.check(store, siting.Proposal(Point(lon, lat), "installation"), only=["goaf_influence"])
+    inside = services_for(store).siting.check(Proposal(Point(lon, lat), "installation"), only=["goaf_influence"])
     assert inside.outcome("goaf_influence").outcome == "fail"
     lon, lat = offset(top[0], top[1], 0.0, r + 500)
-    outside = siting.check(store, siting.Proposal(Point(lon, lat), "installation"), only=["goaf_influence"])
+    outside = services_for(store).siting.check(Proposal(Point(lon, lat), "installation"), only=["goaf_influence"])
     assert gid not in [o["id"] for o in outside.outcome("goaf_influence").offending]
 
 
@@ -104,7 +105,7 @@ def test_installation_inside_breach_corridor_fails(store):
     row = dams.loc[did]
     run = tailings_model.breach_runout(row["dam_height_m"], row["total_storage_1e4m3"])
     lon, lat = offset(row.geometry.x, row.geometry.y, row["downstream_azimuth_deg"], run.corridor_length_m / 2)
-    report = siting.check(store, siting.Proposal(Point(lon, lat), "installation", "pump house"))
+    report = services_for(store).siting.check(Proposal(Point(lon, lat), "installation", "pump house"))
     out = report.outcome("tailings_breach_corridor")
     assert out.outcome == "fail" and report.verdict == "fail"
     assert did in [o["id"] for o in out.offending]
@@ -112,7 +113,7 @@ def test_installation_inside_breach_corridor_fails(store):
     # upstream of the dam by the same distance is not in this dam's corridor
     lon2, lat2 = offset(row.geometry.x, row.geometry.y, (row["downstream_azimuth_deg"] + 180) % 360,
                         run.corridor_length_m / 2)
-    up = siting.check(store, siting.Proposal(Point(lon2, lat2), "installation"), only=["tailings_breach_corridor"])
+    up = services_for(store).siting.check(Proposal(Point(lon2, lat2), "installation"), only=["tailings_breach_corridor"])
     assert did not in [o["id"] for o in up.outcome("tailings_breach_corridor").offending]
 
 
@@ -131,7 +132,7 @@ def test_park_next_to_a_school_fails_with_distance(store):
     side, gap = 1600.0, 300.0
     lon, lat = offset(school.x, school.y, 90.0, gap + side / 2)
     proposal = square(lon, lat, side)
-    report = siting.check(store, park(proposal))
+    report = services_for(store).siting.check(park(proposal))
     out = report.outcome("external_safety_distance")
     assert out.outcome == "fail"
     ids = [o["id"] for o in out.offending]
@@ -152,13 +153,13 @@ def test_installation_with_inventory_is_judged_by_individual_risk(store):
     """With an inventory the external safety distance comes from a QRA (GB/T 37243-2019): each protection
     target's IR against its GB 36894 class criterion (new installation), not from a screening distance."""
     from gis_service.analysis.qra import data as qra_data
-    from gis_service.analysis.qra import service as qra
+    from gis_service.analysis.qra import engine as qra
 
     sid, school = _isolated_school(store)
     inv = [{"substance": "chlorine", "cas": "7782-50-5", "quantity_t": 20.0}]
     lon, lat = offset(school.x, school.y, 0.0, 150.0)
-    p = siting.Proposal(Point(lon, lat), "installation", "chlorine store", inv)
-    out = siting.check(store, p, only=["external_safety_distance"]).outcome("external_safety_distance")
+    p = Proposal(Point(lon, lat), "installation", "chlorine store", inv)
+    out = services_for(store).siting.check(p, only=["external_safety_distance"]).outcome("external_safety_distance")
     assert "GB 36894" in out.threshold_basis and out.unit == "ratio"
     res = qra.compute([qra.Installation(None, None, "x", Point(lon, lat), inv, "storage")], qra_data.qra_params())
     ir_school = float(res.ir_at_lonlat([school.x], [school.y])[0])
@@ -172,7 +173,7 @@ def test_proposal_inside_another_park_fails(store):
     pg = parks.geometry.loc[pid]
     rp = pg.representative_point()
     proposal = square(rp.x, rp.y, 800)
-    out = siting.check(store, park(proposal)).outcome("other_park_overlap")
+    out = services_for(store).siting.check(park(proposal)).outcome("other_park_overlap")
     assert out.outcome == "fail"
     hit = next(o for o in out.offending if o["id"] == pid)
     expected = geodesy.area_m2(shapely.intersection(proposal, pg))
@@ -180,7 +181,7 @@ def test_proposal_inside_another_park_fails(store):
     assert out.measured == pytest.approx(expected, rel=1e-3)
     assert any(c["properties"]["id"] == pid for c in out.conflicts)
     # the same square as an existing park's self-check does not conflict with itself
-    own = siting.check_park(store, pid).outcome("other_park_overlap")
+    own = services_for(store).siting.check_park(pid).outcome("other_park_overlap")
     assert pid not in [o["id"] for o in own.offending]
 
 
@@ -203,7 +204,7 @@ def _open_land(store) -> tuple[float, float]:
 
 def test_open_land_passes_or_is_conditional_only_on_rescue(store):
     lon, lat = _open_land(store)
-    report = siting.check(store, park(square(lon, lat, 2000), "open land"))
+    report = services_for(store).siting.check(park(square(lon, lat, 2000), "open land"))
     d = report.to_dict()
     assert d["summary"]["fail"] == [], d["summary"]
     assert report.verdict in ("pass", "conditional")
@@ -217,7 +218,7 @@ def test_open_land_passes_or_is_conditional_only_on_rescue(store):
 
 def test_small_park_fails_min_area(store):
     lon, lat = _open_land(store)
-    out = siting.check(store, park(square(lon, lat, 1000)), only=["min_area"]).outcome("min_area")
+    out = services_for(store).siting.check(park(square(lon, lat, 1000)), only=["min_area"]).outcome("min_area")
     assert out.outcome == "fail" and out.measured == pytest.approx(1.0, rel=0.01) and out.unit == "km²"
 
 
@@ -229,7 +230,7 @@ def test_existing_park_check_excludes_itself_and_its_own_sources(store):
                        if shapely.intersects(g, receptors.geometry.to_numpy()).any()]
     assert with_settlement, "the sample puts legacy settlements inside parks"
     pid = with_settlement[0]
-    report = siting.check_park(store, pid)
+    report = services_for(store).siting.check_park(pid)
     inside = report.outcome("protection_targets_inside")
     assert inside.outcome == "fail" and inside.measured >= 1
     for o in inside.offending:
@@ -248,8 +249,8 @@ def test_domino_both_ways_with_an_lpg_installation(store):
     h = pts.geometry.loc[hid]
     lon, lat = offset(h.x, h.y, 45.0, 100.0)
     inv = [{"substance": "propane", "cas": "74-98-6", "quantity_t": 200.0}]
-    p = siting.Proposal(Point(lon, lat), "installation", "LPG depot", inv)
-    report = siting.check(store, p, only=["domino_outgoing", "domino_incoming"])
+    p = Proposal(Point(lon, lat), "installation", "LPG depot", inv)
+    report = services_for(store).siting.check(p, only=["domino_outgoing", "domino_incoming"])
     out = report.outcome("domino_outgoing")
     assert out.outcome == "fail"
     assert hid in [o["id"] for o in out.offending]
@@ -265,7 +266,7 @@ def test_domino_both_ways_with_an_lpg_installation(store):
 def test_engines_agree_on_every_park(sample_stores):
     emb, pg = sample_stores["embedded"], sample_stores["postgis"]
     for pid in emb.frame("chemical_parks").index[:6]:
-        a, b = siting.check_park(emb, int(pid)), siting.check_park(pg, int(pid))
+        a, b = services_for(emb).siting.check_park(int(pid)), services_for(pg).siting.check_park(int(pid))
         assert a.verdict == b.verdict
         for oa, ob in zip(a.outcomes, b.outcomes, strict=True):
             assert oa.outcome == ob.outcome, (pid, oa.rule.id)
@@ -275,12 +276,12 @@ def test_engines_agree_on_every_park(sample_stores):
 def test_report_json_and_feature_collection(store):
     import orjson
 
-    report = siting.check_park(store, 1)
+    report = services_for(store).siting.check_park(1)
     doc = orjson.loads(orjson.dumps(report.to_dict()))
     assert doc["verdict"] in ("pass", "conditional", "fail")
     assert {"rules", "summary", "proposal", "rule_set", "verdict_label"} <= set(doc)
     for r in doc["rules"]:
-        assert r["outcome"] in siting.OUTCOMES
+        assert r["outcome"] in OUTCOMES
         assert {"value", "unit", "quantity"} == set(r["measured"])
         assert r["source"]
     fc = report.to_feature_collection()

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import services_for
 from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 from typer.testing import CliRunner
 
 from gis_service import geodesy
-from gis_service.analysis import siting
-from gis_service.analysis.siting_rules import DEFAULT_RULES_DIR, RuleFileError, load_rule_sets
+from gis_service.analysis.siting.results import Proposal
+from gis_service.analysis.siting.rules import DEFAULT_RULES_DIR, RuleFileError, load_rule_sets
 from gis_service.api.app import create_app
 from gis_service.config import Settings
 
@@ -195,9 +196,9 @@ def test_editing_a_threshold_changes_the_outcome(tmp_path, catalog, sample_store
 
     _edit(d, "chemical_park", raise_min_area)
     rs = load_rule_sets(catalog, d)["chemical_park"]
-    default = siting.check_park(store, 1).outcome("min_area")
-    edited = siting.check(store, siting.Proposal(store.get("chemical_parks", 1).geometry, "park"), rs,
-                          only=["min_area"]).outcome("min_area")
+    default = services_for(store).siting.check_park(1).outcome("min_area")
+    edited = services_for(store).siting.check(Proposal(store.get("chemical_parks", 1).geometry, "park"), rs,
+                                              only=["min_area"]).outcome("min_area")
     assert default.outcome == "pass" and edited.outcome == "fail" and edited.threshold == 100
 
 
@@ -211,7 +212,6 @@ def cli_env(sample_stores, monkeypatch):
     monkeypatch.setenv("GIS_STORE", "embedded")
     monkeypatch.setenv("GIS_GPKG_PATH", str(sample_stores["embedded"].path))
     get_settings.cache_clear()
-    cli._register_extra_commands()
     yield cli.app
     get_settings.cache_clear()
 

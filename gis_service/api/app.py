@@ -1,8 +1,8 @@
-"""The FastAPI application: settings → application context (store, caches) → routers.
+"""The FastAPI application: settings → services (one facade per capability over one store) → routers.
 
-``create_app()`` is the one entry point. Routers: ``features`` always, then every module named in
-:data:`OPTIONAL_ROUTERS` that exists (``gis_service.api.<name>.router``) — a new capability adds its
-module and its name there.
+``create_app()`` is the one entry point. Routers are registered explicitly in :data:`ROUTERS` (a new
+capability imports its router module here and adds it to the list); :data:`HEAVY_ROUTERS` names those whose
+every route waits for a heavy-request slot.
 
 Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
 :class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`BodySizeLimit`.
@@ -20,10 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import Settings
-from ..context import AppContext
 from ..logs import setup_logging
+from ..services.container import Services
 from ..stores import Store
-from . import errors, features, health
+from . import errors, exposure, features, health, maps, monitoring, reports, rescue, risk, siting, viewer
 from .deps import Heavy
 
 log = logging.getLogger(__name__)
@@ -142,69 +142,52 @@ class SecurityHeaders:
 
 
 def create_app(settings: Settings | None = None, store: Store | None = None,
-               context: AppContext | None = None) -> FastAPI:
-    """The service. ``context`` (or ``settings``/``store`` to build one) is shared by every router.
+               services: Services | None = None) -> FastAPI:
+    """The service. ``services`` (or ``settings``/``store`` to build them) are shared by every router.
 
     The store is opened at start-up; if it is unreachable (database down) the service starts anyway,
     answers 503 and ``/readyz`` says so, and the store is opened on the next request that needs it.
     """
-    setup_logging()
-    ctx = context or AppContext.build(settings, store)
-    owns_store = context is None and store is None
+    svc = services or Services.build(settings, store)
+    setup_logging(svc.settings)
+    owns_store = services is None and store is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         import asyncio
 
-        app.state.heavy_semaphore = asyncio.Semaphore(ctx.settings.heavy_concurrency)  # in the serving loop
+        app.state.heavy_semaphore = asyncio.Semaphore(svc.settings.heavy_concurrency)  # in the serving loop
         if owns_store:
             try:
-                await run_in_threadpool(ctx.store.init)
+                await run_in_threadpool(svc.store.init)
             except errors.StoreError as exc:
                 log.warning("store not ready at start-up (the service starts; it retries on use): %s", exc)
         yield
         if owns_store:
-            ctx.store.close()
+            svc.store.close()
 
     app = FastAPI(title="Risk map service 风险地图服务", version="0.1.0", description=DESCRIPTION,
                   lifespan=lifespan, docs_url=None, redoc_url=None)
     _offline_docs(app)
-    app.state.context = ctx
-    app.state.settings = ctx.settings
-    app.state.store = ctx.store
+    app.state.services = svc
+    app.state.settings = svc.settings
+    app.state.catalog = svc.store.catalog
     errors.install(app)
     app.include_router(health.router)
-    app.include_router(features.router)
-    for name, router in _extra_routers():
-        app.include_router(router, dependencies=[Heavy] if name in HEAVY_ROUTERS else [])
+    for module in ROUTERS:
+        app.include_router(module.router, dependencies=[Heavy] if module in HEAVY_ROUTERS else [])
     _mount_static(app)
     errors.document_errors(app)
-    app.add_middleware(BodySizeLimit, limit=ctx.settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limit=svc.settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(errors.RequestContext)
     return app
 
 
-# Routers of optional capabilities, included in this order when their module exists. To add one:
-# write gis_service/api/<name>.py with a module-level ``router = APIRouter(...)`` and add <name> here.
-OPTIONAL_ROUTERS = ("exposure", "rescue", "siting", "maps", "viewer", "reports", "risk", "monitoring")
+# Every router, in this order. A new capability writes gis_service/api/<name>.py with a module-level
+# ``router = APIRouter(...)``, imports it above and adds it here: a missing module fails at import, loudly.
+ROUTERS = (features, exposure, rescue, siting, maps, viewer, reports, risk, monitoring)
 # Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
 # A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).
-HEAVY_ROUTERS = ("exposure", "siting", "maps", "reports", "risk")
-
-
-def _extra_routers():
-    """Routers of the analysis, map and viewer capabilities: ``gis_service.api.<name>.router``."""
-    import importlib
-
-    routers = []
-    for name in OPTIONAL_ROUTERS:
-        module = f"gis_service.api.{name}"
-        try:
-            routers.append((name, importlib.import_module(module).router))
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    return routers
-
+HEAVY_ROUTERS = (exposure, siting, maps, reports, risk)

@@ -1,8 +1,8 @@
-"""Small FastAPI dependencies: the application context, the store, the settings, the caller's role.
+"""Small FastAPI dependencies: the services (one facade per capability), the settings, the caller's role.
 
 They are ``async def`` because they do no I/O: a sync dependency would cost a thread hop each.
-``get_context`` gives the shared :class:`gis_service.context.AppContext`; ``get_store`` and
-``get_settings`` are its parts (kept for routers that need only one).
+``get_services`` gives the shared :class:`gis_service.services.container.Services`; routers call its facades
+and never a store.
 """
 
 from __future__ import annotations
@@ -12,17 +12,12 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 
 from ..config import ROLES, Settings
-from ..context import AppContext
-from ..stores.base import Store
+from ..services.container import Services
 from .errors import ApiError
 
 
-async def get_context(request: Request) -> AppContext:
-    return request.app.state.context
-
-
-async def get_store(request: Request) -> Store:
-    return request.app.state.store
+async def get_services(request: Request) -> Services:
+    return request.app.state.services
 
 
 async def get_settings(request: Request) -> Settings:
@@ -93,6 +88,6 @@ async def heavy_slot(request: Request):
 
 Heavy = Depends(heavy_slot)
 
-Context = Depends(get_context)
+Svc = Depends(get_services)
 Editor = Depends(require_role("editor"))
 Reader = Depends(reader)

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import time
 import uuid
@@ -27,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..catalog import UnknownLayer
 from ..loading import LoadError
+from ..logs import request_id
 from ..stores.base import FeatureNotFound, StoreError
 from ..validation import ValidationFailed
 
@@ -35,7 +35,6 @@ access = logging.getLogger("gis_service.access")
 
 RETRY_AFTER_S = 5
 BAD_INPUT = 400  # the status of every bad-input answer (documented in OpenAPI instead of FastAPI's 422)
-request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 
 
 class ProblemItem(BaseModel):
@@ -286,8 +285,8 @@ def _document_operation(path: str, method: str, op: dict[str, Any], role: str | 
 
 
 def _layer_names(app: FastAPI) -> list[str]:
-    store = getattr(app.state, "store", None)
-    return list(store.catalog.names()) if store is not None else []
+    catalog = getattr(app.state, "catalog", None)
+    return list(catalog.names()) if catalog is not None else []
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, set[str], Any]]:

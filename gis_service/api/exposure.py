@@ -17,11 +17,10 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..analysis import exposure, grading, scenarios
-from ..analysis.scenarios import ScenarioParams
-from ..stores.base import Store
+from ..analysis.consequence.params import KINDS, MAX_QUANTITY_T, ScenarioParams, scenario_params
+from ..services.container import Services
 from ..validation import Problem, ValidationFailed
-from .deps import Editor, Reader, get_store
+from .deps import Editor, Reader, Svc
 from .params import MAX_LIST_ITEMS, FeatureId
 
 router = APIRouter(tags=["Analysis: exposure and grading 暴露与分级"])
@@ -66,7 +65,7 @@ def scenario_query(
     values = dict(locals())
     values["overpressure_kpa"] = _floats("overpressure_kpa", overpressure_kpa)
     values["heat_flux_kw_m2"] = _floats("heat_flux_kw_m2", heat_flux_kw_m2)
-    return scenarios.scenario_params(**values)
+    return scenario_params(**values)
 
 
 def _geojson(doc: dict[str, Any]) -> Response:
@@ -76,14 +75,13 @@ def _geojson(doc: dict[str, Any]) -> Response:
 @router.get("/analysis/exposure/{layer}/{fid}", summary="Consequence zones and exposed receptors of a feature")
 def feature_exposure(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query),
                      receptors: bool = Query(False, description="also return each exposed receptor as a Feature"),
-                     store: Store = Depends(get_store), _=Reader):
+                     svc: Services = Svc, _=Reader):
     """``layer`` ∈ hazard_sources, tailings_dams, goaf_areas."""
-    scenarios.check_layer(layer)
-    result = exposure.feature_exposure(store, layer, fid, params)
+    result = svc.exposure.feature(layer, fid, params)
     return _geojson(result.to_feature_collection(receptor_features=receptors))
 
 
-RELEASE_TYPES = ("auto", *scenarios.KINDS)
+RELEASE_TYPES = ("auto", *KINDS)
 
 
 class WhatIf(BaseModel):
@@ -92,8 +90,8 @@ class WhatIf(BaseModel):
     point: Any = Field(..., description="[lon, lat] or a GeoJSON Point (WGS84)")
     substance: str = Field(..., min_length=1, max_length=200,
                            description="substance key, Chinese or English name, alias or CAS number")
-    quantity_t: float = Field(..., gt=0, le=scenarios.MAX_QUANTITY_T, allow_inf_nan=False,
-                              description=f"quantity in tonnes (> 0, ≤ {scenarios.MAX_QUANTITY_T:g}: no single "
+    quantity_t: float = Field(..., gt=0, le=MAX_QUANTITY_T, allow_inf_nan=False,
+                              description=f"quantity in tonnes (> 0, ≤ {MAX_QUANTITY_T:g}: no single "
                               "storage unit holds more)")
     release_type: str = Field("auto", description=" | ".join(RELEASE_TYPES))
     storage: Literal["pressurised", "refrigerated", "compressed", "atmospheric"] | None = Field(
@@ -112,7 +110,7 @@ def _point(value: Any) -> tuple[float, float]:
 
 
 @router.post("/analysis/exposure", summary="What-if release: zones and exposed receptors")
-def what_if(body: WhatIf = Body(...), store: Store = Depends(get_store), _=Reader):
+def what_if(body: WhatIf = Body(...), svc: Services = Svc, _=Reader):
     lon, lat = _point(body.point)
     if body.release_type not in RELEASE_TYPES:
         raise ValidationFailed([Problem(None, "release_type", f"must be one of {', '.join(RELEASE_TYPES)} "
@@ -124,21 +122,21 @@ def what_if(body: WhatIf = Body(...), store: Store = Depends(get_store), _=Reade
     if body.release_type != "auto":
         values["kinds"] = (body.release_type,)
     try:
-        params = scenarios.scenario_params(**values)
+        params = scenario_params(**values)
     except ValidationFailed as exc:
         raise ValidationFailed([Problem(p.row, f"scenario.{p.field}", p.message) for p in exc.problems]) from None
-    result = exposure.what_if_exposure(store, lon, lat, body.substance, body.quantity_t, params, storage=body.storage)
+    result = svc.exposure.what_if(lon, lat, body.substance, body.quantity_t, params, storage=body.storage)
     return _geojson(result.to_feature_collection(receptor_features=body.receptor_features))
 
 
 @router.get("/analysis/grading/{fid}", summary="GB 18218-2018 grading record of a hazard source")
-def grading_record(fid: FeatureId, store: Store = Depends(get_store), _=Reader):
-    return Response(orjson.dumps(grading.grade_feature(store, fid)), media_type="application/json")
+def grading_record(fid: FeatureId, svc: Services = Svc, _=Reader):
+    return Response(orjson.dumps(svc.exposure.grading_record(fid)), media_type="application/json")
 
 
 @router.post("/analysis/grading/recompute", summary="Regrade every hazard source and store the grades (editor)")
 def grading_recompute(dry_run: bool = Query(False, description="compute and report, write nothing"),
                       records: bool = Query(False, description="include every unit's S, R, α and grade"),
-                      store: Store = Depends(get_store), _=Editor):
-    summary = grading.regrade_all(store, write=not dry_run)
+                      svc: Services = Svc, _=Editor):
+    summary = svc.exposure.regrade(write=not dry_run)
     return Response(orjson.dumps(summary.to_dict(with_records=records)), media_type="application/json")

@@ -18,15 +18,20 @@ from starlette.concurrency import run_in_threadpool
 from ..catalog import LayerSpec
 from ..config import Settings
 from ..geojson_io import parse_feature_body
-from ..stores.base import Feature, Query, Store, WriteBatch
+from ..services.layers import LayersService
+from ..stores.base import Feature, Query, WriteBatch
 from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
-from .deps import Editor, Reader, get_settings, get_store
+from .deps import Editor, Reader, get_services, get_settings
 from .errors import ApiError
 from .html import render
 from .params import INT64_MAX, NO_NUL, FeatureId, geojson_body
 from .schemas import Collection, Collections, Conformance, Created, GeoJSONFeature, Landing, geojson
 
 router = APIRouter()
+
+
+async def get_layers(svc=Depends(get_services)) -> LayersService:
+    return svc.layers
 
 GEOJSON = "application/geo+json"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -94,8 +99,8 @@ def conformance(request: Request, f: Format | None = F, _=Reader):
     return _json(doc)
 
 
-def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
-    extent = store.extent(spec.name)
+def _collection_doc(base: str, spec: LayerSpec, layers: LayersService) -> dict[str, Any]:
+    extent = layers.extent(spec.name)
     doc: dict[str, Any] = {
         "id": spec.name,
         "title": spec.title,
@@ -122,13 +127,13 @@ def _collection_doc(base: str, spec: LayerSpec, store: Store) -> dict[str, Any]:
 
 
 @router.get("/collections", summary="Feature collections", tags=["OGC API Features"], response_model=Collections)
-def collections(request: Request, f: Format | None = F, store: Store = Depends(get_store),
+def collections(request: Request, f: Format | None = F, layers: LayersService = Depends(get_layers),
                 settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
     doc = {
         "links": [{"href": f"{base}/collections", "rel": "self", "type": "application/json"},
                   {"href": f"{base}/collections?f=html", "rel": "alternate", "type": "text/html"}],
-        "collections": [_collection_doc(base, spec, store) for spec in store.catalog],
+        "collections": [_collection_doc(base, spec, layers) for spec in layers.catalog],
     }
     if _wants_html(request, f):
         return render("collections.html", doc=doc)
@@ -137,10 +142,10 @@ def collections(request: Request, f: Format | None = F, store: Store = Depends(g
 
 @router.get("/collections/{layer}", summary="One feature collection", tags=["OGC API Features"],
             response_model=Collection)
-def collection(layer: str, request: Request, f: Format | None = F, store: Store = Depends(get_store),
+def collection(layer: str, request: Request, f: Format | None = F, layers: LayersService = Depends(get_layers),
                settings: Settings = Depends(get_settings), _=Reader):
-    spec = store.spec(layer)
-    doc = _collection_doc(_base(request, settings), spec, store)
+    spec = layers.spec(layer)
+    doc = _collection_doc(_base(request, settings), spec, layers)
     if _wants_html(request, f):
         return render("collection.html", doc=doc, spec=spec)
     return _json(doc)
@@ -166,15 +171,15 @@ def _schema(spec: LayerSpec, base: str, kind: str) -> dict[str, Any]:
 
 
 @router.get("/collections/{layer}/schema", summary="Schema of the features", tags=["OGC API Features"])
-def schema(layer: str, request: Request, store: Store = Depends(get_store),
+def schema(layer: str, request: Request, layers: LayersService = Depends(get_layers),
            settings: Settings = Depends(get_settings), _=Reader):
-    return _json(_schema(store.spec(layer), _base(request, settings), "schema"), "application/schema+json")
+    return _json(_schema(layers.spec(layer), _base(request, settings), "schema"), "application/schema+json")
 
 
 @router.get("/collections/{layer}/queryables", summary="Attributes usable as filters", tags=["OGC API Features"])
-def queryables(layer: str, request: Request, store: Store = Depends(get_store),
+def queryables(layer: str, request: Request, layers: LayersService = Depends(get_layers),
                settings: Settings = Depends(get_settings), _=Reader):
-    return _json(_schema(store.spec(layer), _base(request, settings), "queryables"), "application/schema+json")
+    return _json(_schema(layers.spec(layer), _base(request, settings), "queryables"), "application/schema+json")
 
 
 def _parse_bbox(text: str) -> tuple[float, float, float, float]:
@@ -303,13 +308,13 @@ def items(layer: str, request: Request, f: Format | None = F,
                                      description="comma-separated attributes (not JSON ones) or id, "
                                      "'-' for descending"),
           q: str | None = Param(None, max_length=200, pattern=NO_NUL, description="name contains (any case)"),
-          store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+          layers: LayersService = Depends(get_layers), settings: Settings = Depends(get_settings), _=Reader):
     """Filter by bbox (minlon,minlat,maxlon,maxlat, CRS84), by any attribute with `name=value`
     (equality), by `q` (name contains); page with limit/offset and follow the `next` link."""
-    spec = store.spec(layer)
+    spec = layers.spec(layer)
     params = dict(request.query_params)
     query = parse_items_query(spec, params, settings)
-    page = store.items(layer, query)
+    page = layers.items(layer, query)
     base = _base(request, settings)
     links = _page_links(base, layer, params, query, len(page.features), page.number_matched)
     if _wants_html(request, f):
@@ -322,10 +327,10 @@ def items(layer: str, request: Request, f: Format | None = F,
 
 @router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"],
             responses=geojson(GeoJSONFeature, html=True))
-def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, store: Store = Depends(get_store),
+def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, layers: LayersService = Depends(get_layers),
          settings: Settings = Depends(get_settings), _=Reader):
-    spec = store.spec(layer)
-    feat = store.get(layer, fid)
+    spec = layers.spec(layer)
+    feat = layers.get(layer, fid)
     base = _base(request, settings)
     if _wants_html(request, f):
         return render("item.html", spec=spec, feature=feat, feature_json=script_safe(feature_bytes(feat)))
@@ -344,15 +349,15 @@ _WRITE_DOC = "A GeoJSON Feature or FeatureCollection (RFC 7946, WGS84 lon/lat) w
 @router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
              tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC),
              response_model=Created)
-async def create(layer: str, request: Request, store: Store = Depends(get_store),
+async def create(layer: str, request: Request, layers: LayersService = Depends(get_layers),
                  settings: Settings = Depends(get_settings), role: str = Editor):
     """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""
     body = await request.body()
 
     def work() -> list[int]:  # parsing, validation and the store write run off the event loop
-        spec = store.spec(layer)
+        spec = layers.spec(layer)
         rows = validate_rows(spec, parse_feature_body(body, allow_collection=True))
-        return store.write(layer, WriteBatch(creates=rows))
+        return layers.write(layer, WriteBatch(creates=rows))
 
     ids = await run_in_threadpool(work)
     base = _base(request, settings)
@@ -363,14 +368,14 @@ async def create(layer: str, request: Request, store: Store = Depends(get_store)
 @router.put("/collections/{layer}/items/{fid}", status_code=204, summary="Replace a feature (editor role)",
             tags=["OGC API Features – writes"], response_class=Response,
             openapi_extra=geojson_body(False, "A GeoJSON Feature (RFC 7946, WGS84 lon/lat)."))
-async def replace(layer: str, fid: FeatureId, request: Request, store: Store = Depends(get_store),
+async def replace(layer: str, fid: FeatureId, request: Request, layers: LayersService = Depends(get_layers),
                   role: str = Editor):
     body = await request.body()
 
     def work() -> None:
-        spec = store.spec(layer)
+        spec = layers.spec(layer)
         rows = validate_rows(spec, parse_feature_body(body, allow_collection=False))
-        store.write(layer, WriteBatch(replaces={fid: rows[0]}))
+        layers.write(layer, WriteBatch(replaces={fid: rows[0]}))
 
     await run_in_threadpool(work)
     return Response(status_code=204)
@@ -378,7 +383,7 @@ async def replace(layer: str, fid: FeatureId, request: Request, store: Store = D
 
 @router.delete("/collections/{layer}/items/{fid}", status_code=204, summary="Delete a feature (editor role)",
                tags=["OGC API Features – writes"], response_class=Response)
-def remove(layer: str, fid: FeatureId, store: Store = Depends(get_store), role: str = Editor):
-    store.spec(layer)
-    store.write(layer, WriteBatch(deletes=[fid]))
+def remove(layer: str, fid: FeatureId, layers: LayersService = Depends(get_layers), role: str = Editor):
+    layers.spec(layer)
+    layers.write(layer, WriteBatch(deletes=[fid]))
     return Response(status_code=204)

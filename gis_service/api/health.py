@@ -12,8 +12,8 @@ import logging
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from ..context import AppContext
-from .deps import get_context
+from ..services.container import Services
+from .deps import get_services
 from .errors import unavailable
 
 router = APIRouter(tags=["Health"])
@@ -31,11 +31,11 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", summary="Readiness: the store answers", response_model=Health)
-def readyz(ctx: AppContext = Depends(get_context)):
+def readyz(svc: Services = Depends(get_services)):
     try:
-        ctx.store.ping()
+        svc.store.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
         log.warning("not ready: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        return unavailable(f"store ({ctx.store.kind}) not ready")
-    return Health(status="ok", store=ctx.store.kind)
+        return unavailable(f"store ({svc.store.kind}) not ready")
+    return Health(status="ok", store=svc.store.kind)
 

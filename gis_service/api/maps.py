@@ -13,15 +13,11 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ..analysis import rescue, scenarios
-from ..analysis.scenarios import ScenarioParams
-from ..config import Settings
-from ..context import AppContext
-from ..maps import base as map_base
-from ..maps import results
-from ..maps.overview import layer_map, overview_map
-from ..stores.base import Store
-from .deps import Reader, get_context, get_settings, get_store
+from ..analysis.consequence.params import ScenarioParams
+from ..analysis.rescue.inputs import MAX_K, parse_minutes
+from ..maps.base import EMBED_LIMIT
+from ..services.container import Services
+from .deps import Reader, Svc
 from .errors import ApiError
 from .exposure import scenario_query
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
@@ -30,12 +26,12 @@ from .siting import PROPOSAL_DOC, read_limited_body
 router = APIRouter(prefix="/maps", tags=["Maps 地图"])
 
 DOWNLOAD = Query(False, description="1/true: a standalone HTML file (all assets inlined) as an attachment")
-EMBED = Query(map_base.EMBED_LIMIT, ge=0, le=map_base.EMBED_LIMIT,
+EMBED = Query(EMBED_LIMIT, ge=0, le=EMBED_LIMIT,
               description="layers with more features than this are not embedded: grid counts, loaded by bbox")
 
 
-def html_response(m, name: str, download: bool) -> HTMLResponse:
-    html = map_base.finish(m, standalone=download)
+def html_response(svc: Services, m, name: str, download: bool) -> HTMLResponse:
+    html = svc.maps.html(m, standalone=download)
     headers = {}
     if download:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "map"
@@ -43,51 +39,46 @@ def html_response(m, name: str, download: bool) -> HTMLResponse:
     return HTMLResponse(html, headers=headers)
 
 
-def _layers_param(store: Store, layers: str | None) -> list[str] | None:
+def _layers_param(svc: Services, layers: str | None) -> list[str] | None:
     if not layers:
         return None
     names = [n.strip() for n in layers.split(",") if n.strip()]
-    unknown = [n for n in names if n not in store.catalog]
+    catalog = svc.layers.catalog
+    unknown = [n for n in names if n not in catalog]
     if unknown:
-        raise ApiError(400, "layers", f"unknown layer(s) {', '.join(unknown)}; known: {', '.join(store.catalog.names())}")
+        raise ApiError(400, "layers", f"unknown layer(s) {', '.join(unknown)}; known: {', '.join(catalog.names())}")
     return names
 
 
 @router.get("/overview", response_class=HTMLResponse, summary="Overview map of all layers 总览图")
 def overview(layers: str | None = Query(None, max_length=2000, pattern=NO_NUL, description="comma-separated layer names (default: all)"),
-             download: bool = DOWNLOAD, embed_limit: int = EMBED, store: Store = Depends(get_store),
-             settings: Settings = Depends(get_settings), _=Reader):
+             download: bool = DOWNLOAD, embed_limit: int = EMBED, svc: Services = Svc, _=Reader):
     """All risk layers with legend, layer control and popups (Chinese labels, units). Dense point
     layers are clustered; layers above the embed limit show grid counts and load by bbox."""
-    m = overview_map(store, settings, _layers_param(store, layers), live=not download, embed_limit=embed_limit)
-    return html_response(m, "overview", download)
+    m = svc.maps.overview(_layers_param(svc, layers), live=not download, embed_limit=embed_limit)
+    return html_response(svc, m, "overview", download)
 
 
 @router.get("/layer/{layer}", response_class=HTMLResponse, summary="Map of one layer 图层地图")
-def layer(layer: str, download: bool = DOWNLOAD, embed_limit: int = EMBED, store: Store = Depends(get_store),
-          settings: Settings = Depends(get_settings), _=Reader):
-    store.spec(layer)  # 404 for an unknown layer
-    m = layer_map(store, settings, layer, live=not download, embed_limit=embed_limit)
-    return html_response(m, f"layer_{layer}", download)
+def layer(layer: str, download: bool = DOWNLOAD, embed_limit: int = EMBED, svc: Services = Svc, _=Reader):
+    m = svc.maps.layer(layer, live=not download, embed_limit=embed_limit)
+    return html_response(svc, m, f"layer_{layer}", download)
 
 
 @router.get("/aggregate/{layer}", summary="Grid counts of a layer (for large-layer maps and the viewer)")
-def aggregate(layer: str, store: Store = Depends(get_store), _=Reader):
+def aggregate(layer: str, svc: Services = Svc, _=Reader):
     """``{"cell": size in degrees, "cells": [[lon, lat, count], ...], "total": n}`` — features per grid
     cell (by representative point) over the layer's extent."""
-    store.spec(layer)
-    return Response(orjson.dumps(map_base.aggregate_cells(store, layer)), media_type="application/json")
+    return Response(orjson.dumps(svc.layers.aggregate(layer)), media_type="application/json")
 
 
 @router.get("/exposure/{layer}/{fid}", response_class=HTMLResponse, summary="Exposure map 暴露分析图")
 def exposure_map(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query), download: bool = DOWNLOAD,
-                 store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+                 svc: Services = Svc, _=Reader):
     """Zones of a hazard source, tailings dam or goaf area coloured red/orange/yellow, receptors inside
     highlighted, the zone table and the model assumptions beside the map. Scenario parameters as in
     ``GET /analysis/exposure/{layer}/{id}``."""
-    scenarios.check_layer(layer)
-    return html_response(results.exposure_map(store, settings, layer, fid, params), f"exposure_{layer}_{fid}",
-                         download)
+    return html_response(svc, svc.maps.exposure(layer, fid, params), f"exposure_{layer}_{fid}", download)
 
 
 @router.get("/rescue", response_class=HTMLResponse, summary="Nearest rescue teams map 救援队伍图")
@@ -96,26 +87,23 @@ def rescue_map(lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False,
                lat: float = Query(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)"),
                incident: str = Query(..., max_length=200, pattern=NO_NUL,
                                      description="incident type(s), as in /analysis/rescue/nearest"),
-               k: int = Query(5, ge=1, le=rescue.MAX_K, description="number of teams"),
+               k: int = Query(5, ge=1, le=MAX_K, description="number of teams"),
                by: Literal["distance", "time"] = Query("distance", description="distance | time (road travel "
                                                        "time, with routes)"),
                isochrones: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                               description="minutes, e.g. 10,20,30: areas the nearest "
                                               "(up to 3) teams reach"),
-               download: bool = DOWNLOAD, ctx: AppContext = Depends(get_context), _=Reader):
-    minutes = rescue.parse_minutes(isochrones, "isochrones") if isochrones else None
-    m = results.rescue_map(ctx.store, ctx.settings, lon, lat, incident, k=k, by=by, isochrone_minutes=minutes,
-                           standards=ctx.rescue_standards)
-    return html_response(m, "rescue", download)
+               download: bool = DOWNLOAD, svc: Services = Svc, _=Reader):
+    minutes = parse_minutes(isochrones, "isochrones") if isochrones else None
+    m = svc.maps.rescue(lon, lat, incident, k=k, by=by, isochrone_minutes=minutes)
+    return html_response(svc, m, "rescue", download)
 
 
 @router.get("/siting/{park_id}", response_class=HTMLResponse, summary="Siting check map of a park 园区选址图")
 def siting_park_map(park_id: FeatureId, rule_set: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                   description="rule set name (rules/*.yaml)"),
-                    download: bool = DOWNLOAD, store: Store = Depends(get_store),
-                    settings: Settings = Depends(get_settings), _=Reader):
-    return html_response(results.siting_map(store, settings, park_id=park_id, rule_set=rule_set),
-                         f"siting_park_{park_id}", download)
+                    download: bool = DOWNLOAD, svc: Services = Svc, _=Reader):
+    return html_response(svc, svc.maps.siting_park(park_id, rule_set), f"siting_park_{park_id}", download)
 
 
 @router.post("/siting", response_class=HTMLResponse, summary="Siting check map of a proposal 拟选址检查图",
@@ -125,14 +113,13 @@ async def siting_proposal_map(request: Request,
                                   None, description="park | installation"),
                               rule_set: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                   description="rule set name (rules/*.yaml)"),
-                              download: bool = DOWNLOAD, store: Store = Depends(get_store),
-                              settings: Settings = Depends(get_settings), _=Reader):
+                              download: bool = DOWNLOAD, svc: Services = Svc, _=Reader):
     """Body: a GeoJSON Feature (Polygon/MultiPolygon/Point), as for ``POST /analysis/siting``."""
     body = await read_limited_body(request)
     from starlette.concurrency import run_in_threadpool
 
     def work() -> HTMLResponse:
-        m = results.siting_map(store, settings, body=body, kind=kind, rule_set=rule_set)
-        return html_response(m, "siting_proposal", download)
+        m = svc.maps.siting_proposal(body, kind, rule_set)
+        return html_response(svc, m, "siting_proposal", download)
 
     return await run_in_threadpool(work)

@@ -22,15 +22,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ..config import Settings
-from ..monitoring import decision
-from ..monitoring.ingest import Pipeline, reading_store
+from ..monitoring.ingest import Pipeline
 from ..monitoring.kinds import effective, kinds
 from ..monitoring.readings import loads, parse_time
 from ..monitoring.storebase import ALARM_STATUSES, MonitoringUnavailable, ReadingStore, UnknownAlarm, iso
+from ..services.container import Services
+from ..services.layers import LayersService
+from ..services.monitoring import MonitoringService
 from ..stores.base import Query as ItemsQuery
-from ..stores.base import Store
-from .deps import Editor, Heavy, Reader, caller_role, get_settings, get_store
+from .deps import Editor, Heavy, Reader, caller_role
 from .errors import ApiError
 
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
@@ -39,20 +39,23 @@ MAX_SERIES = 20_000
 
 
 class Monitoring:
-    """Per-application monitoring context: the reading store, the ingest pipeline, the SSE hub."""
+    """Per-application monitoring of the API: the monitoring facade (reading store, pipeline, decision
+    packages), the layers facade and the SSE hub of this process."""
 
-    def __init__(self, layers: Store, settings: Settings):
-        self.readings: ReadingStore = reading_store(settings)
-        self.readings.init()
-        self.pipeline = Pipeline(self.readings, layers, settings)
+    def __init__(self, service: MonitoringService, layers: LayersService):
+        self.service = service
+        self.layers = layers
+        self.readings: ReadingStore = service.readings   # opens it (MonitoringUnavailable while down)
+        self.pipeline: Pipeline = service.pipeline
         self.hub = Hub(self.readings)
 
 
 async def context(request: Request) -> Monitoring:
     mon = getattr(request.app.state, "monitoring", None)
     if mon is None:
+        svc: Services = request.app.state.services
         try:
-            mon = await run_in_threadpool(Monitoring, request.app.state.store, request.app.state.settings)
+            mon = await run_in_threadpool(Monitoring, svc.monitoring, svc.layers)
         except MonitoringUnavailable as exc:
             raise ApiError(503, "store", str(exc), code="ServiceUnavailable") from exc
         request.app.state.monitoring = mon
@@ -218,13 +221,12 @@ async def list_alarms(status: str = Query("open", description="open | acknowledg
 
 @router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
 async def get_alarm(alarm_id: int, package: bool = Query(True, description="include the decision package"),
-                    mon: Monitoring = Depends(context), store: Store = Depends(get_store),
-                    settings: Settings = Depends(get_settings), _=Reader, _slot=Heavy):
+                    mon: Monitoring = Depends(context), _=Reader, _slot=Heavy):
     """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
     alarm = await _call(mon.readings.alarm, alarm_id)
     if not package:
         return _json({"alarm": alarm})
-    return _json(await _call(decision.package, alarm, store, mon.readings, settings))
+    return _json(await _call(mon.service.package, alarm))
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an alarm (role editor)")
@@ -257,7 +259,7 @@ def _state(st: dict[str, Any] | None, stale_min: float | None, now: float) -> st
 
 @router.get("/sensors", summary="Sensors with their live state (GeoJSON)")
 async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
-                  mon: Monitoring = Depends(context), store: Store = Depends(get_store), _=Reader):
+                  mon: Monitoring = Depends(context), _=Reader):
     box: tuple[float, float, float, float] | None = None
     if bbox:
         try:
@@ -265,7 +267,7 @@ async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxl
         except ValueError:
             raise ApiError(400, "bbox", "must be minlon,minlat,maxlon,maxlat") from None
         box = (x0, y0, x1, y1)
-    page = await run_in_threadpool(store.items, "sensors", ItemsQuery(bbox=box, limit=50_000))
+    page = await run_in_threadpool(mon.layers.items, "sensors", ItemsQuery(bbox=box, limit=50_000))
     states = await _call(mon.readings.states)
     now = time.time()
     feats = []
@@ -296,8 +298,8 @@ async def readings(sensor_id: int, from_: str | None = Query(None, alias="from",
                                                           "epoch s; default 24 h before `to`"),
                    to: str | None = Query(None, description="end (exclusive); default now"),
                    limit: int = Query(5000, ge=1, le=MAX_SERIES),
-                   mon: Monitoring = Depends(context), store: Store = Depends(get_store), _=Reader):
-    sensor = await run_in_threadpool(store.get, "sensors", sensor_id)
+                   mon: Monitoring = Depends(context), _=Reader):
+    sensor = await run_in_threadpool(mon.layers.get, "sensors", sensor_id)
     t1 = _when("to", to, time.time() + 1)
     t0 = _when("from", from_, t1 - 86400)
     if not t0 < t1:

@@ -14,36 +14,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from shapely.geometry import Point
 from starlette.concurrency import run_in_threadpool
 
-from ..analysis import exposure, rescue, scenarios, siting
-from ..analysis.qra import service as qra
+from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
-from ..analysis.scenarios import ScenarioParams
-from ..context import AppContext
-from ..reports import content, pdf
 from ..reports.fonts import FontMissing
-from .deps import Reader, get_context
+from ..services.container import Services
+from .deps import Reader, Svc
 from .errors import ApiError
 from .exposure import scenario_query
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
 from .rescue import BY_DOC, INCIDENT_DOC, K, Lat, Lon
 from .risk import PARK, qra_query
-from .siting import PROPOSAL_DOC, RuleSetName, _rule_set, read_limited_body
+from .siting import PROPOSAL_DOC, RuleSetName, read_limited_body
 
 router = APIRouter(prefix="/reports", tags=["Reports 报告"])
 PDF = "application/pdf"
 PDF_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {PDF: {}}, "description": "the report as PDF"}}
 
 
-def _pdf(report: pdf.Report, name: str) -> Response:
+def _pdf(make: Callable[[], bytes], name: str) -> Response:
     try:
-        data = pdf.render(report)
+        data = make()
     except FontMissing as exc:
         raise ApiError(503, "font", str(exc), code="ServiceUnavailable") from None
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "report"
@@ -53,10 +50,8 @@ def _pdf(report: pdf.Report, name: str) -> Response:
 @router.get("/siting/{park_id}.pdf", summary="Siting check report of a park (PDF) 园区选址检查报告",
             response_class=Response, responses=PDF_RESPONSE)
 def siting_park_report(park_id: FeatureId, rule_set: str | None = RuleSetName,
-                       ctx: AppContext = Depends(get_context), _=Reader):
-    rs = _rule_set(ctx, "park", rule_set)
-    fc = siting.check_park(ctx.store, park_id, rs, graph=ctx.road_graph()).to_feature_collection()
-    return _pdf(content.siting_report(fc, ctx.store), f"siting_park_{park_id}")
+                       svc: Services = Svc, _=Reader):
+    return _pdf(lambda: svc.reports.siting_park(park_id, rule_set), f"siting_park_{park_id}")
 
 
 @router.post("/siting", summary="Siting check report of a proposal (PDF) 拟选址检查报告",
@@ -67,15 +62,12 @@ async def siting_proposal_report(request: Request,
                                      None, description="park | installation"),
                                  rule_set: str | None = RuleSetName,
                                  repair: bool = Query(False, description="repair an invalid polygon"),
-                                 ctx: AppContext = Depends(get_context), _=Reader):
+                                 svc: Services = Svc, _=Reader):
     """Body: a GeoJSON Feature (Polygon/MultiPolygon/Point), as for ``POST /analysis/siting``."""
     body = await read_limited_body(request)
 
     def work() -> Response:
-        proposal = siting.proposal_from_geojson(body, ctx.store, kind=kind, repair=repair)
-        rs = _rule_set(ctx, proposal.kind, rule_set)
-        fc = siting.check(ctx.store, proposal, rs, graph=ctx.road_graph()).to_feature_collection()
-        return _pdf(content.siting_report(fc, ctx.store), "siting_proposal")
+        return _pdf(lambda: svc.reports.siting_proposal(body, kind, rule_set, repair), "siting_proposal")
 
     return await run_in_threadpool(work)
 
@@ -83,10 +75,8 @@ async def siting_proposal_report(request: Request,
 @router.get("/exposure/{layer}/{fid}.pdf", summary="Exposure report (PDF) 暴露分析报告",
             response_class=Response, responses=PDF_RESPONSE)
 def exposure_report(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query),
-                    ctx: AppContext = Depends(get_context), _=Reader):
-    scenarios.check_layer(layer)
-    fc = exposure.feature_exposure(ctx.store, layer, fid, params).to_feature_collection(receptor_features=True)
-    return _pdf(content.exposure_report(fc, ctx.store), f"exposure_{layer}_{fid}")
+                    svc: Services = Svc, _=Reader):
+    return _pdf(lambda: svc.reports.exposure(layer, fid, params), f"exposure_{layer}_{fid}")
 
 
 @router.get("/rescue.pdf", summary="Nearest rescue teams report (PDF) 救援队伍报告",
@@ -94,23 +84,19 @@ def exposure_report(layer: str, fid: FeatureId, params: ScenarioParams = Depends
 def rescue_report(lon: float = Lon, lat: float = Lat,
                   incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
                   k: int = K, by: Literal["distance", "time"] = Query("time", description=BY_DOC),
-                  ctx: AppContext = Depends(get_context), _=Reader):
-    answer = rescue.nearest_teams(ctx.store, Point(lon, lat), incident, k=k, by=by, graph=ctx.graph_for(by),
-                                  standards=ctx.rescue_standards)
-    return _pdf(content.rescue_report(answer.to_feature_collection(), ctx.store), "rescue")
+                  svc: Services = Svc, _=Reader):
+    return _pdf(lambda: svc.reports.rescue(lon, lat, incident, k=k, by=by), "rescue")
 
 
 @router.get("/risk/{layer}/{fid}.pdf", summary="Quantitative risk report of an installation (PDF) 定量风险评价报告",
             response_class=Response, responses=PDF_RESPONSE)
 def risk_report(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
-                ctx: AppContext = Depends(get_context), _=Reader):
-    fc = qra.individual_risk(ctx.store, params, layer=layer, fid=fid, societal=True)
-    return _pdf(content.risk_report(fc, ctx.store), f"risk_{layer}_{fid}")
+                svc: Services = Svc, _=Reader):
+    return _pdf(lambda: svc.reports.risk(params, layer=layer, fid=fid), f"risk_{layer}_{fid}")
 
 
 @router.get("/risk.pdf", summary="Quantitative risk report of a chemical park (PDF) 园区定量风险评价报告",
             response_class=Response, responses={**PDF_RESPONSE, 404: {"description": "no such chemical park"}})
 def risk_park_report(park_id: int = PARK, params: QraParams = Depends(qra_query),
-                     ctx: AppContext = Depends(get_context), _=Reader):
-    fc = qra.individual_risk(ctx.store, params, park_id=park_id, societal=True)
-    return _pdf(content.risk_report(fc, ctx.store), f"risk_park_{park_id}")
+                     svc: Services = Svc, _=Reader):
+    return _pdf(lambda: svc.reports.risk(params, park_id=park_id), f"risk_park_{park_id}")

@@ -9,21 +9,20 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Response
-from shapely.geometry import Point
+from fastapi import APIRouter, Query, Response
 
-from ..analysis import rescue
-from ..context import AppContext
-from ..validation import Problem, ValidationFailed
-from .deps import Heavy, Reader, get_context
+from ..analysis.rescue.inputs import INCIDENT_BY_LAYER, MAX_ISOCHRONES, MAX_K
+from ..models.rescue_standards import MAX_MINUTES, incident_types
+from ..services.container import Services
+from .deps import Heavy, Reader, Svc
 from .params import NO_NUL, FeatureId
 from .schemas import geojson
 
 router = APIRouter(prefix="/analysis/rescue", tags=["Rescue"])
 GEOJSON = "application/geo+json"
 
-K_DOC = f"number of teams, 1..{rescue.MAX_K}"
-INCIDENT_DOC = ("incident type: " + ", ".join(rescue.incident_types())
+K_DOC = f"number of teams, 1..{MAX_K}"
+INCIDENT_DOC = ("incident type: " + ", ".join(incident_types())
                 + "; several with commas, e.g. chemical,medical")
 BY_DOC = "distance (geodesic straight line) or time (road travel time)"
 TEAM_TYPES_DOC = "only these of the capable team types, comma separated, e.g. hazmat"
@@ -31,7 +30,7 @@ MAX_PERSONNEL = 1_000_000
 
 Lon = Query(..., ge=-180, le=180, allow_inf_nan=False, description="incident longitude (WGS84)")
 Lat = Query(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)")
-K = Query(5, ge=1, le=rescue.MAX_K, description=K_DOC)
+K = Query(5, ge=1, le=MAX_K, description=K_DOC)
 By = Query("distance", description=BY_DOC)
 MinPersonnel = Query(0, ge=0, le=MAX_PERSONNEL, description="only teams with at least this many people")
 OnDuty = Query(True, description="only teams on duty")
@@ -51,10 +50,9 @@ def nearest(lon: float = Lon, lat: float = Lat,
             incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
             k: int = K, by: Literal["distance", "time"] = By, min_personnel: int = MinPersonnel,
             on_duty: bool = OnDuty, team_types: str | None = TeamTypes,
-            ctx: AppContext = Depends(get_context), _=Reader):
-    answer = rescue.nearest_teams(ctx.store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
-                                  on_duty_only=on_duty, graph=ctx.graph_for(by),
-                                  standards=ctx.rescue_standards, team_types=_team_types(team_types))
+            svc: Services = Svc, _=Reader):
+    answer = svc.rescue.nearest(lon, lat, incident, k=k, by=by, min_personnel=min_personnel, on_duty=on_duty,
+                                team_types=_team_types(team_types))
     return _geojson(answer.to_feature_collection())
 
 
@@ -63,22 +61,12 @@ def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["dist
                        incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                     description=INCIDENT_DOC + "; default from the layer: "
                                                     + ", ".join(f"{a}→{b}" for a, b in
-                                                                rescue.INCIDENT_BY_LAYER.items())),
+                                                                INCIDENT_BY_LAYER.items())),
                        min_personnel: int = MinPersonnel, on_duty: bool = OnDuty,
                        team_types: str | None = TeamTypes,
-                       ctx: AppContext = Depends(get_context), _=Reader):
-    store = ctx.store
-    store.spec(layer)                                   # unknown layer → 404
-    if incident is None:
-        incident = rescue.INCIDENT_BY_LAYER.get(layer)
-        if incident is None:
-            raise ValidationFailed([Problem(None, "incident", f"layer {layer!r} has no default incident type; "
-                                            f"give incident= ({', '.join(rescue.incident_types())})")])
-    feature = store.get(layer, fid)                     # missing → 404
-    answer = rescue.nearest_teams(store, feature.geometry, incident, k=k, by=by, min_personnel=min_personnel,
-                                  on_duty_only=on_duty, graph=ctx.graph_for(by),
-                                  standards=ctx.rescue_standards, check_extent=False,
-                                  team_types=_team_types(team_types))
+                       svc: Services = Svc, _=Reader):
+    feature, answer = svc.rescue.nearest_to_feature(layer, fid, incident, k=k, by=by, min_personnel=min_personnel,
+                                                    on_duty=on_duty, team_types=_team_types(team_types))
     doc = answer.to_feature_collection()
     doc["metadata"]["incident_feature"] = {"layer": layer, "id": feature.id, "name": feature.properties.get("name")}
     return _geojson(doc)
@@ -89,21 +77,18 @@ def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["dist
 def team_isochrone(team_id: FeatureId,
                    minutes: str = Query("10,20,30", max_length=200, pattern=NO_NUL,
                                         description="minutes, e.g. 10,20,30 "
-                                        f"(1 to {rescue.MAX_ISOCHRONES} values)"),
-                   ctx: AppContext = Depends(get_context), _=Reader):
-    mins = rescue.parse_minutes(minutes)
-    return _geojson(rescue.team_isochrones(ctx.store, team_id, mins, graph=ctx.road_graph(),
-                                                   standards=ctx.rescue_standards))
+                                        f"(1 to {MAX_ISOCHRONES} values)"),
+                   svc: Services = Svc, _=Reader):
+    return _geojson(svc.rescue.isochrones(team_id, minutes))
 
 
 @router.get("/coverage", summary="Hazards with no capable team within the arrival standard", responses=geojson(),
             dependencies=[Heavy])
 def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                           description=INCIDENT_DOC + "; default: each layer's own type"),
-             minutes: float | None = Query(None, gt=0, le=rescue.MAX_MINUTES, allow_inf_nan=False,
+             minutes: float | None = Query(None, gt=0, le=MAX_MINUTES, allow_inf_nan=False,
                                            description="one time limit for all team types instead of "
                                            "their standards"),
-             ctx: AppContext = Depends(get_context), _=Reader):
-    report = rescue.coverage(ctx.store, incident, minutes, graph=ctx.road_graph(),
-                             standards=ctx.rescue_standards)
+             svc: Services = Svc, _=Reader):
+    report = svc.rescue.coverage(incident, minutes)
     return _geojson(report.to_feature_collection())

@@ -16,13 +16,10 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..analysis.qra import service
 from ..analysis.qra.data import QraParams, qra_params
-from ..config import Settings
-from ..maps import risk as risk_maps
-from ..stores.base import Store
+from ..services.container import Services
 from ..validation import Problem, ValidationFailed
-from .deps import Reader, get_settings, get_store
+from .deps import Reader, Svc
 from .maps import DOWNLOAD, html_response
 from .params import FeatureId
 
@@ -101,37 +98,36 @@ SOCIETAL = Query(False, description="also the F-N curve of the same run in metad
 
 @router.get("/analysis/risk/individual/{layer}/{fid}", summary="Individual-risk contours of an installation")
 async def individual_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
-                         societal: bool = SOCIETAL, store: Store = Depends(get_store), _=Reader):
-    return _geojson(await run_in_threadpool(service.individual_risk, store, params, layer=layer, fid=fid,
+                         societal: bool = SOCIETAL, svc: Services = Svc, _=Reader):
+    return _geojson(await run_in_threadpool(svc.risk.individual, params, layer=layer, fid=fid,
                                             societal=societal))
 
 
 @router.get("/analysis/risk/individual", summary="Individual-risk contours of a chemical park", responses=NO_PARK)
 async def individual_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
-                          societal: bool = SOCIETAL, store: Store = Depends(get_store), _=Reader):
-    return _geojson(await run_in_threadpool(service.individual_risk, store, params, park_id=park_id,
+                          societal: bool = SOCIETAL, svc: Services = Svc, _=Reader):
+    return _geojson(await run_in_threadpool(svc.risk.individual, params, park_id=park_id,
                                             societal=societal))
 
 
 @router.get("/analysis/risk/societal/{layer}/{fid}", summary="F-N curve of an installation")
 async def societal_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
-                       store: Store = Depends(get_store), _=Reader):
-    return _json(await run_in_threadpool(service.societal_risk, store, params, layer=layer, fid=fid))
+                       svc: Services = Svc, _=Reader):
+    return _json(await run_in_threadpool(svc.risk.societal, params, layer=layer, fid=fid))
 
 
 @router.get("/analysis/risk/societal", summary="F-N curve of a chemical park", responses=NO_PARK)
 async def societal_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
-                        store: Store = Depends(get_store), _=Reader):
-    return _json(await run_in_threadpool(service.societal_risk, store, params, park_id=park_id))
+                        svc: Services = Svc, _=Reader):
+    return _json(await run_in_threadpool(svc.risk.societal, params, park_id=park_id))
 
 
 @router.get("/maps/risk/{layer}/{fid}", response_class=HTMLResponse, tags=["Maps 地图"],
             summary="Risk map of an installation 个人风险与社会风险图")
 async def risk_map_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query), download: bool = DOWNLOAD,
-                       store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+                       svc: Services = Svc, _=Reader):
     def work():
-        m = risk_maps.risk_map(store, settings, params, layer=layer, fid=fid)
-        return html_response(m, f"risk_{layer}_{fid}", download)
+        return html_response(svc, svc.maps.risk(params, layer=layer, fid=fid), f"risk_{layer}_{fid}", download)
 
     return await run_in_threadpool(work)
 
@@ -139,9 +135,8 @@ async def risk_map_one(layer: str, fid: FeatureId, params: QraParams = Depends(q
 @router.get("/maps/risk", response_class=HTMLResponse, tags=["Maps 地图"], summary="Risk map of a chemical park",
             responses=NO_PARK)
 async def risk_map_park(park_id: int = PARK, params: QraParams = Depends(qra_query), download: bool = DOWNLOAD,
-                        store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+                        svc: Services = Svc, _=Reader):
     def work():
-        m = risk_maps.risk_map(store, settings, params, park_id=park_id)
-        return html_response(m, f"risk_park_{park_id}", download)
+        return html_response(svc, svc.maps.risk(params, park_id=park_id), f"risk_park_{park_id}", download)
 
     return await run_in_threadpool(work)

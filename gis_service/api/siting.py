@@ -16,14 +16,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..analysis import siting
-from ..analysis.siting_rules import rule_set_for
-from ..context import AppContext
-from ..validation import Problem, ValidationFailed
-from .deps import Reader, get_context
+from ..analysis.siting.inputs import MAX_PROPOSAL_SPAN_DEG, MAX_PROPOSAL_VERTICES
+from ..analysis.siting.results import SitingReport
+from ..services.container import Services
+from .deps import Reader, Svc
 from .errors import ApiError
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
 
@@ -32,23 +31,16 @@ FORMATS = {"json": "application/json", "geojson": "application/geo+json"}
 F_DOC = "json: the siting report; geojson: FeatureCollection (proposal, conflicts, zones) with the report in metadata"
 RULE_SET_DOC = "rule set name (rules/<name>.yaml); default: the set for the proposal's kind"
 RuleSetName = Query(None, max_length=200, pattern=NO_NUL, description=RULE_SET_DOC)
-PROPOSAL_DOC = (f"A GeoJSON Feature (Polygon, MultiPolygon or Point; at most {siting.MAX_PROPOSAL_VERTICES} "
-                f"vertices and {siting.MAX_PROPOSAL_SPAN_DEG:g}° across) or a FeatureCollection of exactly one; "
+PROPOSAL_DOC = (f"A GeoJSON Feature (Polygon, MultiPolygon or Point; at most {MAX_PROPOSAL_VERTICES} "
+                f"vertices and {MAX_PROPOSAL_SPAN_DEG:g}° across) or a FeatureCollection of exactly one; "
                 "properties.inventory, kind and name optional.")
 
 
-def _respond(report: siting.SitingReport, f: str) -> Response:
+def _respond(report: SitingReport, f: str) -> Response:
     if f not in FORMATS:
         raise ApiError(400, "f", f"unknown format {f!r}; accepted: {', '.join(FORMATS)}")
     doc = report.to_feature_collection() if f == "geojson" else report.to_dict()
     return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=FORMATS[f])
-
-
-def _rule_set(ctx: AppContext, kind: str, name: str | None):
-    try:
-        return rule_set_for(ctx.rule_sets(), kind, name)
-    except (KeyError, ValueError) as exc:
-        raise ValidationFailed([Problem(None, "rule_set", str(exc).strip("'\""))]) from None
 
 
 async def read_limited_body(request: Request, limit: int = MAX_ANALYSIS_BODY_BYTES) -> bytes:
@@ -68,8 +60,8 @@ async def read_limited_body(request: Request, limit: int = MAX_ANALYSIS_BODY_BYT
 
 
 @router.get("/rules", summary="Siting rule sets (rules/*.yaml)")
-def list_rules(ctx: AppContext = Depends(get_context), _=Reader) -> dict[str, Any]:
-    return {"rule_sets": [rs.describe() for rs in ctx.rule_sets().values()]}
+def list_rules(svc: Services = Svc, _=Reader) -> dict[str, Any]:
+    return {"rule_sets": [rs.describe() for rs in svc.siting.rule_sets().values()]}
 
 
 @router.post("", summary="Check a proposed chemical park or hazardous installation",
@@ -82,14 +74,11 @@ async def check_proposal(request: Request,
                          repair: bool = Query(False, description="repair an invalid polygon with make_valid "
                                               "(noted in the report) instead of refusing it"),
                          f: Literal["json", "geojson"] = Query("json", description=F_DOC),
-                         ctx: AppContext = Depends(get_context), _=Reader):
+                         svc: Services = Svc, _=Reader):
     body = await read_limited_body(request)
 
     def work() -> Response:
-        proposal = siting.proposal_from_geojson(body, ctx.store, kind=kind, repair=repair)
-        rs = _rule_set(ctx, proposal.kind, rule_set)
-        return _respond(siting.check(ctx.store, proposal, rs, graph=ctx.road_graph(),
-                                     standards=ctx.rescue_standards), f)
+        return _respond(svc.siting.check_proposal(body, kind, rule_set, repair), f)
 
     return await run_in_threadpool(work)
 
@@ -97,7 +86,5 @@ async def check_proposal(request: Request,
 @router.get("/{park_id}", summary="Check an existing chemical park")
 def check_existing_park(park_id: FeatureId, rule_set: str | None = RuleSetName,
                         f: Literal["json", "geojson"] = Query("json", description=F_DOC),
-                        ctx: AppContext = Depends(get_context), _=Reader):
-    rs = _rule_set(ctx, "park", rule_set)
-    return _respond(siting.check_park(ctx.store, park_id, rs, graph=ctx.road_graph(),
-                                       standards=ctx.rescue_standards), f)
+                        svc: Services = Svc, _=Reader):
+    return _respond(svc.siting.check_park(park_id, rule_set), f)

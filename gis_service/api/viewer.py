@@ -15,13 +15,18 @@ import orjson
 from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import FileResponse, Response
 
+from .. import legend
+from ..analysis.consequence.params import EXPOSURE_LAYERS, ScenarioParams
+from ..analysis.qra.engine import HAZARD_LAYER
+from ..analysis.rescue.inputs import INCIDENT_BY_LAYER
 from ..config import Settings
 from ..maps import assets
 from ..maps.base import basemap_for
 from ..maps.style import catalog_meta
-from ..reports import labels
-from ..stores.base import Store
-from .deps import Reader, get_settings, get_store
+from ..models.rescue_standards import capabilities, incident_types
+from ..services.container import Services
+from ..services.layers import BASEMAP_LAYERS
+from .deps import Reader, Svc, get_settings
 from .errors import ApiError
 
 router = APIRouter()
@@ -45,13 +50,13 @@ def viewer_page():
 
 
 @router.get("/viewer/config.json", summary="Viewer configuration", tags=["Viewer"])
-def viewer_config(store: Store = Depends(get_store), settings: Settings = Depends(get_settings), _=Reader):
+def viewer_config(svc: Services = Svc, settings: Settings = Depends(get_settings), _=Reader):
     base = basemap_for(settings)
     doc = {
-        "layers": catalog_meta(store.catalog),
+        "layers": catalog_meta(svc.layers.catalog),
         "basemap": {"url": base.url, "attribution": base.attribution, "notice": base.notice,
                     "crs": settings.basemap_crs},
-        "extent": _extent(store),
+        "extent": svc.layers.data_extent(),
         "endpoints": {
             "items": "/collections/{layer}/items",
             "rescue": "/analysis/rescue/nearest",
@@ -60,7 +65,7 @@ def viewer_config(store: Store = Depends(get_store), settings: Settings = Depend
             "risk": "/analysis/risk/individual",
         },
         "read_requires_key": settings.read_requires_key,
-        "labels": labels.catalogue(),
+        "labels": legend.catalogue(),
         **_analysis_options(),
     }
     return Response(orjson.dumps(doc), media_type="application/json")
@@ -68,28 +73,17 @@ def viewer_config(store: Store = Depends(get_store), settings: Settings = Depend
 
 def _analysis_options() -> dict:
     """Incident types and the layers the exposure/rescue analyses accept (from their modules)."""
-    from ..analysis import rescue, scenarios
-    from ..analysis.qra.service import HAZARD_LAYER
-    from ..maps.style import ir_levels
-
-    names = rescue.capabilities().labels
-    fields = set(scenarios.ScenarioParams.model_fields)
+    names = capabilities().labels
+    fields = set(ScenarioParams.model_fields)
     out: dict = {
-        "incidents": [{"key": k, "zh": names[k][0], "en": names[k][1]} for k in rescue.incident_types()],
-        "rescue_layers": list(rescue.INCIDENT_BY_LAYER),
-        "exposure_layers": list(scenarios.EXPOSURE_LAYERS),
+        "incidents": [{"key": k, "zh": names[k][0], "en": names[k][1]} for k in incident_types()],
+        "rescue_layers": list(INCIDENT_BY_LAYER),
+        "exposure_layers": list(EXPOSURE_LAYERS),
         "risk_layers": [HAZARD_LAYER],   # QRA needs an inventory; parks run over all their hazard sources
-        "risk_levels": ir_levels(),
+        "risk_levels": legend.ir_levels(),
         "scenario": {"fields": sorted(fields), "weather": "weather" in fields},
     }
     return out
-
-
-def _extent(store: Store) -> list[float] | None:
-    boxes = [b for b in (store.extent(s.name) for s in store.catalog if not s.style.get("basemap")) if b]
-    if not boxes:
-        return None
-    return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
 
 
 UPLOAD = File(..., description="a .geojson/.json, a .zip holding a Shapefile, or a .gpkg; all its features "
@@ -98,53 +92,23 @@ UPLOAD = File(..., description="a .geojson/.json, a .zip holding a Shapefile, or
 
 @router.post("/viewer/proposal", summary="Read an uploaded proposal (GeoJSON, zipped Shapefile, GeoPackage)",
              tags=["Viewer"])
-def read_proposal(file: UploadFile = UPLOAD, _=Reader):
+def read_proposal(file: UploadFile = UPLOAD, svc: Services = Svc, _=Reader):
     """The uploaded file as one GeoJSON Feature in WGS84 (all features' geometries merged; the first
     feature's ``name`` kept) — ready for ``POST /analysis/siting``. Parsed with pyogrio (GDAL)."""
-    from ..reports.upload import proposal_feature
-
     data = file.file.read()
-    return Response(orjson.dumps(proposal_feature(file.filename or "", data)), media_type="application/geo+json")
-
-
-BASEMAP_LAYERS = ("admin_areas", "roads")
+    return Response(orjson.dumps(svc.siting.upload(file.filename or "", data)), media_type="application/geo+json")
 
 
 @router.get("/viewer/basemap/{layer}", summary="Offline basemap layer (simplified, packed)", tags=["Viewer"])
-def basemap_layer(layer: str, store: Store = Depends(get_store), _=Reader):
+def basemap_layer(layer: str, svc: Services = Svc, _=Reader):
     """Admin areas or roads for the viewer's offline basemap: geometries simplified to a vertex budget,
     coordinates rounded to ~1 m, the name/level/class attributes only, in the packed column-wise form
     ``RiskMap.unpack`` reads (a fraction of the items API's bytes for the province view)."""
     if layer not in BASEMAP_LAYERS:
         raise ApiError(404, "layer", f"not a basemap layer: {layer!r}; basemap layers: {', '.join(BASEMAP_LAYERS)}",
                        code="NotFound")
-    return Response(_basemap_packed(store, layer), media_type="application/json",
+    return Response(svc.layers.basemap_packed(layer), media_type="application/json",
                     headers={"Cache-Control": "public, max-age=300"})
-
-
-BASEMAP_TOLERANCE_DEG = 0.005   # ~500 m: outlines for a province-to-county view, not for measuring
-BASEMAP_PRECISION_DEG = 5e-4    # ~50 m
-_basemap_cache: dict[tuple, bytes] = {}
-
-
-def _basemap_packed(store: Store, layer: str) -> bytes:
-    import numpy as np
-    import shapely
-
-    from ..maps.base import pack
-
-    key = (id(store), layer, store.count(layer))
-    if key not in _basemap_cache:
-        spec = store.spec(layer)
-        columns = [c for c in ("name", "level", "road_class") if spec.has_attribute(c)]
-        frame = store.frame(layer, columns=columns)
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        geoms = shapely.set_precision(shapely.simplify(geoms, BASEMAP_TOLERANCE_DEG, preserve_topology=True),
-                                      BASEMAP_PRECISION_DEG, mode="pointwise")
-        props = frame[columns].to_dict("records")
-        _basemap_cache.clear() if len(_basemap_cache) > 16 else None
-        _basemap_cache[key] = pack([int(i) for i in frame.index], geoms, props, columns)
-    return _basemap_cache[key]
 
 
 @router.get("/viewer/{name}", summary="Viewer file", tags=["Viewer"], include_in_schema=False)

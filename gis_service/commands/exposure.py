@@ -46,18 +46,18 @@ def exposure_command(
     receptors: bool = typer.Option(False, help="list every exposed receptor"),
 ):
     """Consequence zones of a feature and the receptors inside each zone."""
-    from .. import cli
-    from ..analysis import exposure, scenarios
+    from ..analysis.consequence.params import scenario_params
     from ..stores.base import FeatureNotFound
     from ..validation import ValidationFailed
+    from . import common as cli
 
-    store = cli.open_store()
+    svc = cli.open_services()
     try:
-        params = scenarios.scenario_params(
+        params = scenario_params(
             weather=weather, wind_dir_deg=wind_dir, wind_speed_m_s=wind_speed, stability=stability, terrain=terrain,
             release_rate_g_s=release_rate, overpressure_kpa=_floats("overpressure", overpressure),
             heat_flux_kw_m2=_floats("heat-flux", heat_flux), kinds=kinds, tan_beta=tan_beta)
-        result = exposure.feature_exposure(store, layer, fid, params)
+        result = svc.exposure.feature(layer, fid, params)
     except ValidationFailed as exc:
         cli.report_invalid(exc)
     except FeatureNotFound as exc:
@@ -110,20 +110,19 @@ def grade_command(
     json_out: Path = typer.Option(None, "--json", help="write the record(s) as JSON to this file"),
 ):
     """GB 18218-2018 grading: one unit's full record, or the whole layer with --all."""
-    from .. import cli
-    from ..analysis import grading
     from ..stores.base import FeatureNotFound
     from ..validation import ValidationFailed
+    from . import common as cli
 
     if (fid is None) == (not all_):
         cli.fail("give either an ID or --all", 2)
-    store = cli.open_store()
+    svc = cli.open_services()
     try:
         if all_:
-            summary = grading.regrade_all(store, write=write)
+            summary = svc.exposure.regrade(write=write)
             doc = summary.to_dict(with_records=True)
         else:
-            doc = grading.grade_feature(store, fid)
+            doc = svc.exposure.grading_record(fid)
     except ValidationFailed as exc:
         cli.report_invalid(exc, writing=write)
     except FeatureNotFound as exc:

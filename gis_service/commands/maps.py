@@ -21,12 +21,9 @@ def render_map(kind: str = typer.Argument(..., help="overview | layer | exposure
                proposal: Path | None = typer.Option(None, help="GeoJSON Feature file of a proposal (siting)")):
     """Render a map with every script, style and icon inlined: e.g. ``gis-service render-map overview -o
     overview.html`` or ``gis-service render-map rescue --lon 126.55 --lat 43.85 --incident chemical``."""
-    from .. import cli
     from ..maps import assets
-    from ..maps import results as res
-    from ..maps.base import finish
-    from ..maps.overview import layer_map, overview_map
     from ..validation import ValidationFailed
+    from . import common as cli
 
     if kind not in KINDS:
         cli.fail(f"kind: unknown map kind {kind!r}; one of {', '.join(KINDS)}")
@@ -36,26 +33,24 @@ def render_map(kind: str = typer.Argument(..., help="overview | layer | exposure
             cli.fail(f"--{name} is required for a {kind} map")
         return value
 
-    ctx = cli.open_context()
-    store, settings = ctx.store, ctx.settings
+    svc = cli.open_services()
+    maps, catalog = svc.maps, svc.layers.catalog
     try:
         if kind == "overview":
-            m = overview_map(store, settings, live=False)
+            m = maps.overview(live=False)
         elif kind == "layer":
-            if need(layer, "layer") not in store.catalog:
-                cli.fail(f"--layer: unknown layer {layer!r}; known: {', '.join(store.catalog.names())}")
-            m = layer_map(store, settings, layer, live=False)
+            if need(layer, "layer") not in catalog:
+                cli.fail(f"--layer: unknown layer {layer!r}; known: {', '.join(catalog.names())}")
+            m = maps.layer(layer, live=False)
         elif kind == "exposure":
-            m = res.exposure_map(store, settings, need(layer, "layer"), need(fid, "id"))
+            m = maps.exposure(need(layer, "layer"), need(fid, "id"))
         elif kind == "rescue":
-            m = res.rescue_map(store, settings, need(lon, "lon"), need(lat, "lat"), need(incident, "incident"),
-                               k=k, by=by, standards=ctx.rescue_standards)
+            m = maps.rescue(need(lon, "lon"), need(lat, "lat"), need(incident, "incident"), k=k, by=by)
+        elif proposal is not None:
+            m = maps.siting_proposal(proposal.read_bytes())
         else:
-            if proposal is not None:
-                m = res.siting_map(store, settings, body=proposal.read_bytes())
-            else:
-                m = res.siting_map(store, settings, park_id=need(fid, "id"))
-        html = finish(m, standalone=True)
+            m = maps.siting_park(need(fid, "id"))
+        html = maps.html(m, standalone=True)
     except ValidationFailed as exc:
         cli.report_invalid(exc)
     except LookupError as exc:

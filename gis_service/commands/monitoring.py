@@ -17,17 +17,17 @@ def register(app: typer.Typer) -> None:
                seconds: float = typer.Option(None, help="stop after this many seconds (default: run until Ctrl-C)"),
                report: float = typer.Option(10.0, help="print counters every N seconds")):
         """Subscribe to GIS_MQTT_URL (topic GIS_MQTT_TOPIC/{sensor_id}, QoS 1) and store readings and alarms."""
-        from ..cli import err, fail, open_store
         from ..config import get_settings
         from ..monitoring import mqtt
         from ..monitoring.ingest import Pipeline, reading_store
         from ..monitoring.storebase import MonitoringUnavailable
+        from .common import err, fail, open_services
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         settings = get_settings()
         for attempt in range(10):   # several workers starting at once may race on the schema DDL
             try:
-                layers = open_store(settings)
+                layers = open_services(settings).store
                 break
             except typer.Exit:
                 raise
@@ -57,9 +57,9 @@ def register(app: typer.Typer) -> None:
     @app.command("monitoring-maintain")
     def maintain(retention_days: float = typer.Option(None, help="default GIS_MONITORING_RETENTION_DAYS")):
         """Roll readings older than the retention up to hourly rows and drop them (PostgreSQL: whole partitions)."""
-        from ..cli import out
         from ..config import get_settings
         from ..monitoring.ingest import reading_store
+        from .common import out
 
         settings = get_settings()
         readings = reading_store(settings)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 
 def _write_json(doc, path: Path | None) -> None:
-    from .. import cli
+    from . import common as cli
 
     data = orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY)
     if str(path) == "-":
@@ -33,17 +33,13 @@ def nearest(lon: float = typer.Option(..., help="incident longitude (WGS84)"),
             all_teams: bool = typer.Option(False, "--all-teams", help="include teams not on duty"),
             json_out: Path = typer.Option(None, "--json", help="also write the GeoJSON answer here ('-' = stdout)")):
     """Nearest capable rescue teams to an incident, by straight line or by road time."""
-    from shapely.geometry import Point
-
-    from .. import cli
-    from ..analysis import rescue
     from ..validation import ValidationFailed
+    from . import common as cli
 
-    ctx = cli.open_context()
+    svc = cli.open_services()
     try:
-        answer = rescue.nearest_teams(ctx.store, Point(lon, lat), incident, k=k, by=by,
-                                      min_personnel=min_personnel, on_duty_only=not all_teams,
-                                      graph=ctx.graph_for(by), standards=ctx.rescue_standards)
+        answer = svc.rescue.nearest(lon, lat, incident, k=k, by=by, min_personnel=min_personnel,
+                                    on_duty=not all_teams)
     except ValidationFailed as exc:
         cli.report_invalid(exc)
     table = Table(title=f"{incident} @ {lon:.5f}, {lat:.5f} — by {by}")
@@ -72,13 +68,12 @@ def coverage(incident: str = typer.Option(None, help="incident type for every la
              json_out: Path = typer.Option(None, "--json", help="write the GeoJSON report here ('-' = stdout)"),
              show: int = typer.Option(20, help="gaps to list on screen")):
     """Hazard sources, tailings dams and goaf areas with no capable team within the standard time."""
-    from .. import cli
-    from ..analysis import rescue
     from ..validation import ValidationFailed
+    from . import common as cli
 
-    ctx = cli.open_context()
+    svc = cli.open_services()
     try:
-        report = rescue.coverage(ctx.store, incident, minutes, graph=ctx.road_graph(), standards=ctx.rescue_standards)
+        report = svc.rescue.coverage(incident, minutes)
     except ValidationFailed as exc:
         cli.report_invalid(exc)
     if json_out is None or str(json_out) != "-":
@@ -107,12 +102,11 @@ def import_osm(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
                append: bool = typer.Option(False, help="append to the roads layer instead of replacing it"),
                bbox: str = typer.Option(None, help="minlon,minlat,maxlon,maxlat: keep ways touching this box")):
     """Load the drivable roads of an OSM extract into the roads layer (validated, all or nothing)."""
-    from .. import cli
-    from ..analysis.road_network import invalidate
     from ..loading import rows_from_frame
     from ..routing import read_osm_roads
     from ..stores import WriteBatch
     from ..validation import ValidationFailed
+    from . import common as cli
 
     box = None
     if bbox:
@@ -128,14 +122,13 @@ def import_osm(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
         cli.fail(f"{file}: cannot read as OpenStreetMap data: {exc}")
     if not len(frame):
         cli.fail(f"{file}: no drivable roads found")
-    store = cli.open_store()
-    spec = store.spec("roads")
+    layers = cli.open_services().layers
+    spec = layers.spec("roads")
     try:
         rows = rows_from_frame(spec, frame, ignore_extra=True).rows
-        ids = store.write("roads", WriteBatch(creates=rows)) if append else store.replace_all("roads", rows)
+        ids = layers.write("roads", WriteBatch(creates=rows)) if append else layers.replace_all("roads", rows)
     except ValidationFailed as exc:
         cli.report_invalid(exc, writing=True)
-    invalidate(store)
     cli.out.print(f"loaded {len(ids)} road(s) from {file.name} into roads ({'appended' if append else 'replaced'})")
 
 

@@ -53,7 +53,7 @@ def report_table(report) -> Table:
 
 
 def _write_json(doc, path: Path | None) -> None:
-    from .. import cli
+    from . import common as cli
 
     if path is None:
         return
@@ -79,29 +79,27 @@ def check_siting(
     strict: bool = typer.Option(False, help="exit with code 4 when a verdict is fail"),
 ):
     """Check a proposed chemical park or hazardous installation (or every existing park) against the siting rules."""
-    from .. import cli
-    from ..analysis import siting
-    from ..analysis.siting_rules import RuleFileError, rule_set_for, rule_sets
+    from ..analysis.siting.rules import RuleFileError
+    from ..services.siting import SitingService
     from ..stores.base import FeatureNotFound
     from ..validation import ValidationFailed
+    from . import common as cli
 
     if all_parks == (proposal is not None):
         cli.fail("give either a proposal file or --all", 2)
-    ctx = cli.open_context()
-    store, standards = ctx.store, ctx.rescue_standards
+    svc = cli.open_services()
+    siting = svc.siting if rules_dir is None else SitingService(svc.store, svc.rescue, rules_dir)
     try:
-        sets = rule_sets(store.catalog, rules_dir) if rules_dir is not None else ctx.rule_sets()
+        siting.rule_sets()
     except RuleFileError as exc:
         cli.fail(str(exc), 1)
-    graph = ctx.road_graph()
     try:
         if all_parks:
-            failed = _check_all_parks(store, rule_set_for(sets, "park", rule_set), graph, standards,
-                                      json_out, geojson_out, quiet)
+            failed = _check_all_parks(siting, siting.rule_set("park", rule_set), json_out, geojson_out, quiet)
         else:
             doc = _read_proposal(proposal, inventory)
-            p = siting.proposal_from_geojson(doc, store, kind=kind, repair=repair)
-            report = siting.check(store, p, rule_set_for(sets, p.kind, rule_set), graph=graph, standards=standards)
+            p = siting.proposal(doc, kind, repair)
+            report = siting.check(p, rule_set)
             if str(json_out) != "-":
                 cli.out.print(report_table(report))
                 for note in p.notes:
@@ -121,19 +119,18 @@ def check_siting(
         raise typer.Exit(EXIT_FAILED_CHECK)
 
 
-def _check_all_parks(store, rs, graph, standards, json_out, geojson_out, quiet: bool) -> bool:
+def _check_all_parks(siting, rs, json_out, geojson_out, quiet: bool) -> bool:
     """Check every existing park with one rule set; True if any fails."""
-    from .. import cli
-    from ..analysis import siting
     from ..stores.base import Query
+    from . import common as cli
 
-    ids = [f.id for f in store.items("chemical_parks", Query(limit=10**9, properties=("name",))).features]
+    ids = [f.id for f in siting.store.items("chemical_parks", Query(limit=10**9, properties=("name",))).features]
     reports = []
     with Progress(TextColumn("[bold]checking parks[/]"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=cli.err, disable=quiet) as bar:
         task = bar.add_task("parks", total=len(ids))
         for pid in ids:
-            reports.append(siting.check_park(store, pid, rs, graph=graph, standards=standards))
+            reports.append(siting.check_park(pid, rs))
             bar.advance(task)
     if str(json_out) != "-":
         cli.out.print(summary_table(reports))
@@ -148,7 +145,7 @@ def _check_all_parks(store, rs, graph, standards, json_out, geojson_out, quiet: 
 
 def _read_proposal(proposal: Path, inventory: Path | None) -> dict:
     """The proposal file as a GeoJSON document, with the inventory file merged into its properties."""
-    from .. import cli
+    from . import common as cli
 
     if not proposal.exists():
         cli.fail(f"proposal: no such file {proposal}", 1)

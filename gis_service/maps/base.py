@@ -20,15 +20,14 @@ exported), fetched by bbox from the OGC items API once the view holds at most ``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import folium
 import numpy as np
 import shapely
 
-from ..catalog import LayerSpec
+from ..catalog import Catalog, LayerSpec
 from ..config import Settings
-from ..stores.base import Query, Store
 from . import assets
 from .elements import CatalogLayer, FieldLabels, FitBounds, Legend, LiveLayer, MetricScale, Panel, js
 from .style import layer_meta, legend_entries, popup_attributes
@@ -40,6 +39,25 @@ GRID_CELLS = 64  # aggregate grid: cells along the longer side of the layer's ex
 DISPLAY_PRECISION = 1e-5  # degrees (~1 m): coordinates in map HTML (the API keeps 1e-7)
 WGS84_NAMES = {"WGS84", "CGCS2000", "EPSG4326", "EPSG4490", "CRS84"}
 GCJ02_NAMES = {"GCJ02", "GCJ", "MARS"}
+
+
+class LayerSource(Protocol):
+    """Where the maps get layer content (the layers facade, :class:`gis_service.services.layers.LayersService`):
+    the renderers never see a store."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+
+    def spec(self, layer: str) -> LayerSpec: ...
+
+    def count(self, layer: str) -> int: ...
+
+    def extent(self, layer: str) -> tuple[float, float, float, float] | None: ...
+
+    def packed(self, spec: LayerSpec, bbox: tuple[float, float, float, float] | None = None, limit: int = 3000,
+               filters: dict[str, Any] | None = None) -> tuple[bytes, int]: ...
+
+    def aggregate(self, layer: str, cells: int = ...) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,7 @@ def padded(bbox: tuple[float, float, float, float], frac: float = 0.05, minimum:
 
 # -- embedding a catalogue layer -------------------------------------------------------------
 
-def _simplified(geoms: np.ndarray) -> np.ndarray:
+def simplified(geoms: np.ndarray) -> np.ndarray:
     """Line/polygon geometries reduced to about COORD_BUDGET vertices (topology kept per feature)."""
     if not len(geoms):
         return geoms
@@ -136,64 +154,28 @@ def pack(ids: list[int], geoms: np.ndarray, props: list[dict[str, Any]], columns
             + js(cols).encode() + b"}")
 
 
-def embedded_collection(store: Store, spec: LayerSpec, bbox: tuple[float, float, float, float] | None = None,
-                        limit: int = EMBED_LIMIT, filters: dict[str, Any] | None = None) -> tuple[bytes, int]:
-    """(packed collection, number matched) of up to ``limit`` features with only the popup
-    attributes; lines and polygons simplified to a vertex budget, coordinates rounded for display."""
-    columns = popup_attributes(spec)
-    page = store.items(spec.name, Query(bbox=bbox, limit=limit, filters=dict(filters or {}),
-                                        properties=tuple(columns)))
-    feats = page.features
-    geoms = shapely.from_geojson(np.array([f.geometry_json for f in feats], dtype=object)) if feats \
-        else np.array([], dtype=object)
-    if feats:
-        if spec.geometry_family != "point":
-            geoms = _simplified(geoms)
-        geoms = shapely.set_precision(geoms, DISPLAY_PRECISION, mode="pointwise")
-    return pack([f.id for f in feats], geoms, [f.properties for f in feats], columns), page.number_matched
-
-
-def aggregate_cells(store: Store, layer: str, cells: int = GRID_CELLS) -> dict[str, Any]:
-    """Counts of features per grid cell (by representative point) over the layer's extent."""
-    frame = store.frame(layer, columns=[])
-    pts = shapely.point_on_surface(np.asarray(frame.geometry.values, dtype=object))
-    if not len(pts):
-        return {"cell": 0, "cells": [], "total": 0}
-    x, y = shapely.get_x(pts), shapely.get_y(pts)
-    x0, y0, x1, y1 = float(x.min()), float(y.min()), float(x.max()), float(y.max())
-    size = max(x1 - x0, y1 - y0, 1e-6) / cells
-    ix = np.minimum(((x - x0) / size).astype(np.int64), cells)
-    iy = np.minimum(((y - y0) / size).astype(np.int64), cells)
-    key = ix * (cells + 1) + iy
-    uniq, counts = np.unique(key, return_counts=True)
-    cx = x0 + (uniq // (cells + 1) + 0.5) * size
-    cy = y0 + (uniq % (cells + 1) + 0.5) * size
-    out = [[round(float(a), 5), round(float(b), 5), int(c)] for a, b, c in zip(cx, cy, counts, strict=True)]
-    return {"cell": round(size, 6), "cells": out, "total": int(len(pts))}
-
-
-def add_catalog_layer(m: folium.Map, store: Store, spec: LayerSpec, *, live: bool, show: bool = True,
+def add_catalog_layer(m: folium.Map, layers: LayerSource, spec: LayerSpec, *, live: bool, show: bool = True,
                       bbox: tuple[float, float, float, float] | None = None,
                       embed_limit: int = EMBED_LIMIT, live_limit: int = LIVE_LIMIT,
                       name: str | None = None) -> str:
     """Add one catalogue layer: embedded when small, aggregate + bbox loading when large.
     Returns "embedded" or "live"."""
     meta = layer_meta(spec)
-    data, matched = embedded_collection(store, spec, bbox=bbox, limit=embed_limit + 1)
+    data, matched = layers.packed(spec, bbox=bbox, limit=embed_limit + 1)
     if matched <= embed_limit:
         m.add_child(CatalogLayer(meta, data, name=name, show=show))
         return "embedded"
-    options = {"live": live, "limit": live_limit, "properties": popup_attributes(spec), **aggregate_cells(store, spec.name)}
+    options = {"live": live, "limit": live_limit, "properties": popup_attributes(spec), **layers.aggregate(spec.name)}
     m.add_child(LiveLayer(meta, options, name=name, show=show))
     return "live"
 
 
-def add_vector_basemap(m: folium.Map, store: Store, bbox: tuple[float, float, float, float] | None) -> None:
+def add_vector_basemap(m: folium.Map, layers: LayerSource, bbox: tuple[float, float, float, float] | None) -> None:
     """Admin boundaries around ``bbox`` as a vector basemap (only when no tile basemap is in use)."""
-    if "admin_areas" not in store.catalog:
+    if "admin_areas" not in layers.catalog:
         return
-    spec = store.spec("admin_areas")
-    data, _ = embedded_collection(store, spec, bbox=padded(bbox, 0.5) if bbox else None, limit=EMBED_LIMIT)
+    spec = layers.spec("admin_areas")
+    data, _ = layers.packed(spec, bbox=padded(bbox, 0.5) if bbox else None, limit=EMBED_LIMIT)
     m.add_child(CatalogLayer(layer_meta(spec), data, name=f"{spec.title}（底图）", options={"basemap": True}))
 
 

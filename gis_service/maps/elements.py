@@ -13,6 +13,8 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
+from ..legend import catalogue
+
 RISKMAP_JS = [("riskmap_js", "/viewer/riskmap.js")]
 RISKMAP_CSS = [("riskmap_css", "/viewer/maps.css")]
 CLUSTER_JS = [("markerclusterjs", "/static/vendor/leaflet.markercluster/dist/leaflet.markercluster.js")]
@@ -184,7 +186,5 @@ RiskMap.fieldLabels = {{ this.labels }};
 
     def __init__(self):
         super().__init__()
-        from ..reports.labels import catalogue
-
         self._name = "FieldLabels"
         self.labels = js(catalogue()["fields"])

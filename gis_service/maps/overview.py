@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import folium
 
 from ..config import Settings
-from ..stores.base import Store
 from .base import (
     EMBED_LIMIT,
     LIVE_LIMIT,
+    LayerSource,
     add_catalog_layer,
     add_legend,
     add_panel,
@@ -23,31 +23,31 @@ from .base import (
 _FAMILY_ORDER = {"polygon": 0, "line": 1, "point": 2}
 
 
-def _extent(store: Store, layers: Sequence[str]) -> tuple[float, float, float, float] | None:
-    boxes = [b for b in (store.extent(name) for name in layers) if b is not None]
+def _extent(source: LayerSource, names: Sequence[str]) -> tuple[float, float, float, float] | None:
+    boxes = [b for b in (source.extent(name) for name in names) if b is not None]
     if not boxes:
         return None
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def overview_map(store: Store, settings: Settings, layers: Sequence[str] | None = None, *, live: bool = True,
+def overview_map(source: LayerSource, settings: Settings, layers: Sequence[str] | None = None, *, live: bool = True,
                  embed_limit: int = EMBED_LIMIT, live_limit: int = LIVE_LIMIT) -> folium.Map:
     """All catalogue layers (or ``layers``) on one map with legend and layer control.
 
     Dense point layers are clustered (``cluster: true`` in their style); layers above
     ``embed_limit`` features are summarised and loaded by bbox (see :mod:`.base`)."""
-    names = list(layers) if layers else store.catalog.names()
-    specs = sorted((store.spec(n) for n in names), key=lambda s: (not s.style.get("basemap", False),
+    names = list(layers) if layers else source.catalog.names()
+    specs = sorted((source.spec(n) for n in names), key=lambda s: (not s.style.get("basemap", False),
                                                                    _FAMILY_ORDER[s.geometry_family]))
-    bbox = _extent(store, [s.name for s in specs if not s.style.get("basemap")]) or _extent(store, names)
+    bbox = _extent(source, [s.name for s in specs if not s.style.get("basemap")]) or _extent(source, names)
     m, base = new_map(settings, padded(bbox) if bbox else None)
     modes = {}
     for spec in specs:
         # layers with many features start hidden except the risk layers themselves
-        modes[spec.name] = add_catalog_layer(m, store, spec, live=live, embed_limit=embed_limit,
+        modes[spec.name] = add_catalog_layer(m, source, spec, live=live, embed_limit=embed_limit,
                                              live_limit=live_limit, show=spec.name != "roads")
     notes = []
-    live_layers = [store.spec(n).title for n, mode in modes.items() if mode == "live"]
+    live_layers = [source.spec(n).title for n, mode in modes.items() if mode == "live"]
     if live_layers:
         if live:
             notes.append("要素较多的图层以格网计数显示，放大后按视图范围加载要素：" + "、".join(live_layers)
@@ -60,16 +60,16 @@ def overview_map(store: Store, settings: Settings, layers: Sequence[str] | None 
     return m
 
 
-def layer_map(store: Store, settings: Settings, layer: str, *, live: bool = True,
+def layer_map(source: LayerSource, settings: Settings, layer: str, *, live: bool = True,
               embed_limit: int = EMBED_LIMIT, live_limit: int = LIVE_LIMIT) -> folium.Map:
     """One layer over the admin-boundary basemap (or the configured tile basemap)."""
-    spec = store.spec(layer)
-    bbox = store.extent(layer)
+    spec = source.spec(layer)
+    bbox = source.extent(layer)
     m, base = new_map(settings, padded(bbox) if bbox else None)
     if base.url is None and layer != "admin_areas":
-        add_vector_basemap(m, store, bbox)
-    mode = add_catalog_layer(m, store, spec, live=live, embed_limit=embed_limit, live_limit=live_limit)
-    count = store.count(layer)
+        add_vector_basemap(m, source, bbox)
+    mode = add_catalog_layer(m, source, spec, live=live, embed_limit=embed_limit, live_limit=live_limit)
+    count = source.count(layer)
     notes = [f"{count} 个要素 features" + ("；按视图范围加载 loaded by view" if mode == "live" else "")]
     add_panel(m, spec.title, notes, basemap=base)
     add_legend(m, [spec])

@@ -1,7 +1,7 @@
 """Maps of analysis results: exposure zones, nearest rescue teams, siting checks.
 
-Each ``render_*`` function takes the analysis' GeoJSON FeatureCollection (as the API returns it) and
-draws it; the ``*_map`` functions run the analysis (``gis_service.analysis``) first. Zones are
+Each ``render_*`` function takes the analysis' result (as the API returns it) and draws it; the maps
+facade (:class:`gis_service.services.maps.MapsService`) runs the analysis first. Zones are
 coloured red/orange/yellow by ``level``; receptors inside a zone are drawn in the colour of the
 innermost zone with a black ring; teams and routes carry ETA labels; siting conflicts are red with
 the rule table beside the map. Assumptions, limitations and sources travel with the map (panel).
@@ -14,14 +14,13 @@ from typing import Any
 
 import folium
 import shapely
-from shapely.geometry import Point, shape
+from shapely.geometry import shape
 
 from ..config import Settings
-from ..stores.base import Store
-from ..validation import Problem, ValidationFailed
-from .base import Basemap, add_legend, add_panel, add_vector_basemap, new_map, padded
+from ..legend import LEVEL_COLORS
+from .base import Basemap, LayerSource, add_legend, add_panel, add_vector_basemap, new_map, padded
 from .elements import ResultLayer
-from .style import LEVEL_COLORS, level_legend
+from .style import level_legend
 
 MAX_NOTES = 12
 
@@ -34,11 +33,11 @@ def collection_bbox(*collections: dict[str, Any]) -> tuple[float, float, float, 
     return tuple(float(v) for v in shapely.total_bounds(geoms))  # type: ignore[return-value]
 
 
-def _frame(store: Store | None, settings: Settings, bbox) -> tuple[folium.Map, Basemap]:
+def _frame(layers: LayerSource | None, settings: Settings, bbox) -> tuple[folium.Map, Basemap]:
     box = padded(bbox, 0.15, 0.01) if bbox else None
     m, base = new_map(settings, box)
-    if base.url is None and store is not None:
-        add_vector_basemap(m, store, box)
+    if base.url is None and layers is not None:
+        add_vector_basemap(m, layers, box)
     return m, base
 
 
@@ -75,7 +74,7 @@ KIND_ZH = {"explosion": "爆炸 Explosion", "fire": "池火 Pool fire", "toxic":
            "tailings_runout": "溃坝泥流 Tailings runout", "goaf_subsidence": "采空沉陷 Goaf subsidence"}
 
 
-def render_exposure(fc: dict[str, Any], settings: Settings, store: Store | None = None,
+def render_exposure(fc: dict[str, Any], settings: Settings, layers: LayerSource | None = None,
                     source: dict[str, Any] | None = None) -> folium.Map:
     """Zones by level (one toggle per model kind), exposed receptors highlighted, the source, and a
     panel with the zone table, exposure totals, assumptions and warnings from ``fc["metadata"]``."""
@@ -84,7 +83,7 @@ def render_exposure(fc: dict[str, Any], settings: Settings, store: Store | None 
              and (_role(f) == "zone" or (f.get("properties") or {}).get("level"))]
     receptors = _subset(fc, lambda f: _role(f) == "receptor")
     src_fc = {"type": "FeatureCollection", "features": [source] if source else []}
-    m, base = _frame(store, settings, collection_bbox({"features": zones}, src_fc))
+    m, base = _frame(layers, settings, collection_bbox({"features": zones}, src_fc))
     kinds: dict[str, list] = {}
     for f in zones:
         kinds.setdefault((f.get("properties") or {}).get("kind") or "zone", []).append(f)
@@ -128,19 +127,9 @@ def render_exposure(fc: dict[str, Any], settings: Settings, store: Store | None 
     return m
 
 
-def exposure_map(store: Store, settings: Settings, layer: str, fid: int, params=None) -> folium.Map:
-    from ..analysis import exposure
-
-    result = exposure.feature_exposure(store, layer, fid, params)
-    fc = result.to_feature_collection(receptor_features=True)
-    source = store.get(layer, fid).to_dict()
-    source["properties"] = {"name": source["properties"].get("name"), "layer": layer, "id": fid}
-    return render_exposure(fc, settings, store, source)
-
-
 # -- rescue -----------------------------------------------------------------------------------
 
-def render_rescue(fc: dict[str, Any], settings: Settings, store: Store | None = None,
+def render_rescue(fc: dict[str, Any], settings: Settings, layers: LayerSource | None = None,
                   isochrones: Sequence[dict[str, Any]] = ()) -> folium.Map:
     """The incident, the teams (ranked, ETA/distance labels), their routes, optional isochrones and a
     panel with the ranking, arrival standards and limitations."""
@@ -159,7 +148,7 @@ def render_rescue(fc: dict[str, Any], settings: Settings, store: Store | None = 
     routes = _subset(fc, lambda f: _role(f) == "route")
     iso_feats = [f for iso in isochrones for f in iso.get("features", []) if f.get("geometry")
                  and not (f.get("properties") or {}).get("empty")]
-    m, base = _frame(store, settings, collection_bbox(incident, teams, routes))
+    m, base = _frame(layers, settings, collection_bbox(incident, teams, routes))
     if iso_feats:
         m.add_child(ResultLayer({"type": "FeatureCollection", "features": iso_feats}, "等时圈 Isochrones",
                                 {"role": "isochrone", "labelKey": "minutes_label"}))
@@ -196,29 +185,6 @@ def render_rescue(fc: dict[str, Any], settings: Settings, store: Store | None = 
     return m
 
 
-def rescue_map(store: Store, settings: Settings, lon: float, lat: float, incident: str, k: int = 5,
-               by: str = "distance", isochrone_minutes: Sequence[float] | None = None, graph=None,
-               standards=None) -> folium.Map:
-    """Run :func:`gis_service.analysis.rescue.nearest_teams` and draw it; with ``isochrone_minutes``
-    also the areas the nearest (up to 3) teams reach in those minutes."""
-    from ..analysis import rescue
-
-    needs_graph = by == "time" or bool(isochrone_minutes)
-    if needs_graph and graph is None:
-        from ..analysis.road_network import road_graph
-
-        graph = road_graph(store, pbf=getattr(settings, "road_pbf", None))
-    answer = rescue.nearest_teams(store, Point(lon, lat), incident, k=k, by=by, graph=graph, standards=standards)
-    fc = answer.to_feature_collection()
-    isos = []
-    for t in answer.teams[:3] if isochrone_minutes else []:
-        iso = rescue.team_isochrones(store, t.id, list(isochrone_minutes), graph=graph)
-        for f in iso["features"]:
-            f["properties"]["minutes_label"] = f"{f['properties'].get('name')} ≤ {f['properties'].get('minutes'):g} min"
-        isos.append(iso)
-    return render_rescue(fc, settings, store, isos)
-
-
 # -- siting -----------------------------------------------------------------------------------
 
 OUTCOME_ZH = {"pass": "通过 pass", "warn": "警告 warn", "fail": "不通过 fail", "not_evaluated": "未评估 n/a"}
@@ -231,13 +197,13 @@ def _measure(d: dict[str, Any] | None) -> str:
 
 
 def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings,
-                  store: Store | None = None) -> folium.Map:
+                  layers: LayerSource | None = None) -> folium.Map:
     """The proposal (dashed), conflict geometries (red) and context zones, with the verdict and the
     rule table beside the map. ``report`` is SitingReport.to_dict(), ``fc`` to_feature_collection()."""
     proposal = _subset(fc, lambda f: _role(f) == "proposal")
     conflicts = _subset(fc, lambda f: _role(f) == "conflict")
     zones = _subset(fc, lambda f: _role(f) not in ("proposal", "conflict"))
-    m, base = _frame(store, settings, collection_bbox(proposal, conflicts))
+    m, base = _frame(layers, settings, collection_bbox(proposal, conflicts))
     if zones["features"]:
         m.add_child(ResultLayer(zones, "相关区域 Context zones", {"role": "zone"}, show=True))
     m.add_child(ResultLayer(proposal, "拟选址 Proposal", {"role": "proposal"}))
@@ -272,25 +238,3 @@ def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings
         {"label": "拟选址 proposal", "family": "polygon", "color": "#252525", "fillColor": "#969696"},
         {"label": "冲突 conflict", "family": "polygon", "color": "#a50f15", "fillColor": "#fb6a4a"}] + level_legend())
     return m
-
-
-def siting_map(store: Store, settings: Settings, park_id: int | None = None, body: bytes | None = None,
-               kind: str | None = None, rule_set: str | None = None) -> folium.Map:
-    """Check an existing park (``park_id``) or a posted GeoJSON proposal (``body``) and draw it."""
-    from ..analysis import siting
-    from ..analysis.road_network import road_graph
-    from ..analysis.siting_rules import rule_set_for, rule_sets
-
-    def chosen(kind_: str):
-        try:
-            return rule_set_for(rule_sets(store.catalog), kind_, rule_set)
-        except (KeyError, ValueError) as exc:
-            raise ValidationFailed([Problem(None, "rule_set", str(exc).strip("'\""))]) from None
-
-    graph = road_graph(store, pbf=getattr(settings, "road_pbf", None))
-    if park_id is not None:
-        report = siting.check_park(store, park_id, chosen("park"), graph=graph)
-    else:
-        proposal = siting.proposal_from_geojson(body or b"", store, kind=kind)
-        report = siting.check(store, proposal, chosen(proposal.kind), graph=graph)
-    return render_siting(report.to_dict(), report.to_feature_collection(), settings, store)

@@ -11,20 +11,19 @@ from typing import Any
 import folium
 
 from ..config import Settings
-from ..stores.base import Store
-from .base import add_legend, add_panel
+from ..legend import IR_LEVEL_COLOURS, ir_levels
+from .base import LayerSource, add_legend, add_panel
 from .elements import FnChart, IrContours
 from .results import _frame, collection_bbox
-from .style import IR_LEVEL_COLOURS, ir_levels
 
 
 def render_risk(ir_fc: dict[str, Any], fn: dict[str, Any] | None, settings: Settings,
-                store: Store | None = None) -> folium.Map:
+                layers: LayerSource | None = None) -> folium.Map:
     meta = ir_fc.get("metadata") or {}
     inst_fc: dict[str, Any] = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": {"type": "Point", "coordinates": [i["lon"], i["lat"]]},
          "properties": {"name": i.get("name"), "id": i.get("id")}} for i in meta.get("installations", [])]}
-    m, base = _frame(store, settings, collection_bbox(ir_fc, inst_fc))
+    m, base = _frame(layers, settings, collection_bbox(ir_fc, inst_fc))
     IrContours(ir_fc, ir_levels(), name="个人风险等值线 IR contours").add_to(m)
     for i in inst_fc["features"]:
         lon, lat = i["geometry"]["coordinates"]
@@ -49,12 +48,3 @@ def render_risk(ir_fc: dict[str, Any], fn: dict[str, Any] | None, settings: Sett
     if fn is not None:
         FnChart(fn).add_to(m)
     return m
-
-
-def risk_map(store: Store, settings: Settings, params, *, layer: str | None = None, fid: int | None = None,
-             park_id: int | None = None) -> folium.Map:
-    from ..analysis.qra import service
-
-    fc = service.individual_risk(store, params, layer=layer, fid=fid, park_id=park_id, societal=True)
-    fn = fc["metadata"].pop("societal")
-    return render_risk(fc, fn, settings, store)

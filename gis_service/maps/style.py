@@ -12,21 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..catalog import AttributeSpec, Catalog, LayerSpec
+from ..legend import LEVEL_COLORS
 
 DEFAULTS = {"color": "#3388ff", "fill_color": "#3388ff", "fill_opacity": 0.35, "weight": 2, "radius": 6,
             "opacity": 0.9}
 
 # Exposure zone levels (ALOHA convention: red = most severe.
-LEVEL_COLORS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c"}
 LEVEL_LABELS = {"red": "红区 Red (severe)", "orange": "橙区 Orange", "yellow": "黄区 Yellow"}
-# Individual-risk contour levels (per year, GB 36894-2018; 1e-6 for reference), darkest = highest risk. Used by the
-# Folium risk map, the viewer (config.json) and the PDF map image.
-IR_LEVEL_COLOURS = {3e-5: "#7f0000", 1e-5: "#d7301f", 3e-6: "#fc8d59", 1e-6: "#fdcc8a", 3e-7: "#fef0d9"}
-
-
-def ir_levels() -> list[dict[str, Any]]:
-    """``[{level, color}]`` for ``RiskMap.irLayer``, highest level first."""
-    return [{"level": lvl, "color": c} for lvl, c in IR_LEVEL_COLOURS.items()]
 
 
 def layer_style(spec: LayerSpec) -> dict[str, Any]:

@@ -4,12 +4,12 @@ rule / zone / team row, and the model's assumptions, limitations and sources."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from ..stores.base import Store
-from . import labels as L
+from .. import legend as L
 from .fnchart import fn_png
-from .mapimage import render_png
+from .mapimage import ContextSource, render_png
 from .pdf import Report, Section, Table
 
 
@@ -60,7 +60,7 @@ def _evidence(rule: dict[str, Any], limit: int = 6) -> str:
     return "; ".join(names) + more if names else "—"
 
 
-def siting_report(fc: dict[str, Any], store: Store | None = None) -> Report:
+def siting_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
     meta = fc.get("metadata") or {}
     proposal = next((f for f in fc.get("features", []) if _role(f.get("properties") or {}) == "proposal"), None)
     name = ((proposal or {}).get("properties") or {}).get("name") or "拟选址 proposal"
@@ -79,7 +79,7 @@ def siting_report(fc: dict[str, Any], store: Store | None = None) -> Report:
     counts = ", ".join(f"{L.zh_en(L.OUTCOMES, k)}: {len(v)}" for k, v in summary.items() if isinstance(v, list))
     rs = meta.get("rule_set")
     rs_text = rs.get("name") if isinstance(rs, dict) else rs
-    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"]),
+    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"], font_path=font),
                            paragraphs=_fn_text(r["societal"]))
                    for r in rules if isinstance(r.get("societal"), dict)]
     return Report(
@@ -87,7 +87,7 @@ def siting_report(fc: dict[str, Any], store: Store | None = None) -> Report:
         subtitle=f"规则集 rule set: {rs_text or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
         sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
-                          image_png=render_png(fc, store)),
+                          image_png=render_png(fc, context, font_path=font)),
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
                   *fn_sections,
                   Section("判定规则 Verdict rule", paragraphs=_strings(meta.get("verdict_rule")))])
@@ -107,7 +107,7 @@ def _fn_text(fn: dict[str, Any]) -> list[str]:
 
 # -- quantitative risk -------------------------------------------------------------------------
 
-def risk_report(fc: dict[str, Any], store: Store | None = None) -> Report:
+def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
     """IR contours, protection-target verdicts and the F-N curve of one installation or a park (the document of
     ``GET /analysis/risk/individual…?societal=true``)."""
     meta = fc.get("metadata") or {}
@@ -135,14 +135,14 @@ def risk_report(fc: dict[str, Any], store: Store | None = None) -> Report:
     params = meta.get("parameters") or {}
     ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
     names = "、".join(str(i.get("name") or i.get("id")) for i in insts[:6]) + (" …" if len(insts) > 6 else "")
-    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, store)),
+    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, context, font_path=font)),
                 Section("防护目标 Protection targets (GB 36894-2018 Table 1)",
                         paragraphs=[meta.get("criteria") or ""] if trows else ["范围内无防护目标 none within reach"],
                         table=ttable if trows else None),
                 Section("等值线 Contours", table=ctable if crows else None,
                         paragraphs=[] if crows else ["最大个人风险低于 3×10⁻⁷/年 max IR below every level"])]
     if isinstance(fn, dict):
-        sections.append(Section("社会风险 Societal risk (F-N)", image_png=fn_png(fn),
+        sections.append(Section("社会风险 Societal risk (F-N)", image_png=fn_png(fn, font_path=font),
                                 paragraphs=[*_fn_text(fn), _fmt(fn.get("day_night"))]))
     sections += [
         Section(f"结果情景 Outcome cases ({len(scen)})", table=stable if srows else None,
@@ -164,7 +164,7 @@ def risk_report(fc: dict[str, Any], store: Store | None = None) -> Report:
 
 # -- exposure ----------------------------------------------------------------------------------
 
-def exposure_report(fc: dict[str, Any], store: Store | None = None) -> Report:
+def exposure_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
     meta = fc.get("metadata") or {}
     src = meta.get("source") or {}
     zones = [f["properties"] for f in fc.get("features", [])
@@ -215,7 +215,7 @@ def exposure_report(fc: dict[str, Any], store: Store | None = None) -> Report:
         verdict=(f"暴露受体 {total.get('receptor_count', 0)} 个，人口 {total.get('total_population', 0)}"
                  f" — exposed receptors {total.get('receptor_count', 0)}, population {total.get('total_population', 0)}"),
         verdict_class="fail" if total.get("receptor_count") else "pass",
-        sections=[Section("地图 Map", image_png=render_png(fc, store)),
+        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font)),
                   Section("影响分区 Zones", table=ztable),
                   Section("暴露受体 Exposed receptors (by zone, nearest first)",
                           paragraphs=[] if rrows else ["无 none"], table=rtable if rrows else None),
@@ -231,7 +231,7 @@ def exposure_report(fc: dict[str, Any], store: Store | None = None) -> Report:
 
 # -- rescue ------------------------------------------------------------------------------------
 
-def rescue_report(fc: dict[str, Any], store: Store | None = None) -> Report:
+def rescue_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
     meta = fc.get("metadata") or {}
     teams = [f["properties"] for f in fc.get("features", []) if _role(f.get("properties") or {}) == "team"]
     rows, cls = [], []
@@ -258,7 +258,7 @@ def rescue_report(fc: dict[str, Any], store: Store | None = None) -> Report:
                   f"排序 ranked by {'道路时间 road time' if meta.get('by') == 'time' else '直线距离 straight line'}"),
         verdict=f"{met}/{len(teams)} 支队伍达到到达标准 teams meet the arrival standard",
         verdict_class="pass" if teams and met == len(teams) else ("conditional" if met else "fail"),
-        sections=[Section("地图 Map", image_png=render_png(fc, store)),
+        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font)),
                   Section("队伍 Teams", table=table, paragraphs=_strings(meta.get("reason"))),
                   Section("到达标准 Arrival standards", bullets=standards or ["—"]),
                   Section("方法 Method", paragraphs=_strings(meta.get("method")) + _strings(meta.get("network"))),

@@ -5,6 +5,7 @@ they put the curve in. The web pages draw the same document with ``RiskMap.fnCha
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from .fonts import cjk_font
@@ -14,7 +15,8 @@ F_RANGE = (1e-9, 1e-1)
 LINES = (("upper", "#d7301f", "不可接受线 upper"), ("lower", "#1a9850", "可接受线 lower"))
 
 
-def fn_png(fn: dict[str, Any], width_in: float = 5.2, height_in: float = 3.6, dpi: int = 130) -> bytes:
+def fn_png(fn: dict[str, Any], width_in: float = 5.2, height_in: float = 3.6, dpi: int = 130,
+           font_path: Path | None = None) -> bytes:
     """PNG bytes of the F-N chart of ``fn`` (a ``GET /analysis/risk/societal`` document)."""
     import matplotlib
 
@@ -22,7 +24,7 @@ def fn_png(fn: dict[str, Any], width_in: float = 5.2, height_in: float = 3.6, dp
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
-    font = FontProperties(fname=str(cjk_font()))
+    font = FontProperties(fname=str(font_path or cjk_font()))
     fig = Figure(figsize=(width_in, height_in), dpi=dpi)
     ax = fig.add_axes((0.14, 0.14, 0.82, 0.76))
     ax.set_xscale("log")

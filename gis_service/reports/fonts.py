@@ -1,13 +1,12 @@
 """The CJK TrueType font embedded in reports and used in their map images.
 
 Looked up among Debian font packages (``fonts-wqy-zenhei``, ``fonts-wqy-microhei``,
-``fonts-arphic-uming``) or given by ``GIS_REPORT_FONT`` (a .ttf/.ttc with TrueType outlines; CFF/OTF
+``fonts-arphic-uming``) or given by ``GIS_REPORT_FONT`` (``Settings.report_font``, passed in by the reports facade) (a .ttf/.ttc with TrueType outlines; CFF/OTF
 fonts such as Noto CJK cannot be embedded by reportlab). Nothing is downloaded.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,10 +21,10 @@ class FontMissing(RuntimeError):
     pass
 
 
-@lru_cache(maxsize=1)
-def cjk_font() -> Path:
-    wanted = os.environ.get("GIS_REPORT_FONT")
-    for cand in ([wanted] if wanted else []) + list(CANDIDATES):
+@lru_cache(maxsize=8)  # one file-system look-up per configured font, not per report
+def cjk_font(wanted: Path | str | None = None) -> Path:
+    """``wanted`` if it is a file, else the first installed Debian CJK TrueType font."""
+    for cand in ([str(wanted)] if wanted else []) + list(CANDIDATES):
         if cand and Path(cand).is_file():
             return Path(cand)
     raise FontMissing("no CJK TrueType font for PDF reports: apt-get install fonts-wqy-zenhei "

@@ -6,18 +6,24 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 import shapely
 from shapely.geometry import shape
 
-from ..maps.style import IR_LEVEL_COLOURS
-from ..stores.base import Query, Store
+from ..legend import IR_LEVEL_COLOURS, LEVEL_COLORS
 from .fonts import cjk_font
 
-LEVEL_COLORS = {"red": "#d7191c", "orange": "#fd8d3c", "yellow": "#fecc5c"}
 LEVEL_ORDER = {"yellow": 0, "orange": 1, "red": 2}
-CONTEXT_LIMIT = 3000
+
+
+class ContextSource(Protocol):
+    """Where a report's map image gets the admin areas and roads it is drawn over (the layers facade)."""
+
+    def context_features(self, layer: str, bbox: tuple[float, float, float, float],
+                         columns: Sequence[str]) -> list[tuple[Any, dict[str, Any]]]: ...
 
 
 def _role(p: dict[str, Any]) -> str:
@@ -61,11 +67,8 @@ def _fit(bbox, ratio: float) -> tuple[float, float, float, float]:
     return cx - w / k / 2, cy - h / 2, cx + w / k / 2, cy + h / 2
 
 
-def _context(store: Store | None, layer: str, bbox, columns: tuple[str, ...]) -> list:
-    if store is None or layer not in store.catalog:
-        return []
-    page = store.items(layer, Query(bbox=bbox, limit=CONTEXT_LIMIT, properties=columns))
-    return [(f.geometry, f.properties) for f in page.features]
+def _context(source: ContextSource | None, layer: str, bbox, columns: tuple[str, ...]) -> list:
+    return [] if source is None else source.context_features(layer, bbox, columns)
 
 
 def _draw(ax, geom, **kw) -> None:
@@ -132,8 +135,8 @@ def _draw_result(ax, g, p: dict[str, Any], font) -> None:
               facecolor="#ef3b2c", edgecolor="#67000d", zorder=9)
 
 
-def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float = 7.0, height_in: float = 4.6,
-               dpi: int = 120) -> bytes:
+def render_png(fc: dict[str, Any], context: ContextSource | None = None, width_in: float = 7.0, height_in: float = 4.6,
+               dpi: int = 120, font_path: Path | None = None) -> bytes:
     """PNG bytes of ``fc`` (an analysis FeatureCollection) over admin areas, roads and place names."""
     import matplotlib
 
@@ -141,7 +144,7 @@ def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float =
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
-    font = FontProperties(fname=str(cjk_font()))
+    font = FontProperties(fname=str(font_path or cjk_font()))
     feats = [(shape(f["geometry"]), f.get("properties") or {}) for f in fc.get("features", []) if f.get("geometry")]
     feats = [(g, p) for g, p in feats if not g.is_empty]
     feats += _origin(fc.get("metadata") or {})
@@ -151,8 +154,8 @@ def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float =
         ax.text(0.5, 0.5, "无结果要素 no features", ha="center", fontproperties=font)
     else:
         bbox = _fit(_bbox([g for g, _ in feats]), width_in * 0.92 / (height_in * 0.9))
-        admin = _context(store, "admin_areas", bbox, ("name",))
-        roads = _context(store, "roads", bbox, ("name",))
+        admin = _context(context, "admin_areas", bbox, ("name",))
+        roads = _context(context, "roads", bbox, ("name",))
         for g, _ in admin:
             _draw(ax, g, facecolor="#f4f1ea", edgecolor="#9e9e9e", linewidth=0.8, zorder=1)
         for g, _ in roads:
@@ -177,7 +180,7 @@ def render_png(fc: dict[str, Any], store: Store | None = None, width_in: float =
             ax.legend(handles=[Patch(facecolor=IR_LEVEL_COLOURS[p["level_per_year"]], alpha=0.55,
                                      label=f"IR ≥ {p['level_per_year']:.0e} /年")
                                for _, p in reversed(contours)],
-                      prop=FontProperties(fname=str(cjk_font()), size=7), loc="upper left", framealpha=0.9)
+                      prop=FontProperties(fname=str(font_path or cjk_font()), size=7), loc="upper left", framealpha=0.9)
         for g, p in feats:
             _draw_result(ax, g, p, font)
         ax.set_xlim(bbox[0], bbox[2])

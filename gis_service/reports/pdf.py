@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .fonts import cjk_font
@@ -47,21 +48,21 @@ class Report:
     sections: list[Section] = field(default_factory=list)
 
 
-@lru_cache(maxsize=1)
-def _register_font() -> str:
+@lru_cache(maxsize=8)  # reportlab's font registry is process-wide: register each font file once
+def _register_font(path: Path) -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    path = cjk_font()
+    name = f"{FONT}-{abs(hash(str(path))) % 10**8}"
     kw = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
-    pdfmetrics.registerFont(TTFont(FONT, str(path), **kw))
-    return FONT
+    pdfmetrics.registerFont(TTFont(name, str(path), **kw))
+    return name
 
 
-def _styles():
+def _styles(font: str):
     from reportlab.lib.styles import ParagraphStyle
 
-    base = ParagraphStyle("base", fontName=FONT, fontSize=9, leading=12, wordWrap="CJK")
+    base = ParagraphStyle("base", fontName=font, fontSize=9, leading=12, wordWrap="CJK")
     return {
         "title": ParagraphStyle("title", parent=base, fontSize=16, leading=21, spaceAfter=4),
         "sub": ParagraphStyle("sub", parent=base, fontSize=9, textColor="#555555", spaceAfter=6),
@@ -96,16 +97,15 @@ def fit_cell(value: Any, width_pt: float) -> str:
     return text if len(text) <= limit else text[: limit - len(CUT_NOTE)] + CUT_NOTE
 
 
-def render(report: Report) -> bytes:
-    """The report as PDF bytes."""
+def render(report: Report, font: Path | None = None) -> bytes:
+    """The report as PDF bytes, with ``font`` (default: the first installed CJK TrueType font) embedded."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, TableStyle
     from reportlab.platypus import Table as RLTable
 
-    _register_font()
-    st = _styles()
+    st = _styles(_register_font(font or cjk_font()))
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
                             bottomMargin=14 * mm, title=report.title, author="risk map service 风险地图服务")

@@ -191,6 +191,16 @@ class Store(abc.ABC):
         """(minlon, minlat, maxlon, maxlat) of the layer, None when empty."""
 
     @abc.abstractmethod
+    def revision(self, layer: str) -> int:
+        """The layer's write counter: it changes with every committed write to the layer (by any process or
+        worker), never goes back, and is the same for every reader of the same data. Caches of derived data
+        (road graph, basemap, zones) are keyed by ``(layer, revision)`` so they cannot serve stale answers."""
+
+    def revisions(self, layers: Sequence[str]) -> tuple[int, ...]:
+        """The revisions of several layers (one round trip where the engine can)."""
+        return tuple(self.revision(layer) for layer in layers)
+
+    @abc.abstractmethod
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:
         """Features within ``metres`` (geodesic) of ``geom``, nearest first, with distance_m."""

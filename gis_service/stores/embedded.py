@@ -25,8 +25,10 @@ import logging
 import math
 import os
 import shutil
+import sqlite3
 import tempfile
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ from .base import (
 )
 
 log = logging.getLogger(__name__)
+REVISIONS_TABLE = "gis_service_revisions"  # not registered in gpkg_contents: GDAL does not list it as a layer
 
 # Metres per degree of latitude is at least 110,574 m on WGS84; use a slightly smaller figure so
 # that the padded search box always contains the geodesic disc.
@@ -143,6 +146,7 @@ class EmbeddedStore(Store):
         self._loaded = False
         self._signature: tuple | None = None  # (write generation, inode, mtime ns, size) when loaded
         self._gen_fd: tuple[int, int] | None = None  # (pid, fd) of the open lock file, for reading
+        self._revisions: dict[str, int] = {}  # per-layer write counters, persisted in the file itself
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -234,8 +238,18 @@ class EmbeddedStore(Store):
         for spec in self.catalog:
             layers[spec.name] = self._read_layer(spec)
         self._layers = layers
+        self._revisions = self._read_revisions(self.path)
         self._loaded = True
         self._signature = signature
+
+    @staticmethod
+    def _read_revisions(path: Path) -> dict[str, int]:
+        """The per-layer revisions kept in the GeoPackage (table ``gis_service_revisions``; none → all 0)."""
+        with sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True) as conn:
+            try:
+                return dict(conn.execute(f"SELECT layer, revision FROM {REVISIONS_TABLE}").fetchall())  # noqa: S608
+            except sqlite3.OperationalError:  # a file written by another tool: no table yet
+                return {}
 
     def _read_layer(self, spec: LayerSpec) -> _LayerData:
         df = pyogrio.read_dataframe(self.path, layer=spec.name, fid_as_index=True)
@@ -273,14 +287,36 @@ class EmbeddedStore(Store):
                 frame = self._frame_for_file(spec, data)
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
                                         geometry_type="Unknown", promote_to_multi=False)
+            revisions = self._write_revisions(tmp, changed)
             os.replace(tmp, self.path)
+            self._revisions = revisions
             self._bump_generation()
             self._signature = self._file_signature()
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
+    def _write_revisions(self, tmp: str, changed: dict[str, _LayerData]) -> dict[str, int]:
+        """Bump the changed layers' revisions inside the copy that replaces the file (one atomic swap writes
+        data and revisions). A revision is at least the time in µs, so it never repeats after a rebuild."""
+        now_us = time.time_ns() // 1000
+        revisions = dict(self._revisions)
+        for name in changed:
+            revisions[name] = max(revisions.get(name, 0) + 1, now_us)
+        with sqlite3.connect(tmp) as conn:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {REVISIONS_TABLE} (layer TEXT PRIMARY KEY, "
+                         "revision INTEGER NOT NULL)")
+            conn.executemany(f"INSERT INTO {REVISIONS_TABLE} (layer, revision) VALUES (?, ?) "  # noqa: S608
+                             "ON CONFLICT (layer) DO UPDATE SET revision = excluded.revision",
+                             [(name, revisions[name]) for name in changed])
+        return revisions
+
     # -- reads -------------------------------------------------------------------------------
+    def revision(self, layer: str) -> int:
+        self.spec(layer)
+        self._ensure()
+        return self._revisions.get(layer, 0)
+
     def _data(self, layer: str) -> _LayerData:
         self.spec(layer)
         self._ensure()

@@ -118,6 +118,23 @@ CREATE OR REPLACE TRIGGER {table}_count_trunc AFTER TRUNCATE ON {schema}.{table}
 """
 
 
+# Every committed write to a layer table (any statement, also from outside the service) bumps its revision in
+# the same transaction; a revision is at least the time in µs, so it never repeats after the tables are rebuilt.
+REVISION_FUNCTION = """
+CREATE OR REPLACE FUNCTION {schema}.bump_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {schema}.layer_revisions
+     SET revision = greatest(revision + 1, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint)
+   WHERE layer = TG_TABLE_NAME;
+  RETURN NULL;
+END $$;
+"""
+REVISION_TRIGGER = """
+CREATE OR REPLACE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {schema}.{table}
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.bump_revision();
+"""
+
+
 _WKB_GEOM = func.ST_GeomFromWKB(bindparam("wkb", type_=LargeBinary), 4326)
 
 
@@ -184,6 +201,8 @@ class PostGISStore(Store):
         self.tables = build_tables(catalog, self.metadata)
         self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
                                   Column("n", BigInteger, nullable=False), schema=SCHEMA)
+        self.revisions_table = Table("layer_revisions", self.metadata, Column("layer", Text, primary_key=True),
+                                     Column("revision", BigInteger, nullable=False), schema=SCHEMA)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -196,9 +215,14 @@ class PostGISStore(Store):
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
                 self.metadata.create_all(conn, checkfirst=True)
                 conn.execute(text(COUNT_FUNCTIONS.format(schema=SCHEMA)))
+                conn.execute(text(REVISION_FUNCTION.format(schema=SCHEMA)))
                 for name in self.tables:
                     # identifiers below come from the catalogue, never from a request
                     conn.execute(text(COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
+                    conn.execute(text(REVISION_TRIGGER.format(schema=SCHEMA, table=name)))
+                    conn.execute(pg_insert(self.revisions_table).values(
+                        layer=name, revision=literal_column("(extract(epoch FROM clock_timestamp()) * 1e6)::bigint"))
+                        .on_conflict_do_nothing(index_elements=["layer"]))
                     start = select(literal(name), func.count()).select_from(self.tables[name])
                     conn.execute(pg_insert(self.counts_table).from_select(["layer", "n"], start)
                                  .on_conflict_do_nothing(index_elements=["layer"]))
@@ -303,6 +327,21 @@ class PostGISStore(Store):
         if n is None:
             return int(conn.execute(select(func.count()).select_from(self.tables[layer])).scalar_one())
         return int(n)
+
+    def revision(self, layer: str) -> int:
+        return self.revisions([layer])[0]
+
+    def revisions(self, layers: Sequence[str]) -> tuple[int, ...]:
+        for layer in layers:
+            self._table(layer)
+        rev = self.revisions_table
+        stmt = self._statements.get(("revisions",))
+        if stmt is None:
+            stmt = self._statements[("revisions",)] = select(rev.c.layer, rev.c.revision).where(
+                rev.c.layer.in_(bindparam("layers", expanding=True)))
+        with self.reader.connect() as conn:
+            found = dict(conn.execute(stmt, {"layers": list(layers)}).fetchall())
+        return tuple(int(found.get(layer, 0)) for layer in layers)
 
     def get(self, layer: str, fid: int) -> Feature:
         spec = self.spec(layer)

@@ -24,7 +24,7 @@ from ...validation import Problem, ValidationFailed
 from . import fields
 from .data import IR_LEVELS, MAX_CELLS, SOURCES, QraParams
 from .grid import PolarRisk, RiskGrid, cell_count, contour_polygons, ir_at, polar_risk, risk_grid
-from .scenarios import OutcomeCase, outcome_cases
+from .loss_of_containment import OutcomeCase, outcome_cases
 from .societal import Receptors, assess, events, fn_curve
 
 HAZARD_LAYER = "hazard_sources"

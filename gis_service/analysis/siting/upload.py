@@ -9,7 +9,7 @@ from typing import Any
 
 import shapely
 
-from ..validation import Problem, ValidationFailed
+from ...validation import Problem, ValidationFailed
 
 SUFFIXES = (".geojson", ".json", ".zip", ".gpkg")
 MAX_FEATURES = 1000

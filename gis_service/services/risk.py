@@ -1,0 +1,24 @@
+"""The quantitative-risk facade: IR contours, protection-target checks and F-N curves of an installation
+or a chemical park (one QRA run serves the map, the chart and the report)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..analysis.qra import assessment
+from ..analysis.qra.data import QraParams
+from ..stores.base import Store
+
+
+class RiskService:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def individual(self, params: QraParams, *, layer: str | None = None, fid: int | None = None,
+                   park_id: int | None = None, societal: bool = False) -> dict[str, Any]:
+        return assessment.individual_risk(self.store, params, layer=layer, fid=fid, park_id=park_id,
+                                          societal=societal)
+
+    def societal(self, params: QraParams, *, layer: str | None = None, fid: int | None = None,
+                 park_id: int | None = None) -> dict[str, Any]:
+        return assessment.societal_risk(self.store, params, layer=layer, fid=fid, park_id=park_id)

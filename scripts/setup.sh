@@ -12,7 +12,7 @@ stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   echo "== installing Python dependencies" >&2
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -e ".[test,sample]"
   touch "$stamp"
 fi
 if [ -x scripts/setup_web_assets.sh ] || [ -f scripts/setup_web_assets.sh ]; then

@@ -17,7 +17,6 @@ from fastapi.responses import FileResponse, Response
 
 from .. import legend
 from ..analysis.consequence.params import EXPOSURE_LAYERS, ScenarioParams
-from ..analysis.qra.engine import HAZARD_LAYER
 from ..analysis.rescue.inputs import INCIDENT_BY_LAYER
 from ..config import Settings
 from ..maps import assets
@@ -26,6 +25,7 @@ from ..maps.style import catalog_meta
 from ..models.rescue_standards import capabilities, incident_types
 from ..services.container import Services
 from ..services.layers import BASEMAP_LAYERS
+from ..services.risk import RiskService
 from .deps import Reader, Svc, get_settings
 from .errors import ApiError
 
@@ -79,7 +79,7 @@ def _analysis_options() -> dict:
         "incidents": [{"key": k, "zh": names[k][0], "en": names[k][1]} for k in incident_types()],
         "rescue_layers": list(INCIDENT_BY_LAYER),
         "exposure_layers": list(EXPOSURE_LAYERS),
-        "risk_layers": [HAZARD_LAYER],   # QRA needs an inventory; parks run over all their hazard sources
+        "risk_layers": [RiskService.hazard_layer],   # QRA needs an inventory; parks run over all their hazard sources
         "risk_levels": legend.ir_levels(),
         "scenario": {"fields": sorted(fields), "weather": "weather" in fields},
     }

@@ -7,10 +7,13 @@ from typing import Any
 
 from ..analysis.qra import assessment
 from ..analysis.qra.data import QraParams
+from ..analysis.qra.engine import HAZARD_LAYER
 from ..stores.base import Store
 
 
 class RiskService:
+    hazard_layer = HAZARD_LAYER  # QRA needs an inventory: installations are hazard sources
+
     def __init__(self, store: Store):
         self.store = store
 

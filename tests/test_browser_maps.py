@@ -73,8 +73,9 @@ def server(browser, sample_gpkg, tmp_path_factory):
 class Watched:
     """A page whose requests are confined to ``allowed`` prefixes and whose console is recorded."""
 
-    def __init__(self, browser, allowed: tuple[str, ...]):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 820}, service_workers="block")
+    def __init__(self, browser, allowed: tuple[str, ...], **context):
+        context.setdefault("viewport", {"width": 1280, "height": 820})
+        self.context = browser.new_context(service_workers="block", **context)
         self.page = self.context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.errors: list[str] = []

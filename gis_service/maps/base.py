@@ -29,7 +29,18 @@ import shapely
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from . import assets
-from .elements import CatalogLayer, FieldLabels, FitBounds, Legend, LiveLayer, MetricScale, Panel, js
+from .elements import (
+    CatalogLayer,
+    FieldLabels,
+    FitBounds,
+    Legend,
+    LiveLayer,
+    MetricScale,
+    Panel,
+    fill,
+    js,
+    text_token,
+)
 from .style import layer_meta, legend_entries, popup_attributes
 
 EMBED_LIMIT = 3000  # features of one layer embedded in a map's HTML; above this: aggregate + bbox loading
@@ -95,8 +106,12 @@ def new_map(settings: Settings, bbox: tuple[float, float, float, float] | None) 
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=7, tiles=None, control_scale=False)
     m.options.update(max_zoom=19, min_zoom=3)  # clustering needs a map maxZoom when there are no tiles
     if base.url:
-        folium.TileLayer(base.url, attr=base.attribution, name="底图 Basemap", overlay=False, control=True,
-                         max_zoom=19).add_to(m)
+        tiles = folium.TileLayer(base.url, attr=base.attribution, name="底图 Basemap", overlay=False, control=True,
+                                 max_zoom=19)
+        # the operator's URL and attribution reach the document as data, never as template text
+        tiles.tiles = text_token(tiles, base.url)
+        tiles.options["attribution"] = text_token(tiles, base.attribution)
+        tiles.add_to(m)
     m.add_child(FitBounds(bbox))
     m.add_child(MetricScale())
     m.add_child(FieldLabels())
@@ -191,15 +206,38 @@ def add_panel(m: folium.Map, title: str, notes: list[str] | None = None, tables:
                        "tables": tables or []}, position=position))
 
 
+# Folium classes allowed in a map besides ours (elements.py): they carry no user text, or only tokens
+# (the tile layer's URL and attribution). Any other Folium element (Marker, Tooltip, Popup, GeoJson…)
+# would write its text into a template, so it is refused here rather than trusted.
+FOLIUM_ALLOWED = (folium.Map, folium.LayerControl, folium.TileLayer)
+
+
+def check_elements(m: folium.Map) -> None:
+    """Raise TypeError if the map holds an element that could put text through a template."""
+    from .elements import _RiskMapElement
+
+    stack = list(m._children.values())
+    while stack:
+        el = stack.pop()
+        if not isinstance(el, (_RiskMapElement, *FOLIUM_ALLOWED)):
+            raise TypeError(f"{type(el).__name__} is not allowed in a map: pass data through gis_service.maps.elements")
+        stack.extend(el._children.values())
+
+
 def finish(m: folium.Map, standalone: bool = False) -> str:
-    """Layer control, local assets, rendered HTML (optionally with every asset inlined)."""
+    """Layer control, local assets, rendered HTML (optionally with every asset inlined).
+
+    Folium renders a document of tokens; the data (feature text included) replaces them last, after
+    every template pass and asset rewrite (see :mod:`.elements`)."""
     folium.LayerControl(collapsed=False, position="topleft").add_to(m)
+    check_elements(m)
     assets.localize(m)
-    html = m.get_root().render()
+    root = m.get_root()
+    html = root.render()
     html = html.replace('<html>', '<html lang="zh-CN">', 1)
     if standalone:
-        return assets.standalone(html)
+        return fill(root, assets.standalone(html))
     remote = assets.remote_references(html)
     if remote:
         raise assets.OfflineAssetError(f"map references remote assets: {remote[:3]}")
-    return html
+    return fill(root, html)

@@ -1,14 +1,27 @@
 """Folium elements that hand catalogue layers, legends and notices to ``web/riskmap.js``.
 
-Each element embeds compact JSON (via :func:`js`) and one call into ``RiskMap``; drawing,
+Each element passes its data as compact JSON (via :func:`js`) to one call into ``RiskMap``; drawing,
 styling, clustering, popups and bbox loading live in that one script, which the viewer uses too.
+
+**Data never passes through a template engine.** Folium renders each element's template with
+Jinja2, and branca then compiles the *rendered* script of every element as a Jinja2 template once
+more (``MacroElement.render`` wraps it in ``Element(text)``). Any ``{{ … }}`` in a feature's name
+would be evaluated there — code execution on the server. So an element's template never sees its
+data: :meth:`_RiskMapElement._data` and :meth:`~_RiskMapElement._text` register the value and put an
+unguessable token (``RiskMapData`` + 128 random bits, letters and digits only) in its place, and
+:func:`fill` swaps the tokens for the JSON after Folium has finished rendering, in one pass (the
+inserted JSON is never scanned again). Layer names (shown by Folium's layer control) are tokens
+too. :func:`js` also escapes ``<`` (no ``</script>``) and U+2028/2029 for the script context.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 from typing import Any
 
 import orjson
+from branca.element import Element
 from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
@@ -23,6 +36,9 @@ CLUSTER_CSS = [("markerclustercss", "/static/vendor/leaflet.markercluster/dist/M
 FONT_CSS = [("awesome_markers_font_css", "/static/vendor/@fortawesome/fontawesome-free/css/fontawesome.min.css"),
             ("awesome_markers_font_css_1", "/static/vendor/@fortawesome/fontawesome-free/css/solid.min.css")]
 
+TOKEN_PREFIX = "RiskMapData"
+TOKEN = re.compile(TOKEN_PREFIX + r"[0-9a-f]{32}")
+
 
 def js(value: Any) -> str:
     """JSON text safe inside a <script> element (``<`` only occurs in strings; escape it)."""
@@ -33,9 +49,57 @@ def js(value: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def register(owner: Element, json_text: str) -> str:
+    """Keep ``json_text`` on ``owner`` under a fresh token and return the token (for its template)."""
+    token = TOKEN_PREFIX + secrets.token_hex(16)
+    payloads = owner.__dict__.setdefault("_riskmap_payloads", {})
+    payloads[token] = json_text
+    return token
+
+
+def data_token(owner: Element, value: Any) -> str:
+    """A token that :func:`fill` replaces by ``value`` as JSON (an expression in a script)."""
+    return register(owner, js(value))
+
+
+def text_token(owner: Element, text: str) -> str:
+    """A token for ``text`` that Folium writes inside a JSON string literal (a layer name, an
+    attribution): :func:`fill` replaces it by the string's escaped content, without the quotes."""
+    return register(owner, js(str(text))[1:-1])
+
+
+def fill(root: Element, html: str) -> str:
+    """The rendered document with every token of every element under ``root`` replaced by its data."""
+    payloads: dict[str, str] = {}
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        payloads.update(el.__dict__.get("_riskmap_payloads", {}))
+        stack.extend(getattr(el, "_children", {}).values())
+    if not payloads:
+        return html
+
+    def swap(m: re.Match) -> str:
+        try:
+            return payloads[m.group(0)]
+        except KeyError:  # a token of an element outside the tree: never render it as data
+            raise RuntimeError("map data token without its element") from None
+
+    return TOKEN.sub(swap, html)
+
+
 class _RiskMapElement(JSCSSMixin):
     default_js = RISKMAP_JS + CLUSTER_JS
     default_css = RISKMAP_CSS + CLUSTER_CSS + FONT_CSS
+
+    def _data(self, value: Any) -> str:
+        return data_token(self, value)
+
+    def _text(self, value: str) -> str:
+        return text_token(self, value)
+
+    def _layer(self, name: str, show: bool) -> None:
+        Layer.__init__(self, name=self._text(name), overlay=True, control=True, show=show)  # type: ignore[arg-type]
 
 
 class CatalogLayer(_RiskMapElement, Layer):
@@ -43,15 +107,15 @@ class CatalogLayer(_RiskMapElement, Layer):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = RiskMap.catalogLayer({{ this.meta }}, {{ this.data }}, {{ this.options }});
+var {{ this.get_name() }} = RiskMap.catalogLayer({{ this.meta }}, {{ this.features }}, {{ this.options }});
 {% endmacro %}
 """)
 
     def __init__(self, meta: dict, data: bytes | dict, name: str | None = None, show: bool = True,
                  options: dict | None = None):
-        Layer.__init__(self, name=name or meta["title"], overlay=True, control=True, show=show)
+        self._layer(name or meta["title"], show)
         self._name = "CatalogLayer"
-        self.meta, self.data, self.options = js(meta), js(data), js(options or {})
+        self.meta, self.features, self.options = self._data(meta), self._data(data), self._data(options or {})
 
 
 class LiveLayer(_RiskMapElement, Layer):
@@ -64,9 +128,9 @@ var {{ this.get_name() }} = RiskMap.liveLayer({{ this.meta }}, {{ this.options }
 """)
 
     def __init__(self, meta: dict, options: dict, name: str | None = None, show: bool = True):
-        Layer.__init__(self, name=name or meta["title"], overlay=True, control=True, show=show)
+        self._layer(name or meta["title"], show)
         self._name = "LiveLayer"
-        self.meta, self.options = js(meta), js(options)
+        self.meta, self.options = self._data(meta), self._data(options)
 
 
 class ResultLayer(_RiskMapElement, Layer):
@@ -74,14 +138,14 @@ class ResultLayer(_RiskMapElement, Layer):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = RiskMap.resultLayer({{ this.data }}, {{ this.options }});
+var {{ this.get_name() }} = RiskMap.resultLayer({{ this.features }}, {{ this.options }});
 {% endmacro %}
 """)
 
     def __init__(self, data: dict, name: str, options: dict | None = None, show: bool = True):
-        Layer.__init__(self, name=name, overlay=True, control=True, show=show)
+        self._layer(name, show)
         self._name = "ResultLayer"
-        self.data, self.options = js(data), js(options or {})
+        self.features, self.options = self._data(data), self._data(options or {})
 
 
 class IrContours(_RiskMapElement, Layer):
@@ -89,14 +153,14 @@ class IrContours(_RiskMapElement, Layer):
 
     _template = Template("""
 {% macro script(this, kwargs) %}
-var {{ this.get_name() }} = RiskMap.irLayer({{ this.data }}, {{ this.levels }});
+var {{ this.get_name() }} = RiskMap.irLayer({{ this.features }}, {{ this.levels }});
 {% endmacro %}
 """)
 
     def __init__(self, data: dict, levels: list[dict], name: str, show: bool = True):
-        Layer.__init__(self, name=name, overlay=True, control=True, show=show)
+        self._layer(name, show)
         self._name = "IrContours"
-        self.data, self.levels = js(data), js(levels)
+        self.features, self.levels = self._data(data), self._data(levels)
 
 
 class FnChart(_RiskMapElement):
@@ -111,7 +175,7 @@ RiskMap.fnControl({{ this._parent.get_name() }}, {{ this.fn }});
     def __init__(self, fn: dict):
         super().__init__()
         self._name = "FnChart"
-        self.fn = js({k: fn.get(k) for k in ("fn_curve", "assessment")})
+        self.fn = self._data({k: fn.get(k) for k in ("fn_curve", "assessment")})
 
 
 class Legend(_RiskMapElement):
@@ -126,7 +190,7 @@ RiskMap.legend({{ this._parent.get_name() }}, {{ this.entries }}, {{ this.title 
     def __init__(self, entries: list[dict], title: str = "图例 Legend"):
         super().__init__()
         self._name = "Legend"
-        self.entries, self.title = js(entries), js(title)
+        self.entries, self.title = self._data(entries), self._data(title)
 
 
 class Panel(_RiskMapElement):
@@ -142,7 +206,7 @@ RiskMap.panel({{ this._parent.get_name() }}, {{ this.content }}, {{ this.positio
     def __init__(self, content: dict, position: str = "topright"):
         super().__init__()
         self._name = "Panel"
-        self.content, self.position = js(content), js(position)
+        self.content, self.position = self._data(content), self._data(position)
 
 
 class FitBounds(_RiskMapElement):
@@ -158,7 +222,7 @@ RiskMap.fit({{ this._parent.get_name() }}, {{ this.bounds }});
         super().__init__()
         self._name = "FitBounds"
         x0, y0, x1, y1 = bbox
-        self.bounds = js([[y0, x0], [y1, x1]])
+        self.bounds = self._data([[y0, x0], [y1, x1]])
 
 
 class MetricScale(_RiskMapElement):
@@ -187,4 +251,4 @@ RiskMap.fieldLabels = {{ this.labels }};
     def __init__(self):
         super().__init__()
         self._name = "FieldLabels"
-        self.labels = js(catalogue()["fields"])
+        self.labels = self._data(catalogue()["fields"])

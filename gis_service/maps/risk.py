@@ -5,7 +5,6 @@ code the viewer uses."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import folium
@@ -13,7 +12,7 @@ import folium
 from ..config import Settings
 from ..legend import IR_LEVEL_COLOURS, ir_levels
 from .base import LayerSource, add_legend, add_panel
-from .elements import FnChart, IrContours
+from .elements import FnChart, IrContours, ResultLayer
 from .results import _frame, collection_bbox
 
 
@@ -25,11 +24,8 @@ def render_risk(ir_fc: dict[str, Any], fn: dict[str, Any] | None, settings: Sett
          "properties": {"name": i.get("name"), "id": i.get("id")}} for i in meta.get("installations", [])]}
     m, base = _frame(layers, settings, collection_bbox(ir_fc, inst_fc))
     IrContours(ir_fc, ir_levels(), name="个人风险等值线 IR contours").add_to(m)
-    for i in inst_fc["features"]:
-        lon, lat = i["geometry"]["coordinates"]
-        folium.CircleMarker([lat, lon], radius=5, color="#000", fill=True, fill_color="#e31a1c", fill_opacity=1,
-                            tooltip=html.escape(f"风险源 {i['properties'].get('name') or i['properties'].get('id')}"),
-                            ).add_to(m)
+    if inst_fc["features"]:  # names are data for riskmap.js, never template text (see elements.py)
+        m.add_child(ResultLayer(inst_fc, "风险源 Installations", {"role": "source"}))
     rows = []
     for r in meta.get("receptors", []):
         rows.append({"cells": [r.get("name"), r.get("receptor_class"), r.get("target_class_zh"),

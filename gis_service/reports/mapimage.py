@@ -163,7 +163,8 @@ def render_png(fc: dict[str, Any], context: ContextSource | None = None, width_i
         for g, p in admin:
             c = g.representative_point()
             if bbox[0] < c.x < bbox[2] and bbox[1] < c.y < bbox[3] and p.get("name"):
-                ax.text(c.x, c.y, p["name"], fontproperties=font, fontsize=7, color="#777", ha="center", zorder=3)
+                ax.text(c.x, c.y, p["name"], fontproperties=font, fontsize=7, color="#777", ha="center", zorder=3,
+                        parse_math=False)  # names are text: a "$" is not mathtext
         zones = sorted([(g, p) for g, p in feats if p.get("level") in LEVEL_COLORS and _role(p) != "receptor"],
                        key=lambda gp: LEVEL_ORDER[gp[1]["level"]])
         for g, p in zones:

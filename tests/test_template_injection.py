@@ -232,8 +232,8 @@ def test_map_images_draw_names_as_text(client):
     (``$x^$`` makes matplotlib's mathtext parser raise)."""
     from gis_service.reports.mapimage import render_png
 
-    store = client.app.state.store
-    x0, y0, x1, y1 = store.extent("admin_areas")
+    layers = client.app.state.services.layers
+    x0, y0, x1, y1 = layers.extent("admin_areas")
     cover = {"type": "Feature", "properties": {"role": "proposal"},
              "geometry": {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}}
-    assert render_png({"type": "FeatureCollection", "features": [cover]}, store).startswith(b"\x89PNG")
+    assert render_png({"type": "FeatureCollection", "features": [cover]}, layers).startswith(b"\x89PNG")

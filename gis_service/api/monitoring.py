@@ -32,6 +32,7 @@ from ..services.monitoring import MonitoringService
 from ..stores.base import Query as ItemsQuery
 from .deps import Editor, Heavy, Reader, caller_role
 from .errors import ApiError
+from .params import INT64_MAX, INT64_MIN, AlarmId, SensorId
 
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
 WRITER_ROLES = ("sensor", "editor", "admin")
@@ -162,11 +163,11 @@ def _sse(seq: int, doc: bytes) -> bytes:
 
 
 @router.get("/alarms/stream", summary="Alarm events as Server-Sent Events", response_class=StreamingResponse)
-async def alarm_stream(request: Request, since: int | None = Query(None, description="replay events after this seq "
+async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, le=INT64_MAX, description="replay events after this seq "
                                                                   "(default: Last-Event-ID header, else only new)"),
                        mon: Monitoring = Depends(context), _=Reader):
     header = request.headers.get("last-event-id")
-    if since is None and header and header.isdigit():
+    if since is None and header and header.isascii() and header.isdigit() and int(header) <= INT64_MAX:
         since = int(header)
     q = await mon.hub.subscribe()
     start = mon.hub.last
@@ -206,7 +207,7 @@ async def alarm_stream(request: Request, since: int | None = Query(None, descrip
 @router.get("/alarms", summary="Alarms (open ones by default)")
 async def list_alarms(status: str = Query("open", description="open | acknowledged | closed | live (open or "
                                           "acknowledged) | all"),
-                      sensor_id: int | None = Query(None), limit: int = Query(500, ge=1, le=10_000),
+                      sensor_id: int | None = Query(None, ge=INT64_MIN, le=INT64_MAX), limit: int = Query(500, ge=1, le=10_000),
                       mon: Monitoring = Depends(context), _=Reader):
     allowed = (*ALARM_STATUSES, "live", "all")
     if status not in allowed:
@@ -220,7 +221,7 @@ async def list_alarms(status: str = Query("open", description="open | acknowledg
 
 
 @router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
-async def get_alarm(alarm_id: int, package: bool = Query(True, description="include the decision package"),
+async def get_alarm(alarm_id: AlarmId, package: bool = Query(True, description="include the decision package"),
                     mon: Monitoring = Depends(context), _=Reader, _slot=Heavy):
     """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
     alarm = await _call(mon.readings.alarm, alarm_id)
@@ -230,7 +231,7 @@ async def get_alarm(alarm_id: int, package: bool = Query(True, description="incl
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an alarm (role editor)")
-async def acknowledge(alarm_id: int, request: Request, mon: Monitoring = Depends(context), role: str = Editor):
+async def acknowledge(alarm_id: AlarmId, request: Request, mon: Monitoring = Depends(context), role: str = Editor):
     note = None
     body = await request.body()
     if body:
@@ -294,7 +295,7 @@ def _when(name: str, text: str | None, default: float) -> float:
 
 
 @router.get("/sensors/{sensor_id}/readings", summary="A sensor's readings between two times")
-async def readings(sensor_id: int, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
+async def readings(sensor_id: SensorId, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
                                                           "epoch s; default 24 h before `to`"),
                    to: str | None = Query(None, description="end (exclusive); default now"),
                    limit: int = Query(5000, ge=1, le=MAX_SERIES),

@@ -26,8 +26,9 @@ def _unclosed_rings(geom: dict[str, Any]) -> list[str]:
     t, coords = geom.get("type"), geom.get("coordinates")
     polys = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
     out = []
-    for pi, poly in enumerate(polys or []):
-        for ri, ring in enumerate(poly or []):
+    for pi, poly in enumerate(polys if isinstance(polys, list) else []):
+        for ri, ring in enumerate(poly if isinstance(poly, list) else []):  # a number where a ring belongs:
+            # left to the geometry parser, which names it (issue 23: was a TypeError, 500)
             if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
                 out.append(f"coordinates[{pi}][{ri}]" if t == "MultiPolygon" else f"coordinates[{ri}]")
     return out

@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,17 +62,46 @@ SAMPLE_SUBSTANCES = ("chlorine", "ammonia", "lpg", "propane", "butane", "hydroge
                      "ethylene_oxide", "sulfur_dioxide", "oxygen", "crude_oil", "diesel", "hydrogen_chloride",
                      "ethylene", "propylene", "acrylonitrile")
 UNNAMED_Q_T = 20.0  # GB 18218 names no Q for propylene (its category Q applies); quantities are drawn as if 20 t [M]
+# Crude oil and diesel are not named in GB 18218-2018 Table 1 (their Q comes from Table 2 by flash point); their sample
+# quantities are drawn on the 5000 t scale of earlier samples so that the quantities themselves did not change when the
+# grading was corrected (issue 17's regrade compares like with like).
+DRAW_Q_T = {"crude_oil": 5000.0, "diesel": 5000.0}
+# Flash point / initial boiling point (°C) of the sample's unnamed flammable liquids, for their Table 2 class:
+# a stabilised crude (flash point < 23 °C, IBP > 35 °C: category 2 → W5.3) and a winter-grade diesel (flash point 55 °C:
+# category 3 → W5.4; GB 19147 asks ≥ 45–50 °C for the −20/−35 grades). Representative values [M].
+LIQUID_CLASS = {"crude_oil": {"flash_point_c": -10.0, "boiling_point_c": 40.0}, "diesel": {"flash_point_c": 55.0}}
+# Loss-of-containment attributes (issue 17): drawn from their own generator so the rest of the sample is unchanged.
+PIPE_DIAMETERS_MM = (25, 50, 80, 100, 150)
+CONTAINMENT = {"single": 0.7, "double": 0.2, "full": 0.1}
 
 
 def _substances() -> dict[str, tuple[str, str, float]]:
     """key → (CAS, 中文名, Q in t), read from the service's own tables (data/substances.csv and
-    data/gb18218_critical_quantities.csv), so the sample and the models never disagree."""
+    data/gb18218_table1.csv), so the sample and the models never disagree."""
     subs = {r["key"]: r for r in load_table("substances.csv")}
-    crit = {r["substance_key"]: r for r in load_table("gb18218_critical_quantities.csv")}
+    crit = {k: r["critical_quantity_t"] for r in load_table("gb18218_table1.csv")
+            for k in r["substance_keys"].split(";") if k}
     out = {}
     for key in SAMPLE_SUBSTANCES:
-        q = (crit.get(key) or {}).get("critical_quantity_t") or ""
-        out[key] = (subs[key]["cas"], subs[key]["name_zh"], float(q) if q else UNNAMED_Q_T)
+        q = crit.get(key) or DRAW_Q_T.get(key) or UNNAMED_Q_T
+        out[key] = (subs[key]["cas"], subs[key]["name_zh"], float(q))
+    return out
+
+
+_STORAGE = {r["key"]: r["storage"] for r in load_table("qra_substances.csv")}
+def _loc_attributes(key: str, quantity_t: float) -> dict[str, Any]:
+    """Optional loss-of-containment attributes of one item: about 70 % carry a connected pipe (length, diameter),
+    60 % a transfer count per year, atmospheric liquids a tank containment type; the rest are left out on purpose
+    so the QRA shows what it could not include."""
+    rng = np.random.default_rng(zlib.crc32(f"{key}:{quantity_t!r}".encode()))  # own stream, same every build
+    out: dict[str, Any] = {}
+    if rng.random() < 0.7:
+        out["pipe_length_m"] = float(round(rng.uniform(20, 300)))
+        out["pipe_diameter_mm"] = float(PIPE_DIAMETERS_MM[int(rng.integers(len(PIPE_DIAMETERS_MM)))])
+    if rng.random() < 0.6:
+        out["transfers_per_year"] = float(int(rng.integers(12, 366)))
+    if _STORAGE.get(key) == "atmospheric_liquid":
+        out["containment"] = str(rng.choice(list(CONTAINMENT), p=list(CONTAINMENT.values())))
     return out
 
 
@@ -433,7 +463,8 @@ def _inventory(rng: np.random.Generator, substances: list[str], s_total: float) 
     inv = []
     for key, f in zip(substances, share, strict=True):
         cas, _zh, q_crit = SUBSTANCES[key]
-        inv.append({"substance": key, "cas": cas, "quantity_t": max(_sig3(q_crit * s_total * f), 0.01)})
+        q = max(_sig3(q_crit * s_total * f), 0.01)
+        inv.append({"substance": key, "cas": cas, "quantity_t": q, **LIQUID_CLASS.get(key, {}), **_loc_attributes(key, q)})
     return inv
 
 

@@ -165,10 +165,11 @@ async def _read_stream(app, query: bytes, want_events: int, timeout_s: float, du
 def test_alarm_stream_replays_delivers_and_ends_on_disconnect(client):
     import anyio
 
-    gas = _sensor(client, "flammable_gas")
-    now = time.time()
-    _post(client, [{"sensor_id": gas["id"], "time": now - 30, "value": 61.0}])   # opens an alarm
-    _post(client, [{"sensor_id": gas["id"], "time": now - 29, "value": 0.2}])    # closes it
+    # a gas sensor no other test reads (alarms follow each sensor's readings in time order)
+    gas = client.get("/collections/sensors/items", params={"kind": "flammable_gas", "limit": 1000}).json()["features"][-1]
+    now = time.time() - 30
+    _post(client, [{"sensor_id": gas["id"], "time": now, "value": 61.0}])        # opens an alarm
+    _post(client, [{"sensor_id": gas["id"], "time": now + 1, "value": 0.2}])     # closes it
     app, hub = client.app, None
 
     async def replay():
@@ -184,7 +185,7 @@ def test_alarm_stream_replays_delivers_and_ends_on_disconnect(client):
 
     async def live():
         async def publish():
-            await anyio.to_thread.run_sync(lambda: _post(client, [{"sensor_id": gas["id"], "time": now - 20,
+            await anyio.to_thread.run_sync(lambda: _post(client, [{"sensor_id": gas["id"], "time": now + 10,
                                                                     "value": 62.0}]))
         return await _read_stream(app, b"", 1, 20.0, during=publish)
 
@@ -192,7 +193,7 @@ def test_alarm_stream_replays_delivers_and_ends_on_disconnect(client):
     body = b"".join(chunks)
     assert b'"opened"' in body and f'"sensor_id":{gas["id"]}'.encode() in body.replace(b" ", b"")
     assert closing_s < 5.0 and not hub.queues
-    _post(client, [{"sensor_id": gas["id"], "time": now - 19, "value": 0.2}])
+    _post(client, [{"sensor_id": gas["id"], "time": now + 11, "value": 0.2}])
 
 
 def test_alarm_stream_refuses_a_bad_since(client):

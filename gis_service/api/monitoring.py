@@ -15,10 +15,10 @@ import asyncio
 import hashlib
 import time
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -32,9 +32,10 @@ from ..services.monitoring import MonitoringService
 from ..stores.base import Query as ItemsQuery
 from .deps import Editor, Heavy, Reader, caller_role
 from .errors import ApiError
-from .params import INT64_MAX, INT64_MIN, AlarmId, SensorId
+from .params import INT64_MAX, INT64_MIN, FeatureId
 
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
+AlarmId = Annotated[int, Path(ge=1, le=INT64_MAX, description="alarm id (64-bit integer)")]
 WRITER_ROLES = ("sensor", "editor", "admin")
 MAX_SERIES = 20_000
 
@@ -90,7 +91,23 @@ async def sensor_writer(request: Request) -> str:
     return role
 
 
-@router.post("/readings", summary="Post a batch of sensor readings (role sensor, editor or admin)")
+READING_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["sensor_id", "time", "value"],
+    "properties": {"sensor_id": {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+                   "time": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+                            "description": "ISO 8601 with offset, or epoch seconds (milliseconds above 1e11)"},
+                   "value": {"type": "number"},
+                   "quality": {"type": "string", "enum": ["good", "uncertain", "bad"]},
+                   "unit": {"type": "string", "description": "must equal the sensor's unit when given"}},
+}
+READINGS_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    {"type": "object", "required": ["readings"],
+     "properties": {"readings": {"type": "array", "items": READING_SCHEMA, "minItems": 1, "maxItems": 100_000}}},
+    {"type": "array", "items": READING_SCHEMA, "minItems": 1, "maxItems": 100_000}]}}}}}
+
+
+@router.post("/readings", summary="Post a batch of sensor readings (role sensor, editor or admin)",
+             openapi_extra=READINGS_BODY)
 async def post_readings(request: Request, mon: Monitoring = Depends(context), _=Depends(sensor_writer)):
     """Body: ``{"readings": [{"sensor_id": 12, "time": "2026-11-30T12:00:00Z", "value": 3.2,
     "quality": "good", "unit": "MPa"}, …]}`` (or the bare list). Valid readings are stored even when
@@ -285,17 +302,27 @@ async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxl
     return _json({"type": "FeatureCollection", "features": feats})
 
 
+# Series bounds: readings are never older than 1970 (the ingest refuses far-past readings) nor later
+# than 9999; a time outside is taken as that end ("from=0001-01-01T00:00:00Z" means "from the start").
+# Unclamped, year 1 with a positive offset made PostgreSQL raise "year 0 is out of range" (500).
+SERIES_MIN_T = 0.0
+SERIES_MAX_T = 253402300799.0   # 9999-12-31T23:59:59Z
+
+
 def _when(name: str, text: str | None, default: float) -> float:
     if text is None:
         return default
-    t = parse_time(float(text)) if text.replace(".", "", 1).isdigit() else parse_time(text)
+    try:
+        t = parse_time(float(text)) if text.replace(".", "", 1).isdigit() else parse_time(text)
+    except (ValueError, OverflowError):
+        t = None
     if t is None:
         raise ApiError(400, name, "must be ISO 8601 with a UTC offset (e.g. 2026-11-30T08:00:00Z) or epoch seconds")
-    return t
+    return min(max(t, SERIES_MIN_T), SERIES_MAX_T)
 
 
 @router.get("/sensors/{sensor_id}/readings", summary="A sensor's readings between two times")
-async def readings(sensor_id: SensorId, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
+async def readings(sensor_id: FeatureId, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
                                                           "epoch s; default 24 h before `to`"),
                    to: str | None = Query(None, description="end (exclusive); default now"),
                    limit: int = Query(5000, ge=1, le=MAX_SERIES),

@@ -17,8 +17,6 @@ INT64_MIN = -(2**63)
 NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold U+0000
 
 FeatureId = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="feature id (64-bit integer)")]
-AlarmId = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="alarm id (64-bit integer)")]
-SensorId = Annotated[int, Path(ge=INT64_MIN, le=INT64_MAX, description="sensor id (64-bit integer)")]
 
 # -- fair use for the analysis endpoints -------------------------------------------------------------
 MAX_ANALYSIS_BODY_BYTES = 1024 * 1024     # a siting proposal or what-if body

@@ -20,6 +20,7 @@ from .exposure import ExposureService
 from .layers import LayersService
 from .maps import MapsService
 from .monitoring import MonitoringService
+from .processes import ProcessesService
 from .reports import ReportsService
 from .rescue import RescueService
 from .risk import RiskService
@@ -38,6 +39,7 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    processes: ProcessesService
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
@@ -53,4 +55,5 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports)
+        processes = ProcessesService(store, settings, exposure, rescue, siting, risk)
+        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, processes)

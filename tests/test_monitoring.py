@@ -263,3 +263,44 @@ def test_postgres_readings_table_is_partitioned_by_day(postgis_url):
                                             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'readings'")]
     assert strategy == "r" and len(parts) >= 3 and all(p.startswith("readings_20") for p in parts)
     store.close()
+
+
+def test_postgres_reads_share_a_bounded_psycopg_pool(postgis_url):
+    """Reads go through psycopg_pool: many threads at once use at most pool_size server connections, the
+    store works again after close(), and an unreachable server answers MonitoringUnavailable in bounded time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+    from conftest import database_url, free_port
+    from psycopg_pool import ConnectionPool
+
+    from gis_service.monitoring.pgstore import PgReadings
+    from gis_service.monitoring.storebase import MonitoringUnavailable
+
+    url = database_url(postgis_url, "gis_test_readings")
+    store = PgReadings(url, pool_size=3)
+    store.init()
+    app_name = f"pool-test-{time.time_ns()}"
+    store.url += f"?application_name={app_name}"
+
+    def busy(_):
+        with store._read() as conn:
+            conn.execute("SELECT pg_sleep(0.05)")
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                (app_name,)).fetchone()[0]
+
+    with ThreadPoolExecutor(12) as ex:
+        seen = list(ex.map(busy, range(36)))
+    assert isinstance(store._pool, ConnectionPool) and 2 <= max(seen) <= 3 and store.last_seq() >= 0
+    store.close()
+    assert store.last_seq() >= 0  # a new pool after close()
+    store.close()
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:  # nothing left open by the store
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                            (app_name,)).fetchone()[0] == 0
+    down = PgReadings(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+    t0 = time.monotonic()
+    with pytest.raises(MonitoringUnavailable):
+        down.last_seq()
+    assert time.monotonic() - t0 < PgReadings.POOL_WAIT_S + 2
+    down.close()

@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import queue
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 import orjson
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .readings import Batch
 from .rules import Op, Outcome, State
@@ -118,10 +118,17 @@ def day_partition(day: datetime) -> tuple[str, datetime, datetime]:
 class PgReadings(ReadingStore):
     kind = "postgis"
 
+    POOL_WAIT_S = 5.0  # a read waits at most this long for a connection, then answers MonitoringUnavailable
+
     def __init__(self, url: str, pool_size: int = 4):
         self.url = libpq_url(url)
-        self._pool: queue.LifoQueue = queue.LifoQueue()
+        # Reads share a psycopg_pool pool of autocommit connections: none held while idle (min_size 0), at
+        # most pool_size at once (a burst waits up to POOL_WAIT_S), opened on the first read — in the process
+        # that reads, so a store built before a fork never shares a socket. Broken connections (a database
+        # restart) are discarded when they come back.
         self._pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._pool_lock = threading.Lock()
         self._writer: psycopg.Connection | None = None
         self._days: set[str] = set()
         self._lock = threading.Lock()
@@ -134,22 +141,23 @@ class PgReadings(ReadingStore):
             raise MonitoringUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
 
     @contextlib.contextmanager
-    def _read(self):
+    def _read(self) -> Iterator[psycopg.Connection]:
+        pool = self._pool
+        if pool is None:
+            with self._pool_lock:  # a closed pool cannot be reopened: a store used after close() gets a new one
+                if self._pool is None:
+                    self._pool = ConnectionPool(self.url, kwargs={"autocommit": True, "connect_timeout": 3},
+                                                min_size=0, max_size=self._pool_size, open=False,
+                                                timeout=self.POOL_WAIT_S, name="monitoring-reads")
+                    self._pool.open(wait=False)
+                pool = self._pool
         try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
-            conn = self._connect(True)
-        ok = True
-        try:
-            yield conn
+            with pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise MonitoringUnavailable(f"cannot reach PostgreSQL within {self.POOL_WAIT_S:g} s: {exc}") from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            ok = False
             raise MonitoringUnavailable(f"PostgreSQL: {exc}") from exc
-        finally:
-            if ok and not conn.closed and self._pool.qsize() < self._pool_size:
-                self._pool.put(conn)
-            else:
-                conn.close()
 
     def init(self) -> None:
         with self._connect(True) as conn:
@@ -159,11 +167,10 @@ class PgReadings(ReadingStore):
         self.ensure_days([datetime.now(UTC), datetime.now(UTC) + timedelta(days=1)])
 
     def close(self) -> None:
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                break
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

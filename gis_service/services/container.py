@@ -22,6 +22,7 @@ from .maps import MapsService
 from .monitoring import MonitoringService
 from .reports import ReportsService
 from .rescue import RescueService
+from .resources import ResourcesService
 from .risk import RiskService
 from .siting import SitingService
 
@@ -33,6 +34,7 @@ class Services:
     layers: LayersService
     exposure: ExposureService
     rescue: RescueService
+    resources: ResourcesService
     siting: SitingService
     risk: RiskService
     monitoring: MonitoringService
@@ -48,9 +50,10 @@ class Services:
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
         rescue = RescueService(store, settings)
+        resources = ResourcesService(store, rescue)
         siting = SitingService(store, rescue)
         risk = RiskService(store)
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports)
+        return cls(settings, store, layers, exposure, rescue, resources, siting, risk, monitoring, maps, reports)

@@ -191,3 +191,40 @@ def test_depot_and_shelter_writes_are_checked_and_need_the_editor_role(fresh_sto
                "properties": {"name": "测试避难场所", "shelter_class": "class_3", "capacity": 0}}
     r = c.post("/collections/shelters/items", json=shelter, headers=EDITOR)
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "capacity"
+
+
+# ---------------------------------------------------------------- emergency-plan coverage
+
+def test_plan_coverage_lists_the_sources_without_a_filed_current_plan_per_county(client, sample_stores):
+    r = client.get(f"{BASE}/plans/coverage", params={"as_of": "2026-07-01"})
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    listed = {f["properties"]["hazard_source_id"]: f["properties"] for f in doc["features"]}
+    # an independent reading of the plans layer: which sources have a filed plan reviewed on or after the day
+    plans = sample_stores["embedded"].frame("emergency_plans", ["hazard_source_ids", "filing_status", "review_date"])
+    good = {h for _, p in plans.iterrows() if p["filing_status"] == "filed" and str(p["review_date"]) >= "2026-07-01"
+            for h in (p["hazard_source_ids"] or [])}
+    hazards = sample_stores["embedded"].frame("hazard_sources", ["county"])
+    assert set(listed) == set(hazards.index) - good
+    assert {"no_plan", "not_filed", "expired"} <= {p["reason"] for p in listed.values()}
+    by_county = {c["county"]: c for c in doc["metadata"]["by_county"]}
+    for hid, p in listed.items():
+        assert hid in by_county[p["county"]]["without"]
+    assert sum(c["hazard_sources"] for c in by_county.values()) == len(hazards)
+    later = client.get(f"{BASE}/plans/coverage", params={"as_of": "2040-01-01"}).json()
+    assert later["metadata"]["without_current_plan"] == len(hazards)       # every review date has passed
+
+
+def test_plan_coverage_bad_date_is_400(client):
+    assert client.get(f"{BASE}/plans/coverage", params={"as_of": "yesterday"}).status_code == 400
+
+
+@pytest.mark.parametrize("fresh_store", ["embedded", "postgis"], indirect=True)
+def test_a_plan_with_a_bad_review_date_or_ids_is_refused(fresh_store):
+    c = TestClient(create_app(Settings(api_keys=KEYS), fresh_store))
+    plan = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [125.3, 43.8]},
+            "properties": {"name": "预案", "level": "enterprise", "filing_status": "filed", "review_date": "2027-13-01",
+                           "hazard_source_ids": [1, -2]}}
+    r = c.post("/collections/emergency_plans/items", json=plan, headers=EDITOR)
+    assert r.status_code == 400
+    assert {p["field"] for p in r.json()["problems"]} == {"review_date", "hazard_source_ids"}

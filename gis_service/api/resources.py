@@ -3,10 +3,11 @@ evacuation to shelters and the emergency-plan coverage report."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..analysis.resources.inputs import MAX_NEEDS
@@ -58,3 +59,31 @@ def assemble(body: AssembleRequest = Body(...), svc: Services = Svc, _=Reader):
     nearest-first plan's time and source count beside it."""
     lon, lat = point_of(body.point)
     return _geojson(svc.resources.assemble(lon, lat, body.needs).to_feature_collection())
+
+
+class EvacuateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    layer: str = Field(..., max_length=64, description="hazard_sources, tailings_dams or goaf_areas")
+    id: int = Field(..., ge=1, le=2**63 - 1, description="the stored source whose exposure result is evacuated")
+    scenario: dict[str, Any] = Field(default_factory=dict, description="exposure scenario (as GET /analysis/exposure)")
+    levels: list[str] | None = Field(None, max_length=3, description="zones to evacuate: red, orange, yellow "
+                                     "(default all)")
+    routes: bool = Field(True, description="draw each group's route")
+
+
+@router.post("/evacuate", summary="Evacuate an exposure result's people to shelters by road time",
+             responses=geojson(), dependencies=[Heavy])
+def evacuate(body: EvacuateRequest = Body(...), svc: Services = Svc, _=Reader):
+    """People per receptor of the zones, assigned to open shelters within capacity: everyone placeable placed,
+    the last person out as early as possible, then the fewest person-minutes; routes, the time until the last
+    person is out and the shelters that fill first."""
+    ev = svc.resources.evacuate_exposure(body.model_dump())
+    return _geojson(ev.to_feature_collection())
+
+
+@router.get("/plans/coverage", summary="Major hazard sources without a filed, current emergency plan, by county",
+            responses=geojson())
+def plan_coverage(as_of: date | None = Query(None, description="judge review dates on this day (default today)"),
+                  svc: Services = Svc, _=Reader):
+    return _geojson(svc.resources.plan_coverage(as_of))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..config import Settings, get_settings
 from ..stores import Store, make_store
 from .exposure import ExposureService
+from .incidents import IncidentService
 from .layers import LayersService
 from .maps import MapsService
 from .monitoring import MonitoringService
@@ -35,6 +36,7 @@ class Services:
     exposure: ExposureService
     rescue: RescueService
     resources: ResourcesService
+    incidents: IncidentService
     siting: SitingService
     risk: RiskService
     monitoring: MonitoringService
@@ -50,10 +52,12 @@ class Services:
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
         rescue = RescueService(store, settings)
-        resources = ResourcesService(store, rescue)
+        resources = ResourcesService(store, rescue, exposure)
+        incidents = IncidentService(store, exposure, rescue, resources)
+        resources.commitments = incidents.commitments
         siting = SitingService(store, rescue)
         risk = RiskService(store)
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
-        reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, resources, siting, risk, monitoring, maps, reports)
+        reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents)
+        return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps, reports)

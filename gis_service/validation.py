@@ -19,6 +19,7 @@ from shapely.validation import explain_validity
 
 from .catalog import AttributeSpec, LayerSpec
 from .models.equipment import check_equipment
+from .models.grading import categories
 
 MAX_ERRORS_REPORTED = 50
 
@@ -197,8 +198,50 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# Optional per-item attributes of an inventory (issue 17): the flammable-liquid class inputs of GB 18218-2018 Table 2
+# and the loss-of-containment attributes of the QRA. name → (lower bound, upper bound, unit); bounds inclusive.
+INVENTORY_NUMBERS: dict[str, tuple[float, float, str]] = {
+    "flash_point_c": (-273.15, 1000.0, "°C (closed cup)"),
+    "boiling_point_c": (-273.15, 1000.0, "°C (initial boiling point)"),
+    "operating_temp_c": (-273.15, 1000.0, "°C"),
+    "pipe_length_m": (0.0, 100_000.0, "m"),
+    "pipe_diameter_mm": (1.0, 2000.0, "mm"),
+    "transfers_per_year": (0.0, 100_000.0, "per year"),
+}
+CONTAINMENT_TYPES = ("single", "double", "full")
+
+
+def _inventory_extras(i: int, item: dict[str, Any]) -> dict[str, Any]:
+    """The optional attributes of one item, checked; ValueError naming the field."""
+    out: dict[str, Any] = {}
+    for name, (lo, hi, unit) in INVENTORY_NUMBERS.items():
+        v = item.get(name)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
+            raise ValueError(f"inventory[{i}].{name} must be a number in [{lo:g}, {hi:g}] {unit} (got {v!r})")
+        out[name] = float(v)
+    cat = item.get("hazard_category")
+    if cat is not None:
+        if cat not in categories():
+            raise ValueError(f"inventory[{i}].hazard_category {cat!r} is not a GB 18218-2018 Table 2 category; "
+                             f"accepted: {', '.join(categories())}")
+        out["hazard_category"] = cat
+    containment = item.get("containment")
+    if containment is not None:
+        if containment not in CONTAINMENT_TYPES:
+            raise ValueError(f"inventory[{i}].containment {containment!r} is not a tank containment type; "
+                             f"accepted: {', '.join(CONTAINMENT_TYPES)}")
+        out["containment"] = containment
+    if ("pipe_length_m" in out) != ("pipe_diameter_mm" in out):
+        missing = "pipe_diameter_mm" if "pipe_length_m" in out else "pipe_length_m"
+        raise ValueError(f"inventory[{i}].{missing} is missing: a pipe needs both its length and its diameter")
+    return out
+
+
 def _check_inventory(value: Any) -> list[dict[str, Any]]:
-    """An inventory is a non-empty list of {substance, cas?, quantity_t} with q ≥ 0 in tonnes."""
+    """An inventory is a non-empty list of {substance, cas?, quantity_t} with q ≥ 0 in tonnes, with the optional
+    attributes of :data:`INVENTORY_NUMBERS`, ``hazard_category`` and ``containment``."""
     if not isinstance(value, list) or not value:
         raise ValueError("inventory must be a non-empty list of {substance, cas, quantity_t}")
     cleaned = []
@@ -216,6 +259,7 @@ def _check_inventory(value: Any) -> list[dict[str, Any]]:
         entry = {"substance": substance.strip(), "quantity_t": float(q)}
         if item.get("cas"):
             entry["cas"] = str(item["cas"]).strip()
+        entry.update(_inventory_extras(i, item))
         cleaned.append(entry)
     return cleaned
 

@@ -21,6 +21,7 @@ from .incidents import IncidentService
 from .layers import LayersService
 from .maps import MapsService
 from .monitoring import MonitoringService
+from .processes import ProcessesService
 from .reports import ReportsService
 from .rescue import RescueService
 from .resources import ResourcesService
@@ -42,6 +43,7 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    processes: ProcessesService
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
@@ -60,4 +62,6 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents)
-        return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps, reports)
+        processes = ProcessesService(store, settings, exposure, rescue, siting, risk)
+        return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
+                   reports, processes)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..config import Settings, get_settings
 from ..stores import Store, make_store
+from .batch import BatchService
 from .exposure import ExposureService
 from .incidents import IncidentService
 from .layers import LayersService
@@ -43,6 +44,7 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    batch: BatchService
     processes: ProcessesService
 
     @classmethod
@@ -62,6 +64,7 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents)
-        processes = ProcessesService(store, settings, exposure, rescue, siting, risk)
+        batch = BatchService(store, settings)
+        processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, processes)
+                   reports, batch, processes)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
@@ -21,6 +22,7 @@ from .catalog import AttributeSpec, LayerSpec
 from .models.grading import categories
 
 MAX_ERRORS_REPORTED = 50
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -238,6 +240,20 @@ def _check_inventory(value: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def check_extent(spec: LayerSpec, geom: BaseGeometry) -> str | None:
+    """None, or why ``geom`` (lon/lat, in range) is not a feature of ``spec``: it crosses the
+    antimeridian, or is more than the layer's ``max_extent_km`` across (see :mod:`.catalog`)."""
+    x0, y0, x1, y1 = geom.bounds
+    if x1 - x0 >= 180:
+        return (f"longitudes span {x1 - x0:.1f}°: a feature may not cross the antimeridian or span half the "
+                "globe; split it at ±180° (RFC 7946 §3.1.9)")
+    extent_km = _GEOD.inv(x0, y0, x1, y1)[2] / 1000.0
+    if extent_km > spec.max_extent_km:
+        return (f"extent {extent_km:,.0f} km across (bounding-box diagonal) is larger than layer {spec.name}'s "
+                f"maximum of {spec.max_extent_km:,.0f} km (max_extent_km in its layer spec)")
+    return None
+
+
 def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str | None]:
     """Return (2D geometry, None) or (None, problem)."""
     if geom is None:
@@ -255,6 +271,9 @@ def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str
         return None, "latitude out of range [-90, 90]; coordinates must be WGS84 lon/lat (EPSG:4326 or EPSG:4490)"
     if not all(map(math.isfinite, coords.ravel())):
         return None, "coordinates must be finite numbers"
+    why = check_extent(spec, geom)
+    if why:
+        return None, why
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
     if not geom.is_valid:

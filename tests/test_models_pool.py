@@ -7,9 +7,9 @@ import math
 import pytest
 from shapely.geometry import Point, box
 
+from gis_service.analysis.consequence.inventory import parse_inventory
 from gis_service.analysis.consequence.params import ScenarioParams
 from gis_service.analysis.consequence.runners import _pool
-from gis_service.analysis.consequence.inventory import parse_inventory
 from gis_service.analysis.qra import data
 from gis_service.analysis.qra import loss_of_containment as loc
 from gis_service.models import pool

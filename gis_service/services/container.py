@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..config import Settings, get_settings
 from ..stores import Store, make_store
+from .batch import BatchService
 from .exposure import ExposureService
 from .layers import LayersService
 from .maps import MapsService
@@ -39,6 +40,7 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    batch: BatchService
     processes: ProcessesService
 
     @classmethod
@@ -55,5 +57,7 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        processes = ProcessesService(store, settings, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, processes)
+        batch = BatchService(store, settings)
+        processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
+        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, batch,
+                   processes)

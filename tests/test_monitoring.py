@@ -291,7 +291,9 @@ def test_postgres_reads_share_a_bounded_psycopg_pool(postgis_url):
 
     with ThreadPoolExecutor(12) as ex:
         seen = list(ex.map(busy, range(36)))
-    assert isinstance(store._pool, ConnectionPool) and 2 <= max(seen) <= 3 and store.last_seq() >= 0
+    stats = store._pool.get_stats()
+    assert isinstance(store._pool, ConnectionPool) and stats["pool_max"] == 3 and stats["requests_num"] >= 36
+    assert 1 <= max(seen) <= 3 and stats.get("connections_num", 0) <= 3 and store.last_seq() >= 0
     store.close()
     assert store.last_seq() >= 0  # a new pool after close()
     store.close()
@@ -302,5 +304,5 @@ def test_postgres_reads_share_a_bounded_psycopg_pool(postgis_url):
     t0 = time.monotonic()
     with pytest.raises(MonitoringUnavailable):
         down.last_seq()
-    assert time.monotonic() - t0 < PgReadings.POOL_WAIT_S + 2
+    assert time.monotonic() - t0 < PgReadings.POOL_WAIT_S + 5  # bounded (generous: a loaded machine)
     down.close()

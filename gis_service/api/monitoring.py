@@ -53,7 +53,7 @@ class Monitoring:
 
 
 async def context(request: Request) -> Monitoring:
-    mon = getattr(request.app.state, "monitoring", None)
+    mon: Monitoring | None = getattr(request.app.state, "monitoring", None)
     if mon is None:
         svc: Services = request.app.state.services
         try:
@@ -150,7 +150,7 @@ class Hub:
     async def _run(self) -> None:
         while self.queues:
             try:
-                events = await run_in_threadpool(self.readings.events_since, self.last, 1000)
+                events = await run_in_threadpool(self.readings.events_since, self.last or 0, 1000)
             except Exception:  # noqa: BLE001 - store away: keep clients connected, try again
                 events = []
                 await asyncio.sleep(1.0)
@@ -187,7 +187,7 @@ async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, l
     if since is None and header and header.isascii() and header.isdigit() and int(header) <= INT64_MAX:
         since = int(header)
     q = await mon.hub.subscribe()
-    start = mon.hub.last
+    start = mon.hub.last or 0  # subscribe() has read it
 
     async def events():
         try:

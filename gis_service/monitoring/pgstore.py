@@ -102,6 +102,13 @@ def copy_buffer(sensor: np.ndarray, t: np.ndarray, value: np.ndarray, quality: n
     return _HEADER + rows.tobytes() + _TRAILER
 
 
+def _one(row: tuple[Any, ...] | None) -> Any:
+    """The single value of a one-row aggregate (which always returns a row)."""
+    if row is None:
+        raise MonitoringUnavailable("PostgreSQL returned no row for an aggregate")
+    return row[0]
+
+
 def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
@@ -351,7 +358,7 @@ class PgReadings(ReadingStore):
                 conn = self._writer_conn()
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_try_advisory_xact_lock(hashtext('monitoring.stale'))")
-                    if not cur.fetchone()[0]:
+                    if not _one(cur.fetchone()):
                         return []
                     cur.execute("SELECT sensor_id, last_t, last_value, hi, lo, rate, stale FROM monitoring.sensor_state "
                                 "WHERE stale = 0 AND last_t IS NOT NULL ORDER BY sensor_id FOR UPDATE SKIP LOCKED")
@@ -407,7 +414,7 @@ class PgReadings(ReadingStore):
 
     def last_seq(self) -> int:
         with self._read() as conn:
-            return int(conn.execute("SELECT coalesce(max(seq), 0) FROM monitoring.alarm_events").fetchone()[0])
+            return int(_one(conn.execute("SELECT coalesce(max(seq), 0) FROM monitoring.alarm_events").fetchone()))
 
     def series(self, sensor_id: int, t0: float, t1: float, limit: int):
         with self._read() as conn:
@@ -443,7 +450,7 @@ class PgReadings(ReadingStore):
 
     def count_readings(self) -> int:
         with self._read() as conn:
-            return int(conn.execute("SELECT count(*) FROM monitoring.readings").fetchone()[0])
+            return int(_one(conn.execute("SELECT count(*) FROM monitoring.readings").fetchone()))
 
     def maintain(self, retention_days: float, now: float) -> dict[str, int]:
         cutoff = datetime.fromtimestamp(now, UTC) - timedelta(days=retention_days)

@@ -136,7 +136,9 @@ class SqliteReadings(ReadingStore):
                 aid = live["id"]
             else:
                 continue
-            doc = alarm_doc(self._row(conn, "id = ?", (aid,)))
+            row = self._row(conn, "id = ?", (aid,))
+            assert row is not None  # written just above, in this transaction
+            doc = alarm_doc(row)
             ev = {"event": EVENT_OF[op.kind], "at": doc["updated_at"], "reading_time": op.t, "alarm": doc}
             conn.execute("INSERT INTO alarm_events (alarm_id, event, at, doc) VALUES (?, ?, ?, ?)",
                          (aid, ev["event"], op.t, orjson.dumps(ev).decode()))

@@ -500,7 +500,7 @@ class EmbeddedStore(Store):
         else:
             found = self.within(layer, geom, radius * (1 + 1e-9) + 1e-6, filters)
         if max_distance_m is not None:
-            found = [f for f in found if f.distance_m <= max_distance_m]
+            found = [f for f in found if f.distance_m is not None and f.distance_m <= max_distance_m]
         return found[:k]
 
     def _all_measured(self, data: _LayerData, geom: BaseGeometry, positions: np.ndarray) -> list[Feature]:

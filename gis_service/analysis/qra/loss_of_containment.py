@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...models import fire, pool
+from ...models._common import given
 from ...models.probit import NoProbit, toxic_probit
 from ...models.substances import Substance
 from ..consequence.inventory import parse_inventory
@@ -129,7 +130,7 @@ def hole_rate_kg_s(props: QraSubstance, molar_mass_g_mol: float | None, hole_mm:
     if not rho:
         raise ValueError("liquid release needs liquid_density_kg_m3")
     if props.storage == "pressurised_liquefied":
-        dp = max(props.pressure_bar_abs - P_AMBIENT_BAR, 0.0) * 1e5 + rho * 9.81 * LIQUID_HEAD_M
+        dp = max(given(props.pressure_bar_abs, "pressure_bar_abs") - P_AMBIENT_BAR, 0.0) * 1e5 + rho * 9.81 * LIQUID_HEAD_M
     else:
         dp = rho * 9.81 * LIQUID_HEAD_M
     return CD * area * math.sqrt(2.0 * rho * dp)
@@ -166,7 +167,7 @@ def _releases(sub: Substance, props: QraSubstance, quantity_t: float, unit_type:
                                row.frequency_per_year, row.source, row.confidence))
         else:
             try:
-                rate = hole_rate_kg_s(props, sub.molar_mass_g_mol, row.hole_mm)
+                rate = hole_rate_kg_s(props, given(sub.molar_mass_g_mol, "molar_mass_g_mol"), given(row.hole_mm, "hole_mm"))
             except ValueError as exc:
                 skipped.append({"substance": sub.key, "loc": row.loc, "reason": str(exc)})
                 continue

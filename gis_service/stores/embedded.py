@@ -533,6 +533,7 @@ class EmbeddedStore(Store):
     # -- writes ------------------------------------------------------------------------------
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
         spec = self.spec(layer)
+        self._ensure()  # opened before the file lock: init() takes that lock itself (a first write deadlocked)
         with self._lock, self._file_lock():
             data = self._data(layer)  # reloaded first if another process wrote meanwhile
             present = set(data.ids.tolist())
@@ -570,6 +571,7 @@ class EmbeddedStore(Store):
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         spec = self.spec(layer)
+        self._ensure()  # as in write(): never init() under the file lock
         with self._lock, self._file_lock():
             self._ensure()
             given = [r.id for r in rows]

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi import Query as Param
 from starlette.concurrency import run_in_threadpool
 
@@ -56,6 +56,9 @@ CONFORMANCE = [
 RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs", "filter",
             "filter-lang", "filter-crs"}
 Format = Literal["json", "html", "geojson"]
+# the items path is spelled as in the OGC API Features OpenAPI building blocks, so clients that look the operation
+# up by that name (GDAL's OAPIF driver: its query parameters and filter-lang) find it
+CollectionId = Path(alias="collectionId", description="the layer (collection id)")
 F = Param(None, description="json (default for programs) or html (default for browsers)")
 
 
@@ -260,6 +263,8 @@ def crs_param(params: dict[str, str], name: str) -> crsmod.Crs:
 
 def _cql(spec: LayerSpec, params: dict[str, str]) -> cql2.Expr | None:
     lang = params.get("filter-lang") or "cql2-text"
+    if lang == "cql-text":  # the pre-1.0 draft's name, which GDAL's OAPIF driver sends
+        lang = "cql2-text"
     if lang not in ("cql2-text", "cql2-json"):
         raise ApiError(400, "filter-lang", f"unsupported filter-lang {lang[:40]!r}; use cql2-text or cql2-json")
     filter_crs = crs_param(params, "filter-crs")
@@ -343,9 +348,9 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
     return links
 
 
-@router.get("/collections/{layer}/items", summary="Features of a collection", tags=["OGC API Features"],
+@router.get("/collections/{collectionId}/items", summary="Features of a collection", tags=["OGC API Features"],
             responses=geojson(html=True))
-def items(layer: str, request: Request, f: Format | None = F,
+def items(request: Request, layer: str = CollectionId, f: Format | None = F,
           bbox: str | None = Param(None, max_length=400, pattern=NO_NUL,
                                    description="minlon,minlat,maxlon,maxlat (CRS84); minlon > maxlon crosses "
                                    "the antimeridian"),
@@ -361,7 +366,9 @@ def items(layer: str, request: Request, f: Format | None = F,
           filter: str | None = Param(None, max_length=cql2.MAX_FILTER_CHARS, description="CQL2 filter "
                                      "(Features Part 3) over the queryables, e.g. `population > 1000 AND "
                                      "S_INTERSECTS(geometry, BBOX(125,43,126,44))`"),
-          filter_lang: Literal["cql2-text", "cql2-json"] | None = Param(None, alias="filter-lang"),
+          filter_lang: Literal["cql2-text", "cql2-json", "cql-text"] = Param(
+              "cql2-text", alias="filter-lang", description="cql2-text or cql2-json (cql-text: the draft's name "
+              "for cql2-text, as GDAL's OAPIF driver sends it)"),
           filter_crs: str | None = Param(None, alias="filter-crs", max_length=200, pattern=NO_NUL,
                                          description="CRS of the filter's geometries (default CRS84)"),
           crs: str | None = Param(None, max_length=200, pattern=NO_NUL, description="CRS of the answer "
@@ -441,10 +448,10 @@ def in_crs84(rows: list[tuple[Any, dict[str, Any]]], body_crs: crsmod.Crs) -> li
     return [(g, p) for g, (_, p) in zip(geoms, rows, strict=True)]
 
 
-@router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
+@router.post("/collections/{collectionId}/items", status_code=201, summary="Create features (editor role)",
              tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC),
              response_model=Created)
-async def create(layer: str, request: Request, layers: LayersService = Depends(get_layers),
+async def create(request: Request, layer: str = CollectionId, layers: LayersService = Depends(get_layers),
                  settings: Settings = Depends(get_settings), role: str = Editor):
     """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""
     body = await request.body()

@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from .catalog import AttributeSpec, LayerSpec
+from .models.equipment import check_equipment
 from .models.grading import categories
 
 MAX_ERRORS_REPORTED = 50
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,13 @@ def _as_string(attr: AttributeSpec, value: Any) -> str:
         raise ValueError("text must not contain the NUL character (U+0000)")
     if attr.max_length and len(text) > attr.max_length:
         raise ValueError(f"text longer than {attr.max_length} characters")
+    if attr.schema == "date":
+        from datetime import date
+
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
     return text
 
 
@@ -134,7 +144,25 @@ def _as_json(attr: AttributeSpec, value: Any) -> Any:
         raise ValueError(f"expected a JSON array or object, got {type(value).__name__}")
     if _has_nul(value):
         raise ValueError("JSON text must not contain the NUL character (U+0000)")
-    return _check_inventory(value) if attr.schema == "inventory" else value
+    if attr.schema == "inventory":
+        return _check_inventory(value)
+    if attr.schema == "equipment":
+        return check_equipment(value)
+    if attr.schema == "id_list":
+        return _check_id_list(value)
+    return value
+
+
+def _check_id_list(value: Any) -> list[int]:
+    """A list of feature ids (positive integers), e.g. the hazard sources an emergency plan covers."""
+    if not isinstance(value, list):
+        raise ValueError("expected a list of feature ids, e.g. [3, 17]")
+    out = []
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1 or v > 2**63 - 1:
+            raise ValueError(f"[{i}] must be a positive integer id (got {v!r})")
+        out.append(v)
+    return out
 
 
 _COERCE = {"string": _as_string, "integer": _as_integer, "number": _as_number, "boolean": _as_boolean,
@@ -238,6 +266,20 @@ def _check_inventory(value: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
+def check_extent(spec: LayerSpec, geom: BaseGeometry) -> str | None:
+    """None, or why ``geom`` (lon/lat, in range) is not a feature of ``spec``: it crosses the
+    antimeridian, or is more than the layer's ``max_extent_km`` across (see :mod:`.catalog`)."""
+    x0, y0, x1, y1 = geom.bounds
+    if x1 - x0 >= 180:
+        return (f"longitudes span {x1 - x0:.1f}°: a feature may not cross the antimeridian or span half the "
+                "globe; split it at ±180° (RFC 7946 §3.1.9)")
+    extent_km = _GEOD.inv(x0, y0, x1, y1)[2] / 1000.0
+    if extent_km > spec.max_extent_km:
+        return (f"extent {extent_km:,.0f} km across (bounding-box diagonal) is larger than layer {spec.name}'s "
+                f"maximum of {spec.max_extent_km:,.0f} km (max_extent_km in its layer spec)")
+    return None
+
+
 def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str | None]:
     """Return (2D geometry, None) or (None, problem)."""
     if geom is None:
@@ -255,6 +297,9 @@ def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str
         return None, "latitude out of range [-90, 90]; coordinates must be WGS84 lon/lat (EPSG:4326 or EPSG:4490)"
     if not all(map(math.isfinite, coords.ravel())):
         return None, "coordinates must be finite numbers"
+    why = check_extent(spec, geom)
+    if why:
+        return None, why
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
     if not geom.is_valid:

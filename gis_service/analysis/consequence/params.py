@@ -16,9 +16,11 @@ Scenario defaults and their sources:
   takes part in the blast —. Default overpressure zones 34.5 / 13.8 / 2.07 kPa:
   near-total destruction of houses / partial collapse / glass breakage "safe distance"
   (Clancey 1972 via Lees [V].
-- Pool fire for flammable liquids (models.fire): burning rate 0.055 kg/m²/s (gasoline, Babrauskas
-  1983 large-pool mass burning rate [M]), pool area = the unit's polygon (taken as its bund) or
-  ``pool_area_m2`` (default 1000 m², an assumption) for point units. ALOHA levels 10 / 5 / 2 kW/m².
+- Pool fire for flammable liquids (models.fire): the substance's large-pool burning rate (Babrauskas 1983 [M]).
+  The pool is sized by the release (models.pool): the worst case is the whole item lost at once, spread to
+  ``min_pool_thickness_mm`` (5 mm, TNO Yellow Book [M]), bounded by the bund ``pool_area_m2`` (default 1000 m²,
+  an assumption) — for a polygon unit the smaller of that and the polygon. The unit's polygon is never burnt as one
+  pool. ALOHA levels 10 / 5 / 2 kW/m².
 - Toxic zones: red / orange / yellow = AEGL-3 / 2 / 1, ERPG fallback (models.plume). ``wind_dir_deg``
   is the direction the wind blows FROM (meteorological convention, degrees clockwise from north);
   the plume points to ``wind_dir_deg + 180``. Without it the zone is the circle of the maximum
@@ -53,6 +55,21 @@ THERMAL_SOURCE = "ALOHA thermal radiation levels of concern (US EPA/NOAA) [V]"
 RELEASE_SOURCE = ("US EPA 40 CFR 68.25(c) / RMP Offsite Consequence Analysis Guidance (1999) §3.1: "
                   "toxic gas inventory released over 10 minutes [S]")
 
+# Input ranges outside which the models are not used (issue 24: 5e-324 m² or 1e308 min gave 500s).
+# [A] assumptions, chosen as the span of real cases: a pool below 1 m² is a drip, not a pool fire
+# (the Mudan/Thomas correlations are fitted on pools of ~1–100 m diameter, CCPS 1999 §3.4); above
+# 1 km² it is no bund; a release is modelled for 6 s to one day (the Gaussian plume is a steady-state
+# model; over more than a day the weather it assumes does not hold).
+POOL_AREA_RANGE_M2 = (1.0, 1_000_000.0)
+RELEASE_DURATION_RANGE_MIN = (0.1, 1440.0)
+
+
+def check_pool_area(v: float) -> float:
+    lo, hi = POOL_AREA_RANGE_M2
+    if not (math.isfinite(v) and lo <= v <= hi):
+        raise ValueError(f"must be a pool area of {lo:g}–{hi:g} m² (got {v})")
+    return v
+
 
 # -- parameters --------------------------------------------------------------------------------
 
@@ -85,7 +102,10 @@ class ScenarioParams(BaseModel):
     cloud_fraction: float = Field(1.0, description="fraction of a flammable gas inventory in the cloud (0–1]")
     yield_factor: float = Field(explosion.YIELD_FACTOR, description="TNT-equivalence yield η (0–1]")
     vce_for_liquids: bool = Field(False, description="also run the VCE model for flammable liquids")
-    pool_area_m2: float = Field(1000.0, description="pool area for point units, m² (> 0)")
+    pool_area_m2: float = Field(1000.0, description="bund area, m² (> 0): the largest a pool can be (polygon units: "
+                                "the smaller of this and the polygon); the pool is sized by the release")
+    min_pool_thickness_mm: float = Field(5.0, ge=0.5, le=100, allow_inf_nan=False,
+                                         description="layer thickness an unbunded spill spreads to, mm [M]")
     burning_rate_kg_m2_s: float | None = Field(None, description="pool mass burning rate, kg/m²/s (> 0); default: "
                                                "the substance's Babrauskas (1983) value")
     vce_low_reactivity: bool = Field(False, description="also run the hydrocarbon-yield VCE for ammonia / H₂S")
@@ -124,12 +144,25 @@ class ScenarioParams(BaseModel):
             raise ValueError(f"must be a direction in degrees 0–360 (got {v})")
         return v
 
-    @field_validator("wind_speed_m_s", "release_duration_min", "max_plume_m", "pool_area_m2", "max_corridor_m")
+    @field_validator("wind_speed_m_s", "max_plume_m", "max_corridor_m")
     @classmethod
     def _positive(cls, v):
         if not (math.isfinite(v) and v > 0):
             raise ValueError(f"must be a number > 0 (got {v})")
         return v
+
+    @field_validator("release_duration_min")
+    @classmethod
+    def _duration(cls, v):
+        lo, hi = RELEASE_DURATION_RANGE_MIN
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise ValueError(f"must be a duration of {lo:g}–{hi:g} min (got {v})")
+        return v
+
+    @field_validator("pool_area_m2")
+    @classmethod
+    def _pool(cls, v):
+        return check_pool_area(v)
 
     @field_validator("burning_rate_kg_m2_s")
     @classmethod

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from ...models._common import load_table, opt_float
 from ...models.probit import OVERPRESSURE_MODELS, probit_sets, thermal_models
 from ...validation import Problem, ValidationFailed
+from ..consequence.params import check_pool_area
 
 STABILITIES = ("A", "B", "C", "D", "E", "F")
 FREQUENCY_SETS = ("purple_book", "api581")
@@ -205,7 +206,10 @@ class QraParams(BaseModel):
                                "| purple_book (Tsao & Perry 1979 as in CPR 18E §5.2.3; 2.1 probit units higher)")
     toxic_exposure_cap_min: float = Field(30.0, description="longest toxic exposure, min (CPR 18E: 30)")
     fire_exposure_s: float = Field(20.0, description="thermal exposure time of pool and jet fires, s (CPR 18E: 20)")
-    pool_area_m2: float = Field(1000.0, description="pool (bund) area for point units, m²")
+    pool_area_m2: float = Field(1000.0, description="bund area, m²: the largest a pool can be (for a polygon unit the "
+                                "smaller of this and the polygon); the pool itself is sized by the release [M]")
+    min_pool_thickness_mm: float = Field(5.0, description="minimum layer thickness an unbunded spill spreads to, mm "
+                                         "(TNO Yellow Book CPR 14E, smooth ground, as recalled [M])")
     terrain: str = Field("rural", description="Briggs dispersion curves: rural | urban")
     installation: str = Field("new", description="GB 36894 column for the criteria: new | existing")
     day_fraction: float = Field(0.5, description="share of the year counted as day for day/night populations")
@@ -278,11 +282,23 @@ class QraParams(BaseModel):
             raise ValueError(f"must be one of {', '.join(thermal_models())} (got {v!r})")
         return v
 
-    @field_validator("toxic_exposure_cap_min", "fire_exposure_s", "pool_area_m2")
+    @field_validator("pool_area_m2")
+    @classmethod
+    def _pool(cls, v):
+        return check_pool_area(v)
+
+    @field_validator("toxic_exposure_cap_min", "fire_exposure_s")
     @classmethod
     def _pos(cls, v):
         if not (math.isfinite(v) and v > 0):
             raise ValueError(f"must be a number > 0 (got {v})")
+        return v
+
+    @field_validator("min_pool_thickness_mm")
+    @classmethod
+    def _thick(cls, v):
+        if not (math.isfinite(v) and 0.5 <= v <= 100):
+            raise ValueError(f"must be a layer thickness in 0.5–100 mm (got {v})")
         return v
 
     @field_validator("terrain")

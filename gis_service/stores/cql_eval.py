@@ -1,6 +1,6 @@
 """CQL2 expressions (:mod:`gis_service.cql2`) evaluated on the embedded store's in-memory layer: vectorised pandas
-comparisons with nullable (Kleene, SQL-like three-valued) booleans and shapely predicates over the STRtree's
-candidates. The same expressions run as SQL on PostGIS; the store contract test compares the answers."""
+comparisons with nullable (Kleene, SQL-like three-valued) booleans and shapely predicates over the spatial
+index's candidates. The same expressions run as SQL on PostGIS; the store contract test compares the answers."""
 
 from __future__ import annotations
 
@@ -27,10 +27,12 @@ def _bool(values: np.ndarray, na: np.ndarray | None = None) -> pd.arrays.Boolean
 
 
 class Evaluator:
-    """Evaluates expressions over one layer; ``column(name)`` gives a typed pandas array of an attribute."""
+    """Evaluates expressions over one layer; ``column(name)`` gives a typed pandas array of an attribute,
+    ``candidates(bounds)`` the positions of the features whose bounding boxes meet ``bounds``."""
 
-    def __init__(self, column: Callable[[str], Any], geoms: np.ndarray, tree: shapely.STRtree):
-        self.column, self.geoms, self.tree = column, geoms, tree
+    def __init__(self, column: Callable[[str], Any], geoms: np.ndarray,
+                 candidates: Callable[[tuple[float, float, float, float]], np.ndarray]):
+        self.column, self.geoms, self.candidates = column, geoms, candidates
         self.n = len(geoms)
 
     def _leaf(self, e: Expr) -> pd.arrays.BooleanArray:
@@ -53,7 +55,7 @@ class Evaluator:
             return _bool(np.asarray(pd.isna(self.column(e.prop))))
         if isinstance(e, Spatial):
             out = np.zeros(self.n, dtype=bool)
-            cand = self.tree.query(e.geometry)  # bounding-box candidates
+            cand = self.candidates(e.geometry.bounds)  # positions whose bounding boxes meet the literal's
             if e.op == "disjoint":
                 out[:] = True
                 out[cand] = ~shapely.intersects(self.geoms[cand], e.geometry)

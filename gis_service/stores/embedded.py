@@ -427,7 +427,7 @@ class EmbeddedStore(Store):
                 hit[data.meeting(shapely.box(*part))] = True
             mask &= hit
         if query.cql is not None:
-            mask &= cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.tree).mask(query.cql)
+            mask &= cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(query.cql)
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.casefold()
             names = data.attrs["name"].fillna("").astype(str).str.casefold()

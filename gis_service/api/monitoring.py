@@ -91,6 +91,9 @@ async def sensor_writer(request: Request) -> str:
     return role
 
 
+sensor_writer.required_role = "editor"  # type: ignore[attr-defined]  # 401 and 403 in the OpenAPI document
+
+
 READING_SCHEMA: dict[str, Any] = {
     "type": "object", "required": ["sensor_id", "time", "value"],
     "properties": {"sensor_id": {"type": "integer", "minimum": 1, "maximum": INT64_MAX},

@@ -31,6 +31,9 @@ NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/reports/risk/{layer}/{fid}.pdf"): "application/pdf",
     ("GET", "/reports/risk.pdf"): "application/pdf",
     ("GET", "/incidents/{incident_id}/report.pdf"): "application/pdf",
+    ("GET", "/reports/brief.pdf"): "application/pdf",
+    ("GET", "/reports/brief/{layer}/{fid}.pdf"): "application/pdf",
+    ("GET", "/reports/alarm/{alarm_id}.pdf"): "application/pdf",
     ("GET", "/monitoring/alarms/stream"): "text/event-stream",
     ("GET", "/incidents/stream"): "text/event-stream",
 }
@@ -53,7 +56,7 @@ ROUTES = _routes()
 def test_the_walk_sees_every_router():
     paths = {p for _, p, _ in ROUTES}
     assert len(ROUTES) >= 60
-    assert {"/collections/{layer}/items", "/analysis/rescue/nearest", "/analysis/siting/{park_id}",
+    assert {"/collections/{collectionId}/items", "/analysis/rescue/nearest", "/analysis/siting/{park_id}",
             "/analysis/risk/societal", "/monitoring/alarms", "/reports/risk.pdf"} <= paths
 
 

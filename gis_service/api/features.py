@@ -52,6 +52,14 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     *cql2.CONFORMANCE,
+    # OGC API – Tiles with Mapbox Vector Tiles (gis_service/api/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs", "filter",
             "filter-lang", "filter-crs"}
@@ -137,6 +145,8 @@ def _collection_doc(base: str, spec: LayerSpec, layers: LayersService) -> dict[s
              "type": "application/schema+json", "title": "schema"},
             {"href": f"{base}/collections/{spec.name}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              "type": "application/schema+json", "title": "queryables"},
+            {"href": f"{base}/collections/{spec.name}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "vector tiles (Mapbox Vector Tiles)"},
         ],
     }
     if extent is not None:

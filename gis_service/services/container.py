@@ -28,6 +28,7 @@ from .rescue import RescueService
 from .resources import ResourcesService
 from .risk import RiskService
 from .siting import SitingService
+from .tiles import TilesService
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Services:
     reports: ReportsService
     batch: BatchService
     processes: ProcessesService
+    tiles: TilesService
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
@@ -67,4 +69,4 @@ class Services:
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, batch, processes)
+                   reports, batch, processes, tiles=TilesService(store, settings))

@@ -57,7 +57,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
-from . import cql_sql
+from . import cql_sql, mvt_sql
 from .base import (
     COORD_PRECISION,
     Feature,
@@ -66,6 +66,7 @@ from .base import (
     Query,
     Store,
     StoreError,
+    TileRequest,
     WriteBatch,
     bbox_parts,
 )
@@ -513,6 +514,14 @@ class PostGISStore(Store):
                     .where(func.ST_Intersects(table.c.geom, _WKB_GEOM), *filt).order_by(table.c.id))
 
         return self._spatial_rows("intersecting", layer, geom, filters, build)
+
+    def mvt(self, layer: str, req: TileRequest) -> bytes:
+        spec = self.spec(layer)
+        for name in req.columns:
+            spec.attribute(name)
+        table = self._table(layer)
+        with self.reader.connect() as conn:
+            return mvt_sql.tile_bytes(conn, table, layer, req, spec.geometry_family == "point")
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         spec = self.spec(layer)

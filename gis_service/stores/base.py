@@ -102,6 +102,7 @@ class Query:
     properties: tuple[str, ...] | None = None  # None = all attributes
     sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
     cql: Expr | None = None  # a CQL2 filter checked against the layer (gis_service.cql2), AND-ed with the rest
+    min_id: int | None = None  # only ids above this (keyset paging of bulk downloads)
 
 
 @dataclass

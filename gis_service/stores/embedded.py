@@ -427,6 +427,8 @@ class EmbeddedStore(Store):
             for part in bbox_parts(query.bbox):
                 hit[data.meeting(shapely.box(*part))] = True
             mask &= hit
+        if query.min_id is not None:
+            mask &= data.ids > query.min_id
         if query.cql is not None:
             mask &= cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(query.cql)
         if query.name_contains and spec.has_attribute("name"):

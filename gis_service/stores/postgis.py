@@ -351,6 +351,8 @@ class PostGISStore(Store):
             clauses.append(or_(*parts) if len(parts) > 1 else parts[0])
         if query.cql is not None:
             clauses.append(cql_sql.clause(table, query.cql))
+        if query.min_id is not None:
+            clauses.append(table.c.id > bindparam(None, int(query.min_id), type_=BigInteger))
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(table.c.name.ilike(f"%{needle}%", escape="\\"))

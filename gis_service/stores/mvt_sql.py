@@ -59,6 +59,28 @@ def tile_statement(table: Table, layer: str, req: TileRequest, point_layer: bool
     return select(func.ST_AsMVT(rows_ok.table_valued(), bindparam("layer", layer, Text), tiles.EXTENT, "geom", "id"))
 
 
-def tile_bytes(conn: Connection, table: Table, layer: str, req: TileRequest, point_layer: bool) -> bytes:
-    value = conn.execute(tile_statement(table, layer, req, point_layer)).scalar_one()
+def _values(layer: str, req: TileRequest) -> dict[str, Any]:
+    t = req.tile
+    x0, y0, x1, y1 = req.search_bounds
+    minx, miny, _, _ = t.bounds_3857
+    return {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "minx": minx, "miny": miny, "cell": req.cell_m,
+            "cap": req.max_features, "tol": t.pixel_m, "z": t.z, "x": t.x, "y": t.y, "layer": layer}
+
+
+def tile_bytes(conn: Connection, table: Table, layer: str, req: TileRequest, point_layer: bool,
+               compiled: dict[tuple, tuple[str, dict[str, Any]]] | None = None) -> bytes:
+    """The tile's bytes. Without a CQL2 filter the statement's shape depends only on the layer, its columns
+    and its geometry family, so its compiled SQL is kept in ``compiled`` (the store's) and run with this tile's
+    values as parameters — compiling the statement costs more than running it (≈ 30 ms vs < 1 ms at z 14)."""
+    if req.cql is not None or compiled is None:
+        value = conn.execute(tile_statement(table, layer, req, point_layer)).scalar_one()
+        return bytes(value or b"")
+    key = (table.fullname, req.columns, point_layer)
+    hit = compiled.get(key)
+    if hit is None:
+        c = tile_statement(table, layer, req, point_layer).compile(dialect=conn.dialect)
+        hit = compiled[key] = (str(c), dict(c.params))
+    sql, defaults = hit
+    values = {k: v for k, v in _values(layer, req).items() if k in defaults}
+    value = conn.exec_driver_sql(sql, {**defaults, **values}).scalar_one()
     return bytes(value or b"")

@@ -254,6 +254,7 @@ class PostGISStore(Store):
 
     def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None,
                  connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, deadline_s: float = 3.0):
+        self._mvt_sql: dict[tuple, tuple[str, dict[str, Any]]] = {}  # compiled tile SQL by layer shape
         super().__init__(catalog)
         self.url = url
         self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s, deadline_s=deadline_s)
@@ -523,7 +524,7 @@ class PostGISStore(Store):
             spec.attribute(name)
         table = self._table(layer)
         with self.reader.connect() as conn:
-            return mvt_sql.tile_bytes(conn, table, layer, req, spec.geometry_family == "point")
+            return mvt_sql.tile_bytes(conn, table, layer, req, spec.geometry_family == "point", self._mvt_sql)
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         spec = self.spec(layer)

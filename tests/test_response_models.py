@@ -34,6 +34,9 @@ NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/reports/brief.pdf"): "application/pdf",
     ("GET", "/reports/brief/{layer}/{fid}.pdf"): "application/pdf",
     ("GET", "/reports/alarm/{alarm_id}.pdf"): "application/pdf",
+    ("GET", "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"):
+        "application/vnd.mapbox-vector-tile",
+    ("GET", "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"): "application/vnd.mapbox-vector-tile",
     ("GET", "/monitoring/alarms/stream"): "text/event-stream",
     ("GET", "/incidents/stream"): "text/event-stream",
 }

@@ -232,6 +232,22 @@ class BatchSummary(_Open):
     """A batch run: its partitions, progress and totals."""
 
 
+class TileMatrixSets(_Open):
+    tileMatrixSets: list[dict[str, Any]]
+
+
+class TileMatrixSetDoc(_Open):
+    """A tile matrix set as OGC 17-083r4 JSON."""
+
+
+class TileSets(_Open):
+    tilesets: list[dict[str, Any]]
+
+
+class TileSetDoc(_Open):
+    """A tileset (OGC API – Tiles) or, with ``f=tilejson``, its TileJSON 3.0 document."""
+
+
 HTML_PAGE: dict[int | str, dict[str, Any]] = {200: {"description": "an HTML page (a Leaflet map or the viewer)",
                                                     "content": {"text/html": {}}}}
 EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {"description": "Server-Sent Events (never ends by itself)",

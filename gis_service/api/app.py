@@ -5,7 +5,8 @@ capability imports its router module here and adds it to the list); :data:`HEAVY
 every route waits for a heavy-request slot.
 
 Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
-:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`BodySizeLimit`.
+:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`BodySizeLimit`, :class:`identity.ScopeMiddleware` (the caller's
+jurisdiction, read by both stores).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..services.container import Services
 from ..stores import Store
 from . import errors, exposure, features, health, maps, monitoring, reports, rescue, risk, siting, viewer
 from .deps import Heavy
+from .identity import ScopeMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +180,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         app.include_router(module.router, dependencies=[Heavy] if module in HEAVY_ROUTERS else [])
     _mount_static(app)
     errors.document_errors(app)
+    app.add_middleware(ScopeMiddleware)  # innermost: the caller's jurisdiction for everything the request runs
     app.add_middleware(BodySizeLimit, limit=svc.settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings, get_settings
+from ..identities import Verifier
 from ..stores import Store, make_store
 from .exposure import ExposureService
 from .layers import LayersService
@@ -38,12 +39,13 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    identities: Verifier
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
         """Every facade over one store. Bad settings fail here, at start-up, naming the variable."""
         settings = settings or get_settings()
-        settings.key_roles()  # fail fast on a malformed GIS_API_KEYS
+        identities = Verifier(settings)  # fails fast on a malformed GIS_API_KEYS or keys file
         store = store or make_store(settings)
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
@@ -53,4 +55,4 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports)
+        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, identities)

@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from cachetools import LRUCache
 
+from .. import access
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from ..maps.base import DISPLAY_PRECISION, GRID_CELLS, pack, simplified
@@ -56,10 +57,55 @@ class LayersService:
         return self.store.revision(layer)
 
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
+        self.stamp(layer, [*batch.creates, *batch.replaces.values()])
         return self.store.write(layer, batch)
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
+        self.stamp(layer, rows)
         return self.store.replace_all(layer, rows)
+
+    # -- jurisdictions ------------------------------------------------------------------------------
+    def stamp(self, layer: str, rows: Sequence[Row]) -> None:
+        """Set each row's ``admin_code`` (its jurisdiction) as the service defines it, whatever the writer sent:
+        an admin area's own code, otherwise the code of the finest admin area holding the row's representative
+        point (None outside every admin area — then only the whole service's scope may write it)."""
+        spec = self.spec(layer)
+        if not rows:
+            return
+        if spec.own_code:
+            for r in rows:
+                r.properties["admin_code"] = r.properties.get(spec.own_code)
+            return
+        for r, code in zip(rows, self.admin_codes([r.geometry for r in rows]), strict=True):
+            r.properties["admin_code"] = code
+
+    def admin_codes(self, geoms: Sequence[Any]) -> list[str | None]:
+        """The code of the finest admin area holding each geometry's representative point."""
+        tree, codes = self._admin_index()
+        if not len(codes):
+            return [None] * len(geoms)
+        points = shapely.point_on_surface(np.asarray(list(geoms), dtype=object))
+        which, hit = tree.query(points, predicate="intersects")
+        out: list[str | None] = [None] * len(geoms)
+        for i, j in zip(which.tolist(), hit.tolist(), strict=True):
+            code, held = codes[j], out[i]
+            if code and (held is None or len(code.rstrip("0")) > len(held.rstrip("0"))):
+                out[i] = code
+        return out
+
+    def _admin_index(self) -> tuple[shapely.STRtree, list[str | None]]:
+        """STRtree of the admin areas and their codes, cached by the layer's revision (shared: read by all)."""
+        layer = "admin_areas"
+        if layer not in self.catalog:
+            return shapely.STRtree([]), []
+
+        def build():
+            with access.unrestricted():
+                frame = self.store.frame(layer, columns=["code"])
+            return (shapely.STRtree(np.asarray(frame.geometry.values, dtype=object)),
+                    [None if c is None else str(c) for c in frame["code"].tolist()])
+
+        return self._cached(("admin_index", self.store.revision(layer)), build)
 
     def data_extent(self) -> list[float] | None:
         """Union of the extents of every non-basemap layer (the viewer's start view)."""
@@ -68,6 +114,10 @@ class LayersService:
             return None
         return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
                 max(b[3] for b in boxes)]
+
+    def _scope_key(self, layer: str) -> str:
+        """What a cached view of ``layer`` depends on besides its revision: the jurisdiction, if regulated."""
+        return access.jurisdiction() if self.spec(layer).regulated else ""
 
     def _cached(self, key: tuple, make) -> Any:
         with self._lock:
@@ -99,13 +149,14 @@ class LayersService:
         """Counts of features per grid cell (by representative point) over the layer's extent, cached by
         the layer's revision."""
         self.store.spec(layer)
-        return self._cached(("aggregate", layer, self.store.revision(layer), cells),
+        return self._cached(("aggregate", layer, self.store.revision(layer), cells, self._scope_key(layer)),
                             lambda: _aggregate_cells(self.store, layer, cells))
 
     def basemap_packed(self, layer: str) -> bytes:
         """Admin areas or roads for the viewer's offline basemap (simplified, packed), cached by the layer's
         revision: an edited road is in the next answer."""
-        return self._cached(("basemap", layer, self.store.revision(layer)), lambda: self._basemap(layer))
+        return self._cached(("basemap", layer, self.store.revision(layer), self._scope_key(layer)),
+                            lambda: self._basemap(layer))
 
     def _basemap(self, layer: str) -> bytes:
         spec = self.store.spec(layer)

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ import pyogrio
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .. import access
+from ..access import ScopeDenied
 from ..catalog import Catalog, LayerSpec
 from ..geodesy import geometry_distance_m
 from ..validation import Row
@@ -104,6 +107,19 @@ class _LayerData:
     props: list[dict[str, Any]]
     tree: shapely.STRtree
     _geojson: np.ndarray | None = None
+    _scoped: dict[str, np.ndarray] = dataclass_field(default_factory=dict)
+
+    def in_jurisdiction(self, jurisdiction: str) -> np.ndarray:
+        """Mask of the features whose admin_code lies in ``jurisdiction`` (kept per jurisdiction)."""
+        mask = self._scoped.get(jurisdiction)
+        if mask is None:
+            codes = self.attrs["admin_code"] if "admin_code" in self.attrs else pd.Series([None] * len(self.ids))
+            mask = codes.fillna("").astype(str).str.startswith(jurisdiction).to_numpy(dtype=bool) \
+                if len(self.ids) else np.zeros(0, dtype=bool)
+            if len(self._scoped) > 64:
+                self._scoped.clear()
+            self._scoped[jurisdiction] = mask
+        return mask
 
     @property
     def geojson(self) -> np.ndarray:
@@ -322,8 +338,19 @@ class EmbeddedStore(Store):
         self._ensure()
         return self._layers[layer]
 
-    def _mask(self, data: _LayerData, filters: dict[str, Any] | None) -> np.ndarray:
+    def _visible(self, layer: str, data: _LayerData, writing: bool = False) -> np.ndarray | None:
+        """Mask of what the current scope may read (or write), None when it may touch everything.
+        Regulated layers are read and written within the jurisdiction; shared ones read by all, written within."""
+        jurisdiction = access.jurisdiction()
+        if not jurisdiction or not (writing or self.spec(layer).regulated):
+            return None
+        return data.in_jurisdiction(jurisdiction)
+
+    def _mask(self, data: _LayerData, filters: dict[str, Any] | None, layer: str | None = None) -> np.ndarray:
         mask = np.ones(len(data.ids), dtype=bool)
+        visible = self._visible(layer, data) if layer is not None else None
+        if visible is not None:
+            mask &= visible
         for name, value in (filters or {}).items():
             col = data.attrs[name]
             mask &= (col == value).to_numpy(dtype=bool, na_value=False)
@@ -332,7 +359,7 @@ class EmbeddedStore(Store):
     def items(self, layer: str, query: Query) -> Page:
         spec = self.check(layer, query)
         data = self._data(layer)
-        mask = self._mask(data, query.filters)
+        mask = self._mask(data, query.filters, layer)
         if query.bbox is not None:
             hit = np.zeros(len(data.ids), dtype=bool)
             for part in bbox_parts(query.bbox):
@@ -359,16 +386,23 @@ class EmbeddedStore(Store):
         pos = int(np.searchsorted(data.ids, fid))
         if pos >= len(data.ids) or data.ids[pos] != fid:
             raise FeatureNotFound(layer, fid)
+        visible = self._visible(layer, data)
+        if visible is not None and not visible[pos]:
+            raise FeatureNotFound(layer, fid)  # 404 as for a missing id: existence does not leak
         return data.feature(pos)
 
     def count(self, layer: str) -> int:
-        return int(len(self._data(layer).ids))
+        data = self._data(layer)
+        visible = self._visible(layer, data)
+        return int(len(data.ids)) if visible is None else int(visible.sum())
 
     def extent(self, layer: str) -> tuple[float, float, float, float] | None:
         data = self._data(layer)
-        if not len(data.ids):
+        visible = self._visible(layer, data)
+        geoms = data.geoms if visible is None else data.geoms[visible]
+        if not len(geoms):
             return None
-        b = shapely.total_bounds(data.geoms)
+        b = shapely.total_bounds(geoms)
         return tuple(float(v) for v in b)  # type: ignore[return-value]
 
     def _measured(self, data: _LayerData, geom: BaseGeometry, positions: np.ndarray) -> np.ndarray:
@@ -382,8 +416,8 @@ class EmbeddedStore(Store):
             return []
         box = shapely.box(*_pad_degrees(geom, metres))
         cand = np.unique(data.tree.query(box, predicate="intersects"))
-        if filters:
-            cand = cand[self._mask(data, filters)[cand]]
+        if filters or self._visible(layer, data) is not None:
+            cand = cand[self._mask(data, filters, layer)[cand]]
         if not len(cand):
             return []
         d = self._measured(data, geom, cand)
@@ -399,13 +433,13 @@ class EmbeddedStore(Store):
         data = self._data(layer)
         if k <= 0 or not len(data.ids):
             return []
-        mask = self._mask(data, filters)
+        mask = self._mask(data, filters, layer)
         eligible = np.flatnonzero(mask)
         if not len(eligible):
             return []
         # Candidates by planar (degree) distance, then the exact geodesic radius that must contain
         # the true k nearest: any k features at most D away bound the k-th nearest distance by D.
-        if filters:
+        if filters or len(eligible) < len(data.ids):
             planar = shapely.distance(geom, data.geoms[eligible])
             cand = eligible[np.argsort(planar, kind="stable")[:k]]
         else:
@@ -436,8 +470,8 @@ class EmbeddedStore(Store):
         if not len(data.ids):
             return []
         cand = np.unique(data.tree.query(geom, predicate="intersects"))
-        if filters:
-            cand = cand[self._mask(data, filters)[cand]]
+        if filters or self._visible(layer, data) is not None:
+            cand = cand[self._mask(data, filters, layer)[cand]]
         return [data.feature(int(p)) for p in cand]
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
@@ -446,9 +480,13 @@ class EmbeddedStore(Store):
         names = list(columns) if columns is not None else list(spec.attribute_names)
         for name in names:
             spec.attribute(name)
-        df = data.attrs[names].copy() if len(data.ids) else pd.DataFrame({n: [] for n in names})
-        df.index = pd.Index(data.ids, name="id")
-        geometry = gpd.GeoSeries(gpd.array.from_shapely(data.geoms, crs="EPSG:4326"), index=df.index)
+        visible = self._visible(layer, data)
+        ids, geoms, attrs = data.ids, data.geoms, data.attrs
+        if visible is not None:
+            ids, geoms, attrs = ids[visible], geoms[visible], attrs[visible].reset_index(drop=True)
+        df = attrs[names].copy() if len(ids) else pd.DataFrame({n: [] for n in names})
+        df.index = pd.Index(ids, name="id")
+        geometry = gpd.GeoSeries(gpd.array.from_shapely(geoms, crs="EPSG:4326"), index=df.index)
         return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
 
     # -- writes ------------------------------------------------------------------------------
@@ -456,10 +494,7 @@ class EmbeddedStore(Store):
         spec = self.spec(layer)
         with self._lock, self._file_lock():
             data = self._data(layer)  # reloaded first if another process wrote meanwhile
-            present = set(data.ids.tolist())
-            for fid in list(batch.replaces) + list(batch.deletes):
-                if fid not in present:
-                    raise FeatureNotFound(layer, fid)
+            self._check_scope(layer, spec, data, batch)
             keep = ~np.isin(data.ids, np.array(list(batch.deletes), dtype=np.int64))
             ids = data.ids[keep].copy()
             geoms = data.geoms[keep].copy()
@@ -483,8 +518,30 @@ class EmbeddedStore(Store):
             self._layers[layer] = new
             return new_ids
 
+    def _check_scope(self, layer: str, spec: LayerSpec, data: _LayerData, batch: WriteBatch) -> None:
+        """Missing ids, and ids the scope may not read → FeatureNotFound (404: existence does not leak); ids it
+        may read but not write (shared layers), and new content outside the jurisdiction → ScopeDenied."""
+        present = set(data.ids.tolist())
+        readable = self._visible(layer, data)
+        writable = self._visible(layer, data, writing=True)
+        for fid in list(batch.replaces) + list(batch.deletes):
+            if fid not in present:
+                raise FeatureNotFound(layer, fid)
+            pos = int(np.searchsorted(data.ids, fid))
+            if readable is not None and not readable[pos]:
+                raise FeatureNotFound(layer, fid)
+            if writable is not None and not writable[pos]:
+                raise ScopeDenied(layer, access.jurisdiction(), data.props[pos].get("admin_code"))
+        jurisdiction = access.jurisdiction()
+        for row in [*batch.creates, *batch.replaces.values()]:
+            if not access.covers(jurisdiction, row.properties.get("admin_code")):
+                raise ScopeDenied(layer, jurisdiction, row.properties.get("admin_code"))
+
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         spec = self.spec(layer)
+        if access.jurisdiction():
+            raise ScopeDenied(layer, access.jurisdiction(), None,
+                              f"replacing the whole layer {layer!r} needs the whole service's scope")
         with self._lock, self._file_lock():
             self._ensure()
             given = [r.id for r in rows]

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import geopandas as gpd
@@ -51,8 +52,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
+from .. import access
+from ..access import ScopeDenied
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
 from .base import (
@@ -92,17 +95,20 @@ def build_tables(catalog: Catalog, metadata: MetaData) -> dict[str, Table]:
 
 
 COUNT_FUNCTIONS = """
-CREATE OR REPLACE FUNCTION {schema}.count_rows_added() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.count_rows_added() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.feature_counts SET n = n + (SELECT count(*) FROM added) WHERE layer = TG_TABLE_NAME;
   RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION {schema}.count_rows_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.count_rows_removed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.feature_counts SET n = n - (SELECT count(*) FROM removed) WHERE layer = TG_TABLE_NAME;
   RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION {schema}.count_rows_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.count_rows_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.feature_counts SET n = 0 WHERE layer = TG_TABLE_NAME;
   RETURN NULL;
@@ -121,7 +127,8 @@ CREATE OR REPLACE TRIGGER {table}_count_trunc AFTER TRUNCATE ON {schema}.{table}
 # Every committed write to a layer table (any statement, also from outside the service) bumps its revision in
 # the same transaction; a revision is at least the time in µs, so it never repeats after the tables are rebuilt.
 REVISION_FUNCTION = """
-CREATE OR REPLACE FUNCTION {schema}.bump_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.bump_revision() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.layer_revisions
      SET revision = greatest(revision + 1, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint)
@@ -133,6 +140,44 @@ REVISION_TRIGGER = """
 CREATE OR REPLACE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {schema}.{table}
   FOR EACH STATEMENT EXECUTE FUNCTION {schema}.bump_revision();
 """
+
+
+# Row-level security: requests of a caller with a jurisdiction run as the database role riskmap_j_<code> (a
+# member of riskmap_scoped, created on first use), so the database itself keeps them inside it — a query the
+# application forgot to filter still sees only the caller's rows. The jurisdiction is the role's name, not a
+# setting a session could change. Regulated layers: every command within the jurisdiction; shared layers:
+# read by all, written within it. The service's own login (operators, the CLI) is not a member and is
+# unaffected, as PostgreSQL table owners are.
+SCOPED_GROUP = "riskmap_scoped"
+ROLE_PREFIX = "riskmap_j_"
+SCOPE_SETUP = """
+DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
+GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
+GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions TO riskmap_scoped;
+"""
+SCOPE_TABLE = """
+GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{table} TO riskmap_scoped;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
+ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS scope_read ON {schema}.{table};
+DROP POLICY IF EXISTS scope_insert ON {schema}.{table};
+DROP POLICY IF EXISTS scope_update ON {schema}.{table};
+DROP POLICY IF EXISTS scope_delete ON {schema}.{table};
+CREATE POLICY scope_read ON {schema}.{table} FOR SELECT TO riskmap_scoped USING ({read});
+CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH CHECK ({inside});
+CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
+CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
+"""
+SCOPE_INSIDE = "starts_with(admin_code, {schema}.caller_jurisdiction())"
+
+
+def role_name(jurisdiction: str) -> str:
+    """The database role of a (normalised, digits only) jurisdiction."""
+    if not jurisdiction.isdigit():
+        raise ValueError(f"not a normalised jurisdiction: {jurisdiction!r}")
+    return ROLE_PREFIX + jurisdiction
 
 
 _WKB_GEOM = func.ST_GeomFromWKB(bindparam("wkb", type_=LargeBinary), 4326)
@@ -196,7 +241,8 @@ class PostGISStore(Store):
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
-        self._extents: dict[str, tuple[int, float, Any]] = {}
+        self._extents: dict[tuple[str, str], tuple[int, float, Any]] = {}
+        self._roles: set[str] = set()
         self.metadata = MetaData()
         self.tables = build_tables(catalog, self.metadata)
         self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
@@ -211,15 +257,20 @@ class PostGISStore(Store):
         while the database was down recovers by itself."""
         try:
             with self.engine.begin() as conn:
+                self._as_caller(conn, local=True, role="none")
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
                 self.metadata.create_all(conn, checkfirst=True)
                 conn.execute(text(COUNT_FUNCTIONS.format(schema=SCHEMA)))
                 conn.execute(text(REVISION_FUNCTION.format(schema=SCHEMA)))
+                conn.execute(text(SCOPE_SETUP.format(schema=SCHEMA)))
                 for name in self.tables:
                     # identifiers below come from the catalogue, never from a request
                     conn.execute(text(COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
                     conn.execute(text(REVISION_TRIGGER.format(schema=SCHEMA, table=name)))
+                    inside = SCOPE_INSIDE.format(schema=SCHEMA)
+                    read = inside if self.spec(name).regulated else "true"
+                    conn.execute(text(SCOPE_TABLE.format(schema=SCHEMA, table=name, read=read, inside=inside)))
                     conn.execute(pg_insert(self.revisions_table).values(
                         layer=name, revision=literal_column("(extract(epoch FROM clock_timestamp()) * 1e6)::bigint"))
                         .on_conflict_do_nothing(index_elements=["layer"]))
@@ -246,7 +297,45 @@ class PostGISStore(Store):
     def drop_all(self) -> None:
         """Drop the service's tables (tests and `init-db --drop`)."""
         with self.engine.begin() as conn:
+            self._as_caller(conn, local=True, role="none")
             self.metadata.drop_all(conn, checkfirst=True)
+
+    # -- the caller's scope --------------------------------------------------------------------
+    def _role(self, jurisdiction: str) -> str:
+        """The role of ``jurisdiction`` ('' → 'none': the login itself), created on first use."""
+        if not jurisdiction:
+            return "none"
+        name = role_name(jurisdiction)
+        if name not in self._roles:
+            with self.engine.begin() as conn:  # identifiers: digits only (role_name checks)
+                self._as_caller(conn, local=True, role="none")
+                conn.execute(text(f"DO $$ BEGIN CREATE ROLE {name} NOLOGIN; EXCEPTION WHEN duplicate_object OR "
+                                  f"unique_violation THEN NULL; END $$"))
+                conn.execute(text(f"GRANT {SCOPED_GROUP} TO {name}"))
+            self._roles.add(name)
+        return name
+
+    def _as_caller(self, conn, local: bool = False, role: str | None = None) -> None:
+        """Run what follows on ``conn`` as the current scope's database role (or ``role``; 'none' = the login).
+        Reads (autocommit) set it for the session and remember it on the connection, so a pooled connection
+        switches only when the caller's jurisdiction differs; writes set it for their transaction only."""
+        role = role or self._role(access.jurisdiction())
+        if local:
+            if role != "none" or conn.info.get("riskmap_role", "none") != "none":
+                conn.execute(select(func.set_config("role", role, True)))
+            return
+        if conn.info.get("riskmap_role", "none") != role:
+            conn.execute(select(func.set_config("role", role, False)))
+            conn.info["riskmap_role"] = role
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self.reader.connect() as conn:
+            self._as_caller(conn)
+            yield conn
+
+    def _scoped_layer(self, layer: str) -> bool:
+        return bool(access.jurisdiction()) and self.spec(layer).regulated
 
     # -- helpers -----------------------------------------------------------------------------
     def _table(self, layer: str) -> Table:
@@ -309,7 +398,7 @@ class PostGISStore(Store):
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
             if query.offset == 0 and len(rows) < query.limit:
                 matched = len(rows)
@@ -322,6 +411,8 @@ class PostGISStore(Store):
 
     def _layer_count(self, conn, layer: str) -> int:
         """Exact row count kept by triggers (no COUNT(*) scan per page)."""
+        if self._scoped_layer(layer):  # the kept count is the whole layer's: count what the role sees
+            return int(conn.execute(select(func.count()).select_from(self.tables[layer])).scalar_one())
         counts = self.counts_table
         n = conn.execute(select(counts.c.n).where(counts.c.layer == layer)).scalar_one_or_none()
         if n is None:
@@ -339,7 +430,7 @@ class PostGISStore(Store):
         if stmt is None:
             stmt = self._statements[("revisions",)] = select(rev.c.layer, rev.c.revision).where(
                 rev.c.layer.in_(bindparam("layers", expanding=True)))
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             found = dict(conn.execute(stmt, {"layers": list(layers)}).fetchall())
         return tuple(int(found.get(layer, 0)) for layer in layers)
 
@@ -348,7 +439,7 @@ class PostGISStore(Store):
         table = self._table(layer)
         cols = self._columns(table, spec, None)
         stmt = select(table.c.id, *cols, self._geojson(table)).where(table.c.id == bindparam("fid", int(fid)))
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
         if not rows:
             raise FeatureNotFound(layer, fid)
@@ -356,7 +447,7 @@ class PostGISStore(Store):
 
     def count(self, layer: str) -> int:
         self._table(layer)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             return self._layer_count(conn, layer)
 
     EXTENT_TTL_S = 60.0
@@ -367,16 +458,17 @@ class PostGISStore(Store):
         store's own writes, recomputed when the row count changes or after EXTENT_TTL_S (edits made
         through another replica that keep the count show up within that time)."""
         table = self._table(layer)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             n = self._layer_count(conn, layer)
-            cached = self._extents.get(layer)
+            key = (layer, access.jurisdiction() if self.spec(layer).regulated else "")
+            cached = self._extents.get(key)
             if cached and cached[0] == n and time.monotonic() - cached[1] < self.EXTENT_TTL_S:
                 return cached[2]
             ext = func.ST_Extent(table.c.geom)
             row = conn.execute(select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext),
                                       func.ST_YMax(ext))).one()
         box = None if row[0] is None else tuple(float(v) for v in row)
-        self._extents[layer] = (n, time.monotonic(), box)
+        self._extents[key] = (n, time.monotonic(), box)
         return box  # type: ignore[return-value]
 
     # The spatial queries are built once per (layer, filter attributes) from catalogue
@@ -398,7 +490,7 @@ class PostGISStore(Store):
         stmt = self._statement(kind, layer, names, build)
         values = {f"f{i}": (filters or {})[n] for i, n in enumerate(names)}
         values["wkb"] = shapely.to_wkb(geom)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt, {**values, **params}).fetchall()
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
 
@@ -454,7 +546,7 @@ class PostGISStore(Store):
         for n in names:
             spec.attribute(n)  # KeyError for anything not in the layer's spec
         numeric = all(spec.attribute(n).type in ("integer", "number", "boolean") for n in names)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             dbapi = conn.connection.dbapi_connection
             with WATCHDOG.deadline(dbapi.pgconn.socket, self._deadline_s):  # raw cursors: no engine events
                 ids, geoms, data, more = self._frame_parts(dbapi, table, names, numeric)
@@ -546,18 +638,44 @@ class PostGISStore(Store):
         values["geom"] = from_shape(row.geometry, srid=4326)
         return values
 
+    def _drop_extents(self, layer: str) -> None:
+        for key in [k for k in self._extents if k[0] == layer]:
+            self._extents.pop(key, None)
+
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
-        self._extents.pop(layer, None)
+        self._drop_extents(layer)
+        try:
+            return self._write(layer, batch)
+        except ProgrammingError as exc:  # the database refused a row outside the role's jurisdiction
+            if getattr(exc.orig, "sqlstate", None) == "42501":
+                raise ScopeDenied(layer, access.jurisdiction(), None) from exc
+            raise
+
+    def _check_scope(self, conn, layer: str, table: Table, touched: list[int]) -> None:
+        """Missing ids and ids the role may not read → FeatureNotFound (404, existence does not leak); ids it
+        may read but not write (shared layers) → ScopeDenied; new content outside it is refused by the policy."""
+        found = set(conn.execute(select(table.c.id).where(table.c.id.in_(touched)).with_for_update()).scalars())
+        missing = [fid for fid in touched if fid not in found]
+        if missing:
+            readable = set(conn.execute(select(table.c.id).where(table.c.id.in_(missing))).scalars())
+            for fid in missing:
+                if fid in readable:
+                    raise ScopeDenied(layer, access.jurisdiction(), None,
+                                      f"feature {fid} of {layer!r} lies outside jurisdiction {access.jurisdiction()!r}")
+                raise FeatureNotFound(layer, fid)
+
+    def _write(self, layer: str, batch: WriteBatch) -> list[int]:
         spec = self.spec(layer)
         table = self._table(layer)
         touched = sorted(set(batch.replaces) | set(batch.deletes))
+        jurisdiction = access.jurisdiction()
+        for row in [*batch.creates, *batch.replaces.values()]:  # the policy would refuse it too; say where
+            if not access.covers(jurisdiction, row.properties.get("admin_code")):
+                raise ScopeDenied(layer, jurisdiction, row.properties.get("admin_code"))
         with self.engine.begin() as conn:
+            self._as_caller(conn, local=True)
             if touched:
-                found = set(conn.execute(select(table.c.id).where(table.c.id.in_(touched)).with_for_update())
-                            .scalars())
-                for fid in touched:
-                    if fid not in found:
-                        raise FeatureNotFound(layer, fid)
+                self._check_scope(conn, layer, table, touched)
             if batch.deletes:
                 conn.execute(delete(table).where(table.c.id.in_(list(batch.deletes))))
             for fid, row in batch.replaces.items():
@@ -570,8 +688,11 @@ class PostGISStore(Store):
         return new_ids
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
-        self._extents.pop(layer, None)
+        self._drop_extents(layer)
         spec = self.spec(layer)
+        if access.jurisdiction():
+            raise ScopeDenied(layer, access.jurisdiction(), None,
+                              f"replacing the whole layer {layer!r} needs the whole service's scope")
         table = self._table(layer)
         keep_ids = all(r.id is not None for r in rows) and len({r.id for r in rows}) == len(rows)
         with self.engine.begin() as conn:

@@ -17,6 +17,11 @@ import yaml
 
 ATTRIBUTE_TYPES = ("string", "integer", "number", "boolean", "json")
 GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon")
+# What a stored feature may be (issue 24): at most ``max_extent_km`` across (geodesic length of its
+# bounding box's diagonal; per layer in its YAML, this default otherwise) and never across the
+# antimeridian. Larger shapes are not a site, a park or a road, and break the analyses and PostGIS's
+# geography type ("Antipodal edge"); the province-wide admin area is ~1000 km across.
+DEFAULT_MAX_EXTENT_KM = 1000.0
 
 
 class CatalogError(ValueError):
@@ -111,6 +116,7 @@ class LayerSpec:
     @property
     def regulated(self) -> bool:
         return self.scope == "regulated"
+    max_extent_km: float = DEFAULT_MAX_EXTENT_KM
 
     @property
     def title(self) -> str:
@@ -138,6 +144,13 @@ class LayerSpec:
         if "Line" in first:
             return "line"
         return "polygon"
+
+
+def _max_extent(raw: dict[str, Any], source: Path) -> float:
+    value = raw.get("max_extent_km", DEFAULT_MAX_EXTENT_KM)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 10_000:
+        raise CatalogError(f"{source}: max_extent_km must be a number of km in (0, 10000] (got {value!r})")
+    return float(value)
 
 
 def _spec_from_dict(raw: dict[str, Any], source: Path) -> LayerSpec:
@@ -182,6 +195,7 @@ def _spec_from_dict(raw: dict[str, Any], source: Path) -> LayerSpec:
             popup=tuple(raw.get("popup") or names),
             scope=_scope(raw, source, names),
             own_code=(raw.get("jurisdiction") or {}).get("own_code"),
+            max_extent_km=_max_extent(raw, source),
         )
     except KeyError as exc:
         raise CatalogError(f"{source}: missing key {exc}") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,9 +32,8 @@ def open_layers(settings: Settings | None = None):
 SAMPLE_GENERATOR = ROOT / "sample_data" / "jilin_sample.py"
 
 
-def build_sample(path: Path, seed: int | None = None, scale: int = 1) -> dict[str, int]:
-    """Build the Jilin demonstration GeoPackage with ``sample_data/jilin_sample.py`` — a repository
-    tool, not part of the runtime package — and return the feature count per layer."""
+def _sample_module() -> Any:
+    """``sample_data/jilin_sample.py``, loaded by path (a repository tool, not part of the runtime package)."""
     import importlib.util
 
     module = sys.modules.get("jilin_sample")
@@ -45,6 +45,17 @@ def build_sample(path: Path, seed: int | None = None, scale: int = 1) -> dict[st
         module = importlib.util.module_from_spec(spec)
         sys.modules["jilin_sample"] = module
         spec.loader.exec_module(module)
+    return module
+
+
+def build_sample(path: Path, seed: int | None = None, scale: int = 1, national: bool = False) -> dict[str, int]:
+    """Build the Jilin demonstration GeoPackage with ``sample_data/jilin_sample.py`` — a repository
+    tool, not part of the runtime package — and return the feature count per layer. ``national``: the
+    national-size set (sample_data/national.py: ≥ 300,000 hazard sources, ≥ 2,000,000 receptors), built
+    with a progress bar."""
+    module = _sample_module()
+    if national:
+        return module._build_with_bar(path, module.DEFAULT_SEED if seed is None else seed, scale, True)
     kwargs = {"scale": scale} if seed is None else {"seed": seed, "scale": scale}
     return module.build_sample(path, **kwargs)
 
@@ -132,9 +143,11 @@ def load(layer: str = typer.Argument(..., help="layer name, e.g. hazard_sources"
 
 @app.command("make-sample")
 def make_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="output GeoPackage"),
-                seed: int = typer.Option(2012), scale: int = typer.Option(1, help="multiply feature counts")):
+                seed: int = typer.Option(2012), scale: int = typer.Option(1, help="multiply feature counts"),
+                national: bool = typer.Option(False, help="national size: ≥ 300,000 hazard sources, "
+                                              "≥ 2,000,000 receptors, China's admin areas")):
     """Build the reproducible Jilin demonstration dataset (marked synthetic where it is)."""
-    counts = build_sample(path, seed=seed, scale=scale)
+    counts = build_sample(path, seed=seed, scale=scale, national=national)
     out.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
 
 

@@ -20,6 +20,9 @@
     GIS_HEAVY_CONCURRENCY=2             analyses/maps running at once per worker (the rest queue)
     GIS_LOG_LEVEL=INFO, GIS_LOG_FORMAT=text|json   the service's log
     GIS_REPORT_FONT=                    CJK TrueType font for PDF reports (default: Debian's fonts)
+    GIS_JOBS_CONCURRENCY=1              OGC API – Processes jobs running at once per API process
+    GIS_DASK_SCHEDULER=                 tcp://host:8786 runs batches on that cluster; empty = LocalCluster
+    GIS_DASK_WORKERS=2                  workers of that LocalCluster
 
 Every value is typed and checked when the settings are read: a bad value stops the service at
 start-up with a message naming the variable.
@@ -84,6 +87,15 @@ class Settings(BaseSettings):
     monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")
     monitoring_flood_rate: float = Field(20.0, gt=0, description="readings/s one sensor may sustain (token bucket)")
     monitoring_flood_burst: float = Field(200.0, ge=1, description="readings one sensor may send at once")
+    # OGC API – Processes jobs and Dask batches (gis_service.processes, gis_service.batch)
+    jobs_concurrency: int = Field(1, ge=1, le=64, description="asynchronous jobs running at once per API process")
+    jobs_stale_s: float = Field(30.0, ge=1, le=3600, description="a running job silent this long (its process died) "
+                                "is taken over by another API process")
+    dask_scheduler: str = Field("", max_length=500, description="tcp://host:8786 of a Dask scheduler; empty = a "
+                                "LocalCluster started by the batch")
+    dask_workers: int = Field(2, ge=1, le=256, description="workers of the LocalCluster (one thread each)")
+    batch_dir: Path | None = Field(None, description="where batch outputs and checkpoints go (GeoParquet); default "
+                                   "batches/ next to the GeoPackage or sample_data/batches for PostGIS")
     # logging and reports
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", description="level of the service's log (GIS_LOG_LEVEL)")

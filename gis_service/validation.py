@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import shapely
+from pyproj import Geod
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from .catalog import AttributeSpec, LayerSpec
+from .models.grading import categories
 
 MAX_ERRORS_REPORTED = 50
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,50 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+# Optional per-item attributes of an inventory (issue 17): the flammable-liquid class inputs of GB 18218-2018 Table 2
+# and the loss-of-containment attributes of the QRA. name → (lower bound, upper bound, unit); bounds inclusive.
+INVENTORY_NUMBERS: dict[str, tuple[float, float, str]] = {
+    "flash_point_c": (-273.15, 1000.0, "°C (closed cup)"),
+    "boiling_point_c": (-273.15, 1000.0, "°C (initial boiling point)"),
+    "operating_temp_c": (-273.15, 1000.0, "°C"),
+    "pipe_length_m": (0.0, 100_000.0, "m"),
+    "pipe_diameter_mm": (1.0, 2000.0, "mm"),
+    "transfers_per_year": (0.0, 100_000.0, "per year"),
+}
+CONTAINMENT_TYPES = ("single", "double", "full")
+
+
+def _inventory_extras(i: int, item: dict[str, Any]) -> dict[str, Any]:
+    """The optional attributes of one item, checked; ValueError naming the field."""
+    out: dict[str, Any] = {}
+    for name, (lo, hi, unit) in INVENTORY_NUMBERS.items():
+        v = item.get(name)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v) or not lo <= v <= hi:
+            raise ValueError(f"inventory[{i}].{name} must be a number in [{lo:g}, {hi:g}] {unit} (got {v!r})")
+        out[name] = float(v)
+    cat = item.get("hazard_category")
+    if cat is not None:
+        if cat not in categories():
+            raise ValueError(f"inventory[{i}].hazard_category {cat!r} is not a GB 18218-2018 Table 2 category; "
+                             f"accepted: {', '.join(categories())}")
+        out["hazard_category"] = cat
+    containment = item.get("containment")
+    if containment is not None:
+        if containment not in CONTAINMENT_TYPES:
+            raise ValueError(f"inventory[{i}].containment {containment!r} is not a tank containment type; "
+                             f"accepted: {', '.join(CONTAINMENT_TYPES)}")
+        out["containment"] = containment
+    if ("pipe_length_m" in out) != ("pipe_diameter_mm" in out):
+        missing = "pipe_diameter_mm" if "pipe_length_m" in out else "pipe_length_m"
+        raise ValueError(f"inventory[{i}].{missing} is missing: a pipe needs both its length and its diameter")
+    return out
+
+
 def _check_inventory(value: Any) -> list[dict[str, Any]]:
-    """An inventory is a non-empty list of {substance, cas?, quantity_t} with q ≥ 0 in tonnes."""
+    """An inventory is a non-empty list of {substance, cas?, quantity_t} with q ≥ 0 in tonnes, with the optional
+    attributes of :data:`INVENTORY_NUMBERS`, ``hazard_category`` and ``containment``."""
     if not isinstance(value, list) or not value:
         raise ValueError("inventory must be a non-empty list of {substance, cas, quantity_t}")
     cleaned = []
@@ -190,8 +235,23 @@ def _check_inventory(value: Any) -> list[dict[str, Any]]:
         entry = {"substance": substance.strip(), "quantity_t": float(q)}
         if item.get("cas"):
             entry["cas"] = str(item["cas"]).strip()
+        entry.update(_inventory_extras(i, item))
         cleaned.append(entry)
     return cleaned
+
+
+def check_extent(spec: LayerSpec, geom: BaseGeometry) -> str | None:
+    """None, or why ``geom`` (lon/lat, in range) is not a feature of ``spec``: it crosses the
+    antimeridian, or is more than the layer's ``max_extent_km`` across (see :mod:`.catalog`)."""
+    x0, y0, x1, y1 = geom.bounds
+    if x1 - x0 >= 180:
+        return (f"longitudes span {x1 - x0:.1f}°: a feature may not cross the antimeridian or span half the "
+                "globe; split it at ±180° (RFC 7946 §3.1.9)")
+    extent_km = _GEOD.inv(x0, y0, x1, y1)[2] / 1000.0
+    if extent_km > spec.max_extent_km:
+        return (f"extent {extent_km:,.0f} km across (bounding-box diagonal) is larger than layer {spec.name}'s "
+                f"maximum of {spec.max_extent_km:,.0f} km (max_extent_km in its layer spec)")
+    return None
 
 
 def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str | None]:
@@ -211,6 +271,9 @@ def check_geometry(spec: LayerSpec, geom: Any) -> tuple[BaseGeometry | None, str
         return None, "latitude out of range [-90, 90]; coordinates must be WGS84 lon/lat (EPSG:4326 or EPSG:4490)"
     if not all(map(math.isfinite, coords.ravel())):
         return None, "coordinates must be finite numbers"
+    why = check_extent(spec, geom)
+    if why:
+        return None, why
     if shapely.has_z(geom):
         geom = shapely.force_2d(geom)
     if not geom.is_valid:

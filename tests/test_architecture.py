@@ -17,7 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("models", "geodesy", "legend"),                                     # pure science, shared vocabulary
     ("access", "config", "identities", "logs", "catalog", "validation", "geojson_io", "loading", "routing"),
     ("stores",),
-    ("analysis", "monitoring"),                                          # use cases over a store
+    ("analysis", "monitoring", "processes", "batch"),                    # use cases over a store; job store
     ("maps", "reports"),                                                 # pure renderers of results
     ("services",),                                                       # one facade per capability
     ("api", "commands"),                                                 # the faces

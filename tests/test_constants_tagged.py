@@ -42,5 +42,6 @@ def test_every_model_constant_is_tagged_and_sourced(sub):
 def test_grading_terms_carry_q_tag_and_warn_on_m():
     r = grade_unit([{"substance": "diesel", "quantity_t": 6000}, {"substance": "chlorine", "quantity_t": 1}], 0)
     tags = {t.substance_key: t.q_tag for t in r.terms}
-    assert tags == {"diesel": "M", "chlorine": "S"}
-    assert any("diesel" in w and "[M" in w for w in r.warnings)
+    assert tags == {"diesel": "S", "chlorine": "S"}
+    # diesel without a flash point: the stated default is named in the result, never silent
+    assert any("diesel" in w and "stated default W5.4" in w for w in r.warnings)

@@ -135,6 +135,11 @@ def test_resolve_refuses_escapes_and_unlisted_packages():
     assert assets.resolve("/viewer/node_modules/jquery/dist/jquery.js") is None
     assert assets.resolve("/viewer/../pyproject.toml") is None
     assert assets.resolve("/static/leaflet/leaflet.js") is not None
+    # the viewer's ES modules: web/js/ one level deep, nothing else below web/
+    assert assets.resolve("/viewer/js/state.js") is not None
+    assert assets.resolve("/viewer/js/../../pyproject.toml") is None
+    assert assets.resolve("/viewer/js/a/b.js") is None
+    assert assets.resolve("/viewer/scripts/setup.sh") is None
 
 
 @needs_assets

@@ -97,17 +97,57 @@ def test_propylene_is_w2_q10_beta15():
     assert "Table 2" in t.q_source and r.S == pytest.approx(2.0) and r.R == pytest.approx(2.0 * 1.5 * 2.0)
 
 
-def test_crude_oil_category_override_is_recorded():
-    r = grade_unit([{"substance": "原油", "quantity_t": 6000}], 5)
+def test_crude_oil_is_classified_by_flash_point_not_table1():
+    """GB 18218-2018: crude oil is not named in Table 1; a stabilised crude (flash point < 23 °C, IBP > 35 °C) is
+    category 2 → Table 2 W5.3, Q = 1000 t, β = 1. A 100,000 t farm with α = 2: R = 2 × 100000/1000 = 200 → 一级
+    (the old named-row 5000 t gave R = 40 → 三级)."""
+    r = grade_unit([{"substance": "原油", "quantity_t": 100_000, "flash_point_c": -10, "boiling_point_c": 40}], 100)
     t = r.terms[0]
-    assert t.critical_quantity_t == 5000 and t.hazard_category == "W5.3" and t.beta == 1.0
-    assert t.category_basis == "substance table default" and t.q_tag == "M"
-    assert any("not confirmed" in w for w in r.warnings)
-    r2 = grade_unit([{"substance": "原油", "quantity_t": 6000, "hazard_category": "W5.1"}], 5)
-    t2 = r2.terms[0]
-    assert t2.critical_quantity_t == 5000 and t2.beta == 1.5 and t2.category_basis.startswith("unit override")
+    assert (t.critical_quantity_t, t.hazard_category, t.beta) == (1000, "W5.3", 1.0)
+    assert "Table 2" in t.q_source and "category 2" in t.category_basis
+    assert r.R == pytest.approx(200.0) and (r.grade, r.grade_label) == (1, "一级")
+    # the same farm by hazard_category
+    r_cat = grade_unit([{"substance": "原油", "quantity_t": 100_000, "hazard_category": "W5.3"}], 100)
+    assert r_cat.R == pytest.approx(200.0) and r_cat.terms[0].category_basis.startswith("unit override")
+    # no class given: the stated conservative default W5.1 (Q 10 t, β 1.5), said in the result
+    r_def = grade_unit([{"substance": "原油", "quantity_t": 6000}], 5)
+    t_def = r_def.terms[0]
+    assert (t_def.critical_quantity_t, t_def.hazard_category, t_def.beta) == (10, "W5.1", 1.5)
+    assert t_def.category_basis.startswith("stated default") and any("stated default W5.1" in w for w in r_def.warnings)
+    # an unstabilised crude (IBP ≤ 35 °C) is category 1 → W5.1
+    r1 = grade_unit([{"substance": "原油", "quantity_t": 20, "flash_point_c": -20, "boiling_point_c": 30}], 0)
+    assert r1.terms[0].hazard_category == "W5.1" and r1.terms[0].critical_quantity_t == 10
     with pytest.raises(ValueError, match="hazard_category"):
         grade_unit([{"substance": "原油", "quantity_t": 1, "hazard_category": "W99"}], 5)
+    with pytest.raises(ValueError, match=r"inventory\[0\]\.flash_point_c"):
+        grade_unit([{"substance": "原油", "quantity_t": 1, "flash_point_c": "cold"}], 5)
+    with pytest.raises(ValueError, match=r"inventory\[0\]\.flash_point_c is missing"):
+        grade_unit([{"substance": "原油", "quantity_t": 1, "boiling_point_c": 40}], 5)
+
+
+def test_diesel_by_flash_point():
+    """Diesel is not named in Table 1: flash point 55 °C → category 3 → W5.4 (5000 t); above 60 °C it is not a
+    hazardous chemical and is excluded with the reason (not counted, not refused)."""
+    r = grade_unit([{"substance": "柴油", "quantity_t": 10_000, "flash_point_c": 55}], 0)
+    t = r.terms[0]
+    assert (t.critical_quantity_t, t.hazard_category) == (5000, "W5.4") and r.S == pytest.approx(2.0)
+    r2 = grade_unit([{"substance": "柴油", "quantity_t": 10_000, "flash_point_c": 65},
+                     {"substance": "chlorine", "quantity_t": 10}], 0)
+    assert [t.substance_key for t in r2.terms] == ["chlorine"] and r2.refused is None
+    assert r2.excluded and "60 °C" in r2.excluded[0]["reason"]
+
+
+def test_carbon_monoxide_is_the_coal_gas_row_20t():
+    r = grade_unit([{"substance": "一氧化碳", "quantity_t": 20}], 0)
+    t = r.terms[0]
+    assert t.critical_quantity_t == 20 and "煤气" in t.q_source and t.beta == 2.0 and r.S == pytest.approx(1.0)
+
+
+def test_w4_oxidising_gas_is_50t_oxygen_row_200t():
+    assert grading_model.categories()["W4"].q_t == 50
+    r = grade_unit([{"substance": "oxygen", "quantity_t": 200}, {"substance": "笑气", "quantity_t": 50,
+                                                                 "hazard_category": "W4"}], 0)
+    assert [t.critical_quantity_t for t in r.terms] == [200, 50]
 
 
 def test_user_q_is_used_and_reported():
@@ -126,17 +166,19 @@ def test_every_table_row_is_consistent_with_the_standard():
     for sub in all_substances():
         assert sub.key in rows, f"{sub.key} has no GB 18218 row"
         row = rows[sub.key]
-        assert row.category in cats, (sub.key, row.category)
+        category = row.category or row.default_category
+        assert category in cats, (sub.key, category)
         q, basis, _ = grading_model.critical_quantity(sub.key)
+        t1 = grading_model.table1_row(sub.key)
         if row.named:
-            assert row.q_t is not None and q == row.q_t and basis.startswith("Table 1")
+            assert t1 is not None and q == row.q_t == t1.q_t and basis.startswith("Table 1")
         else:
-            assert row.q_t is None and q == cats[row.category].q_t and basis.startswith("Table 2")
-        beta, bbasis = grading_model.beta_for(sub.key, row.category)
+            assert t1 is None and row.q_t is None and q == cats[category].q_t and basis.startswith("Table 2")
+        beta, bbasis = grading_model.beta_for(sub.key, category)
         if sub.key in named_beta:
             assert beta == named_beta[sub.key] and bbasis.startswith("Table 3")
         else:
-            assert beta == cats[row.category].beta and bbasis.startswith("Table 4")
+            assert beta == cats[category].beta and bbasis.startswith("Table 4")
         assert row.confidence in ("S", "M") and row.source
     # Table 2 / Table 4 spot values of the standard
     assert (cats["W2"].q_t, cats["W2"].beta) == (10, 1.5)

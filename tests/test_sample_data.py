@@ -173,3 +173,40 @@ def test_scale_multiplies_counts(sample, tmp_path):
     for layer in ("hazard_sources", "goaf_areas", "chemical_parks", "tailings_dams", "rescue_teams", "receptors"):
         assert scaled[layer] >= 1.8 * counts[layer], layer
     assert scaled["roads"] > counts["roads"]
+
+
+def test_national_size_extends_the_sample(sample, tmp_path):
+    """The national option (``--national``; here with small totals) keeps every Jilin row id for id, adds
+    China's admin areas and spreads the new hazard sources, receptors and roads over its counties."""
+    from gis_service.cli import _sample_module
+
+    path, counts, _ = sample
+    jilin = _sample_module()
+    size = jilin._national_module().NationalSize(hazard_sources=1500, receptors=4000)
+    out = tmp_path / "national.gpkg"
+    seen: list[str] = []
+    got = jilin.build_sample(out, seed=2012, national=size, progress=lambda label, done, total: seen.append(label))
+    assert got["hazard_sources"] == 1500 and got["receptors"] == 4000
+    assert any("written" in s for s in seen)
+    for layer in ("goaf_areas", "chemical_parks", "tailings_dams", "rescue_teams", "sensors"):
+        assert got[layer] == counts[layer]
+    for layer in ("hazard_sources", "receptors", "roads", "sensors"):
+        a, b = _read(path, layer), _read(out, layer)
+        assert len(b) == got[layer]
+        assert b["id"].tolist() == list(range(1, len(b) + 1))
+        head = b.iloc[: len(a)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(a.drop(columns="geometry"), head.drop(columns="geometry"))
+    admin = _read(out, "admin_areas")
+    assert (admin.level == "province").sum() >= 31 and (admin.level == "county").sum() > 2500
+    hz = _read(out, "hazard_sources").iloc[counts["hazard_sources"]:]
+    assert hz.geometry.x.max() - hz.geometry.x.min() > 30  # spread over China, not one province
+    counties = admin[admin.level == "county"].set_index("name").geometry
+    sample_rows = hz.iloc[:: max(1, len(hz) // 200)]
+    for name, geom in zip(sample_rows.county, sample_rows.geometry, strict=True):
+        assert shapely.contains(counties.loc[[name]].values, geom).any(), name
+    spec = default_catalog()["hazard_sources"]
+    rows = [(g, {k: (None if not isinstance(v, list | dict) and pd.isna(v) else v) for k, v in r.items()})
+            for r, g in zip(hz.drop(columns=["id", "geometry"]).to_dict("records"), hz.geometry, strict=True)]
+    assert len(validate_rows(spec, rows)) == len(hz)
+    roads = _read(out, "roads")
+    assert len(roads) > got["hazard_sources"] - counts["hazard_sources"]  # every new source has a local link

@@ -104,7 +104,7 @@ BAD = {
     "projected": ({"type": "Polygon", "coordinates": [[[500000, 4800000], [502000, 4800000], [502000, 4802000],
                                                        [500000, 4800000]]]}, "geometry", "longitude out of range"),
     "too_large": ({"type": "Polygon", "coordinates": [[[118, 38], [134, 38], [134, 50], [118, 50], [118, 38]]]},
-                  "geometry", "larger than the province"),
+                  "geometry", "larger than"),  # the park layer's max_extent_km (issue 24) or the province
     "line": ({"type": "LineString", "coordinates": [[125, 43], [125.1, 43.1]]}, "geometry", "not allowed"),
 }
 

@@ -24,7 +24,20 @@ from ..config import Settings
 from ..logs import setup_logging
 from ..services.container import Services
 from ..stores import Store
-from . import errors, exposure, features, health, maps, monitoring, reports, rescue, risk, siting, viewer
+from . import (
+    errors,
+    exposure,
+    features,
+    health,
+    maps,
+    monitoring,
+    processes,
+    reports,
+    rescue,
+    risk,
+    siting,
+    viewer,
+)
 from .deps import Heavy
 from .identity import ScopeMiddleware
 
@@ -143,6 +156,17 @@ class SecurityHeaders:
         await self.app(scope, receive, add)
 
 
+def _start_jobs(svc: Services) -> None:
+    """Start the job runner and take over the jobs a stopped API process left (they are in the store)."""
+    svc.processes.start()
+    try:
+        resumed = svc.processes.recover()
+        if resumed:
+            log.info("resumed %d job(s) left by a stopped process", len(resumed))
+    except Exception as exc:  # noqa: BLE001 - job store down: the heartbeat thread retries
+        log.warning("jobs not recovered at start-up (retried by the heartbeat): %s", exc)
+
+
 def create_app(settings: Settings | None = None, store: Store | None = None,
                services: Services | None = None) -> FastAPI:
     """The service. ``services`` (or ``settings``/``store`` to build them) are shared by every router.
@@ -164,7 +188,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
                 await run_in_threadpool(svc.store.init)
             except errors.StoreError as exc:
                 log.warning("store not ready at start-up (the service starts; it retries on use): %s", exc)
+        await run_in_threadpool(_start_jobs, svc)
         yield
+        svc.processes.close()
         if owns_store:
             svc.store.close()
 
@@ -190,7 +216,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
 # Every router, in this order. A new capability writes gis_service/api/<name>.py with a module-level
 # ``router = APIRouter(...)``, imports it above and adds it here: a missing module fails at import, loudly.
-ROUTERS = (features, exposure, rescue, siting, maps, viewer, reports, risk, monitoring)
+ROUTERS = (features, exposure, rescue, siting, maps, viewer, reports, risk, monitoring, processes)
 # Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
 # A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).
 HEAVY_ROUTERS = (exposure, siting, maps, reports, risk)

@@ -42,6 +42,12 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
     "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
+    # OGC API – Processes Part 1 (gis_service/api/processes.py)
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/ogc-process-description",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
+    "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
 ]
 RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs"}
 Format = Literal["json", "html", "geojson"]
@@ -82,6 +88,10 @@ def landing(request: Request, f: Format | None = F, settings: Settings = Depends
             {"href": f"{base}/conformance", "rel": "conformance", "type": "application/json",
              "title": "conformance classes"},
             {"href": f"{base}/collections", "rel": "data", "type": "application/json", "title": "collections"},
+            {"href": f"{base}/processes", "rel": "http://www.opengis.net/def/rel/ogc/1.0/processes",
+             "type": "application/json", "title": "processes (OGC API – Processes)"},
+            {"href": f"{base}/jobs", "rel": "http://www.opengis.net/def/rel/ogc/1.0/job-list",
+             "type": "application/json", "title": "jobs"},
             {"href": f"{base}/viewer", "rel": "alternate", "type": "text/html", "title": "地图浏览器 Map viewer"},
             {"href": f"{base}/maps/overview", "rel": "alternate", "type": "text/html", "title": "总览图 Overview map"},
         ],

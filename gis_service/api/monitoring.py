@@ -15,10 +15,10 @@ import asyncio
 import hashlib
 import time
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -32,8 +32,10 @@ from ..services.monitoring import MonitoringService
 from ..stores.base import Query as ItemsQuery
 from .deps import Editor, Heavy, Reader, caller_role
 from .errors import ApiError
+from .params import INT64_MAX, INT64_MIN, FeatureId
 
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
+AlarmId = Annotated[int, Path(ge=1, le=INT64_MAX, description="alarm id (64-bit integer)")]
 WRITER_ROLES = ("sensor", "editor", "admin")
 MAX_SERIES = 20_000
 
@@ -89,7 +91,23 @@ async def sensor_writer(request: Request) -> str:
     return role
 
 
-@router.post("/readings", summary="Post a batch of sensor readings (role sensor, editor or admin)")
+READING_SCHEMA: dict[str, Any] = {
+    "type": "object", "required": ["sensor_id", "time", "value"],
+    "properties": {"sensor_id": {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+                   "time": {"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+                            "description": "ISO 8601 with offset, or epoch seconds (milliseconds above 1e11)"},
+                   "value": {"type": "number"},
+                   "quality": {"type": "string", "enum": ["good", "uncertain", "bad"]},
+                   "unit": {"type": "string", "description": "must equal the sensor's unit when given"}},
+}
+READINGS_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {"oneOf": [
+    {"type": "object", "required": ["readings"],
+     "properties": {"readings": {"type": "array", "items": READING_SCHEMA, "minItems": 1, "maxItems": 100_000}}},
+    {"type": "array", "items": READING_SCHEMA, "minItems": 1, "maxItems": 100_000}]}}}}}
+
+
+@router.post("/readings", summary="Post a batch of sensor readings (role sensor, editor or admin)",
+             openapi_extra=READINGS_BODY)
 async def post_readings(request: Request, mon: Monitoring = Depends(context), _=Depends(sensor_writer)):
     """Body: ``{"readings": [{"sensor_id": 12, "time": "2026-11-30T12:00:00Z", "value": 3.2,
     "quality": "good", "unit": "MPa"}, …]}`` (or the bare list). Valid readings are stored even when
@@ -162,7 +180,7 @@ def _sse(seq: int, doc: bytes) -> bytes:
 
 
 @router.get("/alarms/stream", summary="Alarm events as Server-Sent Events", response_class=StreamingResponse)
-async def alarm_stream(request: Request, since: int | None = Query(None, description="replay events after this seq "
+async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, le=INT64_MAX, description="replay events after this seq "
                                                                   "(default: Last-Event-ID header, else only new)"),
                        mon: Monitoring = Depends(context), _=Reader):
     header = request.headers.get("last-event-id")
@@ -206,7 +224,7 @@ async def alarm_stream(request: Request, since: int | None = Query(None, descrip
 @router.get("/alarms", summary="Alarms (open ones by default)")
 async def list_alarms(status: str = Query("open", description="open | acknowledged | closed | live (open or "
                                           "acknowledged) | all"),
-                      sensor_id: int | None = Query(None), limit: int = Query(500, ge=1, le=10_000),
+                      sensor_id: int | None = Query(None, ge=INT64_MIN, le=INT64_MAX), limit: int = Query(500, ge=1, le=10_000),
                       mon: Monitoring = Depends(context), _=Reader):
     allowed = (*ALARM_STATUSES, "live", "all")
     if status not in allowed:
@@ -220,7 +238,7 @@ async def list_alarms(status: str = Query("open", description="open | acknowledg
 
 
 @router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
-async def get_alarm(alarm_id: int, package: bool = Query(True, description="include the decision package"),
+async def get_alarm(alarm_id: AlarmId, package: bool = Query(True, description="include the decision package"),
                     mon: Monitoring = Depends(context), _=Reader, _slot=Heavy):
     """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
     alarm = await _call(mon.readings.alarm, alarm_id)
@@ -230,7 +248,7 @@ async def get_alarm(alarm_id: int, package: bool = Query(True, description="incl
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an alarm (role editor)")
-async def acknowledge(alarm_id: int, request: Request, mon: Monitoring = Depends(context), role: str = Editor):
+async def acknowledge(alarm_id: AlarmId, request: Request, mon: Monitoring = Depends(context), role: str = Editor):
     note = None
     body = await request.body()
     if body:
@@ -284,17 +302,27 @@ async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxl
     return _json({"type": "FeatureCollection", "features": feats})
 
 
+# Series bounds: readings are never older than 1970 (the ingest refuses far-past readings) nor later
+# than 9999; a time outside is taken as that end ("from=0001-01-01T00:00:00Z" means "from the start").
+# Unclamped, year 1 with a positive offset made PostgreSQL raise "year 0 is out of range" (500).
+SERIES_MIN_T = 0.0
+SERIES_MAX_T = 253402300799.0   # 9999-12-31T23:59:59Z
+
+
 def _when(name: str, text: str | None, default: float) -> float:
     if text is None:
         return default
-    t = parse_time(float(text)) if text.replace(".", "", 1).isdigit() else parse_time(text)
+    try:
+        t = parse_time(float(text)) if text.replace(".", "", 1).isdigit() else parse_time(text)
+    except (ValueError, OverflowError):
+        t = None
     if t is None:
         raise ApiError(400, name, "must be ISO 8601 with a UTC offset (e.g. 2026-11-30T08:00:00Z) or epoch seconds")
-    return t
+    return min(max(t, SERIES_MIN_T), SERIES_MAX_T)
 
 
 @router.get("/sensors/{sensor_id}/readings", summary="A sensor's readings between two times")
-async def readings(sensor_id: int, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
+async def readings(sensor_id: FeatureId, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
                                                           "epoch s; default 24 h before `to`"),
                    to: str | None = Query(None, description="end (exclusive); default now"),
                    limit: int = Query(5000, ge=1, le=MAX_SERIES),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..analysis.consequence.params import POOL_AREA_RANGE_M2
 from ..analysis.qra.data import QraParams, qra_params
 from ..services.container import Services
 from ..validation import Problem, ValidationFailed
@@ -69,7 +70,8 @@ def qra_query(
     probit_set: str | None = Query(None, max_length=400, description="preferred toxic probit set, e.g. withers_lees (chlorine)"),
     installation: str | None = Query(None, max_length=400, description="new | existing (GB 36894 column)"),
     terrain: str | None = Query(None, max_length=400, description="rural | urban"),
-    pool_area_m2: float | None = Query(None, gt=0, description="pool area for point units, m²"),
+    pool_area_m2: float | None = Query(None, ge=POOL_AREA_RANGE_M2[0], le=POOL_AREA_RANGE_M2[1],
+                                       description="pool area for point units, m²"),
     day_fraction: float | None = Query(None, ge=0, le=1, description="share of the year that is day"),
     fn_upper: str | None = Query(None, max_length=400, description="upper F-N line c,k (F = c/N^k)"),
     fn_lower: str | None = Query(None, max_length=400, description="lower F-N line c,k (F = c/N^k)"),

@@ -1,6 +1,7 @@
 """The web viewer (``web/index.html`` at ``/viewer``) and the offline browser assets.
 
-* ``/viewer`` — the viewer page; ``/viewer/<file>`` — its scripts and styles (top level of web/ only);
+* ``/viewer`` — the viewer page; ``/viewer/<file>`` — its scripts and styles (top level of web/) and
+  ``/viewer/js/<file>`` — the viewer's ES modules (web/js/, one job each);
 * ``/viewer/config.json`` — layer catalogue meta (styles, labels, units), basemap and endpoints; it
   describes the data, so it needs a key when GIS_READ_REQUIRES_KEY is set (like every data read).
   The page and its scripts are code, not data, and stay loadable so a key can be typed into the page;
@@ -109,6 +110,11 @@ def basemap_layer(layer: str, svc: Services = Svc, _=Reader):
                        code="NotFound")
     return Response(svc.layers.basemap_packed(layer), media_type="application/json",
                     headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.get("/viewer/js/{name}", summary="Viewer module", tags=["Viewer"], include_in_schema=False)
+def viewer_module(name: str):
+    return _file(f"{assets.APP_URL}/js/{name}", "path")
 
 
 @router.get("/viewer/{name}", summary="Viewer file", tags=["Viewer"], include_in_schema=False)

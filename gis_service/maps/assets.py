@@ -79,6 +79,15 @@ def leaflet_dir() -> Path:
     return Path(leaflet.BASE_DIR)
 
 
+APP_SUBDIRS = ("js",)   # web/js/: the viewer's ES modules (one job each), imported by web/viewer.js
+
+
+def _app_file(rel: str) -> bool:
+    """A file the viewer may load: top level of web/, or directly inside one of :data:`APP_SUBDIRS`."""
+    parts = rel.split("/")
+    return len(parts) == 1 or (len(parts) == 2 and parts[0] in APP_SUBDIRS)
+
+
 def resolve(url_path: str) -> Path | None:
     """The file behind a local asset URL (``/static/leaflet/...``, ``/static/vendor/...``,
     ``/viewer/...``), or None if the URL is not one the service serves. Refuses path escapes,
@@ -91,8 +100,8 @@ def resolve(url_path: str) -> Path | None:
         rel = path[len(prefix):]
         if prefix == VENDOR_URL + "/" and not any(rel.startswith(p + "/") for p in VENDOR_PACKAGES):
             return None
-        if prefix == APP_URL + "/" and (rel.startswith("node_modules") or "/" in rel):
-            return None  # only the top-level files of web/ (the viewer); vendor goes via /static/vendor
+        if prefix == APP_URL + "/" and (rel.startswith("node_modules") or not _app_file(rel)):
+            return None  # the top-level files of web/ and the viewer's modules in web/js/; vendor goes via /static/vendor
         root = base().resolve()
         target = (root / rel).resolve()
         if not target.is_relative_to(root) or target.suffix not in STATIC_SUFFIXES or not target.is_file():

@@ -4,15 +4,22 @@
 - R = α · Σ βᵢ·qᵢ/Qᵢ; grade 一级 R ≥ 100, 二级 50 ≤ R < 100, 三级 10 ≤ R < 50, 四级 R < 10 (Table 6,
   ``data/gb18218_grades.csv``). [S]
 - α from the number of people within 500 m of the unit (Table 5, ``data/gb18218_alpha.csv``). [S]
-- Q: from Table 1 when the substance is named there (``data/gb18218_critical_quantities.csv``, column
-  ``named``), otherwise from Table 2 by its hazard category (``data/gb18218_categories.csv``). [S]
+- Q: from Table 1 when the substance is named there (``data/gb18218_table1.csv``: all 85 rows as printed, each with
+  its page; a substance is named when its key is in the row's ``substance_keys``), otherwise from Table 2 by its
+  hazard category (``data/gb18218_categories.csv``). [S] Carbon monoxide is Table 1's 煤气 row (CO, and mixtures of
+  CO, H₂ and CH₄), 20 t; there is no separate CO row. W4 (oxidising gases) is 50 t; oxygen's own row is 200 t.
 - β: Table 3 for the named toxic gases (``data/gb18218_beta.csv``), otherwise Table 4 by hazard
   category (``data/gb18218_categories.csv``). H₂S has β = 5 (several public repositories carry 3). [S]
-- A unit may override a substance's hazard category per inventory item (``hazard_category``, e.g. a
-  crude oil's flash-point class); each term records the category used and whether it came from the
-  substance table or the unit.
-- Rows tagged ``M`` (crude oil and diesel 5000 t, HCl, HF, ethylene, acrylonitrile, CO) were not
-  confirmed against the standard's text; using one adds a warning to the result.
+- The hazard category of each substance is ``data/gb18218_substance_classes.csv``. Crude oil and diesel are NOT
+  named in Table 1: they are flammable liquids classified under Table 2 by flash point and initial boiling point
+  (W5.1 10 t, W5.3 1000 t, W5.4 5000 t; :mod:`.flammable_liquids`). An inventory item may carry ``flash_point_c``
+  and ``boiling_point_c`` (°C, closed cup / initial boiling point) or ``hazard_category``; without them the
+  substance's stated default is used (crude oil W5.1, the most severe; diesel W5.4, as 柴油[闭杯闪点≤60℃]) and the
+  result says so in ``category_basis`` and ``warnings``. A liquid with a flash point above 60 °C is not a
+  hazardous chemical: it is listed in ``excluded`` with the reason, not counted.
+- Each term records the category used and where it came from (unit override, flash point, substance table,
+  stated default). Table 1 rows confirmed by a second transcription are tagged ``S``; a row tagged ``M`` adds a
+  warning to the result.
 
 Validity and limitations:
 
@@ -33,12 +40,15 @@ from functools import lru_cache
 from typing import Any
 
 from ._common import ModelResult, load_table, opt_float
+from .flammable_liquids import table2_class
 from .substances import find
 
 MODEL = "GB 18218-2018 major hazard identification and grading"
 SOURCES = [
     "GB 18218-2018 危险化学品重大危险源辨识 (S = Σq/Q, R = α·Σβq/Q; Q from Table 1 when named, else Table 2 by "
     "hazard category; β from Table 3 when named, else Table 4; α Table 5; grades Table 6) [S]",
+    "GB 30000.7-2013 化学品分类和标签规范 第7部分：易燃液体 (flammable-liquid categories by flash point and initial "
+    "boiling point, for Table 2 W5.1–W5.4) [S]",
 ]
 GRADE_LABELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级"}
 _EPS = 1e-9  # tolerance for band edges (R exactly 10, 50, 100 despite floating point)
@@ -80,15 +90,34 @@ class GradingResult(ModelResult):
 
 
 @dataclass(frozen=True)
+class Table1Row:
+    """One printed row of GB 18218-2018 Table 1."""
+    row: int
+    name_zh: str
+    alias_zh: str
+    cas: tuple[str, ...]
+    q_t: float
+    page: int
+    page_confidence: str
+    substance_keys: tuple[str, ...]
+    confidence: str
+
+    @property
+    def citation(self) -> str:
+        return f"GB 18218-2018 Table 1 row {self.row} ({self.name_zh}), p. {self.page}"
+
+
+@dataclass(frozen=True)
 class _QRow:
     key: str
-    name_zh: str
-    cas: str
     named: bool
     q_t: float | None
-    category: str
+    category: str | None
     confidence: str
     source: str
+    classify_by: str = ""
+    default_category: str | None = None
+    default_basis: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,13 +131,34 @@ class Category:
 
 
 @lru_cache(maxsize=1)
+def table1() -> tuple[Table1Row, ...]:
+    """GB 18218-2018 Table 1 as printed (85 rows), ``data/gb18218_table1.csv``."""
+    return tuple(
+        Table1Row(int(r["row"]), r["name_zh"], r["alias_zh"], tuple(c for c in r["cas"].split(";") if c),
+                  float(r["critical_quantity_t"]), int(r["page"]), r["page_confidence"],
+                  tuple(k for k in r["substance_keys"].split(";") if k), r["confidence"])
+        for r in load_table("gb18218_table1.csv"))
+
+
+def table1_row(substance_key: str) -> Table1Row | None:
+    """The Table 1 row naming a substance of the substance table, or None when it is not named."""
+    for row in table1():
+        if substance_key in row.substance_keys:
+            return row
+    return None
+
+
+@lru_cache(maxsize=1)
 def _q_table() -> dict[str, _QRow]:
     out = {}
-    for r in load_table("gb18218_critical_quantities.csv"):
-        out[r["substance_key"]] = _QRow(
-            r["substance_key"], r["name_zh"], r["cas"], r["named"] == "yes", opt_float(r["critical_quantity_t"]),
-            r["hazard_category"], r["confidence"], r["source"],
-        )
+    for r in load_table("gb18218_substance_classes.csv"):
+        key = r["substance_key"]
+        t1 = table1_row(key)
+        source = (f"{t1.citation} [{t1.confidence}]" if t1 else
+                  f"not named in GB 18218-2018 Table 1: Table 2 by hazard category ({r['basis']})")
+        out[key] = _QRow(key, t1 is not None, t1.q_t if t1 else None, r["hazard_category"] or None,
+                         t1.confidence if t1 else r["confidence"], source, r["classify_by"],
+                         r["default_category"] or None, r["default_basis"])
     return out
 
 
@@ -130,9 +180,10 @@ def critical_quantity(substance_key: str, hazard_category: str | None = None) ->
 
     Raises KeyError when neither applies (unknown substance without a category)."""
     row = _q_table().get(substance_key)
-    if row is not None and row.named:
-        return float(row.q_t), f"Table 1 (named: {row.name_zh})", row.confidence
-    cat = hazard_category or (row.category if row else None)
+    t1 = table1_row(substance_key)
+    if t1 is not None:
+        return t1.q_t, f"Table 1 row {t1.row} (named: {t1.name_zh}, p. {t1.page})", t1.confidence
+    cat = hazard_category or (row.category or row.default_category if row else None)
     if cat is None:
         raise KeyError(substance_key)
     c = categories()[cat]
@@ -219,30 +270,73 @@ def _user_q(i: int, value: Any) -> float:
     return big_q
 
 
+def _opt_number(i: int, item: dict, name: str) -> float | None:
+    value = item.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"inventory[{i}].{name} must be a finite number (°C) (got {value!r})")
+    return float(value)
+
+
+class _NotCounted(Exception):
+    """The item is not a hazardous chemical under Table 2 (e.g. a liquid with a flash point above 60 °C)."""
+
+
+def _category(i: int, item: dict, row: _QRow | None, label: str, warnings: list[str]) -> tuple[str | None, str | None]:
+    """(hazard category, basis) of one item: the unit's hazard_category, else the class from its flash point and
+    boiling point, else the substance table's category, else the substance's stated default. Raises _NotCounted."""
+    override = item.get("hazard_category")
+    if override is not None:
+        if override not in categories():
+            raise ValueError(f"inventory[{i}].hazard_category {override!r} is not a GB 18218-2018 Table 2 "
+                             f"category; accepted: {', '.join(categories())}")
+        return override, "unit override (inventory item hazard_category)"
+    flash = _opt_number(i, item, "flash_point_c")
+    boil = _opt_number(i, item, "boiling_point_c")
+    operating = _opt_number(i, item, "operating_temp_c")
+    if flash is not None:
+        cat, basis = table2_class(flash, boil, operating)
+        if cat is None:
+            raise _NotCounted(basis)
+        return cat, f"inventory item flash point: {basis}"
+    if boil is not None and row is not None and row.classify_by == "flash_point":
+        raise ValueError(f"inventory[{i}].flash_point_c is missing: a boiling point alone does not classify "
+                         f"{label} (GB 18218-2018 Table 2 W5.x needs the flash point)")
+    if row is None:
+        return None, None
+    if row.category:
+        return row.category, "substance table default"
+    if row.default_category:
+        warnings.append(f"{label}: no flash_point_c / boiling_point_c / hazard_category given — stated default "
+                        f"{row.default_category}: {row.default_basis}")
+        return row.default_category, f"stated default ({row.default_basis})"
+    return None, None
+
+
 def _term(i: int, item: dict, warnings: list[str], refusals: list[str],
           excluded: list[dict[str, Any]]) -> GradingTerm | None:
     """One inventory item → its GB 18218 term (Q from Table 1 or 2, β from Table 3 or 4), or None with a
-    refusal recorded when the substance can be neither found nor categorised."""
+    refusal recorded when the substance can be neither found nor categorised (or an exclusion when the item is
+    not a hazardous chemical under Table 2)."""
     label, q = _quantity(i, item)
     sub = find(item.get("substance"), item.get("cas"))
     key = sub.key if sub else None
     row = _q_table().get(key) if key else None
-    cat_override = item.get("hazard_category")
-    if cat_override is not None and cat_override not in categories():
-        raise ValueError(f"inventory[{i}].hazard_category {cat_override!r} is not a GB 18218-2018 Table 2 "
-                         f"category; accepted: {', '.join(categories())}")
-    category = cat_override or (row.category if row else None)
-    category_basis = ("unit override (inventory item hazard_category)" if cat_override
-                      else "substance table default" if row else None)
+    try:
+        category, category_basis = _category(i, item, row, label, warnings)
+    except _NotCounted as exc:
+        excluded.append({"substance": label, "quantity_t": q, "reason": str(exc)})
+        return None
     if item.get("critical_quantity_t") is not None:
         big_q = _user_q(i, item["critical_quantity_t"])
         q_source, q_tag = "user-supplied critical_quantity_t", "M"
         warnings.append(f"{label}: critical quantity Q = {big_q:g} t supplied by the caller, not from the table")
-    elif row is not None or category:
+    elif (row is not None and row.named) or category:
         big_q, basis_q, q_tag = critical_quantity(key or "", category)
         q_source = row.source if row is not None and row.named else f"GB 18218-2018 {basis_q}"
         if q_tag != "S":
-            warnings.append(f"{label}: Q = {big_q:g} t — {q_source}")
+            warnings.append(f"{label}: Q = {big_q:g} t — {q_source} [M: one transcription only]")
     else:
         why = "not a known substance" if sub is None else "no GB 18218 Table 1 entry and no hazard category for Table 2"
         excluded.append({"substance": label, "quantity_t": q, "reason": why})
@@ -317,6 +411,7 @@ def grade_unit(inventory: list[dict], people_within_500m: int) -> GradingResult:
 
 __all__ = [
     "GRADE_LABELS",
+    "Table1Row",
     "GradingResult",
     "GradingTerm",
     "alpha_for_people",
@@ -325,4 +420,6 @@ __all__ = [
     "critical_quantity",
     "grade_for_r",
     "grade_unit",
+    "table1",
+    "table1_row",
 ]

@@ -148,7 +148,8 @@ def parse_rows(rows) -> Parsed:
     out = Parsed()
     for i, row in enumerate(rows):
         sid = row.get("sensor_id") if isinstance(row, dict) else None
-        if isinstance(sid, bool) or not isinstance(sid, int):
+        if isinstance(sid, bool) or not isinstance(sid, int) or not 0 < sid < 2**63:
+            # a sensor id is a store id: a 64-bit integer (2**63 overflowed the int64 arrays: 500)
             out.reject(i, "unknown_sensor" if sid is not None else "missing_field", "sensor_id")
             continue
         _add(out, i, sid, row)

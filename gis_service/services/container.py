@@ -21,6 +21,7 @@ from .exposure import ExposureService
 from .layers import LayersService
 from .maps import MapsService
 from .monitoring import MonitoringService
+from .processes import ProcessesService
 from .reports import ReportsService
 from .rescue import RescueService
 from .risk import RiskService
@@ -39,6 +40,7 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    processes: ProcessesService
     identities: Verifier
 
     @classmethod
@@ -55,4 +57,6 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, identities)
+        processes = ProcessesService(store, settings, exposure, rescue, siting, risk)
+        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, processes,
+                   identities)

@@ -53,6 +53,21 @@ THERMAL_SOURCE = "ALOHA thermal radiation levels of concern (US EPA/NOAA) [V]"
 RELEASE_SOURCE = ("US EPA 40 CFR 68.25(c) / RMP Offsite Consequence Analysis Guidance (1999) §3.1: "
                   "toxic gas inventory released over 10 minutes [S]")
 
+# Input ranges outside which the models are not used (issue 24: 5e-324 m² or 1e308 min gave 500s).
+# [A] assumptions, chosen as the span of real cases: a pool below 1 m² is a drip, not a pool fire
+# (the Mudan/Thomas correlations are fitted on pools of ~1–100 m diameter, CCPS 1999 §3.4); above
+# 1 km² it is no bund; a release is modelled for 6 s to one day (the Gaussian plume is a steady-state
+# model; over more than a day the weather it assumes does not hold).
+POOL_AREA_RANGE_M2 = (1.0, 1_000_000.0)
+RELEASE_DURATION_RANGE_MIN = (0.1, 1440.0)
+
+
+def check_pool_area(v: float) -> float:
+    lo, hi = POOL_AREA_RANGE_M2
+    if not (math.isfinite(v) and lo <= v <= hi):
+        raise ValueError(f"must be a pool area of {lo:g}–{hi:g} m² (got {v})")
+    return v
+
 
 # -- parameters --------------------------------------------------------------------------------
 
@@ -124,12 +139,25 @@ class ScenarioParams(BaseModel):
             raise ValueError(f"must be a direction in degrees 0–360 (got {v})")
         return v
 
-    @field_validator("wind_speed_m_s", "release_duration_min", "max_plume_m", "pool_area_m2", "max_corridor_m")
+    @field_validator("wind_speed_m_s", "max_plume_m", "max_corridor_m")
     @classmethod
     def _positive(cls, v):
         if not (math.isfinite(v) and v > 0):
             raise ValueError(f"must be a number > 0 (got {v})")
         return v
+
+    @field_validator("release_duration_min")
+    @classmethod
+    def _duration(cls, v):
+        lo, hi = RELEASE_DURATION_RANGE_MIN
+        if not (math.isfinite(v) and lo <= v <= hi):
+            raise ValueError(f"must be a duration of {lo:g}–{hi:g} min (got {v})")
+        return v
+
+    @field_validator("pool_area_m2")
+    @classmethod
+    def _pool(cls, v):
+        return check_pool_area(v)
 
     @field_validator("burning_rate_kg_m2_s")
     @classmethod

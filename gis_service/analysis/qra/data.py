@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from ...models._common import load_table, opt_float
 from ...models.probit import OVERPRESSURE_MODELS, probit_sets, thermal_models
 from ...validation import Problem, ValidationFailed
+from ..consequence.params import check_pool_area
 
 STABILITIES = ("A", "B", "C", "D", "E", "F")
 FREQUENCY_SETS = ("purple_book", "api581")
@@ -278,7 +279,12 @@ class QraParams(BaseModel):
             raise ValueError(f"must be one of {', '.join(thermal_models())} (got {v!r})")
         return v
 
-    @field_validator("toxic_exposure_cap_min", "fire_exposure_s", "pool_area_m2")
+    @field_validator("pool_area_m2")
+    @classmethod
+    def _pool(cls, v):
+        return check_pool_area(v)
+
+    @field_validator("toxic_exposure_cap_min", "fire_exposure_s")
     @classmethod
     def _pos(cls, v):
         if not (math.isfinite(v) and v > 0):

@@ -24,10 +24,12 @@ DEFAULT_MAX_AREA_KM2 = 200_000.0  # cap when no province polygon is loaded (Jili
 def _unclosed_rings(geom: dict[str, Any]) -> list[str]:
     """Ring paths (e.g. ``coordinates[0]``) whose first and last positions differ (RFC 7946 §3.1.6)."""
     t, coords = geom.get("type"), geom.get("coordinates")
+    if not isinstance(coords, list):
+        return []  # not an array: parse_geometry names the problem
     polys = [coords] if t == "Polygon" else coords if t == "MultiPolygon" else []
     out = []
-    for pi, poly in enumerate(polys or []):
-        for ri, ring in enumerate(poly or []):
+    for pi, poly in enumerate(polys):
+        for ri, ring in enumerate(poly if isinstance(poly, list) else []):
             if isinstance(ring, list) and len(ring) >= 2 and ring[0] != ring[-1]:
                 out.append(f"coordinates[{pi}][{ri}]" if t == "MultiPolygon" else f"coordinates[{ri}]")
     return out

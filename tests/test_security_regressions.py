@@ -1,0 +1,208 @@
+"""The 5xx reproducers of the hostile-user probe (issue 24, deliverable 2): each answers a clear 4xx
+(or a 200 where the input is valid) on both stores — never a 500.
+
+Each test failed on the code before its fix (TypeError, OverflowError, ZeroDivisionError/inf,
+PostGIS "year 0 is out of range" and "Antipodal edge")."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gis_service.api.app import create_app
+from gis_service.config import Settings
+
+KEYS = "edit-key:editor,view-key:viewer,sensor-key:sensor"
+EDITOR = {"X-API-Key": "edit-key"}
+SENSOR = {"X-API-Key": "sensor-key"}
+BIG = 2**63  # one above int64
+
+
+@pytest.fixture(scope="module", params=["embedded", "postgis"])
+def client(request, catalog, dataset, tmp_path_factory):
+    from conftest import database_url, fill
+
+    if request.param == "postgis":
+        from gis_service.stores.postgis import PostGISStore
+
+        store = PostGISStore(catalog, database_url(request.getfixturevalue("postgis_url"), "gis_test_secreg"))
+        store.drop_all()
+    else:
+        from gis_service.stores.embedded import EmbeddedStore
+
+        store = EmbeddedStore(catalog, tmp_path_factory.mktemp("secreg") / "store.gpkg")
+    store.init()
+    fill(store, catalog, dataset)
+    with TestClient(create_app(Settings(api_keys=KEYS), store=store), raise_server_exceptions=False) as c:
+        c.store_kind = request.param
+        yield c
+    store.close()
+
+
+def refused(r, field: str | None = None, status: int = 400) -> dict:
+    assert r.status_code == status, (r.request.method, r.request.url, r.status_code, r.text[:400])
+    assert r.headers["content-type"].startswith("application/json"), r.headers["content-type"]
+    doc = r.json()
+    if field is not None:
+        assert field in ",".join(str(p.get("field")) for p in doc.get("problems", [])) + doc.get("description", ""), doc
+    return doc
+
+
+def not_5xx(r) -> None:
+    assert r.status_code < 500, (r.request.method, r.request.url, r.status_code, r.text[:400])
+
+
+def first_id(client, layer: str) -> int:
+    return client.get(f"/collections/{layer}/items", params={"limit": 1}).json()["features"][0]["id"]
+
+
+# -- siting with non-array coordinates (TypeError) -------------------------------------------------------
+
+@pytest.mark.parametrize("coords", ["abc", 5, {"a": 1}, None, True, [1, "x"], [[1, 2], 3], [[[1, 2]]]])
+@pytest.mark.parametrize("gtype", ["Point", "Polygon", "MultiPolygon"])
+def test_siting_with_non_array_coordinates(client, gtype, coords):
+    body = {"type": "Feature", "geometry": {"type": gtype, "coordinates": coords}, "properties": {"name": "x"}}
+    for path in ("/analysis/siting", "/maps/siting", "/reports/siting"):
+        refused(client.post(path, json=body), "geometry")
+
+
+# -- QRA with a subnormal pool area; exposure with a huge duration -------------------------------------
+
+def hazard_id(client) -> int:
+    doc = client.get("/collections/hazard_sources/items", params={"limit": 1000}).json()
+    return next(f["id"] for f in doc["features"]
+                if any(i["substance"] in ("chlorine", "ammonia", "lpg", "propane") for i in f["properties"]["inventory"]))
+
+
+@pytest.mark.parametrize("area", ["5e-324", "1e-300", "1e308", "1e-6"])
+def test_qra_with_degenerate_pool_area(client, area):
+    hid = hazard_id(client)
+    q = {"pool_area_m2": area, "resolution_m": 100}
+    for path in (f"/analysis/risk/individual/hazard_sources/{hid}", f"/analysis/risk/societal/hazard_sources/{hid}",
+                 f"/maps/risk/hazard_sources/{hid}", f"/reports/risk/hazard_sources/{hid}.pdf"):
+        refused(client.get(path, params=q), "pool_area_m2")
+
+
+def test_qra_with_a_reasonable_pool_area_still_works(client):
+    hid = hazard_id(client)
+    r = client.get(f"/analysis/risk/individual/hazard_sources/{hid}", params={"pool_area_m2": 50, "resolution_m": 100})
+    assert r.status_code == 200, r.text[:300]
+
+
+@pytest.mark.parametrize("value", ["1e308", "5e-324", "1e-300", "1441"])
+def test_exposure_with_a_degenerate_release_duration(client, value):
+    hid = hazard_id(client)
+    for path in (f"/analysis/exposure/hazard_sources/{hid}", f"/maps/exposure/hazard_sources/{hid}",
+                 f"/reports/exposure/hazard_sources/{hid}.pdf"):
+        refused(client.get(path, params={"release_duration_min": value}), "release_duration_min")
+    assert client.get(f"/analysis/exposure/hazard_sources/{hid}", params={"release_duration_min": 30}).status_code == 200
+
+
+@pytest.mark.parametrize(("name", "value"), [("release_rate_g_s", "1e308"), ("max_plume_m", "1e308"),
+                                             ("release_height_m", "1e308"), ("hole_diameter_mm", "1e308"),
+                                             ("jet_pressure_mpa", "1e308"), ("burning_rate_kg_m2_s", "5e-324"),
+                                             ("max_corridor_m", "1e308"), ("wind_speed_m_s", "1e308"),
+                                             ("pool_area_m2", "5e-324")])
+def test_exposure_with_extreme_scenario_values_is_never_a_5xx(client, name, value):
+    hid = hazard_id(client)
+    not_5xx(client.get(f"/analysis/exposure/hazard_sources/{hid}", params={name: value}))
+
+
+# -- monitoring: ids above int64, far-past times ------------------------------------------------------
+
+def test_alarm_ids_above_int64(client):
+    refused(client.get(f"/monitoring/alarms/{BIG}"), "alarm_id")
+    refused(client.post(f"/monitoring/alarms/{BIG}/acknowledge", headers=EDITOR), "alarm_id")
+    refused(client.get("/monitoring/alarms", params={"sensor_id": BIG}), "sensor_id")
+    refused(client.get(f"/monitoring/sensors/{BIG}/readings"), "sensor_id")
+    assert client.get(f"/monitoring/alarms/{2**63 - 1}").status_code == 404
+
+
+def a_sensor(client) -> int:
+    """A sensor of the test store (the small dataset has none): created once per store."""
+    got = client.get("/collections/sensors/items", params={"limit": 1}).json()["features"]
+    if got:
+        return got[0]["id"]
+    feat = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [125.3, 43.9]},
+            "properties": {"name": "p1", "kind": "tank_level", "unit": "m", "source_layer": "hazard_sources",
+                           "source_id": hazard_id(client)}}
+    r = client.post("/collections/sensors/items", json=feat, headers=EDITOR)
+    assert r.status_code == 201, r.text[:300]
+    return r.json()["created"][0]
+
+
+def test_reading_with_sensor_id_above_int64(client):
+    sid = a_sensor(client)
+    r = client.post("/monitoring/readings", headers=SENSOR,
+                    json={"readings": [{"sensor_id": BIG, "time": time.time() - 5, "value": 1.0}]})
+    doc = refused(r)
+    assert doc["problems"][0]["field"] == "sensor_id"
+    r = client.post("/monitoring/readings", headers=SENSOR,
+                    json={"readings": [{"sensor_id": BIG, "time": time.time() - 5, "value": 1.0},
+                                       {"sensor_id": sid, "time": time.time() - 5, "value": 1.0}]})
+    not_5xx(r)
+    assert r.json()["problems"][0]["row"] == 0
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59Z",
+                                  "-62135596800", "1e300"])
+def test_readings_series_at_the_ends_of_time(client, when):
+    sid = a_sensor(client)
+    r = client.get(f"/monitoring/sensors/{sid}/readings", params={"from": when})
+    not_5xx(r)
+    r = client.get(f"/monitoring/sensors/{sid}/readings", params={"from": "0001-01-01T00:00:00Z", "to": when})
+    not_5xx(r)
+
+
+def test_readings_series_from_year_one(client):
+    sid = a_sensor(client)
+    r = client.get(f"/monitoring/sensors/{sid}/readings",
+                   params={"from": "0001-01-01T00:00:00Z", "to": "2000-01-01T00:00:00Z"})
+    assert r.status_code in (200, 400), r.text[:300]
+
+
+# -- geometry PostGIS cannot use ---------------------------------------------------------------------
+
+WORLD = {"type": "Polygon", "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}
+
+
+def count(client, layer: str) -> int:
+    return client.get(f"/collections/{layer}/items", params={"limit": 1}).json()["numberMatched"]
+
+
+def square(x0: float, y0: float, x1: float, y1: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]]}
+
+
+@pytest.mark.parametrize(("geometry", "why"), [
+    (WORLD, "antimeridian"),
+    (square(-179.5, 50, 179.5, 51), "antimeridian"),          # a park across 180° written the wrong way round
+    (square(120, 40, 130, 48), "maximum"),                      # ~1200 km: no park is that big
+    (square(-10, -80, 169, 80), "maximum"),                     # nearly antipodal corners
+])
+def test_geometry_a_park_cannot_be_is_refused_on_write(client, geometry, why):
+    before = count(client, "chemical_parks")
+    feat = {"type": "Feature", "geometry": geometry, "properties": {"name": "world", "level": "provincial"}}
+    doc = refused(client.post("/collections/chemical_parks/items", json=feat, headers=EDITOR), "geometry")
+    assert why in str(doc), doc
+    fid = first_id(client, "chemical_parks")
+    r = client.put(f"/collections/chemical_parks/items/{fid}", json={**feat, "id": fid}, headers=EDITOR)
+    assert why in str(refused(r, "geometry"))
+    assert count(client, "chemical_parks") == before
+    for path in ("/analysis/siting", "/reports/siting"):
+        refused(client.post(path, json=feat), "geometry")
+
+
+def test_a_park_of_ordinary_size_is_still_accepted(client):
+    feat = {"type": "Feature", "geometry": square(125.30, 43.90, 125.40, 43.95),
+            "properties": {"name": "ordinary", "level": "provincial"}}
+    r = client.post("/collections/chemical_parks/items", json=feat, headers=EDITOR)
+    assert r.status_code == 201, r.text[:300]
+
+
+def test_readings_body_is_declared_in_openapi(client):
+    op = client.get("/openapi.json").json()["paths"]["/monitoring/readings"]["post"]
+    body = op["requestBody"]["content"]["application/json"]["schema"]
+    assert "readings" in str(body) and "sensor_id" in str(body)

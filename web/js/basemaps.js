@@ -1,0 +1,76 @@
+/* Basemaps: the offline basemap from the project's own layers, the province mask, XYZ tiles. */
+import { $, esc, status } from './dom.js';
+import { getJSON } from './http.js';
+import { updateHash } from './permalink.js';
+import { map, viewer, state } from './state.js';
+
+/* Offline basemap from the project's own layers: county outlines with their names, roads, the
+ * province mask. Drawn in its own pane below the risk layers. */
+export function offlineBasemap(config) {
+  map.createPane('basemap');
+  map.getPane('basemap').style.zIndex = 250;
+  var group = L.layerGroup();
+  var admin = state.metas.admin_areas, roads = state.metas.roads;
+  var loaded = false;
+  group.on('add', function () {
+    if (loaded) { return; }
+    loaded = true;
+    if (admin) {
+      getJSON('/viewer/basemap/admin_areas').then(function (packed) {
+        var province = null;
+        L.geoJSON(RiskMap.unpack(packed), { pane: 'basemap', interactive: false,
+          style: function (f) {
+            var lvl = f.properties.level;
+            return { color: lvl === 'province' ? '#444' : '#8c8c8c', weight: lvl === 'province' ? 2 : (lvl === 'prefecture' ? 1.2 : 0.7),
+                     fillColor: '#f6f3ec', fillOpacity: lvl === 'province' ? 0.6 : 0, dashArray: lvl === 'county' ? '3 3' : null };
+          },
+          onEachFeature: function (f, l) {
+            if (f.properties.level === 'province') { province = f; }
+            if (f.properties.level !== 'province' && f.properties.name) {
+              l.bindTooltip(esc(f.properties.name), { permanent: true, direction: 'center', className: 'rm-place-label rm-place-' + f.properties.level });
+            }
+          } }).addTo(group);
+        if (province) { provinceMask(province); }
+      }).catch(function (e) { status('底图 basemap: ' + e.message, true); });
+    }
+    if (roads) {
+      getJSON('/viewer/basemap/roads').then(function (packed) {
+        L.geoJSON(RiskMap.unpack(packed), { pane: 'basemap', interactive: false, style: function () { return { color: '#c9a35d', weight: 1, opacity: 0.8 }; } }).addTo(group);
+      }).catch(function () { /* roads are optional context */ });
+    }
+  });
+  return group;
+}
+
+/* Everything outside the province greyed out (a world polygon with the province as its hole). */
+export function provinceMask(province) {
+  var world = [[-89, -179], [-89, 179], [89, 179], [89, -179]];
+  var g = province.geometry, holes = [];
+  var polys = g.type === 'Polygon' ? [g.coordinates] : g.coordinates;
+  polys.forEach(function (p) { holes.push(p[0].map(function (c) { return [c[1], c[0]]; })); });
+  state.mask = L.polygon([world].concat(holes), { pane: 'basemap', interactive: false, stroke: false,
+    fillColor: '#7a7a7a', fillOpacity: 0.35, className: 'rm-mask' }).addTo(map);
+}
+
+export function setupBasemaps(config) {
+  var bases = {}, box = $('basemaps');
+  bases.offline = offlineBasemap(config);
+  if (config.basemap && config.basemap.url) {
+    bases.xyz = L.tileLayer(config.basemap.url, { attribution: config.basemap.attribution, maxZoom: 19 });
+  }
+  var names = { offline: '离线底图（本地图层）offline (own layers)', xyz: '在线瓦片 XYZ tiles', none: '无 none' };
+  var order = ['offline'].concat(bases.xyz ? ['xyz'] : []).concat(['none']);
+  box.innerHTML = '<div class="muted">底图 Basemap</div>' + order.map(function (k) {
+    return '<label class="basemap-row"><input type="radio" name="basemap" value="' + k + '"> ' + esc(names[k]) + '</label>';
+  }).join('');
+  function use(k) {
+    Object.keys(bases).forEach(function (n) { if (n !== k && map.hasLayer(bases[n])) { map.removeLayer(bases[n]); } });
+    if (bases[k]) { bases[k].addTo(map); }
+    state.basemap = k;
+    var r = box.querySelector('input[value="' + k + '"]');
+    if (r) { r.checked = true; }
+  }
+  box.addEventListener('change', function (e) { if (e.target.name === 'basemap') { use(e.target.value); updateHash(); } });
+  viewer.useBasemap = use;
+  use(bases.xyz ? 'xyz' : 'offline');
+}

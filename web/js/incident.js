@@ -1,0 +1,47 @@
+/* "Incident here": a click anywhere (not a double-click) and the go-to box. */
+import { fmtLatLng, parseCoords } from './coords.js';
+import { $, esc, status } from './dom.js';
+import { measureClick } from './measure.js';
+import { nearestRescue } from './rescue.js';
+import { map, state } from './state.js';
+
+var clickTimer = null;
+
+/* a pending "incident here" popup is cancelled by a double-click, a feature's popup or the draw tool */
+export function cancelPointPopup() { clearTimeout(clickTimer); }
+
+export function pointPopup(latlng) {
+  var div = document.createElement('div');
+  div.className = 'rm-popup point-popup';
+  div.innerHTML = '<div class="rm-popup-title">' + esc(fmtLatLng(latlng)) + '</div>';
+  var b = document.createElement('button');
+  b.type = 'button'; b.className = 'btn-incident';
+  b.innerHTML = '<i class="fa-solid fa-triangle-exclamation"></i> 此处事故 Incident here → 救援 rescue';
+  b.addEventListener('click', function () { map.closePopup(); nearestRescue(latlng.lat, latlng.lng); });
+  div.appendChild(b);
+  L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(div).openOn(map);
+}
+
+map.on('click', function (e) {
+  if (state.drawing) { return; }
+  if (state.measuring) { measureClick(e.latlng); return; }
+  var t = e.originalEvent && e.originalEvent.target;
+  if (t && t.classList && t.classList.contains('leaflet-interactive')) { return; }   // a feature's own popup
+  clearTimeout(clickTimer);
+  clickTimer = setTimeout(function () { pointPopup(e.latlng); }, 280);
+});
+map.on('dblclick', cancelPointPopup);
+
+export function goTo(ev) {
+  if (ev) { ev.preventDefault(); }
+  var ll = parseCoords($('goto-text').value);
+  if (!ll) { status('无法识别坐标 cannot read the coordinates: 纬度, 经度 lat, lon (43.85, 126.55 or 43°51′N 126°33′E)', true); return null; }
+  map.setView(ll, Math.max(map.getZoom(), 12));
+  if (state.gotoMarker) { map.removeLayer(state.gotoMarker); }
+  state.gotoMarker = L.circleMarker(ll, { radius: 7, color: '#000', weight: 2, fillColor: '#ffeb3b', fillOpacity: 1, interactive: false }).addTo(map);
+  pointPopup(ll);
+  status('已定位 located: ' + fmtLatLng(ll));
+  return ll;
+}
+
+map.on('popupopen', cancelPointPopup);

@@ -1,0 +1,84 @@
+/* Catalogue layers: the layer list with counts, opacity and attribute-table buttons; live loading. */
+import { attributeTable } from './attributes.js';
+import { $, status } from './dom.js';
+import { getJSON } from './http.js';
+import { updateHash } from './permalink.js';
+import { map, state } from './state.js';
+
+export function addLayerRow(meta) {
+  var row = document.createElement('div');
+  row.className = 'layer-row';
+  var label = document.createElement('label');
+  var box = document.createElement('input');
+  box.type = 'checkbox'; box.disabled = true; box.dataset.layer = meta.name;
+  box.addEventListener('change', function () {
+    if (box.checked) { ensureLayer(meta).then(function (layer) { if (box.checked) { map.addLayer(layer); } }); }
+    else if (state.layers[meta.name]) { map.removeLayer(state.layers[meta.name]); }
+    updateHash();
+  });
+  var sw = document.createElement('span');
+  sw.className = 'rm-swatch rm-swatch-' + meta.family;
+  sw.style.background = meta.style.fillColor; sw.style.borderColor = meta.style.color;
+  var text = document.createElement('span'); text.textContent = meta.title;
+  label.appendChild(box); label.appendChild(sw); label.appendChild(text);
+  var count = document.createElement('span'); count.className = 'count';
+  var op = document.createElement('input');
+  op.type = 'range'; op.min = '0.1'; op.max = '1'; op.step = '0.1'; op.value = '1'; op.className = 'opacity';
+  op.title = '透明度 opacity'; op.dataset.opacity = meta.name;
+  op.addEventListener('input', function () { setOpacity(meta.name, parseFloat(op.value)); });
+  var tbl = document.createElement('button');
+  tbl.type = 'button'; tbl.className = 'btn-table'; tbl.title = '属性表 attribute table'; tbl.dataset.table = meta.name;
+  tbl.innerHTML = '<i class="fa-solid fa-table"></i>';
+  tbl.addEventListener('click', function () { attributeTable(meta.name); });
+  row.appendChild(label); row.appendChild(count); row.appendChild(op); row.appendChild(tbl);
+  $('layers').appendChild(row);
+  return { box: box, count: count };
+}
+
+export function setOpacity(name, v) {
+  var layer = state.layers[name];
+  if (!layer) { return; }
+  state.opacity = state.opacity || {};
+  state.opacity[name] = v;
+  function apply(l) {
+    if (l.setStyle && l.options && l.options.fillOpacity !== undefined) {
+      if (l._rmBase === undefined) { l._rmBase = { o: l.options.opacity, f: l.options.fillOpacity }; }
+      l.setStyle({ opacity: l._rmBase.o * v, fillOpacity: l._rmBase.f * v });
+    } else if (l.setOpacity) { l.setOpacity(v); }
+    if (l.eachLayer) { l.eachLayer(apply); }
+  }
+  apply(layer);
+}
+
+/* A layer's grid counts are fetched when it is first shown: the first load only asks for what
+ * the view needs (the layers checked at the start). */
+export function ensureLayer(meta) {
+  if (state.layers[meta.name]) { return Promise.resolve(state.layers[meta.name]); }
+  return getJSON('/maps/aggregate/' + encodeURIComponent(meta.name)).then(function (agg) {
+    var props = meta.popup.map(function (a) { return a.name; });
+    if (props.indexOf('name') < 0) { props.unshift('name'); }
+    var layer = RiskMap.liveLayer(meta, L.extend({ live: true, limit: LIVE_LIMIT, properties: props,
+      basemap: meta.style.basemap }, agg));
+    layer.on('rm:update', function () { if (state.opacity && state.opacity[meta.name]) { setOpacity(meta.name, state.opacity[meta.name]); } });
+    state.layers[meta.name] = layer;
+    state.rows[meta.name].count.textContent = agg.total;
+    return layer;
+  });
+}
+
+export var INITIAL_OFF = { roads: true, admin_areas: true };   // the offline basemap draws both
+export var LIVE_LIMIT = 1000;   // features per layer in view before grid counts are shown instead
+
+export function setupLayers(config, wanted) {
+  state.rows = {};
+  config.layers.forEach(function (meta) { state.metas[meta.name] = meta; state.rows[meta.name] = addLayerRow(meta); });
+  return Promise.all(config.layers.map(function (meta) {
+    var row = state.rows[meta.name];
+    row.box.disabled = false;
+    var on = wanted ? wanted.indexOf(meta.name) >= 0 : !INITIAL_OFF[meta.name];
+    row.box.checked = on;
+    if (!on) { return null; }
+    return ensureLayer(meta).then(function (layer) { layer.addTo(map); })
+      .catch(function (e) { status(meta.title + ': ' + e.message, true); });
+  }));
+}

@@ -279,18 +279,24 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def regrade_all(store: Store, write: bool = False, progress: Callable[[int], None] | None = None) -> RegradeSummary:
-    """Grade every hazard source (people counted in bulk) and, with ``write``, store the grades that
-    changed in one all-or-nothing batch. Raises ValidationFailed (nothing written) if any unit fails."""
-    spec = store.spec(LAYER)
-    units = store.frame(LAYER)
-    receptors = store.frame(RECEPTORS, ["population"])
-    people = people_within_each(units.geometry.values, receptors.geometry.values, receptors["population"].values)
+@dataclass
+class GradedRows:
+    """The grading of many units from their people counts (:func:`grade_rows`)."""
+
+    records: list[dict[str, Any]]
+    changed: list[dict[str, Any]]
+    problems: list[Problem]
+    warnings: list[str]
+    by_grade: dict[str, int]
+
+
+def grade_rows(fids, inventories, stored_grades, people, progress: Callable[[int], None] | None = None) -> GradedRows:
+    """GB 18218 grading of each unit from its inventory and the people within 500 m (pure; the whole-layer
+    regrade and the partitioned batch both call it, so they agree row by row)."""
     records, changed, problems, warnings = [], [], [], []
     by_grade: dict[str, int] = {}
     memo: dict[tuple[str, float], Any] = {}
-    for n, (fid, inv, stored, pp) in enumerate(zip(units.index, units["inventory"], units["grade"], people,
-                                                   strict=True)):
+    for n, (fid, inv, stored, pp) in enumerate(zip(fids, inventories, stored_grades, people, strict=True)):
         try:
             # R depends on the people count only through α: units with the same inventory and α share a grading
             key = (json.dumps(inv, sort_keys=True, default=str), alpha_for_people(int(pp)))
@@ -314,6 +320,23 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
             warnings.append(f"feature {fid}: not graded — {res.refused}")
         if progress and n % 1000 == 999:
             progress(1000)
+    return GradedRows(records, changed, problems, warnings, by_grade)
+
+
+def order_by_grade(by_grade: dict[str, int]) -> dict[str, int]:
+    order = [*GRADE_LABELS.values(), "not major (S < 1)", "refused"]
+    return {k: by_grade[k] for k in order if k in by_grade}
+
+
+def regrade_all(store: Store, write: bool = False, progress: Callable[[int], None] | None = None) -> RegradeSummary:
+    """Grade every hazard source (people counted in bulk) and, with ``write``, store the grades that
+    changed in one all-or-nothing batch. Raises ValidationFailed (nothing written) if any unit fails."""
+    spec = store.spec(LAYER)
+    units = store.frame(LAYER)
+    receptors = store.frame(RECEPTORS, ["population"])
+    people = people_within_each(units.geometry.values, receptors.geometry.values, receptors["population"].values)
+    graded = grade_rows(units.index, units["inventory"], units["grade"], people, progress)
+    records, changed, problems, warnings = graded.records, graded.changed, graded.problems, graded.warnings
     if problems:
         raise ValidationFailed(problems, LAYER)
     written = False
@@ -329,9 +352,8 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
         store.write(LAYER, WriteBatch(replaces={int(fid): r for fid, r in zip(rows.index, valid, strict=True)}))
         written = True
     major = sum(1 for r in records if r["grade"] is not None)
-    order = [*GRADE_LABELS.values(), "not major (S < 1)", "refused"]
-    by_grade = {k: by_grade[k] for k in order if k in by_grade}
-    return RegradeSummary(len(records), major, by_grade, changed, written, warnings, records)
+    return RegradeSummary(len(records), major, order_by_grade(graded.by_grade), changed, written, warnings, records)
 
 
-__all__ = ["ALPHA_RADIUS_M", "PEOPLE_NOTE", "RegradeSummary", "grade_feature", "people_within_each", "regrade_all"]
+__all__ = ["ALPHA_RADIUS_M", "PEOPLE_NOTE", "GradedRows", "RegradeSummary", "grade_feature", "grade_rows",
+           "order_by_grade", "people_within_each", "regrade_all"]

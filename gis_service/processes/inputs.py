@@ -74,3 +74,14 @@ class SitingInputs(BaseModel):
         if (self.park_id is None) == (self.proposal is None):
             raise ValueError("give exactly one of park_id and proposal")
         return self
+
+
+class BatchRegradeInputs(BaseModel):
+    """GB 18218 regrade of every hazard source, partitioned on Dask (no inputs: the whole layer)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BatchQraInputs(QraParams):
+    """QRA of every installation (each alone) with the province's F-N curve, partitioned on Dask; the QRA
+    parameters as for one installation."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..config import Settings, get_settings
 from ..identities import Verifier
 from ..stores import Store, make_store
+from .batch import BatchService
 from .exposure import ExposureService
 from .layers import LayersService
 from .maps import MapsService
@@ -40,6 +41,7 @@ class Services:
     monitoring: MonitoringService
     maps: MapsService
     reports: ReportsService
+    batch: BatchService
     processes: ProcessesService
     identities: Verifier
 
@@ -57,6 +59,7 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
-        processes = ProcessesService(store, settings, exposure, rescue, siting, risk)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, processes,
-                   identities)
+        batch = BatchService(store, settings)
+        processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
+        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, batch,
+                   processes, identities)

@@ -10,13 +10,13 @@ the job store, so they run again, and batches skip the partitions already checkp
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
 import threading
 import uuid
 from collections.abc import Callable
-import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ from ..processes.describe import inputs_of, problems
 from ..processes.jobs import JobStore, UnknownJob
 from ..stores.base import Store
 from ..validation import Problem, ValidationFailed
+from .batch import BatchService
 from .exposure import ExposureService
 from .rescue import RescueService
 from .risk import RiskService
@@ -88,19 +89,17 @@ class Process:
 
 class ProcessesService:
     def __init__(self, store: Store, settings: Settings, exposure: ExposureService, rescue: RescueService,
-                 siting: SitingService, risk: RiskService, extra: tuple[Process, ...] = ()):
+                 siting: SitingService, risk: RiskService, batch: BatchService):
         self.store, self.settings = store, settings
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.registry: dict[str, Process] = {p.id: p for p in (*_analyses(exposure, rescue, siting, risk), *extra)}
+        self.registry: dict[str, Process] = {p.id: p for p in (*_analyses(exposure, rescue, siting, risk),
+                                                               *_batches(batch))}
         self._jobs: JobStore | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._beater: threading.Thread | None = None
-
-    def add(self, process: Process) -> None:
-        self.registry[process.id] = process
 
     # -- descriptions ---------------------------------------------------------------------------
     def process(self, process_id: str) -> Process:
@@ -299,4 +298,39 @@ def _analyses(exposure: ExposureService, rescue: RescueService, siting: SitingSe
                 "GB 36894 individual-risk contours and, with societal, the F-N curve of every installation of "
                 "a chemical park (as GET /analysis/risk/individual?park_id=).", pin.QraParkInputs, run_qra_park,
                 keywords=("qra", "risk")),
+    )
+
+
+def _batches(batch: BatchService) -> tuple[Process, ...]:
+    """The batches as processes (asynchronous only); their records are served at /batches/{run}/items."""
+    from ..analysis.qra.data import QraParams
+
+    def partitions(progress: Progress):
+        def report(done: int, total: int) -> None:
+            progress(100.0 * done / max(1, total) * 0.99, f"{done}/{total} partitions")
+        return report
+
+    def outputs(res) -> dict[str, Any]:
+        return {"summary": res.summary,
+                "records": {"href": f"/batches/{res.run}/items", "type": "application/geo+json",
+                            "title": "one row per hazard source (GeoJSON, paged)", "run": res.run}}
+
+    def run_regrade(m: pin.BatchRegradeInputs, progress: Progress) -> Any:
+        return outputs(batch.regrade(progress=partitions(progress)))
+
+    def run_qra(m: pin.BatchQraInputs, progress: Progress) -> Any:
+        params = QraParams(**m.model_dump(include=set(QraParams.model_fields), exclude_unset=True))
+        return outputs(batch.qra(params, progress=partitions(progress)))
+
+    out = {"type": "object", "contentMediaType": "application/json",
+           "description": "summary, and a link to the records collection (/batches/{run}/items)"}
+    return (
+        Process("batch-regrade", "Batch: regrade every hazard source 重大危险源批量分级",
+                "GB 18218-2018 grading of every hazard source (people within 500 m for α), partitioned by 1° tile "
+                "with a 500 m halo and run on Dask distributed; records as GeoParquet, served as a collection.",
+                pin.BatchRegradeInputs, run_regrade, output_schema=out, sync=False, keywords=("batch", "grading")),
+        Process("batch-qra", "Batch: QRA of every installation 全省定量风险批量计算",
+                "Each installation's QRA on its own (IR contour areas, protection targets, F-N) and the province's "
+                "F-N curve, partitioned by 1° tile with a max_range_m halo and run on Dask distributed.",
+                pin.BatchQraInputs, run_qra, output_schema=out, sync=False, keywords=("batch", "qra")),
     )

@@ -183,7 +183,9 @@ def contours_collection(res: QraResult) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats, "metadata": res.metadata()}
 
 
-def societal_from(res: QraResult, feats: list[Feature]) -> dict[str, Any]:
+def societal_events(res: QraResult, feats: list[Feature]) -> tuple[np.ndarray, np.ndarray, Receptors, bool]:
+    """Every event's frequency and deaths among the receptors ``feats`` (the F-N curve's input; a province's
+    curve is that of all its installations' events), the receptors, and whether day/night populations were known."""
     p = res.params
     ll = np.array([geodesy.anchor(f.geometry) for f in feats]).reshape(-1, 2)
     fwd, _ = geodesy._aeqd_pair(round(res.origin[0], 9), round(res.origin[1], 9))
@@ -196,6 +198,12 @@ def societal_from(res: QraResult, feats: list[Feature]) -> dict[str, Any]:
     known = any(f.properties.get("population_day") is not None for f in feats)
     rec = Receptors(np.asarray(dx), np.asarray(dy), pops("population_day"), pops("population_night"), known)
     freq, deaths = events(res.case_groups, rec, p, p.max_range_m)
+    return freq, deaths, rec, known
+
+
+def societal_from(res: QraResult, feats: list[Feature]) -> dict[str, Any]:
+    p = res.params
+    freq, deaths, rec, known = societal_events(res, feats)
     points = fn_curve(freq, deaths)
     out = {
         "installations": res.installations,

@@ -74,6 +74,8 @@ def events(cases_by_installation: list[tuple[np.ndarray, list[OutcomeCase]]], re
                     for share, pop in periods:
                         deaths.append(np.array([pd @ pop]))
                         freqs.append(np.array([case.frequency_per_year * pw * share]))
+    if not freqs:  # no outcome case (e.g. every scenario skipped): no event
+        return np.zeros(0), np.zeros(0)
     return np.concatenate(freqs), np.concatenate(deaths)
 
 

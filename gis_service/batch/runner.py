@@ -1,0 +1,131 @@
+"""Running partitions on Dask distributed with checkpoints.
+
+* ``scheduler``: ``tcp://host:8786`` (``GIS_DASK_SCHEDULER``) → that cluster; ``"local"`` → a ``LocalCluster`` of
+  ``workers`` processes (one thread each) started for the batch and closed after it; ``"inline"`` → no Dask, the
+  partitions one after the other in this process (the single-process path).
+* Each finished partition is written by the driver as ``<run_dir>/<key>.parquet`` (a temporary file renamed into
+  place): a partition is either checkpointed whole or not at all. A rerun of the same run (same inputs, same
+  parameters → same ``run_dir``) skips the partitions already there. A worker that dies takes its partition's
+  result with it; the scheduler runs the partition again elsewhere (``distributed.scheduler.allowed-failures``),
+  and since results are keyed by partition, nothing is counted twice.
+* Outputs are written by the driver, so a remote cluster's workers need no shared disk — only the inputs they
+  read themselves (the population grid) must be reachable at the same path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]   # (partitions done, partitions in all); may raise to stop the batch
+
+
+class SchedulerUnavailable(RuntimeError):
+    """The Dask scheduler cannot be reached (the batch did nothing)."""
+
+
+class BatchFailed(RuntimeError):
+    pass
+
+
+@contextmanager
+def dask_client(scheduler: str, workers: int = 2) -> Iterator[Any]:
+    """A distributed Client on ``scheduler`` (tcp://…) or on a fresh LocalCluster (``"local"``)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.WARNING, memory_limit=0)
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()
+        return
+    try:
+        client = Client(scheduler, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise SchedulerUnavailable(f"Dask scheduler {scheduler} is unreachable: {exc}") from None
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def checkpoint_path(run_dir: Path, key: str) -> Path:
+    return run_dir / f"{key}.parquet"
+
+
+def write_checkpoint(run_dir: Path, key: str, out: dict[str, Any]) -> None:
+    """The partition's records (and events), problems and warnings in one Parquet file, renamed into place."""
+    frame: pd.DataFrame = out["records"]
+    meta = {"problems": out.get("problems", []), "warnings": out.get("warnings", []),
+            "receptors_read": out.get("receptors_read", 0)}
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           b"gis_service": json.dumps(meta, ensure_ascii=False).encode()})
+    tmp = run_dir / f".{key}.{os.getpid()}.tmp"
+    pq.write_table(table, tmp)
+    if "events" in out:
+        etmp = run_dir / f".{key}.events.{os.getpid()}.tmp"
+        pq.write_table(pa.Table.from_pandas(out["events"], preserve_index=False), etmp)
+        os.replace(etmp, run_dir / f"{key}.events.parquet")
+    os.replace(tmp, checkpoint_path(run_dir, key))   # last: its presence means the partition is done
+
+
+def read_checkpoint(run_dir: Path, key: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    table = pq.read_table(checkpoint_path(run_dir, key))
+    meta = json.loads((table.schema.metadata or {}).get(b"gis_service", b"{}"))
+    return table.to_pandas(), meta
+
+
+def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tuple]], run_dir: Path,
+                   scheduler: str, workers: int = 2, progress: Progress | None = None) -> dict[str, int]:
+    """Run ``task(*args)`` for each ``(key, args)`` not yet checkpointed in ``run_dir``; returns counts
+    (``skipped``: checkpointed before, ``ran``: run now)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    todo = [(k, a) for k, a in work if not checkpoint_path(run_dir, k).exists()]
+    total, done = len(work), len(work) - len(todo)
+    if progress:
+        progress(done, total)
+    if not todo:
+        return {"partitions": total, "skipped": done, "ran": 0}
+    if scheduler == "inline":
+        for key, args in todo:
+            write_checkpoint(run_dir, key, task(*args))
+            done += 1
+            if progress:
+                progress(done, total)
+        return {"partitions": total, "skipped": total - len(todo), "ran": len(todo)}
+    from distributed import as_completed
+
+    with dask_client(scheduler, workers) as client:
+        futures = {client.submit(task, *args, key=f"{run_dir.name}-{key}", pure=False): key for key, args in todo}
+        try:
+            for fut in as_completed(list(futures)):
+                key = futures[fut]
+                try:
+                    out = fut.result()
+                except Exception as exc:  # KilledWorker after the allowed retries, or the task's own error
+                    raise BatchFailed(f"partition {key}: {type(exc).__name__}: {exc}") from exc
+                write_checkpoint(run_dir, key, out)
+                fut.release()
+                done += 1
+                if progress:
+                    progress(done, total)
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+    return {"partitions": total, "skipped": total - len(todo), "ran": len(todo)}

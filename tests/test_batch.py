@@ -1,0 +1,167 @@
+"""National batches on Dask distributed, on the Jilin sample: the partitioned Dask run gives the same records as
+the single-process path row by row (regrade: as ``regrade_all``; QRA: as the in-process run and as the API's
+answer for single installations); a killed worker's partition is redone with the same result; a rerun skips
+finished partitions; an unreachable scheduler fails clearly with nothing written; the QRA batch as an OGC API –
+Processes job whose records are read as a collection."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+
+import pandas as pd
+import psutil
+import pytest
+from fastapi.testclient import TestClient
+
+from gis_service.analysis.grading import regrade_all
+from gis_service.analysis.qra.data import qra_params
+from gis_service.api.app import create_app
+from gis_service.batch import batches
+from gis_service.batch.runner import SchedulerUnavailable, checkpoint_path
+from gis_service.config import Settings
+from gis_service.services.container import Services
+from gis_service.stores.embedded import EmbeddedStore
+
+QRA = qra_params(resolution_m=25, max_range_m=1000)   # coarser than the default: the test's time
+
+
+@pytest.fixture(scope="module")
+def sample_store(sample_gpkg, catalog, tmp_path_factory):
+    path = tmp_path_factory.mktemp("batch") / "sample.gpkg"
+    shutil.copyfile(sample_gpkg, path)
+    store = EmbeddedStore(catalog, path)
+    store.init()
+    return store
+
+
+@pytest.fixture(scope="module")
+def qra_inline(sample_store, tmp_path_factory):
+    return batches.qra(sample_store, tmp_path_factory.mktemp("qra_inline"), QRA, "inline")
+
+
+def _records(res) -> pd.DataFrame:
+    return pd.read_parquet(res.run_dir / "records.parquet").drop(columns="geometry")
+
+
+def _plain(frame: pd.DataFrame) -> list[list]:
+    return frame.astype(object).where(frame.notna(), None).values.tolist()
+
+
+def test_regrade_on_dask_equals_the_single_process_regrade_row_by_row(sample_store, tmp_path):
+    want = pd.DataFrame(regrade_all(sample_store).records)
+    res = batches.regrade(sample_store, tmp_path, "local", 2)
+    got = _records(res)
+    assert res.summary["partitions"] > 5 and res.summary["ran"] == res.summary["partitions"]
+    assert len(got) == len(want) == len(sample_store.frame("hazard_sources", []))
+    assert _plain(got[list(want.columns)]) == _plain(want)
+    assert res.summary["widest_partition_receptors"] < len(sample_store.frame("receptors", []))  # halo, not all
+
+
+def test_regrade_inline_on_postgis_equals_regrade_all(postgis_store, tmp_path):
+    want = pd.DataFrame(regrade_all(postgis_store).records)
+    got = _records(batches.regrade(postgis_store, tmp_path, "inline"))
+    assert _plain(got[list(want.columns)]) == _plain(want)
+
+
+def test_qra_rows_are_the_apis_answer_for_each_installation(sample_store, qra_inline):
+    got = _records(qra_inline).set_index("id")
+    svc = Services.build(Settings(), sample_store)
+    computed = got[got["skipped"].isna()]
+    assert len(computed) > 100
+    for fid in computed.index[:: max(1, len(computed) // 6)][:6]:
+        doc = svc.risk.individual(QRA, layer="hazard_sources", fid=int(fid), societal=True)
+        row = computed.loc[fid]
+        assert row["max_ir_per_year"] == pytest.approx(doc["metadata"]["max_ir"]["ir_per_year"], rel=1e-12)
+        checks = doc["metadata"]["receptors"]
+        assert row["targets_in_reach"] == len(checks)
+        assert row["targets_failing"] == sum(c["verdict"] == "fail" for c in checks)
+        soc = doc["metadata"]["societal"]
+        assert row["expected_deaths_per_year"] == pytest.approx(soc["expected_deaths_per_year"], rel=1e-9, abs=1e-18)
+        assert row["fn_region"] == soc["assessment"]["region"]
+
+
+def _kill_one_worker() -> int:
+    me = psutil.Process()
+    workers = [p for p in me.children(recursive=True)
+               if any("spawn" in part or "forkserver" in part for part in p.cmdline())]
+    assert workers, "no Dask worker process found"
+    victim = workers[0]
+    os.kill(victim.pid, signal.SIGKILL)
+    return victim.pid
+
+
+def test_killing_a_worker_mid_batch_ends_with_the_undisturbed_results(sample_store, qra_inline, tmp_path):
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done == 1 and not killed:
+            killed.append(_kill_one_worker())
+
+    res = batches.qra(sample_store, tmp_path, QRA, "local", 2, progress=progress)
+    assert killed, "the batch ended before a worker could be killed"
+    assert _plain(_records(res)) == _plain(_records(qra_inline))
+    assert res.summary["province_fn_curve"] == qra_inline.summary["province_fn_curve"]
+    assert res.summary["province_expected_deaths_per_year"] == qra_inline.summary["province_expected_deaths_per_year"]
+
+
+def test_a_rerun_skips_finished_partitions_and_redoes_a_missing_one(sample_store, tmp_path):
+    first = batches.regrade(sample_store, tmp_path, "inline")
+    again = batches.regrade(sample_store, tmp_path, "inline")
+    assert again.summary["ran"] == 0 and again.summary["skipped"] == first.summary["partitions"]
+    victim = sorted(first.run_dir.glob("c*.parquet"))[0]
+    victim.unlink()
+    third = batches.regrade(sample_store, tmp_path, "inline")
+    assert third.summary["ran"] == 1
+    assert _plain(_records(third)) == _plain(_records(first))
+
+
+def test_an_unreachable_scheduler_fails_clearly_and_writes_nothing(sample_store, tmp_path):
+    t = time.monotonic()
+    with pytest.raises(SchedulerUnavailable, match="tcp://127.0.0.1:9"):
+        batches.regrade(sample_store, tmp_path, "tcp://127.0.0.1:9")
+    assert time.monotonic() - t < 60
+    runs = list(tmp_path.glob("regrade-*"))
+    assert all(not list(r.glob("*.parquet")) and not (r / "summary.json").exists() for r in runs)
+
+
+def test_the_province_qra_as_a_job_read_as_a_collection(sample_store, tmp_path):
+    svc = Services.build(Settings(batch_dir=tmp_path, dask_workers=1), sample_store)
+    with TestClient(create_app(services=svc)) as c:
+        d = c.get("/processes/batch-qra").json()
+        assert d["jobControlOptions"] == ["async-execute", "dismiss"] and "resolution_m" in d["inputs"]
+        r = c.post("/processes/batch-qra/execution", json={"inputs": {"resolution_m": 25, "max_range_m": 1000}})
+        assert r.status_code == 201, r.text
+        jid = r.json()["jobID"]
+        seen, deadline = set(), time.monotonic() + 300
+        while time.monotonic() < deadline:
+            st = c.get(f"/jobs/{jid}").json()
+            seen.add(st["progress"])
+            if st["status"] in ("successful", "failed"):
+                break
+            time.sleep(0.2)
+        assert st["status"] == "successful", st
+        assert len(seen) > 2  # progress was followed, not just 0 then 100
+        res = c.get(f"/jobs/{jid}/results").json()["result"]
+        assert res["summary"]["installations"] == len(sample_store.frame("hazard_sources", []))
+        href = res["records"]["href"]
+        page = c.get(href, params={"limit": 50}).json()
+        assert page["type"] == "FeatureCollection" and page["numberReturned"] == 50
+        assert page["numberMatched"] == res["summary"]["installations"]
+        assert any(link["rel"] == "next" for link in page["links"])
+        f = page["features"][0]
+        assert f["geometry"]["type"] == "Point" and "max_ir_per_year" in f["properties"]
+        assert c.get(f"/batches/{res['records']['run']}").json()["kind"] == "qra"
+        assert c.get("/batches/qra-0000000000000000/items").status_code == 404
+        assert c.get("/batches/nope/items").status_code in (400, 404)
+        assert c.post("/processes/batch-qra/execution", json={"inputs": {"resolution_m": 0}}).status_code == 400
+
+
+def test_checkpoint_is_whole_or_absent(tmp_path):
+    from gis_service.batch.runner import write_checkpoint
+
+    write_checkpoint(tmp_path, "c0001r0001", {"records": pd.DataFrame({"id": [1, 2]})})
+    assert checkpoint_path(tmp_path, "c0001r0001").exists()
+    assert not list(tmp_path.glob(".*tmp"))

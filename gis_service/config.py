@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker of the sensor readings")
     mqtt_topic: str = Field("riskmap/readings", description="topic prefix; readings on {prefix}/{sensor_id}")
     mqtt_group: str = Field("riskmap-ingest", description="MQTT v5 shared-subscription group; empty = own subscription")
+    alarm_escalation_min: str = Field("", description="escalation minutes overriding data/alarm_escalation.csv, "
+                                      "e.g. '2:county:10,2:city:20' (alarm level:from level:minutes); checked when "
+                                      "the services are built")
     monitoring_retention_days: float = Field(30.0, gt=0, description="raw readings kept this long, then hourly roll-ups")
     monitoring_max_future_s: float = Field(300.0, ge=0, description="readings further ahead of the clock are refused")
     monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")

@@ -128,7 +128,7 @@ def load(layer: str = typer.Argument(..., help="layer name, e.g. hazard_sources"
         else:
             from .stores import WriteBatch
 
-            ids = store.write(layer, WriteBatch(creates=result.rows))
+            ids = store.write(layer, WriteBatch(creates=result.rows, action="load"))
     except UnknownLayer as exc:
         fail(str(exc), 2)
     except LoadError as exc:

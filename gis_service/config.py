@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     jwt_jurisdiction_claim: str = Field("admin_code", description="claim with the GB/T 2260 jurisdiction code")
     jwt_allow_whole: bool = Field(False, description="accept tokens without a jurisdiction as the whole service")
     jwt_leeway_s: float = Field(30.0, ge=0, le=600, description="clock skew allowed on exp/nbf")
+    audit_restore_days: float = Field(90.0, gt=0, le=36500, description="recorded versions (also of deleted "
+                                      "features) can be restored for this many days; the trail itself is kept")
     public_jurisdiction: str = Field("", description="jurisdiction of anonymous reads: '' = everything, "
                                      "'none' = no regulated feature, or an admin code")
     max_limit: int = Field(10_000, ge=1, le=1_000_000)

@@ -39,6 +39,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import pyogrio
 import rtree.index
@@ -52,6 +53,7 @@ from ..geodesy import geometry_distance_m
 from ..validation import Row
 from .base import (
     COORD_PRECISION,
+    AuditQuery,
     Feature,
     FeatureNotFound,
     Page,
@@ -59,11 +61,14 @@ from .base import (
     Store,
     StoreError,
     WriteBatch,
+    audit_entry,
     bbox_parts,
+    row_feature,
 )
 
 log = logging.getLogger(__name__)
-REVISIONS_TABLE = "gis_service_revisions"  # not registered in gpkg_contents: GDAL does not list it as a layer
+REVISIONS_TABLE = "gis_service_revisions"
+AUDIT_TABLE = "gis_service_audit"  # the audit trail, written in the same atomic file swap as the data (append-only)  # not registered in gpkg_contents: GDAL does not list it as a layer
 
 # Metres per degree of latitude is at least 110,574 m on WGS84; use a slightly smaller figure so
 # that the padded search box always contains the geodesic disc.
@@ -111,6 +116,34 @@ def _bounds(ids: np.ndarray, geoms: np.ndarray) -> dict[int, Bounds]:
     b = shapely.bounds(geoms)
     ok = np.isfinite(b).all(axis=1)
     return {int(i): (float(r[0]), float(r[1]), float(r[2]), float(r[3])) for i, r in zip(ids[ok], b[ok], strict=True)}
+
+
+def _append_audit(path: str, trail: list[dict[str, Any]], regulated: dict[str, bool]) -> None:
+    """Append the audit records of a write to the copy of the file that will replace the original."""
+    now_us = time.time_ns() // 1000
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "at_us INTEGER NOT NULL, who TEXT, role TEXT, jurisdiction TEXT, via TEXT, request_id TEXT, "
+                     "action TEXT NOT NULL, layer TEXT NOT NULL, fid INTEGER NOT NULL, admin_code TEXT, prev_code TEXT, "
+                     "regulated INTEGER NOT NULL, before TEXT, after TEXT)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_feature ON {AUDIT_TABLE} (layer, fid, seq)")
+        conn.executemany(f"INSERT INTO {AUDIT_TABLE} (at_us, who, role, jurisdiction, via, request_id, action, "  # noqa: S608
+                         "layer, fid, admin_code, prev_code, regulated, before, after) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [(now_us, e["who"], e["role"], e["jurisdiction"], e["via"], e["request_id"], e["action"],
+                           e["layer"], e["feature_id"], e["admin_code"], e["prev_code"], int(regulated[e["layer"]]),
+                           None if e["before"] is None else orjson.dumps(e["before"]).decode(),
+                           None if e["after"] is None else orjson.dumps(e["after"]).decode()) for e in trail])
+
+
+def _audit_record(r: tuple) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    at = datetime.fromtimestamp(r[1] / 1e6, UTC).isoformat().replace("+00:00", "Z")
+    return {"seq": int(r[0]), "at": at, "who": r[2], "role": r[3], "jurisdiction": r[4], "via": r[5],
+            "request_id": r[6], "action": r[7], "layer": r[8], "feature_id": int(r[9]), "admin_code": r[10],
+            "before": None if r[11] is None else orjson.loads(r[11]),
+            "after": None if r[12] is None else orjson.loads(r[12])}
 
 
 class _SpatialIndex:
@@ -369,8 +402,9 @@ class EmbeddedStore(Store):
             cols[a.name] = pd.Series(values, dtype=dtype)
         return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(list(data.geoms), crs="EPSG:4326"), crs="EPSG:4326")
 
-    def _persist(self, changed: dict[str, _LayerData]) -> None:
-        """Write changed layers into a copy of the file, then atomically swap it in."""
+    def _persist(self, changed: dict[str, _LayerData], trail: list[dict[str, Any]] | None = None) -> None:
+        """Write changed layers (and the audit records of the write) into a copy of the file, then atomically
+        swap it in: a crash leaves either the old file or the new one with its records, never one without."""
         fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix(), suffix=".gpkg", dir=self.path.parent)
         os.close(fd)
         try:
@@ -384,6 +418,8 @@ class EmbeddedStore(Store):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
                                         geometry_type="Unknown", promote_to_multi=False)
             revisions = self._write_revisions(tmp, changed)
+            if trail:
+                _append_audit(tmp, trail, {name: self.catalog[name].regulated for name in changed})
             os.replace(tmp, self.path)
             self._revisions = revisions
             self._bump_generation()
@@ -573,35 +609,82 @@ class EmbeddedStore(Store):
         spec = self.spec(layer)
         with self._lock, self._file_lock():
             data = self._data(layer)  # reloaded first if another process wrote meanwhile
-            self._check_scope(layer, spec, data, batch)
+            present = set(data.ids.tolist())
+            replaces = {**batch.replaces, **{f: r for f, r in batch.puts.items() if f in present}}
+            placed = {f: r for f, r in batch.puts.items() if f not in present}  # created with their own id
+            self._check_scope(layer, spec, data, WriteBatch(batch.creates, replaces, batch.deletes,
+                                                            puts=placed))
             keep = ~np.isin(data.ids, np.array(list(batch.deletes), dtype=np.int64))
             ids = data.ids[keep].copy()
             geoms = data.geoms[keep].copy()
             attrs = data.attrs[keep].reset_index(drop=True).astype(object)
             pos = {int(f): i for i, f in enumerate(ids)}
-            for fid, row in batch.replaces.items():
+            for fid, row in replaces.items():
                 i = pos[fid]
                 geoms[i] = row.geometry
                 for a in spec.attributes:
                     attrs.at[i, a.name] = row.properties.get(a.name)
-            next_id = int(data.ids.max()) + 1 if len(data.ids) else 1
+            next_id = max([int(data.ids.max()) if len(data.ids) else 0, *placed]) + 1
             new_ids = list(range(next_id, next_id + len(batch.creates)))
-            if batch.creates:
-                ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
-                geoms = np.concatenate([geoms, np.array([r.geometry for r in batch.creates], dtype=object)])
+            added = [*zip(placed, placed.values(), strict=True), *zip(new_ids, batch.creates, strict=True)]
+            if added:
+                ids = np.concatenate([ids, np.array([f for f, _ in added], dtype=np.int64)])
+                geoms = np.concatenate([geoms, np.array([r.geometry for _, r in added], dtype=object)])
                 extra = pd.DataFrame([{a.name: r.properties.get(a.name) for a in spec.attributes}
-                                      for r in batch.creates], dtype=object)
+                                      for _, r in added], dtype=object)
                 attrs = pd.concat([attrs, extra], ignore_index=True)
             new = _LayerData.build(spec, ids, geoms, attrs, index=data.index)
-            self._persist({layer: new})
-            changed = [*batch.deletes, *batch.replaces]  # the index follows the file only once it is swapped in
+            trail = self._trail(layer, data, batch, replaces, added)
+            self._persist({layer: new}, trail)
+            changed = [*batch.deletes, *replaces]  # the index follows the file only once it is swapped in
             old_pos = np.searchsorted(data.ids, np.array(changed, dtype=np.int64))
             deleted = _bounds(data.ids[old_pos], data.geoms[old_pos])
-            new_pos = np.searchsorted(new.ids, np.array([*batch.replaces, *new_ids], dtype=np.int64))
+            new_pos = np.searchsorted(new.ids, np.array([*replaces, *(f for f, _ in added)], dtype=np.int64))
             inserted = _bounds(new.ids[new_pos], new.geoms[new_pos])
             new.generation = data.index.update(deleted, inserted)
             self._layers[layer] = new
             return new_ids
+
+    @staticmethod
+    def _trail(layer: str, data: _LayerData, batch: WriteBatch, replaces: dict[int, Row],
+               added: list[tuple[int, Row]]) -> list[dict[str, Any]]:
+        """The audit records of a write: before (as stored) and after (as written) of every feature."""
+        def before(fid: int) -> dict[str, Any]:
+            return data.feature(int(np.searchsorted(data.ids, fid))).to_dict()
+
+        out = [audit_entry(layer, f, batch.action or "delete", before(f), None) for f in batch.deletes]
+        out += [audit_entry(layer, f, batch.action or "replace", before(f), row_feature(f, r))
+                for f, r in replaces.items()]
+        out += [audit_entry(layer, f, batch.action or "create", None, row_feature(f, r)) for f, r in added]
+        return out
+
+    def audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        self._ensure()
+        jurisdiction = access.jurisdiction()
+        where: list[str] = ["seq > ?"]
+        args: list[Any] = [int(query.after_seq)]
+        for column, value in (("layer", query.layer), ("fid", query.fid), ("who", query.who)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            where.append("at_us >= ?")
+            args.append(int(query.since * 1e6))
+        if query.until is not None:
+            where.append("at_us < ?")
+            args.append(int(query.until * 1e6))
+        if jurisdiction:
+            where.append("(regulated = 0 OR substr(admin_code, 1, ?) = ? OR substr(prev_code, 1, ?) = ?)")
+            args += [len(jurisdiction), jurisdiction, len(jurisdiction), jurisdiction]
+        order = "DESC" if query.newest_first else "ASC"
+        sql = (f"SELECT seq, at_us, who, role, jurisdiction, via, request_id, action, layer, fid, admin_code, "  # noqa: S608
+               f"before, after FROM {AUDIT_TABLE} WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?")
+        with sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True) as conn:
+            try:
+                rows = conn.execute(sql, [*args, int(query.limit)]).fetchall()
+            except sqlite3.OperationalError:  # no write recorded yet: no table
+                return []
+        return [_audit_record(r) for r in rows]
 
     def _check_scope(self, layer: str, spec: LayerSpec, data: _LayerData, batch: WriteBatch) -> None:
         """Missing ids, and ids the scope may not read → FeatureNotFound (404: existence does not leak); ids it
@@ -618,7 +701,7 @@ class EmbeddedStore(Store):
             if writable is not None and not writable[pos]:
                 raise ScopeDenied(layer, access.jurisdiction(), data.props[pos].get("admin_code"))
         jurisdiction = access.jurisdiction()
-        for row in [*batch.creates, *batch.replaces.values()]:
+        for row in [*batch.creates, *batch.replaces.values(), *batch.puts.values()]:
             if not access.covers(jurisdiction, row.properties.get("admin_code")):
                 raise ScopeDenied(layer, jurisdiction, row.properties.get("admin_code"))
 

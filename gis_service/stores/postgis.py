@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import psycopg
 import shapely
@@ -28,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     Float,
     Identity,
     Index,
@@ -62,6 +65,7 @@ from ..catalog import Catalog, LayerSpec
 from ..validation import Row
 from .base import (
     COORD_PRECISION,
+    AuditQuery,
     Feature,
     FeatureNotFound,
     Page,
@@ -69,7 +73,9 @@ from .base import (
     Store,
     StoreError,
     WriteBatch,
+    audit_entry,
     bbox_parts,
+    row_feature,
 )
 from .watchdog import WATCHDOG, Liveness, _shutdown
 
@@ -173,6 +179,43 @@ CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USIN
 CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
 """
 SCOPE_INSIDE = "starts_with(admin_code, {schema}.caller_jurisdiction())"
+
+
+# The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses
+# UPDATE, DELETE and TRUNCATE for everybody); callers read the records of their jurisdiction (row-level security).
+AUDIT_SETUP = """
+CREATE OR REPLACE FUNCTION {schema}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit trail is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON {schema}.audit
+  FOR EACH ROW EXECUTE FUNCTION {schema}.audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {schema}.audit
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_append_only();
+GRANT SELECT, INSERT ON {schema}.audit TO riskmap_scoped;
+GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
+ALTER TABLE {schema}.audit ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS audit_read ON {schema}.audit;
+DROP POLICY IF EXISTS audit_insert ON {schema}.audit;
+CREATE POLICY audit_read ON {schema}.audit FOR SELECT TO riskmap_scoped USING (NOT regulated
+  OR starts_with(admin_code, {schema}.caller_jurisdiction()) OR starts_with(prev_code, {schema}.caller_jurisdiction()));
+CREATE POLICY audit_insert ON {schema}.audit FOR INSERT TO riskmap_scoped WITH CHECK (true);
+"""
+
+
+def build_audit_table(metadata: MetaData) -> Table:
+    table = Table("audit", metadata,
+                  Column("seq", BigInteger, Identity(always=False), primary_key=True),
+                  Column("at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+                  *[Column(n, Text) for n in ("who", "role", "jurisdiction", "via", "request_id")],
+                  Column("action", Text, nullable=False), Column("layer", Text, nullable=False),
+                  Column("fid", BigInteger, nullable=False), Column("admin_code", Text), Column("prev_code", Text),
+                  Column("regulated", Boolean, nullable=False), Column("before", JSONB), Column("after", JSONB),
+                  schema=SCHEMA)
+    Index("audit_feature", table.c.layer, table.c.fid, table.c.seq)
+    Index("audit_at", table.c.at)
+    Index("audit_who", table.c.who, table.c.seq)
+    return table
 
 
 def role_name(jurisdiction: str) -> str:
@@ -313,6 +356,7 @@ class PostGISStore(Store):
                                   Column("n", BigInteger, nullable=False), schema=SCHEMA)
         self.revisions_table = Table("layer_revisions", self.metadata, Column("layer", Text, primary_key=True),
                                      Column("revision", BigInteger, nullable=False), schema=SCHEMA)
+        self.audit_table = build_audit_table(self.metadata)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -328,6 +372,7 @@ class PostGISStore(Store):
                 conn.execute(text(COUNT_FUNCTIONS.format(schema=SCHEMA)))
                 conn.execute(text(REVISION_FUNCTION.format(schema=SCHEMA)))
                 conn.execute(text(SCOPE_SETUP.format(schema=SCHEMA)))
+                conn.execute(text(AUDIT_SETUP.format(schema=SCHEMA)))
                 for name in self.tables:
                     # identifiers below come from the catalogue, never from a request
                     conn.execute(text(COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
@@ -733,23 +778,72 @@ class PostGISStore(Store):
         table = self._table(layer)
         touched = sorted(set(batch.replaces) | set(batch.deletes))
         jurisdiction = access.jurisdiction()
-        for row in [*batch.creates, *batch.replaces.values()]:  # the policy would refuse it too; say where
-            if not access.covers(jurisdiction, row.properties.get("admin_code")):
+        for row in [*batch.creates, *batch.replaces.values(), *batch.puts.values()]:  # the policy would refuse it
+            if not access.covers(jurisdiction, row.properties.get("admin_code")):    # too; say where
                 raise ScopeDenied(layer, jurisdiction, row.properties.get("admin_code"))
         with self.engine.begin() as conn:
             self._as_caller(conn, local=True)
             if touched:
                 self._check_scope(conn, layer, table, touched)
+            present = set(conn.execute(select(table.c.id).where(table.c.id.in_(list(batch.puts))).with_for_update())
+                          .scalars()) if batch.puts else set()
+            replaces = {**batch.replaces, **{f: r for f, r in batch.puts.items() if f in present}}
+            placed = {f: r for f, r in batch.puts.items() if f not in present}
+            before = self._before(conn, table, spec, [*batch.deletes, *replaces])
             if batch.deletes:
                 conn.execute(delete(table).where(table.c.id.in_(list(batch.deletes))))
-            for fid, row in batch.replaces.items():
+            for fid, row in replaces.items():
                 conn.execute(update(table).where(table.c.id == fid).values(**self._values(spec, row)))
+            if placed:
+                conn.execute(insert(table), [{**self._values(spec, r), "id": int(f)} for f, r in placed.items()])
+                seq = select(func.pg_get_serial_sequence(f"{SCHEMA}.{layer}", "id")).scalar_subquery()
+                top = select(func.max(table.c.id)).scalar_subquery()
+                conn.execute(select(func.setval(seq, func.greatest(top, 1))))
             new_ids: list[int] = []
             if batch.creates:
                 result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                       [self._values(spec, r) for r in batch.creates])
                 new_ids = [int(i) for i in result.scalars()]
+            trail = [audit_entry(layer, f, batch.action or "delete", before[f], None) for f in batch.deletes]
+            trail += [audit_entry(layer, f, batch.action or "replace", before[f], row_feature(f, r))
+                      for f, r in replaces.items()]
+            trail += [audit_entry(layer, f, batch.action or "create", None, row_feature(f, r))
+                      for f, r in [*placed.items(), *zip(new_ids, batch.creates, strict=True)]]
+            if trail:  # in the write's transaction: the record stands or falls with the write
+                conn.execute(insert(self.audit_table), [{**{k: v for k, v in e.items() if k != "feature_id"},
+                                                         "fid": e["feature_id"], "regulated": spec.regulated}
+                                                        for e in trail])
         return new_ids
+
+    def _before(self, conn, table: Table, spec: LayerSpec, fids: list[int]) -> dict[int, dict[str, Any]]:
+        """The stored features ``fids`` as GeoJSON Feature dicts (what the audit trail keeps as "before")."""
+        if not fids:
+            return {}
+        props = func.json_build_object(*[x for n in spec.attribute_names for x in (literal(n), table.c[n])])
+        rows = conn.execute(select(table.c.id, cast(props, Text), func.ST_AsGeoJSON(table.c.geom, COORD_PRECISION))
+                            .where(table.c.id.in_(fids))).fetchall()
+        return {int(r[0]): {"type": "Feature", "id": int(r[0]), "geometry": orjson.loads(r[2]),
+                            "properties": orjson.loads(r[1])} for r in rows}
+
+    def audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        if not self._ready:
+            self.init()
+        a = self.audit_table
+        stmt = select(a.c.seq, a.c.at, a.c.who, a.c.role, a.c.jurisdiction, a.c.via, a.c.request_id, a.c.action,
+                      a.c.layer, a.c.fid, a.c.admin_code, a.c.before, a.c.after).where(a.c.seq > int(query.after_seq))
+        for column, value in ((a.c.layer, query.layer), (a.c.fid, query.fid), (a.c.who, query.who)):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.since is not None:
+            stmt = stmt.where(a.c.at >= func.to_timestamp(float(query.since)))
+        if query.until is not None:
+            stmt = stmt.where(a.c.at < func.to_timestamp(float(query.until)))
+        stmt = stmt.order_by(a.c.seq.desc() if query.newest_first else a.c.seq.asc()).limit(int(query.limit))
+        with self._read() as conn:
+            rows = conn.execute(stmt).fetchall()
+        return [{"seq": int(r[0]), "at": r[1].astimezone(UTC).isoformat().replace("+00:00", "Z"), "who": r[2],
+                 "role": r[3], "jurisdiction": r[4], "via": r[5], "request_id": r[6], "action": r[7], "layer": r[8],
+                 "feature_id": int(r[9]), "admin_code": r[10], "before": r[11], "after": r[12]} for r in rows]
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         self._drop_extents(layer)

@@ -266,6 +266,7 @@ class _LayerData:
 
 class EmbeddedStore(Store):
     kind = "embedded"
+    _audit = True  # every write is audited; only bench/bench_jurisdiction.py turns it off, to measure its cost
 
     def __init__(self, catalog: Catalog, path: Path | str):
         super().__init__(catalog)
@@ -634,7 +635,7 @@ class EmbeddedStore(Store):
                                       for _, r in added], dtype=object)
                 attrs = pd.concat([attrs, extra], ignore_index=True)
             new = _LayerData.build(spec, ids, geoms, attrs, index=data.index)
-            trail = self._trail(layer, data, batch, replaces, added)
+            trail = self._trail(layer, data, batch, replaces, added) if self._audit else []
             self._persist({layer: new}, trail)
             changed = [*batch.deletes, *replaces]  # the index follows the file only once it is swapped in
             old_pos = np.searchsorted(data.ids, np.array(changed, dtype=np.int64))

@@ -122,6 +122,59 @@ BEGIN
   RETURN NULL;
 END $$;
 """
+# Counts per (layer, admin_code), kept by the same kind of triggers, so a scoped caller's numberMatched is a sum
+# over its codes instead of a COUNT(*) under row-level security.
+CODE_COUNT_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION {schema}.count_codes_added() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO {schema}.code_counts AS c (layer, admin_code, n)
+    SELECT TG_TABLE_NAME, coalesce(admin_code, ''), count(*) FROM added GROUP BY 2
+  ON CONFLICT (layer, admin_code) DO UPDATE SET n = c.n + excluded.n;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_codes_removed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE {schema}.code_counts c SET n = c.n - r.k
+    FROM (SELECT coalesce(admin_code, '') AS code, count(*) AS k FROM removed GROUP BY 1) r
+   WHERE c.layer = TG_TABLE_NAME AND c.admin_code = r.code;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_codes_moved() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE {schema}.code_counts c SET n = c.n - r.k
+    FROM (SELECT coalesce(admin_code, '') AS code, count(*) AS k FROM removed GROUP BY 1) r
+   WHERE c.layer = TG_TABLE_NAME AND c.admin_code = r.code;
+  INSERT INTO {schema}.code_counts AS c (layer, admin_code, n)
+    SELECT TG_TABLE_NAME, coalesce(admin_code, ''), count(*) FROM added GROUP BY 2
+  ON CONFLICT (layer, admin_code) DO UPDATE SET n = c.n + excluded.n;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_codes_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM {schema}.code_counts WHERE layer = TG_TABLE_NAME;
+  RETURN NULL;
+END $$;
+"""
+CODE_COUNT_TRIGGERS = """
+CREATE OR REPLACE TRIGGER {table}_codes_ins AFTER INSERT ON {schema}.{table}
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_added();
+CREATE OR REPLACE TRIGGER {table}_codes_del AFTER DELETE ON {schema}.{table}
+  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_removed();
+CREATE OR REPLACE TRIGGER {table}_codes_upd AFTER UPDATE ON {schema}.{table}
+  REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_moved();
+CREATE OR REPLACE TRIGGER {table}_codes_trunc AFTER TRUNCATE ON {schema}.{table}
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_truncated();
+"""
+CODE_COUNT_START = """
+INSERT INTO {schema}.code_counts (layer, admin_code, n)
+  SELECT '{table}', coalesce(admin_code, ''), count(*) FROM {schema}.{table} GROUP BY 2
+  ON CONFLICT (layer, admin_code) DO NOTHING;
+"""
+
 COUNT_TRIGGERS = """
 CREATE OR REPLACE TRIGGER {table}_count_ins AFTER INSERT ON {schema}.{table}
   REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_rows_added();
@@ -163,7 +216,7 @@ DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object 
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
   $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
 GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
-GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions TO riskmap_scoped;
+GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
 """
 SCOPE_TABLE = """
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{table} TO riskmap_scoped;
@@ -337,6 +390,7 @@ def _fd(conn) -> int | None:
 
 class PostGISStore(Store):
     kind = "postgis"
+    _audit = True  # every write is audited; only bench/bench_jurisdiction.py turns it off, to measure its cost
 
     def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None,
                  connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, deadline_s: float = 3.0):
@@ -352,6 +406,9 @@ class PostGISStore(Store):
         self._roles: set[str] = set()
         self.metadata = MetaData()
         self.tables = build_tables(catalog, self.metadata)
+        self.code_counts = Table("code_counts", self.metadata, Column("layer", Text, primary_key=True),
+                                 Column("admin_code", Text, primary_key=True), Column("n", BigInteger, nullable=False),
+                                 schema=SCHEMA)
         self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
                                   Column("n", BigInteger, nullable=False), schema=SCHEMA)
         self.revisions_table = Table("layer_revisions", self.metadata, Column("layer", Text, primary_key=True),
@@ -371,11 +428,15 @@ class PostGISStore(Store):
                 self.metadata.create_all(conn, checkfirst=True)
                 conn.execute(text(COUNT_FUNCTIONS.format(schema=SCHEMA)))
                 conn.execute(text(REVISION_FUNCTION.format(schema=SCHEMA)))
+                conn.execute(text(CODE_COUNT_FUNCTIONS.format(schema=SCHEMA)))
                 conn.execute(text(SCOPE_SETUP.format(schema=SCHEMA)))
                 conn.execute(text(AUDIT_SETUP.format(schema=SCHEMA)))
                 for name in self.tables:
                     # identifiers below come from the catalogue, never from a request
+                    # tables made before jurisdictions existed get the column (their rows: NULL = whole service only)
+                    conn.execute(text(f"ALTER TABLE {SCHEMA}.{name} ADD COLUMN IF NOT EXISTS admin_code text"))
                     conn.execute(text(COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
+                    self._start_code_counts(conn, name)
                     conn.execute(text(REVISION_TRIGGER.format(schema=SCHEMA, table=name)))
                     inside = SCOPE_INSIDE.format(schema=SCHEMA)
                     read = inside if self.spec(name).regulated else "true"
@@ -408,6 +469,13 @@ class PostGISStore(Store):
         with self.engine.begin() as conn:
             self._as_caller(conn, local=True, role="none")
             self.metadata.drop_all(conn, checkfirst=True)
+
+    def _start_code_counts(self, conn, name: str) -> None:
+        """Per-code counts of a layer: triggers first, then the rows counted once (identifiers from the catalogue)."""
+        conn.execute(text(CODE_COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
+        if conn.execute(select(self.code_counts.c.layer).where(self.code_counts.c.layer == name).limit(1)).first() \
+                is None:
+            conn.execute(text(CODE_COUNT_START.format(schema=SCHEMA, table=name)))
 
     # -- the caller's scope --------------------------------------------------------------------
     def _role(self, jurisdiction: str) -> str:
@@ -520,8 +588,10 @@ class PostGISStore(Store):
 
     def _layer_count(self, conn, layer: str) -> int:
         """Exact row count kept by triggers (no COUNT(*) scan per page)."""
-        if self._scoped_layer(layer):  # the kept count is the whole layer's: count what the role sees
-            return int(conn.execute(select(func.count()).select_from(self.tables[layer])).scalar_one())
+        if self._scoped_layer(layer):  # the kept count is the whole layer's: add up the role's codes
+            c = self.code_counts.c
+            return int(conn.execute(select(func.coalesce(func.sum(c["n"]), 0)).where(
+                c["layer"] == layer, func.starts_with(c["admin_code"], access.jurisdiction()))).scalar_one())
         counts = self.counts_table
         n = conn.execute(select(counts.c.n).where(counts.c.layer == layer)).scalar_one_or_none()
         if n is None:
@@ -809,7 +879,7 @@ class PostGISStore(Store):
                       for f, r in replaces.items()]
             trail += [audit_entry(layer, f, batch.action or "create", None, row_feature(f, r))
                       for f, r in [*placed.items(), *zip(new_ids, batch.creates, strict=True)]]
-            if trail:  # in the write's transaction: the record stands or falls with the write
+            if trail and self._audit:  # in the write's transaction: the record stands or falls with the write
                 conn.execute(insert(self.audit_table), [{**{k: v for k, v in e.items() if k != "feature_id"},
                                                          "fid": e["feature_id"], "regulated": spec.regulated}
                                                         for e in trail])

@@ -231,6 +231,15 @@ def test_api_county_key_sees_and_edits_only_its_county(api):
     for q in ("bbox=126.0,43.0,126.5,43.5", "name=hazard_sources-220202-0", "q=220202", "admin_code=220202"):
         r = client.get(f"/collections/hazard_sources/items?{q}", headers=h)
         assert r.status_code == 200 and r.json()["numberMatched"] == 0, q
+    # CQL2 tricks: a filter is AND-ed with the scope, never OR-ed around it
+    for cql in ("admin_code = '220202'", "admin_code <> '220102' OR admin_code = '220202'",
+                "S_INTERSECTS(geometry, POLYGON((126 43, 126.5 43, 126.5 43.5, 126 43.5, 126 43)))",
+                "name LIKE 'hazard_sources-220202%'", "S_INTERSECTS(geometry, BBOX(126, 43, 126.5, 43.5))"):
+        r = client.get("/collections/hazard_sources/items", params={"filter": cql, "limit": 1000}, headers=h)
+        assert r.status_code == 200 and r.json()["numberMatched"] == 0, (cql, r.text[:300])
+    r = client.get("/collections/hazard_sources/items", params={"filter": "1 = 1", "limit": 1000}, headers=h)
+    assert r.status_code in (200, 400) and all(f["properties"]["admin_code"] == "220102"
+                                               for f in r.json().get("features", []))
     # writes: inside → 201; geometry in another county → 403; another county's id → 404
     r = client.post("/collections/hazard_sources/items", headers=h, json=_feature(_points("220102")[3], "新建"))
     assert r.status_code == 201, r.text

@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 
 from .. import access
 from ..catalog import Catalog, LayerSpec
+from ..cql2 import Expr
 from ..logs import request_id
 from ..validation import Problem, Row, ValidationFailed
 
@@ -101,6 +102,7 @@ class Query:
     offset: int = 0
     properties: tuple[str, ...] | None = None  # None = all attributes
     sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
+    cql: Expr | None = None  # a CQL2 filter checked against the layer (gis_service.cql2), AND-ed with the rest
 
 
 @dataclass

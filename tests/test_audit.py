@@ -203,3 +203,45 @@ def test_change_feed_brings_a_second_instance_to_the_same_features(store, tmp_pa
         svc.layers.write("hazard_sources", WriteBatch(deletes=[ids[2]]))
     msvc.layers.apply_changes("hazard_sources", svc.layers.changes, cursor, page=2)
     assert snapshot(mirror) == snapshot(store)
+
+
+def test_second_instance_follows_the_feed_over_http(tmp_path, catalog, monkeypatch):
+    """`gis-service sync URL LAYER` against a running county instance: the second instance (its own store) ends
+    with the same features, and a second run with the printed cursor applies only what is new."""
+    from typer.testing import CliRunner
+
+    from conftest import ServerProcess
+    from gis_service import cli
+    from gis_service.config import get_settings
+
+    county = EmbeddedStore(catalog, tmp_path / "county.gpkg")
+    county.init()
+    _admin(county)
+    svc = Services.build(Settings(), county)
+    spec = county.spec("hazard_sources")
+    ids = svc.layers.write("hazard_sources", WriteBatch(creates=validate_rows(
+        spec, [(Point(125.1 + 0.05 * i, 43.2), _chlorine(float(i + 1))["properties"]) for i in range(3)])))
+    svc.layers.write("hazard_sources", WriteBatch(deletes=[ids[1]]))
+    province = tmp_path / "province.gpkg"
+    runner = CliRunner()
+    with ServerProcess({"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(county.path),
+                        "GIS_API_KEYS": "feed:viewer:22", "GIS_PUBLIC_JURISDICTION": "none"}) as server:
+        monkeypatch.setenv("GIS_STORE", "embedded")
+        monkeypatch.setenv("GIS_GPKG_PATH", str(province))
+        get_settings.cache_clear()
+        first = runner.invoke(cli.app, ["sync", server.url, "hazard_sources", "--key", "feed", "--page", "2"])
+        assert first.exit_code == 0, first.output
+        cursor = int(first.output.split("seq")[-1])
+        svc.layers.write("hazard_sources", WriteBatch(deletes=[ids[0]]))
+        again = runner.invoke(cli.app, ["sync", server.url, "hazard_sources", "--key", "feed", "--since", str(cursor)])
+        assert again.exit_code == 0 and int(again.output.split("seq")[-1]) > cursor
+        refused = runner.invoke(cli.app, ["sync", server.url, "hazard_sources", "--key", "wrong"])
+        assert refused.exit_code == 3 and "401" in refused.output
+    get_settings.cache_clear()
+    mirror = EmbeddedStore(catalog, province)
+
+    def snapshot(s):
+        return {f.id: (f.geometry.wkt, f.properties["inventory"][0]["quantity_t"])
+                for f in s.items("hazard_sources", Query(limit=1000)).features}
+
+    assert snapshot(mirror) == snapshot(county) and list(snapshot(mirror)) == [ids[2]]

@@ -265,6 +265,15 @@ def test_api_county_key_sees_and_edits_only_its_county(api):
     assert r.status_code == 403
 
 
+def test_api_whole_service_batches_are_not_a_county_callers(api):
+    """Batch runs cover the whole service on Dask workers outside any scope: a county key cannot start or read one."""
+    client, _ = api
+    h = {"X-API-Key": "county-key"}
+    r = client.post("/processes/batch-regrade/execution", json={"inputs": {}}, headers=h)
+    assert r.status_code == 403 and r.json()["code"] == "Forbidden"
+    assert client.get("/batches/qra-0123456789abcdef", headers=h).status_code == 404
+
+
 def test_api_unknown_key_and_anonymous(api):
     client, _ = api
     assert client.get("/collections/hazard_sources/items", headers={"X-API-Key": "nope"}).status_code == 401

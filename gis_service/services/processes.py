@@ -23,6 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .. import access
+from ..access import ScopeDenied
 from ..config import Settings
 from ..processes import inputs as pin
 from ..processes.describe import inputs_of, problems
@@ -111,6 +113,11 @@ class ProcessesService:
     def parse(self, process_id: str, inputs: Any) -> Any:
         """The process's input model from the request's ``inputs``; bad input → ValidationFailed naming it."""
         proc = self.process(process_id)
+        if process_id.startswith("batch-") and access.jurisdiction():
+            # batch runs cover the whole service on Dask workers outside the caller's scope: operators only
+            raise ScopeDenied("hazard_sources", access.jurisdiction(), None,
+                              f"process {process_id!r} runs over the whole service; a caller with a jurisdiction "
+                              "may not start it")
         if inputs is None:
             inputs = {}
         if not isinstance(inputs, dict):

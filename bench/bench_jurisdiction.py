@@ -82,6 +82,19 @@ def timed(fn, rounds: int) -> list[float]:
     return out
 
 
+def interleaved(fn_a, fn_b, rounds: int) -> tuple[list[float], list[float]]:
+    """Both sides in alternation (a, b, a, b, …), so drifts of a loaded machine hit both alike."""
+    fn_a(), fn_b()
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        for fn, out in ((fn_a, a), (fn_b, b)):
+            t0 = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t0) * 1000)
+    return a, b
+
+
 def line(name: str, a: list[float], b: list[float], label_a: str, label_b: str) -> None:
     ma, mb = statistics.median(a), statistics.median(b)
     pa, pb = np.percentile(a, 90), np.percentile(b, 90)
@@ -95,21 +108,22 @@ def run(store, rounds: int) -> None:
         n_city = store.count("hazard_sources")
     print(f"\n== {store.kind}: hazard sources {store.count('hazard_sources')}, of them in {CITY}: {n_city}")
     point = shapely.Point(125.3, 43.9)
+    def as_city(fn):
+        def run():
+            with access.scoped(CITY):
+                return fn()
+        return run
+
     for limit in (100, 1000):
         def page(limit=limit):
             return store.items("hazard_sources", Query(limit=limit))
 
-        with access.scoped(CITY):
-            scoped = timed(page, rounds)
-        unscoped = timed(page, rounds)
-        line(f"items page limit={limit}", scoped, unscoped, "scoped", "whole ")
+        line(f"items page limit={limit}", *interleaved(as_city(page), page, rounds), "scoped", "whole ")
 
     def nearest():
         return store.nearest("rescue_teams", point, 5)
 
-    with access.scoped(CITY):
-        scoped = timed(nearest, rounds)
-    line("nearest 5 rescue teams", scoped, timed(nearest, rounds), "scoped", "whole ")
+    line("nearest 5 rescue teams", *interleaved(as_city(nearest), nearest, rounds), "scoped", "whole ")
 
     with access.scoped(CITY):
         fid = store.items("hazard_sources", Query(limit=1)).features[0].id
@@ -124,15 +138,15 @@ def run(store, rounds: int) -> None:
         svc.layers.write("hazard_sources", WriteBatch(replaces={fid: validate_rows(spec, [(feature.geometry,
                                                                                          props)])[0]}))
 
-    w_rounds = max(20, rounds // 4) if store.kind == "embedded" else rounds
-    with access.scoped(CITY):
-        audited = timed(write, w_rounds)
+    def bare():
         store._audit = False
         try:
-            bare = timed(write, w_rounds)
+            write()
         finally:
             store._audit = True
-    line("replace one feature", audited, bare, "audit ", "none  ")
+
+    w_rounds = max(20, rounds // 4) if store.kind == "embedded" else rounds
+    line("replace one feature", *interleaved(as_city(write), as_city(bare), w_rounds), "audit ", "none  ")
 
 
 def main() -> None:

@@ -108,6 +108,7 @@ def test_alarm_routed_and_escalated_to_the_city(setup):
     assert any(a["id"] == alarm_id for a in alarms("city"))   # the city may look; it is not told yet
     assert client.get(f"/monitoring/alarms/{alarm_id}?package=false", headers={"X-API-Key": "far"}).status_code == 404
     assert client.post(f"/monitoring/alarms/{alarm_id}/acknowledge", headers={"X-API-Key": "far"}).status_code == 404
+    assert client.get(f"/reports/alarm/{alarm_id}.pdf", headers={"X-API-Key": "far"}).status_code == 404
 
     async def streams():
         return await asyncio.gather(

@@ -208,9 +208,9 @@ def test_change_feed_brings_a_second_instance_to_the_same_features(store, tmp_pa
 def test_second_instance_follows_the_feed_over_http(tmp_path, catalog, monkeypatch):
     """`gis-service sync URL LAYER` against a running county instance: the second instance (its own store) ends
     with the same features, and a second run with the printed cursor applies only what is new."""
+    from conftest import ServerProcess
     from typer.testing import CliRunner
 
-    from conftest import ServerProcess
     from gis_service import cli
     from gis_service.config import get_settings
 

@@ -18,6 +18,7 @@ from ..config import Settings, get_settings
 from ..identities import Verifier
 from ..stores import Store, make_store
 from .batch import BatchService
+from .downloads import DownloadsService
 from .exposure import ExposureService
 from .incidents import IncidentService
 from .layers import LayersService
@@ -29,6 +30,7 @@ from .rescue import RescueService
 from .resources import ResourcesService
 from .risk import RiskService
 from .siting import SitingService
+from .tiles import TilesService
 
 
 @dataclass
@@ -47,6 +49,8 @@ class Services:
     reports: ReportsService
     batch: BatchService
     processes: ProcessesService
+    tiles: TilesService
+    downloads: DownloadsService
     identities: Verifier
 
     @classmethod
@@ -69,4 +73,4 @@ class Services:
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, batch, processes, identities)
+                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store), identities=identities)

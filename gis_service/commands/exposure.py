@@ -75,7 +75,9 @@ def exposure_command(
         e = p["exposure"]
         thr = "" if p["threshold"] is None else f"{p['threshold']:g} {p['threshold_unit']}"
         dist = f"{p['distance_m']:,.0f}"
-        if p.get("truncated"):
+        if p.get("beyond_model_range"):
+            dist += " (cut; beyond the model's range)"
+        elif p.get("truncated") and p.get("true_distance_m") is not None:
             dist += f" (cut; true {'≥ ' if p.get('true_distance_is_lower_bound') else ''}{p['true_distance_m']:,.0f})"
         table.add_row(p["label_zh"], p["kind"], thr, dist,
                       p.get("substance") or "",

@@ -47,6 +47,7 @@ class Zone:
     true_distance_m: float | None = None
     true_distance_is_lower_bound: bool = False
     near_field: bool = False
+    beyond_model_range: bool = False
 
     def properties(self) -> dict[str, Any]:
         """The zone's own record: model (and why), threshold with unit and source, truncation honestly stated."""
@@ -66,6 +67,7 @@ class Zone:
             out["truncation_reason"] = self.truncation_reason
             out["true_distance_m"] = None if self.true_distance_m is None else round(self.true_distance_m, 1)
             out["true_distance_is_lower_bound"] = self.true_distance_is_lower_bound
+            out["beyond_model_range"] = self.beyond_model_range
         return json_safe(out)
 
     def to_feature(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:

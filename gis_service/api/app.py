@@ -30,11 +30,13 @@ from . import (
     exposure,
     features,
     health,
+    incidents,
     maps,
     monitoring,
     processes,
     reports,
     rescue,
+    resources,
     risk,
     siting,
     viewer,
@@ -230,7 +232,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
 # Every router, in this order. A new capability writes gis_service/api/<name>.py with a module-level
 # ``router = APIRouter(...)``, imports it above and adds it here: a missing module fails at import, loudly.
-ROUTERS = (features, exposure, rescue, siting, maps, viewer, reports, risk, monitoring, processes, batches)
+ROUTERS = (features, exposure, rescue, resources, incidents, siting, maps, viewer, reports, risk, monitoring,
+           processes, batches)
 # Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
 # A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).
 HEAVY_ROUTERS = (exposure, siting, maps, reports, risk)

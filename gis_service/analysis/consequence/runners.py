@@ -276,7 +276,7 @@ def _toxic(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: l
     consts += [Constant(f"level_of_concern_{loc.zone}", loc.ppm, "ppm", loc_tag, f"{loc.name}: {sub.source}")
                for loc in locs]
     if model == dense_gas.MODEL:
-        consts += [Constant("boiling_point", sub.boiling_point_k, "K", "M", "substance table (handbook, remembered)")]
+        consts += [Constant("boiling_point", sub.boiling_point_k, "K", "M", "substance table (handbook value: unconfirmed, configurable)")]
     models.append({"substance": sub.key, "kind": "toxic", "model": model, "model_reason": why,
                    "sources": list(dense_gas.SOURCES if model == dense_gas.MODEL else plume.SOURCES),
                    "parameters": {"release_rate_g_s": rate, "release_rate_basis": basis, "duration_s": duration_s,

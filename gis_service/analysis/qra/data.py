@@ -45,6 +45,7 @@ class QraSubstance:
     lfl_vol_pct: float | None
     ignition: str | None
     confidence: str
+    vapour_pressure_kpa: float | None = None
 
 
 @lru_cache(maxsize=1)
@@ -98,7 +99,7 @@ def lines_for(frequency_set: str, equipment: str, diameter_mm: float) -> list[Li
 def qra_substances() -> dict[str, QraSubstance]:
     return {r["key"]: QraSubstance(r["key"], r["storage"], opt_float(r["pressure_bar_abs"]),
                                    opt_float(r["liquid_density_kg_m3"]), opt_float(r["lfl_vol_pct"]),
-                                   r["ignition"] or None, r["confidence"])
+                                   r["ignition"] or None, r["confidence"], opt_float(r.get("vapour_pressure_kpa", "")))
             for r in load_table("qra_substances.csv")}
 
 
@@ -126,6 +127,13 @@ def event_tree() -> dict[tuple[str, str, str], tuple[tuple[str, float], ...]]:
     for r in load_table("qra_event_tree.csv"):
         out.setdefault((r["release_class"], r["release"], r["branch"]), []).append((r["outcome"], float(r["probability"])))
     return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def event_tree_sources() -> dict[tuple[str, str, str, str], str]:
+    """(release class, release, branch, outcome) → "source [tag]" of the branch (``data/qra_event_tree.csv``)."""
+    return {(r["release_class"], r["release"], r["branch"], r["outcome"]): f"{r['source']} [{r['confidence']}]"
+            for r in load_table("qra_event_tree.csv")}
 
 
 @lru_cache(maxsize=1)
@@ -245,7 +253,7 @@ class QraParams(BaseModel):
     transfer_hours: float = Field(1.0, description="hours a loading arm or hose is in use per transfer (its LOC "
                                   "frequencies are per hour, CPR 18E Table 3.13) [M]")
     min_pool_thickness_mm: float = Field(5.0, description="minimum layer thickness an unbunded spill spreads to, mm "
-                                         "(TNO Yellow Book CPR 14E, smooth ground, as recalled [M])")
+                                         "(TNO Yellow Book CPR 14E, smooth ground; unconfirmed, configurable [M])")
     terrain: str = Field("rural", description="Briggs dispersion curves: rural | urban")
     installation: str = Field("new", description="GB 36894 column for the criteria: new | existing")
     day_fraction: float = Field(0.5, description="share of the year counted as day for day/night populations")

@@ -44,11 +44,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...models import fire, pool
+from ...models import evaporation, fire, pool
 from ...models.probit import NoProbit, toxic_probit
 from ...models.substances import Substance
 from ..consequence.inventory import parse_inventory
-from .data import QraParams, QraSubstance, event_tree, lines_for, locs_for, p_direct_ignition, qra_substances
+from .data import (
+    QraParams,
+    QraSubstance,
+    event_tree,
+    event_tree_sources,
+    lines_for,
+    locs_for,
+    p_direct_ignition,
+    qra_substances,
+)
 from .outcomes import DIRECTIONAL, unavailable
 
 CD = 0.62
@@ -93,7 +102,8 @@ class OutcomeCase:
     conditional_probability: float
     frequency_per_year: float
     pool_area_m2: float = 0.0
-    pool_basis: str | None = None
+    pool_basis: str | None = None  # pool fire: how the pool was sized; flash fire / explosion of a liquid: its vapour
+    tree_source: str | None = None  # the event-tree row (source and tag) of this branch
 
     @property
     def directional(self) -> bool:
@@ -106,11 +116,15 @@ class OutcomeCase:
                 "rate_kg_s": None if r.rate_kg_s is None else round(r.rate_kg_s, 4),
                 "duration_s": None if r.duration_s is None else round(r.duration_s, 1),
                 "loc_frequency_per_year": r.frequency_per_year, "loc_source": r.frequency_source,
-                "loc_confidence": r.confidence, "branch": self.branch, "outcome": self.outcome,
+                "loc_confidence": r.confidence,
+                "loc_status": "unconfirmed, configurable" if r.confidence == "M" else "confirmed",
+                "branch": self.branch, "outcome": self.outcome,
                 "conditional_probability": round(self.conditional_probability, 6),
                 "frequency_per_year": self.frequency_per_year,
+                "event_tree_source": self.tree_source,
                 **({"pool_area_m2": round(self.pool_area_m2, 2), "pool_basis": self.pool_basis}
-                   if self.outcome == "pool_fire" else {})}
+                   if self.outcome == "pool_fire" else {}),
+                **({"vapour_source": self.pool_basis} if self.outcome != "pool_fire" and self.pool_basis else {})}
 
 
 @dataclass
@@ -160,7 +174,9 @@ def release_class(sub: Substance, props: QraSubstance) -> str | None:
     if sub.toxic and flammable:
         return "toxic_flammable_liquid" if liquid else "toxic_flammable_gas"
     if flammable:
-        return "flammable_liquid" if liquid else "flammable_gas"
+        if liquid:
+            return "flammable_liquid_k23" if props.ignition == "K23" else "flammable_liquid"
+        return "flammable_gas"
     if sub.toxic:
         return "toxic"
     return None
@@ -262,7 +278,6 @@ def outcome_cases(inventory: Any, unit_type: str | None, p: QraParams, *, pool_a
     bund_m2 = min(p.pool_area_m2, pool_area_m2) if pool_area_m2 else p.pool_area_m2
     items, warnings = parse_inventory(inventory)
     props_all = qra_substances()
-    tree = event_tree()
     cases: list[OutcomeCase] = []
     skipped: list[dict[str, Any]] = []
     for item in items:
@@ -285,29 +300,65 @@ def outcome_cases(inventory: Any, unit_type: str | None, p: QraParams, *, pool_a
             warnings.append(f"{sub.key}: no containment type on the inventory item — single containment assumed "
                             "(CPR 18E Table 3.4, the most frequent LOCs)")
         for rel in _releases(sub, props, item.quantity_t, unit_type, p, skipped, item.attributes):
-            size = ({"mass_kg": rel.mass_kg} if rel.kind == "instantaneous" else {"rate_kg_s": rel.rate_kg_s})
-            pd = p_direct_ignition(props.ignition, **size) if props.ignition else 0.0
-            branches = {"direct": pd}
-            if (cls, rel.kind, "delayed") in tree:
-                branches["delayed"] = 1.0 - pd
-            branches["none"] = 1.0 - sum(branches.values())
-            for branch, pb in branches.items():
-                for outcome, po in tree.get((cls, rel.kind, branch), ()):
-                    if pb * po <= 0:
-                        continue
-                    reason = _unsupported(rel, outcome)
-                    if reason:
-                        skipped.append({"substance": sub.key, "loc": rel.loc, "outcome": outcome, "reason": reason,
-                                        "frequency_per_year": rel.frequency_per_year * pb * po})
-                        continue
-                    cid = f"{prefix}{sub.key}:{rel.loc.split(' ')[0]}:{branch}:{outcome}"
-                    area, basis = 0.0, None
-                    if outcome == "pool_fire":
-                        ps = pool_for(rel, bund_m2, p)
-                        area, basis = ps.area_m2, ps.basis
-                    cases.append(OutcomeCase(cid, rel, outcome, branch, pb * po, rel.frequency_per_year * pb * po,
-                                             area, basis))
+            cases += _release_cases(rel, cls, bund_m2, p, prefix, skipped)
     return ScenarioSet(cases, skipped, warnings)
+
+
+def _release_cases(rel: Release, cls: str, bund_m2: float, p: QraParams, prefix: str,
+                   skipped: list[dict[str, Any]]) -> list[OutcomeCase]:
+    """The outcome cases of one release: its ignition branches (direct from CPR 18E Table 4.5, delayed = 1 − direct
+    where the class's tree has a delayed branch) × the tree's outcomes (``data/qra_event_tree.csv``)."""
+    tree, sources = event_tree(), event_tree_sources()
+    props, sub = rel.props, rel.substance
+    size = ({"mass_kg": rel.mass_kg} if rel.kind == "instantaneous" else {"rate_kg_s": rel.rate_kg_s})
+    pd = p_direct_ignition(props.ignition, **size) if props.ignition else 0.0
+    branches = {"direct": pd}
+    if (cls, rel.kind, "delayed") in tree:
+        branches["delayed"] = 1.0 - pd
+    branches["none"] = 1.0 - sum(branches.values())
+    out: list[OutcomeCase] = []
+    for branch, pb in branches.items():
+        for outcome, po in tree.get((cls, rel.kind, branch), ()):
+            if pb * po <= 0:
+                continue
+            case_rel: Release | str = rel
+            if outcome in ("flash_fire", "vce") and props.storage == "atmospheric_liquid":
+                case_rel = vapour_release(rel, bund_m2, p)  # the cloud is the pool's evaporation
+            reason = case_rel if isinstance(case_rel, str) else _unsupported(case_rel, outcome)
+            if reason or isinstance(case_rel, str):
+                skipped.append({"substance": sub.key, "loc": rel.loc, "outcome": outcome, "reason": reason,
+                                "frequency_per_year": rel.frequency_per_year * pb * po})
+                continue
+            area, basis = 0.0, None
+            if outcome == "pool_fire":
+                ps = pool_for(rel, bund_m2, p)
+                area, basis = ps.area_m2, ps.basis
+            elif case_rel is not rel:
+                basis = (f"vapour evaporating from the pool: {case_rel.rate_kg_s:.4g} kg/s for "
+                         f"{case_rel.duration_s:.0f} s ({evaporation.SOURCE})")
+            out.append(OutcomeCase(f"{prefix}{sub.key}:{rel.loc.split(' ')[0]}:{branch}:{outcome}", case_rel, outcome,
+                                   branch, pb * po, rel.frequency_per_year * pb * po, area, basis,
+                                   sources.get((cls, rel.kind, branch, outcome))))
+    return out
+
+
+def vapour_release(rel: Release, bund_m2: float, p: QraParams) -> Release | str:
+    """The vapour cloud source of a liquid release's delayed ignition: evaporation from its pool (``models.evaporation``,
+    US EPA OCA eq. D-1) over the pool the release spreads to (bounded by the bund), at the lowest wind speed of the
+    weather classes (conservative: concentration ∝ u^−0.22) and 20 °C; a continuous release cannot evaporate faster
+    than it is fed. A string says why it cannot be computed."""
+    sub, props = rel.substance, rel.props
+    if not (props.vapour_pressure_kpa and sub.molar_mass_g_mol and props.liquid_density_kg_m3):
+        return ("no vapour pressure, molar mass or liquid density (qra_substances.csv / substances.csv): the vapour "
+                "cloud of a delayed ignition (flash fire / explosion) is not modelled")
+    area = min(bund_m2, rel.mass_kg / (props.liquid_density_kg_m3 * p.min_pool_thickness_mm / 1000.0))
+    wind = min(w.wind_speed_m_s for w in p.weather)
+    rate = evaporation.evaporation_rate_kg_s(area, props.vapour_pressure_kpa, sub.molar_mass_g_mol, wind, T_STORAGE_K)
+    if rel.kind == "continuous" and rel.rate_kg_s:
+        rate = min(rate, rel.rate_kg_s)
+    duration = min(rel.mass_kg / rate, MAX_DURATION_S)
+    return Release(sub, props, rel.equipment, rel.loc, "continuous", rate * duration, rate, duration, rel.hole_mm,
+                   rel.frequency_per_year, rel.frequency_source, rel.confidence)
 
 
 def _unsupported(rel: Release, outcome: str) -> str | None:

@@ -12,6 +12,7 @@ from shapely.ops import unary_union
 
 from ... import geodesy
 from ...models._common import json_safe
+from ...models.plume import MODEL_RANGE_M
 
 LEVELS = ("red", "orange", "yellow")
 LEVEL_LABELS_ZH = {"red": "红区", "orange": "橙区", "yellow": "黄区"}
@@ -68,6 +69,8 @@ class Zone:
             out["true_distance_m"] = None if self.true_distance_m is None else round(self.true_distance_m, 1)
             out["true_distance_is_lower_bound"] = self.true_distance_is_lower_bound
             out["beyond_model_range"] = self.beyond_model_range
+            if self.beyond_model_range:
+                out["model_range_m"] = MODEL_RANGE_M
         return json_safe(out)
 
     def to_feature(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:

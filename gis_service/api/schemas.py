@@ -248,6 +248,28 @@ class TileSetDoc(_Open):
     """A tileset (OGC API – Tiles) or, with ``f=tilejson``, its TileJSON 3.0 document."""
 
 
+class FeatureHistory(_Open):
+    layer: str
+    id: int
+    versions: list[dict[str, Any]]
+    count: int
+
+
+class Restored(_Open):
+    restored: dict[str, Any]
+    from_version: Any
+    state: Any
+
+
+class AuditTrail(_Open):
+    records: list[dict[str, Any]]
+    count: int
+
+
+class ChangeFeed(_Open):
+    """A layer's changes after ``since`` and the ``next`` value to follow with."""
+
+
 HTML_PAGE: dict[int | str, dict[str, Any]] = {200: {"description": "an HTML page (a Leaflet map or the viewer)",
                                                     "content": {"text/html": {}}}}
 EVENT_STREAM: dict[int | str, dict[str, Any]] = {200: {"description": "Server-Sent Events (never ends by itself)",

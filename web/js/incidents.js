@@ -167,7 +167,8 @@ function showPlan(fc) {
   }).join('');
   var unmet = (m.unmet || []).map(function (u) {
     return '<li>' + esc(u.zh) + ' 缺 missing ' + u.missing + esc(u.unit_zh) + (u.nearest ? '（最近 nearest: ' + esc(u.nearest.name) + '，' +
-      esc(u.nearest.why_not_sent) + '）' : '（无 none held）') + '</li>';
+      esc(u.nearest.why_not_sent) + '）' : (u.held_in_total ? '（全部储备已在方案中 every holder is in the plan）'
+      : '（无储备 held nowhere）')) + '</li>';
   }).join('');
   $('inc-plan').innerHTML = '<div class="inc-sub">调集方案 Plan — 全部到达 all there in <b id="inc-time">' +
     fmt(m.time_until_all_met_min) + '</b> min · ' + m.sources + ' 处 sources' +

@@ -123,3 +123,23 @@ def test_commander_reports_assembles_dispatches_moves_units_and_prints(browser, 
         w.check_clean()
     finally:
         w.context.close()
+
+
+def test_plan_coverage_by_county_in_the_viewer(browser, inc_server):  # noqa: F811
+    w = Watched(browser, (inc_server.url,), **VIEWPORTS["desktop"])
+    try:
+        page = w.page
+        page.goto(f"{inc_server.url}/viewer")
+        page.wait_for_selector("body[data-incidents='1']")
+        page.locator("#inc-coverage").click()
+        page.wait_for_selector("#inc-coverage-out table.inc-coverage tbody tr")
+        with urllib.request.urlopen(f"{inc_server.url}/analysis/resources/plans/coverage") as r:
+            meta = json.loads(r.read())["metadata"]
+        counties = [c for c in meta["by_county"] if c["hazard_sources"] > c["covered"]]
+        assert page.locator("#inc-coverage-out tbody tr").count() == len(counties)
+        assert page.locator("path.inc-uncovered").count() == meta["without_current_plan"] > 0
+        page.locator("#inc-coverage-out").scroll_into_view_if_needed()
+        w.shot("incidents_plan_coverage_desktop")
+        w.check_clean()
+    finally:
+        w.context.close()

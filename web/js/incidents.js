@@ -44,7 +44,9 @@ panel.innerHTML =
   '<button type="submit" id="inc-create">报告事故 Report incident</button></form>' +
   '<div id="inc-msg" class="muted" role="status"></div>' +
   '<div id="inc-current"></div>' +
-  '<div class="inc-sub">处置中 Active incidents</div><ol id="inc-list" class="inc-list"></ol>';
+  '<div class="inc-sub">处置中 Active incidents</div><ol id="inc-list" class="inc-list"></ol>' +
+  '<div class="actions"><button type="button" id="inc-coverage">预案覆盖 Plan coverage</button></div>' +
+  '<div id="inc-coverage-out"></div>';
 var side = $('side');
 side.insertBefore(panel, $('panel-result'));
 
@@ -259,6 +261,35 @@ function drawPlan(fc, active) {
   var b = planLayer.getBounds();
   if (b.isValid() && st.current) { map.fitBounds(b.extend([st.current.lat, st.current.lon]), { padding: [30, 30], maxZoom: 12 }); }
 }
+
+/* ---- emergency-plan coverage: hazard sources without a filed, current plan, by county ------------------ */
+var coverageLayer = L.featureGroup().addTo(map);
+var REASON_COLORS = { no_plan: '#b10026', not_filed: '#fd8d3c', expired: '#807dba' };
+
+function coverage() {
+  getJSON('/analysis/resources/plans/coverage').then(function (fc) {
+    var m = fc.metadata;
+    st.coverage = m;
+    coverageLayer.clearLayers();
+    fc.features.forEach(function (f) {
+      var p = f.properties, c = f.geometry.coordinates;
+      coverageLayer.addLayer(L.circleMarker([c[1], c[0]], { radius: 6, color: REASON_COLORS[p.reason], weight: 3,
+        fillOpacity: 0, className: 'inc-uncovered' }).bindTooltip(esc(p.name) + ' — ' + esc(p.reason_zh)));
+    });
+    var rows = m.by_county.filter(function (c) { return c.hazard_sources > c.covered; }).map(function (c) {
+      return '<tr><td>' + esc(c.county) + '</td><td>' + c.hazard_sources + '</td><td>' + c.no_plan + '</td><td>' +
+        c.not_filed + '</td><td>' + c.expired + '</td></tr>';
+    }).join('');
+    $('inc-coverage-out').innerHTML = '<div class="inc-sub">' + m.without_current_plan + ' / ' + m.hazard_sources +
+      ' 个重大危险源无有效备案预案 without a filed, current plan (' + esc(m.as_of) + ')</div>' +
+      '<div class="muted">' + Object.keys(REASON_COLORS).map(function (k) {
+        return '<span class="inc-dot" style="background:' + REASON_COLORS[k] + '"></span>' +
+          { no_plan: '无预案', not_filed: '未备案', expired: '过期' }[k]; }).join(' ') + '</div>' +
+      '<table class="rm-table inc-coverage"><thead><tr><th>县区 county</th><th>危险源</th><th>无预案</th><th>未备案</th>' +
+      '<th>过期</th></tr></thead><tbody>' + rows + '</tbody></table>';
+  }).catch(function (e) { err('预案覆盖 coverage', e); });
+}
+$('inc-coverage').addEventListener('click', coverage);
 
 /* ---- list, open, live --------------------------------------------------------------------------------- */
 function refresh() {

@@ -7,6 +7,7 @@
  * popup (on Leaflet's popupopen) and a layer group to the map. Writes need an editor key (the API key box). */
 import { $, esc, status } from './dom.js';
 import { getBlob, getJSON } from './http.js';
+import { focusPadding, isCompact, setSheet } from './layout.js';
 import { map } from './state.js';
 
 var STATE_ZH = { dispatched: '已调派', en_route: '在途', on_scene: '到场', released: '已撤离' };
@@ -50,6 +51,15 @@ panel.innerHTML =
 var side = $('side');
 side.insertBefore(panel, $('panel-result'));
 
+/* bring an element of the panel into view: beside the map on a desktop, in the bottom sheet (at ``height``) on a
+ * phone or tablet (layout.js) */
+function reveal(el, height) {
+  panel.open = true;
+  if (!isCompact()) { el.scrollIntoView({ block: 'nearest' }); return; }
+  setSheet(height || 'full');
+  setTimeout(function () { side.scrollTop = el.offsetTop - ($('sheet-handle') ? $('sheet-handle').offsetHeight : 0); }, 0);
+}
+
 /* the point popup gets a second button: report an incident here */
 map.on('popupopen', function (e) {
   var el = e.popup.getContent();
@@ -61,9 +71,8 @@ map.on('popupopen', function (e) {
   b.addEventListener('click', function () {
     map.closePopup();
     $('inc-lat').value = ll.lat.toFixed(6); $('inc-lon').value = ll.lng.toFixed(6);
-    panel.open = true;
-    $('inc-title').focus();
-    panel.scrollIntoView({ block: 'start' });
+    reveal(panel, 'full');
+    $('inc-title').focus({ preventScroll: true });
   });
   el.appendChild(b);
 });
@@ -154,7 +163,9 @@ function assemble() {
   post('/incidents/' + doc.id + '/analyses', { kind: 'resources', params: { needs: needs } }).then(function (r) {
     st.plan = { incident: doc.id, fc: r.result };
     doc.timeline.push({ seq: r.seq, kind: 'analysis' });      // our own event: the stream need not reload it
+    if (isCompact()) { setSheet('half'); }                     // the routes on the map above the plan
     showPlan(r.result);
+    reveal($('inc-plan'), 'half');
     $('inc-msg').textContent = '';
   }).catch(function (e) { err('调集失败 assembly failed', e); });
 }
@@ -259,7 +270,9 @@ function drawPlan(fc, active) {
       fillOpacity: 0.9 }).bindTooltip(esc(p.name) + ' · ' + fmt(p.eta_min) + ' min'));
   });
   var b = planLayer.getBounds();
-  if (b.isValid() && st.current) { map.fitBounds(b.extend([st.current.lat, st.current.lon]), { padding: [30, 30], maxZoom: 12 }); }
+  if (b.isValid() && st.current) {
+    map.fitBounds(b.extend([st.current.lat, st.current.lon]), L.extend({ maxZoom: 12 }, focusPadding()));
+  }
 }
 
 /* ---- emergency-plan coverage: hazard sources without a filed, current plan, by county ------------------ */

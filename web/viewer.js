@@ -13,7 +13,7 @@ import { setupBasemaps } from './js/basemaps.js';
 import { parseCoords } from './js/coords.js';
 import { $, esc, status } from './js/dom.js';
 import { exposure } from './js/exposure.js';
-import { exportCsv, exportGeojson, exportPdf } from './js/exports.js';
+import { exportBrief, exportCsv, exportGeojson, exportPdf } from './js/exports.js';
 import { geodesicArea, geodesicDistance } from './js/geodesy.js';
 import { download, getJSON } from './js/http.js';
 import { goTo, pointPopup } from './js/incident.js';
@@ -24,7 +24,7 @@ import { MeasureControl, startMeasure, stopMeasure } from './js/measure.js';
 import { copyLink, parseHash, updateHash } from './js/permalink.js';
 import './js/popups.js';
 import './js/readout.js';
-import { clearResult } from './js/results.js';
+import { clearResult, panelView, resultsList } from './js/results.js';
 import { nearestRescue, runRescue } from './js/rescue.js';
 import { risk } from './js/risk.js';
 import { setScenario, skyNote, stabilityFromSky, windFrom } from './js/scenario.js';
@@ -37,7 +37,8 @@ Object.assign(viewer, {
   attributeTable: attributeTable, nearestRescue: nearestRescue, pointPopup: pointPopup, goTo: goTo,
   windFrom: windFrom, stabilityFromSky: stabilityFromSky, exposure: exposure, sitingPark: sitingPark, siting: siting,
   uploadProposal: uploadProposal, startMeasure: startMeasure, stopMeasure: stopMeasure, risk: risk, search: search,
-  exportPdf: exportPdf, updateHash: updateHash, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
+  exportPdf: exportPdf, exportBrief: exportBrief, updateHash: updateHash, resultsList: resultsList,
+  panelNote: function (text) { panelView(); status(text); }, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
 });
 setupLayout();
 
@@ -91,6 +92,7 @@ function start(config) {
   $('export-geojson').addEventListener('click', exportGeojson);
   $('export-csv').addEventListener('click', exportCsv);
   $('export-pdf').addEventListener('click', exportPdf);
+  $('export-brief').addEventListener('click', exportBrief);
   $('print').addEventListener('click', function () { window.print(); });
   window.addEventListener('beforeprint', function () {
     Array.prototype.forEach.call(document.querySelectorAll('#result details'), function (d) { d.open = true; });

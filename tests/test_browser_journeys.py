@@ -168,3 +168,77 @@ def test_commander_dms_exposure_with_wind_rescue_both_on_the_map_then_brief(pers
     page.wait_for_timeout(300)
     person.shot(f"journey18_commander_{person.name}_brief")
     person.check_clean()
+
+
+# -- control room: toast → decision package → acknowledge → brief ------------------------------------
+
+SENSOR_KEY, EDITOR_KEY = "j-sens0r", "j-ed1tor"
+
+
+@pytest.fixture(scope="module")
+def alarm_server(browser, sample_gpkg, tmp_path_factory):  # noqa: F811
+    import shutil
+
+    from conftest import ServerProcess
+
+    path = tmp_path_factory.mktemp("journey_alarm") / "sample.gpkg"
+    shutil.copyfile(sample_gpkg, path)
+    with ServerProcess({"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(path), "GIS_BASEMAP_URL": "",
+                        "GIS_API_KEYS": f"{SENSOR_KEY}:sensor,{EDITOR_KEY}:editor",
+                        "GIS_READ_REQUIRES_KEY": "false"}) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_alarm_toast_package_acknowledge_brief(browser, alarm_server, size, tmp_path):
+    import time
+
+    import pypdf
+
+    w = Watched(browser, (alarm_server.url,), **SIZES[size])
+    w.name, w.touch = size, size != "desktop"
+    try:
+        page = w.page
+        page.goto(f"{alarm_server.url}/viewer")
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("body[data-monitoring='1']")
+        wait_js(page, "window.monitoring.state.connected === true")
+        sensors = _api(alarm_server, "/collections/sensors/items?kind=toxic_gas&limit=3")["features"]
+        sensor = sensors[list(SIZES).index(size)]                  # a sensor of its own per screen size
+        now = time.time()
+        rows = [{"sensor_id": sensor["id"], "time": now - 60 + 10 * i, "value": v}
+                for i, v in enumerate([20.0, 40.0, 70.0, 90.0, 130.0, 240.0])]
+        req = urllib.request.Request(f"{alarm_server.url}/monitoring/readings", data=json.dumps({"readings": rows}).encode(),
+                                     headers={"Content-Type": "application/json", "X-API-Key": SENSOR_KEY}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert json.loads(r.read())["alarm_changes"][0]["kind"] == "open"
+        toast = page.wait_for_selector(".mon-toast[data-alarm]")
+        aid = int(toast.get_attribute("data-alarm"))
+        w.shot(f"journey18_alarm_{size}_toast")
+        _press(w, f".mon-toast[data-alarm='{aid}'] button.mon-open-package")
+        page.wait_for_selector("#mon-package .mon-teams tr:nth-child(2)")
+        # no stale result in the side panel
+        assert page.inner_text("#result").strip() == "" and "决策包" in page.inner_text("#status")
+        # acknowledge without a key: told what to do; with the editor key: acknowledged
+        _press(w, "#mon-package .mon-ack")
+        page.wait_for_selector("#mon-package .mon-msg.mon-bad")
+        assert "API key" in page.inner_text("#mon-package .mon-msg")
+        _open_panel(w)
+        _press(w, "#panel-key summary")
+        page.fill("#api-key", EDITOR_KEY)
+        _press(w, "#mon-package .mon-ack")
+        page.wait_for_selector("#mon-package .mon-msg:not(.mon-bad)")
+        assert _api(alarm_server, f"/monitoring/alarms/{aid}?package=false")["alarm"]["status"] == "acknowledged"
+        assert page.locator("#mon-package .mon-ack").is_disabled()
+        w.shot(f"journey18_alarm_{size}_acknowledged")
+        with page.expect_download() as dl:
+            _press(w, "#mon-package .mon-brief")
+        path = tmp_path / "alarm.pdf"
+        dl.value.save_as(path)
+        reader = pypdf.PdfReader(io.BytesIO(path.read_bytes()))
+        assert len(reader.pages) == 1
+        text = reader.pages[0].extract_text().replace(" ", "").replace("\n", "")
+        assert f"报警alarm#{aid}" in text and "北京时间" in text and "acknowledged" in text
+        w.check_clean()
+    finally:
+        w.context.close()

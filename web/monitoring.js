@@ -189,13 +189,16 @@
     s.textContent = text;
     s.classList.toggle('mon-bad', !!bad);
   }
+  var NEED_KEY = '需要编辑权限的密钥：在左侧「API key」中输入 an editor key is needed: type it under API key';
   function acknowledge(a, box) {
+    var k = document.getElementById('api-key');
+    if (!k || !k.value.trim()) { say(box, NEED_KEY, true); return Promise.resolve(null); }   // a write needs a key
     return fetch('/monitoring/alarms/' + encodeURIComponent(a.id) + '/acknowledge', {
       method: 'POST', headers: withKey({ 'Content-Type': 'application/json', Accept: 'application/json' }), body: '{}'
     }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (doc) {
         if (r.status === 401 || r.status === 403) {
-          throw new Error('需要编辑权限的密钥：在左侧「API key」中输入 an editor key is needed: type it under API key (HTTP ' + r.status + ')');
+          throw new Error(NEED_KEY + ' (HTTP ' + r.status + ')');
         }
         if (!r.ok) { throw new Error('HTTP ' + r.status + ': ' + ((doc && doc.description) || '')); }
         return doc.alarm;

@@ -12,6 +12,13 @@
   var state = { sensors: {}, alarms: {}, events: [], packageDoc: null, connected: false, sensorsLoaded: false };
   var mon = window.monitoring = { state: state };
   var sensorLayer = L.layerGroup().addTo(map);
+  // the live sensors stand in for the catalogue's sensors layer and obey its checkbox (layers.js)
+  viewer.state.replacements = L.extend(viewer.state.replacements || {}, { sensors: sensorLayer });
+  (function syncWithCheckbox() {   // the viewer's layers may already be set up when this module runs
+    var row = viewer.state.rows && viewer.state.rows.sensors, cat = viewer.state.layers.sensors;
+    if (cat && map.hasLayer(cat)) { map.removeLayer(cat); }
+    if (row && !row.box.checked) { map.removeLayer(sensorLayer); }
+  }());
   var packageLayer = L.featureGroup().addTo(map);
 
   function getJSON(url, options) {
@@ -276,12 +283,6 @@
   mon.showSeries = showSeries;
 
   /* ---- start ----------------------------------------------------------------------------- */
-  function hideCatalogueSensors() {   // the live layer replaces the plain catalogue layer of sensors
-    var layer = viewer.state && viewer.state.layers && viewer.state.layers.sensors;
-    if (layer && map.hasLayer(layer)) { map.removeLayer(layer); }
-    var box = document.querySelector('input[data-layer="sensors"]');
-    if (box) { box.checked = false; }
-  }
   getJSON('/monitoring/alarms?status=live').then(function (doc) {
     (doc.alarms || []).forEach(function (a) { state.alarms[a.id] = a; });
   }).catch(function () { /* none */ }).then(function () {
@@ -292,6 +293,5 @@
     mon.ready = true;
     document.body.dataset.monitoring = '1';
   });
-  var waitViewer = setInterval(function () { if (viewer.ready) { clearInterval(waitViewer); hideCatalogueSensors(); } }, 200);
   setInterval(loadSensors, 15000);
 }());

@@ -20,6 +20,8 @@ import { goTo, pointPopup } from './js/incident.js';
 import { zhEn } from './js/labels.js';
 import { focusPadding, isCompact, setSheet, setupLayout } from './js/layout.js';
 import { setupLayers } from './js/layers.js';
+import { setupPrint } from './js/print.js';
+import { refreshLegend, setupLegend } from './js/legend.js';
 import { MeasureControl, startMeasure, stopMeasure } from './js/measure.js';
 import { copyLink, parseHash, updateHash } from './js/permalink.js';
 import './js/popups.js';
@@ -93,11 +95,7 @@ function start(config) {
   $('export-csv').addEventListener('click', exportCsv);
   $('export-pdf').addEventListener('click', exportPdf);
   $('export-brief').addEventListener('click', exportBrief);
-  $('print').addEventListener('click', function () { window.print(); });
-  window.addEventListener('beforeprint', function () {
-    Array.prototype.forEach.call(document.querySelectorAll('#result details'), function (d) { d.open = true; });
-    map.invalidateSize();
-  });
+  setupPrint();
   $('copy-link').addEventListener('click', copyLink);
   $('proposal-file').addEventListener('change', function (ev) { uploadProposal(ev.target.files[0]); });
   $('proposal-download').addEventListener('click', function () {
@@ -120,7 +118,9 @@ function start(config) {
   });
   map.on('moveend', updateHash);
   var wanted = h.layers !== undefined ? h.layers.split(',').filter(Boolean) : null;
+  setupLegend();
   setupLayers(config, wanted).then(function () {
+    refreshLegend();
     state.ready = true;
     return restore(h);
   }).then(function () {

@@ -137,6 +137,7 @@ function renderList() {
     list.appendChild(li);
   });
   list.hidden = !list.children.length;
+  map.fire('rm:legend');
 }
 
 function fitGroup(g) {

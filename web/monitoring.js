@@ -151,6 +151,8 @@
   function openPackage(id) {
     var box = document.getElementById('mon-package');
     document.getElementById('mon-panel').classList.remove('mon-collapsed');
+    var legend = document.getElementById('viewer-legend');   // the package needs the right side: fold the legend
+    if (legend) { legend.classList.add('rm-folded'); }
     box.innerHTML = '<span class="muted">决策包加载中… loading</span>';
     // the side panel must not keep an unrelated result beside the package (its layers stay in the results list)
     if (viewer.panelNote) { viewer.panelNote('决策包 Decision package #' + id + ' — 见监测面板 in the monitoring panel'); }

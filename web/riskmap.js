@@ -254,6 +254,7 @@
         .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
         .then(function (fc) {
           if (seq !== self._seq || !self._map) { return; }
+          if (self._popupHeld()) { self._stale = true; return; }   // a popup opened while this was loading
           if (fc.numberMatched > fc.features.length) { self._show(self._agg, 'aggregate', aggNote); return; }
           self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
         })

@@ -160,12 +160,12 @@ async def stream(request: Request,
                 e = {k: v for k, v in e.items() if k != "data"} | {"data": _light(e["data"])}
                 done = e["seq"]
                 yield _sse(e)
+            if await request.is_disconnected():
+                break
             if not got:
                 idle += 1.0
                 if idle >= 15:
                     idle = 0
-                    if await request.is_disconnected():
-                        break
                     yield b": keep-alive\n\n"
                 await asyncio.sleep(1.0)
 

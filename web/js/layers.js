@@ -69,7 +69,8 @@ export function ensureLayer(meta) {
   });
 }
 
-export var INITIAL_OFF = { roads: true, admin_areas: true };   // the offline basemap draws both
+export var INITIAL_OFF = { roads: true, admin_areas: true,   // the offline basemap draws both
+  supply_depots: true, shelters: true, emergency_plans: true };  // resources: shown when asked for (issue 22)
 export var LIVE_LIMIT = 1000;   // features per layer in view before grid counts are shown instead
 
 export function setupLayers(config, wanted) {

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from .catalog import AttributeSpec, LayerSpec
+from .models.equipment import check_equipment
 from .models.grading import categories
 
 MAX_ERRORS_REPORTED = 50
@@ -82,6 +83,13 @@ def _as_string(attr: AttributeSpec, value: Any) -> str:
         raise ValueError("text must not contain the NUL character (U+0000)")
     if attr.max_length and len(text) > attr.max_length:
         raise ValueError(f"text longer than {attr.max_length} characters")
+    if attr.schema == "date":
+        from datetime import date
+
+        try:
+            return date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ValueError(f"expected a date YYYY-MM-DD, got {text!r}") from None
     return text
 
 
@@ -136,7 +144,25 @@ def _as_json(attr: AttributeSpec, value: Any) -> Any:
         raise ValueError(f"expected a JSON array or object, got {type(value).__name__}")
     if _has_nul(value):
         raise ValueError("JSON text must not contain the NUL character (U+0000)")
-    return _check_inventory(value) if attr.schema == "inventory" else value
+    if attr.schema == "inventory":
+        return _check_inventory(value)
+    if attr.schema == "equipment":
+        return check_equipment(value)
+    if attr.schema == "id_list":
+        return _check_id_list(value)
+    return value
+
+
+def _check_id_list(value: Any) -> list[int]:
+    """A list of feature ids (positive integers), e.g. the hazard sources an emergency plan covers."""
+    if not isinstance(value, list):
+        raise ValueError("expected a list of feature ids, e.g. [3, 17]")
+    out = []
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1 or v > 2**63 - 1:
+            raise ValueError(f"[{i}] must be a positive integer id (got {v!r})")
+        out.append(v)
+    return out
 
 
 _COERCE = {"string": _as_string, "integer": _as_integer, "number": _as_number, "boolean": _as_boolean,

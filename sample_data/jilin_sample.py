@@ -993,6 +993,14 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1, nat
     from gis_service.monitoring.sample import make_sensors
 
     layers["sensors"] = make_sensors(ctx.rng(12), layers, ctx.county_of, ctx.synthetic)
+    from gis_service.analysis.resources import sample as resources_sample
+
+    resources_sample.add_team_equipment(ctx.rng(13), layers["rescue_teams"])
+    layers["supply_depots"] = resources_sample.make_depots(ctx.rng(14), NAMED_TEAMS, ctx.seats, ctx.county_of,
+                                                           ctx.in_province, ctx.synthetic)
+    layers["shelters"] = resources_sample.make_shelters(ctx.rng(15), ctx.seats, ctx.in_province, ctx.synthetic)
+    layers["emergency_plans"] = resources_sample.make_plans(ctx.rng(16), layers["hazard_sources"], ctx.seats,
+                                                            ctx.synthetic)
     admin = nat.admin_rows(sys.modules[__name__]) if nat else ctx.admin
     layers["admin_areas"] = [(a["geometry"], {"name": a["name"], "level": a["level"], "code": a["code"],
                                               "parent_code": a["parent_code"], "data_source": SRC_ADMIN})

@@ -158,3 +158,49 @@ def test_siting_body_and_vertex_limits(client):
     body = {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
     r = client.post("/analysis/siting", json=body)
     assert error_field(r) == "geometry" and "vertices" in r.json()["problems"][0]["problem"]
+
+
+# -- issue 23: typed request bodies and ids end the last 500s the fuzzer found ----------------------------
+BAD_MULTIPOLYGONS = [
+    [1, 2],                                   # numbers where polygons belong
+    [[1, 2]],                                 # numbers where rings belong
+    [[[1, 2]]],                               # numbers where positions' rings belong (a ring of numbers)
+    [[[[125.3, 43.9], [125.4, 43.9], [125.4]]]],  # a position with one number
+    [[[[125.3, 43.9, "x"]]]],                 # a position with text
+    [[]],                                     # an empty polygon
+]
+
+
+@pytest.mark.parametrize("coords", BAD_MULTIPOLYGONS)
+@pytest.mark.parametrize("path", ["/analysis/siting", "/reports/siting"])
+def test_multipolygon_with_numbers_where_rings_belong(client, path, coords):
+    body = {"type": "Feature", "properties": {}, "geometry": {"type": "MultiPolygon", "coordinates": coords}}
+    assert "geometry" in error_field(client.post(path, json=body))
+
+
+def test_alarm_id_above_int64(client):
+    assert "alarm_id" in error_field(client.get(f"/monitoring/alarms/{BIG}"))
+    assert "alarm_id" in error_field(client.post(f"/monitoring/alarms/{BIG}/acknowledge", headers=EDITOR))
+    assert "alarm_id" in error_field(client.get(f"/monitoring/alarms/-{int(BIG) + 1}"))
+
+
+def test_missing_web_asset_folder_is_404_and_named_at_start(store, tmp_path, monkeypatch):
+    import logging
+
+    import gis_service.maps.assets as assets
+
+    monkeypatch.setattr(assets, "VENDOR_DIR", tmp_path / "node_modules")  # not built
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("gis_service.api.app").addHandler(handler)  # the service's root does not propagate
+    try:
+        app = create_app(Settings(), store=store)
+    finally:
+        logging.getLogger("gis_service.api.app").removeHandler(handler)
+    assert any("web assets missing" in m and "setup_web_assets.sh" in m for m in seen), seen
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/static/vendor/jquery/dist/jquery.min.js")
+        assert r.status_code == 404, r.text[:200]
+        assert r.headers["content-type"].startswith("application/json")
+        assert c.get("/collections").status_code == 200  # the API still answers

@@ -216,3 +216,36 @@ def test_extent_follows_writes(fresh_store, catalog):
     assert grown[2] == pytest.approx(130.9) and grown[3] == pytest.approx(46.1)
     store.write("rescue_teams", WriteBatch(deletes=[fid]))
     assert store.extent("rescue_teams") == pytest.approx(before)
+
+
+@pytest.mark.parametrize("fresh_store", ["embedded", "postgis"], indirect=True)
+def test_spatial_queries_follow_inserts_replaces_and_deletes(fresh_store, catalog):
+    """After a write that creates, moves and deletes features, every spatial question (bbox page,
+    within, nearest, intersecting) answers for the new state — on the embedded store by updating its
+    R-tree in place (the same index object, one entry per feature; no rebuild)."""
+    store = fresh_store
+    spec = catalog["rescue_teams"]
+    index = store._layers["rescue_teams"].index if store.kind == "embedded" else None
+    far = (131.5, 47.5)  # far from the dataset: whatever is here came from this write
+    rows = validate_rows(spec, [(Point(far[0] + 0.01 * i, far[1]), {"name": f"新队{i}", "team_type": "fire",
+                                                                    "personnel": 5, "on_duty": True})
+                                for i in range(3)])
+    moved = validate_rows(spec, [(Point(far[0], far[1] + 0.005), {"name": "搬来", "team_type": "fire",
+                                                                  "personnel": 5, "on_duty": True})])[0]
+    old_2 = store.get("rescue_teams", 2)
+    new_ids = store.write("rescue_teams", WriteBatch(creates=rows, replaces={2: moved}, deletes=[1]))
+    centre = Point(*far)
+    near = store.within("rescue_teams", centre, 5_000)
+    assert {f.id for f in near} == {*new_ids, 2}
+    assert [f.id for f in store.nearest("rescue_teams", centre, 2)] == [new_ids[0], 2]
+    box = (far[0] - 0.1, far[1] - 0.1, far[0] + 0.1, far[1] + 0.1)
+    assert {f.id for f in store.items("rescue_teams", Query(bbox=box, limit=100)).features} == {*new_ids, 2}
+    assert {f.id for f in store.intersecting("rescue_teams", centre.buffer(0.05))} == {*new_ids, 2}
+    old_point = old_2.geometry
+    assert 2 not in {f.id for f in store.within("rescue_teams", old_point, 1.0)}  # moved away from there
+    store.write("rescue_teams", WriteBatch(deletes=new_ids))
+    assert {f.id for f in store.within("rescue_teams", centre, 5_000)} == {2}
+    assert 1 not in {f.id for f in store.nearest("rescue_teams", old_point, 40)}
+    if index is not None:
+        assert store._layers["rescue_teams"].index is index  # updated in place, never rebuilt
+        assert len(index) == store.count("rescue_teams") == 40 - 1

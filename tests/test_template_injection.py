@@ -43,7 +43,7 @@ def payload(max_length: int | None) -> str:
 
 def free_text(spec):
     return [a for a in spec.attributes
-            if a.type == "string" and a.enum is None and (spec.name, a.name) not in NOT_FREE_TEXT]
+            if a.type == "string" and a.enum is None and a.schema is None and (spec.name, a.name) not in NOT_FREE_TEXT]
 
 
 def hostile_sample(gpkg, catalog, store) -> None:

@@ -38,6 +38,9 @@
       '<div id="mon-package" class="mon-package"></div>';
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
+    // the title folds the panel (it starts folded on a phone or tablet, where it sits over the map)
+    div.querySelector('.mon-head').addEventListener('click', function () { div.classList.toggle('mon-collapsed'); });
+    if (viewer.isCompact && viewer.isCompact()) { div.classList.add('mon-collapsed'); }
     return div;
   };
   panel.addTo(map);
@@ -140,6 +143,7 @@
   }
   function openPackage(id) {
     var box = document.getElementById('mon-package');
+    document.getElementById('mon-panel').classList.remove('mon-collapsed');
     box.innerHTML = '<span class="muted">决策包加载中… loading</span>';
     return getJSON('/monitoring/alarms/' + encodeURIComponent(id)).then(function (doc) {
       state.packageDoc = doc;
@@ -149,7 +153,6 @@
           packageLayer.addLayer(RiskMap.resultLayer(fc, { title: '决策包 decision package', rankLabels: true }));
         }
       });
-      try { map.fitBounds(packageLayer.getBounds(), { padding: [30, 30], maxZoom: 13 }); } catch (e) { /* empty */ }
       var a = doc.alarm, src = doc.source || {}, sc = doc.scenario || {}, ex = (doc.exposure && doc.exposure.metadata &&
         doc.exposure.metadata.exposure) || {};
       box.innerHTML = '<div class="mon-sub">决策包 Decision package — 报警 #' + esc(a.id) + '</div>' +
@@ -163,6 +166,8 @@
         '<table class="rm-table mon-teams"><tr><th>#</th><th>救援队伍 team</th><th>类型</th><th>ETA min</th><th>达标</th></tr>' + teamRows(doc.rescue) + '</table>' +
         '<div id="mon-series" class="mon-series"></div>' +
         (doc.notes && doc.notes.length ? '<div class="muted">' + doc.notes.map(esc).join('<br>') + '</div>' : '');
+      // framed clear of the panels (the monitoring panel now holds the package)
+      try { map.fitBounds(packageLayer.getBounds(), L.extend({ maxZoom: 13 }, viewer.focusPadding ? viewer.focusPadding() : { padding: [30, 30] })); } catch (e) { /* empty */ }
       return showSeries(a.sensor_id);
     }).catch(function (e) { box.textContent = '决策包失败 decision package failed: ' + e.message; });
   }

@@ -19,6 +19,7 @@ import { geodesicArea, geodesicDistance } from './js/geodesy.js';
 import { download, getJSON } from './js/http.js';
 import { goTo, pointPopup } from './js/incident.js';
 import { zhEn } from './js/labels.js';
+import { focusPadding, isCompact, setSheet, setupLayout } from './js/layout.js';
 import { setupLayers } from './js/layers.js';
 import { MeasureControl, startMeasure, stopMeasure } from './js/measure.js';
 import { copyLink, parseHash, updateHash } from './js/permalink.js';
@@ -37,8 +38,9 @@ Object.assign(viewer, {
   attributeTable: attributeTable, nearestRescue: nearestRescue, pointPopup: pointPopup, goTo: goTo,
   windFrom: windFrom, stabilityFromSky: stabilityFromSky, exposure: exposure, sitingPark: sitingPark, siting: siting,
   uploadProposal: uploadProposal, startMeasure: startMeasure, stopMeasure: stopMeasure, risk: risk, search: search,
-  exportPdf: exportPdf, updateHash: updateHash
+  exportPdf: exportPdf, updateHash: updateHash, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
 });
+setupLayout();
 
 /* A shared link's analysis, run again with the view kept. */
 function restore(h) {

@@ -11,6 +11,7 @@ Middleware, outermost first: :class:`errors.RequestContext` (request id, access 
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -29,11 +30,13 @@ from . import (
     exposure,
     features,
     health,
+    incidents,
     maps,
     monitoring,
     processes,
     reports,
     rescue,
+    resources,
     risk,
     siting,
     viewer,
@@ -109,17 +112,32 @@ def _offline_docs(app: FastAPI) -> None:
                                    swagger_favicon_url=f"{base}/favicon-32x32.png")
 
 
+class _AssetFolder(StaticFiles):
+    """StaticFiles whose missing folder answers 404 (JSON, like every error) instead of Starlette's
+    ``RuntimeError`` → 500 on the first request; :func:`_mount_static` names the missing folders at start."""
+
+    async def check_config(self) -> None:
+        if self.directory is not None and not os.path.isdir(self.directory):
+            return  # every path then misses: lookup_path finds nothing and get_response raises 404
+        await super().check_config()
+
+
 def _mount_static(app: FastAPI) -> None:
     """Browser assets through Starlette's StaticFiles (it refuses any path leaving its folder):
     Leaflet from its PyPI package, and each allowed npm package of web/node_modules on its own mount
-    (``/static/vendor/<package>/...``), so nothing else in node_modules is reachable."""
+    (``/static/vendor/<package>/...``), so nothing else in node_modules is reachable. A package folder
+    that is missing (web assets not built) is logged at start and its URLs answer 404; the JSON API works."""
     import xstatic.pkg.leaflet as leaflet
 
     from ..maps.assets import VENDOR_DIR, VENDOR_PACKAGES
 
     app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    missing = [p for p in VENDOR_PACKAGES if not (VENDOR_DIR / p).is_dir()]
+    if missing:
+        log.warning("web assets missing in %s: %s — /static/vendor/… answers 404 and the viewer and maps "
+                    "will not load until `bash scripts/setup_web_assets.sh` is run", VENDOR_DIR, ", ".join(missing))
     for package in VENDOR_PACKAGES:
-        app.mount(f"/static/vendor/{package}", StaticFiles(directory=VENDOR_DIR / package, check_dir=False),
+        app.mount(f"/static/vendor/{package}", _AssetFolder(directory=VENDOR_DIR / package, check_dir=False),
                   name=f"vendor:{package}")
 
 
@@ -214,7 +232,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
 # Every router, in this order. A new capability writes gis_service/api/<name>.py with a module-level
 # ``router = APIRouter(...)``, imports it above and adds it here: a missing module fails at import, loudly.
-ROUTERS = (features, exposure, rescue, siting, maps, viewer, reports, risk, monitoring, processes, batches)
+ROUTERS = (features, exposure, rescue, resources, incidents, siting, maps, viewer, reports, risk, monitoring,
+           processes, batches)
 # Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
 # A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).
 HEAVY_ROUTERS = (exposure, siting, maps, reports, risk)

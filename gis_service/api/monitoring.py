@@ -184,7 +184,7 @@ async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, l
                                                                   "(default: Last-Event-ID header, else only new)"),
                        mon: Monitoring = Depends(context), _=Reader):
     header = request.headers.get("last-event-id")
-    if since is None and header and header.isdigit():
+    if since is None and header and header.isascii() and header.isdigit() and int(header) <= INT64_MAX:
         since = int(header)
     q = await mon.hub.subscribe()
     start = mon.hub.last

@@ -71,7 +71,10 @@ def qra_query(
     installation: str | None = Query(None, max_length=400, description="new | existing (GB 36894 column)"),
     terrain: str | None = Query(None, max_length=400, description="rural | urban"),
     pool_area_m2: float | None = Query(None, ge=POOL_AREA_RANGE_M2[0], le=POOL_AREA_RANGE_M2[1],
-                                       description="pool area for point units, m²"),
+                                       description="bund area, m²: the largest a pool can be (polygon units: the "
+                                       "smaller of this and the polygon); pools are sized by the release"),
+    min_pool_thickness_mm: float | None = Query(None, ge=0.5, le=100, description="layer thickness an unbunded "
+                                                "spill spreads to, mm; default 5 [M]"),
     day_fraction: float | None = Query(None, ge=0, le=1, description="share of the year that is day"),
     fn_upper: str | None = Query(None, max_length=400, description="upper F-N line c,k (F = c/N^k)"),
     fn_lower: str | None = Query(None, max_length=400, description="lower F-N line c,k (F = c/N^k)"),

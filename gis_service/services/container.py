@@ -18,12 +18,14 @@ from ..config import Settings, get_settings
 from ..stores import Store, make_store
 from .batch import BatchService
 from .exposure import ExposureService
+from .incidents import IncidentService
 from .layers import LayersService
 from .maps import MapsService
 from .monitoring import MonitoringService
 from .processes import ProcessesService
 from .reports import ReportsService
 from .rescue import RescueService
+from .resources import ResourcesService
 from .risk import RiskService
 from .siting import SitingService
 
@@ -35,6 +37,8 @@ class Services:
     layers: LayersService
     exposure: ExposureService
     rescue: RescueService
+    resources: ResourcesService
+    incidents: IncidentService
     siting: SitingService
     risk: RiskService
     monitoring: MonitoringService
@@ -52,12 +56,15 @@ class Services:
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
         rescue = RescueService(store, settings)
+        resources = ResourcesService(store, rescue, exposure)
+        incidents = IncidentService(store, exposure, rescue, resources)
+        resources.commitments = incidents.commitments
         siting = SitingService(store, rescue)
         risk = RiskService(store)
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
-        reports = ReportsService(settings, layers, exposure, rescue, siting, risk)
+        reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents)
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
-        return cls(settings, store, layers, exposure, rescue, siting, risk, monitoring, maps, reports, batch,
-                   processes)
+        return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
+                   reports, batch, processes)

@@ -10,8 +10,10 @@ from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
 from ..config import Settings
 from ..reports import content, pdf
+from ..reports import incident as incident_report
 from ..reports.fonts import cjk_font
 from .exposure import ExposureService
+from .incidents import IncidentService
 from .layers import LayersService
 from .rescue import RescueService
 from .risk import RiskService
@@ -20,10 +22,11 @@ from .siting import SitingService
 
 class ReportsService:
     def __init__(self, settings: Settings, layers: LayersService, exposure: ExposureService, rescue: RescueService,
-                 siting: SitingService, risk: RiskService):
+                 siting: SitingService, risk: RiskService, incidents: IncidentService | None = None):
         self.settings = settings
         self.layers, self.exposure_svc, self.rescue_svc, self.siting_svc, self.risk_svc = \
             layers, exposure, rescue, siting, risk
+        self.incidents_svc = incidents
 
     @property
     def font(self) -> Path:
@@ -55,3 +58,9 @@ class ReportsService:
              park_id: int | None = None) -> bytes:
         fc = self.risk_svc.individual(params, layer=layer, fid=fid, park_id=park_id, societal=True)
         return self._pdf(content.risk_report, fc)
+
+    def incident(self, incident_id: int) -> bytes:
+        """After-action report of an incident: summary, map, units with their state times, plans, timeline."""
+        assert self.incidents_svc is not None, "built by Services with the incidents facade"
+        doc = self.incidents_svc.get(incident_id)
+        return self._pdf(incident_report.after_action, doc)

@@ -1,9 +1,10 @@
 """The embedded store: a GeoPackage file on disk plus an in-memory spatial index.
 
-No server is needed: each layer is read once into memory (geometries as a shapely array, an
-``STRtree`` over them, attributes as a DataFrame) and every write rewrites the layer in a copy
-of the file that then atomically replaces the original, so a failed write leaves the file and
-the in-memory state untouched.
+No server is needed: each layer is read once into memory (geometries as a shapely array, an R-tree
+of their bounds keyed by feature id, attributes as a DataFrame) and every write rewrites the layer in a
+copy of the file that then atomically replaces the original, so a failed write leaves the file and
+the in-memory state untouched. The R-tree (``rtree``, libspatialindex) takes the write's deletes and
+inserts in place once the file is swapped in: a write never rebuilds the index of its layer.
 
 Several processes may open the same file (``serve --workers N``, CLI loads beside a running
 service): writes are coordinated by an exclusive OS lock (``flock``) on ``<file>.lock`` — under it a
@@ -39,6 +40,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import rtree.index
 import shapely
 from shapely.geometry.base import BaseGeometry
 
@@ -96,13 +98,68 @@ def _py(value: Any, attr_type: str) -> Any:
     return str(value)
 
 
+Bounds = tuple[float, float, float, float]
+
+
+def _bounds(ids: np.ndarray, geoms: np.ndarray) -> dict[int, Bounds]:
+    """Feature id → bounds of its geometry; empty geometries (no bounds) are not indexed."""
+    if not len(ids):
+        return {}
+    b = shapely.bounds(geoms)
+    ok = np.isfinite(b).all(axis=1)
+    return {int(i): (float(r[0]), float(r[1]), float(r[2]), float(r[3])) for i, r in zip(ids[ok], b[ok], strict=True)}
+
+
+class _SpatialIndex:
+    """One layer's R-tree (libspatialindex through ``rtree``) over its features' bounds, keyed by feature id.
+
+    A write applies its deletes and inserts (a replaced geometry is both) with :meth:`update`, which also
+    bumps :attr:`generation`; each :class:`_LayerData` remembers the generation it matches, so a reader still
+    holding the layer as it was before a write gets ``None`` from a query (and measures every feature of its
+    snapshot instead) rather than ids from another version. libspatialindex is not safe for concurrent
+    reads and writes: every call holds the index's lock (a query takes microseconds)."""
+
+    def __init__(self, bounds: dict[int, Bounds]):
+        self._lock = threading.Lock()
+        self.generation = 0
+        self._tree = rtree.index.Index(((i, b, None) for i, b in bounds.items())) if bounds else rtree.index.Index()
+
+    def update(self, deleted: dict[int, Bounds], inserted: dict[int, Bounds]) -> int:
+        with self._lock:
+            for fid, b in deleted.items():
+                self._tree.delete(fid, b)
+            for fid, b in inserted.items():
+                self._tree.insert(fid, b)
+            self.generation += 1
+            return self.generation
+
+    def intersection(self, box: Bounds, generation: int) -> np.ndarray | None:
+        """Ids of features whose bounds meet ``box``; None if the caller's snapshot is not this generation."""
+        with self._lock:
+            if generation != self.generation:
+                return None
+            return np.fromiter(self._tree.intersection(box), dtype=np.int64)
+
+    def nearest(self, box: Bounds, k: int, generation: int) -> np.ndarray | None:
+        """Ids of the ``k`` features whose bounds are nearest ``box`` (more on ties); None as above."""
+        with self._lock:
+            if generation != self.generation:
+                return None
+            return np.fromiter(self._tree.nearest(box, k), dtype=np.int64)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._tree.get_size())
+
+
 @dataclass
 class _LayerData:
     ids: np.ndarray  # int64, ascending
     geoms: np.ndarray  # shapely geometries
     attrs: pd.DataFrame  # one column per attribute, positional index
     props: list[dict[str, Any]]
-    tree: shapely.STRtree
+    index: _SpatialIndex
+    generation: int = 0  # the index generation these arrays match
     _geojson: np.ndarray | None = None
 
     @property
@@ -115,7 +172,9 @@ class _LayerData:
         return self._geojson
 
     @classmethod
-    def build(cls, spec: LayerSpec, ids: np.ndarray, geoms: np.ndarray, attrs: pd.DataFrame) -> _LayerData:
+    def build(cls, spec: LayerSpec, ids: np.ndarray, geoms: np.ndarray, attrs: pd.DataFrame,
+              index: _SpatialIndex | None = None) -> _LayerData:
+        """The layer's arrays sorted by id; a new R-tree unless ``index`` (a write's: updated once persisted)."""
         order = np.argsort(ids, kind="stable")
         ids, geoms = ids[order].astype(np.int64), geoms[order]
         attrs = attrs.iloc[order].reset_index(drop=True)
@@ -123,7 +182,28 @@ class _LayerData:
         props = [dict(zip(columns, vals, strict=True)) for vals in zip(*columns.values(), strict=True)] \
             if len(ids) else []
         typed = pd.DataFrame(columns) if len(ids) else pd.DataFrame({a.name: [] for a in spec.attributes})
-        return cls(ids, geoms, typed, props, shapely.STRtree(geoms))
+        if index is None:
+            index = _SpatialIndex(_bounds(ids, geoms))
+        return cls(ids, geoms, typed, props, index, index.generation)
+
+    def positions(self, fids: np.ndarray | None) -> np.ndarray:
+        """Positions of the ids an index query gave, ascending; every position when the query was refused
+        (a snapshot older than the index): the caller's exact test then decides."""
+        if fids is None:
+            return np.arange(len(self.ids))
+        if not len(self.ids) or not len(fids):
+            return np.zeros(0, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self.ids, fids), len(self.ids) - 1)
+        return np.unique(pos[self.ids[pos] == fids])
+
+    def candidates(self, box: Bounds) -> np.ndarray:
+        """Positions of features whose bounds meet ``box``."""
+        return self.positions(self.index.intersection(box, self.generation))
+
+    def meeting(self, geom: BaseGeometry) -> np.ndarray:
+        """Positions of features that intersect ``geom`` (index candidates, then the exact predicate)."""
+        cand = self.candidates(geom.bounds)
+        return cand[shapely.intersects(self.geoms[cand], geom)] if len(cand) else cand
 
     def feature(self, pos: int, distance: float | None = None,
                 properties: Sequence[str] | None = None) -> Feature:
@@ -336,7 +416,7 @@ class EmbeddedStore(Store):
         if query.bbox is not None:
             hit = np.zeros(len(data.ids), dtype=bool)
             for part in bbox_parts(query.bbox):
-                hit[data.tree.query(shapely.box(*part), predicate="intersects")] = True
+                hit[data.meeting(shapely.box(*part))] = True
             mask &= hit
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.casefold()
@@ -380,8 +460,7 @@ class EmbeddedStore(Store):
         data = self._data(layer)
         if not len(data.ids):
             return []
-        box = shapely.box(*_pad_degrees(geom, metres))
-        cand = np.unique(data.tree.query(box, predicate="intersects"))
+        cand = data.meeting(shapely.box(*_pad_degrees(geom, metres)))
         if filters:
             cand = cand[self._mask(data, filters)[cand]]
         if not len(cand):
@@ -409,7 +488,7 @@ class EmbeddedStore(Store):
             planar = shapely.distance(geom, data.geoms[eligible])
             cand = eligible[np.argsort(planar, kind="stable")[:k]]
         else:
-            cand = np.asarray(data.tree.query_nearest(geom, all_matches=True), dtype=np.int64)
+            cand = data.positions(data.index.nearest(geom.bounds, k, data.generation))
             if len(cand) < k:
                 planar = shapely.distance(geom, data.geoms)
                 cand = np.argsort(planar, kind="stable")[:k]
@@ -435,7 +514,7 @@ class EmbeddedStore(Store):
         data = self._data(layer)
         if not len(data.ids):
             return []
-        cand = np.unique(data.tree.query(geom, predicate="intersects"))
+        cand = data.meeting(geom)
         if filters:
             cand = cand[self._mask(data, filters)[cand]]
         return [data.feature(int(p)) for p in cand]
@@ -478,8 +557,14 @@ class EmbeddedStore(Store):
                 extra = pd.DataFrame([{a.name: r.properties.get(a.name) for a in spec.attributes}
                                       for r in batch.creates], dtype=object)
                 attrs = pd.concat([attrs, extra], ignore_index=True)
-            new = _LayerData.build(spec, ids, geoms, attrs)
+            new = _LayerData.build(spec, ids, geoms, attrs, index=data.index)
             self._persist({layer: new})
+            changed = [*batch.deletes, *batch.replaces]  # the index follows the file only once it is swapped in
+            old_pos = np.searchsorted(data.ids, np.array(changed, dtype=np.int64))
+            deleted = _bounds(data.ids[old_pos], data.geoms[old_pos])
+            new_pos = np.searchsorted(new.ids, np.array([*batch.replaces, *new_ids], dtype=np.int64))
+            inserted = _bounds(new.ids[new_pos], new.geoms[new_pos])
+            new.generation = data.index.update(deleted, inserted)
             self._layers[layer] = new
             return new_ids
 

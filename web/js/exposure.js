@@ -5,6 +5,7 @@ import { zhEn, field } from './labels.js';
 import { updateHash } from './permalink.js';
 import { zoomToFeature, clearResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
 import { scenarioParams, query } from './scenario.js';
+import { focusPadding } from './layout.js';
 import { map, resultGroup, state } from './state.js';
 import { sortableTable, strings, notesHtml } from './tables.js';
 
@@ -57,7 +58,7 @@ export function showExposure(doc, layer, id, params) {
         p.substance || '—', p.distance_m != null ? Math.round(p.distance_m) : '—', ex.receptor_count, ex.total_population] };
   });
   box.insertAdjacentHTML('beforeend', '<div class="rm-panel-sub">影响区 Zones（模型、阈值、主导物质 model, threshold, driving substance）</div>');
-  box.appendChild(sortableTable(zcols, zrows, function (r) { map.fitBounds(L.geoJSON(r.f).getBounds(), { padding: [20, 20] }); }));
+  box.appendChild(sortableTable(zcols, zrows, function (r) { map.fitBounds(L.geoJSON(r.f).getBounds(), focusPadding(20)); }));
   // exposed receptors by zone: class, population, distance; sortable; click to zoom
   var rcols = [field('zone'), field('name'), field('receptor_class'), field('population'), field('distance_m')];
   var rrows = receptors.map(function (f) {

@@ -31,6 +31,38 @@ map.on('click', function (e) {
   clickTimer = setTimeout(function () { pointPopup(e.latlng); }, 280);
 });
 map.on('dblclick', cancelPointPopup);
+// a right click, or a long press on a touch screen, offers "incident here" at once
+map.on('contextmenu', function (e) {
+  if (state.drawing || state.measuring) { return; }
+  cancelPointPopup();
+  pointPopup(e.latlng);
+});
+longPress(map.getContainer(), function (latlng) { cancelPointPopup(); pointPopup(latlng); });
+
+/* Long press (≥ 550 ms without moving more than 10 px, one finger) on the map: Chromium on Android fires
+ * contextmenu for it too, other browsers do not; the click that follows the release is swallowed. */
+function longPress(el, fn) {
+  var timer = null, start = null, fired = false;
+  el.addEventListener('touchstart', function (e) {
+    clearTimeout(timer); fired = false;
+    if (e.touches.length !== 1 || state.drawing || state.measuring) { start = null; return; }
+    var t = e.touches[0];
+    if (t.target.closest && t.target.closest('.leaflet-control, .leaflet-popup, .leaflet-interactive')) { start = null; return; }
+    start = { x: t.clientX, y: t.clientY };
+    timer = setTimeout(function () {
+      fired = true;
+      var r = el.getBoundingClientRect();
+      fn(map.containerPointToLatLng([start.x - r.left, start.y - r.top]));
+    }, 550);
+  }, { passive: true });
+  el.addEventListener('touchmove', function (e) {
+    if (!start) { return; }
+    var t = e.touches[0];
+    if (Math.abs(t.clientX - start.x) > 10 || Math.abs(t.clientY - start.y) > 10) { clearTimeout(timer); start = null; }
+  }, { passive: true });
+  el.addEventListener('touchend', function () { clearTimeout(timer); start = null; });
+  el.addEventListener('click', function (e) { if (fired) { fired = false; e.stopPropagation(); } }, true);
+}
 
 export function goTo(ev) {
   if (ev) { ev.preventDefault(); }

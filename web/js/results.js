@@ -1,12 +1,13 @@
 /* The result panel and the result group: clear, export buttons, draw, fit, zoom to a feature. */
 import { $, esc } from './dom.js';
+import { focusPadding, revealResult } from './layout.js';
 import { map, resultGroup, state } from './state.js';
 
 export function zoomToFeature(layerName, f) {
   var g = L.geoJSON(f);
   var b = g.getBounds();
-  if (f.geometry && f.geometry.type === 'Point') { map.setView(b.getCenter(), Math.max(map.getZoom(), 14)); }
-  else { map.fitBounds(b, { maxZoom: 15, padding: [30, 30] }); }
+  if (f.geometry && f.geometry.type === 'Point') { map.fitBounds(b, L.extend({ maxZoom: Math.max(map.getZoom(), 14) }, focusPadding())); }
+  else { map.fitBounds(b, L.extend({ maxZoom: 15 }, focusPadding())); }
   var hl = L.geoJSON(f, { style: function () { return { color: '#00e5ff', weight: 4, fillOpacity: 0.1 }; },
     pointToLayer: function (x, ll) { return L.circleMarker(ll, { radius: 11, color: '#00bcd4', weight: 3, fill: false }); } });
   resultGroup.addLayer(hl);
@@ -34,7 +35,7 @@ export function drawFeatures(doc, title, opts) {
 
 export function fitResult(keepView, maxZoom) {
   if (keepView) { return; }
-  try { map.fitBounds(resultGroup.getBounds(), { padding: [30, 30], maxZoom: maxZoom || 14 }); } catch (e) { /* empty */ }
+  try { map.fitBounds(resultGroup.getBounds(), L.extend({ maxZoom: maxZoom || 14 }, focusPadding())); } catch (e) { /* empty */ }
 }
 
 export function resultBox(kind, title) {
@@ -43,6 +44,6 @@ export function resultBox(kind, title) {
   div.dataset.kind = kind;
   div.innerHTML = '<div class="rm-panel-title">' + esc(title) + '</div>';
   $('result').appendChild(div);
-  $('panel-result').scrollIntoView({ block: 'start' });
+  revealResult();
   return div;
 }

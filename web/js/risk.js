@@ -4,6 +4,7 @@ import { getJSON } from './http.js';
 import { zhEn } from './labels.js';
 import { updateHash } from './permalink.js';
 import { zoomToFeature, clearResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
+import { focusPadding } from './layout.js';
 import { map, resultGroup, state } from './state.js';
 import { sortableTable, strings, notesHtml } from './tables.js';
 
@@ -63,7 +64,7 @@ export function showRisk(doc, a) {
       var lvl = r.f.properties.level_per_year;
       return '<span><i style="background:' + esc(levels[String(lvl)] || '#999') + '"></i>≥ ' + esc(sci(lvl, 0)) + '</span>';
     }).join('') + '</div>');
-    var ct = sortableTable(['IR /年', '等值线 contour', '面积 km²'], crows, function (r) { map.fitBounds(L.geoJSON(r.f).getBounds(), { padding: [20, 20] }); });
+    var ct = sortableTable(['IR /年', '等值线 contour', '面积 km²'], crows, function (r) { map.fitBounds(L.geoJSON(r.f).getBounds(), focusPadding(20)); });
     ct.classList.add('risk-contours');
     box.appendChild(ct);
   } else {

@@ -2,6 +2,7 @@
 import { $, status } from './dom.js';
 import { getJSON } from './http.js';
 import { actionButtons } from './popups.js';
+import { focusPadding } from './layout.js';
 import { map, resultGroup, state } from './state.js';
 
 export var SEARCH_LIMIT = 10;
@@ -48,7 +49,7 @@ export function showFeature(layerName, f) {
   var layer = RiskMap.catalogLayer(meta, { type: 'FeatureCollection', features: [f] });
   resultGroup.addLayer(layer);
   var b = L.geoJSON(f).getBounds();
-  map.fitBounds(b, { maxZoom: 14, padding: [40, 40] });
+  map.fitBounds(b, L.extend({ maxZoom: 14 }, focusPadding(40)));
   var content = document.createElement('div');
   content.innerHTML = RiskMap.popupHtml(meta, f.properties, f.id);
   content.appendChild(actionButtons(layerName, f.id));

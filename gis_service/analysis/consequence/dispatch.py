@@ -62,7 +62,8 @@ def hazard_source_zones(feature_geometry: BaseGeometry, inventory: Any, params: 
         f"{'liquids included' if p.vce_for_liquids else 'flammable gases only'}; no VCE for ammonia / H₂S unless "
         "vce_low_reactivity.",
         "Pool fire (flammable liquids): burning rate per substance (Babrauskas 1983) unless burning_rate_kg_m2_s is "
-        f"given; pool area = polygon area of the unit, or {p.pool_area_m2:g} m² for point units.",
+        f"given; the pool is the whole item lost at once spread to {p.min_pool_thickness_mm:g} mm, bounded by a "
+        f"{p.pool_area_m2:g} m² bund (polygon units: the smaller of that and the polygon) — never the whole polygon.",
         f"Pressurised liquefied flammables: BLEVE fireball of the whole quantity and a jet fire from a "
         f"{p.hole_diameter_mm:g} mm hole at {p.jet_pressure_mpa:g} MPa.",
         "Zones combine all substances of the unit: each zone is the union over substances and names the one "

@@ -16,9 +16,11 @@ Scenario defaults and their sources:
   takes part in the blast —. Default overpressure zones 34.5 / 13.8 / 2.07 kPa:
   near-total destruction of houses / partial collapse / glass breakage "safe distance"
   (Clancey 1972 via Lees [V].
-- Pool fire for flammable liquids (models.fire): burning rate 0.055 kg/m²/s (gasoline, Babrauskas
-  1983 large-pool mass burning rate [M]), pool area = the unit's polygon (taken as its bund) or
-  ``pool_area_m2`` (default 1000 m², an assumption) for point units. ALOHA levels 10 / 5 / 2 kW/m².
+- Pool fire for flammable liquids (models.fire): the substance's large-pool burning rate (Babrauskas 1983 [M]).
+  The pool is sized by the release (models.pool): the worst case is the whole item lost at once, spread to
+  ``min_pool_thickness_mm`` (5 mm, TNO Yellow Book [M]), bounded by the bund ``pool_area_m2`` (default 1000 m²,
+  an assumption) — for a polygon unit the smaller of that and the polygon. The unit's polygon is never burnt as one
+  pool. ALOHA levels 10 / 5 / 2 kW/m².
 - Toxic zones: red / orange / yellow = AEGL-3 / 2 / 1, ERPG fallback (models.plume). ``wind_dir_deg``
   is the direction the wind blows FROM (meteorological convention, degrees clockwise from north);
   the plume points to ``wind_dir_deg + 180``. Without it the zone is the circle of the maximum
@@ -100,7 +102,10 @@ class ScenarioParams(BaseModel):
     cloud_fraction: float = Field(1.0, description="fraction of a flammable gas inventory in the cloud (0–1]")
     yield_factor: float = Field(explosion.YIELD_FACTOR, description="TNT-equivalence yield η (0–1]")
     vce_for_liquids: bool = Field(False, description="also run the VCE model for flammable liquids")
-    pool_area_m2: float = Field(1000.0, description="pool area for point units, m² (> 0)")
+    pool_area_m2: float = Field(1000.0, description="bund area, m² (> 0): the largest a pool can be (polygon units: "
+                                "the smaller of this and the polygon); the pool is sized by the release")
+    min_pool_thickness_mm: float = Field(5.0, ge=0.5, le=100, allow_inf_nan=False,
+                                         description="layer thickness an unbunded spill spreads to, mm [M]")
     burning_rate_kg_m2_s: float | None = Field(None, description="pool mass burning rate, kg/m²/s (> 0); default: "
                                                "the substance's Babrauskas (1983) value")
     vce_low_reactivity: bool = Field(False, description="also run the hydrocarbon-yield VCE for ammonia / H₂S")

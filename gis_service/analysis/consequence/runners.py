@@ -10,7 +10,7 @@ import numpy as np
 from shapely.geometry.base import BaseGeometry
 
 from ... import geodesy
-from ...models import dense_gas, explosion, fire, fireball, jet_fire, plume
+from ...models import dense_gas, explosion, fire, fireball, jet_fire, plume, pool
 from ...models._common import Constant, json_safe, tag_of
 from ...models.substances import Substance
 from .inventory import InventoryItem
@@ -87,7 +87,6 @@ def _explosion(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, model
 
 def _fire(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: list, notes: list) -> list[Candidate]:
     sub = item.substance
-    area = geodesy.area_m2(geom) if geom.geom_type in ("Polygon", "MultiPolygon") else p.pool_area_m2
     br = fire.burning_rate(sub.key)
     if p.burning_rate_kg_m2_s is not None:
         rate, rate_src, rate_tag = p.burning_rate_kg_m2_s, "scenario parameter burning_rate_kg_m2_s", "M"
@@ -97,11 +96,16 @@ def _fire(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: li
         notes.append(f"{sub.key}: no burning rate in the table (Babrauskas 1983); pool fire skipped — give "
                      "burning_rate_kg_m2_s to model it")
         return []
-    res = fire.fire_zones(burning_rate_kg_m2_s=rate, area_m2=area, heat_of_combustion_mj_kg=sub.heat_of_combustion_mj_kg,
+    ps = _pool(item, geom, p, rate)
+    if isinstance(ps, str):
+        notes.append(ps)
+        return []
+    res = fire.fire_zones(burning_rate_kg_m2_s=rate, area_m2=ps.area_m2,
+                          heat_of_combustion_mj_kg=sub.heat_of_combustion_mj_kg,
                           radiative_fraction=p.radiative_fraction, thresholds_kw_m2=list(p.heat_flux_kw_m2))
     d = res.to_dict()
-    d["parameters"]["area_basis"] = ("the unit's polygon taken as its bund" if geom.geom_type != "Point"
-                                     else "pool_area_m2 scenario parameter (assumption)")
+    d["parameters"]["area_basis"] = ps.basis
+    d["pool"] = ps.to_dict()
     d["constants"] = json_safe([
         Constant("burning_rate", rate, "kg/m²/s", rate_tag, rate_src),
         Constant("heat_of_combustion", sub.heat_of_combustion_mj_kg, "MJ/kg", tag_of(sub.source),
@@ -113,6 +117,22 @@ def _fire(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: li
     reason = f"flammable liquid in {item.storage} storage: pool fire, point-source radiation"
     return _circle_candidates("fire", sub.key, fire.MODEL, reason, geom, p, [
         (z.threshold_kw_m2, "kW/m²", z.radius_m, z.description_en, z.near_field) for z in res.zones])
+
+
+def _pool(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, rate: float) -> pool.PoolSize | str:
+    """The worst-case pool of an item (whole quantity lost at once, ``models.pool``), bounded by the bund: the
+    smaller of ``pool_area_m2`` and a polygon unit's area. A note (str) when it cannot be sized."""
+    sub = item.substance
+    rho = pool.liquid_density(sub.key)
+    if rho is None:
+        return f"{sub.key}: no liquid density (qra_substances.csv); pool fire skipped"
+    bund = p.pool_area_m2
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        bund = min(bund, geodesy.area_m2(geom))
+    if item.quantity_t <= 0:
+        return f"{sub.key}: quantity 0 t; no pool"
+    return pool.pool_size(release="instantaneous", burning_rate_kg_m2_s=rate, mass_kg=item.quantity_t * 1000.0,
+                          density_kg_m3=rho, bund_area_m2=bund, min_thickness_m=p.min_pool_thickness_mm / 1000.0)
 
 
 def _fireball(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: list, notes: list) -> list[Candidate]:

@@ -206,7 +206,10 @@ class QraParams(BaseModel):
                                "| purple_book (Tsao & Perry 1979 as in CPR 18E §5.2.3; 2.1 probit units higher)")
     toxic_exposure_cap_min: float = Field(30.0, description="longest toxic exposure, min (CPR 18E: 30)")
     fire_exposure_s: float = Field(20.0, description="thermal exposure time of pool and jet fires, s (CPR 18E: 20)")
-    pool_area_m2: float = Field(1000.0, description="pool (bund) area for point units, m²")
+    pool_area_m2: float = Field(1000.0, description="bund area, m²: the largest a pool can be (for a polygon unit the "
+                                "smaller of this and the polygon); the pool itself is sized by the release [M]")
+    min_pool_thickness_mm: float = Field(5.0, description="minimum layer thickness an unbunded spill spreads to, mm "
+                                         "(TNO Yellow Book CPR 14E, smooth ground, as recalled [M])")
     terrain: str = Field("rural", description="Briggs dispersion curves: rural | urban")
     installation: str = Field("new", description="GB 36894 column for the criteria: new | existing")
     day_fraction: float = Field(0.5, description="share of the year counted as day for day/night populations")
@@ -289,6 +292,13 @@ class QraParams(BaseModel):
     def _pos(cls, v):
         if not (math.isfinite(v) and v > 0):
             raise ValueError(f"must be a number > 0 (got {v})")
+        return v
+
+    @field_validator("min_pool_thickness_mm")
+    @classmethod
+    def _thick(cls, v):
+        if not (math.isfinite(v) and 0.5 <= v <= 100):
+            raise ValueError(f"must be a layer thickness in 0.5–100 mm (got {v})")
         return v
 
     @field_validator("terrain")

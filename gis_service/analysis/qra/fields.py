@@ -33,9 +33,8 @@ from ...models.probit import (
     toxic_probit_preferring,
 )
 from .data import QraParams, Weather
-from .loss_of_containment import OutcomeCase, Release
+from .loss_of_containment import OutcomeCase, Release, burning_rate_kg_m2_s
 
-DEFAULT_BURNING_RATE_KG_M2_S = 0.055  # Babrauskas (1983) gasoline [M], as in analysis.consequence
 X_MIN_M = 1.0
 
 
@@ -84,13 +83,6 @@ def concentration_mg_m3(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np
     if rel.kind == "continuous":
         return plume_mg_m3(x, y, rel.rate_kg_s, w, p.terrain)
     return puff_peak_mg_m3(x, y, rel.mass_kg, w, p.terrain)[0]
-
-
-def burning_rate_kg_m2_s(sub) -> float:
-    """The substance's own large-pool burning rate (``models.fire.burning_rate``, Babrauskas 1983 table), else
-    0.055 kg/m²/s (gasoline) [M]."""
-    br = fire.burning_rate(sub.key)
-    return br.kg_m2_s if br is not None else DEFAULT_BURNING_RATE_KG_M2_S
 
 
 def lfl_mg_m3(case: OutcomeCase) -> float:

@@ -18,6 +18,11 @@ Release rates (CCPS 1999 *Guidelines for Consequence Analysis of Chemical Releas
 
 Pressurised liquefied releases are taken to enter the air entirely as vapour/aerosol (no rain-out, no pool) [M].
 
+Pool fires burn the pool the release makes (``models.pool``): a continuous release its equilibrium area ṁ/m″, an
+instantaneous one its spread to ``min_pool_thickness_mm`` (5 mm [M]); both bounded by the bund — ``pool_area_m2``
+(the bund of a point unit, default 1000 m² [M]), for a polygon unit the smaller of that and the polygon's area. A
+unit's polygon is never burnt as one pool. Each case reports its pool area and why (``pool_basis``).
+
 Event tree and ignition: ``data/qra_event_tree.csv`` and ``data/qra_ignition.csv`` (CPR 18E Table 4.5 direct
 ignition, §4.8 delayed-ignition split; ch. 4 event trees).
 """
@@ -28,6 +33,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...models import fire, pool
 from ...models.probit import NoProbit, toxic_probit
 from ...models.substances import Substance
 from ..consequence.inventory import parse_inventory
@@ -41,6 +47,14 @@ R_GAS = 8.314
 P_AMBIENT_BAR = 1.01325
 LIQUID_HEAD_M = 5.0
 MAX_DURATION_S = 1800.0
+DEFAULT_BURNING_RATE_KG_M2_S = 0.055  # Babrauskas (1983) gasoline [M], as in analysis.consequence
+
+
+def burning_rate_kg_m2_s(sub) -> float:
+    """The substance's own large-pool burning rate (``models.fire.burning_rate``, Babrauskas 1983 table), else
+    0.055 kg/m²/s (gasoline) [M]."""
+    br = fire.burning_rate(sub.key)
+    return br.kg_m2_s if br is not None else DEFAULT_BURNING_RATE_KG_M2_S
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class OutcomeCase:
     conditional_probability: float
     frequency_per_year: float
     pool_area_m2: float = 0.0
+    pool_basis: str | None = None
 
     @property
     def directional(self) -> bool:
@@ -82,7 +97,9 @@ class OutcomeCase:
                 "loc_frequency_per_year": r.frequency_per_year, "loc_source": r.frequency_source,
                 "loc_confidence": r.confidence, "branch": self.branch, "outcome": self.outcome,
                 "conditional_probability": round(self.conditional_probability, 6),
-                "frequency_per_year": self.frequency_per_year}
+                "frequency_per_year": self.frequency_per_year,
+                **({"pool_area_m2": round(self.pool_area_m2, 2), "pool_basis": self.pool_basis}
+                   if self.outcome == "pool_fire" else {})}
 
 
 @dataclass
@@ -160,9 +177,20 @@ def _releases(sub: Substance, props: QraSubstance, quantity_t: float, unit_type:
     return out
 
 
+def pool_for(rel: Release, bund_m2: float, p: QraParams) -> pool.PoolSize:
+    """The burning pool of a liquid release (``models.pool``), bounded by ``bund_m2``."""
+    return pool.pool_size(release=rel.kind, burning_rate_kg_m2_s=burning_rate_kg_m2_s(rel.substance),
+                          mass_kg=rel.mass_kg, density_kg_m3=rel.props.liquid_density_kg_m3, rate_kg_s=rel.rate_kg_s,
+                          bund_area_m2=bund_m2, min_thickness_m=p.min_pool_thickness_mm / 1000.0)
+
+
 def outcome_cases(inventory: Any, unit_type: str | None, p: QraParams, *, pool_area_m2: float | None = None,
                   prefix: str = "") -> ScenarioSet:
-    """Every outcome case (LOC × ignition branch × outcome) of an inventory, with skipped items and why."""
+    """Every outcome case (LOC × ignition branch × outcome) of an inventory, with skipped items and why.
+
+    ``pool_area_m2``: the area of the unit's polygon (None for a point unit); the bund bounding every pool is the
+    smaller of it and ``p.pool_area_m2``."""
+    bund_m2 = min(p.pool_area_m2, pool_area_m2) if pool_area_m2 else p.pool_area_m2
     items, warnings = parse_inventory(inventory)
     props_all = qra_substances()
     tree = event_tree()
@@ -200,8 +228,12 @@ def outcome_cases(inventory: Any, unit_type: str | None, p: QraParams, *, pool_a
                                         "frequency_per_year": rel.frequency_per_year * pb * po})
                         continue
                     cid = f"{prefix}{sub.key}:{rel.loc.split(' ')[0]}:{branch}:{outcome}"
+                    area, basis = 0.0, None
+                    if outcome == "pool_fire":
+                        ps = pool_for(rel, bund_m2, p)
+                        area, basis = ps.area_m2, ps.basis
                     cases.append(OutcomeCase(cid, rel, outcome, branch, pb * po, rel.frequency_per_year * pb * po,
-                                             pool_area_m2 or p.pool_area_m2))
+                                             area, basis))
     return ScenarioSet(cases, skipped, warnings)
 
 

@@ -3,7 +3,9 @@ status returned is one the document declares (so the documented 400 is the one r
 
 Bounded for CI: ``GIS_FUZZ_EXAMPLES`` examples per operation and generation mode (default 10;
 the heavy analysis and map operations get a third of that). The stores are private; the requests
-carry an editor key so writes are fuzzed too.
+carry an editor key so writes are fuzzed too. ``GIS_FUZZ_AUTH`` (comma separated: ``none``,
+``viewer``, ``editor``; default ``editor``) runs the whole fuzz once per credential, with reads
+requiring a key (``GIS_READ_REQUIRES_KEY``) so the no-key and viewer runs exercise the refusals.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from gis_service.api.app import create_app
 from gis_service.config import Settings
 
 EXAMPLES = int(os.environ.get("GIS_FUZZ_EXAMPLES", "10"))
-KEYS = "fuzz-edit:editor"
+KEYS = "fuzz-edit:editor,fuzz-view:viewer"
 EDITOR = {"X-API-Key": "fuzz-edit"}
+CREDENTIALS = {"none": {}, "viewer": {"X-API-Key": "fuzz-view"}, "editor": EDITOR}
+AUTH = [a.strip() for a in os.environ.get("GIS_FUZZ_AUTH", "editor").split(",") if a.strip()]
 HEAVY = re.compile(r"^/(maps/|analysis/siting|analysis/rescue/(isochrone|coverage)|analysis/grading/recompute)")
 
 
@@ -42,9 +46,11 @@ def _operations() -> list[tuple[str, str]]:
 OPERATIONS = _operations()
 
 
-@pytest.fixture(scope="module", params=["embedded", "postgis"])
+@pytest.fixture(scope="module", params=[(s, a) for s in ("embedded", "postgis") for a in AUTH],
+                ids=[f"{s}-{a}" for s in ("embedded", "postgis") for a in AUTH])
 def fuzz_schema(request, tmp_path_factory, catalog, dataset):
-    if request.param == "postgis":
+    kind, auth = request.param
+    if kind == "postgis":
         from gis_service.stores.postgis import PostGISStore
 
         store = PostGISStore(catalog, database_url(request.getfixturevalue("postgis_url"), "gis_test_fuzz"),
@@ -56,8 +62,9 @@ def fuzz_schema(request, tmp_path_factory, catalog, dataset):
         store = EmbeddedStore(catalog, tmp_path_factory.mktemp("fuzz") / "fuzz.gpkg")
     store.init()
     fill(store, catalog, dataset)
-    app = create_app(Settings(api_keys=KEYS), store=store)
-    yield schemathesis.openapi.from_asgi("/openapi.json", app)
+    # editor-only runs keep the default (reads open); runs with other credentials need a key to read
+    app = create_app(Settings(api_keys=KEYS, read_requires_key=AUTH != ["editor"]), store=store)
+    yield schemathesis.openapi.from_asgi("/openapi.json", app), CREDENTIALS[auth]
     store.close()
 
 
@@ -68,14 +75,15 @@ def test_every_operation_is_fuzzed():
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"])
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])
 def test_operation_never_answers_5xx(fuzz_schema, path, method, mode):
-    operation = fuzz_schema[path][method]
+    schema, headers = fuzz_schema
+    operation = schema[path][method]
     n = max(2, EXAMPLES // 3) if HEAVY.match(path) else EXAMPLES
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=n, deadline=None, suppress_health_check=list(HealthCheck),
               phases=[Phase.explicit, Phase.generate], derandomize=True, database=None)
     def run(case):
-        case.call_and_validate(headers=EDITOR, checks=[not_a_server_error, status_code_conformance])
+        case.call_and_validate(headers=headers, checks=[not_a_server_error, status_code_conformance])
 
     try:
         run()

@@ -161,3 +161,61 @@ def test_service_starts_while_database_is_down_and_recovers(cluster, catalog, da
         cluster.start()
         _recovers(srv.url)  # tables created on first use, no restart
         assert http.get("/collections/rescue_teams/items").json()["numberMatched"] == 0
+
+
+# -- issue 24: a frozen database answered within GIS_DB_DEADLINE_S; a restart costs no request ----------
+
+DEADLINE_S = 3.0
+SLACK_S = 1.5   # scheduling on a busy 2-core machine, the HTTP round trip
+
+
+def _deadline_server(pg) -> ServerProcess:
+    """Timeouts far above the deadline (as in production: 5 s connect, 30 s statements), so only the
+    liveness deadline can explain a fast answer."""
+    return ServerProcess({"GIS_STORE": "postgis", "GIS_DATABASE_URL": pg.url, "GIS_LOG_LEVEL": "ERROR",
+                          "GIS_DB_CONNECT_TIMEOUT_S": "5", "GIS_DB_STATEMENT_TIMEOUT_S": "30",
+                          "GIS_DB_DEADLINE_S": str(DEADLINE_S)})
+
+
+def test_frozen_database_answers_503_within_the_deadline(cluster, catalog, dataset):
+    _fill(cluster, catalog, dataset)
+    with _deadline_server(cluster) as srv:
+        with Load(srv.url) as load:
+            time.sleep(2)
+            assert load.results and all(r[2] == 200 for r in load.results), load.results[:3]
+            frozen = time.monotonic()
+            cluster.freeze()
+            try:
+                time.sleep(3 * DEADLINE_S)
+                with httpx.Client(base_url=srv.url, timeout=30) as http:  # a fresh client during the freeze
+                    t0 = time.monotonic()
+                    r = http.get(PATHS[0])
+                    fresh = time.monotonic() - t0
+                    assert r.status_code == 503 and int(r.headers["retry-after"]) > 0, r.text
+                    assert fresh < 1.0, f"a request during a known freeze took {fresh:.1f} s"
+            finally:
+                cluster.thaw()
+            thawed = time.monotonic()
+            time.sleep(3)
+        during = [r for r in load.results if frozen <= r[0] < thawed]
+        assert any(r[2] == 503 for r in during), "no 503 while the database was frozen"
+        slow = [r for r in during if r[3] > DEADLINE_S + SLACK_S]
+        assert not slow, f"{len(slow)} answers during the freeze took longer than the deadline: {slow[:3]}"
+        after = [r for r in load.results if r[0] >= thawed + 1.5]
+        assert after and all(r[2] == 200 for r in after), f"not recovered 1.5 s after the thaw: {after[:3]}"
+    _check_answers([r for r in load.results if r[2] != 503])
+
+
+def test_restart_then_request_gets_no_503(cluster, catalog, dataset):
+    _fill(cluster, catalog, dataset)
+    with _deadline_server(cluster) as srv:
+        with Load(srv.url, clients=6) as load:  # six clients at once: several pooled connections
+            time.sleep(2)
+        assert load.results and all(r[2] == 200 for r in load.results), load.results[:3]
+        cluster.stop()
+        cluster.start()     # every pooled connection is now dead
+        time.sleep(1)
+        with Load(srv.url, clients=6) as again:
+            time.sleep(3)
+        bad = [r for r in again.results if r[2] != 200]
+        assert again.results and not bad, f"{len(bad)} of {len(again.results)} requests failed after a restart: {bad[:3]}"

@@ -206,3 +206,20 @@ def test_readings_body_is_declared_in_openapi(client):
     op = client.get("/openapi.json").json()["paths"]["/monitoring/readings"]["post"]
     body = op["requestBody"]["content"]["application/json"]["schema"]
     assert "readings" in str(body) and "sensor_id" in str(body)
+
+
+# -- 503 bodies name no host, port, user or path (deliverable 5) ---------------------------------------
+
+def test_unavailable_database_is_a_503_that_names_nothing(postgis_url):
+    from conftest import free_port
+
+    port = free_port()  # nothing listens there
+    settings = Settings(store="postgis", database_url=f"postgresql+psycopg://secretuser@127.0.0.1:{port}/secretdb",
+                        db_connect_timeout_s=2, db_deadline_s=2)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        for path in ("/collections/receptors/items", "/readyz", "/monitoring/alarms", "/monitoring/sensors",
+                     "/analysis/rescue/nearest?lon=125.5&lat=43.8&incident=chemical"):
+            r = c.get(path)
+            assert r.status_code == 503 and r.headers.get("retry-after"), (path, r.status_code, r.text[:300])
+            for secret in ("secretuser", "secretdb", "127.0.0.1", str(port), "psycopg"):
+                assert secret not in r.text, (path, secret, r.text)

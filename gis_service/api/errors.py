@@ -74,6 +74,10 @@ def error_json(status: int, code: str, field: str, message: str, headers: dict[s
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+# What a 503 says: never the database's host, port, user or a server path (those are logged).
+UNAVAILABLE = "the database is unavailable or did not answer in time; retry later"
+
+
 def unavailable(message: str) -> JSONResponse:
     return JSONResponse({**_body("ServiceUnavailable", message, []), "request_id": request_id.get()},
                         status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
@@ -125,8 +129,8 @@ def _install_service_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError):
-        log.warning("store unavailable: %s", exc)
-        return unavailable(str(exc))
+        log.warning("store unavailable: %s", exc)   # the detail (host, port, path) goes to the log only
+        return unavailable(UNAVAILABLE)
 
 
 def _install_database_errors(app: FastAPI) -> None:
@@ -135,7 +139,7 @@ def _install_database_errors(app: FastAPI) -> None:
         @app.exception_handler(kind)
         async def _down(_: Request, exc: Exception):
             log.warning("database unavailable: %s", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            return unavailable("the database is unavailable or did not answer in time; retry later")
+            return unavailable(UNAVAILABLE)
 
     for kind in refused:
         @app.exception_handler(kind)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -31,9 +32,10 @@ from ..services.layers import LayersService
 from ..services.monitoring import MonitoringService
 from ..stores.base import Query as ItemsQuery
 from .deps import Editor, Heavy, Reader, caller_role
-from .errors import ApiError
+from .errors import RETRY_AFTER_S, UNAVAILABLE, ApiError
 from .params import INT64_MAX, INT64_MIN, FeatureId
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
 AlarmId = Annotated[int, Path(ge=1, le=INT64_MAX, description="alarm id (64-bit integer)")]
 WRITER_ROLES = ("sensor", "editor", "admin")
@@ -59,9 +61,15 @@ async def context(request: Request) -> Monitoring:
         try:
             mon = await run_in_threadpool(Monitoring, svc.monitoring, svc.layers)
         except MonitoringUnavailable as exc:
-            raise ApiError(503, "store", str(exc), code="ServiceUnavailable") from exc
+            raise unavailable_error(exc) from exc
         request.app.state.monitoring = mon
     return mon
+
+
+def unavailable_error(exc: Exception) -> ApiError:
+    """503 naming no host, port or user (the detail goes to the log)."""
+    log.warning("monitoring store unavailable: %s", exc)
+    return ApiError(503, "store", UNAVAILABLE, code="ServiceUnavailable", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _json(doc: Any, status: int = 200) -> Response:
@@ -73,7 +81,7 @@ async def _call(fn, *args):
     try:
         return await run_in_threadpool(fn, *args)
     except MonitoringUnavailable as exc:
-        raise ApiError(503, "store", str(exc), code="ServiceUnavailable") from exc
+        raise unavailable_error(exc) from exc
     except UnknownAlarm as exc:
         raise ApiError(404, "alarm_id", f"no alarm with id {exc.args[0]}", code="NotFound") from exc
 
@@ -89,6 +97,9 @@ async def sensor_writer(request: Request) -> str:
         raise ApiError(403, "X-API-Key", f"role {role!r} may not post readings; roles: {', '.join(WRITER_ROLES)}",
                        code="Forbidden")
     return role
+
+
+sensor_writer.required_role = "editor"  # type: ignore[attr-defined]  # 401 and 403 in the OpenAPI document
 
 
 READING_SCHEMA: dict[str, Any] = {

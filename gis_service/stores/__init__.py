@@ -15,7 +15,8 @@ def make_store(settings: Settings, catalog: Catalog | None = None) -> Store:
         from .postgis import PostGISStore
 
         return PostGISStore(catalog, settings.database_url, connect_timeout_s=settings.db_connect_timeout_s,
-                            statement_timeout_s=settings.db_statement_timeout_s)
+                            statement_timeout_s=settings.db_statement_timeout_s,
+                            deadline_s=settings.db_deadline_s)
     from .embedded import EmbeddedStore
 
     return EmbeddedStore(catalog, settings.gpkg_path)

@@ -10,6 +10,7 @@ bound parameter; every identifier comes from the catalogue.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import shapely
 from geoalchemy2 import Geography, Geometry
 from geoalchemy2.shape import from_shape
@@ -51,10 +53,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
+from . import cql_sql
 from .base import (
     COORD_PRECISION,
     Feature,
@@ -66,7 +69,7 @@ from .base import (
     WriteBatch,
     bbox_parts,
 )
-from .watchdog import WATCHDOG
+from .watchdog import WATCHDOG, Liveness, _shutdown
 
 log = logging.getLogger(__name__)
 
@@ -142,28 +145,56 @@ def _geog(expr):
     return cast(expr, Geography(srid=4326))
 
 
+PING_IDLE_S = 0.5  # a pooled connection idle longer than this is checked before use (one SELECT 1)
+
+
 def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0,
-                pool_size: int = 10) -> Engine:
-    """An engine whose calls cannot hang: a connect timeout (libpq), a statement timeout (server) and a
-    client-side deadline (:mod:`.watchdog`) for a server that is frozen and enforces nothing; a pool
-    checkout waits at most the connect timeout. No pre-ping round trip per checkout: connections are
-    recycled every 30 min, and a connection found dead is dropped from the pool by SQLAlchemy."""
+                pool_size: int = 10, deadline_s: float = 3.0) -> Engine:
+    """An engine whose calls cannot hang: a connect timeout (libpq), a statement timeout (server), a
+    client-side deadline (:mod:`.watchdog`) for a server that is frozen and enforces nothing, and a
+    liveness probe (:class:`.watchdog.Liveness`) that answers for a frozen server within ``deadline_s``
+    and makes new calls fail at once (→ 503) until it answers again. A pooled connection idle for more
+    than PING_IDLE_S is checked with ``SELECT 1`` at checkout and replaced if the server closed it
+    (a restart), so no request gets the error of a connection killed earlier; under load connections
+    are reused within milliseconds and skip the check. A pool checkout waits at most the connect timeout."""
     options = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
+    connect_s = min(connect_timeout_s, max(2.0, deadline_s))  # libpq's smallest connect timeout is 2 s
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                           pool_timeout=max(1.0, connect_timeout_s),
-                           connect_args={"connect_timeout": max(1, round(connect_timeout_s)), "options": options})
+                           pool_timeout=max(1.0, connect_s),
+                           connect_args={"connect_timeout": max(2, round(connect_s)), "options": options})
     deadline = statement_timeout_s + max(1.0, connect_timeout_s)
+    liveness = Liveness(_Probe(engine.url, connect_s), deadline_s)
+    engine.liveness = liveness  # type: ignore[attr-defined]  # for tests and /readyz
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, conn_rec, cargs, cparams):
+        if liveness.frozen:
+            raise psycopg.OperationalError("the database server is not answering")
+        return None
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn, record, proxy):
+        if liveness.frozen:
+            raise psycopg.OperationalError("the database server is not answering")
+        if time.monotonic() - record.info.get("checked_in", 0.0) > PING_IDLE_S:
+            _ping(dbapi_conn, liveness)
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_conn, record):
+        record.info["checked_in"] = time.monotonic()
 
     @event.listens_for(engine, "before_cursor_execute")
     def _arm(conn, cursor, statement, parameters, context, executemany):
-        guard = WATCHDOG.deadline(_fd(conn), deadline)
-        guard.__enter__()
-        conn.info.setdefault("_watch", []).append(guard)
+        fd = _fd(conn)
+        guards = conn.info.setdefault("_watch", [])
+        for guard in (WATCHDOG.deadline(fd, deadline), liveness.call(fd)):
+            guard.__enter__()
+            guards.append(guard)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _disarm(conn, cursor, statement, parameters, context, executemany):
         guards = conn.info.get("_watch")
-        if guards:
+        while guards:
             guards.pop().__exit__(None, None, None)
 
     @event.listens_for(engine, "handle_error")
@@ -174,6 +205,40 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
             guards.pop().__exit__(None, None, None)
 
     return engine
+
+
+def _ping(dbapi_conn, liveness: Liveness) -> None:
+    """SELECT 1 on a pooled connection; a dead one raises DisconnectionError, so the pool replaces it."""
+    try:
+        with liveness.call(dbapi_conn.pgconn.socket):
+            dbapi_conn.execute("SELECT 1")
+            if not dbapi_conn.autocommit:
+                dbapi_conn.rollback()
+    except (psycopg.Error, OSError) as exc:
+        raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
+
+
+class _Probe:
+    """``SELECT 1`` on a connection of its own, cut off after ``timeout_s`` (see :class:`.watchdog.Liveness`)."""
+
+    def __init__(self, url, connect_s: float):
+        self.url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self.connect_s = connect_s
+        self.conn: psycopg.Connection | None = None
+
+    def __call__(self, timeout_s: float) -> None:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(2, round(self.connect_s)))
+        timer = threading.Timer(timeout_s, _shutdown, (self.conn.pgconn.socket,))
+        timer.start()
+        try:
+            self.conn.execute("SELECT 1")
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        finally:
+            timer.cancel()
 
 
 def _fd(conn) -> int | None:
@@ -187,10 +252,10 @@ class PostGISStore(Store):
     kind = "postgis"
 
     def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None,
-                 connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0):
+                 connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, deadline_s: float = 3.0):
         super().__init__(catalog)
         self.url = url
-        self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s)
+        self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s, deadline_s=deadline_s)
         self._deadline_s = statement_timeout_s + max(1.0, connect_timeout_s)
         self._ready = False
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
@@ -283,6 +348,8 @@ class PostGISStore(Store):
         if query.bbox is not None:
             parts = [func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*p, 4326)) for p in bbox_parts(query.bbox)]
             clauses.append(or_(*parts) if len(parts) > 1 else parts[0])
+        if query.cql is not None:
+            clauses.append(cql_sql.clause(table, query.cql))
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(table.c.name.ilike(f"%{needle}%", escape="\\"))

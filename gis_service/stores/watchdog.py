@@ -73,3 +73,81 @@ def _shutdown(fd: int) -> None:
 
 
 WATCHDOG = Watchdog()
+
+
+class Liveness:
+    """Notices a frozen database server within ``deadline_s`` and answers for it until it thaws.
+
+    A long statement on a live server is normal (the server's ``statement_timeout`` bounds it); a
+    server that stopped answering altogether is not. So when a call has been running for a third of
+    the deadline, a probe (``SELECT 1`` on a connection of its own, cut off after another third)
+    asks whether the server answers at all. If it does not, the server is *frozen*: every running
+    call's socket is shut down (the driver raises → 503) and :attr:`frozen` makes new calls fail at
+    once instead of waiting for a connection, until a probe (repeated every ``tick_s``) succeeds again.
+    """
+
+    def __init__(self, probe, deadline_s: float, tick_s: float = 0.1):
+        self.probe = probe          # callable(timeout_s) -> None, raises when the server did not answer
+        self.deadline_s = deadline_s
+        self.tick_s = tick_s
+        self.frozen = False
+        self._calls: dict[int, tuple[float, int]] = {}  # token → (start, socket fd)
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def call(self, fd: int | None) -> Iterator[None]:
+        if fd is None or fd < 0 or self.deadline_s <= 0:
+            yield
+            return
+        token = next(self._ids)
+        with self._lock:
+            self._calls[token] = (time.monotonic(), fd)
+            self._ensure_thread()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._calls.pop(token, None)
+
+    def note_failure(self) -> None:
+        """A connection attempt failed or timed out: probe from now on (starts the thread)."""
+        with self._lock:
+            self._ensure_thread()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="db-liveness", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        step = self.deadline_s / 3
+        last_ok = 0.0
+        try:
+            self.probe(step)  # open the probe's connection now, while the server answers
+            last_ok = time.monotonic()
+        except Exception:  # noqa: BLE001 - the loop below finds out again
+            pass
+        while True:
+            time.sleep(self.tick_s)
+            now = time.monotonic()
+            with self._lock:
+                old = [fd for start, fd in self._calls.values() if now - start >= step]
+            if not self.frozen and (not old or now - last_ok < step):
+                continue  # nothing overdue, or the server answered a moment ago
+            try:
+                self.probe(step)
+                last_ok = time.monotonic()
+            except Exception as exc:  # noqa: BLE001 - any failure to answer means "not live"
+                if not self.frozen:
+                    log.warning("database did not answer a liveness probe in %.1f s: %s", step, exc)
+                self.frozen = True
+                with self._lock:
+                    fds = [fd for _, fd in self._calls.values()]
+                for fd in fds:
+                    _shutdown(fd)
+                continue
+            if self.frozen:
+                log.warning("database answers again")
+            self.frozen = False

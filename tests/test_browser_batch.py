@@ -21,7 +21,18 @@ def _open(w, server):
     return page
 
 
+def _tap(page, selector):
+    box = page.locator(selector).bounding_box()
+    assert box, selector
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
 def _open_panel(page, touch: bool):
+    if page.evaluate("!!(viewer.isCompact && viewer.isCompact())"):   # phone/tablet: the panel is a bottom sheet
+        _tap(page, "#sheet-toggle")
+        page.wait_for_timeout(450)
+        _tap(page, "#sheet-full")
+        page.wait_for_timeout(450)
     summary = page.locator("#panel-batch summary")
     summary.scroll_into_view_if_needed()
     summary.tap() if touch else summary.click()

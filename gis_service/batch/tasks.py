@@ -54,10 +54,19 @@ REGRADE_COLUMNS = ["id", "S", "R", "alpha", "people_within_500m", "grade", "grad
 
 
 def peak_rss_mb() -> float:
-    """The peak resident memory of this process so far (a Dask worker's, when run on one), MiB."""
+    """The peak resident memory of this process's address space so far (a Dask worker's, when run on one), MiB:
+    ``VmHWM`` of /proc/self/status on Linux (reset by exec, so a spawned worker does not inherit its parent's
+    high-water mark as ``ru_maxrss`` does), else ``ru_maxrss``."""
     import resource
     import sys
 
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings, get_settings
+from ..identities import Verifier
 from ..stores import Store, make_store
 from .batch import BatchService
+from .downloads import DownloadsService
 from .exposure import ExposureService
 from .incidents import IncidentService
 from .layers import LayersService
@@ -28,6 +30,7 @@ from .rescue import RescueService
 from .resources import ResourcesService
 from .risk import RiskService
 from .siting import SitingService
+from .tiles import TilesService
 
 
 @dataclass
@@ -46,12 +49,15 @@ class Services:
     reports: ReportsService
     batch: BatchService
     processes: ProcessesService
+    tiles: TilesService
+    downloads: DownloadsService
+    identities: Verifier
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
         """Every facade over one store. Bad settings fail here, at start-up, naming the variable."""
         settings = settings or get_settings()
-        settings.key_roles()  # fail fast on a malformed GIS_API_KEYS
+        identities = Verifier(settings)  # fails fast on a malformed GIS_API_KEYS or keys file
         store = store or make_store(settings)
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
@@ -67,4 +73,4 @@ class Services:
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, batch, processes)
+                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store), identities=identities)

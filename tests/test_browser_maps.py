@@ -310,6 +310,6 @@ def test_openapi_docs_render_offline(watched, server):
     page.goto(f"{server.url}/docs", wait_until="networkidle")
     page.wait_for_selector(".opblock-summary-path")
     paths = page.locator(".opblock-summary-path").all_inner_texts()
-    assert "/collections/{layer}/items" in [p.replace("\u200b", "") for p in paths]
+    assert "/collections/{collectionId}/items" in [p.replace("\u200b", "") for p in paths]
     watched.shot("openapi_docs")
     watched.check_clean()

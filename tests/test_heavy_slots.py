@@ -55,4 +55,4 @@ def test_analysis_routers_are_heavy():
     heavy_paths = {path for path, _methods, dependant in api_routes(app)
                    if any(getattr(d.call, "__name__", "") == "heavy_slot" for d in dependant.dependencies)}
     assert "/analysis/siting/{park_id}" in heavy_paths and "/analysis/rescue/coverage" in heavy_paths
-    assert "/analysis/rescue/nearest" not in heavy_paths and "/collections/{layer}/items" not in heavy_paths
+    assert "/analysis/rescue/nearest" not in heavy_paths and "/collections/{collectionId}/items" not in heavy_paths

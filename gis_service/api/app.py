@@ -5,7 +5,7 @@ capability imports its router module here and adds it to the list); :data:`HEAVY
 every route waits for a heavy-request slot.
 
 Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
-:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`BodySizeLimit`.
+:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`edges.RefuseRepeatedParams`, :class:`BodySizeLimit`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from . import (
     viewer,
 )
 from .deps import Heavy
+from .edges import RefuseRepeatedParams
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +225,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     _mount_static(app)
     errors.document_errors(app)
     app.add_middleware(BodySizeLimit, limit=svc.settings.max_body_bytes)
+    app.add_middleware(RefuseRepeatedParams)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(errors.RequestContext)

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..catalog import LayerSpec
 from ..config import Settings
-from ..geojson_io import parse_feature_body
+from ..geojson_io import parse_feature_body, parse_json
 from ..services.layers import LayersService
 from ..stores.base import Feature, Query, WriteBatch
 from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
@@ -375,6 +375,20 @@ async def create(layer: str, request: Request, layers: LayersService = Depends(g
     return _json({"created": ids, "count": len(ids)}, status=201, headers=headers)
 
 
+def _check_body_id(body: bytes, fid: int) -> None:
+    """A PUT replaces the feature of the path: a body ``id`` naming another feature is refused (400)
+    rather than silently ignored (the caller may have meant that other feature)."""
+    doc = parse_json(body)
+    if not isinstance(doc, dict) or doc.get("id") is None:
+        return
+    given = doc["id"]
+    same = (isinstance(given, int) and not isinstance(given, bool) and given == fid) or \
+        (isinstance(given, str) and given.strip().lstrip("-").isdigit() and int(given) == fid)
+    if not same:
+        raise ValidationFailed([Problem(None, "id", f"the body's id {str(given)[:40]!r} differs from the path's "
+                                        f"{fid}; PUT replaces the feature named in the path (omit id or make them equal)")])
+
+
 @router.put("/collections/{layer}/items/{fid}", status_code=204, summary="Replace a feature (editor role)",
             tags=["OGC API Features – writes"], response_class=Response,
             openapi_extra=geojson_body(False, "A GeoJSON Feature (RFC 7946, WGS84 lon/lat)."))
@@ -384,6 +398,7 @@ async def replace(layer: str, fid: FeatureId, request: Request, layers: LayersSe
 
     def work() -> None:
         spec = layers.spec(layer)
+        _check_body_id(body, fid)
         rows = validate_rows(spec, parse_feature_body(body, allow_collection=False))
         layers.write(layer, WriteBatch(replaces={fid: rows[0]}))
 

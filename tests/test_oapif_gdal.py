@@ -46,3 +46,32 @@ def test_gdal_reads_layer_with_source_counts(server, sample_gpkg, layer):
 def test_gdal_feature_count_from_number_matched(server, sample_gpkg):
     info = pyogrio.read_info(f"OAPIF:{server.url}", layer="receptors")
     assert info["features"] in (-1, len(pyogrio.read_dataframe(sample_gpkg, layer="receptors")))
+
+
+def test_gdal_reads_cgcs2000_and_gauss_kruger_with_a_cql2_filter(server, sample_gpkg):
+    """Done-when of issue 19: GDAL's OAPIF driver reads a layer in EPSG:4490 (and in a CGCS2000 Gauss-Krüger
+    zone) with a CQL2 filter applied by the server; the result equals the unfiltered source filtered in Python."""
+    from urllib.parse import quote
+
+    import pyproj
+    import shapely
+
+    source = pyogrio.read_dataframe(sample_gpkg, layer="receptors")
+    flt = "population > 1000 AND receptor_class IN ('school', 'hospital') AND S_INTERSECTS(geometry, BBOX(124, 42, 127, 45))"
+    box = shapely.box(124, 42, 127, 45)
+    keep = source[(source.population > 1000) & source.receptor_class.isin(["school", "hospital"])
+                  & shapely.intersects(source.geometry.values, box)]
+    assert 0 < len(keep) < len(source)
+    url = f"OAPIF:{server.url}/collections/receptors?filter={quote(flt)}"
+    served = pyogrio.read_dataframe(url, CRS="EPSG:4490", fid_as_index=True)
+    assert served.crs.to_epsg() == 4490
+    assert sorted(served.index) == sorted(keep["id"])
+    got = served.geometry.sort_index()
+    want = keep.set_index("id").geometry.sort_index()
+    assert got.geom_equals_exact(want, tolerance=1e-6).all()  # GDAL hands lon/lat back in GIS order
+    gk = pyogrio.read_dataframe(url, CRS="EPSG:4551", fid_as_index=True).sort_index()
+    assert gk.crs.to_epsg() == 4551 and list(gk.index) == list(want.index)
+    east, north = pyproj.Transformer.from_crs("OGC:CRS84", "EPSG:4551", always_xy=True).transform(
+        shapely.get_x(shapely.point_on_surface(want.values)), shapely.get_y(shapely.point_on_surface(want.values)))
+    pts = shapely.point_on_surface(gk.geometry.values)
+    assert abs(shapely.get_x(pts) - east).max() < 0.01 and abs(shapely.get_y(pts) - north).max() < 0.01

@@ -11,10 +11,12 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 import orjson
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi import Query as Param
 from starlette.concurrency import run_in_threadpool
 
+from .. import cql2
+from .. import crs as crsmod
 from ..catalog import LayerSpec
 from ..config import Settings
 from ..geojson_io import parse_feature_body, parse_json
@@ -48,9 +50,15 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/json",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/job-list",
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
+    *cql2.CONFORMANCE,
 ]
-RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs"}
+RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs", "filter",
+            "filter-lang", "filter-crs"}
 Format = Literal["json", "html", "geojson"]
+# the items path is spelled as in the OGC API Features OpenAPI building blocks, so clients that look the operation
+# up by that name (GDAL's OAPIF driver: its query parameters and filter-lang) find it
+CollectionId = Path(alias="collectionId", description="the layer (collection id)")
 F = Param(None, description="json (default for programs) or html (default for browsers)")
 
 
@@ -116,7 +124,7 @@ def _collection_doc(base: str, spec: LayerSpec, layers: LayersService) -> dict[s
         "title": spec.title,
         "description": f"{spec.description_zh} — {spec.description_en}",
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": crsmod.offered(extent),
         "storageCrs": CRS84,
         "links": [
             {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
@@ -169,6 +177,8 @@ def _schema(spec: LayerSpec, base: str, kind: str) -> dict[str, Any]:
         props["id"] = {"type": "integer", "x-ogc-role": "id", "readOnly": True}
     else:
         props = {k: v for k, v in props.items() if spec.attribute(k).type != "json"}
+        props[cql2.GEOMETRY_PROPERTY] = {"format": "geometry-any", "x-ogc-role": "primary-geometry",
+                                         "description": "for the S_* spatial functions of CQL2"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"{base}/collections/{spec.name}/{kind}",
@@ -235,20 +245,55 @@ def _paging(params: dict[str, str], settings: Settings) -> tuple[int, int]:
         offset = int(params.get("offset", 0))
     except ValueError:
         raise ApiError(400, "limit", "limit and offset must be integers") from None
-    if limit < 1 or limit > settings.max_limit:
+    if limit < 1:
         raise ApiError(400, "limit", f"limit must be between 1 and {settings.max_limit}")
+    limit = min(limit, settings.max_limit)  # OGC API Features §7.15.3: above the maximum → the maximum
     if offset < 0:
         raise ApiError(400, "offset", "offset must not be negative")
     return limit, offset
 
 
+def crs_param(params: dict[str, str], name: str) -> crsmod.Crs:
+    """A CRS query parameter (crs, bbox-crs, filter-crs) or 400 naming it."""
+    try:
+        return crsmod.parse(params.get(name))
+    except crsmod.UnsupportedCrs as exc:
+        raise ApiError(400, name, str(exc)) from None
+
+
+def _cql(spec: LayerSpec, params: dict[str, str]) -> cql2.Expr | None:
+    lang = params.get("filter-lang") or "cql2-text"
+    if lang == "cql-text":  # the pre-1.0 draft's name, which GDAL's OAPIF driver sends
+        lang = "cql2-text"
+    if lang not in ("cql2-text", "cql2-json"):
+        raise ApiError(400, "filter-lang", f"unsupported filter-lang {lang[:40]!r}; use cql2-text or cql2-json")
+    filter_crs = crs_param(params, "filter-crs")
+    if params.get("filter") is None:
+        return None
+    try:
+        return cql2.parse_filter(spec, params["filter"], lang, filter_crs)
+    except cql2.FilterError as exc:
+        raise ApiError(400, "filter", str(exc)) from None
+
+
+def _bbox(params: dict[str, str]) -> tuple[float, float, float, float] | None:
+    bcrs = crs_param(params, "bbox-crs")
+    if not params.get("bbox"):
+        return None
+    box = _parse_bbox(params["bbox"])
+    if bcrs.is_crs84:
+        return box
+    try:
+        return crsmod.bbox_to_crs84(box, bcrs)
+    except Exception as exc:  # pyproj raises its own errors for boxes outside the CRS's area
+        raise ApiError(400, "bbox", f"bbox {params['bbox'][:80]!r} in {bcrs.uri}: {exc} (axis order of "
+                       "that CRS: EPSG:4326/4490 are lat,lon; the Gauss-Krüger zones northing,easting)") from None
+
+
 def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Settings) -> Query:
     """Turn query parameters into a checked Query; every name is checked against the spec."""
     filters = _attribute_filters(spec, params)
-    for crs_param in ("bbox-crs", "crs"):
-        if params.get(crs_param) and params[crs_param] not in (CRS84, "EPSG:4326", "CRS84",
-                                                              "http://www.opengis.net/def/crs/EPSG/0/4326"):
-            raise ApiError(400, crs_param, f"unsupported CRS {params[crs_param]!r}; only {CRS84} is offered")
+    crs_param(params, "crs")
     if params.get("datetime"):
         raise ApiError(400, "datetime", "these collections have no temporal extent; datetime is not supported")
     limit, offset = _paging(params, settings)
@@ -259,12 +304,12 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
     for key in filter(None, (s.strip() for s in params.get("sortby", "").split(","))):
         asc = not key.startswith("-")
         sortby.append((key.lstrip("+-"), asc))
-    bbox = _parse_bbox(params["bbox"]) if params.get("bbox") else None
+    bbox = _bbox(params)
     q = params.get("q") or None
     if q is not None and len(q) > 200:
         raise ApiError(400, "q", "search text longer than 200 characters")
     return Query(bbox=bbox, filters=filters, name_contains=q, limit=limit, offset=offset,
-                 properties=props, sortby=tuple(sortby))
+                 properties=props, sortby=tuple(sortby), cql=_cql(spec, params))
 
 
 def script_safe(doc: bytes) -> str:
@@ -303,14 +348,14 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
     return links
 
 
-@router.get("/collections/{layer}/items", summary="Features of a collection", tags=["OGC API Features"],
+@router.get("/collections/{collectionId}/items", summary="Features of a collection", tags=["OGC API Features"],
             responses=geojson(html=True))
-def items(layer: str, request: Request, f: Format | None = F,
+def items(request: Request, layer: str = CollectionId, f: Format | None = F,
           bbox: str | None = Param(None, max_length=400, pattern=NO_NUL,
                                    description="minlon,minlat,maxlon,maxlat (CRS84); minlon > maxlon crosses "
                                    "the antimeridian"),
-          limit: int | None = Param(None, ge=1, le=1_000_000, description="page size (1 to the configured "
-                                    "maximum, GIS_MAX_LIMIT, default 10000)"),
+          limit: int | None = Param(None, ge=1, le=INT64_MAX, description="page size (1 to the configured "
+                                    "maximum, GIS_MAX_LIMIT, default 10000; a larger limit is capped)"),
           offset: int | None = Param(None, ge=0, le=INT64_MAX, description="features to skip"),
           properties: str | None = Param(None, max_length=2000, pattern=NO_NUL,
                                          description="comma-separated attribute names to return"),
@@ -318,13 +363,30 @@ def items(layer: str, request: Request, f: Format | None = F,
                                      description="comma-separated attributes (not JSON ones) or id, "
                                      "'-' for descending"),
           q: str | None = Param(None, max_length=200, pattern=NO_NUL, description="name contains (any case)"),
+          filter: str | None = Param(None, max_length=cql2.MAX_FILTER_CHARS, description="CQL2 filter "
+                                     "(Features Part 3) over the queryables, e.g. `population > 1000 AND "
+                                     "S_INTERSECTS(geometry, BBOX(125,43,126,44))`"),
+          filter_lang: Literal["cql2-text", "cql2-json", "cql-text"] = Param(
+              "cql2-text", alias="filter-lang", description="cql2-text or cql2-json (cql-text: the draft's name "
+              "for cql2-text, as GDAL's OAPIF driver sends it)"),
+          filter_crs: str | None = Param(None, alias="filter-crs", max_length=200, pattern=NO_NUL,
+                                         description="CRS of the filter's geometries (default CRS84)"),
+          crs: str | None = Param(None, max_length=200, pattern=NO_NUL, description="CRS of the answer "
+                                  "(Features Part 2): one of the collection's `crs` list, e.g. "
+                                  "http://www.opengis.net/def/crs/EPSG/0/4490 (lat,lon order)"),
+          bbox_crs: str | None = Param(None, alias="bbox-crs", max_length=200, pattern=NO_NUL,
+                                       description="CRS of bbox (its axis order; default CRS84)"),
           layers: LayersService = Depends(get_layers), settings: Settings = Depends(get_settings), _=Reader):
-    """Filter by bbox (minlon,minlat,maxlon,maxlat, CRS84), by any attribute with `name=value`
-    (equality), by `q` (name contains); page with limit/offset and follow the `next` link."""
+    """Filter by bbox (minlon,minlat,maxlon,maxlat, CRS84, or in `bbox-crs`), by a CQL2 `filter`, by any
+    attribute with `name=value` (equality), by `q` (name contains); answer in `crs`; page with limit/offset
+    (a limit above the maximum is capped) and follow the `next` link."""
     spec = layers.spec(layer)
     params = dict(request.query_params)
     query = parse_items_query(spec, params, settings)
-    page = layers.items(layer, query)
+    out_crs = crs_param(params, "crs")
+    if _wants_html(request, f):
+        out_crs = crsmod.CRS84_CRS  # the HTML page draws a Leaflet map (lon/lat)
+    page = layers.items(layer, query, out_crs)
     base = _base(request, settings)
     links = _page_links(base, layer, params, query, len(page.features), page.number_matched)
     if _wants_html(request, f):
@@ -332,15 +394,20 @@ def items(layer: str, request: Request, f: Format | None = F,
                       features_json=script_safe(collection_bytes(page.features, {})))
     extra = {"numberMatched": page.number_matched, "numberReturned": len(page.features),
              "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
-    return Response(collection_bytes(page.features, extra), media_type=GEOJSON)
+    return Response(collection_bytes(page.features, extra), media_type=GEOJSON,
+                    headers={"Content-Crs": out_crs.header})
 
 
 @router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"],
             responses=geojson(GeoJSONFeature, html=True))
-def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, layers: LayersService = Depends(get_layers),
-         settings: Settings = Depends(get_settings), _=Reader):
+def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F,
+         crs: str | None = Param(None, max_length=200, pattern=NO_NUL, description="CRS of the answer"),
+         layers: LayersService = Depends(get_layers), settings: Settings = Depends(get_settings), _=Reader):
     spec = layers.spec(layer)
-    feat = layers.get(layer, fid)
+    out_crs = crs_param(dict(request.query_params), "crs")
+    if _wants_html(request, f):
+        out_crs = crsmod.CRS84_CRS
+    feat = layers.get(layer, fid, out_crs)
     base = _base(request, settings)
     if _wants_html(request, f):
         return render("item.html", spec=spec, feature=feat, feature_json=script_safe(feature_bytes(feat)))
@@ -348,25 +415,51 @@ def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F, lay
              {"href": f"{base}/collections/{layer}/items/{fid}?f=html", "rel": "alternate", "type": "text/html"},
              {"href": f"{base}/collections/{layer}", "rel": "collection", "type": "application/json"}]
     body = feature_bytes(feat)[:-1] + b',"links":' + orjson.dumps(links) + b"}"
-    return Response(body, media_type=GEOJSON)
+    return Response(body, media_type=GEOJSON, headers={"Content-Crs": out_crs.header})
 
 
 # -- Part 4: create, replace, delete ------------------------------------------------------------
 
-_WRITE_DOC = "A GeoJSON Feature or FeatureCollection (RFC 7946, WGS84 lon/lat) with the layer's attributes."
+_WRITE_DOC = ("A GeoJSON Feature or FeatureCollection with the layer's attributes: WGS84 lon/lat (RFC 7946), or "
+              "in the CRS named by a `Content-Crs` header (one of the collection's `crs` list, its axis order).")
 
 
-@router.post("/collections/{layer}/items", status_code=201, summary="Create features (editor role)",
+def content_crs(request: Request) -> crsmod.Crs:
+    """The CRS of a written body from its ``Content-Crs`` header (``<uri>`` or a bare URI); CRS84 without one."""
+    value = request.headers.get("content-crs")
+    if value is None:
+        return crsmod.CRS84_CRS
+    try:
+        return crsmod.parse(value.strip().removeprefix("<").removesuffix(">"))
+    except crsmod.UnsupportedCrs as exc:
+        raise ApiError(400, "Content-Crs", str(exc)) from None
+
+
+def in_crs84(rows: list[tuple[Any, dict[str, Any]]], body_crs: crsmod.Crs) -> list[tuple[Any, dict[str, Any]]]:
+    """Geometries of a written body moved from ``body_crs`` to CRS84 (storage); non-finite results → 400."""
+    if body_crs.is_crs84 or not rows:
+        return rows
+    import numpy as np
+
+    try:
+        geoms = crsmod.to_crs84(np.array([g for g, _ in rows], dtype=object), body_crs)
+    except ValueError as exc:
+        raise ApiError(400, "Content-Crs", str(exc)) from None
+    return [(g, p) for g, (_, p) in zip(geoms, rows, strict=True)]
+
+
+@router.post("/collections/{collectionId}/items", status_code=201, summary="Create features (editor role)",
              tags=["OGC API Features – writes"], openapi_extra=geojson_body(True, _WRITE_DOC),
              response_model=Created)
-async def create(layer: str, request: Request, layers: LayersService = Depends(get_layers),
+async def create(request: Request, layer: str = CollectionId, layers: LayersService = Depends(get_layers),
                  settings: Settings = Depends(get_settings), role: str = Editor):
     """Body: a GeoJSON Feature or FeatureCollection (RFC 7946, WGS84). All or nothing."""
     body = await request.body()
+    body_crs = content_crs(request)
 
     def work() -> list[int]:  # parsing, validation and the store write run off the event loop
         spec = layers.spec(layer)
-        rows = validate_rows(spec, parse_feature_body(body, allow_collection=True))
+        rows = validate_rows(spec, in_crs84(parse_feature_body(body, allow_collection=True), body_crs))
         return layers.write(layer, WriteBatch(creates=rows))
 
     ids = await run_in_threadpool(work)
@@ -395,11 +488,12 @@ def _check_body_id(body: bytes, fid: int) -> None:
 async def replace(layer: str, fid: FeatureId, request: Request, layers: LayersService = Depends(get_layers),
                   role: str = Editor):
     body = await request.body()
+    body_crs = content_crs(request)
 
     def work() -> None:
         spec = layers.spec(layer)
         _check_body_id(body, fid)
-        rows = validate_rows(spec, parse_feature_body(body, allow_collection=False))
+        rows = validate_rows(spec, in_crs84(parse_feature_body(body, allow_collection=False), body_crs))
         layers.write(layer, WriteBatch(replaces={fid: rows[0]}))
 
     await run_in_threadpool(work)

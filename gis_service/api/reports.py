@@ -8,7 +8,12 @@
   (``by=time``, road time, by default);
 - ``GET  /reports/risk/{layer}/{id}.pdf`` and ``GET /reports/risk.pdf?park_id=`` — quantitative risk: IR contours,
   protection targets against GB 36894, the F-N chart, outcome cases (QRA parameters as
-  ``GET /analysis/risk/individual``).
+  ``GET /analysis/risk/individual``);
+- ``GET  /reports/brief.pdf?lon=&lat=&incident=`` (+ ``substance=&quantity_t=`` and the scenario parameters for a
+  what-if release there), ``GET /reports/brief/{layer}/{id}.pdf`` and ``GET /reports/alarm/{alarm_id}.pdf`` — the
+  one-page brief (简报): exactly one A4 page with the map, each zone's true reach, the exposed population and the
+  most sensitive receptors, the nearest capable teams by road time against their standard, an alarm's reading
+  and history, the assumptions, Beijing time, the data's as-of time and a document number.
 """
 
 from __future__ import annotations
@@ -17,18 +22,19 @@ import re
 from collections.abc import Callable
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ..analysis.consequence.params import ScenarioParams
+from ..analysis.consequence.params import MAX_QUANTITY_T, ScenarioParams
 from ..analysis.qra.data import QraParams
+from ..monitoring.storebase import MonitoringUnavailable, UnknownAlarm
 from ..reports.fonts import FontMissing
 from ..services.container import Services
 from .deps import Reader, Svc
 from .errors import ApiError
 from .exposure import scenario_query
-from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
+from .params import INT64_MAX, MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
 from .rescue import BY_DOC, INCIDENT_DOC, K, Lat, Lon
 from .risk import PARK, qra_query
 from .siting import PROPOSAL_DOC, RuleSetName, read_limited_body
@@ -43,6 +49,10 @@ def _pdf(make: Callable[[], bytes], name: str) -> Response:
         data = make()
     except FontMissing as exc:
         raise ApiError(503, "font", str(exc), code="ServiceUnavailable") from None
+    except MonitoringUnavailable as exc:
+        raise ApiError(503, "store", str(exc), code="ServiceUnavailable") from None
+    except UnknownAlarm as exc:
+        raise ApiError(404, "alarm_id", f"no alarm with id {exc.args[0]}", code="NotFound") from None
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_") or "report"
     return Response(data, media_type=PDF, headers={"Content-Disposition": f'inline; filename="{safe}.pdf"'})
 
@@ -100,3 +110,43 @@ def risk_report(layer: str, fid: FeatureId, params: QraParams = Depends(qra_quer
 def risk_park_report(park_id: int = PARK, params: QraParams = Depends(qra_query),
                      svc: Services = Svc, _=Reader):
     return _pdf(lambda: svc.reports.risk(params, park_id=park_id), f"risk_park_{park_id}")
+
+
+# -- the one-page brief ---------------------------------------------------------------------------
+
+STORAGE = Literal["pressurised", "refrigerated", "compressed", "atmospheric"]
+
+
+@router.get("/brief.pdf", summary="One-page brief of an incident at a point (PDF) 应急简报",
+            response_class=Response, responses=PDF_RESPONSE)
+def brief_point(lon: float = Lon, lat: float = Lat,
+                incident: str = Query("chemical", max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
+                substance: str | None = Query(None, min_length=1, max_length=200, pattern=NO_NUL,
+                                              description="what-if: substance released here (key, name, alias or CAS)"),
+                quantity_t: float | None = Query(None, gt=0, le=MAX_QUANTITY_T, allow_inf_nan=False,
+                                                 description="what-if: quantity in tonnes"),
+                storage: STORAGE | None = Query(None, description="what-if: storage; default the substance's usual"),
+                k: int = K, params: ScenarioParams = Depends(scenario_query), svc: Services = Svc, _=Reader):
+    """Exactly one A4 page: the nearest capable teams by road time and, with ``substance`` and ``quantity_t``
+    (a tanker on a road), the release's zones with their true reach and the exposed receptors."""
+    if (substance is None) != (quantity_t is None):
+        raise ApiError(400, "substance" if substance is None else "quantity_t",
+                       "a what-if release needs both substance and quantity_t (or neither, for teams only)")
+    return _pdf(lambda: svc.reports.brief_point(lon, lat, incident, substance=substance, quantity_t=quantity_t,
+                                                storage=storage, params=params, k=k), "brief")
+
+
+@router.get("/brief/{layer}/{fid}.pdf", summary="One-page brief of a hazard, tailings dam or goaf area (PDF) 应急简报",
+            response_class=Response, responses=PDF_RESPONSE)
+def brief_feature(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query),
+                  incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                               description=INCIDENT_DOC + " (default: the layer's)"),
+                  k: int = K, svc: Services = Svc, _=Reader):
+    return _pdf(lambda: svc.reports.brief_feature(layer, fid, params, incident=incident, k=k), f"brief_{layer}_{fid}")
+
+
+@router.get("/alarm/{alarm_id}.pdf", summary="One-page brief of an alarm (PDF) 报警简报",
+            response_class=Response, responses={**PDF_RESPONSE, 404: {"description": "no such alarm"}})
+def brief_alarm(alarm_id: int = Path(..., ge=1, le=INT64_MAX, description="alarm id"), svc: Services = Svc, _=Reader):
+    """The alarm's reading, history and last hours of readings with its decision package (zones, teams)."""
+    return _pdf(lambda: svc.reports.brief_alarm(alarm_id), f"alarm_{alarm_id}")

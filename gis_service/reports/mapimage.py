@@ -135,9 +135,58 @@ def _draw_result(ax, g, p: dict[str, Any], font) -> None:
               facecolor="#ef3b2c", edgecolor="#67000d", zorder=9)
 
 
+def _wind_arrow(ax, wind: tuple[float | None, float | None], font) -> None:
+    """An arrow at the top left pointing downwind, labelled with where the wind blows from and its speed
+    (meteorological convention: the direction the wind comes from, clockwise from north)."""
+    from matplotlib.patches import FancyArrow
+
+    direction, speed = wind
+    sp = f" {speed:g} m/s" if isinstance(speed, (int, float)) else ""
+    if not isinstance(direction, (int, float)):
+        ax.text(0.02, 0.97, f"风向未知：全向 wind: all directions{sp}", transform=ax.transAxes, va="top", fontsize=7,
+                fontproperties=font, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#999"}, zorder=12)
+        return
+    to = math.radians((direction + 180) % 360)          # downwind, clockwise from north
+    dx, dy = 0.05 * math.sin(to), 0.05 * math.cos(to)
+    cx, cy = 0.07, 0.86
+    ax.add_patch(FancyArrow(cx - dx, cy - dy, 2 * dx, 2 * dy, width=0.006, head_width=0.025, head_length=0.02,
+                            length_includes_head=True, transform=ax.transAxes, color="#08306b", zorder=12))
+    ax.text(cx, cy - 0.1, f"风从 wind from {direction:g}°{sp}", transform=ax.transAxes, ha="center", va="top",
+            fontsize=6.5, fontproperties=font, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "none"}, zorder=12)
+
+
+LEGEND_ROLES = (("route", "救援路线 route"), ("receptor", "受体 receptor"), ("team", "救援队伍 team"),
+                ("incident", "事故点 incident"), ("source", "风险源 source"))
+
+
+def _legend(ax, feats, font) -> None:
+    """A legend of what is drawn: the zone levels present, then receptors, teams, routes and the origin."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    levels = {p.get("level") for _, p in feats if _role(p) != "receptor"}
+    roles = {_role(p) for _, p in feats}
+    handles: list = [Patch(facecolor=LEVEL_COLORS[k], alpha=0.45, edgecolor=LEVEL_COLORS[k], label=LEVEL_LABELS[k])
+                     for k in ("red", "orange", "yellow") if k in levels]
+    styles: dict[str, dict[str, Any]] = {"route": {"color": "#2171b5", "linewidth": 2.2}, "receptor": {"marker": "o", "color": "#41ab5d",
+              "markeredgecolor": "black", "linestyle": "none"}, "team": {"marker": "P", "color": "#3182bd",
+              "linestyle": "none", "markersize": 8}, "incident": {"marker": "^", "color": "#ef3b2c",
+              "linestyle": "none", "markersize": 9}, "source": {"marker": "^", "color": "#ef3b2c", "linestyle": "none",
+              "markersize": 9}}
+    handles += [Line2D([], [], label=label, **styles[role]) for role, label in LEGEND_ROLES if role in roles]
+    if handles:
+        ax.legend(handles=handles, prop=font, loc="lower right", framealpha=0.9, fontsize=6.5)
+
+
+LEVEL_LABELS = {"red": "红区 red zone", "orange": "橙区 orange zone", "yellow": "黄区 yellow zone"}
+
+
 def render_png(fc: dict[str, Any], context: ContextSource | None = None, width_in: float = 7.0, height_in: float = 4.6,
-               dpi: int = 120, font_path: Path | None = None) -> bytes:
-    """PNG bytes of ``fc`` (an analysis FeatureCollection) over admin areas, roads and place names."""
+               dpi: int = 120, font_path: Path | None = None, *, wind: tuple[float | None, float | None] | None = None,
+               legend: bool = False, attribution: str | None = None) -> bytes:
+    """PNG bytes of ``fc`` (an analysis FeatureCollection) over admin areas, roads and place names; with ``wind``
+    (from-direction °, speed m/s) a wind arrow, with ``legend`` a legend of the zones and markers drawn, with
+    ``attribution`` the data's credit line under the map."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -188,6 +237,13 @@ def render_png(fc: dict[str, Any], context: ContextSource | None = None, width_i
         ax.set_ylim(bbox[1], bbox[3])
         ax.set_aspect(1 / math.cos(math.radians((bbox[1] + bbox[3]) / 2)))
         _scale_bar(ax, bbox, font)
+        if wind is not None:
+            _wind_arrow(ax, wind, font)
+        if legend and not contours:
+            _legend(ax, feats, FontProperties(fname=str(font_path or cjk_font()), size=6.5))
+    if attribution:
+        fig.text(0.98, 0.995, attribution, ha="right", va="top", fontsize=6, color="#555", fontproperties=font,
+                 parse_math=False)
     ax.tick_params(labelsize=7)
     ax.set_facecolor("#eef2f5")
     buf = io.BytesIO()

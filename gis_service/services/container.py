@@ -63,7 +63,7 @@ class Services:
         risk = RiskService(store)
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
-        reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents)
+        reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents, monitoring)
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,

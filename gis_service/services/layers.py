@@ -12,6 +12,7 @@ import numpy as np
 import shapely
 from cachetools import LRUCache
 
+from .. import crs as crsmod
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from ..maps.base import DISPLAY_PRECISION, GRID_CELLS, pack, simplified
@@ -40,11 +41,16 @@ class LayersService:
     def spec(self, layer: str) -> LayerSpec:
         return self.store.spec(layer)
 
-    def items(self, layer: str, query: Query) -> Page:
-        return self.store.items(layer, query)
+    def items(self, layer: str, query: Query, crs: crsmod.Crs = crsmod.CRS84_CRS) -> Page:
+        """A page of features; geometries in ``crs`` (its axis order), transformed by pyproj."""
+        page = self.store.items(layer, query)
+        if crs.is_crs84:
+            return page
+        return Page(_in_crs(page.features, crs), page.number_matched)
 
-    def get(self, layer: str, fid: int) -> Feature:
-        return self.store.get(layer, fid)
+    def get(self, layer: str, fid: int, crs: crsmod.Crs = crsmod.CRS84_CRS) -> Feature:
+        feat = self.store.get(layer, fid)
+        return feat if crs.is_crs84 else _in_crs([feat], crs)[0]
 
     def count(self, layer: str) -> int:
         return self.store.count(layer)
@@ -124,6 +130,12 @@ class LayersService:
             return []
         page = self.store.items(layer, Query(bbox=bbox, limit=CONTEXT_LIMIT, properties=tuple(columns)))
         return [(f.geometry, f.properties) for f in page.features]
+
+
+def _in_crs(features: list[Feature], crs: crsmod.Crs) -> list[Feature]:
+    texts = crsmod.geojson_texts([f.geometry_json for f in features], crs, crsmod.precision(crs))
+    return [Feature(f.id, f.properties if f.properties_json is None else None, t, f.distance_m, f.properties_json)
+            for f, t in zip(features, texts, strict=True)]
 
 
 def _aggregate_cells(store: Store, layer: str, cells: int) -> dict[str, Any]:

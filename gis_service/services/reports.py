@@ -4,17 +4,24 @@ layers facade as the source of the map image's context (admin areas, roads)."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
 from ..config import Settings
+from ..monitoring.kinds import effective
+from ..reports import brief as brief_report
 from ..reports import content, pdf
 from ..reports import incident as incident_report
 from ..reports.fonts import cjk_font
+from ..reports.stamp import doc_number, revision_time
 from .exposure import ExposureService
 from .incidents import IncidentService
 from .layers import LayersService
+from .monitoring import MonitoringService
 from .rescue import RescueService
 from .risk import RiskService
 from .siting import SitingService
@@ -22,11 +29,13 @@ from .siting import SitingService
 
 class ReportsService:
     def __init__(self, settings: Settings, layers: LayersService, exposure: ExposureService, rescue: RescueService,
-                 siting: SitingService, risk: RiskService, incidents: IncidentService | None = None):
+                 siting: SitingService, risk: RiskService, incidents: IncidentService | None = None,
+                 monitoring: MonitoringService | None = None):
         self.settings = settings
         self.layers, self.exposure_svc, self.rescue_svc, self.siting_svc, self.risk_svc = \
             layers, exposure, rescue, siting, risk
         self.incidents_svc = incidents
+        self.monitoring_svc = monitoring
 
     @property
     def font(self) -> Path:
@@ -64,3 +73,73 @@ class ReportsService:
         assert self.incidents_svc is not None, "built by Services with the incidents facade"
         doc = self.incidents_svc.get(incident_id)
         return self._pdf(incident_report.after_action, doc)
+
+    # -- the one-page brief (简报) ------------------------------------------------------------------
+    BRIEF_LAYERS = ("hazard_sources", "tailings_dams", "goaf_areas", "receptors", "rescue_teams", "roads")
+
+    def _brief(self, b: brief_report.Brief) -> bytes:
+        b.as_of = self.data_as_of()
+        b.attribution = "底图 basemap: 本服务的行政区划与道路图层 the service's own admin-area and road layers"
+        return brief_report.render_brief(b, self.layers, self.font)
+
+    def data_as_of(self) -> datetime | None:
+        """When the data a brief uses was last written: the newest layer revision (a time in µs once a layer has
+        been written through the service), else the GeoPackage file's modification time (the embedded store's
+        data as built), else unknown."""
+        revisions = self.layers.store.revisions([n for n in self.BRIEF_LAYERS if n in self.layers.catalog.layers])
+        when = revision_time(max(revisions, default=None))
+        if when is None and self.settings.store == "embedded":
+            path = Path(self.settings.gpkg_path)
+            if path.is_file():
+                when = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        return when
+
+    def brief_point(self, lon: float, lat: float, incident: str, *, substance: str | None = None,
+                    quantity_t: float | None = None, storage: str | None = None,
+                    params: ScenarioParams | None = None, k: int = 5) -> bytes:
+        """Brief of an incident at a point: the nearest capable teams by road time and, with a substance and
+        a quantity (a tanker on a road, a what-if), the release's zones and exposed receptors."""
+        rescue = self.rescue_svc.nearest(lon, lat, incident, k=k, by="time")     # outside the data → 400
+        exposure = None
+        if substance is not None and quantity_t is not None:
+            exposure = self.exposure_svc.what_if(lon, lat, substance, quantity_t, params, storage=storage) \
+                .to_feature_collection(receptor_features=True)
+        rfc = rescue.to_feature_collection()
+        inc = ((rfc.get("metadata") or {}).get("incident_label") or {}).get(incident) or {}
+        what = f"{substance} {quantity_t:g} t" if exposure is not None else "无释放情景 no release scenario"
+        key = f"{lon:.6f},{lat:.6f},{incident},{substance},{quantity_t},{storage},{params}"
+        return self._brief(brief_report.Brief(
+            title=f"应急简报 Incident brief — {inc.get('zh', incident)} {inc.get('en', '')}".strip(),
+            place=f"{lat:.5f}°N {lon:.5f}°E · {what}", doc_no=doc_number("brief", key), exposure=exposure,
+            rescue=rfc))
+
+    def brief_feature(self, layer: str, fid: int, params: ScenarioParams | None = None, *,
+                      incident: str | None = None, k: int = 5) -> bytes:
+        """Brief of a stored hazard source, tailings dam or goaf area: its zones and the teams for it."""
+        exposure = self.exposure_svc.feature(layer, fid, params).to_feature_collection(receptor_features=True)
+        feature, answer = self.rescue_svc.nearest_to_feature(layer, fid, incident, k=k, by="time")
+        name = feature.properties.get("name") or f"{layer} #{fid}"
+        return self._brief(brief_report.Brief(
+            title=f"应急简报 Incident brief — {name}", place=f"{layer} #{fid}",
+            doc_no=doc_number("brief", f"{layer}/{fid}/{params}/{incident}/{k}"), exposure=exposure,
+            rescue=answer.to_feature_collection()))
+
+    def brief_alarm(self, alarm_id: int, hours: float = 6.0) -> bytes:
+        """Brief of an alarm: its reading, history and series, and its decision package (zones, teams)."""
+        assert self.monitoring_svc is not None, "built by Services with the monitoring facade"
+        mon = self.monitoring_svc
+        alarm = mon.readings.alarm(alarm_id)                                      # UnknownAlarm → 404
+        pkg = mon.package(alarm)
+        sensor = pkg.get("sensor") or {}
+        props = sensor.get("properties") or {}
+        now = time.time()
+        rows = mon.readings.series(int(alarm["sensor_id"]), now - hours * 3600, now + 1, 5000)
+        series: dict[str, Any] = {"name": props.get("name"), "unit": props.get("unit"),
+                                  "thresholds": effective(props), "readings": [(t, v) for t, v, _ in rows]}
+        src = pkg.get("source") or {}
+        name = (src.get("properties") or {}).get("name") or f"{src.get('layer')} #{src.get('id')}"
+        sc = pkg.get("scenario") or {}
+        return self._brief(brief_report.Brief(
+            title=f"报警简报 Alarm brief #{alarm_id} — {name}", place=f"监测点 sensor: {props.get('name', '')}",
+            doc_no=doc_number("alarm", str(alarm_id)), exposure=pkg.get("exposure"), rescue=pkg.get("rescue"),
+            alarm=alarm, series=series, notes=[f"气象来源 weather: {sc.get('wind_source', '—')}", *pkg.get("notes", [])]))

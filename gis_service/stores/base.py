@@ -21,6 +21,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from ..catalog import Catalog, LayerSpec
+from ..cql2 import Expr
 from ..validation import Problem, Row, ValidationFailed
 
 COORD_PRECISION = 7  # decimal places of lon/lat in GeoJSON output (~1 cm)
@@ -98,6 +99,7 @@ class Query:
     offset: int = 0
     properties: tuple[str, ...] | None = None  # None = all attributes
     sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
+    cql: Expr | None = None  # a CQL2 filter checked against the layer (gis_service.cql2), AND-ed with the rest
 
 
 @dataclass

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog import Catalog, LayerSpec
 from ..geodesy import geometry_distance_m
 from ..validation import Row
+from . import cql_eval
 from .base import (
     COORD_PRECISION,
     Feature,
@@ -162,6 +163,13 @@ class _LayerData:
     index: _SpatialIndex
     generation: int = 0  # the index generation these arrays match
     _geojson: np.ndarray | None = None
+    _typed: dict[str, Any] = field(default_factory=dict)
+
+    def typed(self, spec: LayerSpec, name: str) -> Any:
+        """A nullable typed array of one attribute (built once per loaded layer, for CQL2 filters)."""
+        if name not in self._typed:
+            self._typed[name] = cql_eval.typed(self.attrs[name].tolist(), spec.attribute(name).type)
+        return self._typed[name]
 
     @property
     def geojson(self) -> np.ndarray:
@@ -422,6 +430,8 @@ class EmbeddedStore(Store):
             for part in bbox_parts(query.bbox):
                 hit[data.meeting(shapely.box(*part))] = True
             mask &= hit
+        if query.cql is not None:
+            mask &= cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(query.cql)
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.casefold()
             names = data.attrs["name"].fillna("").astype(str).str.casefold()

@@ -57,6 +57,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
+from . import cql_sql
 from .base import (
     COORD_PRECISION,
     Feature,
@@ -349,6 +350,8 @@ class PostGISStore(Store):
         if query.bbox is not None:
             parts = [func.ST_Intersects(table.c.geom, func.ST_MakeEnvelope(*p, 4326)) for p in bbox_parts(query.bbox)]
             clauses.append(or_(*parts) if len(parts) > 1 else parts[0])
+        if query.cql is not None:
+            clauses.append(cql_sql.clause(table, query.cql))
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(table.c.name.ilike(f"%{needle}%", escape="\\"))

@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     read_requires_key: bool = False
     max_limit: int = Field(10_000, ge=1, le=1_000_000)
     default_limit: int = Field(100, ge=1)
+    tile_max_features: int = Field(5000, ge=100, le=1_000_000, description="features per layer of a vector tile "
+                                   "before thinning (one per 4-pixel cell)")
+    tile_cache_tiles: int = Field(4096, ge=0, le=10_000_000, description="vector tiles kept in memory per process "
+                                  "(keyed by the layers' revisions, so edits never serve a stale tile)")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)

@@ -51,6 +51,10 @@ class Crs:
         return self.code is None
 
     @property
+    def epsg_or_crs84(self) -> str:
+        return "OGC:CRS84" if self.code is None else f"EPSG:{self.code}"
+
+    @property
     def header(self) -> str:
         """The value of a ``Content-Crs`` header (OGC 18-058r1 §7.6: the URI in angle brackets)."""
         return f"<{self.uri}>"
@@ -104,6 +108,16 @@ def _apply(t: pyproj.Transformer, geoms: np.ndarray) -> np.ndarray:
 
     out = shapely.transform(geoms, fn)
     return out
+
+
+@lru_cache(maxsize=64)
+def _transformer_xy(dst: int) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs("OGC:CRS84", f"EPSG:{dst}", always_xy=True)
+
+
+def from_crs84_xy(geoms: np.ndarray, crs: Crs) -> np.ndarray:
+    """CRS84 geometries → ``crs`` with x = longitude/easting, y = latitude/northing (the order GIS files use)."""
+    return geoms if crs.is_crs84 else _apply(_transformer_xy(crs.code), geoms)
 
 
 def from_crs84(geoms: np.ndarray, crs: Crs) -> np.ndarray:

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import orjson
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi import Query as Param
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from .. import cql2
@@ -20,6 +21,7 @@ from .. import crs as crsmod
 from ..catalog import LayerSpec
 from ..config import Settings
 from ..geojson_io import parse_feature_body, parse_json
+from ..services.container import Services
 from ..services.layers import LayersService
 from ..stores.base import Feature, Query, WriteBatch
 from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
@@ -52,10 +54,19 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-processes-1/1.0/conf/dismiss",
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     *cql2.CONFORMANCE,
+    # OGC API – Tiles with Mapbox Vector Tiles (gis_service/api/tiles.py)
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/dataset-tilesets",
+    "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt",
+    "http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset",
 ]
 RESERVED = {"f", "bbox", "bbox-crs", "limit", "offset", "properties", "sortby", "q", "datetime", "crs", "filter",
             "filter-lang", "filter-crs"}
 Format = Literal["json", "html", "geojson"]
+ItemsFormat = Literal["json", "html", "geojson", "gpkg", "fgb", "csv"]
 # the items path is spelled as in the OGC API Features OpenAPI building blocks, so clients that look the operation
 # up by that name (GDAL's OAPIF driver: its query parameters and filter-lang) find it
 CollectionId = Path(alias="collectionId", description="the layer (collection id)")
@@ -70,7 +81,7 @@ def _base(request: Request, settings: Settings) -> str:
 
 def _wants_html(request: Request, f: str | None) -> bool:
     if f is not None:
-        if f not in ("json", "html", "geojson"):  # also when called outside FastAPI
+        if f not in ("json", "html", "geojson", *DOWNLOADS):  # also when called outside FastAPI
             raise ApiError(400, "f", f"unsupported format {f!r}; use f=json or f=html")
         return f == "html"
     accept = request.headers.get("accept", "")
@@ -137,6 +148,8 @@ def _collection_doc(base: str, spec: LayerSpec, layers: LayersService) -> dict[s
              "type": "application/schema+json", "title": "schema"},
             {"href": f"{base}/collections/{spec.name}/queryables", "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables",
              "type": "application/schema+json", "title": "queryables"},
+            {"href": f"{base}/collections/{spec.name}/tiles", "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector",
+             "type": "application/json", "title": "vector tiles (Mapbox Vector Tiles)"},
         ],
     }
     if extent is not None:
@@ -312,6 +325,20 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
                  properties=props, sortby=tuple(sortby), cql=_cql(spec, params))
 
 
+DOWNLOADS = ("gpkg", "fgb", "csv")
+
+
+def _download(svc: Services, spec: LayerSpec, query: Query, fmt: str, out_crs: crsmod.Crs) -> Response:
+    """The whole selection (bbox, filter, equality, q; limit, offset and sortby do not apply), streamed."""
+    from ..services.downloads import FORMATS
+
+    media, ext, _driver = FORMATS[fmt]
+    code = "crs84" if out_crs.is_crs84 else f"epsg{out_crs.code}"
+    headers = {"Content-Disposition": f'attachment; filename="{spec.name}-{code}.{ext}"',
+               "Content-Crs": out_crs.header}
+    return StreamingResponse(svc.downloads.stream(spec.name, query, fmt, out_crs), media_type=media, headers=headers)
+
+
 def script_safe(doc: bytes) -> str:
     """JSON text safe to embed in a <script> element ("<" only occurs inside strings)."""
     return doc.decode().replace("<", "\\u003c")
@@ -350,7 +377,9 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
 
 @router.get("/collections/{collectionId}/items", summary="Features of a collection", tags=["OGC API Features"],
             responses=geojson(html=True))
-def items(request: Request, layer: str = CollectionId, f: Format | None = F,
+def items(request: Request, layer: str = CollectionId,
+          f: ItemsFormat | None = Param(None, description="json (GeoJSON), html, or a bulk download of the whole "
+                                        "selection: gpkg (GeoPackage), fgb (FlatGeobuf), csv (WKT column)"),
           bbox: str | None = Param(None, max_length=400, pattern=NO_NUL,
                                    description="minlon,minlat,maxlon,maxlat (CRS84); minlon > maxlon crosses "
                                    "the antimeridian"),
@@ -376,7 +405,8 @@ def items(request: Request, layer: str = CollectionId, f: Format | None = F,
                                   "http://www.opengis.net/def/crs/EPSG/0/4490 (lat,lon order)"),
           bbox_crs: str | None = Param(None, alias="bbox-crs", max_length=200, pattern=NO_NUL,
                                        description="CRS of bbox (its axis order; default CRS84)"),
-          layers: LayersService = Depends(get_layers), settings: Settings = Depends(get_settings), _=Reader):
+          layers: LayersService = Depends(get_layers), settings: Settings = Depends(get_settings),
+          svc: Services = Depends(get_services), _=Reader):
     """Filter by bbox (minlon,minlat,maxlon,maxlat, CRS84, or in `bbox-crs`), by a CQL2 `filter`, by any
     attribute with `name=value` (equality), by `q` (name contains); answer in `crs`; page with limit/offset
     (a limit above the maximum is capped) and follow the `next` link."""
@@ -384,6 +414,8 @@ def items(request: Request, layer: str = CollectionId, f: Format | None = F,
     params = dict(request.query_params)
     query = parse_items_query(spec, params, settings)
     out_crs = crs_param(params, "crs")
+    if f in DOWNLOADS:
+        return _download(svc, spec, query, f, out_crs)
     if _wants_html(request, f):
         out_crs = crsmod.CRS84_CRS  # the HTML page draws a Leaflet map (lon/lat)
     page = layers.items(layer, query, out_crs)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..config import Settings, get_settings
 from ..stores import Store, make_store
 from .batch import BatchService
+from .downloads import DownloadsService
 from .exposure import ExposureService
 from .incidents import IncidentService
 from .layers import LayersService
@@ -28,6 +29,7 @@ from .rescue import RescueService
 from .resources import ResourcesService
 from .risk import RiskService
 from .siting import SitingService
+from .tiles import TilesService
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Services:
     reports: ReportsService
     batch: BatchService
     processes: ProcessesService
+    tiles: TilesService
+    downloads: DownloadsService
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
@@ -67,4 +71,4 @@ class Services:
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, batch, processes)
+                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store))

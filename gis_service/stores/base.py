@@ -20,8 +20,10 @@ import geopandas as gpd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .. import tiles as tiles_mod
 from ..catalog import Catalog, LayerSpec
 from ..cql2 import Expr
+from ..tiles import Tile
 from ..validation import Problem, Row, ValidationFailed
 
 COORD_PRECISION = 7  # decimal places of lon/lat in GeoJSON output (~1 cm)
@@ -100,6 +102,7 @@ class Query:
     properties: tuple[str, ...] | None = None  # None = all attributes
     sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
     cql: Expr | None = None  # a CQL2 filter checked against the layer (gis_service.cql2), AND-ed with the rest
+    min_id: int | None = None  # only ids above this (keyset paging of bulk downloads)
 
 
 @dataclass
@@ -150,6 +153,31 @@ def bbox_parts(bbox: tuple[float, float, float, float]) -> list[tuple[float, flo
     if x0 <= x1:
         return [bbox]
     return [(x0, y0, 180.0, y1), (-180.0, y0, x1, y1)]
+
+
+THIN_CELL_UNITS = 64  # thinning cell: 64 of the 4096 tile-grid units (4 screen pixels of a 256-pixel tile)
+
+
+@dataclass(frozen=True)
+class TileRequest:
+    """One layer of one vector tile: the attributes to carry, the feature cap and an optional CQL2 filter."""
+
+    tile: Tile
+    columns: tuple[str, ...]
+    max_features: int
+    cql: Expr | None = None
+
+    @property
+    def search_bounds(self) -> tuple[float, float, float, float]:
+        """Lon/lat box of the tile with its buffer (the candidates' bounding boxes must meet it)."""
+        x0, y0, x1, y1 = self.tile.bounds_3857
+        pad = tiles_mod.BUFFER * self.tile.pixel_m
+        o = tiles_mod.ORIGIN
+        return Tile.lonlat_of(max(x0 - pad, -o), max(y0 - pad, -o), min(x1 + pad, o), min(y1 + pad, o))
+
+    @property
+    def cell_m(self) -> float:
+        return THIN_CELL_UNITS * self.tile.pixel_m
 
 
 class Store(abc.ABC):
@@ -221,6 +249,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         """The whole layer as a GeoDataFrame (index = id) for set-based analyses."""
+
+    @abc.abstractmethod
+    def mvt(self, layer: str, req: TileRequest) -> bytes:
+        """One Mapbox Vector Tile layer named ``layer`` (empty bytes when nothing is in the tile)."""
 
     # -- writes ------------------------------------------------------------------------------
     @abc.abstractmethod

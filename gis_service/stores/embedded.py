@@ -48,7 +48,7 @@ from shapely.geometry.base import BaseGeometry
 from ..catalog import Catalog, LayerSpec
 from ..geodesy import geometry_distance_m
 from ..validation import Row
-from . import cql_eval
+from . import cql_eval, mvt_embedded
 from .base import (
     COORD_PRECISION,
     Feature,
@@ -57,6 +57,7 @@ from .base import (
     Query,
     Store,
     StoreError,
+    TileRequest,
     WriteBatch,
     bbox_parts,
 )
@@ -430,6 +431,8 @@ class EmbeddedStore(Store):
             for part in bbox_parts(query.bbox):
                 hit[data.meeting(shapely.box(*part))] = True
             mask &= hit
+        if query.min_id is not None:
+            mask &= data.ids > query.min_id
         if query.cql is not None:
             mask &= cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(query.cql)
         if query.name_contains and spec.has_attribute("name"):
@@ -532,6 +535,23 @@ class EmbeddedStore(Store):
         if filters:
             cand = cand[self._mask(data, filters)[cand]]
         return [data.feature(int(p)) for p in cand]
+
+    def mvt(self, layer: str, req: TileRequest) -> bytes:
+        spec = self.spec(layer)
+        for name in req.columns:
+            spec.attribute(name)
+        data = self._data(layer)
+        cols = req.columns
+        mask = None
+        if req.cql is not None:
+            full = cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(req.cql)
+
+            def mask(pos: np.ndarray) -> np.ndarray:
+                return full[pos]
+
+        return mvt_embedded.encode_tile(layer, req, data.ids, data.geoms, data.candidates,
+                                        lambda p: {c: data.props[p][c] for c in cols}, mask,
+                                        spec.geometry_family == "point")
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         spec = self.spec(layer)

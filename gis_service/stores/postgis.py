@@ -57,7 +57,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
-from . import cql_sql
+from . import cql_sql, mvt_sql
 from .base import (
     COORD_PRECISION,
     Feature,
@@ -66,6 +66,7 @@ from .base import (
     Query,
     Store,
     StoreError,
+    TileRequest,
     WriteBatch,
     bbox_parts,
 )
@@ -255,6 +256,7 @@ class PostGISStore(Store):
 
     def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None,
                  connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, deadline_s: float = 3.0):
+        self._mvt_sql: dict[tuple, tuple[str, dict[str, Any]]] = {}  # compiled tile SQL by layer shape
         super().__init__(catalog)
         self.url = url
         self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s, deadline_s=deadline_s)
@@ -352,6 +354,8 @@ class PostGISStore(Store):
             clauses.append(or_(*parts) if len(parts) > 1 else parts[0])
         if query.cql is not None:
             clauses.append(cql_sql.clause(table, query.cql))
+        if query.min_id is not None:
+            clauses.append(table.c.id > bindparam(None, int(query.min_id), type_=BigInteger))
         if query.name_contains and spec.has_attribute("name"):
             needle = query.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(table.c.name.ilike(f"%{needle}%", escape="\\"))
@@ -515,6 +519,14 @@ class PostGISStore(Store):
                     .where(func.ST_Intersects(table.c.geom, _WKB_GEOM), *filt).order_by(table.c.id))
 
         return self._spatial_rows("intersecting", layer, geom, filters, build)
+
+    def mvt(self, layer: str, req: TileRequest) -> bytes:
+        spec = self.spec(layer)
+        for name in req.columns:
+            spec.attribute(name)
+        table = self._table(layer)
+        with self.reader.connect() as conn:
+            return mvt_sql.tile_bytes(conn, table, layer, req, spec.geometry_family == "point", self._mvt_sql)
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
         spec = self.spec(layer)

@@ -211,9 +211,10 @@ INVENTORY_NUMBERS: dict[str, tuple[float, float, str]] = {
     "transfers_per_year": (0.0, 100_000.0, "per year"),
 }
 CONTAINMENT_TYPES = ("single", "double", "full")
+TRANSFER_EQUIPMENT = ("loading_arm", "loading_hose")
 
 
-def _inventory_extras(i: int, item: dict[str, Any]) -> dict[str, Any]:
+def inventory_extras(i: int, item: dict[str, Any]) -> dict[str, Any]:
     """The optional attributes of one item, checked; ValueError naming the field."""
     out: dict[str, Any] = {}
     for name, (lo, hi, unit) in INVENTORY_NUMBERS.items():
@@ -235,6 +236,12 @@ def _inventory_extras(i: int, item: dict[str, Any]) -> dict[str, Any]:
             raise ValueError(f"inventory[{i}].containment {containment!r} is not a tank containment type; "
                              f"accepted: {', '.join(CONTAINMENT_TYPES)}")
         out["containment"] = containment
+    equipment = item.get("transfer_equipment")
+    if equipment is not None:
+        if equipment not in TRANSFER_EQUIPMENT:
+            raise ValueError(f"inventory[{i}].transfer_equipment {equipment!r} is not known; accepted: "
+                             f"{', '.join(TRANSFER_EQUIPMENT)}")
+        out["transfer_equipment"] = equipment
     if ("pipe_length_m" in out) != ("pipe_diameter_mm" in out):
         missing = "pipe_diameter_mm" if "pipe_length_m" in out else "pipe_length_m"
         raise ValueError(f"inventory[{i}].{missing} is missing: a pipe needs both its length and its diameter")
@@ -261,7 +268,7 @@ def _check_inventory(value: Any) -> list[dict[str, Any]]:
         entry = {"substance": substance.strip(), "quantity_t": float(q)}
         if item.get("cas"):
             entry["cas"] = str(item["cas"]).strip()
-        entry.update(_inventory_extras(i, item))
+        entry.update(inventory_extras(i, item))
         cleaned.append(entry)
     return cleaned
 

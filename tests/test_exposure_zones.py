@@ -53,9 +53,14 @@ def test_plume_points_downwind_with_geodesic_length(lon, lat, wind_from):
     for z in zs.zones:
         ring = np.asarray(z.geometry.exterior.coords)
         az, _, d = GEOD.inv(np.full(len(ring), lon), np.full(len(ring), lat), ring[:, 0], ring[:, 1])
-        if z.truncated:  # cut at max_plume_m with its width kept: the cut edge is square, not a point
-            assert d.max() >= z.distance_m * (1 - TOL) and z.true_distance_m > z.distance_m
-            assert "max_plume_m" in z.properties()["truncation_reason"]
+        if z.truncated:  # cut with its width kept: the cut edge is square, not a point
+            assert d.max() >= z.distance_m * (1 - TOL)
+            if z.beyond_model_range:  # past 10 km: drawn to the model's range, no distance (issue 17)
+                assert z.distance_m <= 10_000 + 1e-6 and z.true_distance_m is None
+                assert "beyond the model's range of 10 km" in z.properties()["truncation_reason"]
+            else:
+                assert z.true_distance_m > z.distance_m
+                assert "max_plume_m" in z.properties()["truncation_reason"]
             continue
         k = int(np.argmax(d))
         assert d[k] == pytest.approx(z.distance_m, rel=TOL)
@@ -259,10 +264,11 @@ def test_no_zone_is_cut_without_saying_so():
     for z in zs.zones:
         p = z.properties()
         row = by_zone[z.level]
-        assert p["truncated"] == (row["distance_m"] > 10_000)
-        if p["truncated"]:
-            assert p["distance_m"] == pytest.approx(10_000) and p["true_distance_m"] >= 10_000
+        assert p["truncated"] == row["beyond_model_range"] == (row["distance_m"] is None)
+        if p["truncated"]:  # past the model's 10 km: drawn to 10 km, no distance, said so (issue 17)
+            assert p["distance_m"] == pytest.approx(10_000) and p["true_distance_m"] is None
             assert "lower bound" in p["truncation_reason"]
+            assert "beyond the model's range of 10 km" in p["truncation_reason"]
         else:
             assert p["distance_m"] == pytest.approx(row["distance_m"], abs=0.1)
     assert any(z.truncated for z in zs.zones)

@@ -29,6 +29,16 @@ def _floats(name: str, text: str | None):
         raise ValidationFailed([Problem(None, name, f"must be comma-separated numbers (got {text!r})")]) from None
 
 
+def _distance_text(p: dict) -> str:
+    """A zone's distance for the table: cut zones say why (beyond the model's range: no distance)."""
+    dist = f"{p['distance_m']:,.0f}"
+    if p.get("beyond_model_range"):
+        return dist + " (cut; beyond the model's range)"
+    if p.get("truncated") and p.get("true_distance_m") is not None:
+        return dist + f" (cut; true {'≥ ' if p.get('true_distance_is_lower_bound') else ''}{p['true_distance_m']:,.0f})"
+    return dist
+
+
 def exposure_command(
     layer: str = typer.Argument(..., help="hazard_sources | tailings_dams | goaf_areas"),
     fid: int = typer.Argument(..., metavar="ID", help="feature id"),
@@ -74,9 +84,7 @@ def exposure_command(
             continue
         e = p["exposure"]
         thr = "" if p["threshold"] is None else f"{p['threshold']:g} {p['threshold_unit']}"
-        dist = f"{p['distance_m']:,.0f}"
-        if p.get("truncated"):
-            dist += f" (cut; true {'≥ ' if p.get('true_distance_is_lower_bound') else ''}{p['true_distance_m']:,.0f})"
+        dist = _distance_text(p)
         table.add_row(p["label_zh"], p["kind"], thr, dist,
                       p.get("substance") or "",
                       str(e["receptor_count"]), f"{e['total_population']:,}",

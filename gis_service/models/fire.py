@@ -202,7 +202,7 @@ def fire_zones(
         "Steady burning assumed; exposure time is not modelled (the thresholds carry their own durations).",
     ]
     if thresholds_kw_m2 is None and threshold_set == "cn_qra":
-        limitations.append("The Chinese QRA threshold set is [M]: remembered, not confirmed against a standard.")
+        limitations.append("The Chinese QRA threshold set is [M]: unconfirmed, configurable (not checked against a standard).")
     params = {
         "heat_release_kw": qdot,
         "burning_rate_kg_m2_s": burning_rate_kg_m2_s,

@@ -312,6 +312,15 @@ def plume_threat_zones(
 # -- generic threat extent (any centreline model) ---------------------------------------------------
 
 SEARCH_MAX_M = 200_000.0
+# The dispersion models' range of validity: the Briggs (1973) open-country σ curves are fitted to about 10 km and ALOHA
+# stops its threat zones at 10 km (US EPA/NOAA ALOHA technical documentation) [S]. A level still exceeded farther out
+# is reported as "beyond the model's range of 10 km", with no distance.
+MODEL_RANGE_M = 10_000.0
+
+
+def beyond_range_text(range_m: float = MODEL_RANGE_M) -> str:
+    """The one wording used by the API, the viewer and the PDFs for a zone past the model's validity."""
+    return f"beyond the model's range of {range_m / 1000:g} km (超出模型适用范围 {range_m / 1000:g} km)"
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,9 @@ def zone_reach(p: dict[str, Any]) -> str:
         return _km(p.get("distance_m"))
     true = p.get("true_distance_m")
     drawn = _km(p.get("distance_m"))
+    if p.get("beyond_model_range"):  # the zone's own wording (issue 17), the same as the API, viewer and PDFs
+        rng = f"{(p.get('model_range_m') or 10_000) / 1000:g} km"
+        return f"超出模型适用范围 {rng} beyond the model's range of {rng} (> {drawn})"
     if true is None or p.get("true_distance_is_lower_bound"):
         return f"超出模型范围 beyond the model's range (> {drawn})"
     return f"{_km(true)}（图上画至 drawn to {drawn}，超出模型有效范围 beyond the model's valid range）"

@@ -13,6 +13,11 @@ from .mapimage import ContextSource, render_png
 from .pdf import Report, Section, Table
 
 
+def _tag_text(tag: str | None) -> str:
+    """A constant's tag as people read it: [M] values are "unconfirmed, configurable" (never "as remembered")."""
+    return "M 未确认，可配置\nunconfirmed, configurable" if tag == "M" else (tag or "—")
+
+
 def _fmt(v: Any, nd: int = 1) -> str:
     if v is None:
         return "—"
@@ -128,7 +133,7 @@ def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: 
     ctable = Table(["IR /年", "等值线 contour", "面积 area km²"], crows, [0.14, 0.66, 0.2])
     scen = meta.get("scenarios") or []
     srows = [[c.get("id"), c.get("substance"), c.get("loc"), c.get("outcome"), f"{c.get('frequency_per_year', 0):.2e}",
-              c.get("loc_confidence") or "—"] for c in scen[:200]]
+              _tag_text(c.get("loc_confidence"))] for c in scen[:200]]
     stable = Table(["情景 case", "物质 substance", "泄漏 LOC", "后果 outcome", "频率 f /年", "可信度 tag"], srows,
                    [0.3, 0.14, 0.18, 0.14, 0.12, 0.12])
     mx = meta.get("max_ir") or {}

@@ -50,7 +50,8 @@ export function showExposure(doc, layer, id, params) {
   var zrows = zones.map(function (f) {
     var p = f.properties, ex = p.exposure || {};
     var flags = [];
-    if (p.truncated) { flags.push('截断 truncated'); }
+    if (p.beyond_model_range) { flags.push("超出模型适用范围 beyond the model's range"); }
+    else if (p.truncated) { flags.push('截断 truncated'); }
     if (p.near_field) { flags.push('近场 near field'); }
     return { f: f, cls: p.level === 'red' ? 'fail' : 'warn',
       cells: [(p.label_zh || zhEn('levels', p.level)),

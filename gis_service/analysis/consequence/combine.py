@@ -31,13 +31,14 @@ def combine(cands: list[Candidate]) -> list[Zone]:
             "by_substance": [{"substance": c.substance, "distance_m": round(c.distance_m, 2),
                               "threshold": c.threshold, "basis": c.basis, "model": c.model,
                               "truncated": c.truncated,
-                              "true_distance_m": None if c.true_distance_m is None else round(c.true_distance_m, 1)}
+                              "true_distance_m": None if c.true_distance_m is None else round(c.true_distance_m, 1),
+                              "beyond_model_range": c.beyond_model_range}
                              for c in sorted(group, key=lambda c: -c.distance_m)],
         }
         if driver.basis:
             details["level_basis"] = driver.basis
         trunc = [c for c in group if c.truncated]
-        t_driver = max(trunc, key=lambda c: c.true_distance_m or 0.0) if trunc else None
+        t_driver = max(trunc, key=lambda c: (c.beyond_model_range, c.true_distance_m or 0.0)) if trunc else None
         zones.append(Zone(
             level, zh, en, kind, driver.model, driver.threshold, driver.unit, driver.distance_m, geom,
             driver.buffer_m if buffers == {True} else None, driver.substance, details,
@@ -45,6 +46,7 @@ def combine(cands: list[Candidate]) -> list[Zone]:
             truncated=bool(trunc), truncation_reason=t_driver.truncation_reason if t_driver else None,
             true_distance_m=t_driver.true_distance_m if t_driver else None,
             true_distance_is_lower_bound=bool(t_driver and t_driver.lower_bound),
+            beyond_model_range=bool(t_driver and t_driver.beyond_model_range),
             near_field=any(c.near_field for c in group)))
     return zones
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ...models.substances import STORAGE_TYPES, Substance, UnknownSubstance, lookup
-from ...validation import Problem, ValidationFailed
+from ...validation import Problem, ValidationFailed, inventory_extras
 from .params import MAX_QUANTITY_T
 
 
@@ -18,6 +18,7 @@ class InventoryItem:
     quantity_t: float
     storage: str = "atmospheric"
     storage_basis: str = "substance table default"
+    attributes: dict[str, Any] = field(default_factory=dict)  # optional LOC / class attributes, checked
 
 
 def parse_inventory(inventory: Any, field_name: str = "inventory") -> tuple[list[InventoryItem], list[str]]:
@@ -41,6 +42,11 @@ def parse_inventory(inventory: Any, field_name: str = "inventory") -> tuple[list
             problems.append(Problem(None, f"{field_name}[{i}].storage",
                                     f"must be one of {', '.join(STORAGE_TYPES)} (got {storage!r})"))
             continue
+        try:
+            extras = inventory_extras(i, entry)
+        except ValueError as exc:
+            problems.append(Problem(None, f"{field_name}[{i}]", str(exc)))
+            continue
         name = entry.get("substance") or entry.get("cas")
         try:
             sub = lookup(name)
@@ -57,7 +63,7 @@ def parse_inventory(inventory: Any, field_name: str = "inventory") -> tuple[list
         if q == 0:
             continue
         items.append(InventoryItem(sub, str(name), float(q), storage or sub.default_storage,
-                           "inventory item" if storage else "substance table default"))
+                                   "inventory item" if storage else "substance table default", extras))
     if problems:
         raise ValidationFailed(problems)
     return items, warnings

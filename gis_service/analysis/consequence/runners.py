@@ -45,6 +45,7 @@ class Candidate:
     true_distance_m: float | None = None
     lower_bound: bool = False
     near_field: bool = False
+    beyond_model_range: bool = False
 
 
 def _threshold_source(kind: str, value: float, p: ScenarioParams) -> str:
@@ -237,10 +238,13 @@ def _toxic(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: l
     out, zone_rows = [], []
     rank_of = {lvl: i for i, lvl in enumerate(LEVELS)}
     for loc in locs:
-        ext = plume.threat_extent(conc, half, loc.ppm, max_draw_m=p.max_plume_m)
-        zone_rows.append({"zone": loc.zone, "level": loc.name, "ppm": loc.ppm, "distance_m": round(ext.distance_m, 1),
+        ext = plume.threat_extent(conc, half, loc.ppm, max_draw_m=min(p.max_plume_m, plume.MODEL_RANGE_M))
+        beyond = ext.distance_m > plume.MODEL_RANGE_M
+        zone_rows.append({"zone": loc.zone, "level": loc.name, "ppm": loc.ppm,
+                          "distance_m": None if beyond else round(ext.distance_m, 1),
                           "drawn_m": round(ext.drawn_m, 1), "truncated": ext.truncated,
-                          "distance_is_lower_bound": ext.lower_bound})
+                          "distance_is_lower_bound": ext.lower_bound and not beyond,
+                          "beyond_model_range": beyond, "model_range_m": plume.MODEL_RANGE_M})
         if ext.drawn_m <= 0 or ext.footprint_local_m is None:
             continue
         if p.wind_dir_deg is None:
@@ -251,7 +255,11 @@ def _toxic(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: l
                 shape = shape.union(geom)
             buf = None
         reason_trunc = None
-        if ext.truncated:
+        if beyond:
+            reason_trunc = (f"{plume.beyond_range_text()}: the level is still exceeded at the drawn edge "
+                            f"({ext.drawn_m:.0f} m); no distance is reported past the model's validity (Briggs σ "
+                            "fitted to about 10 km; ALOHA stops at 10 km) — the zone and its population are lower bounds")
+        elif ext.truncated:
             reason_trunc = (f"drawn to max_plume_m = {p.max_plume_m:g} m (the Briggs σ curves are fitted to about "
                             f"10 km); the level is reached at {ext.distance_m:.0f} m"
                             + (" or farther (search limit)" if ext.lower_bound else "")
@@ -261,13 +269,14 @@ def _toxic(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: l
             loc.basis, model=model, model_reason=why,
             threshold_source=f"{loc.name} {loc.ppm:g} ppm ({'US EPA/NRC AEGL' if loc.basis == 'AEGL' else 'AIHA ERPG'}"
                              f"; substance table tag [{loc_tag}])",
-            truncated=ext.truncated, truncation_reason=reason_trunc, true_distance_m=ext.distance_m,
-            lower_bound=ext.lower_bound))
+            truncated=ext.truncated, truncation_reason=reason_trunc,
+            true_distance_m=None if beyond else ext.distance_m, lower_bound=ext.lower_bound and not beyond,
+            beyond_model_range=beyond))
     consts = list(dense_gas.CONSTANTS) if model == dense_gas.MODEL else []
     consts += [Constant(f"level_of_concern_{loc.zone}", loc.ppm, "ppm", loc_tag, f"{loc.name}: {sub.source}")
                for loc in locs]
     if model == dense_gas.MODEL:
-        consts += [Constant("boiling_point", sub.boiling_point_k, "K", "M", "substance table (handbook, remembered)")]
+        consts += [Constant("boiling_point", sub.boiling_point_k, "K", "M", "substance table (handbook value: unconfirmed, configurable)")]
     models.append({"substance": sub.key, "kind": "toxic", "model": model, "model_reason": why,
                    "sources": list(dense_gas.SOURCES if model == dense_gas.MODEL else plume.SOURCES),
                    "parameters": {"release_rate_g_s": rate, "release_rate_basis": basis, "duration_s": duration_s,

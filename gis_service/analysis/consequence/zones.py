@@ -12,6 +12,7 @@ from shapely.ops import unary_union
 
 from ... import geodesy
 from ...models._common import json_safe
+from ...models.plume import MODEL_RANGE_M
 
 LEVELS = ("red", "orange", "yellow")
 LEVEL_LABELS_ZH = {"red": "红区", "orange": "橙区", "yellow": "黄区"}
@@ -47,6 +48,7 @@ class Zone:
     true_distance_m: float | None = None
     true_distance_is_lower_bound: bool = False
     near_field: bool = False
+    beyond_model_range: bool = False
 
     def properties(self) -> dict[str, Any]:
         """The zone's own record: model (and why), threshold with unit and source, truncation honestly stated."""
@@ -66,6 +68,9 @@ class Zone:
             out["truncation_reason"] = self.truncation_reason
             out["true_distance_m"] = None if self.true_distance_m is None else round(self.true_distance_m, 1)
             out["true_distance_is_lower_bound"] = self.true_distance_is_lower_bound
+            out["beyond_model_range"] = self.beyond_model_range
+            if self.beyond_model_range:
+                out["model_range_m"] = MODEL_RANGE_M
         return json_safe(out)
 
     def to_feature(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:

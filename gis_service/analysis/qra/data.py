@@ -45,6 +45,7 @@ class QraSubstance:
     lfl_vol_pct: float | None
     ignition: str | None
     confidence: str
+    vapour_pressure_kpa: float | None = None
 
 
 @lru_cache(maxsize=1)
@@ -60,11 +61,45 @@ def locs_for(frequency_set: str, equipment: str) -> list[LocRow]:
     return [r for r in loc_rows() if r.frequency_set == frequency_set and r.equipment == equipment]
 
 
+@dataclass(frozen=True)
+class LineRow:
+    """A pipe (per metre·year) or loading arm / hose (per hour) LOC of ``data/qra_loc_lines.csv``."""
+    frequency_set: str
+    equipment: str  # pipe | loading_arm | loading_hose
+    min_mm: float
+    max_mm: float
+    kind: str  # rupture | leak
+    frequency: float
+    unit: str  # per_m_year | per_hour
+    leak_fraction: float | None
+    leak_max_mm: float | None
+    source: str
+    confidence: str
+
+    def hole_mm(self, diameter_mm: float) -> float:
+        if self.kind == "rupture":
+            return diameter_mm
+        return min(diameter_mm * (self.leak_fraction or 0.1), self.leak_max_mm or diameter_mm)
+
+
+@lru_cache(maxsize=1)
+def line_rows() -> tuple[LineRow, ...]:
+    return tuple(LineRow(r["frequency_set"], r["equipment"], float(r["min_mm"]), float(r["max_mm"]), r["kind"],
+                         float(r["frequency"]), r["unit"], opt_float(r["leak_fraction"]), opt_float(r["leak_max_mm"]),
+                         r["source"], r["confidence"])
+                 for r in load_table("qra_loc_lines.csv"))
+
+
+def lines_for(frequency_set: str, equipment: str, diameter_mm: float) -> list[LineRow]:
+    return [r for r in line_rows() if r.frequency_set == frequency_set and r.equipment == equipment
+            and r.min_mm <= diameter_mm < r.max_mm]
+
+
 @lru_cache(maxsize=1)
 def qra_substances() -> dict[str, QraSubstance]:
     return {r["key"]: QraSubstance(r["key"], r["storage"], opt_float(r["pressure_bar_abs"]),
                                    opt_float(r["liquid_density_kg_m3"]), opt_float(r["lfl_vol_pct"]),
-                                   r["ignition"] or None, r["confidence"])
+                                   r["ignition"] or None, r["confidence"], opt_float(r.get("vapour_pressure_kpa", "")))
             for r in load_table("qra_substances.csv")}
 
 
@@ -92,6 +127,13 @@ def event_tree() -> dict[tuple[str, str, str], tuple[tuple[str, float], ...]]:
     for r in load_table("qra_event_tree.csv"):
         out.setdefault((r["release_class"], r["release"], r["branch"]), []).append((r["outcome"], float(r["probability"])))
     return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def event_tree_sources() -> dict[tuple[str, str, str, str], str]:
+    """(release class, release, branch, outcome) → "source [tag]" of the branch (``data/qra_event_tree.csv``)."""
+    return {(r["release_class"], r["release"], r["branch"], r["outcome"]): f"{r['source']} [{r['confidence']}]"
+            for r in load_table("qra_event_tree.csv")}
 
 
 @lru_cache(maxsize=1)
@@ -208,8 +250,10 @@ class QraParams(BaseModel):
     fire_exposure_s: float = Field(20.0, description="thermal exposure time of pool and jet fires, s (CPR 18E: 20)")
     pool_area_m2: float = Field(1000.0, description="bund area, m²: the largest a pool can be (for a polygon unit the "
                                 "smaller of this and the polygon); the pool itself is sized by the release [M]")
+    transfer_hours: float = Field(1.0, description="hours a loading arm or hose is in use per transfer (its LOC "
+                                  "frequencies are per hour, CPR 18E Table 3.13) [M]")
     min_pool_thickness_mm: float = Field(5.0, description="minimum layer thickness an unbunded spill spreads to, mm "
-                                         "(TNO Yellow Book CPR 14E, smooth ground, as recalled [M])")
+                                         "(TNO Yellow Book CPR 14E, smooth ground; unconfirmed, configurable [M])")
     terrain: str = Field("rural", description="Briggs dispersion curves: rural | urban")
     installation: str = Field("new", description="GB 36894 column for the criteria: new | existing")
     day_fraction: float = Field(0.5, description="share of the year counted as day for day/night populations")
@@ -287,7 +331,7 @@ class QraParams(BaseModel):
     def _pool(cls, v):
         return check_pool_area(v)
 
-    @field_validator("toxic_exposure_cap_min", "fire_exposure_s")
+    @field_validator("toxic_exposure_cap_min", "fire_exposure_s", "transfer_hours")
     @classmethod
     def _pos(cls, v):
         if not (math.isfinite(v) and v > 0):

@@ -43,9 +43,9 @@ LIMITATIONS = (
     *fields.LIMITATIONS,
     "Each inventory item is one vessel holding the whole design quantity (conservative); no safety systems "
     "(isolation, bunds beyond the pool area, water curtains) reduce frequencies or consequences.",
-    "Generic frequencies, ignition probabilities, event-tree splits and the F-N line constants are tagged [M] "
-    "(remembered from CPR 18E / API 581 / GB 36894, not re-read in the primary text): configurable, check before "
-    "a licence decision.",
+    "Generic LOC frequencies, ignition probabilities, event-tree structures and the GB 36894 F-N line constants "
+    "tagged [M] are unconfirmed, configurable (CPR 18E / API 581 / GB 36894 not re-read in the primary text): check "
+    "them before a licence decision.",
     "Flat terrain, no buildings: people are outdoors (location-based individual risk per GB 36894).",
 )
 

@@ -110,6 +110,6 @@ def assess(points: list[tuple[float, float]], p: QraParams) -> dict[str, Any]:
         "lines": {"upper": {"c_per_year": cu, "k": ku}, "lower": {"c_per_year": cl, "k": kl},
                   "n_range": [n_min, n_max],
                   "basis": ("given with fn_upper / fn_lower" if configured else
-                            f"GB 36894-2018 Figure 1 as remembered [{conf}] — unconfirmed line constants; "
-                            "pass fn_upper / fn_lower to use confirmed ones")},
+                            f"GB 36894-2018 Figure 1 — unconfirmed, configurable line constants [{conf}] "
+                            "(未确认，可配置); pass fn_upper / fn_lower to use confirmed ones")},
     }

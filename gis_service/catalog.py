@@ -107,6 +107,15 @@ class LayerSpec:
     attributes: tuple[AttributeSpec, ...]
     style: dict[str, Any]
     popup: tuple[str, ...]
+    # jurisdiction (gis_service.access): "regulated" layers are read and written only within the caller's
+    # jurisdiction, "shared" ones are read by all and written within it; ``own_code`` names the attribute
+    # that is the feature's own admin code (admin areas), otherwise the code is derived from the geometry
+    scope: str = "shared"
+    own_code: str | None = None
+
+    @property
+    def regulated(self) -> bool:
+        return self.scope == "regulated"
     max_extent_km: float = DEFAULT_MAX_EXTENT_KM
 
     @property
@@ -184,10 +193,25 @@ def _spec_from_dict(raw: dict[str, Any], source: Path) -> LayerSpec:
             attributes=tuple(attrs),
             style=dict(raw.get("style") or {}),
             popup=tuple(raw.get("popup") or names),
+            scope=_scope(raw, source, names),
+            own_code=(raw.get("jurisdiction") or {}).get("own_code"),
             max_extent_km=_max_extent(raw, source),
         )
     except KeyError as exc:
         raise CatalogError(f"{source}: missing key {exc}") from exc
+
+
+def _scope(raw: dict[str, Any], source: Path, names: list[str]) -> str:
+    rule = raw.get("jurisdiction") or {}
+    scope = rule.get("scope", "shared")
+    if scope not in ("regulated", "shared"):
+        raise CatalogError(f"{source}: jurisdiction.scope must be 'regulated' or 'shared', not {scope!r}")
+    if "admin_code" not in names:
+        raise CatalogError(f"{source}: every layer needs an 'admin_code' attribute (the feature's jurisdiction)")
+    own = rule.get("own_code")
+    if own is not None and own not in names:
+        raise CatalogError(f"{source}: jurisdiction.own_code {own!r} is not an attribute")
+    return scope
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,14 @@
     GIS_STORE=embedded|postgis          which engine answers (default: embedded)
     GIS_GPKG_PATH=sample_data/jilin_sample.gpkg   the embedded store's file
     GIS_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/riskmap
-    GIS_API_KEYS="secret1:editor,secret2:viewer"  key:role pairs; writes need role editor
+    GIS_API_KEYS="secret1:editor,secret2:viewer:2201"  key:role[:jurisdiction]; writes need role editor
+    GIS_KEYS_FILE=                      YAML file of hashed keys with role and jurisdiction (identities.py)
+    GIS_JWT_JWKS=                       JWKS file or URL: Bearer JWTs verified against it (e.g. Keycloak)
+    GIS_JWT_ISSUER=, GIS_JWT_AUDIENCE=  checked when set; GIS_JWT_ALGORITHMS=RS256,ES256
+    GIS_JWT_ROLE_CLAIM=role, GIS_JWT_JURISDICTION_CLAIM=admin_code   where a token carries them
     GIS_READ_REQUIRES_KEY=false         reads are open by default
+    GIS_PUBLIC_JURISDICTION=            what anonymous reads see of regulated layers ('' = all, as before;
+                                        'none' = nothing); a province deployment sets it or requires keys
     GIS_BASEMAP_URL=                    XYZ/WMTS template; empty → admin boundaries as basemap
     GIS_RESCUE_STANDARD_MIN=hazmat:20   override configurable rescue arrival standards (minutes)
     GIS_ROAD_PBF=                       route on an OSM PBF extract instead of the roads layer
@@ -47,6 +53,20 @@ class Settings(BaseSettings):
     layers_dir: Path | None = None
     api_keys: str = Field("", description="comma-separated key:role pairs; roles: sensor (post readings only), viewer, editor, admin")
     read_requires_key: bool = False
+    keys_file: Path | None = Field(None, description="YAML file of API keys stored as SHA-256 with role and "
+                                   "jurisdiction (gis-service keys add)")
+    jwt_jwks: str = Field("", description="JWKS file path or http(s) URL; Bearer JWTs are verified against it")
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_algorithms: str = Field("RS256,ES256", description="accepted signature algorithms (asymmetric only)")
+    jwt_role_claim: str = Field("role", description="claim with the role; dotted path, e.g. realm_access.roles")
+    jwt_jurisdiction_claim: str = Field("admin_code", description="claim with the GB/T 2260 jurisdiction code")
+    jwt_allow_whole: bool = Field(False, description="accept tokens without a jurisdiction as the whole service")
+    jwt_leeway_s: float = Field(30.0, ge=0, le=600, description="clock skew allowed on exp/nbf")
+    audit_restore_days: float = Field(90.0, gt=0, le=36500, description="recorded versions (also of deleted "
+                                      "features) can be restored for this many days; the trail itself is kept")
+    public_jurisdiction: str = Field("", description="jurisdiction of anonymous reads: '' = everything, "
+                                     "'none' = no regulated feature, or an admin code")
     max_limit: int = Field(10_000, ge=1, le=1_000_000)
     default_limit: int = Field(100, ge=1)
     tile_max_features: int = Field(5000, ge=100, le=1_000_000, description="features per layer of a vector tile "
@@ -74,6 +94,9 @@ class Settings(BaseSettings):
     mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="MQTT broker of the sensor readings")
     mqtt_topic: str = Field("riskmap/readings", description="topic prefix; readings on {prefix}/{sensor_id}")
     mqtt_group: str = Field("riskmap-ingest", description="MQTT v5 shared-subscription group; empty = own subscription")
+    alarm_escalation_min: str = Field("", description="escalation minutes overriding data/alarm_escalation.csv, "
+                                      "e.g. '2:county:10,2:city:20' (alarm level:from level:minutes); checked when "
+                                      "the services are built")
     monitoring_retention_days: float = Field(30.0, gt=0, description="raw readings kept this long, then hourly roll-ups")
     monitoring_max_future_s: float = Field(300.0, ge=0, description="readings further ahead of the clock are refused")
     monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")
@@ -115,15 +138,44 @@ class Settings(BaseSettings):
         parse_overrides(v)  # ValueError names the variable and what it accepts
         return v
 
-    def key_roles(self) -> dict[str, str]:
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _algorithms(cls, v: str) -> str:
+        algs = [a.strip() for a in v.split(",") if a.strip()]
+        bad = [a for a in algs if a.lower() == "none" or a.upper().startswith("HS")]
+        if bad or not algs:
+            raise ValueError("GIS_JWT_ALGORITHMS: asymmetric algorithms only (e.g. RS256,ES256), never none/HS*")
+        return ",".join(algs)
+
+    @field_validator("public_jurisdiction")
+    @classmethod
+    def _public(cls, v: str) -> str:
+        from .access import normalise
+
+        return v if v.strip() == "none" else normalise(v)
+
+    def jwt_algorithm_list(self) -> list[str]:
+        return self.jwt_algorithms.split(",")
+
+    def key_grants(self) -> dict[str, tuple[str, str]]:
+        """GIS_API_KEYS as {key: (role, jurisdiction)}; a key without a jurisdiction has the whole service's."""
+        from .access import normalise
+
         out = {}
         for pair in filter(None, (p.strip() for p in self.api_keys.split(","))):
-            key, _, role = pair.partition(":")
+            key, _, rest = pair.partition(":")
+            role, _, jurisdiction = rest.partition(":")
             role = role or "editor"
             if role not in ROLES:
                 raise ValueError(f"GIS_API_KEYS: unknown role {role!r}; roles: {', '.join(ROLES)}")
-            out[key] = role
+            try:
+                out[key] = (role, normalise(jurisdiction))
+            except ValueError as exc:
+                raise ValueError(f"GIS_API_KEYS: {exc}") from None
         return out
+
+    def key_roles(self) -> dict[str, str]:
+        return {k: role for k, (role, _) in self.key_grants().items()}
 
 
 @lru_cache(maxsize=1)

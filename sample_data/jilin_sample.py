@@ -393,6 +393,12 @@ class _Ctx:
     def rng(self, stream: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence([self.seed, self.scale, stream]))
 
+    def county_code_of(self, geom: BaseGeometry) -> str | None:
+        """GB/T 2260 code of the county holding the representative point (the service's ``admin_code``)."""
+        pt = Point(_rep(geom))
+        hits = self.county_tree.query(pt, predicate="intersects")
+        return self.counties[int(min(hits))]["code"] if len(hits) else None
+
     def county_of(self, geom: BaseGeometry) -> str | None:
         pt = Point(_rep(geom))
         hits = self.county_tree.query(pt, predicate="intersects")
@@ -1005,6 +1011,9 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1, nat
     layers["admin_areas"] = [(a["geometry"], {"name": a["name"], "level": a["level"], "code": a["code"],
                                               "parent_code": a["parent_code"], "data_source": SRC_ADMIN})
                              for a in admin]
+    for name, rows in layers.items():  # the jurisdiction of each feature, as the service derives it
+        for g, p in rows:
+            p["admin_code"] = p["code"] if name == "admin_areas" else ctx.county_code_of(g)
     frames = {name: _frame(name, layers[name]) for name in default_catalog().names() if name in layers}
     missing = [n for n in default_catalog().names() if n not in frames]
     if missing:

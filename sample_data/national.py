@@ -164,7 +164,8 @@ class _Gen:
             unit = f"{first_zh}储罐区" if storage[i] else plants[i % len(plants)]
             rows.append({"name": f"{ent[:-4]}{unit}（示例）", "enterprise": ent,
                          "unit_type": "storage" if storage[i] else "production", "inventory": inv,
-                         "grade": None, "park_id": None, "county": c.name, "data_source": self.src})
+                         "grade": None, "park_id": None, "county": c.name, "data_source": self.src,
+                         "admin_code": c.code})
         return x, y, rows
 
     def receptors(self, n: int) -> tuple[np.ndarray, np.ndarray, list[dict[str, Any]]]:
@@ -187,7 +188,7 @@ class _Gen:
             name = f"{c.short}{w}{j.HOME_SUFFIX[int(suf[i])]}{i}（示例）" if k == "residential" else \
                 f"{c.short}{w}{kind[k]}{i}（示例）"
             rows.append({"name": name, "receptor_class": k, "population": int(pop[i]), "county": c.name,
-                         "data_source": self.src})
+                         "data_source": self.src, "admin_code": c.code})
         return x, y, rows
 
     def roads(self, admin: list[dict[str, Any]], nodes_xy: np.ndarray, node_county: np.ndarray

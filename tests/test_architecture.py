@@ -15,7 +15,8 @@ PKG = Path(__file__).resolve().parent.parent / "gis_service"
 # Lowest first. A module may import its own layer's modules and any lower layer's, never a higher one's.
 LAYERS: list[tuple[str, ...]] = [
     ("models", "geodesy", "legend"),                                     # pure science, shared vocabulary
-    ("config", "logs", "catalog", "validation", "geojson_io", "loading", "routing", "crs", "cql2", "tiles"),
+    ("access", "config", "identities", "logs", "catalog", "validation", "geojson_io", "loading", "routing", "crs",
+     "cql2", "tiles"),
     ("stores",),
     ("analysis", "monitoring", "processes", "batch"),                    # use cases over a store; job store
     ("maps", "reports"),                                                 # pure renderers of results

@@ -263,3 +263,24 @@ def test_postgres_readings_table_is_partitioned_by_day(postgis_url):
                                             "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'readings'")]
     assert strategy == "r" and len(parts) >= 3 and all(p.startswith("readings_20") for p in parts)
     store.close()
+
+
+def test_store_records_each_escalation_step_once_and_stops_at_acknowledgement(reading_store):
+    """Issue 20: escalation steps are events, recorded once (also when two processes race), only while open."""
+    rules = _rules()
+    _commit(reading_store, rules, [(1, NOW - 60, 10.0), (1, NOW - 59, 30.0)])
+    [(alarm_id, sensor_id, level, opened_at, done)] = reading_store.escalation_candidates()
+    assert (sensor_id, level, done) == (1, 1, 0) and math.isclose(opened_at, NOW - 59, abs_tol=1e-3)
+    first = reading_store.escalate(alarm_id, 1, "2201", "city", NOW)
+    assert first is not None and json.loads(first[1])["to"] == "2201"
+    assert reading_store.escalate(alarm_id, 1, "2201", "city", NOW) is None        # once
+    assert reading_store.escalation_candidates()[0][4] == 1
+    routes = reading_store.routes([alarm_id])
+    assert [(step, to) for _seq, step, to, _at in routes[alarm_id]] == [(1, "2201")]
+    assert routes[alarm_id][0][0] == first[0]
+    reading_store.acknowledge(alarm_id, "editor:x", None)
+    assert reading_store.escalate(alarm_id, 2, "22", "province", NOW) is None      # acknowledged: stops
+    assert reading_store.escalation_candidates() == []
+    assert [json.loads(d)["event"] for _, d in reading_store.events_since(0)] == ["opened", "escalated", "acknowledged"]
+    only = reading_store.alarms(None, None, 10, [7])
+    assert only == [] and len(reading_store.alarms(None, None, 10, [1, 7])) == 1

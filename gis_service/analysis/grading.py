@@ -349,7 +349,8 @@ def regrade_all(store: Store, write: bool = False, progress: Callable[[int], Non
             props["grade"] = new_grade[int(fid)]
             pairs.append((row.geometry, props))
         valid = validate_rows(spec, pairs)
-        store.write(LAYER, WriteBatch(replaces={int(fid): r for fid, r in zip(rows.index, valid, strict=True)}))
+        store.write(LAYER, WriteBatch(replaces={int(fid): r for fid, r in zip(rows.index, valid, strict=True)},
+                                      action="recompute"))
         written = True
     major = sum(1 for r in records if r["grade"] is not None)
     return RegradeSummary(len(records), major, order_by_grade(graded.by_grade), changed, written, warnings, records)

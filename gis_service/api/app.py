@@ -5,7 +5,8 @@ capability imports its router module here and adds it to the list); :data:`HEAVY
 every route waits for a heavy-request slot.
 
 Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
-:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`edges.RefuseRepeatedParams`, :class:`BodySizeLimit`.
+:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`edges.RefuseRepeatedParams`, :class:`BodySizeLimit`,
+:class:`identity.ScopeMiddleware` (the caller's jurisdiction, read by both stores).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..logs import setup_logging
 from ..services.container import Services
 from ..stores import Store
 from . import (
+    audit,
     batches,
     errors,
     exposure,
@@ -44,6 +46,7 @@ from . import (
 )
 from .deps import Heavy
 from .edges import RefuseRepeatedParams
+from .identity import ScopeMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +228,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
         app.include_router(module.router, dependencies=[Heavy] if module in HEAVY_ROUTERS else [])
     _mount_static(app)
     errors.document_errors(app)
+    app.add_middleware(ScopeMiddleware)  # innermost: the caller's jurisdiction for everything the request runs
     app.add_middleware(BodySizeLimit, limit=svc.settings.max_body_bytes)
     app.add_middleware(RefuseRepeatedParams)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -235,7 +239,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 
 # Every router, in this order. A new capability writes gis_service/api/<name>.py with a module-level
 # ``router = APIRouter(...)``, imports it above and adds it here: a missing module fails at import, loudly.
-ROUTERS = (features, exposure, rescue, resources, incidents, siting, maps, viewer, reports, risk, monitoring,
+ROUTERS = (features, audit, exposure, rescue, resources, incidents, siting, maps, viewer, reports, risk, monitoring,
            processes, batches, tiles)
 # Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
 # A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).

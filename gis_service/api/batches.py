@@ -8,6 +8,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from .. import access
 from ..services.batch import UnknownRun
 from ..services.container import Services
 from .deps import Reader, Svc
@@ -18,6 +19,9 @@ RunName = Path(..., max_length=40, pattern=r"^[a-z]+-[0-9a-f]{16}$", description
 
 
 async def _call(fn, *args):
+    if access.jurisdiction():  # a run covers the whole service: its records are not split by jurisdiction (yet)
+        raise ApiError(404, "run", "batch runs are the whole service's; a caller with a jurisdiction cannot read "
+                       "them", code="NotFound")
     try:
         return await run_in_threadpool(fn, *args)
     except UnknownRun as exc:

@@ -11,9 +11,12 @@ from collections.abc import Callable
 
 from fastapi import Depends, Request
 
+from ..access import Identity
 from ..config import ROLES, Settings
+from ..identities import IdentityError
 from ..services.container import Services
 from .errors import ApiError
+from .identity import resolve
 
 
 async def get_services(request: Request) -> Services:
@@ -24,20 +27,24 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def caller_identity(request: Request) -> Identity | None:
+    """The identity proved by ``X-API-Key`` or ``Authorization: Bearer`` (key or JWT); None without credentials;
+    401 for credentials that prove nothing (unknown key; forged, expired or wrongly signed token)."""
+    found = resolve(request)
+    if isinstance(found, IdentityError):
+        raise ApiError(401, "Authorization" if request.headers.get("authorization") else "X-API-Key", str(found),
+                       code="Unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
 def caller_role(request: Request) -> str | None:
-    """Role of the API key in ``X-API-Key`` or ``Authorization: Bearer``; None if no key."""
-    settings: Settings = request.app.state.settings
-    key = request.headers.get("x-api-key")
-    auth = request.headers.get("authorization", "")
-    if not key and auth.lower().startswith("bearer "):
-        key = auth[7:].strip()
-    if not key:
+    """Role of the caller's key or token; None if no credentials."""
+    identity = caller_identity(request)
+    if identity is None:
         return None
-    role = settings.key_roles().get(key)
-    if role is None:
-        raise ApiError(401, "X-API-Key", "unknown API key", code="Unauthorized",
-                       headers={"WWW-Authenticate": "Bearer"})
-    return role
+    if identity.role is None:
+        raise ApiError(403, "Authorization", "the bearer token carries no role of this service", code="Forbidden")
+    return identity.role
 
 
 def require_role(minimum: str) -> Callable:

@@ -24,9 +24,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..access import ScopeDenied
 from ..catalog import UnknownLayer
 from ..loading import LoadError
 from ..logs import request_id
+from ..services.layers import VersionExpired
 from ..stores.base import FeatureNotFound, StoreError
 from ..validation import ValidationFailed
 
@@ -126,6 +128,16 @@ def _install_service_errors(app: FastAPI) -> None:
     async def _missing(_: Request, exc: FeatureNotFound):
         return JSONResponse(_body("NotFound", str(exc), [{"row": None, "field": "featureId", "problem": str(exc)}]),
                             status_code=404)
+
+    @app.exception_handler(VersionExpired)
+    async def _expired(_: Request, exc: VersionExpired):
+        return JSONResponse(_body("Gone", str(exc), [{"row": None, "field": "version", "problem": str(exc)}]),
+                            status_code=410)
+
+    @app.exception_handler(ScopeDenied)
+    async def _scope(_: Request, exc: ScopeDenied):
+        return JSONResponse(_body("Forbidden", str(exc), [{"row": None, "field": "jurisdiction", "problem": str(exc)}]),
+                            status_code=403)
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError):

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from datetime import datetime
@@ -23,6 +22,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from .. import access
 from ..monitoring.ingest import Pipeline
 from ..monitoring.kinds import effective, kinds
 from ..monitoring.readings import loads, parse_time
@@ -51,7 +51,7 @@ class Monitoring:
         self.layers = layers
         self.readings: ReadingStore = service.readings   # opens it (MonitoringUnavailable while down)
         self.pipeline: Pipeline = service.pipeline
-        self.hub = Hub(self.readings)
+        self.hub = Hub(self.readings, service)
 
 
 async def context(request: Request) -> Monitoring:
@@ -84,6 +84,14 @@ async def _call(fn, *args):
         raise unavailable_error(exc) from exc
     except UnknownAlarm as exc:
         raise ApiError(404, "alarm_id", f"no alarm with id {exc.args[0]}", code="NotFound") from exc
+
+
+async def _visible_alarm(mon: Monitoring, alarm_id: int) -> dict[str, Any]:
+    """The alarm, or 404 — also when it lies outside the caller's jurisdiction (existence does not leak)."""
+    alarm = await _call(mon.readings.alarm, alarm_id)
+    if not await run_in_threadpool(mon.service.can_see, alarm):
+        raise ApiError(404, "alarm_id", f"no alarm with id {alarm_id}", code="NotFound")
+    return alarm
 
 
 # -- readings in ------------------------------------------------------------------------------
@@ -152,14 +160,29 @@ class Hub:
     POLL_S = 0.1
     QUEUE = 2000
 
-    def __init__(self, readings: ReadingStore):
+    ESCALATE_EVERY_S = 1.0
+
+    def __init__(self, readings: ReadingStore, service: MonitoringService | None = None):
         self.readings = readings
+        self.service = service
         self.queues: set[asyncio.Queue] = set()
         self.task: asyncio.Task | None = None
         self.last: int | None = None
+        self._escalated_at = 0.0
+
+    async def _escalate(self) -> None:
+        """While anyone listens, this process also passes overdue alarms up (MQTT ingest does it too)."""
+        if self.service is None or time.monotonic() - self._escalated_at < self.ESCALATE_EVERY_S:
+            return
+        self._escalated_at = time.monotonic()
+        try:
+            await run_in_threadpool(self.service.escalate)
+        except Exception:  # noqa: BLE001 - store away or sensors layer unreadable: try again later
+            log.warning("alarm escalation skipped", exc_info=True)
 
     async def _run(self) -> None:
         while self.queues:
+            await self._escalate()
             try:
                 events = await run_in_threadpool(self.readings.events_since, self.last, 1000)
             except Exception:  # noqa: BLE001 - store away: keep clients connected, try again
@@ -186,6 +209,23 @@ class Hub:
         return q
 
 
+def _resume_from(request: Request, since: int | None) -> int | None:
+    header = request.headers.get("last-event-id")
+    if since is None and header and header.isascii() and header.isdigit() and int(header) <= INT64_MAX:
+        return int(header)
+    return since
+
+
+async def _told(svc: MonitoringService, batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """The events of ``batch`` the caller is told of (its jurisdiction, as routed and escalated)."""
+    if not batch:
+        return batch
+    docs = [(seq, doc, orjson.loads(doc)) for seq, doc in batch]
+    ids = [int(d["alarm"]["id"]) for _, _, d in docs if isinstance(d.get("alarm"), dict) and "id" in d["alarm"]]
+    routes = await _call(svc.readings.routes, ids)
+    return [(seq, doc) for seq, doc, d in docs if svc.reaches(d, routes, seq)]
+
+
 def _sse(seq: int, doc: bytes) -> bytes:
     return b"id: %d\nevent: alarm\ndata: %s\n\n" % (seq, doc)
 
@@ -194,11 +234,13 @@ def _sse(seq: int, doc: bytes) -> bytes:
 async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, le=INT64_MAX, description="replay events after this seq "
                                                                   "(default: Last-Event-ID header, else only new)"),
                        mon: Monitoring = Depends(context), _=Reader):
-    header = request.headers.get("last-event-id")
-    if since is None and header and header.isascii() and header.isdigit() and int(header) <= INT64_MAX:
-        since = int(header)
+    since = _resume_from(request, since)
     q = await mon.hub.subscribe()
     start = mon.hub.last
+    whole = not access.jurisdiction()
+
+    async def told(batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        return batch if whole else await _told(mon.service, batch)
 
     async def events():
         try:
@@ -210,7 +252,8 @@ async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, l
                     break
                 for seq, doc in backlog:
                     if seq <= start:
-                        yield _sse(seq, doc)
+                        for s2, d2 in await told([(seq, doc)]):
+                            yield _sse(s2, d2)
                         done = seq
                 if backlog[-1][0] >= start:
                     break
@@ -224,7 +267,8 @@ async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, l
                     continue
                 if seq > done:
                     done = seq
-                    yield _sse(seq, doc)
+                    for s2, d2 in await told([(seq, doc)]):
+                        yield _sse(s2, d2)
         finally:
             mon.hub.queues.discard(q)
 
@@ -240,19 +284,25 @@ async def list_alarms(status: str = Query("open", description="open | acknowledg
     allowed = (*ALARM_STATUSES, "live", "all")
     if status not in allowed:
         raise ApiError(400, "status", f"must be one of {', '.join(allowed)} (got {status!r})")
+    only = await _call(mon.service.visible_sensors)   # the caller's jurisdiction (None: everything)
     if status == "live":
-        rows = [a for s in ("open", "acknowledged") for a in await _call(mon.readings.alarms, s, sensor_id, limit)]
+        rows = [a for s in ("open", "acknowledged")
+                for a in await _call(mon.readings.alarms, s, sensor_id, limit, only)]
         rows.sort(key=lambda a: -a["id"])
     else:
-        rows = await _call(mon.readings.alarms, None if status == "all" else status, sensor_id, limit)
-    return _json({"alarms": rows[:limit], "count": len(rows[:limit]), "status": status})
+        rows = await _call(mon.readings.alarms, None if status == "all" else status, sensor_id, limit, only)
+    rows = rows[:limit]
+    routes = await _call(mon.readings.routes, [a["id"] for a in rows])
+    for a in rows:
+        a["routed_to"] = mon.service.routed_to(a["id"], a["sensor_id"], routes)
+    return _json({"alarms": rows, "count": len(rows), "status": status})
 
 
 @router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
 async def get_alarm(alarm_id: AlarmId, package: bool = Query(True, description="include the decision package"),
                     mon: Monitoring = Depends(context), _=Reader, _slot=Heavy):
     """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
-    alarm = await _call(mon.readings.alarm, alarm_id)
+    alarm = await _visible_alarm(mon, alarm_id)
     if not package:
         return _json({"alarm": alarm})
     return _json(await _call(mon.service.package, alarm))
@@ -270,8 +320,9 @@ async def acknowledge(alarm_id: AlarmId, request: Request, mon: Monitoring = Dep
         note = doc.get("note") if isinstance(doc, dict) else None
         if note is not None and (not isinstance(note, str) or len(note) > 500):
             raise ApiError(400, "note", "must be text of at most 500 characters")
-    key = request.headers.get("x-api-key") or request.headers.get("authorization", "")[7:].strip()
-    by = f"{role}:{hashlib.sha256(key.encode()).hexdigest()[:8]}"   # who, without storing the key
+    await _visible_alarm(mon, alarm_id)
+    who = access.scope().identity
+    by = f"{role}:{who.subject}"   # the key's id or the token's subject, never the key itself
     return _json({"alarm": await _call(mon.readings.acknowledge, alarm_id, by, note)})
 
 

@@ -40,6 +40,7 @@ from .storebase import (
     ReadingStore,
     UnknownAlarm,
     alarm_doc,
+    escalation_doc,
     new_peak,
 )
 
@@ -69,6 +70,8 @@ CREATE INDEX IF NOT EXISTS alarms_status ON monitoring.alarms (status, id);
 CREATE TABLE IF NOT EXISTS monitoring.alarm_events (
   seq bigserial PRIMARY KEY, alarm_id bigint NOT NULL, event text NOT NULL, at timestamptz NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(), doc jsonb NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS alarm_escalation_step ON monitoring.alarm_events (alarm_id, ((doc->>'step')::int))
+  WHERE event = 'escalated';
 CREATE TABLE IF NOT EXISTS monitoring.ingest_counters (reason text PRIMARY KEY, n bigint NOT NULL DEFAULT 0);
 """
 
@@ -359,12 +362,50 @@ class PgReadings(ReadingStore):
                 raise MonitoringUnavailable(f"PostgreSQL: {exc}") from exc
 
     # -- reads -------------------------------------------------------------------------------
-    def alarms(self, status: str | None, sensor_id: int | None, limit: int) -> list[dict[str, Any]]:
+    def alarms(self, status: str | None, sensor_id: int | None, limit: int,
+               sensor_ids: list[int] | None = None) -> list[dict[str, Any]]:
+        only = None if sensor_ids is None else [int(i) for i in sensor_ids]
         with self._read() as conn:
             rows = conn.execute("SELECT id, sensor_id, rule, level, status, opened_at, opened_value, last_value, peak_value, updated_at, acknowledged_at, acknowledged_by, ack_note, closed_at, message FROM monitoring.alarms WHERE (%s::text IS NULL OR status = %s) "
-                                "AND (%s::bigint IS NULL OR sensor_id = %s) ORDER BY id DESC LIMIT %s",
-                                (status, status, sensor_id, sensor_id, limit)).fetchall()
+                                "AND (%s::bigint IS NULL OR sensor_id = %s) "
+                                "AND (%s::bigint[] IS NULL OR sensor_id = ANY(%s::bigint[])) ORDER BY id DESC LIMIT %s",
+                                (status, status, sensor_id, sensor_id, only, only, limit)).fetchall()
         return [alarm_doc(dict(zip(ALARM_COLUMNS, r, strict=True))) for r in rows]
+
+    def escalation_candidates(self) -> list[tuple[int, int, int, float, int]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT a.id, a.sensor_id, a.level, extract(epoch FROM a.opened_at)::float8, "
+                "coalesce((SELECT max((e.doc->>'step')::int) FROM monitoring.alarm_events e "
+                "WHERE e.alarm_id = a.id AND e.event = 'escalated'), 0) "
+                "FROM monitoring.alarms a WHERE a.status = 'open' ORDER BY a.id").fetchall()
+        return [(int(a), int(s), int(lv), float(t), int(st)) for a, s, lv, t, st in rows]
+
+    def escalate(self, alarm_id: int, step: int, to: str, to_level: str, due: float) -> tuple[int, bytes] | None:
+        with self._read() as conn, conn.transaction():
+            row = conn.execute("SELECT " + _COLS + " FROM monitoring.alarms WHERE id = %s AND status = 'open' "  # noqa: S608 - fixed columns
+                               "FOR UPDATE", (alarm_id,)).fetchone()
+            if row is None or conn.execute(
+                    "SELECT 1 FROM monitoring.alarm_events WHERE alarm_id = %s AND event = 'escalated' "
+                    "AND (doc->>'step')::int >= %s", (alarm_id, step)).fetchone() is not None:
+                return None
+            doc = orjson.dumps(escalation_doc(alarm_doc(dict(zip(ALARM_COLUMNS, row, strict=True))), step, to,
+                                              to_level, due)).decode()
+            seq = conn.execute("INSERT INTO monitoring.alarm_events (alarm_id, event, at, doc) "
+                               "VALUES (%s, 'escalated', %s, %s) RETURNING seq", (alarm_id, _dt(due), doc)).fetchone()[0]
+        return int(seq), doc.encode()
+
+    def routes(self, alarm_ids: list[int]) -> dict[int, list[tuple[int, int, str, float]]]:
+        if not alarm_ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute("SELECT seq, alarm_id, (doc->>'step')::int, doc->>'to', extract(epoch FROM at)::float8 "
+                                "FROM monitoring.alarm_events WHERE event = 'escalated' AND alarm_id = ANY(%s) "
+                                "ORDER BY seq", ([int(i) for i in alarm_ids],)).fetchall()
+        out: dict[int, list[tuple[int, int, str, float]]] = {}
+        for seq, a, st, to, at in rows:
+            out.setdefault(int(a), []).append((int(seq), int(st), str(to), float(at)))
+        return out
 
     def alarm(self, alarm_id: int) -> dict[str, Any]:
         with self._read() as conn:

@@ -28,6 +28,7 @@ from .storebase import (
     ReadingStore,
     UnknownAlarm,
     alarm_doc,
+    escalation_doc,
     new_peak,
 )
 
@@ -46,6 +47,8 @@ CREATE TABLE IF NOT EXISTS alarms (id INTEGER PRIMARY KEY AUTOINCREMENT, sensor_
 CREATE UNIQUE INDEX IF NOT EXISTS alarms_one_live ON alarms (sensor_id, rule) WHERE status <> 'closed';
 CREATE TABLE IF NOT EXISTS alarm_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, alarm_id INTEGER NOT NULL,
   event TEXT NOT NULL, at REAL NOT NULL, doc TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS alarm_escalation_step ON alarm_events (alarm_id, json_extract(doc, '$.step'))
+  WHERE event = 'escalated';
 CREATE TABLE IF NOT EXISTS ingest_counters (reason TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);
 """
 COLS = ("id, sensor_id, rule, level, status, opened_at, opened_value, last_value, peak_value, updated_at, "
@@ -195,11 +198,50 @@ class SqliteReadings(ReadingStore):
             return outcome.ops
 
     # -- reads -------------------------------------------------------------------------------
-    def alarms(self, status, sensor_id, limit):
+    def alarms(self, status, sensor_id, limit, sensor_ids=None):
+        only = None if sensor_ids is None else orjson.dumps(sorted(int(i) for i in sensor_ids)).decode()
         rows = self._conn().execute("SELECT " + COLS + " FROM alarms WHERE (? IS NULL OR status = ?) AND "  # noqa: S608
-                                    "(? IS NULL OR sensor_id = ?) ORDER BY id DESC LIMIT ?",
-                                    (status, status, sensor_id, sensor_id, limit)).fetchall()
+                                    "(? IS NULL OR sensor_id = ?) AND (? IS NULL OR sensor_id IN "
+                                    "(SELECT value FROM json_each(?))) ORDER BY id DESC LIMIT ?",
+                                    (status, status, sensor_id, sensor_id, only, only, limit)).fetchall()
         return [alarm_doc(dict(zip(ALARM_COLUMNS, r, strict=True))) for r in rows]
+
+    def escalation_candidates(self):
+        return [(int(a), int(s), int(lv), float(t), int(st)) for a, s, lv, t, st in self._conn().execute(
+            "SELECT a.id, a.sensor_id, a.level, a.opened_at, coalesce((SELECT max(json_extract(e.doc, '$.step')) "
+            "FROM alarm_events e WHERE e.alarm_id = a.id AND e.event = 'escalated'), 0) "
+            "FROM alarms a WHERE a.status = 'open' ORDER BY a.id")]
+
+    def escalate(self, alarm_id, step, to, to_level, due):
+        with self._lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._row(conn, "id = ? AND status = 'open'", (alarm_id,))
+                done = conn.execute("SELECT 1 FROM alarm_events WHERE alarm_id = ? AND event = 'escalated' AND "
+                                    "json_extract(doc, '$.step') >= ?", (alarm_id, step)).fetchone()
+                if row is None or done is not None:
+                    conn.execute("ROLLBACK")
+                    return None
+                doc = orjson.dumps(escalation_doc(alarm_doc(row), step, to, to_level, due)).decode()
+                cur = conn.execute("INSERT INTO alarm_events (alarm_id, event, at, doc) VALUES (?, 'escalated', ?, ?)",
+                                   (alarm_id, due, doc))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return int(cur.lastrowid), doc.encode()
+
+    def routes(self, alarm_ids):
+        if not alarm_ids:
+            return {}
+        ids = orjson.dumps(sorted({int(i) for i in alarm_ids})).decode()
+        out: dict[int, list[tuple[int, int, str, float]]] = {}
+        for seq, a, step, to, at in self._conn().execute(
+                "SELECT seq, alarm_id, json_extract(doc, '$.step'), json_extract(doc, '$.to'), at FROM alarm_events "
+                "WHERE event = 'escalated' AND alarm_id IN (SELECT value FROM json_each(?)) ORDER BY seq", (ids,)):
+            out.setdefault(int(a), []).append((int(seq), int(step), str(to), float(at)))
+        return out
 
     def alarm(self, alarm_id: int):
         conn = self._conn()

@@ -53,6 +53,10 @@ def alarm_doc(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def escalation_doc(alarm: dict[str, Any], step: int, to: str, to_level: str, due: float) -> dict[str, Any]:
+    return {"event": "escalated", "at": iso(due), "alarm": alarm, "step": step, "to": to, "to_level": to_level}
+
+
 def new_peak(rule: str, peak: float | None, v: float | None) -> float | None:
     if v is None:
         return peak
@@ -84,7 +88,25 @@ class ReadingStore(abc.ABC):
     def stale_check(self, evaluate: Callable[[dict[int, State], float], Outcome], now: float) -> list[Op]: ...
 
     @abc.abstractmethod
-    def alarms(self, status: str | None, sensor_id: int | None, limit: int) -> list[dict[str, Any]]: ...
+    def alarms(self, status: str | None, sensor_id: int | None, limit: int,
+               sensor_ids: list[int] | None = None) -> list[dict[str, Any]]:
+        """Alarms newest first; ``sensor_ids`` (when given) keeps only those sensors' (a caller's jurisdiction)."""
+
+    # -- escalation (gis_service.monitoring.escalation) -------------------------------------------
+    @abc.abstractmethod
+    def escalation_candidates(self) -> list[tuple[int, int, int, float, int]]:
+        """(alarm id, sensor id, level, opened_at epoch s, last escalation step or 0) of every open alarm."""
+
+    @abc.abstractmethod
+    def escalate(self, alarm_id: int, step: int, to: str, to_level: str, due: float) -> tuple[int, bytes] | None:
+        """Record step ``step`` of the alarm's escalation (event ``escalated``) if the alarm is still open
+        (unacknowledged) and the step not yet recorded — by any process: the check and the insert are one
+        transaction. Returns the new event (seq, doc) or None."""
+
+    @abc.abstractmethod
+    def routes(self, alarm_ids: list[int]) -> dict[int, list[tuple[int, int, str, float]]]:
+        """The escalation steps (event seq, step, jurisdiction told, epoch s) of each escalated alarm among
+        ``alarm_ids``, in order."""
 
     @abc.abstractmethod
     def alarm(self, alarm_id: int) -> dict[str, Any]: ...

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings, get_settings
+from ..identities import Verifier
 from ..stores import Store, make_store
 from .batch import BatchService
 from .downloads import DownloadsService
@@ -50,12 +51,13 @@ class Services:
     processes: ProcessesService
     tiles: TilesService
     downloads: DownloadsService
+    identities: Verifier
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
         """Every facade over one store. Bad settings fail here, at start-up, naming the variable."""
         settings = settings or get_settings()
-        settings.key_roles()  # fail fast on a malformed GIS_API_KEYS
+        identities = Verifier(settings)  # fails fast on a malformed GIS_API_KEYS or keys file
         store = store or make_store(settings)
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
@@ -71,4 +73,4 @@ class Services:
         batch = BatchService(store, settings)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store))
+                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store), identities=identities)

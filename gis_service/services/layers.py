@@ -10,20 +10,32 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.geometry
 from cachetools import LRUCache
 
+from .. import access
 from .. import crs as crsmod
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from ..maps.base import DISPLAY_PRECISION, GRID_CELLS, pack, simplified
 from ..maps.style import popup_attributes
-from ..stores.base import Feature, Page, Query, Store, WriteBatch
-from ..validation import Row
+from ..stores.base import AuditQuery, Feature, FeatureNotFound, Page, Query, Store, WriteBatch
+from ..validation import Problem, Row, ValidationFailed, validate_rows
 
 BASEMAP_LAYERS = ("admin_areas", "roads")
 BASEMAP_TOLERANCE_DEG = 0.005   # ~500 m: outlines for a province-to-county view, not for measuring
 BASEMAP_PRECISION_DEG = 5e-4    # ~50 m
 CONTEXT_LIMIT = 3000            # context features (admin areas, roads) drawn under a report's map image
+
+
+class VersionNotFound(FeatureNotFound):
+    def __init__(self, layer: str, fid: int, seq: int):
+        super().__init__(layer, fid)
+        self.args = (f"no recorded version {seq} of feature {fid} in layer {layer!r}",)
+
+
+class VersionExpired(LookupError):
+    """A version older than the restorable period (→ 410 Gone)."""
 
 
 class LayersService:
@@ -62,10 +74,137 @@ class LayersService:
         return self.store.revision(layer)
 
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
+        self.stamp(layer, [*batch.creates, *batch.replaces.values()])
         return self.store.write(layer, batch)
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
+        self.stamp(layer, rows)
         return self.store.replace_all(layer, rows)
+
+    # -- the audit trail: history, restore, change feed ---------------------------------------------
+    def audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        if query.layer is not None:
+            self.spec(query.layer)
+        return self.store.audit(query)
+
+    def history(self, layer: str, fid: int, limit: int = 100) -> list[dict[str, Any]]:
+        """The feature's versions, newest first: every recorded write with who, when, before and after. A feature
+        the caller may not see (or that never existed) is 404, also once deleted if its records are not visible."""
+        self.spec(layer)
+        records = self.store.audit(AuditQuery(layer=layer, fid=fid, limit=limit, newest_first=True))
+        if not records:
+            self.store.get(layer, fid)  # FeatureNotFound unless the caller may see it (then: no write recorded)
+        return records
+
+    def version(self, layer: str, fid: int, seq: int) -> dict[str, Any]:
+        found = self.store.audit(AuditQuery(layer=layer, fid=fid, after_seq=seq - 1, limit=1))
+        if not found or found[0]["seq"] != seq:
+            raise VersionNotFound(layer, fid, seq)
+        return found[0]
+
+    def restore(self, layer: str, fid: int, seq: int, state: str = "before") -> Feature:
+        """Make feature ``fid`` what it was ``before`` (default) or ``after`` the recorded write ``seq``: an edit
+        undone, a deleted feature back under its id. Versions older than GIS_AUDIT_RESTORE_DAYS are refused."""
+        import time
+        from datetime import datetime
+
+        spec = self.spec(layer)
+        record = self.version(layer, fid, seq)
+        age_days = (time.time() - datetime.fromisoformat(record["at"].replace("Z", "+00:00")).timestamp()) / 86400
+        if age_days > self.settings.audit_restore_days:
+            raise VersionExpired(f"version {seq} is {age_days:.1f} days old; versions are restorable for "
+                                 f"{self.settings.audit_restore_days:g} days (GIS_AUDIT_RESTORE_DAYS)")
+        target = record[state]
+        if target is None:
+            raise ValidationFailed([Problem(None, "state", f"the feature did not exist {state} write {seq} "
+                                            f"({record['action']}); restore another version")], layer)
+        props = {k: v for k, v in target["properties"].items() if spec.has_attribute(k)}
+        rows = validate_rows(spec, [(shapely.geometry.shape(target["geometry"]), props)])
+        self.write(layer, WriteBatch(puts={fid: rows[0]}, action="restore"))
+        return self.store.get(layer, fid)
+
+    def changes(self, layer: str, since: int, limit: int) -> dict[str, Any]:
+        """The layer's change feed after ``since`` (a seq of the audit trail): each write's seq, time, action and
+        the feature as it is after it (None once deleted). ``next`` is the cursor to follow."""
+        self.spec(layer)
+        records = self.store.audit(AuditQuery(layer=layer, after_seq=since, limit=limit))
+        changes = [{"seq": r["seq"], "at": r["at"], "action": r["action"], "id": r["feature_id"],
+                    "feature": r["after"]} for r in records]
+        return {"layer": layer, "since": since, "next": changes[-1]["seq"] if changes else since,
+                "changes": changes, "complete": len(changes) < limit}
+
+    def apply_changes(self, layer: str, fetch, since: int = 0, page: int = 500) -> int:
+        """Follow a change feed into this store: ``fetch(layer, since, limit)`` returns a page as
+        :meth:`changes` does (another instance's, over HTTP for ``gis-service sync``). Each feature ends as the
+        feed's last word on it (put under its id, or deleted); applying a page twice changes nothing. Returns
+        the cursor to continue from."""
+        import shapely.geometry as sg
+
+        spec = self.spec(layer)
+        while True:
+            doc = fetch(layer, since, page)
+            final: dict[int, dict[str, Any] | None] = {}
+            for change in doc["changes"]:
+                final[int(change["id"])] = change["feature"]
+            puts = {fid: validate_rows(spec, [(sg.shape(f["geometry"]), {k: v for k, v in f["properties"].items()
+                                                                         if spec.has_attribute(k)})])[0]
+                    for fid, f in final.items() if f is not None}
+            gone = [fid for fid, f in final.items() if f is None and self._exists(layer, fid)]
+            if puts or gone:
+                self.write(layer, WriteBatch(puts=puts, deletes=gone, action="sync"))
+            since = int(doc["next"])
+            if doc.get("complete", True) or not doc["changes"]:
+                return since
+
+    def _exists(self, layer: str, fid: int) -> bool:
+        try:
+            self.store.get(layer, fid)
+            return True
+        except FeatureNotFound:
+            return False
+
+    # -- jurisdictions ------------------------------------------------------------------------------
+    def stamp(self, layer: str, rows: Sequence[Row]) -> None:
+        """Set each row's ``admin_code`` (its jurisdiction) as the service defines it, whatever the writer sent:
+        an admin area's own code, otherwise the code of the finest admin area holding the row's representative
+        point (None outside every admin area — then only the whole service's scope may write it)."""
+        spec = self.spec(layer)
+        if not rows:
+            return
+        if spec.own_code:
+            for r in rows:
+                r.properties["admin_code"] = r.properties.get(spec.own_code)
+            return
+        for r, code in zip(rows, self.admin_codes([r.geometry for r in rows]), strict=True):
+            r.properties["admin_code"] = code
+
+    def admin_codes(self, geoms: Sequence[Any]) -> list[str | None]:
+        """The code of the finest admin area holding each geometry's representative point."""
+        tree, codes = self._admin_index()
+        if not len(codes):
+            return [None] * len(geoms)
+        points = shapely.point_on_surface(np.asarray(list(geoms), dtype=object))
+        which, hit = tree.query(points, predicate="intersects")
+        out: list[str | None] = [None] * len(geoms)
+        for i, j in zip(which.tolist(), hit.tolist(), strict=True):
+            code, held = codes[j], out[i]
+            if code and (held is None or len(code.rstrip("0")) > len(held.rstrip("0"))):
+                out[i] = code
+        return out
+
+    def _admin_index(self) -> tuple[shapely.STRtree, list[str | None]]:
+        """STRtree of the admin areas and their codes, cached by the layer's revision (shared: read by all)."""
+        layer = "admin_areas"
+        if layer not in self.catalog:
+            return shapely.STRtree([]), []
+
+        def build():
+            with access.unrestricted():
+                frame = self.store.frame(layer, columns=["code"])
+            return (shapely.STRtree(np.asarray(frame.geometry.values, dtype=object)),
+                    [None if c is None else str(c) for c in frame["code"].tolist()])
+
+        return self._cached(("admin_index", self.store.revision(layer)), build)
 
     def data_extent(self) -> list[float] | None:
         """Union of the extents of every non-basemap layer (the viewer's start view)."""
@@ -74,6 +213,10 @@ class LayersService:
             return None
         return [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes),
                 max(b[3] for b in boxes)]
+
+    def _scope_key(self, layer: str) -> str:
+        """What a cached view of ``layer`` depends on besides its revision: the jurisdiction, if regulated."""
+        return access.jurisdiction() if self.spec(layer).regulated else ""
 
     def _cached(self, key: tuple, make) -> Any:
         with self._lock:
@@ -105,13 +248,14 @@ class LayersService:
         """Counts of features per grid cell (by representative point) over the layer's extent, cached by
         the layer's revision."""
         self.store.spec(layer)
-        return self._cached(("aggregate", layer, self.store.revision(layer), cells),
+        return self._cached(("aggregate", layer, self.store.revision(layer), cells, self._scope_key(layer)),
                             lambda: _aggregate_cells(self.store, layer, cells))
 
     def basemap_packed(self, layer: str) -> bytes:
         """Admin areas or roads for the viewer's offline basemap (simplified, packed), cached by the layer's
         revision: an edited road is in the next answer."""
-        return self._cached(("basemap", layer, self.store.revision(layer)), lambda: self._basemap(layer))
+        return self._cached(("basemap", layer, self.store.revision(layer), self._scope_key(layer)),
+                            lambda: self._basemap(layer))
 
     def _basemap(self, layer: str) -> bytes:
         spec = self.store.spec(layer)

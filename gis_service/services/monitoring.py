@@ -15,15 +15,19 @@ and the arrival standards and road graph are the same as every other face's:
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
 import orjson
+from cachetools import LRUCache
 
+from .. import access
 from ..analysis.consequence.params import scenario_params
 from ..config import Settings
+from ..monitoring import escalation
 from ..monitoring.ingest import Pipeline, reading_store
-from ..monitoring.storebase import ReadingStore
+from ..monitoring.storebase import ReadingStore, iso
 from ..stores.base import Store
 from ..validation import ValidationFailed
 from .exposure import ExposureService
@@ -60,6 +64,9 @@ class MonitoringService:
         self.store, self.settings, self.exposure, self.rescue = store, settings, exposure, rescue
         self._readings: ReadingStore | None = None
         self._pipeline: Pipeline | None = None
+        self.escalation_policy = escalation.policy(settings.alarm_escalation_min)  # ValueError at start-up
+        self._codes: LRUCache[int, dict[int, str | None]] = LRUCache(4)
+        self._lock = threading.Lock()
 
     @property
     def readings(self) -> ReadingStore:
@@ -77,7 +84,86 @@ class MonitoringService:
         return self._pipeline
 
     def package(self, alarm: dict[str, Any], now: float | None = None) -> dict[str, Any]:
-        return package(alarm, self.store, self.readings, self.exposure, self.rescue, now)
+        out = package(alarm, self.store, self.readings, self.exposure, self.rescue, now)
+        out["told"] = self.told(alarm)
+        return out
+
+    # -- jurisdictions: who sees an alarm, who is told of it, escalation ----------------------------
+    def sensor_codes(self) -> dict[int, str | None]:
+        """Sensor id → admin_code of every sensor (the whole layer: routing decides per caller), cached by the
+        sensors layer's revision."""
+        rev = self.store.revision("sensors")
+        with self._lock:
+            hit = self._codes.get(rev)
+        if hit is None:
+            with access.unrestricted():
+                frame = self.store.frame("sensors", columns=["admin_code"])
+            hit = {int(i): (None if c is None or c != c else str(c)) for i, c in zip(frame.index, frame["admin_code"],
+                                                                                       strict=True)}
+            with self._lock:
+                self._codes[rev] = hit
+        return hit
+
+    def visible_sensors(self) -> list[int] | None:
+        """Ids of the sensors the current scope may see; None when it sees all."""
+        jurisdiction = access.jurisdiction()
+        if not jurisdiction:
+            return None
+        return [i for i, c in self.sensor_codes().items() if access.covers(jurisdiction, c)]
+
+    def can_see(self, alarm: dict[str, Any]) -> bool:
+        return access.covers(access.jurisdiction(), self.sensor_codes().get(int(alarm["sensor_id"])))
+
+    def routed_to(self, alarm_id: int, sensor_id: int, routes: dict[int, list[tuple[int, int, str, float]]] | None = None,
+                  as_of: int | None = None) -> str | None:
+        """The jurisdiction an alarm has reached (by event seq ``as_of``, default now): its last escalation's,
+        else its sensor's own."""
+        routes = self.readings.routes([alarm_id]) if routes is None else routes
+        steps = [r for r in routes.get(alarm_id, []) if as_of is None or r[0] <= as_of]
+        if steps:
+            return steps[-1][2]
+        chain = escalation.chain(self.sensor_codes().get(int(sensor_id)))
+        return chain[0][0] if chain else None
+
+    def reaches(self, event: dict[str, Any], routes: dict[int, list[tuple[int, int, str, float]]],
+                seq: int | None = None) -> bool:
+        """Whether the current caller is told of an alarm event (number ``seq``), as the alarm was routed then
+        (see :mod:`gis_service.monitoring.escalation`)."""
+        alarm = event.get("alarm") or {}
+        if "id" not in alarm or "sensor_id" not in alarm:
+            return not access.jurisdiction()
+        routed = event["to"] if event.get("event") == "escalated" else \
+            self.routed_to(int(alarm["id"]), int(alarm["sensor_id"]), routes, seq)
+        return escalation.reaches(access.jurisdiction(), self.sensor_codes().get(int(alarm["sensor_id"])), routed)
+
+    def told(self, alarm: dict[str, Any]) -> list[dict[str, Any]]:
+        """Who was told of the alarm and when: its own jurisdiction at opening, then each escalation."""
+        code = self.sensor_codes().get(int(alarm["sensor_id"]))
+        chain = escalation.chain(code)
+        out: list[dict[str, Any]] = []
+        if chain:
+            out.append({"jurisdiction": chain[0][0], "level": chain[0][1], "level_zh": escalation.LEVEL_ZH[chain[0][1]],
+                        "at": alarm.get("opened_at"), "how": "opened"})
+        for _seq, _step, jurisdiction, at in self.readings.routes([int(alarm["id"])]).get(int(alarm["id"]), []):
+            level = next((lv for j, lv in chain if j == jurisdiction), "")
+            out.append({"jurisdiction": jurisdiction, "level": level, "level_zh": escalation.LEVEL_ZH.get(level, ""),
+                        "at": iso(at), "how": "escalated: not acknowledged in time"})
+        return out
+
+    def escalate(self, now: float | None = None) -> list[tuple[int, bytes]]:
+        """Pass every open (unacknowledged) alarm whose time at its level is up to the next level; each step an
+        event. Safe to run in several processes at once (the store records a step once)."""
+        now = time.time() if now is None else now
+        codes = self.sensor_codes()
+        events: list[tuple[int, bytes]] = []
+        for alarm_id, sensor_id, level, opened_at, done in self.readings.escalation_candidates():
+            for step in escalation.steps(level, codes.get(sensor_id), opened_at, self.escalation_policy)[1:]:
+                if step.step <= done or step.due > now:
+                    continue
+                ev = self.readings.escalate(alarm_id, step.step, step.to, step.level, step.due)
+                if ev is not None:
+                    events.append(ev)
+        return events
 
 
 def package(alarm: dict[str, Any], layers: Store, readings: ReadingStore, exposure: ExposureService,

@@ -10,6 +10,7 @@ the job store, so they run again, and batches skip the partitions already checkp
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import socket
@@ -22,6 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from .. import access
+from ..access import ScopeDenied
 from ..config import Settings
 from ..processes import inputs as pin
 from ..processes.describe import inputs_of, problems
@@ -110,6 +113,11 @@ class ProcessesService:
     def parse(self, process_id: str, inputs: Any) -> Any:
         """The process's input model from the request's ``inputs``; bad input → ValidationFailed naming it."""
         proc = self.process(process_id)
+        if process_id.startswith("batch-") and access.jurisdiction():
+            # batch runs cover the whole service on Dask workers outside the caller's scope: operators only
+            raise ScopeDenied("hazard_sources", access.jurisdiction(), None,
+                              f"process {process_id!r} runs over the whole service; a caller with a jurisdiction "
+                              "may not start it")
         if inputs is None:
             inputs = {}
         if not isinstance(inputs, dict):
@@ -158,7 +166,9 @@ class ProcessesService:
                 return
             self._running.add(job_id)
         assert self._pool is not None
-        self._pool.submit(self._run, job_id)
+        # the job runs in the submitter's context: its jurisdiction (gis_service.access) and request id
+        # (a job taken over from a dead process runs with the whole service's scope — see issue 20's note)
+        self._pool.submit(contextvars.copy_context().run, self._run, job_id)
 
     def _run(self, job_id: str) -> None:
         try:

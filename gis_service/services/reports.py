@@ -13,6 +13,7 @@ from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
 from ..config import Settings
 from ..monitoring.kinds import effective
+from ..monitoring.storebase import UnknownAlarm
 from ..reports import brief as brief_report
 from ..reports import content, pdf
 from ..reports import incident as incident_report
@@ -129,6 +130,8 @@ class ReportsService:
         assert self.monitoring_svc is not None, "built by Services with the monitoring facade"
         mon = self.monitoring_svc
         alarm = mon.readings.alarm(alarm_id)                                      # UnknownAlarm → 404
+        if not mon.can_see(alarm):  # another jurisdiction's alarm: 404 as a missing one (issue 20)
+            raise UnknownAlarm(alarm_id)
         pkg = mon.package(alarm)
         sensor = pkg.get("sensor") or {}
         props = sensor.get("properties") or {}

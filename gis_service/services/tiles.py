@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from cachetools import LRUCache
 
-from .. import tiles
+from .. import access, tiles
 from ..catalog import LayerSpec
 from ..config import Settings
 from ..cql2 import Expr
@@ -42,13 +42,14 @@ class TilesService:
     def etag(self, layers: Sequence[str], tile: tiles.Tile, cql_key: str = "") -> str:
         revs = self.store.revisions(list(layers))
         text = "|".join(f"{n}:{r}" for n, r in zip(layers, revs, strict=True))
-        key = f"{text}|{tile.z}/{tile.x}/{tile.y}|{self.settings.tile_max_features}|{cql_key}"
+        key = f"{text}|{tile.z}/{tile.x}/{tile.y}|{self.settings.tile_max_features}|{cql_key}|{access.jurisdiction()}"
         return '"' + hashlib.sha1(key.encode()).hexdigest()[:20] + '"'
 
     def layer_tile(self, layer: str, tile: tiles.Tile, cql: Expr | None = None, cql_key: str = "") -> bytes:
         spec = self.store.spec(layer)
         req = TileRequest(tile, self.columns(spec, tile.z), self.settings.tile_max_features, cql)
-        key = (layer, self.store.revision(layer), tile, req.columns, req.max_features, cql_key)
+        scope = access.jurisdiction() if spec.regulated else ""  # a regulated layer's tile is the caller's view
+        key = (layer, self.store.revision(layer), tile, req.columns, req.max_features, cql_key, scope)
         if self._cache is None:
             return self.store.mvt(layer, req)
         with self._lock:

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
+import orjson
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .. import access
 from .. import tiles as tiles_mod
 from ..catalog import Catalog, LayerSpec
 from ..cql2 import Expr
+from ..logs import request_id
 from ..tiles import Tile
 from ..validation import Problem, Row, ValidationFailed
 
@@ -118,6 +121,43 @@ class WriteBatch:
     creates: list[Row] = field(default_factory=list)
     replaces: dict[int, Row] = field(default_factory=dict)
     deletes: list[int] = field(default_factory=list)
+    puts: dict[int, Row] = field(default_factory=dict)  # by id: replaced if present, else created with that id
+    action: str | None = None  # what the audit trail calls it (default: create / replace / delete / put)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """A query of the audit trail (every committed feature write, append-only). Times in epoch seconds."""
+
+    layer: str | None = None
+    fid: int | None = None
+    who: str | None = None
+    since: float | None = None
+    until: float | None = None
+    after_seq: int = 0
+    limit: int = 100
+    newest_first: bool = False
+
+
+AUDIT_FIELDS = ("seq", "at", "who", "role", "jurisdiction", "via", "request_id", "action", "layer", "feature_id",
+                "admin_code", "before", "after")
+
+
+def audit_entry(layer: str, fid: int, action: str, before: dict[str, Any] | None,
+                after: dict[str, Any] | None) -> dict[str, Any]:
+    """One audit record of the current caller (gis_service.access) and request (gis_service.logs)."""
+    who = access.scope().identity
+    code = (after or before or {}).get("properties", {}).get("admin_code")
+    prev = (before or {}).get("properties", {}).get("admin_code")
+    return {"who": who.subject, "role": who.role, "jurisdiction": access.jurisdiction(), "via": who.via,
+            "request_id": request_id.get(), "action": action, "layer": layer, "feature_id": int(fid),
+            "admin_code": code, "prev_code": prev, "before": before, "after": after}
+
+
+def row_feature(fid: int, row: Row) -> dict[str, Any]:
+    """A written row as a GeoJSON Feature dict (what the audit trail keeps as "after")."""
+    return {"type": "Feature", "id": int(fid), "geometry": orjson.loads(shapely.to_geojson(row.geometry)),
+            "properties": dict(row.properties)}
 
 
 def check_query(spec: LayerSpec, query: Query) -> None:
@@ -261,6 +301,11 @@ class Store(abc.ABC):
 
         Raises FeatureNotFound (and writes nothing) if a replace or delete names a missing id.
         """
+
+    @abc.abstractmethod
+    def audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        """Records of the audit trail matching ``query`` (by seq), those the current scope may see: regulated
+        layers' records within its jurisdiction (before or after), shared layers' all."""
 
     @abc.abstractmethod
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:

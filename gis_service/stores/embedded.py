@@ -39,18 +39,22 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import pyogrio
 import rtree.index
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from .. import access
+from ..access import ScopeDenied
 from ..catalog import Catalog, LayerSpec
 from ..geodesy import geometry_distance_m
 from ..validation import Row
 from . import cql_eval, mvt_embedded
 from .base import (
     COORD_PRECISION,
+    AuditQuery,
     Feature,
     FeatureNotFound,
     Page,
@@ -59,11 +63,14 @@ from .base import (
     StoreError,
     TileRequest,
     WriteBatch,
+    audit_entry,
     bbox_parts,
+    row_feature,
 )
 
 log = logging.getLogger(__name__)
-REVISIONS_TABLE = "gis_service_revisions"  # not registered in gpkg_contents: GDAL does not list it as a layer
+REVISIONS_TABLE = "gis_service_revisions"
+AUDIT_TABLE = "gis_service_audit"  # the audit trail, written in the same atomic file swap as the data (append-only)  # not registered in gpkg_contents: GDAL does not list it as a layer
 
 # Metres per degree of latitude is at least 110,574 m on WGS84; use a slightly smaller figure so
 # that the padded search box always contains the geodesic disc.
@@ -111,6 +118,34 @@ def _bounds(ids: np.ndarray, geoms: np.ndarray) -> dict[int, Bounds]:
     b = shapely.bounds(geoms)
     ok = np.isfinite(b).all(axis=1)
     return {int(i): (float(r[0]), float(r[1]), float(r[2]), float(r[3])) for i, r in zip(ids[ok], b[ok], strict=True)}
+
+
+def _append_audit(path: str, trail: list[dict[str, Any]], regulated: dict[str, bool]) -> None:
+    """Append the audit records of a write to the copy of the file that will replace the original."""
+    now_us = time.time_ns() // 1000
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                     "at_us INTEGER NOT NULL, who TEXT, role TEXT, jurisdiction TEXT, via TEXT, request_id TEXT, "
+                     "action TEXT NOT NULL, layer TEXT NOT NULL, fid INTEGER NOT NULL, admin_code TEXT, prev_code TEXT, "
+                     "regulated INTEGER NOT NULL, before TEXT, after TEXT)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_feature ON {AUDIT_TABLE} (layer, fid, seq)")
+        conn.executemany(f"INSERT INTO {AUDIT_TABLE} (at_us, who, role, jurisdiction, via, request_id, action, "  # noqa: S608
+                         "layer, fid, admin_code, prev_code, regulated, before, after) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         [(now_us, e["who"], e["role"], e["jurisdiction"], e["via"], e["request_id"], e["action"],
+                           e["layer"], e["feature_id"], e["admin_code"], e["prev_code"], int(regulated[e["layer"]]),
+                           None if e["before"] is None else orjson.dumps(e["before"]).decode(),
+                           None if e["after"] is None else orjson.dumps(e["after"]).decode()) for e in trail])
+
+
+def _audit_record(r: tuple) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    at = datetime.fromtimestamp(r[1] / 1e6, UTC).isoformat().replace("+00:00", "Z")
+    return {"seq": int(r[0]), "at": at, "who": r[2], "role": r[3], "jurisdiction": r[4], "via": r[5],
+            "request_id": r[6], "action": r[7], "layer": r[8], "feature_id": int(r[9]), "admin_code": r[10],
+            "before": None if r[11] is None else orjson.loads(r[11]),
+            "after": None if r[12] is None else orjson.loads(r[12])}
 
 
 class _SpatialIndex:
@@ -171,6 +206,19 @@ class _LayerData:
         if name not in self._typed:
             self._typed[name] = cql_eval.typed(self.attrs[name].tolist(), spec.attribute(name).type)
         return self._typed[name]
+    _scoped: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def in_jurisdiction(self, jurisdiction: str) -> np.ndarray:
+        """Mask of the features whose admin_code lies in ``jurisdiction`` (kept per jurisdiction)."""
+        mask = self._scoped.get(jurisdiction)
+        if mask is None:
+            codes = self.attrs["admin_code"] if "admin_code" in self.attrs else pd.Series([None] * len(self.ids))
+            mask = codes.fillna("").astype(str).str.startswith(jurisdiction).to_numpy(dtype=bool) \
+                if len(self.ids) else np.zeros(0, dtype=bool)
+            if len(self._scoped) > 64:
+                self._scoped.clear()
+            self._scoped[jurisdiction] = mask
+        return mask
 
     @property
     def geojson(self) -> np.ndarray:
@@ -227,6 +275,7 @@ class _LayerData:
 
 class EmbeddedStore(Store):
     kind = "embedded"
+    _audit = True  # every write is audited; only bench/bench_jurisdiction.py turns it off, to measure its cost
 
     def __init__(self, catalog: Catalog, path: Path | str):
         super().__init__(catalog)
@@ -363,8 +412,9 @@ class EmbeddedStore(Store):
             cols[a.name] = pd.Series(values, dtype=dtype)
         return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(list(data.geoms), crs="EPSG:4326"), crs="EPSG:4326")
 
-    def _persist(self, changed: dict[str, _LayerData]) -> None:
-        """Write changed layers into a copy of the file, then atomically swap it in."""
+    def _persist(self, changed: dict[str, _LayerData], trail: list[dict[str, Any]] | None = None) -> None:
+        """Write changed layers (and the audit records of the write) into a copy of the file, then atomically
+        swap it in: a crash leaves either the old file or the new one with its records, never one without."""
         fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix(), suffix=".gpkg", dir=self.path.parent)
         os.close(fd)
         try:
@@ -381,6 +431,8 @@ class EmbeddedStore(Store):
             revisions = self._write_revisions(tmp, changed)
             if not self.path.exists():
                 os.chmod(tmp, 0o666 & ~_umask())      # a new file gets the mode any new file would get
+            if trail:
+                _append_audit(tmp, trail, {name: self.catalog[name].regulated for name in changed})
             os.replace(tmp, self.path)
             self._revisions = revisions
             self._bump_generation()
@@ -415,8 +467,19 @@ class EmbeddedStore(Store):
         self._ensure()
         return self._layers[layer]
 
-    def _mask(self, data: _LayerData, filters: dict[str, Any] | None) -> np.ndarray:
+    def _visible(self, layer: str, data: _LayerData, writing: bool = False) -> np.ndarray | None:
+        """Mask of what the current scope may read (or write), None when it may touch everything.
+        Regulated layers are read and written within the jurisdiction; shared ones read by all, written within."""
+        jurisdiction = access.jurisdiction()
+        if not jurisdiction or not (writing or self.spec(layer).regulated):
+            return None
+        return data.in_jurisdiction(jurisdiction)
+
+    def _mask(self, data: _LayerData, filters: dict[str, Any] | None, layer: str | None = None) -> np.ndarray:
         mask = np.ones(len(data.ids), dtype=bool)
+        visible = self._visible(layer, data) if layer is not None else None
+        if visible is not None:
+            mask &= visible
         for name, value in (filters or {}).items():
             col = data.attrs[name]
             mask &= (col == value).to_numpy(dtype=bool, na_value=False)
@@ -425,7 +488,7 @@ class EmbeddedStore(Store):
     def items(self, layer: str, query: Query) -> Page:
         spec = self.check(layer, query)
         data = self._data(layer)
-        mask = self._mask(data, query.filters)
+        mask = self._mask(data, query.filters, layer)
         if query.bbox is not None:
             hit = np.zeros(len(data.ids), dtype=bool)
             for part in bbox_parts(query.bbox):
@@ -456,16 +519,23 @@ class EmbeddedStore(Store):
         pos = int(np.searchsorted(data.ids, fid))
         if pos >= len(data.ids) or data.ids[pos] != fid:
             raise FeatureNotFound(layer, fid)
+        visible = self._visible(layer, data)
+        if visible is not None and not visible[pos]:
+            raise FeatureNotFound(layer, fid)  # 404 as for a missing id: existence does not leak
         return data.feature(pos)
 
     def count(self, layer: str) -> int:
-        return int(len(self._data(layer).ids))
+        data = self._data(layer)
+        visible = self._visible(layer, data)
+        return int(len(data.ids)) if visible is None else int(visible.sum())
 
     def extent(self, layer: str) -> tuple[float, float, float, float] | None:
         data = self._data(layer)
-        if not len(data.ids):
+        visible = self._visible(layer, data)
+        geoms = data.geoms if visible is None else data.geoms[visible]
+        if not len(geoms):
             return None
-        b = shapely.total_bounds(data.geoms)
+        b = shapely.total_bounds(geoms)
         return tuple(float(v) for v in b)  # type: ignore[return-value]
 
     def _measured(self, data: _LayerData, geom: BaseGeometry, positions: np.ndarray) -> np.ndarray:
@@ -478,8 +548,8 @@ class EmbeddedStore(Store):
         if not len(data.ids):
             return []
         cand = data.meeting(shapely.box(*_pad_degrees(geom, metres)))
-        if filters:
-            cand = cand[self._mask(data, filters)[cand]]
+        if filters or self._visible(layer, data) is not None:
+            cand = cand[self._mask(data, filters, layer)[cand]]
         if not len(cand):
             return []
         d = self._measured(data, geom, cand)
@@ -495,13 +565,13 @@ class EmbeddedStore(Store):
         data = self._data(layer)
         if k <= 0 or not len(data.ids):
             return []
-        mask = self._mask(data, filters)
+        mask = self._mask(data, filters, layer)
         eligible = np.flatnonzero(mask)
         if not len(eligible):
             return []
         # Candidates by planar (degree) distance, then the exact geodesic radius that must contain
         # the true k nearest: any k features at most D away bound the k-th nearest distance by D.
-        if filters:
+        if filters or len(eligible) < len(data.ids):
             planar = shapely.distance(geom, data.geoms[eligible])
             cand = eligible[np.argsort(planar, kind="stable")[:k]]
         else:
@@ -532,8 +602,8 @@ class EmbeddedStore(Store):
         if not len(data.ids):
             return []
         cand = data.meeting(geom)
-        if filters:
-            cand = cand[self._mask(data, filters)[cand]]
+        if filters or self._visible(layer, data) is not None:
+            cand = cand[self._mask(data, filters, layer)[cand]]
         return [data.feature(int(p)) for p in cand]
 
     def mvt(self, layer: str, req: TileRequest) -> bytes:
@@ -543,8 +613,12 @@ class EmbeddedStore(Store):
         data = self._data(layer)
         cols = req.columns
         mask = None
-        if req.cql is not None:
-            full = cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(req.cql)
+        visible = self._visible(layer, data)  # the caller's jurisdiction, as for every read
+        if req.cql is not None or visible is not None:
+            full = np.ones(len(data.ids), dtype=bool) if req.cql is None else \
+                cql_eval.Evaluator(lambda name: data.typed(spec, name), data.geoms, data.candidates).mask(req.cql)
+            if visible is not None:
+                full = full & visible
 
             def mask(pos: np.ndarray) -> np.ndarray:
                 return full[pos]
@@ -559,9 +633,13 @@ class EmbeddedStore(Store):
         names = list(columns) if columns is not None else list(spec.attribute_names)
         for name in names:
             spec.attribute(name)
-        df = data.attrs[names].copy() if len(data.ids) else pd.DataFrame({n: [] for n in names})
-        df.index = pd.Index(data.ids, name="id")
-        geometry = gpd.GeoSeries(gpd.array.from_shapely(data.geoms, crs="EPSG:4326"), index=df.index)
+        visible = self._visible(layer, data)
+        ids, geoms, attrs = data.ids, data.geoms, data.attrs
+        if visible is not None:
+            ids, geoms, attrs = ids[visible], geoms[visible], attrs[visible].reset_index(drop=True)
+        df = attrs[names].copy() if len(ids) else pd.DataFrame({n: [] for n in names})
+        df.index = pd.Index(ids, name="id")
+        geometry = gpd.GeoSeries(gpd.array.from_shapely(geoms, crs="EPSG:4326"), index=df.index)
         return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
 
     # -- writes ------------------------------------------------------------------------------
@@ -570,40 +648,106 @@ class EmbeddedStore(Store):
         with self._lock, self._file_lock():
             data = self._data(layer)  # reloaded first if another process wrote meanwhile
             present = set(data.ids.tolist())
-            for fid in list(batch.replaces) + list(batch.deletes):
-                if fid not in present:
-                    raise FeatureNotFound(layer, fid)
+            replaces = {**batch.replaces, **{f: r for f, r in batch.puts.items() if f in present}}
+            placed = {f: r for f, r in batch.puts.items() if f not in present}  # created with their own id
+            self._check_scope(layer, spec, data, WriteBatch(batch.creates, replaces, batch.deletes,
+                                                            puts=placed))
             keep = ~np.isin(data.ids, np.array(list(batch.deletes), dtype=np.int64))
             ids = data.ids[keep].copy()
             geoms = data.geoms[keep].copy()
             attrs = data.attrs[keep].reset_index(drop=True).astype(object)
             pos = {int(f): i for i, f in enumerate(ids)}
-            for fid, row in batch.replaces.items():
+            for fid, row in replaces.items():
                 i = pos[fid]
                 geoms[i] = row.geometry
                 for a in spec.attributes:
                     attrs.at[i, a.name] = row.properties.get(a.name)
-            next_id = int(data.ids.max()) + 1 if len(data.ids) else 1
+            next_id = max([int(data.ids.max()) if len(data.ids) else 0, *placed]) + 1
             new_ids = list(range(next_id, next_id + len(batch.creates)))
-            if batch.creates:
-                ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
-                geoms = np.concatenate([geoms, np.array([r.geometry for r in batch.creates], dtype=object)])
+            added = [*zip(placed, placed.values(), strict=True), *zip(new_ids, batch.creates, strict=True)]
+            if added:
+                ids = np.concatenate([ids, np.array([f for f, _ in added], dtype=np.int64)])
+                geoms = np.concatenate([geoms, np.array([r.geometry for _, r in added], dtype=object)])
                 extra = pd.DataFrame([{a.name: r.properties.get(a.name) for a in spec.attributes}
-                                      for r in batch.creates], dtype=object)
+                                      for _, r in added], dtype=object)
                 attrs = pd.concat([attrs, extra], ignore_index=True)
             new = _LayerData.build(spec, ids, geoms, attrs, index=data.index)
-            self._persist({layer: new})
-            changed = [*batch.deletes, *batch.replaces]  # the index follows the file only once it is swapped in
+            trail = self._trail(layer, data, batch, replaces, added) if self._audit else []
+            self._persist({layer: new}, trail)
+            changed = [*batch.deletes, *replaces]  # the index follows the file only once it is swapped in
             old_pos = np.searchsorted(data.ids, np.array(changed, dtype=np.int64))
             deleted = _bounds(data.ids[old_pos], data.geoms[old_pos])
-            new_pos = np.searchsorted(new.ids, np.array([*batch.replaces, *new_ids], dtype=np.int64))
+            new_pos = np.searchsorted(new.ids, np.array([*replaces, *(f for f, _ in added)], dtype=np.int64))
             inserted = _bounds(new.ids[new_pos], new.geoms[new_pos])
             new.generation = data.index.update(deleted, inserted)
             self._layers[layer] = new
             return new_ids
 
+    @staticmethod
+    def _trail(layer: str, data: _LayerData, batch: WriteBatch, replaces: dict[int, Row],
+               added: list[tuple[int, Row]]) -> list[dict[str, Any]]:
+        """The audit records of a write: before (as stored) and after (as written) of every feature."""
+        def before(fid: int) -> dict[str, Any]:
+            return data.feature(int(np.searchsorted(data.ids, fid))).to_dict()
+
+        out = [audit_entry(layer, f, batch.action or "delete", before(f), None) for f in batch.deletes]
+        out += [audit_entry(layer, f, batch.action or "replace", before(f), row_feature(f, r))
+                for f, r in replaces.items()]
+        out += [audit_entry(layer, f, batch.action or "create", None, row_feature(f, r)) for f, r in added]
+        return out
+
+    def audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        self._ensure()
+        jurisdiction = access.jurisdiction()
+        where: list[str] = ["seq > ?"]
+        args: list[Any] = [int(query.after_seq)]
+        for column, value in (("layer", query.layer), ("fid", query.fid), ("who", query.who)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if query.since is not None:
+            where.append("at_us >= ?")
+            args.append(int(query.since * 1e6))
+        if query.until is not None:
+            where.append("at_us < ?")
+            args.append(int(query.until * 1e6))
+        if jurisdiction:
+            where.append("(regulated = 0 OR substr(admin_code, 1, ?) = ? OR substr(prev_code, 1, ?) = ?)")
+            args += [len(jurisdiction), jurisdiction, len(jurisdiction), jurisdiction]
+        order = "DESC" if query.newest_first else "ASC"
+        sql = (f"SELECT seq, at_us, who, role, jurisdiction, via, request_id, action, layer, fid, admin_code, "  # noqa: S608
+               f"before, after FROM {AUDIT_TABLE} WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?")
+        with sqlite3.connect(self.path.resolve().as_uri() + "?mode=ro", uri=True) as conn:
+            try:
+                rows = conn.execute(sql, [*args, int(query.limit)]).fetchall()
+            except sqlite3.OperationalError:  # no write recorded yet: no table
+                return []
+        return [_audit_record(r) for r in rows]
+
+    def _check_scope(self, layer: str, spec: LayerSpec, data: _LayerData, batch: WriteBatch) -> None:
+        """Missing ids, and ids the scope may not read → FeatureNotFound (404: existence does not leak); ids it
+        may read but not write (shared layers), and new content outside the jurisdiction → ScopeDenied."""
+        present = set(data.ids.tolist())
+        readable = self._visible(layer, data)
+        writable = self._visible(layer, data, writing=True)
+        for fid in list(batch.replaces) + list(batch.deletes):
+            if fid not in present:
+                raise FeatureNotFound(layer, fid)
+            pos = int(np.searchsorted(data.ids, fid))
+            if readable is not None and not readable[pos]:
+                raise FeatureNotFound(layer, fid)
+            if writable is not None and not writable[pos]:
+                raise ScopeDenied(layer, access.jurisdiction(), data.props[pos].get("admin_code"))
+        jurisdiction = access.jurisdiction()
+        for row in [*batch.creates, *batch.replaces.values(), *batch.puts.values()]:
+            if not access.covers(jurisdiction, row.properties.get("admin_code")):
+                raise ScopeDenied(layer, jurisdiction, row.properties.get("admin_code"))
+
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         spec = self.spec(layer)
+        if access.jurisdiction():
+            raise ScopeDenied(layer, access.jurisdiction(), None,
+                              f"replacing the whole layer {layer!r} needs the whole service's scope")
         with self._lock, self._file_lock():
             self._ensure()
             given = [r.id for r in rows]

@@ -12,11 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import psycopg
 import shapely
@@ -27,6 +30,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    DateTime,
     Float,
     Identity,
     Index,
@@ -53,13 +57,16 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError, ProgrammingError
 
+from .. import access
+from ..access import ScopeDenied
 from ..catalog import Catalog, LayerSpec
 from ..validation import Row
 from . import cql_sql, mvt_sql
 from .base import (
     COORD_PRECISION,
+    AuditQuery,
     Feature,
     FeatureNotFound,
     Page,
@@ -68,7 +75,9 @@ from .base import (
     StoreError,
     TileRequest,
     WriteBatch,
+    audit_entry,
     bbox_parts,
+    row_feature,
 )
 from .watchdog import WATCHDOG, Liveness, _shutdown
 
@@ -96,22 +105,78 @@ def build_tables(catalog: Catalog, metadata: MetaData) -> dict[str, Table]:
 
 
 COUNT_FUNCTIONS = """
-CREATE OR REPLACE FUNCTION {schema}.count_rows_added() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.count_rows_added() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.feature_counts SET n = n + (SELECT count(*) FROM added) WHERE layer = TG_TABLE_NAME;
   RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION {schema}.count_rows_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.count_rows_removed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.feature_counts SET n = n - (SELECT count(*) FROM removed) WHERE layer = TG_TABLE_NAME;
   RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION {schema}.count_rows_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.count_rows_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.feature_counts SET n = 0 WHERE layer = TG_TABLE_NAME;
   RETURN NULL;
 END $$;
 """
+# Counts per (layer, admin_code), kept by the same kind of triggers, so a scoped caller's numberMatched is a sum
+# over its codes instead of a COUNT(*) under row-level security.
+CODE_COUNT_FUNCTIONS = """
+CREATE OR REPLACE FUNCTION {schema}.count_codes_added() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  INSERT INTO {schema}.code_counts AS c (layer, admin_code, n)
+    SELECT TG_TABLE_NAME, coalesce(admin_code, ''), count(*) FROM added GROUP BY 2
+  ON CONFLICT (layer, admin_code) DO UPDATE SET n = c.n + excluded.n;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_codes_removed() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE {schema}.code_counts c SET n = c.n - r.k
+    FROM (SELECT coalesce(admin_code, '') AS code, count(*) AS k FROM removed GROUP BY 1) r
+   WHERE c.layer = TG_TABLE_NAME AND c.admin_code = r.code;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_codes_moved() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  UPDATE {schema}.code_counts c SET n = c.n - r.k
+    FROM (SELECT coalesce(admin_code, '') AS code, count(*) AS k FROM removed GROUP BY 1) r
+   WHERE c.layer = TG_TABLE_NAME AND c.admin_code = r.code;
+  INSERT INTO {schema}.code_counts AS c (layer, admin_code, n)
+    SELECT TG_TABLE_NAME, coalesce(admin_code, ''), count(*) FROM added GROUP BY 2
+  ON CONFLICT (layer, admin_code) DO UPDATE SET n = c.n + excluded.n;
+  RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION {schema}.count_codes_truncated() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  DELETE FROM {schema}.code_counts WHERE layer = TG_TABLE_NAME;
+  RETURN NULL;
+END $$;
+"""
+CODE_COUNT_TRIGGERS = """
+CREATE OR REPLACE TRIGGER {table}_codes_ins AFTER INSERT ON {schema}.{table}
+  REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_added();
+CREATE OR REPLACE TRIGGER {table}_codes_del AFTER DELETE ON {schema}.{table}
+  REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_removed();
+CREATE OR REPLACE TRIGGER {table}_codes_upd AFTER UPDATE ON {schema}.{table}
+  REFERENCING OLD TABLE AS removed NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_moved();
+CREATE OR REPLACE TRIGGER {table}_codes_trunc AFTER TRUNCATE ON {schema}.{table}
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_codes_truncated();
+"""
+CODE_COUNT_START = """
+INSERT INTO {schema}.code_counts (layer, admin_code, n)
+  SELECT '{table}', coalesce(admin_code, ''), count(*) FROM {schema}.{table} GROUP BY 2
+  ON CONFLICT (layer, admin_code) DO NOTHING;
+"""
+
 COUNT_TRIGGERS = """
 CREATE OR REPLACE TRIGGER {table}_count_ins AFTER INSERT ON {schema}.{table}
   REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION {schema}.count_rows_added();
@@ -125,7 +190,8 @@ CREATE OR REPLACE TRIGGER {table}_count_trunc AFTER TRUNCATE ON {schema}.{table}
 # Every committed write to a layer table (any statement, also from outside the service) bumps its revision in
 # the same transaction; a revision is at least the time in µs, so it never repeats after the tables are rebuilt.
 REVISION_FUNCTION = """
-CREATE OR REPLACE FUNCTION {schema}.bump_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {schema}.bump_revision() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   UPDATE {schema}.layer_revisions
      SET revision = greatest(revision + 1, (extract(epoch FROM clock_timestamp()) * 1e6)::bigint)
@@ -137,6 +203,81 @@ REVISION_TRIGGER = """
 CREATE OR REPLACE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {schema}.{table}
   FOR EACH STATEMENT EXECUTE FUNCTION {schema}.bump_revision();
 """
+
+
+# Row-level security: requests of a caller with a jurisdiction run as the database role riskmap_j_<code> (a
+# member of riskmap_scoped, created on first use), so the database itself keeps them inside it — a query the
+# application forgot to filter still sees only the caller's rows. The jurisdiction is the role's name, not a
+# setting a session could change. Regulated layers: every command within the jurisdiction; shared layers:
+# read by all, written within it. The service's own login (operators, the CLI) is not a member and is
+# unaffected, as PostgreSQL table owners are.
+SCOPED_GROUP = "riskmap_scoped"
+ROLE_PREFIX = "riskmap_j_"
+SCOPE_SETUP = """
+DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
+CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
+GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
+GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
+"""
+SCOPE_TABLE = """
+GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{table} TO riskmap_scoped;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
+ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS scope_read ON {schema}.{table};
+DROP POLICY IF EXISTS scope_insert ON {schema}.{table};
+DROP POLICY IF EXISTS scope_update ON {schema}.{table};
+DROP POLICY IF EXISTS scope_delete ON {schema}.{table};
+CREATE POLICY scope_read ON {schema}.{table} FOR SELECT TO riskmap_scoped USING ({read});
+CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH CHECK ({inside});
+CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
+CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
+"""
+SCOPE_INSIDE = "starts_with(admin_code, {schema}.caller_jurisdiction())"
+
+
+# The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses
+# UPDATE, DELETE and TRUNCATE for everybody); callers read the records of their jurisdiction (row-level security).
+AUDIT_SETUP = """
+CREATE OR REPLACE FUNCTION {schema}.audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the audit trail is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON {schema}.audit
+  FOR EACH ROW EXECUTE FUNCTION {schema}.audit_append_only();
+CREATE OR REPLACE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {schema}.audit
+  FOR EACH STATEMENT EXECUTE FUNCTION {schema}.audit_append_only();
+GRANT SELECT, INSERT ON {schema}.audit TO riskmap_scoped;
+GRANT USAGE, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
+ALTER TABLE {schema}.audit ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS audit_read ON {schema}.audit;
+DROP POLICY IF EXISTS audit_insert ON {schema}.audit;
+CREATE POLICY audit_read ON {schema}.audit FOR SELECT TO riskmap_scoped USING (NOT regulated
+  OR starts_with(admin_code, {schema}.caller_jurisdiction()) OR starts_with(prev_code, {schema}.caller_jurisdiction()));
+CREATE POLICY audit_insert ON {schema}.audit FOR INSERT TO riskmap_scoped WITH CHECK (true);
+"""
+
+
+def build_audit_table(metadata: MetaData) -> Table:
+    table = Table("audit", metadata,
+                  Column("seq", BigInteger, Identity(always=False), primary_key=True),
+                  Column("at", DateTime(timezone=True), nullable=False, server_default=func.clock_timestamp()),
+                  *[Column(n, Text) for n in ("who", "role", "jurisdiction", "via", "request_id")],
+                  Column("action", Text, nullable=False), Column("layer", Text, nullable=False),
+                  Column("fid", BigInteger, nullable=False), Column("admin_code", Text), Column("prev_code", Text),
+                  Column("regulated", Boolean, nullable=False), Column("before", JSONB), Column("after", JSONB),
+                  schema=SCHEMA)
+    Index("audit_feature", table.c.layer, table.c.fid, table.c.seq)
+    Index("audit_at", table.c.at)
+    Index("audit_who", table.c.who, table.c.seq)
+    return table
+
+
+def role_name(jurisdiction: str) -> str:
+    """The database role of a (normalised, digits only) jurisdiction."""
+    if not jurisdiction.isdigit():
+        raise ValueError(f"not a normalised jurisdiction: {jurisdiction!r}")
+    return ROLE_PREFIX + jurisdiction
 
 
 _WKB_GEOM = func.ST_GeomFromWKB(bindparam("wkb", type_=LargeBinary), 4326)
@@ -253,6 +394,7 @@ def _fd(conn) -> int | None:
 
 class PostGISStore(Store):
     kind = "postgis"
+    _audit = True  # every write is audited; only bench/bench_jurisdiction.py turns it off, to measure its cost
 
     def __init__(self, catalog: Catalog, url: str, engine: Engine | None = None,
                  connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0, deadline_s: float = 3.0):
@@ -265,13 +407,18 @@ class PostGISStore(Store):
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
-        self._extents: dict[str, tuple[int, float, Any]] = {}
+        self._extents: dict[tuple[str, str], tuple[int, float, Any]] = {}
+        self._roles: set[str] = set()
         self.metadata = MetaData()
         self.tables = build_tables(catalog, self.metadata)
+        self.code_counts = Table("code_counts", self.metadata, Column("layer", Text, primary_key=True),
+                                 Column("admin_code", Text, primary_key=True), Column("n", BigInteger, nullable=False),
+                                 schema=SCHEMA)
         self.counts_table = Table("feature_counts", self.metadata, Column("layer", Text, primary_key=True),
                                   Column("n", BigInteger, nullable=False), schema=SCHEMA)
         self.revisions_table = Table("layer_revisions", self.metadata, Column("layer", Text, primary_key=True),
                                      Column("revision", BigInteger, nullable=False), schema=SCHEMA)
+        self.audit_table = build_audit_table(self.metadata)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
@@ -280,15 +427,25 @@ class PostGISStore(Store):
         while the database was down recovers by itself."""
         try:
             with self.engine.begin() as conn:
+                self._as_caller(conn, local=True, role="none")
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
                 self.metadata.create_all(conn, checkfirst=True)
                 conn.execute(text(COUNT_FUNCTIONS.format(schema=SCHEMA)))
                 conn.execute(text(REVISION_FUNCTION.format(schema=SCHEMA)))
+                conn.execute(text(CODE_COUNT_FUNCTIONS.format(schema=SCHEMA)))
+                conn.execute(text(SCOPE_SETUP.format(schema=SCHEMA)))
+                conn.execute(text(AUDIT_SETUP.format(schema=SCHEMA)))
                 for name in self.tables:
                     # identifiers below come from the catalogue, never from a request
+                    # tables made before jurisdictions existed get the column (their rows: NULL = whole service only)
+                    conn.execute(text(f"ALTER TABLE {SCHEMA}.{name} ADD COLUMN IF NOT EXISTS admin_code text"))
                     conn.execute(text(COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
+                    self._start_code_counts(conn, name)
                     conn.execute(text(REVISION_TRIGGER.format(schema=SCHEMA, table=name)))
+                    inside = SCOPE_INSIDE.format(schema=SCHEMA)
+                    read = inside if self.spec(name).regulated else "true"
+                    conn.execute(text(SCOPE_TABLE.format(schema=SCHEMA, table=name, read=read, inside=inside)))
                     conn.execute(pg_insert(self.revisions_table).values(
                         layer=name, revision=literal_column("(extract(epoch FROM clock_timestamp()) * 1e6)::bigint"))
                         .on_conflict_do_nothing(index_elements=["layer"]))
@@ -315,7 +472,52 @@ class PostGISStore(Store):
     def drop_all(self) -> None:
         """Drop the service's tables (tests and `init-db --drop`)."""
         with self.engine.begin() as conn:
+            self._as_caller(conn, local=True, role="none")
             self.metadata.drop_all(conn, checkfirst=True)
+
+    def _start_code_counts(self, conn, name: str) -> None:
+        """Per-code counts of a layer: triggers first, then the rows counted once (identifiers from the catalogue)."""
+        conn.execute(text(CODE_COUNT_TRIGGERS.format(schema=SCHEMA, table=name)))
+        if conn.execute(select(self.code_counts.c.layer).where(self.code_counts.c.layer == name).limit(1)).first() \
+                is None:
+            conn.execute(text(CODE_COUNT_START.format(schema=SCHEMA, table=name)))
+
+    # -- the caller's scope --------------------------------------------------------------------
+    def _role(self, jurisdiction: str) -> str:
+        """The role of ``jurisdiction`` ('' → 'none': the login itself), created on first use."""
+        if not jurisdiction:
+            return "none"
+        name = role_name(jurisdiction)
+        if name not in self._roles:
+            with self.engine.begin() as conn:  # identifiers: digits only (role_name checks)
+                self._as_caller(conn, local=True, role="none")
+                conn.execute(text(f"DO $$ BEGIN CREATE ROLE {name} NOLOGIN; EXCEPTION WHEN duplicate_object OR "
+                                  f"unique_violation THEN NULL; END $$"))
+                conn.execute(text(f"GRANT {SCOPED_GROUP} TO {name}"))
+            self._roles.add(name)
+        return name
+
+    def _as_caller(self, conn, local: bool = False, role: str | None = None) -> None:
+        """Run what follows on ``conn`` as the current scope's database role (or ``role``; 'none' = the login).
+        Reads (autocommit) set it for the session and remember it on the connection, so a pooled connection
+        switches only when the caller's jurisdiction differs; writes set it for their transaction only."""
+        role = role or self._role(access.jurisdiction())
+        if local:
+            if role != "none" or conn.info.get("riskmap_role", "none") != "none":
+                conn.execute(select(func.set_config("role", role, True)))
+            return
+        if conn.info.get("riskmap_role", "none") != role:
+            conn.execute(select(func.set_config("role", role, False)))
+            conn.info["riskmap_role"] = role
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self.reader.connect() as conn:
+            self._as_caller(conn)
+            yield conn
+
+    def _scoped_layer(self, layer: str) -> bool:
+        return bool(access.jurisdiction()) and self.spec(layer).regulated
 
     # -- helpers -----------------------------------------------------------------------------
     def _table(self, layer: str) -> Table:
@@ -382,7 +584,7 @@ class PostGISStore(Store):
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
             if query.offset == 0 and len(rows) < query.limit:
                 matched = len(rows)
@@ -395,6 +597,10 @@ class PostGISStore(Store):
 
     def _layer_count(self, conn, layer: str) -> int:
         """Exact row count kept by triggers (no COUNT(*) scan per page)."""
+        if self._scoped_layer(layer):  # the kept count is the whole layer's: add up the role's codes
+            c = self.code_counts.c
+            return int(conn.execute(select(func.coalesce(func.sum(c["n"]), 0)).where(
+                c["layer"] == layer, func.starts_with(c["admin_code"], access.jurisdiction()))).scalar_one())
         counts = self.counts_table
         n = conn.execute(select(counts.c.n).where(counts.c.layer == layer)).scalar_one_or_none()
         if n is None:
@@ -412,7 +618,7 @@ class PostGISStore(Store):
         if stmt is None:
             stmt = self._statements[("revisions",)] = select(rev.c.layer, rev.c.revision).where(
                 rev.c.layer.in_(bindparam("layers", expanding=True)))
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             found = dict(conn.execute(stmt, {"layers": list(layers)}).fetchall())
         return tuple(int(found.get(layer, 0)) for layer in layers)
 
@@ -421,7 +627,7 @@ class PostGISStore(Store):
         table = self._table(layer)
         cols = self._columns(table, spec, None)
         stmt = select(table.c.id, *cols, self._geojson(table)).where(table.c.id == bindparam("fid", int(fid)))
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
         if not rows:
             raise FeatureNotFound(layer, fid)
@@ -429,7 +635,7 @@ class PostGISStore(Store):
 
     def count(self, layer: str) -> int:
         self._table(layer)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             return self._layer_count(conn, layer)
 
     EXTENT_TTL_S = 60.0
@@ -440,16 +646,17 @@ class PostGISStore(Store):
         store's own writes, recomputed when the row count changes or after EXTENT_TTL_S (edits made
         through another replica that keep the count show up within that time)."""
         table = self._table(layer)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             n = self._layer_count(conn, layer)
-            cached = self._extents.get(layer)
+            key = (layer, access.jurisdiction() if self.spec(layer).regulated else "")
+            cached = self._extents.get(key)
             if cached and cached[0] == n and time.monotonic() - cached[1] < self.EXTENT_TTL_S:
                 return cached[2]
             ext = func.ST_Extent(table.c.geom)
             row = conn.execute(select(func.ST_XMin(ext), func.ST_YMin(ext), func.ST_XMax(ext),
                                       func.ST_YMax(ext))).one()
         box = None if row[0] is None else tuple(float(v) for v in row)
-        self._extents[layer] = (n, time.monotonic(), box)
+        self._extents[key] = (n, time.monotonic(), box)
         return box  # type: ignore[return-value]
 
     # The spatial queries are built once per (layer, filter attributes) from catalogue
@@ -471,7 +678,7 @@ class PostGISStore(Store):
         stmt = self._statement(kind, layer, names, build)
         values = {f"f{i}": (filters or {})[n] for i, n in enumerate(names)}
         values["wkb"] = shapely.to_wkb(geom)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(stmt, {**values, **params}).fetchall()
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
 
@@ -525,7 +732,7 @@ class PostGISStore(Store):
         for name in req.columns:
             spec.attribute(name)
         table = self._table(layer)
-        with self.reader.connect() as conn:
+        with self._read() as conn:  # as the caller's role: row-level security keeps the tile in its jurisdiction
             return mvt_sql.tile_bytes(conn, table, layer, req, spec.geometry_family == "point", self._mvt_sql)
 
     def frame(self, layer: str, columns: Sequence[str] | None = None) -> gpd.GeoDataFrame:
@@ -535,7 +742,7 @@ class PostGISStore(Store):
         for n in names:
             spec.attribute(n)  # KeyError for anything not in the layer's spec
         numeric = all(spec.attribute(n).type in ("integer", "number", "boolean") for n in names)
-        with self.reader.connect() as conn:
+        with self._read() as conn:
             dbapi = conn.connection.dbapi_connection
             with WATCHDOG.deadline(dbapi.pgconn.socket, self._deadline_s):  # raw cursors: no engine events
                 ids, geoms, data, more = self._frame_parts(dbapi, table, names, numeric)
@@ -627,32 +834,110 @@ class PostGISStore(Store):
         values["geom"] = from_shape(row.geometry, srid=4326)
         return values
 
+    def _drop_extents(self, layer: str) -> None:
+        for key in [k for k in self._extents if k[0] == layer]:
+            self._extents.pop(key, None)
+
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
-        self._extents.pop(layer, None)
+        self._drop_extents(layer)
+        try:
+            return self._write(layer, batch)
+        except ProgrammingError as exc:  # the database refused a row outside the role's jurisdiction
+            if getattr(exc.orig, "sqlstate", None) == "42501":
+                raise ScopeDenied(layer, access.jurisdiction(), None) from exc
+            raise
+
+    def _check_scope(self, conn, layer: str, table: Table, touched: list[int]) -> None:
+        """Missing ids and ids the role may not read → FeatureNotFound (404, existence does not leak); ids it
+        may read but not write (shared layers) → ScopeDenied; new content outside it is refused by the policy."""
+        found = set(conn.execute(select(table.c.id).where(table.c.id.in_(touched)).with_for_update()).scalars())
+        missing = [fid for fid in touched if fid not in found]
+        if missing:
+            readable = set(conn.execute(select(table.c.id).where(table.c.id.in_(missing))).scalars())
+            for fid in missing:
+                if fid in readable:
+                    raise ScopeDenied(layer, access.jurisdiction(), None,
+                                      f"feature {fid} of {layer!r} lies outside jurisdiction {access.jurisdiction()!r}")
+                raise FeatureNotFound(layer, fid)
+
+    def _write(self, layer: str, batch: WriteBatch) -> list[int]:
         spec = self.spec(layer)
         table = self._table(layer)
         touched = sorted(set(batch.replaces) | set(batch.deletes))
+        jurisdiction = access.jurisdiction()
+        for row in [*batch.creates, *batch.replaces.values(), *batch.puts.values()]:  # the policy would refuse it
+            if not access.covers(jurisdiction, row.properties.get("admin_code")):    # too; say where
+                raise ScopeDenied(layer, jurisdiction, row.properties.get("admin_code"))
         with self.engine.begin() as conn:
+            self._as_caller(conn, local=True)
             if touched:
-                found = set(conn.execute(select(table.c.id).where(table.c.id.in_(touched)).with_for_update())
-                            .scalars())
-                for fid in touched:
-                    if fid not in found:
-                        raise FeatureNotFound(layer, fid)
+                self._check_scope(conn, layer, table, touched)
+            present = set(conn.execute(select(table.c.id).where(table.c.id.in_(list(batch.puts))).with_for_update())
+                          .scalars()) if batch.puts else set()
+            replaces = {**batch.replaces, **{f: r for f, r in batch.puts.items() if f in present}}
+            placed = {f: r for f, r in batch.puts.items() if f not in present}
+            before = self._before(conn, table, spec, [*batch.deletes, *replaces])
             if batch.deletes:
                 conn.execute(delete(table).where(table.c.id.in_(list(batch.deletes))))
-            for fid, row in batch.replaces.items():
+            for fid, row in replaces.items():
                 conn.execute(update(table).where(table.c.id == fid).values(**self._values(spec, row)))
+            if placed:
+                conn.execute(insert(table), [{**self._values(spec, r), "id": int(f)} for f, r in placed.items()])
+                seq = select(func.pg_get_serial_sequence(f"{SCHEMA}.{layer}", "id")).scalar_subquery()
+                top = select(func.max(table.c.id)).scalar_subquery()
+                conn.execute(select(func.setval(seq, func.greatest(top, 1))))
             new_ids: list[int] = []
             if batch.creates:
                 result = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                       [self._values(spec, r) for r in batch.creates])
                 new_ids = [int(i) for i in result.scalars()]
+            trail = [audit_entry(layer, f, batch.action or "delete", before[f], None) for f in batch.deletes]
+            trail += [audit_entry(layer, f, batch.action or "replace", before[f], row_feature(f, r))
+                      for f, r in replaces.items()]
+            trail += [audit_entry(layer, f, batch.action or "create", None, row_feature(f, r))
+                      for f, r in [*placed.items(), *zip(new_ids, batch.creates, strict=True)]]
+            if trail and self._audit:  # in the write's transaction: the record stands or falls with the write
+                conn.execute(insert(self.audit_table), [{**{k: v for k, v in e.items() if k != "feature_id"},
+                                                         "fid": e["feature_id"], "regulated": spec.regulated}
+                                                        for e in trail])
         return new_ids
 
+    def _before(self, conn, table: Table, spec: LayerSpec, fids: list[int]) -> dict[int, dict[str, Any]]:
+        """The stored features ``fids`` as GeoJSON Feature dicts (what the audit trail keeps as "before")."""
+        if not fids:
+            return {}
+        props = func.json_build_object(*[x for n in spec.attribute_names for x in (literal(n), table.c[n])])
+        rows = conn.execute(select(table.c.id, cast(props, Text), func.ST_AsGeoJSON(table.c.geom, COORD_PRECISION))
+                            .where(table.c.id.in_(fids))).fetchall()
+        return {int(r[0]): {"type": "Feature", "id": int(r[0]), "geometry": orjson.loads(r[2]),
+                            "properties": orjson.loads(r[1])} for r in rows}
+
+    def audit(self, query: AuditQuery) -> list[dict[str, Any]]:
+        if not self._ready:
+            self.init()
+        a = self.audit_table
+        stmt = select(a.c.seq, a.c.at, a.c.who, a.c.role, a.c.jurisdiction, a.c.via, a.c.request_id, a.c.action,
+                      a.c.layer, a.c.fid, a.c.admin_code, a.c.before, a.c.after).where(a.c.seq > int(query.after_seq))
+        for column, value in ((a.c.layer, query.layer), (a.c.fid, query.fid), (a.c.who, query.who)):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if query.since is not None:
+            stmt = stmt.where(a.c.at >= func.to_timestamp(float(query.since)))
+        if query.until is not None:
+            stmt = stmt.where(a.c.at < func.to_timestamp(float(query.until)))
+        stmt = stmt.order_by(a.c.seq.desc() if query.newest_first else a.c.seq.asc()).limit(int(query.limit))
+        with self._read() as conn:
+            rows = conn.execute(stmt).fetchall()
+        return [{"seq": int(r[0]), "at": r[1].astimezone(UTC).isoformat().replace("+00:00", "Z"), "who": r[2],
+                 "role": r[3], "jurisdiction": r[4], "via": r[5], "request_id": r[6], "action": r[7], "layer": r[8],
+                 "feature_id": int(r[9]), "admin_code": r[10], "before": r[11], "after": r[12]} for r in rows]
+
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
-        self._extents.pop(layer, None)
+        self._drop_extents(layer)
         spec = self.spec(layer)
+        if access.jurisdiction():
+            raise ScopeDenied(layer, access.jurisdiction(), None,
+                              f"replacing the whole layer {layer!r} needs the whole service's scope")
         table = self._table(layer)
         keep_ids = all(r.id is not None for r in rows) and len({r.id for r in rows}) == len(rows)
         with self.engine.begin() as conn:

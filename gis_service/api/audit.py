@@ -1,0 +1,86 @@
+"""The audit trail over HTTP: a feature's history and restore, the audit query, the change feed per layer.
+
+- ``GET /collections/{layer}/items/{id}/history`` — every recorded write of the feature, newest first: who (key
+  id or token subject), role, jurisdiction, when, request id, action, and the feature before and after;
+- ``POST /collections/{layer}/items/{id}/restore?version=<seq>&state=before|after`` (role editor) — the feature
+  as it was before (default) or after that write; a deleted feature comes back under its id;
+- ``GET /audit?from=&to=&who=&layer=&after=&limit=`` — the trail, oldest first, paged by ``after`` (a seq);
+- ``GET /collections/{layer}/changes?since=<seq>&limit=`` — the change feed another instance or a GIS tool
+  follows (``gis-service sync``): each write's seq, action, id and the feature after it; ``next`` is the cursor.
+
+Every answer holds only what the caller's jurisdiction may see (the stores filter the trail as they filter
+features; on PostGIS by row-level security).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import orjson
+from fastapi import APIRouter
+from fastapi import Query as Param
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ..services.container import Services
+from ..stores.base import AuditQuery
+from .deps import Editor, Reader, Svc
+from .errors import ApiError
+from .params import INT64_MAX, NO_NUL, FeatureId
+
+router = APIRouter(tags=["Audit trail 审计"])
+
+
+def _json(doc) -> Response:
+    return Response(orjson.dumps(doc), media_type="application/json")
+
+
+def _when(name: str, text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ApiError(400, name, f"not an ISO 8601 time: {text!r}") from None
+
+
+@router.get("/collections/{layer}/items/{fid}/history", summary="A feature's recorded versions (who, when, "
+            "before and after)")
+async def history(layer: str, fid: FeatureId, limit: int = Param(100, ge=1, le=1000), svc: Services = Svc,
+                  _=Reader):
+    records = await run_in_threadpool(svc.layers.history, layer, fid, limit)
+    return _json({"layer": layer, "id": fid, "versions": records, "count": len(records)})
+
+
+@router.post("/collections/{layer}/items/{fid}/restore", summary="Restore a recorded version (editor role)")
+async def restore(layer: str, fid: FeatureId,
+                  version: int = Param(..., ge=1, le=INT64_MAX, description="seq of a write in the history"),
+                  state: Literal["before", "after"] = Param("before", description="the feature before (default) or "
+                                                            "after that write"),
+                  svc: Services = Svc, role: str = Editor):
+    feature = await run_in_threadpool(svc.layers.restore, layer, fid, version, state)
+    return _json({"restored": feature.to_dict(), "from_version": version, "state": state})
+
+
+@router.get("/audit", summary="The audit trail: every write, who, when, before and after")
+async def audit(from_: str | None = Param(None, alias="from", max_length=40, pattern=NO_NUL,
+                                          description="ISO 8601 start (inclusive)"),
+                to: str | None = Param(None, max_length=40, pattern=NO_NUL, description="ISO 8601 end (exclusive)"),
+                who: str | None = Param(None, max_length=200, pattern=NO_NUL, description="key id or jwt:<subject>"),
+                layer: str | None = Param(None, max_length=100, pattern=NO_NUL),
+                fid: int | None = Param(None, alias="id", ge=1, le=INT64_MAX),
+                after: int = Param(0, ge=0, le=INT64_MAX, description="only records after this seq (paging)"),
+                limit: int = Param(100, ge=1, le=1000), svc: Services = Svc, _=Reader):
+    query = AuditQuery(layer=layer, fid=fid, who=who, since=_when("from", from_), until=_when("to", to),
+                       after_seq=after, limit=limit)
+    records = await run_in_threadpool(svc.layers.audit, query)
+    return _json({"records": records, "count": len(records),
+                  "next": records[-1]["seq"] if len(records) == limit else None})
+
+
+@router.get("/collections/{layer}/changes", summary="Change feed of a layer (follow with since=next)")
+async def changes(layer: str, since: int = Param(0, ge=0, le=INT64_MAX, description="seq already applied"),
+                  limit: int = Param(500, ge=1, le=5000), svc: Services = Svc,
+                  _=Reader):
+    return _json(await run_in_threadpool(svc.layers.changes, layer, since, limit))

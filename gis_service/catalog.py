@@ -40,6 +40,20 @@ class UnknownLayer(KeyError):
         return f"unknown layer {self.name!r}; known layers: {', '.join(self.known)}"
 
 
+def _format_json(value: Any) -> str:
+    """A JSON value for people — the twin of ``formatJson`` in web/riskmap.js: objects as ``k: v, k: v``,
+    lists joined by ``; ``."""
+    if isinstance(value, list):
+        return "; ".join(_format_json(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_format_json(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))      # JavaScript's String(2.0) is "2"
+    return str(value)
+
+
 @dataclass(frozen=True)
 class AttributeSpec:
     name: str
@@ -69,6 +83,8 @@ class AttributeSpec:
             return f"{self.enum_labels[value]} ({value})"
         if self.type == "boolean":
             return "是" if value else "否"
+        if self.type == "json" or isinstance(value, dict | list):
+            return _format_json(value)
         if self.unit:
             return f"{value} {self.unit}"
         return str(value)

@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .catalog import UnknownLayer
-from .commands import access, batch, exposure, maps, monitoring, rescue, siting
+from .commands import access, batch, exposure, maps, monitoring, rescue, resources, siting
 from .commands.common import err, fail, open_services, out, report_invalid
 from .config import DEFAULT_GPKG, ROOT, Settings, get_settings
 from .loading import LoadError, read_frame, rows_from_frame
@@ -167,7 +167,7 @@ def load_sample(path: Path = typer.Argument(DEFAULT_GPKG, help="sample GeoPackag
 
 
 # The analysis capabilities' commands, registered explicitly (a missing module fails at import, loudly).
-COMMANDS = (exposure, rescue, siting, maps, monitoring, batch, access)
+COMMANDS = (exposure, rescue, resources, siting, maps, monitoring, batch, access)
 for _module in COMMANDS:
     _module.register(app)
 

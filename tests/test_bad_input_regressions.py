@@ -141,7 +141,7 @@ def test_openapi_declares_400_not_422(client):
         for method, op in item.items():
             assert "422" not in op["responses"], (method, path)
             assert "400" in op["responses"], (method, path)
-    writes = doc["paths"]["/collections/{layer}/items"]["post"]["responses"]
+    writes = doc["paths"]["/collections/{collectionId}/items"]["post"]["responses"]
     assert {"201", "401", "403", "413", "503"} <= set(writes)  # the statuses a write can answer
     # FastAPI's own validation answers 400 too (a wrong type)
     assert error_field(client.get("/collections/receptors/items?limit=abc")) == "limit"

@@ -167,6 +167,7 @@ def test_tap_a_hazard_for_exposure(device, server):
     x, y = _screen_xy(page, lat, lon)
     page.touchscreen.tap(x, y)
     page.locator(".leaflet-popup .btn-exposure").wait_for()
+    _settle(page)                                                      # the popup's auto-pan
     _tap(page, ".leaflet-popup .btn-exposure")
     page.wait_for_selector("#result [data-kind='exposure'] table tr td")
     _settle(page)

@@ -178,3 +178,34 @@ def test_after_action_pdf_has_the_timeline_and_units(client):
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
     assert "报告测试" in text and src["name"] in text and "closed" in text
     assert client.get("/incidents/999999/report.pdf").status_code == 404
+
+
+def test_concurrent_dispatches_of_one_team_from_two_workers_commit_exactly_one(client):
+    """Two 'workers' (separate incident stores, separate connections) race to send the same team to different
+    incidents: the serialised check-and-write lets exactly one through; the other gets the 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gis_service.analysis.incidents.timeline import TransitionRefused
+    from gis_service.services.incidents import IncidentService
+
+    svc = client.app.state.services
+    workers = [IncidentService(svc.store, svc.exposure, svc.rescue, svc.resources) for _ in range(2)]
+    incidents = [_new(client, title=f"race {i}")["id"] for i in range(6)]
+    team = next(int(t) for t in range(1, 200)
+                if ("rescue_teams", t) not in svc.incidents.commitments()
+                and svc.resources.sources()[0].usable[svc.resources.sources()[0].index[("rescue_teams", t)]])
+
+    def go(k):
+        try:
+            workers[k % 2].dispatch(incidents[k], [{"layer": "rescue_teams", "id": team}], "race")
+            return "ok"
+        except TransitionRefused:
+            return "refused"
+
+    with ThreadPoolExecutor(6) as pool:
+        got = list(pool.map(go, range(6)))
+    assert got.count("ok") == 1 and got.count("refused") == 5, got
+    out = [u for i in incidents for u in client.get(f"/incidents/{i}").json()["units"]]
+    assert len(out) == 1 and out[0]["unit_id"] == team
+    for i in incidents:
+        client.post(f"/incidents/{i}/close", json={}, headers=EDITOR)

@@ -278,3 +278,26 @@ def test_api_unknown_key_and_anonymous(api):
     client, _ = api
     assert client.get("/collections/hazard_sources/items", headers={"X-API-Key": "nope"}).status_code == 401
     assert client.get("/collections/hazard_sources/items").status_code == 401  # reads require a key here
+
+
+def test_api_vector_tiles_keep_to_the_jurisdiction(api):
+    """A tile covering the whole province holds only the caller's regulated features (both stores)."""
+    import math
+
+    import mapbox_vector_tile
+
+    client, truth = api
+    z, lon, lat = 6, 125.75, 43.25
+    x = int((lon + 180) / 360 * 2**z)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z)
+
+    def ids(key):
+        r = client.get(f"/collections/hazard_sources/tiles/WebMercatorQuad/{z}/{y}/{x}", headers={"X-API-Key": key})
+        assert r.status_code in (200, 204), r.text[:200]
+        layer = mapbox_vector_tile.decode(r.content).get("hazard_sources", {}) if r.content else {}
+        return {int(f["id"]) for f in layer.get("features", [])}
+
+    foreign = {f for f, c in truth["hazard_sources"].items() if c != "220102"}
+    county = ids("county-key")
+    assert county and not county & foreign
+    assert ids("prov-key") & foreign

@@ -265,6 +265,49 @@ def test_postgres_readings_table_is_partitioned_by_day(postgis_url):
     store.close()
 
 
+def test_postgres_reads_share_a_bounded_psycopg_pool(postgis_url):
+    """Reads go through psycopg_pool: many threads at once use at most pool_size server connections, the
+    store works again after close(), and an unreachable server answers MonitoringUnavailable in bounded time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psycopg
+    from conftest import database_url, free_port
+    from psycopg_pool import ConnectionPool
+
+    from gis_service.monitoring.pgstore import PgReadings
+    from gis_service.monitoring.storebase import MonitoringUnavailable
+
+    url = database_url(postgis_url, "gis_test_readings")
+    store = PgReadings(url, pool_size=3)
+    store.init()
+    app_name = f"pool-test-{time.time_ns()}"
+    store.url += f"?application_name={app_name}"
+
+    def busy(_):
+        with store._read() as conn:
+            conn.execute("SELECT pg_sleep(0.05)")
+            return conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                (app_name,)).fetchone()[0]
+
+    with ThreadPoolExecutor(12) as ex:
+        seen = list(ex.map(busy, range(36)))
+    stats = store._pool.get_stats()
+    assert isinstance(store._pool, ConnectionPool) and stats["pool_max"] == 3 and stats["requests_num"] >= 36
+    assert 1 <= max(seen) <= 3 and stats.get("connections_num", 0) <= 3 and store.last_seq() >= 0
+    store.close()
+    assert store.last_seq() >= 0  # a new pool after close()
+    store.close()
+    with psycopg.connect(url.replace("+psycopg", "")) as conn:  # nothing left open by the store
+        assert conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                            (app_name,)).fetchone()[0] == 0
+    down = PgReadings(f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere")
+    t0 = time.monotonic()
+    with pytest.raises(MonitoringUnavailable):
+        down.last_seq()
+    assert time.monotonic() - t0 < PgReadings.POOL_WAIT_S + 5  # bounded (generous: a loaded machine)
+    down.close()
+
+
 def test_store_records_each_escalation_step_once_and_stops_at_acknowledgement(reading_store):
     """Issue 20: escalation steps are events, recorded once (also when two processes race), only while open."""
     rules = _rules()

@@ -147,3 +147,38 @@ def store_kind_fresh(request, tmp_path, catalog, dataset):
     yield store, other
     other.close()
     store.close()
+
+
+@pytest.mark.parametrize("fresh_store", ENGINES, indirect=True)
+def test_the_data_extent_follows_an_edit_without_a_round_trip_per_answer(fresh_store, catalog):
+    """Straight-line nearest teams ask the store one question on PostGIS (the ranking) once the data extent is
+    known; an incident outside the extent last read is judged on the current data, so an admin area another
+    worker adds far away makes an incident there answerable at once, and one outside every extent is refused."""
+    other = _second_store(fresh_store, catalog)
+    far = {"lon": 131.9, "lat": 47.9, "incident": "fire", "k": 1}   # outside the dataset (≈125–127 E, 43–45 N)
+    with TestClient(create_app(Settings(), fresh_store)) as client:
+        inside = {"lon": 125.6, "lat": 43.9, "incident": "fire", "k": 3}
+        assert client.get("/analysis/rescue/nearest", params=inside).status_code == 200
+        if fresh_store.kind == "postgis":
+            from sqlalchemy import event
+
+            seen: list[str] = []
+
+            def hook(conn, cursor, statement, *args):
+                seen.append(statement)
+
+            event.listen(fresh_store.engine, "before_cursor_execute", hook)
+            try:
+                assert client.get("/analysis/rescue/nearest", params=inside).status_code == 200
+            finally:
+                event.remove(fresh_store.engine, "before_cursor_execute", hook)
+            assert len(seen) == 1 and "<->" in seen[0], seen   # the KNN ranking only: no revisions query
+        assert client.get("/analysis/rescue/nearest", params=far).status_code == 400
+        box = "POLYGON((131.8 47.8, 132.0 47.8, 132.0 48.0, 131.8 48.0, 131.8 47.8))"
+        import shapely
+
+        row = validate_rows(catalog["admin_areas"], [(shapely.from_wkt(box), {"name": "远区", "level": "county", "code": "229999"})])[0]
+        other.write("admin_areas", WriteBatch(creates=[row]))
+        assert client.get("/analysis/rescue/nearest", params=far).status_code == 200
+        assert client.get("/analysis/rescue/nearest", params={**far, "lon": 100.0, "lat": 30.0}).status_code == 400
+    other.close()

@@ -151,6 +151,7 @@ def test_what_cannot_be_met_is_named_with_the_nearest_place_it_exists(client):
     assert not meta["all_met"]
     (miss,) = meta["unmet"]
     assert miss["type"] == "drilling_rig" and miss["missing"] == 10_000 - miss["available"] > 0
+    assert miss["held_in_total"] >= miss["available"] > 0
     assert meta["met"]["sandbag"] == 10
 
 
@@ -228,3 +229,28 @@ def test_a_plan_with_a_bad_review_date_or_ids_is_refused(fresh_store):
     r = c.post("/collections/emergency_plans/items", json=plan, headers=EDITOR)
     assert r.status_code == 400
     assert {p["field"] for p in r.json()["problems"]} == {"review_date", "hazard_source_ids"}
+
+
+# ---------------------------------------------------------------- the CLI (same facade)
+
+def test_cli_assemble_and_plan_coverage(sample_gpkg, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GIS_STORE": "embedded", "GIS_GPKG_PATH": str(sample_gpkg)}
+
+    def gis(*args):
+        return subprocess.run([sys.executable, "-m", "gis_service.cli", *args], capture_output=True, text=True,
+                              env=env, timeout=300)
+
+    out = tmp_path / "plan.json"
+    r = gis("assemble", "--lon", "125.2", "--lat", "42.95", "--needs", json.dumps(MINE), "--json", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(out.read_text())["metadata"]["met"] == MINE
+    r = gis("assemble", "--lon", "125.2", "--lat", "42.95", "--needs", '{"warp_drive": 1}')
+    assert r.returncode == 1 and "needs.warp_drive" in r.stderr
+    r = gis("plan-coverage", "--as-of", "2026-07-01", "--json", "-")
+    assert r.returncode == 0 and json.loads(r.stdout)["metadata"]["without_current_plan"] > 0
+    assert gis("plan-coverage", "--as-of", "someday").returncode == 1

@@ -249,3 +249,35 @@ def test_spatial_queries_follow_inserts_replaces_and_deletes(fresh_store, catalo
     if index is not None:
         assert store._layers["rescue_teams"].index is index  # updated in place, never rebuilt
         assert len(index) == store.count("rescue_teams") == 40 - 1
+
+
+def test_embedded_first_write_of_a_new_store_object(tmp_path, catalog, dataset):
+    """A write as the very first call of a store object on an existing file (another worker's first request)
+    opens the file before taking the file lock; it used to take the lock twice and wait for itself forever."""
+    from conftest import fill
+
+    from gis_service.stores.embedded import EmbeddedStore
+
+    path = tmp_path / "first.gpkg"
+    first = EmbeddedStore(catalog, path)
+    first.init()
+    fill(first, catalog, dataset)
+    row = validate_rows(catalog["receptors"], [(Point(125.1, 43.6), {"name": "新", "receptor_class": "school",
+                                                                       "population": 1})])[0]
+    for op in ("write", "replace_all"):
+        other = EmbeddedStore(catalog, path)   # never read before
+        import threading
+
+        done = threading.Event()
+
+        def run(store=other, op=op, done=done):
+            if op == "write":
+                store.write("receptors", WriteBatch(creates=[row]))
+            else:
+                store.replace_all("rescue_teams", [])
+            done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        assert done.wait(60), f"{op} as the first call of a store object did not finish"
+        other.close()
+    first.close()

@@ -12,6 +12,13 @@
   var state = { sensors: {}, alarms: {}, events: [], packageDoc: null, connected: false, sensorsLoaded: false };
   var mon = window.monitoring = { state: state };
   var sensorLayer = L.layerGroup().addTo(map);
+  // the live sensors stand in for the catalogue's sensors layer and obey its checkbox (layers.js)
+  viewer.state.replacements = L.extend(viewer.state.replacements || {}, { sensors: sensorLayer });
+  (function syncWithCheckbox() {   // the viewer's layers may already be set up when this module runs
+    var row = viewer.state.rows && viewer.state.rows.sensors, cat = viewer.state.layers.sensors;
+    if (cat && map.hasLayer(cat)) { map.removeLayer(cat); }
+    if (row && !row.box.checked) { map.removeLayer(sensorLayer); }
+  }());
   var packageLayer = L.featureGroup().addTo(map);
 
   function getJSON(url, options) {
@@ -144,7 +151,11 @@
   function openPackage(id) {
     var box = document.getElementById('mon-package');
     document.getElementById('mon-panel').classList.remove('mon-collapsed');
+    var legend = document.getElementById('viewer-legend');   // the package needs the right side: fold the legend
+    if (legend) { legend.classList.add('rm-folded'); }
     box.innerHTML = '<span class="muted">决策包加载中… loading</span>';
+    // the side panel must not keep an unrelated result beside the package (its layers stay in the results list)
+    if (viewer.panelNote) { viewer.panelNote('决策包 Decision package #' + id + ' — 见监测面板 in the monitoring panel'); }
     return getJSON('/monitoring/alarms/' + encodeURIComponent(id)).then(function (doc) {
       state.packageDoc = doc;
       packageLayer.clearLayers();
@@ -164,14 +175,79 @@
         esc(ex.receptor_count != null ? ex.receptor_count : '—') + ' 受体 receptors)</div>' +
         '<table class="rm-table mon-zones"><tr><th>区 zone</th><th>类型</th><th>受体</th><th>人口</th></tr>' + zoneRows(doc.exposure) + '</table>' +
         '<table class="rm-table mon-teams"><tr><th>#</th><th>救援队伍 team</th><th>类型</th><th>ETA min</th><th>达标</th></tr>' + teamRows(doc.rescue) + '</table>' +
+        '<div class="mon-actions"></div>' +
         '<div id="mon-series" class="mon-series"></div>' +
         (doc.notes && doc.notes.length ? '<div class="muted">' + doc.notes.map(esc).join('<br>') + '</div>' : '');
+      packageActions(box.querySelector('.mon-actions'), a);
       // framed clear of the panels (the monitoring panel now holds the package)
       try { map.fitBounds(packageLayer.getBounds(), L.extend({ maxZoom: 13 }, viewer.focusPadding ? viewer.focusPadding() : { padding: [30, 30] })); } catch (e) { /* empty */ }
       return showSeries(a.sensor_id);
     }).catch(function (e) { box.textContent = '决策包失败 decision package failed: ' + e.message; });
   }
   mon.openPackage = openPackage;
+
+  /* ---- acknowledge (editor key) and the one-page brief of an alarm ---------------------------- */
+  function withKey(extra) {
+    var k = document.getElementById('api-key');
+    if (k) { RiskMap.apiKey = k.value.trim() || null; }
+    return RiskMap.headers ? RiskMap.headers(extra || {}) : (extra || {});
+  }
+  function say(box, text, bad) {
+    var s = box.querySelector('.mon-msg');
+    if (!s) { s = document.createElement('div'); s.className = 'mon-msg'; box.appendChild(s); }
+    s.textContent = text;
+    s.classList.toggle('mon-bad', !!bad);
+  }
+  var NEED_KEY = '需要编辑权限的密钥：在左侧「API key」中输入 an editor key is needed: type it under API key';
+  function acknowledge(a, box) {
+    var k = document.getElementById('api-key');
+    if (!k || !k.value.trim()) { say(box, NEED_KEY, true); return Promise.resolve(null); }   // a write needs a key
+    return fetch('/monitoring/alarms/' + encodeURIComponent(a.id) + '/acknowledge', {
+      method: 'POST', headers: withKey({ 'Content-Type': 'application/json', Accept: 'application/json' }), body: '{}'
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (doc) {
+        if (r.status === 401 || r.status === 403) {
+          throw new Error(NEED_KEY + ' (HTTP ' + r.status + ')');
+        }
+        if (!r.ok) { throw new Error('HTTP ' + r.status + ': ' + ((doc && doc.description) || '')); }
+        return doc.alarm;
+      });
+    }).then(function (alarm) {
+      state.alarms[alarm.id] = alarm;
+      renderAlarms();
+      var tag = document.querySelector('#mon-package .mon-pkg-alarm');
+      if (tag) { tag.textContent = alarmLabel(alarm) + ' (' + alarm.status + ')'; }
+      var b = box.querySelector('.mon-ack');
+      if (b) { b.disabled = true; }
+      say(box, '已确认 acknowledged' + (alarm.acknowledged_by ? ' — ' + alarm.acknowledged_by : ''));
+      return alarm;
+    }).catch(function (e) { say(box, e.message, true); });
+  }
+  function brief(a, box) {
+    say(box, '生成简报… rendering the brief');
+    return fetch('/reports/alarm/' + encodeURIComponent(a.id) + '.pdf', { headers: withKey({}) }).then(function (r) {
+      if (!r.ok) { throw new Error('简报失败 brief failed: HTTP ' + r.status); }
+      return r.blob();
+    }).then(function (blob) {
+      var link = document.createElement('a');
+      link.href = URL.createObjectURL(blob); link.download = 'alarm_' + a.id + '.pdf';
+      document.body.appendChild(link); link.click();
+      setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+      say(box, '简报已下载 brief downloaded');
+    }).catch(function (e) { say(box, e.message, true); });
+  }
+  function packageActions(box, a) {
+    if (!box) { return; }
+    var ack = document.createElement('button');
+    ack.type = 'button'; ack.className = 'mon-ack'; ack.textContent = '确认报警 Acknowledge';
+    ack.disabled = a.status !== 'open';
+    ack.addEventListener('click', function () { acknowledge(a, box); });
+    var br = document.createElement('button');
+    br.type = 'button'; br.className = 'mon-brief'; br.textContent = '简报 Brief (PDF)';
+    br.addEventListener('click', function () { brief(a, box); });
+    box.appendChild(ack); box.appendChild(br);
+  }
+  mon.acknowledge = function (id) { return acknowledge(state.alarms[id], document.querySelector('#mon-package .mon-actions')); };
 
   /* ---- a sensor's series as inline SVG ----------------------------------------------------- */
   function svgSeries(doc, w, h) {
@@ -209,12 +285,6 @@
   mon.showSeries = showSeries;
 
   /* ---- start ----------------------------------------------------------------------------- */
-  function hideCatalogueSensors() {   // the live layer replaces the plain catalogue layer of sensors
-    var layer = viewer.state && viewer.state.layers && viewer.state.layers.sensors;
-    if (layer && map.hasLayer(layer)) { map.removeLayer(layer); }
-    var box = document.querySelector('input[data-layer="sensors"]');
-    if (box) { box.checked = false; }
-  }
   getJSON('/monitoring/alarms?status=live').then(function (doc) {
     (doc.alarms || []).forEach(function (a) { state.alarms[a.id] = a; });
   }).catch(function () { /* none */ }).then(function () {
@@ -225,6 +295,5 @@
     mon.ready = true;
     document.body.dataset.monitoring = '1';
   });
-  var waitViewer = setInterval(function () { if (viewer.ready) { clearInterval(waitViewer); hideCatalogueSensors(); } }, 200);
   setInterval(loadSensors, 15000);
 }());

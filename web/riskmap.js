@@ -205,10 +205,12 @@
     onAdd: function (map) {
       L.LayerGroup.prototype.onAdd.call(this, map);
       map.on('moveend', this._update, this);
+      map.on('popupclose', this._afterPopup, this);
       this._update();
     },
     onRemove: function (map) {
       map.off('moveend', this._update, this);
+      map.off('popupclose', this._afterPopup, this);
       setStatus(map, this._rmMeta.name, null);
       L.LayerGroup.prototype.onRemove.call(this, map);
     },
@@ -226,9 +228,21 @@
       });
       return n;
     },
+    /* A popup open on one of this layer's features holds the layer: redrawing it would close the popup (a
+     * popup's own auto-pan moves the map); the update runs when the popup closes. */
+    _popupHeld: function () {
+      var map = this._map, p = map && map._popup, src = p && map.hasLayer(p) && p._source, held = false;
+      if (!src) { return false; }
+      this.eachLayer(function (g) { if (g === src || (g.hasLayer && g.hasLayer(src))) { held = true; } });
+      return held;
+    },
+    _afterPopup: function () {
+      if (this._stale) { this._stale = false; this._update(); }
+    },
     _update: function () {
       var map = this._map, meta = this._rmMeta, self = this;
       if (!map) { return; }
+      if (this._popupHeld()) { this._stale = true; return; }
       var bounds = map.getBounds(), est = this.estimate(bounds);
       var aggNote = meta.title_zh + '：视图内约 ' + est + ' 个，' + (this.opts.live ? '放大后加载要素' : '导出文件仅含格网计数');
       if (!this.opts.live || est > this.opts.limit) { this._show(this._agg, 'aggregate', aggNote); return; }
@@ -240,6 +254,7 @@
         .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
         .then(function (fc) {
           if (seq !== self._seq || !self._map) { return; }
+          if (self._popupHeld()) { self._stale = true; return; }   // a popup opened while this was loading
           if (fc.numberMatched > fc.features.length) { self._show(self._agg, 'aggregate', aggNote); return; }
           self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
         })

@@ -13,18 +13,20 @@ import { setupBasemaps } from './js/basemaps.js';
 import { parseCoords } from './js/coords.js';
 import { $, esc, status } from './js/dom.js';
 import { exposure } from './js/exposure.js';
-import { exportCsv, exportGeojson, exportPdf } from './js/exports.js';
+import { exportBrief, exportCsv, exportGeojson, exportPdf } from './js/exports.js';
 import { geodesicArea, geodesicDistance } from './js/geodesy.js';
 import { download, getJSON } from './js/http.js';
 import { goTo, pointPopup } from './js/incident.js';
 import { zhEn } from './js/labels.js';
 import { focusPadding, isCompact, setSheet, setupLayout } from './js/layout.js';
 import { setupLayers } from './js/layers.js';
+import { setupPrint } from './js/print.js';
+import { refreshLegend, setupLegend } from './js/legend.js';
 import { MeasureControl, startMeasure, stopMeasure } from './js/measure.js';
 import { copyLink, parseHash, updateHash } from './js/permalink.js';
 import './js/popups.js';
 import './js/readout.js';
-import { clearResult } from './js/results.js';
+import { clearResult, panelView, resultsList } from './js/results.js';
 import { nearestRescue, runRescue } from './js/rescue.js';
 import { risk } from './js/risk.js';
 import { setScenario, skyNote, stabilityFromSky, windFrom } from './js/scenario.js';
@@ -37,7 +39,8 @@ Object.assign(viewer, {
   attributeTable: attributeTable, nearestRescue: nearestRescue, pointPopup: pointPopup, goTo: goTo,
   windFrom: windFrom, stabilityFromSky: stabilityFromSky, exposure: exposure, sitingPark: sitingPark, siting: siting,
   uploadProposal: uploadProposal, startMeasure: startMeasure, stopMeasure: stopMeasure, risk: risk, search: search,
-  exportPdf: exportPdf, updateHash: updateHash, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
+  exportPdf: exportPdf, exportBrief: exportBrief, updateHash: updateHash, resultsList: resultsList,
+  panelNote: function (text) { panelView(); status(text); }, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
 });
 setupLayout();
 
@@ -91,11 +94,8 @@ function start(config) {
   $('export-geojson').addEventListener('click', exportGeojson);
   $('export-csv').addEventListener('click', exportCsv);
   $('export-pdf').addEventListener('click', exportPdf);
-  $('print').addEventListener('click', function () { window.print(); });
-  window.addEventListener('beforeprint', function () {
-    Array.prototype.forEach.call(document.querySelectorAll('#result details'), function (d) { d.open = true; });
-    map.invalidateSize();
-  });
+  $('export-brief').addEventListener('click', exportBrief);
+  setupPrint();
   $('copy-link').addEventListener('click', copyLink);
   $('proposal-file').addEventListener('change', function (ev) { uploadProposal(ev.target.files[0]); });
   $('proposal-download').addEventListener('click', function () {
@@ -118,7 +118,9 @@ function start(config) {
   });
   map.on('moveend', updateHash);
   var wanted = h.layers !== undefined ? h.layers.split(',').filter(Boolean) : null;
+  setupLegend();
   setupLayers(config, wanted).then(function () {
+    refreshLegend();
     state.ready = true;
     return restore(h);
   }).then(function () {

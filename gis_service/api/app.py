@@ -111,7 +111,7 @@ def _offline_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     async def docs():
         base = "/static/vendor/swagger-ui-dist"
-        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title} — API",
+        return get_swagger_ui_html(openapi_url=app.openapi_url or "/openapi.json", title=f"{app.title} — API",
                                    swagger_js_url=f"{base}/swagger-ui-bundle.js",
                                    swagger_css_url=f"{base}/swagger-ui.css",
                                    swagger_favicon_url=f"{base}/favicon-32x32.png")

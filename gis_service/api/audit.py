@@ -28,6 +28,7 @@ from ..stores.base import AuditQuery
 from .deps import Editor, Reader, Svc
 from .errors import ApiError
 from .params import INT64_MAX, NO_NUL, FeatureId
+from .schemas import AuditTrail, ChangeFeed, FeatureHistory, Restored
 
 router = APIRouter(tags=["Audit trail 审计"])
 
@@ -45,7 +46,7 @@ def _when(name: str, text: str | None) -> float | None:
         raise ApiError(400, name, f"not an ISO 8601 time: {text!r}") from None
 
 
-@router.get("/collections/{layer}/items/{fid}/history", summary="A feature's recorded versions (who, when, "
+@router.get("/collections/{layer}/items/{fid}/history", response_model=FeatureHistory, summary="A feature's recorded versions (who, when, "
             "before and after)")
 async def history(layer: str, fid: FeatureId, limit: int = Param(100, ge=1, le=1000), svc: Services = Svc,
                   _=Reader):
@@ -53,7 +54,7 @@ async def history(layer: str, fid: FeatureId, limit: int = Param(100, ge=1, le=1
     return _json({"layer": layer, "id": fid, "versions": records, "count": len(records)})
 
 
-@router.post("/collections/{layer}/items/{fid}/restore", summary="Restore a recorded version (editor role)")
+@router.post("/collections/{layer}/items/{fid}/restore", response_model=Restored, summary="Restore a recorded version (editor role)")
 async def restore(layer: str, fid: FeatureId,
                   version: int = Param(..., ge=1, le=INT64_MAX, description="seq of a write in the history"),
                   state: Literal["before", "after"] = Param("before", description="the feature before (default) or "
@@ -63,7 +64,7 @@ async def restore(layer: str, fid: FeatureId,
     return _json({"restored": feature.to_dict(), "from_version": version, "state": state})
 
 
-@router.get("/audit", summary="The audit trail: every write, who, when, before and after")
+@router.get("/audit", response_model=AuditTrail, summary="The audit trail: every write, who, when, before and after")
 async def audit(from_: str | None = Param(None, alias="from", max_length=40, pattern=NO_NUL,
                                           description="ISO 8601 start (inclusive)"),
                 to: str | None = Param(None, max_length=40, pattern=NO_NUL, description="ISO 8601 end (exclusive)"),
@@ -79,7 +80,7 @@ async def audit(from_: str | None = Param(None, alias="from", max_length=40, pat
                   "next": records[-1]["seq"] if len(records) == limit else None})
 
 
-@router.get("/collections/{layer}/changes", summary="Change feed of a layer (follow with since=next)")
+@router.get("/collections/{layer}/changes", response_model=ChangeFeed, summary="Change feed of a layer (follow with since=next)")
 async def changes(layer: str, since: int = Param(0, ge=0, le=INT64_MAX, description="seq already applied"),
                   limit: int = Param(500, ge=1, le=5000), svc: Services = Svc,
                   _=Reader):

@@ -13,6 +13,7 @@ from ..services.batch import UnknownRun
 from ..services.container import Services
 from .deps import Reader, Svc
 from .errors import ApiError
+from .schemas import BatchSummary, FeatureCollection
 
 router = APIRouter(prefix="/batches", tags=["OGC API Processes"])
 RunName = Path(..., max_length=40, pattern=r"^[a-z]+-[0-9a-f]{16}$", description="batch run, e.g. qra-0123456789abcdef")
@@ -28,12 +29,12 @@ async def _call(fn, *args):
         raise ApiError(404, "run", str(exc), code="NotFound") from None
 
 
-@router.get("/{run}", summary="A batch run's summary")
+@router.get("/{run}", response_model=BatchSummary, summary="A batch run's summary")
 async def summary(run: str = RunName, svc: Services = Svc, _=Reader):
     return Response(orjson.dumps(await _call(svc.batch.summary, run)), media_type="application/json")
 
 
-@router.get("/{run}/items", summary="A batch run's records as GeoJSON (one Feature per hazard source)")
+@router.get("/{run}/items", response_model=FeatureCollection, summary="A batch run's records as GeoJSON (one Feature per hazard source)")
 async def items(request: Request, run: str = RunName, limit: int = Query(1000, ge=1, le=10_000),
                 offset: int = Query(0, ge=0, le=10**9), svc: Services = Svc, _=Reader):
     doc = await _call(svc.batch.records, run, limit, offset)

@@ -313,12 +313,12 @@ def api_routes(app: FastAPI) -> list[tuple[str, set[str], Any]]:
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # pragma: no cover - older FastAPI: routes are flat
-        return [(r.path_format, set(r.methods), r.dependant) for r in app.routes if isinstance(r, APIRoute)]
+        return [(r.path_format, set(r.methods or ()), r.dependant) for r in app.routes if isinstance(r, APIRoute)]
     out = []
     for ctx in iter_route_contexts(app.routes):
         dependant = getattr(ctx, "dependant", None)
         if dependant is not None and getattr(ctx, "methods", None):
-            out.append((ctx.path_format, set(ctx.methods), dependant))
+            out.append((ctx.path_format or "", set(ctx.methods or ()), dependant))
     return out
 
 

@@ -22,6 +22,7 @@ from ..services.container import Services
 from ..validation import Problem, ValidationFailed
 from .deps import Editor, Reader, Svc
 from .params import MAX_LIST_ITEMS, FeatureId
+from .schemas import FeatureCollection, GradingRecord, GradingRun
 
 router = APIRouter(tags=["Analysis: exposure and grading 暴露与分级"])
 GEOJSON = "application/geo+json"
@@ -72,7 +73,7 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(orjson.dumps(doc), media_type=GEOJSON)
 
 
-@router.get("/analysis/exposure/{layer}/{fid}", summary="Consequence zones and exposed receptors of a feature")
+@router.get("/analysis/exposure/{layer}/{fid}", response_model=FeatureCollection, summary="Consequence zones and exposed receptors of a feature")
 def feature_exposure(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query),
                      receptors: bool = Query(False, description="also return each exposed receptor as a Feature"),
                      svc: Services = Svc, _=Reader):
@@ -109,7 +110,7 @@ def _point(value: Any) -> tuple[float, float]:
                                     f"[lon, lat]}} in WGS84 (got {value!r})")])
 
 
-@router.post("/analysis/exposure", summary="What-if release: zones and exposed receptors")
+@router.post("/analysis/exposure", response_model=FeatureCollection, summary="What-if release: zones and exposed receptors")
 def what_if(body: WhatIf = Body(...), svc: Services = Svc, _=Reader):
     lon, lat = _point(body.point)
     if body.release_type not in RELEASE_TYPES:
@@ -129,12 +130,12 @@ def what_if(body: WhatIf = Body(...), svc: Services = Svc, _=Reader):
     return _geojson(result.to_feature_collection(receptor_features=body.receptor_features))
 
 
-@router.get("/analysis/grading/{fid}", summary="GB 18218-2018 grading record of a hazard source")
+@router.get("/analysis/grading/{fid}", response_model=GradingRecord, summary="GB 18218-2018 grading record of a hazard source")
 def grading_record(fid: FeatureId, svc: Services = Svc, _=Reader):
     return Response(orjson.dumps(svc.exposure.grading_record(fid)), media_type="application/json")
 
 
-@router.post("/analysis/grading/recompute", summary="Regrade every hazard source and store the grades (editor)")
+@router.post("/analysis/grading/recompute", response_model=GradingRun, summary="Regrade every hazard source and store the grades (editor)")
 def grading_recompute(dry_run: bool = Query(False, description="compute and report, write nothing"),
                       records: bool = Query(False, description="include every unit's S, R, α and grade"),
                       svc: Services = Svc, _=Editor):

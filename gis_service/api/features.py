@@ -29,7 +29,17 @@ from .deps import Editor, Reader, get_services, get_settings
 from .errors import ApiError
 from .html import render
 from .params import INT64_MAX, NO_NUL, FeatureId, geojson_body
-from .schemas import Collection, Collections, Conformance, Created, GeoJSONFeature, Landing, geojson
+from .schemas import (
+    Collection,
+    Collections,
+    Conformance,
+    Created,
+    FeatureCollection,
+    GeoJSONFeature,
+    JSONSchemaDoc,
+    Landing,
+    geojson,
+)
 
 router = APIRouter()
 
@@ -203,13 +213,13 @@ def _schema(spec: LayerSpec, base: str, kind: str) -> dict[str, Any]:
     }
 
 
-@router.get("/collections/{layer}/schema", summary="Schema of the features", tags=["OGC API Features"])
+@router.get("/collections/{layer}/schema", response_model=JSONSchemaDoc, summary="Schema of the features", tags=["OGC API Features"])
 def schema(layer: str, request: Request, layers: LayersService = Depends(get_layers),
            settings: Settings = Depends(get_settings), _=Reader):
     return _json(_schema(layers.spec(layer), _base(request, settings), "schema"), "application/schema+json")
 
 
-@router.get("/collections/{layer}/queryables", summary="Attributes usable as filters", tags=["OGC API Features"])
+@router.get("/collections/{layer}/queryables", response_model=JSONSchemaDoc, summary="Attributes usable as filters", tags=["OGC API Features"])
 def queryables(layer: str, request: Request, layers: LayersService = Depends(get_layers),
                settings: Settings = Depends(get_settings), _=Reader):
     return _json(_schema(layers.spec(layer), _base(request, settings), "queryables"), "application/schema+json")
@@ -375,7 +385,8 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
     return links
 
 
-@router.get("/collections/{collectionId}/items", summary="Features of a collection", tags=["OGC API Features"],
+@router.get("/collections/{collectionId}/items", response_model=FeatureCollection, summary="Features of a collection",
+            tags=["OGC API Features"],
             responses=geojson(html=True))
 def items(request: Request, layer: str = CollectionId,
           f: ItemsFormat | None = Param(None, description="json (GeoJSON), html, or a bulk download of the whole "
@@ -430,7 +441,7 @@ def items(request: Request, layer: str = CollectionId,
                     headers={"Content-Crs": out_crs.header})
 
 
-@router.get("/collections/{layer}/items/{fid}", summary="One feature", tags=["OGC API Features"],
+@router.get("/collections/{layer}/items/{fid}", response_model=GeoJSONFeature, summary="One feature", tags=["OGC API Features"],
             responses=geojson(GeoJSONFeature, html=True))
 def item(layer: str, fid: FeatureId, request: Request, f: Format | None = F,
          crs: str | None = Param(None, max_length=200, pattern=NO_NUL, description="CRS of the answer"),

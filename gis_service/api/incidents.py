@@ -34,6 +34,7 @@ from .deps import Editor, Heavy, Reader, Svc
 from .errors import ApiError
 from .params import NO_NUL
 from .resources import point_of
+from .schemas import EVENT_STREAM, IncidentDoc, IncidentList
 
 router = APIRouter(prefix="/incidents", tags=["Incidents"])
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "the step is not allowed now (unit already committed, out of order, closed)"}}
@@ -118,7 +119,7 @@ def _id(value: int, field: str = "incident_id") -> int:
     return value
 
 
-@router.post("", summary="Report an incident (role editor)", status_code=201, responses=CONFLICT)
+@router.post("", response_model=IncidentDoc, summary="Report an incident (role editor)", status_code=201, responses=CONFLICT)
 async def create(request: Request, body: NewIncident = Body(...), svc: Services = Svc, role: str = Editor):
     lon, lat = point_of(body.point)
     doc = await _call(svc.incidents.create, lon, lat, body.incident_type, body.title, body.reporter,
@@ -126,7 +127,7 @@ async def create(request: Request, body: NewIncident = Body(...), svc: Services 
     return _json(doc, 201)
 
 
-@router.get("", summary="Incidents with their dispatched units (active ones by default)")
+@router.get("", response_model=IncidentList, summary="Incidents with their dispatched units (active ones by default)")
 async def list_incidents(status: Literal["active", "closed", "all"] = Query("active"), svc: Services = Svc,
                          _=Reader):
     rows = await _call(svc.incidents.listing, status)
@@ -137,7 +138,7 @@ def _sse(e: dict[str, Any]) -> bytes:
     return b"id: %d\nevent: incident\ndata: %s\n\n" % (e["seq"], orjson.dumps(e))
 
 
-@router.get("/stream", summary="Timeline events of every incident as Server-Sent Events",
+@router.get("/stream", responses=EVENT_STREAM, summary="Timeline events of every incident as Server-Sent Events",
             response_class=StreamingResponse)
 async def stream(request: Request,
                  since: int | None = Query(None, ge=0, le=2**62, description="replay events after this seq "
@@ -160,12 +161,12 @@ async def stream(request: Request,
                 e = {k: v for k, v in e.items() if k != "data"} | {"data": _light(e["data"])}
                 done = e["seq"]
                 yield _sse(e)
+            if await request.is_disconnected():
+                break
             if not got:
                 idle += 1.0
                 if idle >= 15:
                     idle = 0
-                    if await request.is_disconnected():
-                        break
                     yield b": keep-alive\n\n"
                 await asyncio.sleep(1.0)
 
@@ -178,7 +179,7 @@ def _light(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k != "result"}
 
 
-@router.get("/{incident_id}", summary="One incident: units, timeline, attached analyses")
+@router.get("/{incident_id}", response_model=IncidentDoc, summary="One incident: units, timeline, attached analyses")
 async def get_incident(incident_id: int, svc: Services = Svc, _=Reader):
     return _json(await _call(svc.incidents.get, _id(incident_id)))
 
@@ -196,14 +197,14 @@ async def report(incident_id: int, svc: Services = Svc, _=Reader):
                     headers={"Content-Disposition": f'inline; filename="incident_{incident_id}.pdf"'})
 
 
-@router.post("/{incident_id}/analyses", summary="Run an analysis at the incident and attach it (role editor)",
+@router.post("/{incident_id}/analyses", response_model=IncidentDoc, summary="Run an analysis at the incident and attach it (role editor)",
              responses=CONFLICT, dependencies=[Heavy])
 async def attach(incident_id: int, request: Request, body: Attach = Body(...), svc: Services = Svc,
                  role: str = Editor):
     return _json(await _call(svc.incidents.attach, _id(incident_id), body.kind, body.params, _actor(request, role)))
 
 
-@router.post("/{incident_id}/dispatch", summary="Dispatch teams and depot equipment (role editor)",
+@router.post("/{incident_id}/dispatch", response_model=IncidentDoc, summary="Dispatch teams and depot equipment (role editor)",
              responses=CONFLICT)
 async def dispatch(incident_id: int, request: Request, body: Dispatch = Body(...), svc: Services = Svc,
                    role: str = Editor):
@@ -211,7 +212,7 @@ async def dispatch(incident_id: int, request: Request, body: Dispatch = Body(...
     return _json(await _call(svc.incidents.dispatch, _id(incident_id), units, _actor(request, role)))
 
 
-@router.post("/{incident_id}/dispatches/{dispatch_id}/state", summary="Move a dispatched unit on (role editor)",
+@router.post("/{incident_id}/dispatches/{dispatch_id}/state", response_model=IncidentDoc, summary="Move a dispatched unit on (role editor)",
              responses=CONFLICT)
 async def step(incident_id: int, dispatch_id: int, request: Request, body: Step = Body(...), svc: Services = Svc,
                role: str = Editor):
@@ -219,12 +220,12 @@ async def step(incident_id: int, dispatch_id: int, request: Request, body: Step 
                              body.state, body.note, _actor(request, role)))
 
 
-@router.post("/{incident_id}/notes", summary="Add a note to the timeline (role editor)", responses=CONFLICT)
+@router.post("/{incident_id}/notes", response_model=IncidentDoc, summary="Add a note to the timeline (role editor)", responses=CONFLICT)
 async def note(incident_id: int, request: Request, body: Note = Body(...), svc: Services = Svc, role: str = Editor):
     return _json(await _call(svc.incidents.note, _id(incident_id), body.text, _actor(request, role)))
 
 
-@router.post("/{incident_id}/close", summary="Close the incident, releasing every unit still out (role editor)",
+@router.post("/{incident_id}/close", response_model=IncidentDoc, summary="Close the incident, releasing every unit still out (role editor)",
              responses=CONFLICT)
 async def close(incident_id: int, request: Request, body: Close | None = Body(None), svc: Services = Svc,
                 role: str = Editor):

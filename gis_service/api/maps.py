@@ -21,6 +21,7 @@ from .deps import Reader, Svc
 from .errors import ApiError
 from .exposure import scenario_query
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
+from .schemas import HTML_PAGE, GridCounts
 from .siting import PROPOSAL_DOC, read_limited_body
 
 router = APIRouter(prefix="/maps", tags=["Maps 地图"])
@@ -50,7 +51,7 @@ def _layers_param(svc: Services, layers: str | None) -> list[str] | None:
     return names
 
 
-@router.get("/overview", response_class=HTMLResponse, summary="Overview map of all layers 总览图")
+@router.get("/overview", responses=HTML_PAGE, response_class=HTMLResponse, summary="Overview map of all layers 总览图")
 def overview(layers: str | None = Query(None, max_length=2000, pattern=NO_NUL, description="comma-separated layer names (default: all)"),
              download: bool = DOWNLOAD, embed_limit: int = EMBED, svc: Services = Svc, _=Reader):
     """All risk layers with legend, layer control and popups (Chinese labels, units). Dense point
@@ -59,20 +60,20 @@ def overview(layers: str | None = Query(None, max_length=2000, pattern=NO_NUL, d
     return html_response(svc, m, "overview", download)
 
 
-@router.get("/layer/{layer}", response_class=HTMLResponse, summary="Map of one layer 图层地图")
+@router.get("/layer/{layer}", responses=HTML_PAGE, response_class=HTMLResponse, summary="Map of one layer 图层地图")
 def layer(layer: str, download: bool = DOWNLOAD, embed_limit: int = EMBED, svc: Services = Svc, _=Reader):
     m = svc.maps.layer(layer, live=not download, embed_limit=embed_limit)
     return html_response(svc, m, f"layer_{layer}", download)
 
 
-@router.get("/aggregate/{layer}", summary="Grid counts of a layer (for large-layer maps and the viewer)")
+@router.get("/aggregate/{layer}", response_model=GridCounts, summary="Grid counts of a layer (for large-layer maps and the viewer)")
 def aggregate(layer: str, svc: Services = Svc, _=Reader):
     """``{"cell": size in degrees, "cells": [[lon, lat, count], ...], "total": n}`` — features per grid
     cell (by representative point) over the layer's extent."""
     return Response(orjson.dumps(svc.layers.aggregate(layer)), media_type="application/json")
 
 
-@router.get("/exposure/{layer}/{fid}", response_class=HTMLResponse, summary="Exposure map 暴露分析图")
+@router.get("/exposure/{layer}/{fid}", responses=HTML_PAGE, response_class=HTMLResponse, summary="Exposure map 暴露分析图")
 def exposure_map(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query), download: bool = DOWNLOAD,
                  svc: Services = Svc, _=Reader):
     """Zones of a hazard source, tailings dam or goaf area coloured red/orange/yellow, receptors inside
@@ -81,7 +82,7 @@ def exposure_map(layer: str, fid: FeatureId, params: ScenarioParams = Depends(sc
     return html_response(svc, svc.maps.exposure(layer, fid, params), f"exposure_{layer}_{fid}", download)
 
 
-@router.get("/rescue", response_class=HTMLResponse, summary="Nearest rescue teams map 救援队伍图")
+@router.get("/rescue", responses=HTML_PAGE, response_class=HTMLResponse, summary="Nearest rescue teams map 救援队伍图")
 def rescue_map(lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False,
                                   description="incident longitude (WGS84)"),
                lat: float = Query(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)"),
@@ -99,14 +100,14 @@ def rescue_map(lon: float = Query(..., ge=-180, le=180, allow_inf_nan=False,
     return html_response(svc, m, "rescue", download)
 
 
-@router.get("/siting/{park_id}", response_class=HTMLResponse, summary="Siting check map of a park 园区选址图")
+@router.get("/siting/{park_id}", responses=HTML_PAGE, response_class=HTMLResponse, summary="Siting check map of a park 园区选址图")
 def siting_park_map(park_id: FeatureId, rule_set: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                   description="rule set name (rules/*.yaml)"),
                     download: bool = DOWNLOAD, svc: Services = Svc, _=Reader):
     return html_response(svc, svc.maps.siting_park(park_id, rule_set), f"siting_park_{park_id}", download)
 
 
-@router.post("/siting", response_class=HTMLResponse, summary="Siting check map of a proposal 拟选址检查图",
+@router.post("/siting", responses=HTML_PAGE, response_class=HTMLResponse, summary="Siting check map of a proposal 拟选址检查图",
              openapi_extra=geojson_body(False, PROPOSAL_DOC, MAX_ANALYSIS_BODY_BYTES))
 async def siting_proposal_map(request: Request,
                               kind: Literal["park", "installation"] | None = Query(

@@ -34,6 +34,16 @@ from ..stores.base import Query as ItemsQuery
 from .deps import Editor, Heavy, Reader, caller_role
 from .errors import RETRY_AFTER_S, UNAVAILABLE, ApiError
 from .params import INT64_MAX, INT64_MIN, FeatureId
+from .schemas import (
+    EVENT_STREAM,
+    AlarmList,
+    AlarmWithPackage,
+    FeatureCollection,
+    MonitoringStats,
+    ReadingsAccepted,
+    SensorKinds,
+    SensorSeries,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
@@ -55,7 +65,7 @@ class Monitoring:
 
 
 async def context(request: Request) -> Monitoring:
-    mon = getattr(request.app.state, "monitoring", None)
+    mon: Monitoring | None = getattr(request.app.state, "monitoring", None)
     if mon is None:
         svc: Services = request.app.state.services
         try:
@@ -125,7 +135,7 @@ READINGS_BODY = {"requestBody": {"required": True, "content": {"application/json
     {"type": "array", "items": READING_SCHEMA, "minItems": 1, "maxItems": 100_000}]}}}}}
 
 
-@router.post("/readings", summary="Post a batch of sensor readings (role sensor, editor or admin)",
+@router.post("/readings", response_model=ReadingsAccepted, summary="Post a batch of sensor readings (role sensor, editor or admin)",
              openapi_extra=READINGS_BODY)
 async def post_readings(request: Request, mon: Monitoring = Depends(context), _=Depends(sensor_writer)):
     """Body: ``{"readings": [{"sensor_id": 12, "time": "2026-11-30T12:00:00Z", "value": 3.2,
@@ -184,7 +194,7 @@ class Hub:
         while self.queues:
             await self._escalate()
             try:
-                events = await run_in_threadpool(self.readings.events_since, self.last, 1000)
+                events = await run_in_threadpool(self.readings.events_since, self.last or 0, 1000)
             except Exception:  # noqa: BLE001 - store away: keep clients connected, try again
                 events = []
                 await asyncio.sleep(1.0)
@@ -230,13 +240,13 @@ def _sse(seq: int, doc: bytes) -> bytes:
     return b"id: %d\nevent: alarm\ndata: %s\n\n" % (seq, doc)
 
 
-@router.get("/alarms/stream", summary="Alarm events as Server-Sent Events", response_class=StreamingResponse)
+@router.get("/alarms/stream", responses=EVENT_STREAM, summary="Alarm events as Server-Sent Events", response_class=StreamingResponse)
 async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, le=INT64_MAX, description="replay events after this seq "
                                                                   "(default: Last-Event-ID header, else only new)"),
                        mon: Monitoring = Depends(context), _=Reader):
     since = _resume_from(request, since)
     q = await mon.hub.subscribe()
-    start = mon.hub.last
+    start = mon.hub.last or 0  # subscribe() has read it
     whole = not access.jurisdiction()
 
     async def told(batch: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
@@ -276,7 +286,7 @@ async def alarm_stream(request: Request, since: int | None = Query(None, ge=0, l
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.get("/alarms", summary="Alarms (open ones by default)")
+@router.get("/alarms", response_model=AlarmList, summary="Alarms (open ones by default)")
 async def list_alarms(status: str = Query("open", description="open | acknowledged | closed | live (open or "
                                           "acknowledged) | all"),
                       sensor_id: int | None = Query(None, ge=INT64_MIN, le=INT64_MAX), limit: int = Query(500, ge=1, le=10_000),
@@ -298,7 +308,7 @@ async def list_alarms(status: str = Query("open", description="open | acknowledg
     return _json({"alarms": rows, "count": len(rows), "status": status})
 
 
-@router.get("/alarms/{alarm_id}", summary="One alarm with its history and decision package")
+@router.get("/alarms/{alarm_id}", response_model=AlarmWithPackage, summary="One alarm with its history and decision package")
 async def get_alarm(alarm_id: AlarmId, package: bool = Query(True, description="include the decision package"),
                     mon: Monitoring = Depends(context), _=Reader, _slot=Heavy):
     """The decision package runs the exposure and rescue analyses: it waits for a heavy-request slot."""
@@ -308,7 +318,7 @@ async def get_alarm(alarm_id: AlarmId, package: bool = Query(True, description="
     return _json(await _call(mon.service.package, alarm))
 
 
-@router.post("/alarms/{alarm_id}/acknowledge", summary="Acknowledge an alarm (role editor)")
+@router.post("/alarms/{alarm_id}/acknowledge", response_model=AlarmWithPackage, summary="Acknowledge an alarm (role editor)")
 async def acknowledge(alarm_id: AlarmId, request: Request, mon: Monitoring = Depends(context), role: str = Editor):
     note = None
     body = await request.body()
@@ -337,7 +347,7 @@ def _state(st: dict[str, Any] | None, stale_min: float | None, now: float) -> st
     return {0: "normal", 1: "warning", 2: "alarm"}[int(level)]
 
 
-@router.get("/sensors", summary="Sensors with their live state (GeoJSON)")
+@router.get("/sensors", response_model=FeatureCollection, summary="Sensors with their live state (GeoJSON)")
 async def sensors(bbox: str | None = Query(None, description="minlon,minlat,maxlon,maxlat"),
                   mon: Monitoring = Depends(context), _=Reader):
     box: tuple[float, float, float, float] | None = None
@@ -383,7 +393,7 @@ def _when(name: str, text: str | None, default: float) -> float:
     return min(max(t, SERIES_MIN_T), SERIES_MAX_T)
 
 
-@router.get("/sensors/{sensor_id}/readings", summary="A sensor's readings between two times")
+@router.get("/sensors/{sensor_id}/readings", response_model=SensorSeries, summary="A sensor's readings between two times")
 async def readings(sensor_id: FeatureId, from_: str | None = Query(None, alias="from", description="start, ISO 8601 or "
                                                           "epoch s; default 24 h before `to`"),
                    to: str | None = Query(None, description="end (exclusive); default now"),
@@ -403,12 +413,12 @@ async def readings(sensor_id: FeatureId, from_: str | None = Query(None, alias="
                   "hourly": [{"hour": iso(h), "n": n, "min": a, "max": b, "mean": m} for h, n, a, b, m in hourly]})
 
 
-@router.get("/kinds", summary="Sensor kinds, default alarm set points and their sources")
+@router.get("/kinds", response_model=SensorKinds, summary="Sensor kinds, default alarm set points and their sources")
 async def sensor_kinds(_=Reader):
     return _json({"kinds": [k.to_dict() for k in kinds().values()]})
 
 
-@router.get("/stats", summary="Readings accepted and refused (by reason) since the store was created")
+@router.get("/stats", response_model=MonitoringStats, summary="Readings accepted and refused (by reason) since the store was created")
 async def stats(mon: Monitoring = Depends(context), _=Reader):
     counts = await _call(mon.readings.counters)
     return _json({"counters": counts, "time": datetime.now().astimezone().isoformat()})

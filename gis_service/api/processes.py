@@ -30,6 +30,7 @@ from ..services.container import Services
 from ..services.processes import JobNotReady, UnknownProcess
 from .deps import Heavy, Reader, Svc, reader, require_role
 from .errors import ApiError
+from .schemas import JobList, JobResults, JobStatus, ProcessDescription, ProcessList
 
 router = APIRouter(tags=["OGC API Processes"])
 EXCEPTIONS = "http://www.opengis.net/def/exceptions/ogcapi-processes-1/1.0"
@@ -89,21 +90,21 @@ async def _call(fn, *args, **kwargs):
         raise ApiError(503, "jobs", str(exc), code="ServiceUnavailable", headers={"Retry-After": "5"}) from None
 
 
-@router.get("/processes", summary="The processes 处理过程")
+@router.get("/processes", response_model=ProcessList, summary="The processes 处理过程")
 async def processes(request: Request, svc: Services = Svc, _=Reader):
     base = _base(request, svc.settings)
     return _json({"processes": [p.summary(base) for p in svc.processes.registry.values()],
                   "links": [{"href": f"{base}/processes", "rel": "self", "type": "application/json"}]})
 
 
-@router.get("/processes/{processId}", summary="A process's description: inputs, outputs, job control")
+@router.get("/processes/{processId}", response_model=ProcessDescription, summary="A process's description: inputs, outputs, job control")
 async def process(processId: str, request: Request, svc: Services = Svc, _=Reader):
     base = _base(request, svc.settings)
     proc = await _call(svc.processes.process, processId)
     return _json(proc.describe(base))
 
 
-@router.post("/processes/{processId}/execution", summary="Execute a process (sync, or async with "
+@router.post("/processes/{processId}/execution", response_model=JobResults, summary="Execute a process (sync, or async with "
              "Prefer: respond-async)", status_code=200,
              responses={201: {"description": "job accepted; Location: /jobs/{jobId}"},
                         401: {"description": "the process needs an API key (batches: role editor)"},
@@ -130,7 +131,7 @@ async def execute(processId: str, request: Request, body: Execute = Body(...),
     return _json(result, media_type=media)
 
 
-@router.get("/jobs", summary="The jobs, newest first")
+@router.get("/jobs", response_model=JobList, summary="The jobs, newest first")
 async def jobs(request: Request, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0, le=10**9),
                processID: str | None = Query(None, max_length=100, pattern=r"^[a-z0-9-]+$"),
                status: Literal[STATUSES] | None = Query(None),  # type: ignore[valid-type]
@@ -144,24 +145,24 @@ async def jobs(request: Request, limit: int = Query(100, ge=1, le=1000), offset:
     return _json({"jobs": [status_info(r, base) for r in rows], "numberMatched": total, "links": links})
 
 
-@router.get("/jobs/{jobId}", summary="A job's status and progress")
+@router.get("/jobs/{jobId}", response_model=JobStatus, summary="A job's status and progress")
 async def job(jobId: str, request: Request, svc: Services = Svc, _=Reader):
     doc = await _call(svc.processes.jobs.get, jobId)
     return _json(status_info(doc, _base(request, svc.settings)))
 
 
-@router.delete("/jobs/{jobId}", summary="Dismiss a job (a running one stops at its next step)")
+@router.delete("/jobs/{jobId}", response_model=JobStatus, summary="Dismiss a job (a running one stops at its next step)")
 async def dismiss(jobId: str, request: Request, svc: Services = Svc, _=Reader):
     doc = await _call(svc.processes.dismiss, jobId)
     return _json(status_info(doc, _base(request, svc.settings)))
 
 
-@router.get("/jobs/{jobId}/results", summary="A finished job's results {outputId: value}")
+@router.get("/jobs/{jobId}/results", response_model=JobResults, summary="A finished job's results {outputId: value}")
 async def results(jobId: str, svc: Services = Svc, _=Reader):
     return _json(await _call(svc.processes.results, jobId))
 
 
-@router.get("/jobs/{jobId}/results/{outputId}", summary="One output; a FeatureCollection is paged like items")
+@router.get("/jobs/{jobId}/results/{outputId}", response_model=JobResults, summary="One output; a FeatureCollection is paged like items")
 async def result(jobId: str, outputId: str, request: Request,
                  limit: int | None = Query(None, ge=1, le=100_000), offset: int = Query(0, ge=0, le=10**9),
                  svc: Services = Svc, _=Reader):

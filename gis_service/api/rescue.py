@@ -16,7 +16,7 @@ from ..models.rescue_standards import MAX_MINUTES, incident_types
 from ..services.container import Services
 from .deps import Heavy, Reader, Svc
 from .params import NO_NUL, FeatureId
-from .schemas import geojson
+from .schemas import FeatureCollection, geojson
 
 router = APIRouter(prefix="/analysis/rescue", tags=["Rescue"])
 GEOJSON = "application/geo+json"
@@ -45,7 +45,7 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=GEOJSON)
 
 
-@router.get("/nearest", summary="Nearest capable rescue teams to a point", responses=geojson())
+@router.get("/nearest", response_model=FeatureCollection, summary="Nearest capable rescue teams to a point", responses=geojson())
 def nearest(lon: float = Lon, lat: float = Lat,
             incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
             k: int = K, by: Literal["distance", "time"] = By, min_personnel: int = MinPersonnel,
@@ -56,7 +56,7 @@ def nearest(lon: float = Lon, lat: float = Lat,
     return _geojson(answer.to_feature_collection())
 
 
-@router.get("/nearest/{layer}/{fid}", summary="Nearest capable rescue teams to a hazard feature", responses=geojson())
+@router.get("/nearest/{layer}/{fid}", response_model=FeatureCollection, summary="Nearest capable rescue teams to a hazard feature", responses=geojson())
 def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["distance", "time"] = By,
                        incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                     description=INCIDENT_DOC + "; default from the layer: "
@@ -72,7 +72,7 @@ def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["dist
     return _geojson(doc)
 
 
-@router.get("/isochrone/{team_id}", summary="Areas a team reaches within given minutes", responses=geojson(),
+@router.get("/isochrone/{team_id}", response_model=FeatureCollection, summary="Areas a team reaches within given minutes", responses=geojson(),
             dependencies=[Heavy])
 def team_isochrone(team_id: FeatureId,
                    minutes: str = Query("10,20,30", max_length=200, pattern=NO_NUL,
@@ -82,7 +82,7 @@ def team_isochrone(team_id: FeatureId,
     return _geojson(svc.rescue.isochrones(team_id, minutes))
 
 
-@router.get("/coverage", summary="Hazards with no capable team within the arrival standard", responses=geojson(),
+@router.get("/coverage", response_model=FeatureCollection, summary="Hazards with no capable team within the arrival standard", responses=geojson(),
             dependencies=[Heavy])
 def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                           description=INCIDENT_DOC + "; default: each layer's own type"),

@@ -14,7 +14,7 @@ from ..analysis.resources.inputs import MAX_NEEDS
 from ..services.container import Services
 from ..validation import Problem, ValidationFailed
 from .deps import Heavy, Reader, Svc
-from .schemas import geojson
+from .schemas import FeatureCollection, geojson
 
 router = APIRouter(prefix="/analysis/resources", tags=["Resources"])
 GEOJSON = "application/geo+json"
@@ -51,7 +51,7 @@ def types(svc: Services = Svc, _=Reader) -> list[dict[str, Any]]:
     return svc.resources.types()
 
 
-@router.post("/assemble", summary="Assemble what an incident needs from depots and teams, soonest by road",
+@router.post("/assemble", response_model=FeatureCollection, summary="Assemble what an incident needs from depots and teams, soonest by road",
              responses=geojson(), dependencies=[Heavy])
 def assemble(body: AssembleRequest = Body(...), svc: Services = Svc, _=Reader):
     """The plan that has every need on scene soonest by road time, then from the fewest sources: per depot or
@@ -72,7 +72,7 @@ class EvacuateRequest(BaseModel):
     routes: bool = Field(True, description="draw each group's route")
 
 
-@router.post("/evacuate", summary="Evacuate an exposure result's people to shelters by road time",
+@router.post("/evacuate", response_model=FeatureCollection, summary="Evacuate an exposure result's people to shelters by road time",
              responses=geojson(), dependencies=[Heavy])
 def evacuate(body: EvacuateRequest = Body(...), svc: Services = Svc, _=Reader):
     """People per receptor of the zones, assigned to open shelters within capacity: everyone placeable placed,
@@ -82,7 +82,7 @@ def evacuate(body: EvacuateRequest = Body(...), svc: Services = Svc, _=Reader):
     return _geojson(ev.to_feature_collection())
 
 
-@router.get("/plans/coverage", summary="Major hazard sources without a filed, current emergency plan, by county",
+@router.get("/plans/coverage", response_model=FeatureCollection, summary="Major hazard sources without a filed, current emergency plan, by county",
             responses=geojson())
 def plan_coverage(as_of: date | None = Query(None, description="judge review dates on this day (default today)"),
                   svc: Services = Svc, _=Reader):

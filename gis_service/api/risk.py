@@ -23,6 +23,7 @@ from ..validation import Problem, ValidationFailed
 from .deps import Reader, Svc
 from .maps import DOWNLOAD, html_response
 from .params import FeatureId
+from .schemas import HTML_PAGE, FeatureCollection, FNCurve
 
 router = APIRouter(tags=["Analysis: quantitative risk 定量风险"])
 
@@ -101,33 +102,33 @@ SOCIETAL = Query(False, description="also the F-N curve of the same run in metad
                  "the chart)")
 
 
-@router.get("/analysis/risk/individual/{layer}/{fid}", summary="Individual-risk contours of an installation")
+@router.get("/analysis/risk/individual/{layer}/{fid}", response_model=FeatureCollection, summary="Individual-risk contours of an installation")
 async def individual_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
                          societal: bool = SOCIETAL, svc: Services = Svc, _=Reader):
     return _geojson(await run_in_threadpool(svc.risk.individual, params, layer=layer, fid=fid,
                                             societal=societal))
 
 
-@router.get("/analysis/risk/individual", summary="Individual-risk contours of a chemical park", responses=NO_PARK)
+@router.get("/analysis/risk/individual", response_model=FeatureCollection, summary="Individual-risk contours of a chemical park", responses=NO_PARK)
 async def individual_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
                           societal: bool = SOCIETAL, svc: Services = Svc, _=Reader):
     return _geojson(await run_in_threadpool(svc.risk.individual, params, park_id=park_id,
                                             societal=societal))
 
 
-@router.get("/analysis/risk/societal/{layer}/{fid}", summary="F-N curve of an installation")
+@router.get("/analysis/risk/societal/{layer}/{fid}", response_model=FNCurve, summary="F-N curve of an installation")
 async def societal_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
                        svc: Services = Svc, _=Reader):
     return _json(await run_in_threadpool(svc.risk.societal, params, layer=layer, fid=fid))
 
 
-@router.get("/analysis/risk/societal", summary="F-N curve of a chemical park", responses=NO_PARK)
+@router.get("/analysis/risk/societal", response_model=FNCurve, summary="F-N curve of a chemical park", responses=NO_PARK)
 async def societal_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
                         svc: Services = Svc, _=Reader):
     return _json(await run_in_threadpool(svc.risk.societal, params, park_id=park_id))
 
 
-@router.get("/maps/risk/{layer}/{fid}", response_class=HTMLResponse, tags=["Maps 地图"],
+@router.get("/maps/risk/{layer}/{fid}", responses=HTML_PAGE, response_class=HTMLResponse, tags=["Maps 地图"],
             summary="Risk map of an installation 个人风险与社会风险图")
 async def risk_map_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query), download: bool = DOWNLOAD,
                        svc: Services = Svc, _=Reader):
@@ -138,7 +139,7 @@ async def risk_map_one(layer: str, fid: FeatureId, params: QraParams = Depends(q
 
 
 @router.get("/maps/risk", response_class=HTMLResponse, tags=["Maps 地图"], summary="Risk map of a chemical park",
-            responses=NO_PARK)
+            responses={**NO_PARK, **HTML_PAGE})
 async def risk_map_park(park_id: int = PARK, params: QraParams = Depends(qra_query), download: bool = DOWNLOAD,
                         svc: Services = Svc, _=Reader):
     def work():

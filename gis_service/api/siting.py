@@ -25,6 +25,7 @@ from ..services.container import Services
 from .deps import Reader, Svc
 from .errors import ApiError
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
+from .schemas import RuleSets, SitingReportDoc
 
 router = APIRouter(prefix="/analysis/siting", tags=["Siting"])
 FORMATS = {"json": "application/json", "geojson": "application/geo+json"}
@@ -59,12 +60,12 @@ async def read_limited_body(request: Request, limit: int = MAX_ANALYSIS_BODY_BYT
     return b"".join(chunks)
 
 
-@router.get("/rules", summary="Siting rule sets (rules/*.yaml)")
+@router.get("/rules", response_model=RuleSets, summary="Siting rule sets (rules/*.yaml)")
 def list_rules(svc: Services = Svc, _=Reader) -> dict[str, Any]:
     return {"rule_sets": [rs.describe() for rs in svc.siting.rule_sets().values()]}
 
 
-@router.post("", summary="Check a proposed chemical park or hazardous installation",
+@router.post("", response_model=SitingReportDoc, summary="Check a proposed chemical park or hazardous installation",
              openapi_extra=geojson_body(False, PROPOSAL_DOC, MAX_ANALYSIS_BODY_BYTES))
 async def check_proposal(request: Request,
                          kind: Literal["park", "installation"] | None = Query(
@@ -83,7 +84,7 @@ async def check_proposal(request: Request,
     return await run_in_threadpool(work)
 
 
-@router.get("/{park_id}", summary="Check an existing chemical park")
+@router.get("/{park_id}", response_model=SitingReportDoc, summary="Check an existing chemical park")
 def check_existing_park(park_id: FeatureId, rule_set: str | None = RuleSetName,
                         f: Literal["json", "geojson"] = Query("json", description=F_DOC),
                         svc: Services = Svc, _=Reader):

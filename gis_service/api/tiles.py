@@ -20,6 +20,7 @@ from .deps import Reader, Svc, get_settings
 from .errors import ApiError
 from .features import _base, _cql
 from .params import NO_NUL
+from .schemas import TileMatrixSetDoc, TileMatrixSets, TileSetDoc, TileSets
 
 router = APIRouter(tags=["OGC API Tiles"])
 MVT = "application/vnd.mapbox-vector-tile"
@@ -88,7 +89,7 @@ def _tilejson(base: str, svc: Services, specs: list[LayerSpec], prefix: str, nam
                                "fields": _fields(svc, s)} for s in specs]}
 
 
-@router.get("/tileMatrixSets", summary="Tile matrix sets")
+@router.get("/tileMatrixSets", response_model=TileMatrixSets, summary="Tile matrix sets")
 def tile_matrix_sets(request: Request, settings: Settings = Depends(get_settings), _=Reader):
     base = _base(request, settings)
     return {"tileMatrixSets": [{"id": tiles.WEB_MERCATOR_QUAD, "title": "Google Maps Compatible for the World",
@@ -96,13 +97,13 @@ def tile_matrix_sets(request: Request, settings: Settings = Depends(get_settings
                                            "href": f"{base}/tileMatrixSets/{tiles.WEB_MERCATOR_QUAD}"}]}]}
 
 
-@router.get("/tileMatrixSets/{tileMatrixSetId}", summary="One tile matrix set (OGC 17-083r4 JSON)")
+@router.get("/tileMatrixSets/{tileMatrixSetId}", response_model=TileMatrixSetDoc, summary="One tile matrix set (OGC 17-083r4 JSON)")
 def tile_matrix_set(tms: str = Tms, _=Reader):
     _check_tms(tms)
     return tiles.tile_matrix_set()
 
 
-@router.get("/collections/{collectionId}/tiles", summary="Tilesets of a collection")
+@router.get("/collections/{collectionId}/tiles", response_model=TileSets, summary="Tilesets of a collection")
 def collection_tilesets(request: Request, layer: str = CollectionId, svc: Services = Svc,
                         settings: Settings = Depends(get_settings), _=Reader):
     spec = svc.layers.spec(layer)
@@ -111,7 +112,7 @@ def collection_tilesets(request: Request, layer: str = CollectionId, svc: Servic
                           "tileMatrixSetURI": ts["tileMatrixSetURI"], "links": ts["links"][:2]}]}
 
 
-@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", summary="Tileset of a collection (or TileJSON)")
+@router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}", response_model=TileSetDoc, summary="Tileset of a collection (or TileJSON)")
 def collection_tileset(request: Request, layer: str = CollectionId, tms: str = Tms, f: TileFormat = "json",
                        svc: Services = Svc, settings: Settings = Depends(get_settings), _=Reader):
     spec = svc.layers.spec(layer)
@@ -124,6 +125,7 @@ def collection_tileset(request: Request, layer: str = CollectionId, tms: str = T
 
 @router.get("/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
             summary="A vector tile of a collection (Mapbox Vector Tile)",
+            response_class=Response,
             responses={200: {"content": {MVT: {}}, "description": "the tile (empty when nothing is in it)"},
                        304: {"description": "not modified (If-None-Match)"}})
 def collection_tile(request: Request, layer: str = CollectionId, tms: str = Tms, z: int = Z, y: int = Row,
@@ -152,14 +154,14 @@ def _collections(svc: Services, names: str | None) -> list[LayerSpec]:
     return [svc.layers.spec(n) for n in dict.fromkeys(wanted)]
 
 
-@router.get("/tiles", summary="Dataset tilesets (several layers in one tile, for the map)")
+@router.get("/tiles", response_model=TileSets, summary="Dataset tilesets (several layers in one tile, for the map)")
 def dataset_tilesets(request: Request, svc: Services = Svc, settings: Settings = Depends(get_settings), _=Reader):
     ts = _tileset(_base(request, settings), svc, _collections(svc, None), "/tiles", "风险地图 Risk map")
     return {"tilesets": [{"title": ts["title"], "dataType": "vector", "crs": ts["crs"],
                           "tileMatrixSetURI": ts["tileMatrixSetURI"], "links": ts["links"][:2]}]}
 
 
-@router.get("/tiles/{tileMatrixSetId}", summary="The dataset tileset (or TileJSON)")
+@router.get("/tiles/{tileMatrixSetId}", response_model=TileSetDoc, summary="The dataset tileset (or TileJSON)")
 def dataset_tileset(request: Request, tms: str = Tms, f: TileFormat = "json",
                     collections: str | None = Param(None, max_length=2000, pattern=NO_NUL,
                                                     description="comma-separated layers (default: all)"),
@@ -175,6 +177,7 @@ def dataset_tileset(request: Request, tms: str = Tms, f: TileFormat = "json",
 
 @router.get("/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
             summary="A vector tile with several layers (Mapbox Vector Tile)",
+            response_class=Response,
             responses={200: {"content": {MVT: {}}, "description": "the tile"},
                        304: {"description": "not modified (If-None-Match)"}})
 def dataset_tile(request: Request, tms: str = Tms, z: int = Z, y: int = Row, x: int = Col,

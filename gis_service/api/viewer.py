@@ -29,6 +29,7 @@ from ..services.layers import BASEMAP_LAYERS
 from ..services.risk import RiskService
 from .deps import Reader, Svc, get_settings
 from .errors import ApiError
+from .schemas import HTML_PAGE, FeatureCollection, PackedBasemap, ViewerConfig
 
 router = APIRouter()
 
@@ -43,14 +44,14 @@ def _file(url_path: str, field: str) -> FileResponse:
     return FileResponse(path, media_type=assets.media_type(path), headers=CACHE)
 
 
-@router.get("/viewer", summary="Map viewer 地图浏览器", tags=["Viewer"], response_class=FileResponse)
+@router.get("/viewer", responses=HTML_PAGE, summary="Map viewer 地图浏览器", tags=["Viewer"], response_class=FileResponse)
 def viewer_page():
     """The viewer: switch layers, search by name, click the map for the nearest rescue teams, pick a
     feature for its exposure zones, draw a polygon for a siting check. Works with no internet."""
     return _file(f"{assets.APP_URL}/index.html", "path")
 
 
-@router.get("/viewer/config.json", summary="Viewer configuration", tags=["Viewer"])
+@router.get("/viewer/config.json", response_model=ViewerConfig, summary="Viewer configuration", tags=["Viewer"])
 def viewer_config(svc: Services = Svc, settings: Settings = Depends(get_settings), _=Reader):
     base = basemap_for(settings)
     doc = {
@@ -91,7 +92,7 @@ UPLOAD = File(..., description="a .geojson/.json, a .zip holding a Shapefile, or
               "become one proposal")
 
 
-@router.post("/viewer/proposal", summary="Read an uploaded proposal (GeoJSON, zipped Shapefile, GeoPackage)",
+@router.post("/viewer/proposal", response_model=FeatureCollection, summary="Read an uploaded proposal (GeoJSON, zipped Shapefile, GeoPackage)",
              tags=["Viewer"])
 def read_proposal(file: UploadFile = UPLOAD,
                   layer: str | None = Query(None, max_length=200, pattern=r"^[^\x00]*$",
@@ -106,7 +107,7 @@ def read_proposal(file: UploadFile = UPLOAD,
                     media_type="application/geo+json")
 
 
-@router.get("/viewer/basemap/{layer}", summary="Offline basemap layer (simplified, packed)", tags=["Viewer"])
+@router.get("/viewer/basemap/{layer}", response_model=PackedBasemap, summary="Offline basemap layer (simplified, packed)", tags=["Viewer"])
 def basemap_layer(layer: str, svc: Services = Svc, _=Reader):
     """Admin areas or roads for the viewer's offline basemap: geometries simplified to a vertex budget,
     coordinates rounded to ~1 m, the name/level/class attributes only, in the packed column-wise form

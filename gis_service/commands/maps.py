@@ -39,9 +39,10 @@ def render_map(kind: str = typer.Argument(..., help="overview | layer | exposure
         if kind == "overview":
             m = maps.overview(live=False)
         elif kind == "layer":
-            if need(layer, "layer") not in catalog:
+            name = need(layer, "layer")
+            if name not in catalog:
                 cli.fail(f"--layer: unknown layer {layer!r}; known: {', '.join(catalog.names())}")
-            m = maps.layer(layer, live=False)
+            m = maps.layer(name, live=False)
         elif kind == "exposure":
             m = maps.exposure(need(layer, "layer"), need(fid, "id"))
         elif kind == "rescue":

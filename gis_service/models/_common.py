@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, TypeVar
 
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
@@ -122,7 +122,18 @@ class ModelResult:
 
 
 
-def require_positive(name: str, value: float, *, allow_zero: bool = False) -> float:
+T = TypeVar("T")
+
+
+def given(value: T | None, name: str = "value") -> T:
+    """``value`` where the caller's logic has already made sure it is set (a broken invariant raises a
+    ValueError naming it instead of failing later on ``None``)."""
+    if value is None:
+        raise ValueError(f"{name} is required here")
+    return value
+
+
+def require_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
     """Raise ValueError naming the parameter unless ``value`` is a finite number > 0 (or ≥ 0)."""
     try:
         v = float(value)

@@ -47,6 +47,7 @@ import numpy as np
 from scipy.optimize import brentq
 
 from ._common import Constant, ModelResult, load_table, opt_float, require_positive
+from ._common import given as _given
 from .plume import sigma_y_m, sigma_z_m
 
 MODEL = "Britter–McQuaid (1988) dense-gas workbook correlations"
@@ -286,9 +287,9 @@ class DenseCloud:
         far = xs > self.handover_m
         if np.any(far):
             xf = xs[far] if np.ndim(xs) else xs
-            g = (_gauss_plume_ground(xf + self.virtual_offset_m, self.rate_kg_s * 1000.0, self.u, self.stability,
-                                     self.terrain) if self.release == "plume"
-                 else _gauss_puff_ground(xf + self.virtual_offset_m, self.mass_kg * 1000.0, self.stability,
+            g = (_gauss_plume_ground(xf + self.virtual_offset_m, _given(self.rate_kg_s) * 1000.0, self.u,
+                                     self.stability, self.terrain) if self.release == "plume"
+                 else _gauss_puff_ground(xf + self.virtual_offset_m, _given(self.mass_kg) * 1000.0, self.stability,
                                          self.terrain))
             gp = np.asarray(g) * 1000.0 * MOLAR_VOLUME_L_MOL / self.molar_mass  # g/m³ → mg/m³ → ppm
             # the larger of the workbook's far-field x⁻² decay from the last level and the passive Gaussian
@@ -321,11 +322,12 @@ class DenseCloud:
         puff radius R = (R₀² + 1.2 (g₀′V₀)^½ t)^½ at t = x/(0.4 u) for a puff [M]."""
         x = np.asarray(x_m, dtype=float)
         if self.release == "plume":
-            lb = self.g0 * self.q0_m3_s / self.u**3
+            lb = self.g0 * _given(self.q0_m3_s) / self.u**3
             return self.scale_m + 8 * lb + 2.5 * lb ** (1 / 3) * np.maximum(x, 0) ** (2 / 3)
-        r0 = (3 * self.v0_m3 / (4 * math.pi)) ** (1 / 3)
+        v0 = _given(self.v0_m3)
+        r0 = (3 * v0 / (4 * math.pi)) ** (1 / 3)
         t = np.maximum(x, 0) / (0.4 * self.u)
-        return np.sqrt(r0 * r0 + 1.2 * math.sqrt(self.g0 * self.v0_m3) * t)
+        return np.sqrt(r0 * r0 + 1.2 * math.sqrt(self.g0 * v0) * t)
 
 
 def dense_cloud(release: str, *, molar_mass_g_mol: float, source: SourceTerm, wind_speed_m_s: float,
@@ -373,9 +375,11 @@ def dense_cloud(release: str, *, molar_mass_g_mol: float, source: SourceTerm, wi
                        mass, u, stability, terrain, molar_mass_g_mol, source.ambient_k)
     c_hand_g = c_hand * molar_mass_g_mol / MOLAR_VOLUME_L_MOL / 1e3  # ppm → g/m³
     if release == "plume":
-        fn = lambda x: _gauss_plume_ground(x, rate * 1000.0, u, stability, terrain)  # noqa: E731
+        rate_g_s = _given(rate) * 1000.0
+        fn = lambda x: _gauss_plume_ground(x, rate_g_s, u, stability, terrain)  # noqa: E731
     else:
-        fn = lambda x: _gauss_puff_ground(x, mass * 1000.0, stability, terrain)  # noqa: E731
+        mass_g = _given(mass) * 1000.0
+        fn = lambda x: _gauss_puff_ground(x, mass_g, stability, terrain)  # noqa: E731
     xv = _virtual_offset(fn, x_hand, c_hand_g)
     return DenseCloud(**{**cloud.__dict__, "virtual_offset_m": xv})
 
@@ -390,7 +394,7 @@ def release_ppm(x_m, *, plume: DenseCloud | None, puff: DenseCloud | None, durat
         return np.asarray(cloud.ppm(x) if y_m is None else cloud.ppm_xy(x, y_m))
 
     if puff is None:
-        return conc(plume)
+        return conc(_given(plume))
     if plume is None:
         return conc(puff)
     u = plume.u

@@ -173,7 +173,7 @@ def fire_zones(
     ``thresholds_kw_m2`` overrides the set with explicit levels.
     """
     if heat_release_kw is None:
-        if None in (burning_rate_kg_m2_s, area_m2, heat_of_combustion_mj_kg):
+        if burning_rate_kg_m2_s is None or area_m2 is None or heat_of_combustion_mj_kg is None:
             raise ValueError(
                 "give heat_release_kw, or burning_rate_kg_m2_s, area_m2 and heat_of_combustion_mj_kg"
             )

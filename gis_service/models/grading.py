@@ -252,8 +252,8 @@ def _quantity(i: int, item: dict) -> tuple[str, float]:
     if not name and not cas:
         raise ValueError(f"inventory[{i}].substance is missing")
     try:
-        q = float(item.get("quantity_t"))
-    except (TypeError, ValueError):
+        q = float(item["quantity_t"])
+    except (KeyError, TypeError, ValueError):
         raise ValueError(f"inventory[{i}].quantity_t must be a number of tonnes") from None
     if not math.isfinite(q) or q < 0:
         raise ValueError(f"inventory[{i}].quantity_t must be a finite number ≥ 0 (got {q})")

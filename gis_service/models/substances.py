@@ -141,7 +141,7 @@ def keys() -> list[str]:
     return list(_load()[0])
 
 
-def lookup(name: str) -> Substance:
+def lookup(name: str | None) -> Substance:
     """Find a substance by key, Chinese name, English name, alias or CAS number.
 
     Matching ignores case, surrounding space and full-/half-width differences.

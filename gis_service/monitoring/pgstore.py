@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import math
-import queue
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 import orjson
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .readings import Batch
 from .rules import Op, Outcome, State
@@ -105,6 +105,13 @@ def copy_buffer(sensor: np.ndarray, t: np.ndarray, value: np.ndarray, quality: n
     return _HEADER + rows.tobytes() + _TRAILER
 
 
+def _one(row: tuple[Any, ...] | None) -> Any:
+    """The single value of a one-row aggregate (which always returns a row)."""
+    if row is None:
+        raise MonitoringUnavailable("PostgreSQL returned no row for an aggregate")
+    return row[0]
+
+
 def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
@@ -121,10 +128,17 @@ def day_partition(day: datetime) -> tuple[str, datetime, datetime]:
 class PgReadings(ReadingStore):
     kind = "postgis"
 
+    POOL_WAIT_S = 5.0  # a read waits at most this long for a connection, then answers MonitoringUnavailable
+
     def __init__(self, url: str, pool_size: int = 4):
         self.url = libpq_url(url)
-        self._pool: queue.LifoQueue = queue.LifoQueue()
+        # Reads share a psycopg_pool pool of autocommit connections: none held while idle (min_size 0), at
+        # most pool_size at once (a burst waits up to POOL_WAIT_S), opened on the first read — in the process
+        # that reads, so a store built before a fork never shares a socket. Broken connections (a database
+        # restart) are discarded when they come back.
         self._pool_size = pool_size
+        self._pool: ConnectionPool | None = None
+        self._pool_lock = threading.Lock()
         self._writer: psycopg.Connection | None = None
         self._days: set[str] = set()
         self._lock = threading.Lock()
@@ -137,22 +151,23 @@ class PgReadings(ReadingStore):
             raise MonitoringUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
 
     @contextlib.contextmanager
-    def _read(self):
+    def _read(self) -> Iterator[psycopg.Connection]:
+        pool = self._pool
+        if pool is None:
+            with self._pool_lock:  # a closed pool cannot be reopened: a store used after close() gets a new one
+                if self._pool is None:
+                    self._pool = ConnectionPool(self.url, kwargs={"autocommit": True, "connect_timeout": 3},
+                                                min_size=0, max_size=self._pool_size, open=False,
+                                                timeout=self.POOL_WAIT_S, name="monitoring-reads")
+                    self._pool.open(wait=False)
+                pool = self._pool
         try:
-            conn = self._pool.get_nowait()
-        except queue.Empty:
-            conn = self._connect(True)
-        ok = True
-        try:
-            yield conn
+            with pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            raise MonitoringUnavailable(f"cannot reach PostgreSQL within {self.POOL_WAIT_S:g} s: {exc}") from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-            ok = False
             raise MonitoringUnavailable(f"PostgreSQL: {exc}") from exc
-        finally:
-            if ok and not conn.closed and self._pool.qsize() < self._pool_size:
-                self._pool.put(conn)
-            else:
-                conn.close()
 
     def init(self) -> None:
         with self._connect(True) as conn:
@@ -162,11 +177,10 @@ class PgReadings(ReadingStore):
         self.ensure_days([datetime.now(UTC), datetime.now(UTC) + timedelta(days=1)])
 
     def close(self) -> None:
-        while True:
-            try:
-                self._pool.get_nowait().close()
-            except queue.Empty:
-                break
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -347,7 +361,7 @@ class PgReadings(ReadingStore):
                 conn = self._writer_conn()
                 with conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_try_advisory_xact_lock(hashtext('monitoring.stale'))")
-                    if not cur.fetchone()[0]:
+                    if not _one(cur.fetchone()):
                         return []
                     cur.execute("SELECT sensor_id, last_t, last_value, hi, lo, rate, stale FROM monitoring.sensor_state "
                                 "WHERE stale = 0 AND last_t IS NOT NULL ORDER BY sensor_id FOR UPDATE SKIP LOCKED")
@@ -391,8 +405,8 @@ class PgReadings(ReadingStore):
                 return None
             doc = orjson.dumps(escalation_doc(alarm_doc(dict(zip(ALARM_COLUMNS, row, strict=True))), step, to,
                                               to_level, due)).decode()
-            seq = conn.execute("INSERT INTO monitoring.alarm_events (alarm_id, event, at, doc) "
-                               "VALUES (%s, 'escalated', %s, %s) RETURNING seq", (alarm_id, _dt(due), doc)).fetchone()[0]
+            seq = _one(conn.execute("INSERT INTO monitoring.alarm_events (alarm_id, event, at, doc) "
+                               "VALUES (%s, 'escalated', %s, %s) RETURNING seq", (alarm_id, _dt(due), doc)).fetchone())
         return int(seq), doc.encode()
 
     def routes(self, alarm_ids: list[int]) -> dict[int, list[tuple[int, int, str, float]]]:
@@ -441,7 +455,7 @@ class PgReadings(ReadingStore):
 
     def last_seq(self) -> int:
         with self._read() as conn:
-            return int(conn.execute("SELECT coalesce(max(seq), 0) FROM monitoring.alarm_events").fetchone()[0])
+            return int(_one(conn.execute("SELECT coalesce(max(seq), 0) FROM monitoring.alarm_events").fetchone()))
 
     def series(self, sensor_id: int, t0: float, t1: float, limit: int):
         with self._read() as conn:
@@ -477,7 +491,7 @@ class PgReadings(ReadingStore):
 
     def count_readings(self) -> int:
         with self._read() as conn:
-            return int(conn.execute("SELECT count(*) FROM monitoring.readings").fetchone()[0])
+            return int(_one(conn.execute("SELECT count(*) FROM monitoring.readings").fetchone()))
 
     def maintain(self, retention_days: float, now: float) -> dict[str, int]:
         cutoff = datetime.fromtimestamp(now, UTC) - timedelta(days=retention_days)

@@ -139,7 +139,9 @@ class SqliteReadings(ReadingStore):
                 aid = live["id"]
             else:
                 continue
-            doc = alarm_doc(self._row(conn, "id = ?", (aid,)))
+            row = self._row(conn, "id = ?", (aid,))
+            assert row is not None  # written just above, in this transaction
+            doc = alarm_doc(row)
             ev = {"event": EVENT_OF[op.kind], "at": doc["updated_at"], "reading_time": op.t, "alarm": doc}
             conn.execute("INSERT INTO alarm_events (alarm_id, event, at, doc) VALUES (?, ?, ?, ?)",
                          (aid, ev["event"], op.t, orjson.dumps(ev).decode()))
@@ -230,7 +232,7 @@ class SqliteReadings(ReadingStore):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return int(cur.lastrowid), doc.encode()
+        return int(cur.lastrowid or 0), doc.encode()  # set by the INSERT above
 
     def routes(self, alarm_ids):
         if not alarm_ids:

@@ -45,7 +45,7 @@ def iso(t: Any) -> str | None:
 
 def alarm_doc(row: dict[str, Any]) -> dict[str, Any]:
     """An alarm as JSON: times ISO 8601 UTC, labels for people."""
-    out = {k: row.get(k) for k in ALARM_COLUMNS}
+    out: dict[str, Any] = {k: row.get(k) for k in ALARM_COLUMNS}
     for k in ("opened_at", "updated_at", "acknowledged_at", "closed_at"):
         out[k] = iso(out[k])
     out["rule_zh"] = RULE_ZH.get(out["rule"], out["rule"])

@@ -124,7 +124,7 @@ def _draw_result(ax, g, p: dict[str, Any], font) -> None:
         _draw(ax, g, facecolor="#fb6a4a", edgecolor="#a50f15", marker="o", markersize=5, alpha=0.7,
               color="#a50f15", zorder=6)
     elif role == "receptor":
-        _draw(ax, g, marker="o", markersize=5, color=LEVEL_COLORS.get(p.get("innermost_level"), "#41ab5d"),
+        _draw(ax, g, marker="o", markersize=5, color=LEVEL_COLORS.get(str(p.get("innermost_level")), "#41ab5d"),
               markeredgecolor="black", facecolor="none", edgecolor="black", zorder=7)
     elif role == "team":
         _draw(ax, g, marker="P", markersize=9, color="#3182bd", markeredgecolor="#08519c", zorder=8)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -27,7 +28,7 @@ class Table:
     columns: list[str]
     rows: list[list[Any]]
     widths: list[float] | None = None          # fractions of the text width
-    row_classes: list[str | None] | None = None
+    row_classes: Sequence[str | None] | None = None
 
 
 @dataclass

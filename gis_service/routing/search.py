@@ -106,7 +106,7 @@ def _walk(graph: RoadGraph, pred: np.ndarray, root: int, nodes: np.ndarray, towa
     length = np.zeros(n)
     cur = nodes.astype(np.int64).copy()
     active = cur != root
-    steps = [cur.copy()] if keep_paths else None
+    steps = [cur.copy()]  # used only with keep_paths
     while active.any():
         idx = np.flatnonzero(active)
         nxt = pred[cur[idx]].astype(np.int64)

@@ -51,7 +51,7 @@ def _weather(layers: Store, readings: ReadingStore, geom, now: float) -> dict[st
                 found[param] = v
                 found.setdefault("sensors", []).append({"id": f.id, "name": f.properties.get("name"), "kind": kind,
                                                         "value": v, "time": t,
-                                                        "distance_m": round(float(f.distance_m), 1)})
+                                                        "distance_m": round(f.metres, 1)})
                 break
     return found
 

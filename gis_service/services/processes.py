@@ -274,8 +274,10 @@ def _analyses(exposure: ExposureService, rescue: RescueService, siting: SitingSe
     def run_siting(m: pin.SitingInputs, progress: Progress) -> Any:
         if m.park_id is not None:
             report = siting.check_park(m.park_id, m.rule_set)
-        else:
+        elif m.proposal is not None:
             report = siting.check_proposal(m.proposal, m.kind, m.rule_set, m.repair)
+        else:
+            raise ValidationFailed([Problem(None, "proposal", "give park_id or proposal")])
         return report.to_dict()
 
     def run_qra_one(m: pin.QraInstallationInputs, progress: Progress) -> Any:

@@ -62,6 +62,13 @@ class Feature:
         self.properties_json = properties_json
 
     @property
+    def metres(self) -> float:
+        """``distance_m`` of a feature found by a distance query (``within``, ``nearest``), where it is set."""
+        if self.distance_m is None:
+            raise ValueError(f"feature {self.id} was not found by a distance query: no distance")
+        return self.distance_m
+
+    @property
     def properties(self) -> dict[str, Any]:
         if self._properties is None:
             import orjson

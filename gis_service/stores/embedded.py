@@ -587,7 +587,7 @@ class EmbeddedStore(Store):
         else:
             found = self.within(layer, geom, radius * (1 + 1e-9) + 1e-6, filters)
         if max_distance_m is not None:
-            found = [f for f in found if f.distance_m <= max_distance_m]
+            found = [f for f in found if f.distance_m is not None and f.distance_m <= max_distance_m]
         return found[:k]
 
     def _all_measured(self, data: _LayerData, geom: BaseGeometry, positions: np.ndarray) -> list[Feature]:
@@ -645,6 +645,7 @@ class EmbeddedStore(Store):
     # -- writes ------------------------------------------------------------------------------
     def write(self, layer: str, batch: WriteBatch) -> list[int]:
         spec = self.spec(layer)
+        self._ensure()  # opened before the file lock: init() takes that lock itself (a first write deadlocked)
         with self._lock, self._file_lock():
             data = self._data(layer)  # reloaded first if another process wrote meanwhile
             present = set(data.ids.tolist())
@@ -748,6 +749,7 @@ class EmbeddedStore(Store):
         if access.jurisdiction():
             raise ScopeDenied(layer, access.jurisdiction(), None,
                               f"replacing the whole layer {layer!r} needs the whole service's scope")
+        self._ensure()  # as in write(): never init() under the file lock
         with self._lock, self._file_lock():
             self._ensure()
             given = [r.id for r in rows]

@@ -716,7 +716,7 @@ class PostGISStore(Store):
         cap = float(max_distance_m) if max_distance_m is not None else 1e12
         found = self._spatial_rows("nearest", layer, geom, filters, build, k=int(k), cap=cap)
         if max_distance_m is not None:
-            found = [f for f in found if f.distance_m <= max_distance_m]
+            found = [f for f in found if f.distance_m is not None and f.distance_m <= max_distance_m]
         return found
 
     def intersecting(self, layer: str, geom: BaseGeometry,
@@ -744,6 +744,7 @@ class PostGISStore(Store):
         numeric = all(spec.attribute(n).type in ("integer", "number", "boolean") for n in names)
         with self._read() as conn:
             dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None  # a checked-out connection has its DBAPI connection
             with WATCHDOG.deadline(dbapi.pgconn.socket, self._deadline_s):  # raw cursors: no engine events
                 ids, geoms, data, more = self._frame_parts(dbapi, table, names, numeric)
 
@@ -947,7 +948,7 @@ class PostGISStore(Store):
             values = []
             for r in rows:
                 v = self._values(spec, r)
-                if keep_ids:
+                if keep_ids and r.id is not None:  # keep_ids: every row has one
                     v["id"] = int(r.id)
                 values.append(v)
             ids = [int(i) for i in conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),

@@ -1,7 +1,7 @@
 /* A layer's attribute table in the result panel. */
 import { $, esc, status, fail } from './dom.js';
 import { getJSON } from './http.js';
-import { zoomToFeature, clearResult, exportButtons } from './results.js';
+import { zoomToFeature, panelView, exportButtons } from './results.js';
 import { state } from './state.js';
 import { sortableTable } from './tables.js';
 
@@ -12,7 +12,7 @@ export function attributeTable(name, filter) {
   status('属性表 attribute table…');
   return getJSON('/collections/' + encodeURIComponent(name) + '/items?limit=200' + q + '&properties=' +
     encodeURIComponent(cols.map(function (a) { return a.name; }).join(','))).then(function (fc) {
-    clearResult();
+    panelView();
     var div = document.createElement('div');
     div.className = 'result-body'; div.dataset.kind = 'attributes';
     div.innerHTML = '<div class="rm-panel-title">' + esc(meta.title) + ' — 属性表 attribute table</div>' +

@@ -17,6 +17,15 @@ export function exportGeojson() {
   if (!state.result) { return; }
   download('result.geojson', new Blob([JSON.stringify(state.result)], { type: 'application/geo+json' }));
 }
+/* The one-page brief (简报) of the result in the panel. */
+export function exportBrief() {
+  if (!state.brief) { return Promise.resolve(); }
+  status('生成简报… rendering the one-page brief');
+  var b = state.brief;
+  return getBlob(b.url).then(function (blob) { download(b.name, blob); status('简报已下载 brief downloaded'); })
+    .catch(function (e) { fail('简报失败 brief failed', e); });
+}
+
 export function exportPdf() {
   if (!state.pdf) { return Promise.resolve(); }
   status('生成报告… rendering the PDF report');

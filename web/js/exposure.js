@@ -3,7 +3,7 @@ import { esc, status, fail } from './dom.js';
 import { getJSON } from './http.js';
 import { zhEn, field } from './labels.js';
 import { updateHash } from './permalink.js';
-import { zoomToFeature, clearResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
+import { zoomToFeature, startResult, exportButtons, drawFeatures, fitResult, resultBox, withActions } from './results.js';
 import { scenarioParams, query } from './scenario.js';
 import { focusPadding } from './layout.js';
 import { map, resultGroup, state } from './state.js';
@@ -15,7 +15,7 @@ export function exposure(layer, id, params, keepView) {
   status('暴露分析… exposure');
   var qs = query(params);
   return getJSON(url + '?receptors=true' + (qs ? '&' + qs : '')).then(function (doc) {
-    clearResult();
+    startResult();
     state.result = doc; state.analysis = { type: 'exposure', layer: layer, id: id, params: params };
     showExposure(doc, layer, id, params);
     fitResult(keepView);
@@ -34,7 +34,9 @@ export function showExposure(doc, layer, id, params) {
   drawFeatures({ type: 'FeatureCollection', features: receptors }, '受体 receptor', { role: 'receptor', showDistance: false });
   var src = meta.source || {};
   if (src.anchor_lonlat) {
-    resultGroup.addLayer(RiskMap.resultLayer({ type: 'Feature', properties: { name: src.name }, geometry: { type: 'Point', coordinates: src.anchor_lonlat } }, { role: 'source' }));
+    // the source keeps its own actions (rescue, QRA, exposure again) on the result layer
+    resultGroup.addLayer(withActions(RiskMap.resultLayer({ type: 'Feature', properties: { name: src.name }, geometry: { type: 'Point', coordinates: src.anchor_lonlat } }, { role: 'source' }),
+      state.metas[layer] || { name: layer }, src.name, id));
   }
   var total = meta.exposure || {};
   var box = resultBox('exposure', '暴露分析 Exposure — ' + (src.name || layer + ' #' + id));
@@ -96,6 +98,8 @@ export function showExposure(doc, layer, id, params) {
   var qs = query(params || {});
   state.pdf = { url: '/reports/exposure/' + encodeURIComponent(layer) + '/' + encodeURIComponent(id) + '.pdf' + (qs ? '?' + qs : ''),
                 name: 'exposure_' + layer + '_' + id + '.pdf' };
+  state.brief = { url: '/reports/brief/' + encodeURIComponent(layer) + '/' + encodeURIComponent(id) + '.pdf' + (qs ? '?' + qs : ''),
+                  name: 'brief_' + layer + '_' + id + '.pdf' };
   exportButtons(true, true);
   status(zones.length + ' 个影响区 zones · ' + receptors.length + ' 个受体 receptors');
 }

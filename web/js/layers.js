@@ -12,8 +12,11 @@ export function addLayerRow(meta) {
   var box = document.createElement('input');
   box.type = 'checkbox'; box.disabled = true; box.dataset.layer = meta.name;
   box.addEventListener('change', function () {
-    if (box.checked) { ensureLayer(meta).then(function (layer) { if (box.checked) { map.addLayer(layer); } }); }
+    var rep = (state.replacements || {})[meta.name];      // a live layer standing in for the catalogue's (sensors)
+    if (rep) { if (box.checked) { map.addLayer(rep); } else { map.removeLayer(rep); } }
+    else if (box.checked) { ensureLayer(meta).then(function (layer) { if (box.checked) { map.addLayer(layer); } }); }
     else if (state.layers[meta.name]) { map.removeLayer(state.layers[meta.name]); }
+    map.fire('rm:legend');
     updateHash();
   });
   var sw = document.createElement('span');
@@ -66,7 +69,8 @@ export function ensureLayer(meta) {
   });
 }
 
-export var INITIAL_OFF = { roads: true, admin_areas: true };   // the offline basemap draws both
+export var INITIAL_OFF = { roads: true, admin_areas: true,   // the offline basemap draws both
+  supply_depots: true, shelters: true, emergency_plans: true };  // resources: shown when asked for (issue 22)
 export var LIVE_LIMIT = 1000;   // features per layer in view before grid counts are shown instead
 
 export function setupLayers(config, wanted) {
@@ -77,8 +81,10 @@ export function setupLayers(config, wanted) {
     row.box.disabled = false;
     var on = wanted ? wanted.indexOf(meta.name) >= 0 : !INITIAL_OFF[meta.name];
     row.box.checked = on;
+    var rep = (state.replacements || {})[meta.name];
+    if (rep) { if (on) { rep.addTo(map); } else { map.removeLayer(rep); } return null; }
     if (!on) { return null; }
-    return ensureLayer(meta).then(function (layer) { layer.addTo(map); })
+    return ensureLayer(meta).then(function (layer) { if (!(state.replacements || {})[meta.name]) { layer.addTo(map); } })
       .catch(function (e) { status(meta.title + ': ' + e.message, true); });
   }));
 }

@@ -3,7 +3,7 @@ import { $, esc, status, fail } from './dom.js';
 import { getJSON } from './http.js';
 import { zhEn, field } from './labels.js';
 import { updateHash } from './permalink.js';
-import { zoomToFeature, clearResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
+import { zoomToFeature, startResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
 import { query } from './scenario.js';
 import { resultGroup, state } from './state.js';
 import { sortableTable, strings, notesHtml, km } from './tables.js';
@@ -18,7 +18,7 @@ export function runRescue(a, keepView) {
     : state.config.endpoints.rescue + '?lon=' + a.lon.toFixed(6) + '&lat=' + a.lat.toFixed(6) + '&' + rescueQuery(a);
   status('查询最近救援队伍… nearest rescue teams');
   return getJSON(url).then(function (doc) {
-    clearResult();
+    startResult();
     state.result = doc; state.analysis = a;
     showRescue(doc, a);
     fitResult(keepView);
@@ -81,6 +81,12 @@ export function showRescue(doc, a) {
   var q = a.layer ? null : 'lon=' + a.lon.toFixed(6) + '&lat=' + a.lat.toFixed(6) + '&' + rescueQuery(a);
   if (!q && o) { q = 'lon=' + o.lon + '&lat=' + o.lat + '&incident=' + encodeURIComponent(meta.incident) + '&k=' + a.k + '&by=' + a.by; }
   state.pdf = q ? { url: '/reports/rescue.pdf?' + q, name: 'rescue_report.pdf' } : null;
+  // the one-page brief: of the feature (its zones and these teams) or of the point (these teams)
+  var onFeature = a.layer && (state.config.exposure_layers || []).indexOf(a.layer) >= 0;
+  var bq = o ? 'lon=' + o.lon + '&lat=' + o.lat + '&incident=' + encodeURIComponent(meta.incident) + '&k=' + a.k : null;
+  state.brief = onFeature ? { url: '/reports/brief/' + encodeURIComponent(a.layer) + '/' + encodeURIComponent(a.id) + '.pdf?k=' + a.k,
+                              name: 'brief_' + a.layer + '_' + a.id + '.pdf' }
+    : (bq ? { url: '/reports/brief.pdf?' + bq, name: 'brief.pdf' } : null);
   exportButtons(true, !!state.pdf);
   status(teams.length + ' 支队伍 teams');
 }

@@ -3,7 +3,7 @@ import { esc, status, fail } from './dom.js';
 import { getJSON } from './http.js';
 import { zhEn } from './labels.js';
 import { updateHash } from './permalink.js';
-import { zoomToFeature, clearResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
+import { zoomToFeature, startResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
 import { focusPadding } from './layout.js';
 import { map, resultGroup, state } from './state.js';
 import { sortableTable, strings, notesHtml } from './tables.js';
@@ -24,7 +24,7 @@ export function riskUrl(a, pdf) {
 export function risk(a, keepView) {
   status('定量风险计算… quantitative risk');
   return getJSON(riskUrl(a)).then(function (doc) {
-    clearResult();
+    startResult();
     state.result = doc; state.analysis = a;
     showRisk(doc, a);
     state.pdf = { url: riskUrl(a, true), name: a.park_id ? 'risk_park_' + a.park_id + '.pdf' : 'risk_' + a.layer + '_' + a.id + '.pdf' };

@@ -3,7 +3,7 @@ import { $, status } from './dom.js';
 import { getJSON } from './http.js';
 import { actionButtons } from './popups.js';
 import { focusPadding } from './layout.js';
-import { map, resultGroup, state } from './state.js';
+import { focusGroup, map, state } from './state.js';
 
 export var SEARCH_LIMIT = 10;
 
@@ -47,7 +47,7 @@ export function search(ev) {
 export function showFeature(layerName, f) {
   var meta = state.metas[layerName];
   var layer = RiskMap.catalogLayer(meta, { type: 'FeatureCollection', features: [f] });
-  resultGroup.addLayer(layer);
+  focusGroup.addLayer(layer);
   var b = L.geoJSON(f).getBounds();
   map.fitBounds(b, L.extend({ maxZoom: 14 }, focusPadding(40)));
   var content = document.createElement('div');

@@ -4,7 +4,7 @@ import { getJSON, download } from './http.js';
 import { cancelPointPopup } from './incident.js';
 import { zhEn, field } from './labels.js';
 import { updateHash } from './permalink.js';
-import { clearResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
+import { startResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
 import { map, state } from './state.js';
 import { strings, notesHtml, measure } from './tables.js';
 
@@ -51,7 +51,7 @@ export function showSiting(doc) {
 export function sitingPark(id, keepView) {
   status('选址检查… siting check');
   return getJSON(state.config.endpoints.siting + '/' + encodeURIComponent(id) + '?f=geojson').then(function (doc) {
-    clearResult();
+    startResult();
     state.result = doc; state.analysis = { type: 'siting_park', id: id };
     showSiting(doc);
     state.pdf = { url: '/reports/siting/' + encodeURIComponent(id) + '.pdf', name: 'siting_park_' + id + '.pdf' };
@@ -69,7 +69,7 @@ export function siting(feature, keepView) {
   return getJSON(state.config.endpoints.siting + '?f=geojson&kind=' + encodeURIComponent(kind), {
     method: 'POST', headers: { 'Content-Type': 'application/geo+json' }, body: JSON.stringify(feature)
   }).then(function (doc) {
-    clearResult();
+    startResult();
     state.result = doc; state.analysis = { type: 'siting', kind: kind, feature: feature };
     showSiting(doc);
     state.pdf = { url: '/reports/siting?kind=' + encodeURIComponent(kind), name: 'siting_proposal.pdf', body: JSON.stringify(feature) };

@@ -194,7 +194,7 @@ def what_if_zones(lon: float, lat: float, substance: str, quantity_t: float,
                                 f"(got {quantity_t!r})"))
     if storage is not None and storage not in STORAGE_TYPES:
         problems.append(Problem(None, "storage", f"must be one of {', '.join(STORAGE_TYPES)} (got {storage!r})"))
-    if problems:
+    if problems or sub is None:
         raise ValidationFailed(problems)
     source = {"layer": None, "what_if": True, "substance": sub.key, "quantity_t": float(quantity_t),
               "anchor_lonlat": [lon, lat]}

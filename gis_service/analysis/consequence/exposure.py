@@ -81,7 +81,7 @@ class ExposureResult:
 def _receptor_row(f: Feature, distance: float, class_labels: dict[str, str]) -> dict[str, Any]:
     cls = f.properties.get("receptor_class")
     return {"id": f.id, "name": f.properties.get("name"), "receptor_class": cls,
-            "class_zh": class_labels.get(cls, cls), "population": int(f.properties.get("population") or 0),
+            "class_zh": class_labels.get(str(cls), cls), "population": int(f.properties.get("population") or 0),
             "distance_m": round(float(distance), 2)}
 
 

@@ -3,6 +3,7 @@ threshold level), plus the model record and notes; :func:`scenario_set` says whi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 
 from ... import geodesy
 from ...models import dense_gas, explosion, fire, fireball, jet_fire, plume, pool
-from ...models._common import Constant, json_safe, tag_of
+from ...models._common import Constant, given, json_safe, tag_of
 from ...models.substances import Substance
 from .inventory import InventoryItem
 from .params import (
@@ -57,7 +58,7 @@ def _threshold_source(kind: str, value: float, p: ScenarioParams) -> str:
 
 
 def _circle_candidates(kind: str, sub_key: str, model: str, reason: str, geom: BaseGeometry, p: ScenarioParams,
-                       rows: list[tuple[float, str, float | None, str | None, bool]]) -> list[Candidate]:
+                       rows: Sequence[tuple[float, str, float | None, str | None, bool]]) -> list[Candidate]:
     """rows: (threshold, unit, radius or None, description, near_field) → buffered candidates."""
     out = []
     for rank, (thr, unit, radius, desc, near) in enumerate(rows):
@@ -73,7 +74,7 @@ def _circle_candidates(kind: str, sub_key: str, model: str, reason: str, geom: B
 def _explosion(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models: list, notes: list) -> list[Candidate]:
     sub = item.substance
     mass_kg = item.quantity_t * 1000.0 * p.cloud_fraction
-    res = explosion.vce_zones(mass_kg, sub.heat_of_combustion_mj_kg, thresholds_kpa=list(p.overpressure_kpa),
+    res = explosion.vce_zones(mass_kg, given(sub.heat_of_combustion_mj_kg, "heat_of_combustion_mj_kg"), thresholds_kpa=list(p.overpressure_kpa),
                               yield_factor=p.yield_factor)
     d = res.to_dict()
     d["constants"].append(json_safe(Constant("heat_of_combustion", sub.heat_of_combustion_mj_kg, "MJ/kg",
@@ -163,9 +164,9 @@ def _jet_fire(item: InventoryItem, geom: BaseGeometry, p: ScenarioParams, models
         basis = (f"liquid flow through a {p.hole_diameter_mm:g} mm hole at {p.jet_pressure_mpa:g} MPa, "
                  f"ρ_l {p.liquid_density_kg_m3:g} kg/m³ (Bernoulli, C_d 0.62)")
     else:
-        rate = jet_fire.choked_gas_rate_kg_s(d_hole, p.jet_pressure_mpa * 1e6, sub.molar_mass_g_mol, p.ambient_k)
+        rate = jet_fire.choked_gas_rate_kg_s(d_hole, p.jet_pressure_mpa * 1e6, given(sub.molar_mass_g_mol, "molar_mass_g_mol"), p.ambient_k)
         basis = f"choked gas flow through a {p.hole_diameter_mm:g} mm hole at {p.jet_pressure_mpa:g} MPa (C_d 0.62)"
-    res = jet_fire.jet_fire_zones(rate, sub.heat_of_combustion_mj_kg, thresholds_kw_m2=tuple(p.heat_flux_kw_m2),
+    res = jet_fire.jet_fire_zones(rate, given(sub.heat_of_combustion_mj_kg, "heat_of_combustion_mj_kg"), thresholds_kw_m2=tuple(p.heat_flux_kw_m2),
                                   rate_basis=basis)
     d = res.to_dict()
     d["constants"] += json_safe([
@@ -183,7 +184,7 @@ def _toxic_model(sub: Substance, item: InventoryItem, rate_g_s: float, duration_
     gauss = lambda x: plume.centreline_ppm(  # noqa: E731
         x, release_rate_g_s=rate_g_s, wind_speed_m_s=p.wind_speed_m_s, stability=p.stability,
         molar_mass_g_mol=sub.molar_mass_g_mol, release_height_m=p.release_height_m, terrain=p.terrain)
-    src = dense_gas.source_term(sub.molar_mass_g_mol, item.storage, ambient_k=p.ambient_k,
+    src = dense_gas.source_term(given(sub.molar_mass_g_mol, "molar_mass_g_mol"), item.storage, ambient_k=p.ambient_k,
                                 boiling_point_k=sub.boiling_point_k, liquid_cp_kj_kg_k=sub.liquid_cp_kj_kg_k,
                                 latent_heat_kj_kg=sub.latent_heat_kj_kg)
     record: dict[str, Any] = {"source_term": json_safe(src)}

@@ -28,12 +28,17 @@ SCHEMA = "incidents"
 PG_TRIGGER = """
 CREATE OR REPLACE FUNCTION incidents.refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION USING MESSAGE = 'incidents are append-only: ' || TG_OP || ' on ' || TG_TABLE_NAME; END $$;
-DROP TRIGGER IF EXISTS append_only ON incidents.incidents;
-CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON incidents.incidents
-  FOR EACH ROW EXECUTE FUNCTION incidents.refuse_change();
-DROP TRIGGER IF EXISTS append_only ON incidents.incident_events;
-CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON incidents.incident_events
-  FOR EACH ROW EXECUTE FUNCTION incidents.refuse_change();
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'append_only' AND tgrelid = 'incidents.incidents'::regclass)
+  THEN CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON incidents.incidents
+       FOR EACH ROW EXECUTE FUNCTION incidents.refuse_change();
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'append_only'
+                 AND tgrelid = 'incidents.incident_events'::regclass)
+  THEN CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON incidents.incident_events
+       FOR EACH ROW EXECUTE FUNCTION incidents.refuse_change();
+  END IF;
+END $$;
 """
 SQLITE_TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
@@ -106,10 +111,12 @@ class IncidentStore:
             return
         with self.engine.begin() as conn:
             if self.schema:
+                # one initialiser at a time; on an existing schema nothing below takes a table lock, so a worker
+                # starting up never deadlocks with another one's dispatch
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('incidents.init'))"))
                 conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {self.schema}"))
             self.metadata.create_all(conn)
             if self.schema:
-                conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('incidents.triggers'))"))
                 conn.exec_driver_sql(PG_TRIGGER)
             else:
                 for ddl in SQLITE_TRIGGERS:

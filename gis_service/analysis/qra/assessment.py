@@ -43,6 +43,8 @@ def installations_for(store: Store, layer: str | None = None, fid: int | None = 
     if layer != HAZARD_LAYER:
         raise ValidationFailed([Problem(None, "layer", f"quantitative risk needs an inventory: layer must be "
                                         f"{HAZARD_LAYER!r} (got {layer!r})")])
+    if fid is None:
+        raise ValidationFailed([Problem(None, "id", "give a hazard source id or a park id")])
     return [_installation(layer, store.get(layer, int(fid)))]
 
 
@@ -69,9 +71,13 @@ def receptor_features(store: Store, res: QraResult) -> list[Feature]:
     return store.within(RECEPTOR_LAYER, pts if len(res.installations) > 1 else pts.geoms[0], res.params.max_range_m)
 
 
-def receptor_checks(store: Store, res: QraResult, feats: list[Feature] | None = None) -> list[dict[str, Any]]:
-    """IR at each protection target within reach against its GB 36894 class criterion."""
-    feats = receptor_features(store, res) if feats is None else feats
+def receptor_checks(store: Store | None, res: QraResult, feats: list[Feature] | None = None) -> list[dict[str, Any]]:
+    """IR at each protection target within reach against its GB 36894 class criterion (``feats``: the targets
+    already read, then ``store`` may be None)."""
+    if feats is None:
+        if store is None:
+            raise ValueError("receptor_checks needs the store or the targets")
+        feats = receptor_features(store, res)
     if not feats:
         return []
     ll = np.array([geodesy.anchor(f.geometry) for f in feats])

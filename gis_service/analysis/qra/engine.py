@@ -191,9 +191,12 @@ def societal_events(res: QraResult, feats: list[Feature]) -> tuple[np.ndarray, n
     fwd, _ = geodesy._aeqd_pair(round(res.origin[0], 9), round(res.origin[1], 9))
     dx, dy = fwd.transform(ll[:, 0], ll[:, 1]) if len(ll) else (np.zeros(0), np.zeros(0))
 
+    def pop(f: Feature, key: str) -> float:
+        value = f.properties.get(key)
+        return float(value if value is not None else f.properties.get("population") or 0)
+
     def pops(key: str) -> np.ndarray:
-        return np.array([float(f.properties.get(key) if f.properties.get(key) is not None
-                               else f.properties.get("population") or 0) for f in feats])
+        return np.array([pop(f, key) for f in feats])
 
     known = any(f.properties.get("population_day") is not None for f in feats)
     rec = Receptors(np.asarray(dx), np.asarray(dy), pops("population_day"), pops("population_night"), known)

@@ -24,6 +24,7 @@ from functools import lru_cache
 import numpy as np
 
 from ...models import dense_gas, explosion, fire, fireball, jet_fire, plume
+from ...models._common import given
 from ...models.probit import (
     MOLAR_VOLUME_L_MOL,
     concentration_in_unit,
@@ -81,13 +82,13 @@ def concentration_mg_m3(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np
     if cloud is not None:
         return dense_mg_m3(cloud, x, y, p.terrain)[0]
     if rel.kind == "continuous":
-        return plume_mg_m3(x, y, rel.rate_kg_s, w, p.terrain)
+        return plume_mg_m3(x, y, given(rel.rate_kg_s, "rate_kg_s"), w, p.terrain)
     return puff_peak_mg_m3(x, y, rel.mass_kg, w, p.terrain)[0]
 
 
 def lfl_mg_m3(case: OutcomeCase) -> float:
     sub = case.release.substance
-    return case.release.props.lfl_vol_pct * 1e4 * sub.molar_mass_g_mol / MOLAR_VOLUME_L_MOL
+    return given(case.release.props.lfl_vol_pct, "lfl_vol_pct") * 1e4 * given(sub.molar_mass_g_mol, "molar_mass_g_mol") / MOLAR_VOLUME_L_MOL
 
 
 def _sigmas(x: np.ndarray, w: Weather, terrain: str) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +180,7 @@ def vce_mass_kg(case: OutcomeCase, w: Weather, p: QraParams, r_max: float) -> fl
     if rel.kind == "instantaneous":
         return rel.mass_kg
     t_cloud = lfl_distance_m(case, w, p, r_max) / w.wind_speed_m_s
-    return min(rel.rate_kg_s * t_cloud, rel.mass_kg)
+    return min(given(rel.rate_kg_s, "rate_kg_s") * t_cloud, rel.mass_kg)
 
 
 def weather_dependent(case: OutcomeCase) -> bool:
@@ -195,7 +196,7 @@ def radial(case: OutcomeCase, w: Weather, r, p: QraParams, r_max: float) -> np.n
         mass = vce_mass_kg(case, w, p, r_max)
         if mass <= 0:
             return np.zeros_like(r)
-        w_tnt = explosion.tnt_equivalent_kg(mass, sub.heat_of_combustion_mj_kg, ground_factor=explosion.GROUND_FACTOR)
+        w_tnt = explosion.tnt_equivalent_kg(mass, given(sub.heat_of_combustion_mj_kg, "heat_of_combustion_mj_kg"), ground_factor=explosion.GROUND_FACTOR)
         return overpressure_probability(overpressure_kpa(r, w_tnt), p.overpressure_model)
     if case.outcome == "fireball":
         fb = fireball.fireball(rel.mass_kg, sub.heat_of_combustion_mj_kg,
@@ -204,12 +205,12 @@ def radial(case: OutcomeCase, w: Weather, r, p: QraParams, r_max: float) -> np.n
         prob = thermal_probability(q, fb.duration_s, p.thermal_model)  # for eisenberg = fb.probit
         return np.where(r <= fb.diameter_m / 2.0, 1.0, prob)  # under the fireball: lethal (CPR 18E) [M]
     if case.outcome == "jet_fire":
-        jf = jet_fire.jet_fire(rel.rate_kg_s, sub.heat_of_combustion_mj_kg)
+        jf = jet_fire.jet_fire(given(rel.rate_kg_s, "rate_kg_s"), given(sub.heat_of_combustion_mj_kg, "heat_of_combustion_mj_kg"))
         q = np.asarray(jf.flux_kw_m2(r)) * 1000.0  # along the flame axis, every direction (conservative) [M]
         return np.where(r <= jf.flame_length_m, 1.0, thermal_probability(q, p.fire_exposure_s, p.thermal_model))
     if case.outcome == "pool_fire":
         area = case.pool_area_m2
-        qdot_kw = fire.heat_release_rate_kw(burning_rate_kg_m2_s(sub), area, sub.heat_of_combustion_mj_kg)
+        qdot_kw = fire.heat_release_rate_kw(burning_rate_kg_m2_s(sub), area, given(sub.heat_of_combustion_mj_kg, "heat_of_combustion_mj_kg"))
         q1 = fire.heat_flux_kw_m2(1.0, qdot_kw)  # point source: q(r) = q(1 m) / r²
         rr = np.maximum(r, 1e-3)
         prob = thermal_probability(q1 / rr**2 * 1000.0, p.fire_exposure_s, p.thermal_model)

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...models import evaporation, fire, pool
+from ...models._common import given
 from ...models.probit import NoProbit, toxic_probit
 from ...models.substances import Substance
 from ..consequence.inventory import parse_inventory
@@ -162,7 +163,7 @@ def hole_rate_kg_s(props: QraSubstance, molar_mass_g_mol: float | None, hole_mm:
     if not rho:
         raise ValueError("liquid release needs liquid_density_kg_m3")
     if props.storage == "pressurised_liquefied":
-        dp = max(props.pressure_bar_abs - P_AMBIENT_BAR, 0.0) * 1e5 + rho * 9.81 * LIQUID_HEAD_M
+        dp = max(given(props.pressure_bar_abs, "pressure_bar_abs") - P_AMBIENT_BAR, 0.0) * 1e5 + rho * 9.81 * LIQUID_HEAD_M
     else:
         dp = rho * 9.81 * LIQUID_HEAD_M
     return CD * area * math.sqrt(2.0 * rho * dp)
@@ -214,7 +215,8 @@ def _releases(sub: Substance, props: QraSubstance, quantity_t: float, unit_type:
                                row.frequency_per_year, row.source, row.confidence))
         else:
             try:
-                out.append(_continuous(sub, props, equipment, row.loc, mass, row.hole_mm, row.frequency_per_year,
+                out.append(_continuous(sub, props, equipment, row.loc, mass, given(row.hole_mm, "hole_mm"),
+                                       row.frequency_per_year,
                                        row.source, row.confidence))
             except ValueError as exc:
                 skipped.append({"substance": sub.key, "loc": row.loc, "reason": str(exc)})

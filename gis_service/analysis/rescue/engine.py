@@ -154,7 +154,7 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
             xy = shapely.get_coordinates([representative_point(f.geometry) for f in feats])
             _, bearing = distance_and_bearing(np.full(len(feats), origin.x), np.full(len(feats), origin.y),
                                               xy[:, 0], xy[:, 1])
-            answer.teams = [_hit(f.id, f.properties, xy[i, 0], xy[i, 1], f.distance_m, bearing[i], standards)
+            answer.teams = [_hit(f.id, f.properties, xy[i, 0], xy[i, 1], float(f.distance_m or 0.0), bearing[i], standards)
                             for i, f in enumerate(feats)]
         else:
             answer.reason = _empty_reason(types, min_personnel, on_duty_only)
@@ -252,7 +252,7 @@ def team_isochrones(store: Store, team_id: int, minutes: str | Sequence[float],
     return {"type": "FeatureCollection", "features": feats,
             "metadata": {"analysis": "team_isochrones", "team_id": team.id, "minutes": mins,
                          "standard_min": std_min, "standard_source": std_src,
-                         "method": (iso.method if feats and g.n_arcs else "no road network") + "; " + ROUTING_NOTE,
+                         "method": (iso.method if iso is not None and feats and g.n_arcs else "no road network") + "; " + ROUTING_NOTE,
                          "direction": "outbound (from the team's station)",
                          "network": f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs",
                          "reason": None if g.n_arcs else "no road network: the roads layer is empty"}}

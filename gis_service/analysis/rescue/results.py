@@ -25,7 +25,7 @@ from .inputs import (
 @dataclass
 class TeamHit:
     id: int
-    name: str
+    name: str | None
     team_type: str
     personnel: int | None
     on_duty: bool | None
@@ -104,8 +104,9 @@ class RescueAnswer:
             if t.route is not None:
                 feats.append({"type": "Feature", "id": f"route-{t.id}", "geometry": _rounded(t.route),
                               "properties": {"kind": "route", "rank": i, "team_id": t.id, "name": t.name,
-                                             "eta_min": round(t.eta_min, 2),
-                                             "road_distance_m": round(t.road_distance_m, 1),
+                                             "eta_min": None if t.eta_min is None else round(t.eta_min, 2),
+                                             "road_distance_m": None if t.road_distance_m is None
+                                             else round(t.road_distance_m, 1),
                                              "meets_standard": t.meets_standard}})
         return {"type": "FeatureCollection", "features": feats, "metadata": self.metadata()}
 

@@ -213,6 +213,7 @@ def assemble(table: SourceTable, graph: RoadGraph, snap: Snap, lon: float, lat: 
         if missing > 0:
             unmet.append({"type": k, "zh": resource_types()[k], "need": int(need[i]), "available": int(cover[i]),
                           "missing": missing, "unit_zh": unit_zh(k),
+                          "held_in_total": int(table.stock[:, cols[i]].sum()),
                           "nearest": _nearest_holder(table, cols[i], eta_all, free_all, lon, lat, sent)})
     greedy_time = None if not base.sources else round(base.time_s / 60, 2)
     return Assembly(lon, lat, dict(needs), plan, unmet,

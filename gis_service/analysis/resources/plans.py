@@ -41,14 +41,14 @@ def _status(plan: dict[str, Any], as_of: date) -> str:
 def coverage(store: Store, as_of: date) -> dict[str, Any]:
     """FeatureCollection of the hazard sources without a filed, current plan, with a per-county summary."""
     plans = store.frame(PLANS, ["name", "level", "hazard_source_ids", "filing_status", "review_date"])
-    best: dict[int, tuple[str, dict[str, Any]]] = {}
+    best: dict[int, tuple[str, dict[str, Any] | None]] = {}
     for pid, row in plans.iterrows():
-        plan = {"id": int(pid), **{k: row[k] for k in ("name", "level", "filing_status", "review_date")}}
-        status = _status(plan, as_of)
+        filed = {"id": int(pid), **{k: row[k] for k in ("name", "level", "filing_status", "review_date")}}
+        status = _status(filed, as_of)
         for hid in row["hazard_source_ids"] or []:
             prev = best.get(int(hid))
             if prev is None or RANK[status] < RANK[prev[0]]:
-                best[int(hid)] = (status, plan)
+                best[int(hid)] = (status, filed)
     hazards = store.frame(HAZARDS, ["name", "enterprise", "grade", "county"])
     feats: list[dict[str, Any]] = []
     by_county: dict[str, dict[str, Any]] = {}

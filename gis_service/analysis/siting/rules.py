@@ -88,6 +88,13 @@ class Rule:
     optional: bool = False
     params: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def limit(self) -> float:
+        """The threshold of a test that needs one (parse_rule checks those tests have it)."""
+        if self.threshold is None:
+            raise RuleFileError(f"rule {self.id}: test {self.test} needs a threshold")
+        return self.threshold
+
     def describe(self) -> dict[str, Any]:
         return {"id": self.id, "description": {"zh": self.description_zh, "en": self.description_en},
                 "source": self.source, "layers": list(self.layers), "test": self.test,

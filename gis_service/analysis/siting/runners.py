@@ -44,7 +44,7 @@ def _zone_overlap(ctx: Context, rule: Rule, layer: str, hits: list[tuple[Feature
             conflicts.append(_feature(zone, layer=layer, id=f.id, name=f.properties.get("name"), evidence=quantity))
             continue
         inter, area = _overlap(geom, zone)
-        if area <= rule.threshold:
+        if area <= rule.limit:
             continue
         pieces.append(inter)
         offending.append(_ref(layer, f, overlap_area_m2=area, **extra))
@@ -96,11 +96,11 @@ def run_goaf_influence(ctx: Context, rule: Rule) -> RuleOutcome:
         # cheap exact test first (r = H/tanβ, tanβ: scenario override, else the feature's, else the default),
         # then the zone polygon (cached per goaf) only for goafs whose influence zone reaches the proposal
         tb = ctx.params.tan_beta or f.properties.get("tan_beta") or goaf_model.TAN_BETA
-        if f.distance_m > goaf_model.influence_radius_m(float(f.properties["mining_depth_m"]), float(tb)) * 1.000001:
+        if f.metres > goaf_model.influence_radius_m(float(f.properties["mining_depth_m"]), float(tb)) * 1.000001:
             continue
         zs = _stored_zones(ctx, "goaf_areas", f, params_json)
         influence = next(z for z in zs.zones if z.level == "orange")
-        if f.distance_m > influence.distance_m:
+        if f.metres > influence.distance_m:
             continue
         hits.append((f, influence.geometry, {"distance_m": f.distance_m, "influence_radius_m": influence.distance_m,
                                              "tan_beta": influence.details.get("tan_beta")}))
@@ -119,7 +119,7 @@ def run_tailings_corridor(ctx: Context, rule: Rule) -> RuleOutcome:
         # cheap bound first: the corridor reaches at most its length plus its far half-width from the dam
         run = _runout(ctx, float(f.properties["dam_height_m"]), float(f.properties["total_storage_1e4m3"]),
                       ctx.params.max_corridor_m)
-        if f.distance_m > run[0] + run[1]:
+        if f.metres > run[0] + run[1]:
             continue
         zs = _stored_zones(ctx, "tailings_dams", f, ctx.params.model_dump_json())
         zone = zs.zones[0]
@@ -149,8 +149,8 @@ def run_layer_overlap(ctx: Context, rule: Rule) -> RuleOutcome:
 
 def run_layer_distance(ctx: Context, rule: Rule) -> RuleOutcome:
     layer = rule.layers[0]
-    found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, rule.threshold) if not ctx.excluded(layer, f)]
-    return _distance_outcome(ctx, rule, layer, found, rule.threshold, "rule threshold",
+    found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, rule.limit) if not ctx.excluded(layer, f)]
+    return _distance_outcome(ctx, rule, layer, found, rule.limit, "rule threshold",
                              f"store.within({layer}, {rule.threshold:g} m), geodesic distance")
 
 
@@ -160,7 +160,7 @@ def _distance_outcome(ctx: Context, rule: Rule, layer: str, found: list[Feature]
     drawn = found[:MAX_CONFLICT_FEATURES]
     lines = _lines_from(ctx.proposal.geometry, [f.geometry for f in drawn])
     conflicts = [_feature(line, layer=layer, id=f.id, name=f.properties.get("name"),
-                          distance_m=round(f.distance_m, 1), evidence="shortest line from the proposal")
+                          distance_m=round(f.metres, 1), evidence="shortest line from the proposal")
                  for f, line in zip(drawn, lines, strict=True)]
     notes = []
     if len(found) > MAX_CONFLICT_FEATURES:
@@ -193,17 +193,17 @@ def run_receptor_distance(ctx: Context, rule: Rule) -> RuleOutcome:
             for z in zones:
                 ctx.evidence.append(z.to_feature({"role": "zone", "rule_id": rule.id}))
         else:
-            distance = rule.threshold
+            distance = rule.limit
             basis = "rule default distance: no consequence model applies to the inventory"
     else:
-        distance = rule.threshold
+        distance = rule.limit
         basis = ("rule default screening distance (no inventory given); GB/T 37243-2019 requires the consequence "
                  "method or a QRA against GB 36894-2018 — give the inventory for a consequence-based distance")
     found = [f for f in ctx.store.within(layer, ctx.proposal.geometry, distance)
              if (not classes or f.properties.get("receptor_class") in classes)]
     if ctx.proposal.kind == "park":
-        inside = [f for f in found if f.distance_m <= 0.0]
-        found = [f for f in found if f.distance_m > 0.0]
+        inside = [f for f in found if f.metres <= 0.0]
+        found = [f for f in found if f.metres > 0.0]
         if inside:
             notes.append(f"{len(inside)} protection target(s) inside the boundary are reported by the "
                          "'inside the park' rule")
@@ -254,7 +254,7 @@ def run_domino_outgoing(ctx: Context, rule: Rule) -> RuleOutcome:
         return RuleOutcome(rule, "not_evaluated", threshold=rule.threshold, threshold_unit=rule.unit,
                            notes=["not evaluated: no inventory given (the proposal's explosion radius needs the "
                                   "design maximum quantities)"])
-    radius, substance = explosion_radius_m(ctx, ctx.proposal.inventory, _domino_params(ctx, rule.threshold))
+    radius, substance = explosion_radius_m(ctx, ctx.proposal.inventory, _domino_params(ctx, rule.limit))
     if radius is None:
         return RuleOutcome(rule, "pass", 0.0, "m", "explosion radius of the proposal", rule.threshold, rule.unit,
                            "escalation overpressure",
@@ -274,7 +274,7 @@ def run_domino_outgoing(ctx: Context, rule: Rule) -> RuleOutcome:
 def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
     layer = rule.layers[0]
     search = float(rule.params.get("search_radius_m") or 5000.0)
-    params = _domino_params(ctx, rule.threshold)
+    params = _domino_params(ctx, rule.limit)
     offending: list[dict[str, Any]] = []
     conflicts: list[dict[str, Any]] = []
     notes: list[str] = []
@@ -288,14 +288,14 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
         if radius > search:
             notes.append(f"source {f.id}: explosion radius {radius:.0f} m exceeds the search radius {search:.0f} m; "
                          "raise params.search_radius_m")
-        if f.distance_m > radius:
+        if f.metres > radius:
             continue
-        margin = radius - f.distance_m
+        margin = radius - f.metres
         worst = margin if worst is None else max(worst, margin)
         offending.append(_ref(layer, f, distance_m=f.distance_m, explosion_radius_m=radius, substance=substance))
         if len(conflicts) < MAX_CONFLICT_FEATURES:
             conflicts.append(_feature(_line_between(f.geometry, ctx.proposal.geometry), layer=layer, id=f.id,
-                                      name=f.properties.get("name"), distance_m=round(f.distance_m, 1),
+                                      name=f.properties.get("name"), distance_m=round(f.metres, 1),
                                       explosion_radius_m=round(radius, 1), evidence="source → proposal"))
             conflicts.append(_feature(_zone_around(f.geometry, radius), layer=layer, id=f.id,
                                       name=f.properties.get("name"), explosion_radius_m=round(radius, 1),
@@ -309,7 +309,7 @@ def run_domino_incoming(ctx: Context, rule: Rule) -> RuleOutcome:
 
 
 def run_rescue_time(ctx: Context, rule: Rule) -> RuleOutcome:
-    team_type = rule.params.get("team_type")
+    team_type = str(rule.params.get("team_type") or "")
     standard, source = arrival_standard_min(team_type, ctx.standards)
     limit = rule.threshold if rule.threshold is not None else standard
     basis = (f"rule threshold ({limit:g} min)" if rule.threshold is not None
@@ -370,7 +370,7 @@ def run_min_area(ctx: Context, rule: Rule) -> RuleOutcome:
     area = ctx.proposal.area_km2()
     if area is None:
         return RuleOutcome(rule, "not_evaluated", notes=["not evaluated: a point has no area"])
-    return RuleOutcome(rule, judge(rule, area < rule.threshold), area, "km²", "geodesic area of the boundary",
+    return RuleOutcome(rule, judge(rule, area < rule.limit), area, "km²", "geodesic area of the boundary",
                        rule.threshold, rule.unit, "rule threshold (minimum)", method="geodesy.area_m2 (WGS84)")
 
 

@@ -1,0 +1,244 @@
+# ruff: noqa: F811 - the shared browser fixtures are imported from test_browser_maps and used as arguments
+"""Issue 18's journeys in Debian's Chromium at 1600×1000, 768×1024 and 390×844 (touch on the two small ones):
+
+* commander: D°M′S″ → the hazard there → exposure with the wind → rescue from the same source's popup, both
+  results on the map together (results as layers: toggled, listed) → the one-page brief PDF.
+
+Clicks go through the page as a person's would (mouse on the desktop, taps on touch screens); screenshots in
+artifacts/screenshots/journey18_*.png.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.request
+
+import pytest
+from test_browser_maps import Watched, browser, server, wait_js  # noqa: F401 - shared fixtures
+
+pytestmark = pytest.mark.browser
+
+SIZES = {
+    "desktop": {"viewport": {"width": 1600, "height": 1000}},
+    "tablet": {"viewport": {"width": 768, "height": 1024}, "has_touch": True, "is_mobile": True},
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True},
+}
+
+
+def _api(server, path):
+    return json.loads(urllib.request.urlopen(f"{server.url}{path}").read())
+
+
+@pytest.fixture(params=list(SIZES))
+def person(request, browser, server):
+    w = Watched(browser, (server.url,), **SIZES[request.param])
+    w.name = request.param
+    w.touch = request.param != "desktop"
+    w.page.goto(f"{server.url}/viewer")
+    w.page.wait_for_selector("body[data-ready='1']")
+    yield w
+    w.context.close()
+
+
+def _press(person, selector):
+    """Tap (touch screens) or click (desktop) the first visible element of ``selector``."""
+    page = person.page
+    loc = page.locator(selector).first
+    loc.scroll_into_view_if_needed()
+    page.wait_for_timeout(150)
+    if person.touch:
+        # in the bottom sheet the sticky handle may sit over an element scrolled to the top: scroll it clear
+        covered = loc.evaluate("""el => { const r = el.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2); return !(hit && el.contains(hit)); }""")
+        if covered:
+            page.evaluate("document.getElementById('side').scrollTop -= 70")
+            page.wait_for_timeout(100)
+        box = loc.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    else:
+        loc.click()
+
+
+def _press_at(person, x, y):
+    if person.touch:
+        person.page.touchscreen.tap(x, y)
+    else:
+        person.page.mouse.click(x, y)
+
+
+def _xy(page, lat, lon):
+    return page.evaluate("([lat, lon]) => { const p = viewer.map.latLngToContainerPoint([lat, lon]);"
+                         " const r = viewer.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+                         [lat, lon])
+
+
+def _open_panel(person):
+    if person.touch and person.page.evaluate("document.body.dataset.sheet") == "peek":
+        _press(person, "#sheet-toggle")
+        person.page.wait_for_timeout(400)
+
+
+def _dms(v, pos):
+    d = int(v)
+    m = int((v - d) * 60)
+    s = ((v - d) * 60 - m) * 60
+    return f"{d}°{m:02d}′{s:04.1f}″{pos}"
+
+
+def _sheet_top(page):
+    return page.evaluate("document.body.classList.contains('compact') ? document.getElementById('side')"
+                         ".getBoundingClientRect().top : window.innerHeight")
+
+
+def test_commander_dms_exposure_with_wind_rescue_both_on_the_map_then_brief(person, server, tmp_path):
+    import pypdf
+
+    page = person.page
+    hz = _api(server, "/collections/hazard_sources/items/1")
+    lon, lat = hz["geometry"]["coordinates"]
+    # the wind, in the scenario panel
+    _open_panel(person)
+    _press(person, "#panel-scenario summary")
+    page.select_option("#sc-weather", "custom")
+    page.fill("#sc-wind-from", "W")
+    page.fill("#sc-wind-speed", "3")
+    page.select_option("#sc-stability", "D")
+    # D°M′S″ in the go-to box
+    page.fill("#goto-text", f"{_dms(lat, 'N')} {_dms(lon, 'E')}")
+    _press(person, "#goto-form button")
+    page.wait_for_selector(".leaflet-popup .btn-incident")
+    assert page.evaluate("([lat, lon]) => viewer.map.getCenter().distanceTo([lat, lon])", [lat, lon]) < 5
+    # zoom in on the place (as a person would) and press the hazard marker
+    if person.touch:
+        page.evaluate("viewer.setSheet('peek')")
+    page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 17, {{ animate: false }})")
+    wait_js(page, "(() => { const l = viewer.state.layers.hazard_sources; return l && l.state === 'features'; })()")
+    page.wait_for_timeout(500)
+    _press_at(person, *_xy(page, lat, lon))
+    page.locator(".leaflet-popup .btn-exposure").wait_for()
+    page.wait_for_timeout(500)
+    _press(person, ".leaflet-popup .btn-exposure")
+    page.wait_for_selector("#result [data-kind='exposure'] table tr td")
+    sent = [u for u in person.requests if "/analysis/exposure/hazard_sources/1?" in u][-1]
+    assert "wind_dir_deg=270" in sent and "stability=D" in sent
+    page.wait_for_timeout(600)
+    # the source on the result layer keeps its action buttons: rescue from there
+    if person.touch:
+        page.evaluate("viewer.setSheet('peek')")
+        page.wait_for_timeout(400)
+    _press_at(person, *_xy(page, lat, lon))
+    page.locator(".leaflet-popup .btn-rescue").wait_for()
+    page.wait_for_timeout(500)
+    _press(person, ".leaflet-popup .btn-rescue")
+    page.wait_for_selector("#result [data-kind='rescue'] table tr td")
+    page.wait_for_timeout(800)
+    # both results listed and both on the map
+    results = page.evaluate("viewer.resultsList()")
+    assert [r["kind"] for r in results] == ["exposure", "rescue"] and all(r["visible"] for r in results)
+    assert page.locator("#results-list li").count() == 2
+    n_zones = page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length")
+    assert n_zones > 0 and page.locator(".leaflet-marker-pane .rm-role-team").count() > 0
+    person.shot(f"journey18_commander_{person.name}_both")
+    # hide the exposure: its zones leave the map, the teams stay; show it again
+    _open_panel(person)
+    box = page.locator("#results-list li[data-kind='exposure'] input[type=checkbox]")
+    _press(person, "#results-list li[data-kind='exposure'] input[type=checkbox]")
+    assert not box.is_checked()
+    assert page.locator(".leaflet-marker-pane .rm-role-team").count() > 0
+    _press(person, "#results-list li[data-kind='exposure'] input[type=checkbox]")
+    assert box.is_checked()
+    # back to the exposure's panel, then its one-page brief
+    _press(person, "#results-list li[data-kind='exposure'] .result-title")
+    page.wait_for_selector("#result [data-kind='exposure']")
+    assert page.locator("#result [data-kind='rescue']").count() == 0       # one panel at a time, never stale
+    with page.expect_download() as dl:
+        _press(person, "#export-brief")
+    path = tmp_path / "brief.pdf"
+    dl.value.save_as(path)
+    reader = pypdf.PdfReader(io.BytesIO(path.read_bytes()))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text().replace(" ", "").replace("\n", "")
+    assert "北京时间" in text and "风从windfrom270°" in text
+    rescue = page.evaluate("viewer.resultsList().length")
+    assert rescue == 2
+    teams = _api(server, "/analysis/rescue/nearest/hazard_sources/1?by=time&k=5")
+    for t in [f["properties"] for f in teams["features"] if f["properties"]["kind"] == "team"]:
+        assert t["name"].replace(" ", "") in text
+    page.wait_for_timeout(300)
+    person.shot(f"journey18_commander_{person.name}_brief")
+    person.check_clean()
+
+
+# -- control room: toast → decision package → acknowledge → brief ------------------------------------
+
+SENSOR_KEY, EDITOR_KEY = "j-sens0r", "j-ed1tor"
+
+
+@pytest.fixture(scope="module")
+def alarm_server(browser, sample_gpkg, tmp_path_factory):  # noqa: F811
+    import shutil
+
+    from conftest import ServerProcess
+
+    path = tmp_path_factory.mktemp("journey_alarm") / "sample.gpkg"
+    shutil.copyfile(sample_gpkg, path)
+    with ServerProcess({"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(path), "GIS_BASEMAP_URL": "",
+                        "GIS_API_KEYS": f"{SENSOR_KEY}:sensor,{EDITOR_KEY}:editor",
+                        "GIS_READ_REQUIRES_KEY": "false"}) as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_alarm_toast_package_acknowledge_brief(browser, alarm_server, size, tmp_path):
+    import time
+
+    import pypdf
+
+    w = Watched(browser, (alarm_server.url,), **SIZES[size])
+    w.name, w.touch = size, size != "desktop"
+    try:
+        page = w.page
+        page.goto(f"{alarm_server.url}/viewer")
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("body[data-monitoring='1']")
+        wait_js(page, "window.monitoring.state.connected === true")
+        sensors = _api(alarm_server, "/collections/sensors/items?kind=toxic_gas&limit=3")["features"]
+        sensor = sensors[list(SIZES).index(size)]                  # a sensor of its own per screen size
+        now = time.time()
+        rows = [{"sensor_id": sensor["id"], "time": now - 60 + 10 * i, "value": v}
+                for i, v in enumerate([20.0, 40.0, 70.0, 90.0, 130.0, 240.0])]
+        req = urllib.request.Request(f"{alarm_server.url}/monitoring/readings", data=json.dumps({"readings": rows}).encode(),
+                                     headers={"Content-Type": "application/json", "X-API-Key": SENSOR_KEY}, method="POST")
+        with urllib.request.urlopen(req, timeout=30) as r:
+            assert json.loads(r.read())["alarm_changes"][0]["kind"] == "open"
+        toast = page.wait_for_selector(".mon-toast[data-alarm]")
+        aid = int(toast.get_attribute("data-alarm"))
+        w.shot(f"journey18_alarm_{size}_toast")
+        _press(w, f".mon-toast[data-alarm='{aid}'] button.mon-open-package")
+        page.wait_for_selector("#mon-package .mon-teams tr:nth-child(2)")
+        # no stale result in the side panel
+        assert page.inner_text("#result").strip() == "" and "决策包" in page.inner_text("#status")
+        # acknowledge without a key: told what to do; with the editor key: acknowledged
+        _press(w, "#mon-package .mon-ack")
+        page.wait_for_selector("#mon-package .mon-msg.mon-bad")
+        assert "API key" in page.inner_text("#mon-package .mon-msg")
+        _open_panel(w)
+        _press(w, "#panel-key summary")
+        page.fill("#api-key", EDITOR_KEY)
+        _press(w, "#mon-package .mon-ack")
+        page.wait_for_selector("#mon-package .mon-msg:not(.mon-bad)")
+        assert _api(alarm_server, f"/monitoring/alarms/{aid}?package=false")["alarm"]["status"] == "acknowledged"
+        assert page.locator("#mon-package .mon-ack").is_disabled()
+        w.shot(f"journey18_alarm_{size}_acknowledged")
+        with page.expect_download() as dl:
+            _press(w, "#mon-package .mon-brief")
+        path = tmp_path / "alarm.pdf"
+        dl.value.save_as(path)
+        reader = pypdf.PdfReader(io.BytesIO(path.read_bytes()))
+        assert len(reader.pages) == 1
+        text = reader.pages[0].extract_text().replace(" ", "").replace("\n", "")
+        assert f"报警alarm#{aid}" in text and "北京时间" in text and "acknowledged" in text
+        w.check_clean()
+    finally:
+        w.context.close()

@@ -99,8 +99,13 @@ def test_ordinary_requests_are_not_affected(server):
     with urllib.request.urlopen(f"http://127.0.0.1:{server}/collections/rescue_teams/items?limit=2", timeout=30) as r:
         assert r.status == 200
     # a keep-alive connection with two requests, the second sent a little later
-    with socket.create_connection(("127.0.0.1", server), timeout=30) as s:
-        for _ in range(2):
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert s.recv(65536).startswith(b"HTTP/1.1 200")
-            time.sleep(1.0)
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    for _ in range(2):
+        conn.request("GET", "/healthz")
+        r = conn.getresponse()
+        assert r.status == 200
+        r.read()
+        time.sleep(1.0)
+    conn.close()

@@ -1,9 +1,10 @@
 """Benchmark: the service-layer work (issue 23) side by side with the code before it — no endpoint slower.
 
-The same data and the same clients are served by two checkouts in turn (uvicorn subprocesses, one worker):
-``--after`` (default: this checkout) and ``--before`` (default ``/work/wt/old23``, made with
-``git worktree add /work/wt/old23 071c749``, main before issue 23). Part 1, on both stores, one client at a
-time (latency without queueing), median of ``--n`` requests each:
+The same data is served by two checkouts at once (uvicorn subprocesses, one worker each): ``--after``
+(default: this checkout) and ``--before`` (default ``/work/wt/old23``, made with
+``git worktree add /work/wt/old23 071c749``, main before issue 23). One client sends each request to both,
+alternating which goes first, so a machine shared with other work loads both sides alike. Part 1, on both
+stores, median latency of ``--n`` requests of each kind:
 
 * items    ``GET /collections/hazard_sources/items?limit=20&offset=…``
 * nearest  ``GET /analysis/rescue/nearest?lon&lat&incident=fire&k=5`` (straight line)
@@ -58,25 +59,41 @@ def _path(kind: str, rng: np.random.Generator, n_hazards: int, n_parks: int) -> 
     return f"/analysis/risk/individual/hazard_sources/{int(rng.integers(1, n_hazards + 1))}"
 
 
-def latencies(port: int, kind: str, n: int, n_hazards: int, n_parks: int) -> tuple[list[float], int]:
-    """n requests of one kind, one after the other; (latencies s of the 200s, count of other statuses)."""
-    rng = np.random.default_rng(7)   # the same requests for both checkouts
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-    out, bad = [], 0
+def _get(conn: http.client.HTTPConnection, path: str) -> http.client.HTTPResponse:
+    conn.request("GET", path)
+    r = conn.getresponse()
+    r.read()
+    return r
+
+
+def latencies(ports: dict[str, int], kind: str, n: int, n_hazards: int, n_parks: int) -> tuple[dict, dict]:
+    """n requests of one kind, each sent to every server (alternating the order); per label the latencies (s)
+    of the 200s and the count of other statuses."""
+    rng = np.random.default_rng(7)
+    conns = {label: http.client.HTTPConnection("127.0.0.1", port, timeout=300) for label, port in ports.items()}
+    out: dict[str, list[float]] = {label: [] for label in ports}
+    bad = dict.fromkeys(ports, 0)
+    labels = list(ports)
     for i in range(n + 2):
         path = _path(kind, rng, n_hazards, n_parks)
-        t0 = time.perf_counter()
-        conn.request("GET", path)
-        r = conn.getresponse()
-        r.read()
-        dt = time.perf_counter() - t0
-        if i < 2:
-            continue   # warm-up (caches, first connection)
-        if r.status == 200:
-            out.append(dt)
-        else:
-            bad += 1
-    conn.close()
+        for label in (labels if i % 2 == 0 else labels[::-1]):
+            t0 = time.perf_counter()
+            try:
+                r = _get(conns[label], path)
+            except (http.client.RemoteDisconnected, ConnectionError):
+                # the server closed a keep-alive connection left idle while the other one worked: reconnect
+                conns[label] = http.client.HTTPConnection("127.0.0.1", ports[label], timeout=300)
+                t0 = time.perf_counter()
+                r = _get(conns[label], path)
+            dt = time.perf_counter() - t0
+            if i < 2:
+                continue   # warm-up (caches, first connection)
+            if r.status == 200:
+                out[label].append(dt)
+            else:
+                bad[label] += 1
+    for conn in conns.values():
+        conn.close()
     return out, bad
 
 
@@ -115,26 +132,22 @@ def main() -> None:
         build_sample(gpkg, scale=args.scale)
         print(f"\n{'store':<9} {'kind':<9} {'n':>4} {'before ms':>10} {'after ms':>10} {'after/before':>13}  non-200 b/a")
         for store in args.stores.split(","):
-            med: dict[str, dict[str, float]] = {}
-            n_ok: dict[str, int] = {}
-            bad: dict[str, dict[str, int]] = {}
+            servers = {}
             for label, code in codes.items():
-                env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": sa_url} if store == "postgis" else {}
+                env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": sa_url}
                 if store == "embedded":
                     copy = tmp / f"served_{label}.gpkg"
                     shutil.copyfile(gpkg, copy)
                     env = {"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(copy)}
-                with server(code, env) as srv:
-                    for kind in KINDS:
-                        n = max(5, int(args.n * SHARE[kind]))
-                        lat, nb = latencies(srv.port, kind, n, n_hazards, n_parks)
-                        med.setdefault(kind, {})[label] = 1000 * statistics.median(lat) if lat else float("nan")
-                        bad.setdefault(kind, {})[label] = nb
-                        n_ok[kind] = n
-            for kind in KINDS:
-                b, a = med[kind]["before"], med[kind]["after"]
-                print(f"{store:<9} {kind:<9} {n_ok[kind]:>4} {b:10.2f} {a:10.2f} {a / b:12.2f}×  "
-                      f"{bad[kind]['before']}/{bad[kind]['after']}")
+                servers[label] = server(code, env)
+            with servers["before"] as before, servers["after"] as after:
+                ports = {"before": before.port, "after": after.port}
+                for kind in KINDS:
+                    n = max(5, int(args.n * SHARE[kind]))
+                    lat, bad = latencies(ports, kind, n, n_hazards, n_parks)
+                    b, a = (1000 * statistics.median(lat[k]) if lat[k] else float("nan") for k in ("before", "after"))
+                    print(f"{store:<9} {kind:<9} {n:>4} {b:10.2f} {a:10.2f} {a / b:12.2f}×  "
+                          f"{bad['before']}/{bad['after']}", flush=True)
         if not args.no_knn:
             print("\nrescue ratio (PostGIS, straight line, 8 clients, 2000 requests, median of 3 rounds):")
             sql, params, probe = rescue_bench.capture_nearest_sql(args.dsn)

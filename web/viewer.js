@@ -9,6 +9,7 @@
  * This is the entry module: it wires the page to the modules in js/ (one job each) and publishes
  * the page's handle, window.viewer (state.js). */
 import { attributeTable } from './js/attributes.js';
+import { setupBatch } from './js/batch.js';
 import { setupBasemaps } from './js/basemaps.js';
 import { parseCoords } from './js/coords.js';
 import { $, esc, status } from './js/dom.js';
@@ -86,6 +87,7 @@ function start(config) {
     return '<option value="' + esc(i.key) + '">' + esc(i.zh + ' ' + i.en) + '</option>'; }).join('');
   if ((config.incidents || []).some(function (i) { return i.key === 'chemical'; })) { $('incident').value = 'chemical'; }
   setupDraw();
+  setupBatch();
   map.addControl(new MeasureControl());
   setupBasemaps(config);
   $('goto-form').addEventListener('submit', goTo);

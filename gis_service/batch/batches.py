@@ -67,18 +67,22 @@ def _work(parts: list[Partition], store: Store, reach_m: float, grid: str | None
     return [(p.key, LayerReceptors(frame.iloc[near(tree, p.bounds, reach_m)])) for p in parts]
 
 
-def _assemble(run_dir: Path, keys: list[str]) -> tuple[pd.DataFrame, list[str], list[str], int]:
-    frames, problems, warnings, widest = [], [], [], 0
+def _assemble(run_dir: Path, keys: list[str]) -> tuple[pd.DataFrame, list[str], list[str], dict[str, float]]:
+    """The partitions' records in id order, their problems and warnings, and the most any one partition needed:
+    receptors read and the peak memory of the process that ran it."""
+    frames, problems, warnings, widest, peak = [], [], [], 0, 0.0
     for key in keys:
         frame, meta = read_checkpoint(run_dir, key)
         frames.append(frame)
         problems += meta.get("problems", [])
         warnings += meta.get("warnings", [])
         widest = max(widest, int(meta.get("receptors_read", 0)))
+        peak = max(peak, float(meta.get("peak_rss_mb") or 0.0))
     records = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if len(records):
         records = records.sort_values("id", kind="stable").reset_index(drop=True)
-    return records, problems, warnings, widest
+    return records, problems, warnings, {"widest_partition_receptors": widest,
+                                         "worker_peak_rss_mb": round(peak, 1)}
 
 
 def _write_records(run_dir: Path, records: pd.DataFrame) -> None:
@@ -120,8 +124,7 @@ def regrade(store: Store, root: Path, scheduler: str, workers: int = 2, grid: st
                "by_grade": order_by_grade({str(k): int(v) for k, v in labels.value_counts().items()}),
                "changed_count": int((changed & ~both_null).sum()), "warnings": warnings[:100],
                "warnings_count": len(warnings), "people": "population grid" if grid else "receptors layer",
-               "people_note": PEOPLE_NOTE, **counts, "widest_partition_receptors": widest,
-               "scheduler": scheduler, "seconds": round(time.perf_counter() - t0, 3)}
+               "people_note": PEOPLE_NOTE, **counts, **widest, "scheduler": scheduler, "seconds": round(time.perf_counter() - t0, 3)}
     _finish(run_dir, summary, records)
     return BatchResult("regrade", run_dir, summary)
 
@@ -162,7 +165,7 @@ def qra(store: Store, root: Path, params: QraParams, scheduler: str, workers: in
                "province_fn_assessment": assess(points, params),
                "province_expected_deaths_per_year": float((freq * deaths).sum()),
                "max_ir_per_year": float(computed["max_ir_per_year"].max()) if len(computed) else 0.0,
-               "parameters": pdict, **counts, "widest_partition_receptors": widest, "scheduler": scheduler,
+               "parameters": pdict, **counts, **widest, "scheduler": scheduler,
                "method": "each installation alone, as GET /analysis/risk/individual/hazard_sources/{id}?societal=true; "
                          "province F-N = cumulative frequency of all installations' events (independent "
                          "installations; CCPS CPQRA 2000 §4.4.2)",

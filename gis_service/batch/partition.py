@@ -59,14 +59,17 @@ def partition_sources(frame: pd.DataFrame, size: float = TILE_DEG) -> list[Parti
         return []
     b = shapely.bounds(geoms)
     col, row = tile_of((b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2, size)
-    keys = np.array([tile_key(c, r) for c, r in zip(col, row, strict=True)])
+    code = col * 1_000_000 + row
+    order = np.argsort(code, kind="stable")
+    uniq, starts = np.unique(code[order], return_index=True)
+    ends = np.append(starts[1:], len(order))
     out = []
-    for key in sorted(set(keys.tolist())):
-        sel = keys == key
+    for c, s0, s1 in zip(uniq, starts, ends, strict=True):
+        sel = order[s0:s1]
         bb = b[sel]
-        out.append(Partition(key, frame.iloc[np.flatnonzero(sel)],
+        out.append(Partition(tile_key(c // 1_000_000, c % 1_000_000), frame.iloc[sel],
                              (float(bb[:, 0].min()), float(bb[:, 1].min()), float(bb[:, 2].max()), float(bb[:, 3].max()))))
-    return out
+    return sorted(out, key=lambda p: p.key)
 
 
 def near(tree: shapely.STRtree, bounds: tuple[float, float, float, float], metres: float) -> np.ndarray:

@@ -72,7 +72,7 @@ def write_checkpoint(run_dir: Path, key: str, out: dict[str, Any]) -> None:
     """The partition's records (and events), problems and warnings in one Parquet file, renamed into place."""
     frame: pd.DataFrame = out["records"]
     meta = {"problems": out.get("problems", []), "warnings": out.get("warnings", []),
-            "receptors_read": out.get("receptors_read", 0)}
+            "receptors_read": out.get("receptors_read", 0), "peak_rss_mb": out.get("peak_rss_mb")}
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                            b"gis_service": json.dumps(meta, ensure_ascii=False).encode()})

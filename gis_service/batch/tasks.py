@@ -53,6 +53,24 @@ REGRADE_COLUMNS = ["id", "S", "R", "alpha", "people_within_500m", "grade", "grad
                    "lon", "lat"]
 
 
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process's address space so far (a Dask worker's, when run on one), MiB:
+    ``VmHWM`` of /proc/self/status on Linux (reset by exec, so a spawned worker does not inherit its parent's
+    high-water mark as ``ru_maxrss`` does), else ``ru_maxrss``."""
+    import resource
+    import sys
+
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
 def _anchors(geoms) -> np.ndarray:
     return np.array([geodesy.anchor(g) for g in geoms], dtype=float).reshape(-1, 2)
 
@@ -69,7 +87,7 @@ def regrade_part(sources: pd.DataFrame, receptors: Receptors) -> dict[str, Any]:
     idx = [pos[int(i)] for i in frame["id"]]
     frame["lon"], frame["lat"] = ll[idx, 0] if idx else [], ll[idx, 1] if idx else []
     return {"records": frame, "problems": [f"{p.field}: {p.message}" for p in graded.problems],
-            "warnings": graded.warnings, "receptors_read": len(rec)}
+            "warnings": graded.warnings, "receptors_read": len(rec), "peak_rss_mb": peak_rss_mb()}
 
 
 QRA_LEVEL_COLUMNS = [f"area_m2_ir_{level:.0e}".replace("-0", "-") for level in IR_LEVELS]
@@ -138,7 +156,8 @@ def qra_part(sources: pd.DataFrame, receptors: Receptors, params: dict[str, Any]
     events = pd.DataFrame({"id": np.concatenate(ev_id) if ev_id else np.zeros(0, np.int64),
                            "frequency_per_year": np.concatenate(ev_f) if ev_f else np.zeros(0),
                            "deaths": np.concatenate(ev_n) if ev_n else np.zeros(0)})
-    return {"records": frame, "events": events, "problems": [], "warnings": [], "receptors_read": len(rec)}
+    return {"records": frame, "events": events, "problems": [], "warnings": [], "receptors_read": len(rec),
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def _int(v: Any) -> int | None:

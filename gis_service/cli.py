@@ -73,7 +73,6 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to bind"),
           port: int = typer.Option(8000, help="TCP port"),
           workers: int = typer.Option(1, help="uvicorn worker processes")):
     """Start the HTTP service (embedded store with the sample data unless GIS_STORE says otherwise)."""
-    import uvicorn
 
     settings = get_settings()
     ensure_sample(settings)
@@ -82,13 +81,16 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to bind"),
         err.print(f"{workers} workers share {settings.gpkg_path}: writes are coordinated by a file lock on this "
                   "machine; for several machines or replicas use GIS_STORE=postgis")
     # The service writes its own access log (request id, status, timing): uvicorn's would repeat each line.
+    # uvicorn with header and body read deadlines (GIS_HEADER_TIMEOUT_S, GIS_BODY_TIMEOUT_S): api/server.py
+    from .api import server
+
     if workers > 1:
-        uvicorn.run("gis_service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                    access_log=False)
+        server.run("gis_service.api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                   access_log=False)
     else:
         from .api.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, access_log=False)
+        server.run(create_app(settings), host=host, port=port, access_log=False)
 
 
 @app.command("init-db")

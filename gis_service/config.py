@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)
+    header_timeout_s: float = Field(10.0, ge=0.5, le=600, description="a client must send its request headers "
+                                    "within this (slow-header clients get 408 and are closed)")
+    body_timeout_s: float = Field(60.0, ge=0.5, le=3600, description="a client must send its request body within "
+                                  "this after the headers (slow-body clients get 408 and are closed)")
     db_deadline_s: float = Field(3.0, ge=0.3, le=60, description="PostGIS: a server that answers no liveness "
                                  "probe within this (frozen, hung) is answered with 503 until it does again")
     heavy_concurrency: int = Field(2, ge=1, le=64, description="analyses and maps running at once per worker; "

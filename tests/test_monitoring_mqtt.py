@@ -214,6 +214,7 @@ def test_broker_restart_mid_stream_loses_no_acknowledged_reading(layers, postgis
 
         stats = _run_outage(layers, url, broker, restart)
         assert stats.connects >= 2            # the worker did reconnect
+        assert stats.sessions_resumed >= 1    # …to the session it had (issue 24): clean_start=False + expiry
     finally:
         broker.destroy()
 

@@ -6,6 +6,7 @@ PostGIS "year 0 is out of range" and "Antipodal edge")."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -223,3 +224,126 @@ def test_unavailable_database_is_a_503_that_names_nothing(postgis_url):
             assert r.status_code == 503 and r.headers.get("retry-after"), (path, r.status_code, r.text[:300])
             for secret in ("secretuser", "secretdb", "127.0.0.1", str(port), "psycopg"):
                 assert secret not in r.text, (path, secret, r.text)
+
+
+# -- hardened edges (deliverable 5) -----------------------------------------------------------------
+
+@pytest.mark.parametrize("query", ["limit=1&limit=100000", "bbox=1,2,3,4&bbox=5,6,7,8&limit=2", "q=a&q=b",
+                                   "name=x&name=y"])
+def test_repeated_query_parameters_are_refused(client, query):
+    doc = refused(client.get(f"/collections/receptors/items?{query}"))
+    keys = [kv.split("=")[0] for kv in query.split("&")]
+    assert [p["field"] for p in doc["problems"]] == [k for k in dict.fromkeys(keys) if keys.count(k) > 1]
+    refused(client.get("/analysis/rescue/nearest?lon=125.5&lat=43.8&incident=chemical&k=1&k=50"), "k")
+
+
+def test_put_whose_body_id_differs_from_the_path_is_refused(client):
+    fid = first_id(client, "rescue_teams")
+    other = client.get("/collections/rescue_teams/items", params={"limit": 2}).json()["features"][1]["id"]
+    feat = client.get(f"/collections/rescue_teams/items/{fid}").json()
+    feat.pop("links", None)
+    before = dict(feat["properties"])
+    for wrong in (other, str(other), "abc", fid + 2**40):
+        r = client.put(f"/collections/rescue_teams/items/{fid}", json={**feat, "id": wrong,
+                       "properties": {**before, "name": "changed"}}, headers=EDITOR)
+        refused(r, "id")
+    assert client.get(f"/collections/rescue_teams/items/{fid}").json()["properties"]["name"] == before["name"]
+    for same in (fid, str(fid)):
+        r = client.put(f"/collections/rescue_teams/items/{fid}", json={**feat, "id": same}, headers=EDITOR)
+        assert r.status_code == 204, r.text[:300]
+    feat.pop("id")
+    assert client.put(f"/collections/rescue_teams/items/{fid}", json=feat, headers=EDITOR).status_code == 204
+
+
+def _two_layer_gpkg(path) -> bytes:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    for name, x in (("site_a", 125.30), ("site_b", 125.50)):
+        gpd.GeoDataFrame({"name": [name]}, geometry=[box(x, 43.90, x + 0.01, 43.91)], crs="EPSG:4326") \
+            .to_file(path, layer=name, driver="GPKG")
+    return path.read_bytes()
+
+
+def test_multi_layer_geopackage_proposal_asks_which_layer(client, tmp_path):
+    data = _two_layer_gpkg(tmp_path / "two.gpkg")
+    r = client.post("/viewer/proposal", files={"file": ("two.gpkg", data, "application/geopackage+sqlite3")})
+    doc = refused(r, "layer")
+    assert "site_a" in str(doc) and "site_b" in str(doc)
+    r = client.post("/viewer/proposal?layer=site_b", files={"file": ("two.gpkg", data, "application/geopackage+sqlite3")})
+    assert r.status_code == 200 and r.json()["properties"]["name"] == "site_b", r.text[:300]
+    refused(client.post("/viewer/proposal?layer=nope", files={"file": ("two.gpkg", data, "application/x-sqlite3")}),
+            "layer")
+
+
+def test_upload_and_item_writes_agree_on_the_legacy_crs_member(client):
+    sq = [[[13950000, 5450000], [13951000, 5450000], [13951000, 5451000], [13950000, 5451000], [13950000, 5450000]]]
+    feat = {"type": "Feature", "properties": {"name": "p", "level": "provincial"},
+            "geometry": {"type": "Polygon", "coordinates": sq}}
+    legacy = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "EPSG:3857"}},
+              "features": [feat]}
+    up = client.post("/viewer/proposal", files={"file": ("p.geojson", json.dumps(legacy).encode(), "application/geo+json")})
+    write = client.post("/collections/chemical_parks/items", json=legacy, headers=EDITOR)
+    assert up.status_code == write.status_code == 400, (up.text[:300], write.text[:300])
+    assert "3857" in up.text and "3857" in write.text
+    wgs = {**legacy, "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
+           "features": [{**feat, "geometry": {"type": "Polygon", "coordinates": [[[125.3, 43.9], [125.31, 43.9],
+                                                                                  [125.31, 43.91], [125.3, 43.9]]]}}]}
+    up = client.post("/viewer/proposal", files={"file": ("p.geojson", json.dumps(wgs).encode(), "application/geo+json")})
+    write = client.post("/collections/chemical_parks/items", json=wgs, headers=EDITOR)
+    assert up.status_code == 200 and write.status_code == 201, (up.text[:300], write.text[:300])
+
+
+def test_upload_errors_name_no_server_path(client):
+    for name, data in (("bad.gpkg", b"SQLite format 3\x00" + b"\x00" * 100), ("bad.zip", b"PK\x03\x04nonsense"),
+                       ("bad.geojson", b"{not json")):
+        r = client.post("/viewer/proposal", files={"file": (name, data, "application/octet-stream")})
+        refused(r, "file")
+        assert "/tmp" not in r.text and "upload." not in r.text and "/vsizip" not in r.text, r.text
+
+
+def test_geopackage_keeps_its_file_mode(catalog, dataset, tmp_path):
+    import os
+    import stat
+
+    from conftest import fill
+
+    from gis_service.stores.embedded import EmbeddedStore
+
+    path = tmp_path / "mode.gpkg"
+    store = EmbeddedStore(catalog, path)
+    store.init()
+    fill(store, catalog, dataset)
+    os.chmod(path, 0o640)
+    with TestClient(create_app(Settings(api_keys=KEYS), store=store), raise_server_exceptions=False) as c:
+        feat = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [125.3, 43.9]},
+                "properties": {"name": "t", "team_type": "hazmat", "personnel": 10, "on_duty": True}}
+        r = c.post("/collections/rescue_teams/items", json=feat, headers=EDITOR)
+        assert r.status_code == 201, r.text[:300]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    store.close()
+
+
+def test_docs_and_viewer_page_are_public_and_hold_no_data(catalog, dataset, tmp_path):
+    """With reads behind a key, the API description and the viewer page stay public (documented in the
+    README) and hold no feature; every data path needs the key."""
+    from conftest import fill
+
+    from gis_service.stores.base import Query
+    from gis_service.stores.embedded import EmbeddedStore
+
+    store = EmbeddedStore(catalog, tmp_path / "pub.gpkg")
+    store.init()
+    fill(store, catalog, dataset)
+    names = [f.properties["name"] for f in store.items("rescue_teams", Query(limit=5)).features]
+    with TestClient(create_app(Settings(api_keys=KEYS, read_requires_key=True), store=store),
+                    raise_server_exceptions=False) as c:
+        for path in ("/docs", "/openapi.json", "/viewer", "/healthz"):
+            r = c.get(path)
+            assert r.status_code == 200, (path, r.status_code)
+            assert not any(n in r.text for n in names), path
+        for path in ("/collections/rescue_teams/items", "/viewer/config.json", "/viewer/basemap/admin_areas",
+                     "/maps/overview", "/monitoring/sensors", "/analysis/rescue/nearest?lon=125&lat=43&incident=fire"):
+            assert c.get(path).status_code == 401, path
+            assert c.get(path, headers={"X-API-Key": "view-key"}).status_code < 400, path
+    store.close()

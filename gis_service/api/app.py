@@ -5,8 +5,8 @@ capability imports its router module here and adds it to the list); :data:`HEAVY
 every route waits for a heavy-request slot.
 
 Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
-:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`BodySizeLimit`, :class:`identity.ScopeMiddleware` (the caller's
-jurisdiction, read by both stores).
+:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`edges.RefuseRepeatedParams`, :class:`BodySizeLimit`,
+:class:`identity.ScopeMiddleware` (the caller's jurisdiction, read by both stores).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from . import (
     viewer,
 )
 from .deps import Heavy
+from .edges import RefuseRepeatedParams
 from .identity import ScopeMiddleware
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     errors.document_errors(app)
     app.add_middleware(ScopeMiddleware)  # innermost: the caller's jurisdiction for everything the request runs
     app.add_middleware(BodySizeLimit, limit=svc.settings.max_body_bytes)
+    app.add_middleware(RefuseRepeatedParams)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(errors.RequestContext)

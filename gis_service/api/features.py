@@ -20,7 +20,7 @@ from .. import cql2
 from .. import crs as crsmod
 from ..catalog import LayerSpec
 from ..config import Settings
-from ..geojson_io import parse_feature_body
+from ..geojson_io import parse_feature_body, parse_json
 from ..services.container import Services
 from ..services.layers import LayersService
 from ..stores.base import Feature, Query, WriteBatch
@@ -511,6 +511,20 @@ async def create(request: Request, layer: str = CollectionId, layers: LayersServ
     return _json({"created": ids, "count": len(ids)}, status=201, headers=headers)
 
 
+def _check_body_id(body: bytes, fid: int) -> None:
+    """A PUT replaces the feature of the path: a body ``id`` naming another feature is refused (400)
+    rather than silently ignored (the caller may have meant that other feature)."""
+    doc = parse_json(body)
+    if not isinstance(doc, dict) or doc.get("id") is None:
+        return
+    given = doc["id"]
+    same = (isinstance(given, int) and not isinstance(given, bool) and given == fid) or \
+        (isinstance(given, str) and given.strip().lstrip("-").isdigit() and int(given) == fid)
+    if not same:
+        raise ValidationFailed([Problem(None, "id", f"the body's id {str(given)[:40]!r} differs from the path's "
+                                        f"{fid}; PUT replaces the feature named in the path (omit id or make them equal)")])
+
+
 @router.put("/collections/{layer}/items/{fid}", status_code=204, summary="Replace a feature (editor role)",
             tags=["OGC API Features – writes"], response_class=Response,
             openapi_extra=geojson_body(False, "A GeoJSON Feature (RFC 7946, WGS84 lon/lat)."))
@@ -521,6 +535,7 @@ async def replace(layer: str, fid: FeatureId, request: Request, layers: LayersSe
 
     def work() -> None:
         spec = layers.spec(layer)
+        _check_body_id(body, fid)
         rows = validate_rows(spec, in_crs84(parse_feature_body(body, allow_collection=False), body_crs))
         layers.write(layer, WriteBatch(replaces={fid: rows[0]}))
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import orjson
-from fastapi import APIRouter, Depends, File, UploadFile
+from fastapi import APIRouter, Depends, File, Query, UploadFile
 from fastapi.responses import FileResponse, Response
 
 from .. import legend
@@ -94,11 +94,17 @@ UPLOAD = File(..., description="a .geojson/.json, a .zip holding a Shapefile, or
 
 @router.post("/viewer/proposal", response_model=FeatureCollection, summary="Read an uploaded proposal (GeoJSON, zipped Shapefile, GeoPackage)",
              tags=["Viewer"])
-def read_proposal(file: UploadFile = UPLOAD, svc: Services = Svc, _=Reader):
+def read_proposal(file: UploadFile = UPLOAD,
+                  layer: str | None = Query(None, max_length=200, pattern=r"^[^\x00]*$",
+                                            description="the layer to read from a file with several (a "
+                                            "GeoPackage); a file with several layers and none named is refused, "
+                                            "naming them"),
+                  svc: Services = Svc, _=Reader):
     """The uploaded file as one GeoJSON Feature in WGS84 (all features' geometries merged; the first
     feature's ``name`` kept) — ready for ``POST /analysis/siting``. Parsed with pyogrio (GDAL)."""
     data = file.file.read()
-    return Response(orjson.dumps(svc.siting.upload(file.filename or "", data)), media_type="application/geo+json")
+    return Response(orjson.dumps(svc.siting.upload(file.filename or "", data, layer)),
+                    media_type="application/geo+json")
 
 
 @router.get("/viewer/basemap/{layer}", response_model=PackedBasemap, summary="Offline basemap layer (simplified, packed)", tags=["Viewer"])

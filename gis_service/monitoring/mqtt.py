@@ -50,6 +50,7 @@ class WorkerStats:
     batches: int = 0
     retries: int = 0
     connects: int = 0
+    sessions_resumed: int = 0   # connects on which the broker still had our session (subscription, in-flight)
     rejected: Counter = field(default_factory=Counter)
     alarm_ops: int = 0
 
@@ -84,6 +85,7 @@ class IngestWorker:
             return
         self._gen += 1
         self.stats.connects += 1
+        self.stats.sessions_resumed += bool(flags.session_present)
         if not flags.session_present:
             client.subscribe(self.subscription, qos=1)
         log.info("MQTT connected to %s:%s (session %s), subscribed to %s", self.host, self.port,

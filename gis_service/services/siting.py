@@ -71,9 +71,10 @@ class SitingService:
         return proposal_from_geojson(body, self.store.catalog, kind=kind, repair=repair, max_area=self.max_area())
 
     @staticmethod
-    def upload(filename: str, data: bytes) -> dict[str, Any]:
-        """An uploaded proposal file (GeoJSON, zipped Shapefile, GeoPackage) as one WGS84 GeoJSON Feature."""
-        return proposal_feature(filename, data)
+    def upload(filename: str, data: bytes, layer: str | None = None) -> dict[str, Any]:
+        """An uploaded proposal file (GeoJSON, zipped Shapefile, GeoPackage) as one WGS84 GeoJSON Feature;
+        ``layer`` picks one layer of a file that holds several."""
+        return proposal_feature(filename, data, layer)
 
     # -- the checks ------------------------------------------------------------------------------
     def check(self, proposal: Proposal, rule_set: str | RuleSet | None = None,

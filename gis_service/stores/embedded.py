@@ -27,6 +27,7 @@ import math
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -419,6 +420,7 @@ class EmbeddedStore(Store):
         try:
             if self.path.exists():
                 shutil.copyfile(self.path, tmp)
+                _keep_owner_and_mode(self.path, tmp)   # mkstemp made it 0600: the swap must not change either
             else:
                 os.unlink(tmp)
             for name, data in changed.items():
@@ -427,6 +429,8 @@ class EmbeddedStore(Store):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
                                         geometry_type="Unknown", promote_to_multi=False)
             revisions = self._write_revisions(tmp, changed)
+            if not self.path.exists():
+                os.chmod(tmp, 0o666 & ~_umask())      # a new file gets the mode any new file would get
             if trail:
                 _append_audit(tmp, trail, {name: self.catalog[name].regulated for name in changed})
             os.replace(tmp, self.path)
@@ -760,3 +764,19 @@ class EmbeddedStore(Store):
             self._persist({layer: new})
             self._layers[layer] = new
             return ids.tolist()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _keep_owner_and_mode(original, copy: str) -> None:
+    """Give ``copy`` the permission bits (and, where allowed, the owner and group) of ``original``."""
+    st = os.stat(original)
+    os.chmod(copy, stat.S_IMODE(st.st_mode))
+    try:
+        os.chown(copy, st.st_uid, st.st_gid)
+    except (PermissionError, OSError):
+        pass  # not root: the file stays ours, as before the swap for a file we own

@@ -301,8 +301,10 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
     are reused within milliseconds and skip the check. A pool checkout waits at most the connect timeout."""
     options = f"-c statement_timeout={int(statement_timeout_s * 1000)}"
     connect_s = min(connect_timeout_s, max(2.0, deadline_s))  # libpq's smallest connect timeout is 2 s
+    # LIFO: the connection used last is reused first, so under steady load the same few stay warm (no
+    # ping) and only connections idle for longer than PING_IDLE_S are checked
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                           pool_timeout=max(1.0, connect_s),
+                           pool_timeout=max(1.0, connect_s), pool_use_lifo=True,
                            connect_args={"connect_timeout": max(2, round(connect_s)), "options": options})
     deadline = statement_timeout_s + max(1.0, connect_timeout_s)
     liveness = Liveness(_Probe(engine.url, connect_s), deadline_s)

@@ -116,6 +116,17 @@ class Liveness:
         with self._lock:
             self._ensure_thread()
 
+    def _probe_twice(self, step: float) -> None:
+        """A probe whose own connection was closed by the server (a restart, a terminated backend)
+        fails at once without saying anything about liveness: try once more on a fresh connection."""
+        t0 = time.monotonic()
+        try:
+            self.probe(step)
+        except Exception:  # noqa: BLE001
+            if time.monotonic() - t0 >= step * 0.9:
+                raise      # it timed out: the server did not answer
+            self.probe(step)
+
     def _ensure_thread(self) -> None:
         if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(target=self._run, name="db-liveness", daemon=True)
@@ -137,7 +148,7 @@ class Liveness:
             if not self.frozen and (not old or now - last_ok < step):
                 continue  # nothing overdue, or the server answered a moment ago
             try:
-                self.probe(step)
+                self._probe_twice(step)
                 last_ok = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - any failure to answer means "not live"
                 if not self.frozen:

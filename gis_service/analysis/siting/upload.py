@@ -19,7 +19,44 @@ def _refuse(msg: str) -> ValidationFailed:
     return ValidationFailed([Problem(None, "file", msg)])
 
 
-def proposal_feature(filename: str, data: bytes) -> dict[str, Any]:
+def _check_geojson_crs(data: bytes) -> None:
+    """A GeoJSON upload is judged like an item write: a legacy ``crs`` member naming anything but
+    WGS84/CGCS2000 is refused (GDAL would otherwise honour it and reproject silently)."""
+    import orjson
+
+    from ...geojson_io import check_crs_member
+
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return  # GDAL names the problem below
+    if isinstance(doc, dict):
+        try:
+            check_crs_member(doc)
+        except ValidationFailed as exc:
+            raise _refuse(exc.problems[0].message) from None
+
+
+def _layer_to_read(source: str, layer: str | None) -> str | None:
+    """The layer to read: ``layer`` if the file has it; the only layer; else refused, naming the layers."""
+    import pyogrio
+
+    try:
+        names = [str(n) for n in pyogrio.list_layers(source)[:, 0]]
+    except Exception:  # noqa: BLE001 - unreadable: read_dataframe names the problem
+        return layer
+    if layer is not None:
+        if layer not in names:
+            raise ValidationFailed([Problem(None, "layer", f"the file has no layer {layer[:100]!r}; its layers: "
+                                            f"{', '.join(names[:50])}")])
+        return layer
+    if len(names) > 1:
+        raise ValidationFailed([Problem(None, "layer", f"the file holds {len(names)} layers ({', '.join(names[:50])}); "
+                                        "say which one is the proposal with ?layer=NAME")])
+    return None
+
+
+def proposal_feature(filename: str, data: bytes, layer: str | None = None) -> dict[str, Any]:
     import pyogrio
 
     suffix = Path(filename).suffix.lower()
@@ -27,14 +64,19 @@ def proposal_feature(filename: str, data: bytes) -> dict[str, Any]:
         raise _refuse(f"unsupported file type {suffix or filename!r}; accepted: {', '.join(SUFFIXES)}")
     if not data:
         raise _refuse("the file is empty")
+    if suffix in (".geojson", ".json"):
+        _check_geojson_crs(data)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         source = f"/vsizip/{path}" if suffix == ".zip" else str(path)
+        chosen = _layer_to_read(source, layer)
         try:
-            frame = pyogrio.read_dataframe(source, max_features=MAX_FEATURES)
+            frame = pyogrio.read_dataframe(source, layer=chosen, max_features=MAX_FEATURES)
         except Exception as exc:  # noqa: BLE001 - GDAL's many error types: all mean "unreadable"
-            raise _refuse(f"cannot read the file as {suffix[1:]}: {str(exc)[:200]}") from None
+            # GDAL's message names the temporary path: the caller sees their own file name instead
+            why = str(exc).replace(source, filename[:100]).replace(str(path), filename[:100]).replace(tmp, "")
+            raise _refuse(f"cannot read the file as {suffix[1:]}: {why[:200]}") from None
     if frame.empty or frame.geometry.isna().all():
         raise _refuse("the file holds no features with a geometry")
     if frame.crs is None:

@@ -32,9 +32,10 @@ AUTH = [a.strip() for a in os.environ.get("GIS_FUZZ_AUTH", "editor").split(",") 
 HEAVY = re.compile(r"^/(maps/|analysis/siting|analysis/rescue/(isochrone|coverage)|analysis/grading/recompute)")
 
 
-# Never ends by itself (each valid example would hold a connection until its keep-alive timeout): its bad
-# input, replay, live delivery and end on disconnect are tested, bounded, in test_monitoring_api.py.
-UNBOUNDED = {("/monitoring/alarms/stream", "GET")}
+# Never end by themselves (each valid example would hold a connection until its keep-alive timeout or its
+# timeout_s, up to an hour): their bad input, replay, live delivery and end are tested, bounded, in
+# test_monitoring_api.py and test_incidents.py.
+UNBOUNDED = {("/monitoring/alarms/stream", "GET"), ("/incidents/stream", "GET")}
 
 
 def _operations() -> list[tuple[str, str]]:

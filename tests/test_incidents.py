@@ -152,6 +152,15 @@ def test_the_timeline_is_append_only_in_the_database(client):
     client.post(f"/incidents/{inc['id']}/close", json={}, headers=EDITOR)
 
 
+def test_the_stream_refuses_a_seq_beyond_its_column(client):
+    # the timeline's seq is a PostgreSQL integer: a larger `since` was a 500 inside the started stream (fuzz, PostGIS)
+    r = client.get("/incidents/stream", params={"since": 2**31, "timeout_s": 0.5})
+    assert r.status_code == 400 and "since" in r.text
+    for header in (str(2**40).encode(), "²".encode("latin-1"), b"12x"):              # an unusable Last-Event-ID is ignored, never a 500
+        r = client.get("/incidents/stream", params={"timeout_s": 0.5}, headers={"Last-Event-ID": header})
+        assert r.status_code == 200, (header, r.text[:200])
+
+
 def test_the_stream_carries_timeline_events(client):
     inc = _new(client)
     r = client.get("/incidents/stream", params={"since": 0, "timeout_s": 1.5})

@@ -113,8 +113,11 @@ class Close(BaseModel):
     note: str | None = Field(None, max_length=1000, pattern=NO_NUL)
 
 
+MAX_SEQ = 2**31 - 1   # ids and timeline seqs are PostgreSQL integer columns
+
+
 def _id(value: int, field: str = "incident_id") -> int:
-    if not 1 <= value <= 2**31 - 1:
+    if not 1 <= value <= MAX_SEQ:
         raise ApiError(404, field, f"no such {field.replace('_', ' ')} ({value})", code="NotFound")
     return value
 
@@ -141,12 +144,12 @@ def _sse(e: dict[str, Any]) -> bytes:
 @router.get("/stream", responses=EVENT_STREAM, summary="Timeline events of every incident as Server-Sent Events",
             response_class=StreamingResponse)
 async def stream(request: Request,
-                 since: int | None = Query(None, ge=0, le=2**62, description="replay events after this seq "
+                 since: int | None = Query(None, ge=0, le=MAX_SEQ, description="replay events after this seq "
                                            "(default: Last-Event-ID, else only new ones)"),
                  timeout_s: float = Query(3600, gt=0, le=3600, description="end the stream after this long"),
                  svc: Services = Svc, _=Reader):
     header = request.headers.get("last-event-id")
-    if since is None and header and header.isdigit():
+    if since is None and header and header.isascii() and header.isdigit() and int(header) <= MAX_SEQ:
         since = int(header)
     if since is None:
         latest = await _call(svc.incidents.events_after, 0, 1_000_000)

@@ -238,6 +238,9 @@ class ServerProcess:
             self.proc.wait(timeout=10)
         except Exception:  # noqa: BLE001
             self.proc.kill()
+        if exc[0] is not None:  # a failing test shows what the server said (pytest prints captured output)
+            self.log.seek(0)
+            print("---- server log ----\n" + self.log.read().decode(errors="replace")[-20000:])
         self.log.close()
 
 

@@ -9,12 +9,14 @@ bound parameter; every identifier comes from the catalogue.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -427,7 +429,16 @@ class PostGISStore(Store):
         while the database was down recovers by itself."""
         try:
             with self.engine.begin() as conn:
+                # one schema set-up at a time across processes: two workers starting together otherwise race on
+                # CREATE OR REPLACE FUNCTION ("tuple concurrently updated") and one worker dies at start
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"{SCHEMA}.init"})
                 self._as_caller(conn, local=True, role="none")
+                digest = self._setup_digest()
+                if self._setup_done(conn, digest, [t.name for t in self.metadata.sorted_tables if t.schema == SCHEMA]):
+                    # another process set up this very schema: no DDL (its exclusive locks would deadlock with
+                    # that process's writes)
+                    self._ready = True
+                    return
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
                 self.metadata.create_all(conn, checkfirst=True)
@@ -452,11 +463,31 @@ class PostGISStore(Store):
                     start = select(literal(name), func.count()).select_from(self.tables[name])
                     conn.execute(pg_insert(self.counts_table).from_select(["layer", "n"], start)
                                  .on_conflict_do_nothing(index_elements=["layer"]))
+                conn.execute(text(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.schema_setup (digest text PRIMARY KEY)"))
+                conn.execute(text(f"INSERT INTO {SCHEMA}.schema_setup VALUES (:d) ON CONFLICT DO NOTHING"),  # noqa: S608
+                             {"d": digest})
         except (OperationalError, InterfaceError) as exc:
             first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else exc
             raise StoreError(f"cannot reach PostGIS at {self.engine.url.render_as_string(hide_password=True)}: "
                              f"{first}") from exc
         self._ready = True
+
+    def _setup_digest(self) -> str:
+        """What :meth:`init` would create: this module's DDL and the catalogue's tables (any change → set up again)."""
+        tables = [(t.fullname, [(c.name, str(c.type)) for c in t.columns]) for t in self.metadata.sorted_tables]
+        regulated = sorted(name for name in self.tables if self.spec(name).regulated)
+        source = Path(__file__).read_bytes() + Path(access.__file__).read_bytes()
+        return hashlib.sha256(source + repr((tables, regulated)).encode()).hexdigest()
+
+    @staticmethod
+    def _setup_done(conn: Any, digest: str, tables: list[str]) -> bool:
+        """The marker of this digest is there and so is every table (a drop of tables alone sets up again)."""
+        exists = conn.execute(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": f"{SCHEMA}.schema_setup"}).scalar()
+        present = conn.execute(text("SELECT count(*) FROM pg_tables WHERE schemaname = :s AND tablename = ANY(:n)"),
+                               {"s": SCHEMA, "n": tables}).scalar()
+        return bool(exists) and present == len(set(tables)) and conn.execute(
+            text(f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.schema_setup WHERE digest = :d)"),  # noqa: S608
+            {"d": digest}).scalar()
 
     def ping(self) -> None:
         """Raise unless the database answers (opening the store first if it never was)."""
@@ -474,6 +505,7 @@ class PostGISStore(Store):
         with self.engine.begin() as conn:
             self._as_caller(conn, local=True, role="none")
             self.metadata.drop_all(conn, checkfirst=True)
+            conn.execute(text(f"DROP TABLE IF EXISTS {SCHEMA}.schema_setup"))
 
     def _start_code_counts(self, conn, name: str) -> None:
         """Per-code counts of a layer: triggers first, then the rows counted once (identifiers from the catalogue)."""

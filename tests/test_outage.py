@@ -169,6 +169,14 @@ DEADLINE_S = 3.0
 SLACK_S = 1.5   # scheduling on a busy 2-core machine, the HTTP round trip
 
 
+def _first_answers(load: Load, within_s: float = 15) -> None:
+    """Let the clients run 2 s after their first answers (a busy machine may take longer to answer the first)."""
+    deadline = time.monotonic() + within_s
+    while not load.results and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)
+
+
 def _deadline_server(pg) -> ServerProcess:
     """Timeouts far above the deadline (as in production: 5 s connect, 30 s statements), so only the
     liveness deadline can explain a fast answer."""
@@ -187,7 +195,7 @@ def test_frozen_database_answers_503_within_the_deadline(cluster, catalog, datas
     _fill(cluster, catalog, dataset)
     with _deadline_server(cluster) as srv:
         with Load(srv.url, paths=paths) as load:
-            time.sleep(2)
+            _first_answers(load)
             assert load.results and all(r[2] == 200 for r in load.results), load.results[:3]
             frozen = time.monotonic()
             cluster.freeze()
@@ -198,7 +206,7 @@ def test_frozen_database_answers_503_within_the_deadline(cluster, catalog, datas
                     r = http.get(paths[0])
                     fresh = time.monotonic() - t0
                     assert r.status_code == 503 and int(r.headers["retry-after"]) > 0, r.text
-                    assert fresh < 1.0, f"a request during a known freeze took {fresh:.1f} s"
+                    assert fresh < SLACK_S, f"a request during a known freeze took {fresh:.1f} s"
             finally:
                 cluster.thaw()
             thawed = time.monotonic()
@@ -217,7 +225,7 @@ def test_restart_then_request_gets_no_503(cluster, catalog, dataset, paths):
     _fill(cluster, catalog, dataset)
     with _deadline_server(cluster) as srv:
         with Load(srv.url, clients=6, paths=paths) as load:  # six clients at once: several pooled connections
-            time.sleep(2)
+            _first_answers(load)
         assert load.results and all(r[2] == 200 for r in load.results), load.results[:3]
         cluster.stop()
         cluster.start()     # every pooled connection is now dead

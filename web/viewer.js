@@ -9,6 +9,7 @@
  * This is the entry module: it wires the page to the modules in js/ (one job each) and publishes
  * the page's handle, window.viewer (state.js). */
 import { attributeTable } from './js/attributes.js';
+import { setupJurisdiction } from './js/audit.js';
 import { setupBatch } from './js/batch.js';
 import { setupBasemaps } from './js/basemaps.js';
 import { parseCoords } from './js/coords.js';
@@ -88,6 +89,7 @@ function start(config) {
   if ((config.incidents || []).some(function (i) { return i.key === 'chemical'; })) { $('incident').value = 'chemical'; }
   setupDraw();
   setupBatch();
+  setupJurisdiction();
   map.addControl(new MeasureControl());
   setupBasemaps(config);
   $('goto-form').addEventListener('submit', goTo);

@@ -192,6 +192,20 @@ class LayersService:
                 out[i] = code
         return out
 
+    def admin_name(self, jurisdiction: str) -> str | None:
+        """The name of the admin area whose code is ``jurisdiction`` (a normalised prefix such as '2201'), or None."""
+        if "admin_areas" not in self.catalog or not jurisdiction:
+            return None
+
+        def build():
+            with access.unrestricted():
+                frame = self.store.frame("admin_areas", columns=["code", "name"])
+            return {str(c): n for c, n in zip(frame["code"].tolist(), frame["name"].tolist(), strict=True)
+                    if c is not None}
+
+        names = self._cached(("admin_names", self.store.revision("admin_areas")), build)
+        return names.get(jurisdiction.ljust(6, "0"))
+
     def _admin_index(self) -> tuple[shapely.STRtree, list[str | None]]:
         """STRtree of the admin areas and their codes, cached by the layer's revision (shared: read by all)."""
         layer = "admin_areas"

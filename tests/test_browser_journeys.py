@@ -242,3 +242,99 @@ def test_alarm_toast_package_acknowledge_brief(browser, alarm_server, size, tmp_
         w.check_clean()
     finally:
         w.context.close()
+
+
+# -- planner: upload with inventory → siting with QRA → PDF ------------------------------------------
+
+def _proposal_file(server, path):
+    """A footprint 1 km east of hazard source 1 (residents within the QRA's reach): one feature with an inventory
+    list, one with the flat columns substance / quantity_t — the two ways a file carries an inventory."""
+    lon, lat = _api(server, "/collections/hazard_sources/items/1")["geometry"]["coordinates"]
+    lon += 0.01
+
+    def sq(x, y, d=0.001):
+        return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}
+
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": sq(lon, lat),
+         "properties": {"name": "液氯罐区 chlorine tank farm", "unit_type": "storage",
+                        "inventory": [{"substance": "chlorine", "quantity_t": 20}]}},
+        {"type": "Feature", "geometry": sq(lon + 0.0005, lat), "properties": {"substance": "氨", "quantity_t": 50}}]},
+        ensure_ascii=False))
+    return lon, lat
+
+
+def test_planner_upload_with_inventory_siting_with_qra_then_pdf(person, server, tmp_path):
+    import pypdf
+
+    page = person.page
+    src = tmp_path / "proposal.geojson"
+    _proposal_file(server, src)
+    _open_panel(person)
+    _press(person, "#panel-siting summary")
+    page.set_input_files("#proposal-file", str(src))          # the planner picks the file
+    page.wait_for_selector("#result [data-kind='siting'] .rm-verdict")
+    # the file's inventory is in the form, and the check ran the QRA with it
+    rows = page.evaluate("""Array.from(document.querySelectorAll('#inv-rows .inv-row')).map(tr =>
+        [tr.querySelector('.inv-substance').value, tr.querySelector('.inv-q').value, tr.querySelector('.inv-cond').textContent])""")
+    assert [r[:2] for r in rows] == [["chlorine", "20"], ["氨", "50"]], rows
+    assert "加压液化" in rows[0][2] and "bar" in rows[0][2]           # the QRA's storage condition shown
+    assert page.input_value("#siting-kind") == "installation"
+    meta = page.evaluate("viewer.state.result.metadata")
+    rule = next(r for r in meta["rules"] if r["id"] == "external_safety_distance")
+    assert rule["measured"]["unit"] == "ratio" and rule["societal"]
+    assert page.locator("#result [data-kind='siting'] .risk-fn-chart svg").count() == 1
+    assert "氯 Chlorine 20 t" in page.inner_text("#result .siting-inventory")
+    assert page.evaluate("viewer.state.result.features.filter(f => f.properties.kind === 'risk').length") >= 1
+    page.wait_for_timeout(600)
+    person.shot(f"journey18_planner_{person.name}_qra")
+    # the planner adds propane in the form and checks again
+    _press(person, "#inv-add")
+    last = page.locator("#inv-rows .inv-row").last
+    last.locator(".inv-substance").fill("propane")
+    last.locator(".inv-q").fill("30")
+    n_before = len(person.requests)
+    _press(person, "#siting-run")
+    wait_js(page, "(() => { const el = document.querySelector('#result .siting-inventory');"
+                  " return !!el && el.textContent.includes('丙烷'); })()")
+    assert len(page.evaluate("viewer.state.analysis.feature.properties.inventory")) == 3
+    assert any("/analysis/siting" in u for u in person.requests[n_before:])
+    assert page.locator("#results-list li[data-kind='siting']").count() == 1      # the re-check replaced it
+    # the PDF report with the inventory and the QRA's F-N curve
+    with page.expect_download() as dl:
+        _press(person, "#export-pdf")
+    path = tmp_path / "siting.pdf"
+    dl.value.save_as(path)
+    text = " ".join("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(path.read_bytes())).pages).split())
+    assert "定量风险评价输入 QRA input" in text and "氯 Chlorine" in text and "丙烷" in text
+    assert "社会风险 Societal risk (F-N)" in text and "GB 36894" in text
+    page.wait_for_timeout(300)
+    person.shot(f"journey18_planner_{person.name}_pdf")
+    person.check_clean()
+
+
+def test_planner_file_without_inventory_is_told_what_to_do(browser, server, tmp_path):
+    w = Watched(browser, (server.url,), **SIZES["phone"])
+    w.name, w.touch = "phone", True
+    try:
+        page = w.page
+        page.goto(f"{server.url}/viewer")
+        page.wait_for_selector("body[data-ready='1']")
+        lon, lat = _api(server, "/collections/hazard_sources/items/1")["geometry"]["coordinates"]
+        src = tmp_path / "bare.geojson"
+        src.write_text(json.dumps({"type": "Feature", "properties": {"name": "只有边界", "kind": "installation"},
+                                   "geometry": {"type": "Polygon", "coordinates": [[[lon + 0.01, lat], [lon + 0.011, lat],
+                                                [lon + 0.011, lat + 0.001], [lon + 0.01, lat]]]}}))
+        _open_panel(w)
+        _press(w, "#panel-siting summary")
+        page.set_input_files("#proposal-file", str(src))
+        page.wait_for_selector("#result [data-kind='siting'] .rm-verdict")
+        note = page.inner_text("#inv-note")
+        assert "没有存量" in note and "screening distance" in note and "Check proposal" in note
+        rule = next(r for r in page.evaluate("viewer.state.result.metadata.rules") if r["id"] == "external_safety_distance")
+        assert rule["measured"]["unit"] == "m"
+        page.locator("#inv-note").scroll_into_view_if_needed()
+        w.shot("journey18_planner_phone_no_inventory")
+        w.check_clean()
+    finally:
+        w.context.close()

@@ -87,15 +87,46 @@ def siting_report(fc: dict[str, Any], context: ContextSource | None = None, font
     fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"], font_path=font),
                            paragraphs=_fn_text(r["societal"]))
                    for r in rules if isinstance(r.get("societal"), dict)]
+    inv_sections = _inventory_sections((proposal or {}).get("properties") or {})
     return Report(
         title=f"选址检查报告 Siting check — {name}",
         subtitle=f"规则集 rule set: {rs_text or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
         sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
                           image_png=render_png(fc, context, font_path=font)),
+                  *inv_sections,
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
                   *fn_sections,
                   Section("判定规则 Verdict rule", paragraphs=_strings(meta.get("verdict_rule")))])
+
+
+def _substance_label(name: Any) -> str:
+    """中文 English of a known substance; the given name otherwise."""
+    from ..models.substances import find
+
+    sub = find(str(name)) if name else None
+    return f"{sub.name_zh} {sub.name_en}" if sub else str(name or "—")
+
+
+UNIT_TYPE_LABELS = {"storage": "储存单元 storage unit", "production": "生产装置 production (process) unit"}
+
+
+def _inventory_sections(proposal: dict[str, Any]) -> list[Section]:
+    """The proposal's inventory as the QRA used it (design maximum quantities), or a line saying there is none."""
+    inv = proposal.get("inventory") or []
+    if proposal.get("kind") == "park" and not inv:
+        return []
+    if not inv:
+        return [Section("危险化学品存量 Inventory", paragraphs=[
+            "未提供存量：外部安全防护距离按筛查距离判定（非标准值）。 No inventory given: the external safety "
+            "distance was judged by the screening distance (not from a standard); give the inventory for a QRA."])]
+    unit = UNIT_TYPE_LABELS.get(proposal.get("unit_type") or "storage", "—")
+    rows = [[_substance_label(i.get("substance")), _fmt(i.get("quantity_t"), 1), _fmt(i.get("operating_temp_c"), 0),
+             i.get("containment") or "—", i.get("cas") or "—"] for i in inv if isinstance(i, dict)]
+    table = Table(["物质 substance", "设计最大量 q t", "操作温度 °C", "围护 containment", "CAS"], rows,
+                  [0.34, 0.18, 0.16, 0.16, 0.16])
+    return [Section("危险化学品存量 Inventory (定量风险评价输入 QRA input)",
+                    paragraphs=[f"单元类型 unit type: {unit}"], table=table)]
 
 
 def _fn_text(fn: dict[str, Any]) -> list[str]:

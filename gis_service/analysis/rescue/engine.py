@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -292,25 +293,81 @@ def _coverage_types(store: Store, layers: Sequence[str], incident: str | None, m
     return inc_of, types_of, all_types, limit_s
 
 
-def _sweep_teams(g: RoadGraph, teams, xy: np.ndarray, limit_s: dict[str, float], by_road: tuple[dict, dict],
-                 by_line: tuple[dict, dict]) -> None:
-    """For every target, keep the fastest team by road and the nearest by straight line, per team type
-    (updates the arrays in ``by_road`` = (eta s, team id) and ``by_line`` = (metres, team id) in place)."""
-    best, best_team = by_road
-    near_d, near_id = by_line
-    n = len(xy)
-    target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
+@dataclass
+class CoverageSweep:
+    """Per target point and capable team type: the fastest team by road (``best`` s, ``best_team`` id; inf / -1
+    beyond ``COVERAGE_HORIZON`` × the standard) and the nearest by straight line (``near_d`` m, ``near_id``)."""
+
+    best: dict[str, np.ndarray]
+    best_team: dict[str, np.ndarray]
+    near_d: dict[str, np.ndarray]
+    near_id: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls, n: int, types: Sequence[str]) -> CoverageSweep:
+        return cls({t: np.full(n, np.inf) for t in types}, {t: np.full(n, -1, dtype=np.int64) for t in types},
+                   {t: np.full(n, np.inf) for t in types}, {t: np.full(n, -1, dtype=np.int64) for t in types})
+
+
+@dataclass
+class CoverageTargets:
+    """Every hazard feature of the coverage layers as one target set (representative points)."""
+
+    layers: tuple[str, ...]
+    frames: list[tuple[str, Any]]
+    pts: np.ndarray
+    layer_of: np.ndarray
+    xy: np.ndarray
+
+
+def coverage_targets(store: Store, layers: Sequence[str] = COVERAGE_LAYERS) -> CoverageTargets:
+    frames = [(layer, store.frame(layer, ["name", "county"])) for layer in layers]
+    pts = np.concatenate([np.asarray([representative_point(x) for x in fr.geometry.to_numpy()], dtype=object)
+                          for _, fr in frames]) if frames else np.zeros(0, dtype=object)
+    layer_of = np.concatenate([np.full(len(fr), layer, dtype=object) for layer, fr in frames]) if frames \
+        else np.zeros(0, dtype=object)
+    xy = shapely.get_coordinates(pts) if len(pts) else np.zeros((0, 2))
+    return CoverageTargets(tuple(layers), frames, pts, layer_of, xy)
+
+
+def sweep_road(g: RoadGraph, teams, xy: np.ndarray, limit_s: Mapping[str, float], sweep: CoverageSweep) -> None:
+    """For every target, keep the fastest team by road per team type (in place; teams in frame order, the first
+    of equal times kept): one bounded forward Dijkstra per team to all targets."""
+    if not g.n_arcs or not len(xy) or not len(teams):
+        return
+    target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True)
     t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
     for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
-        if target_snap is not None:
-            tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
-                             with_distance=False, main_component_only=True)
-            better = tt.eta_s < best[ttype]
-            best[ttype][better] = tt.eta_s[better]
-            best_team[ttype][better] = fid
-        d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
-        closer = d < near_d[ttype]
-        near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+        tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
+                         with_distance=False, main_component_only=True)
+        better = tt.eta_s < sweep.best[ttype]
+        sweep.best[ttype][better] = tt.eta_s[better]
+        sweep.best_team[ttype][better] = fid
+
+
+def sweep_line(teams, xy: np.ndarray, sweep: CoverageSweep, rows: np.ndarray | None = None) -> None:
+    """For every target (or the target positions ``rows``), keep the nearest team by straight line per team type
+    (in place; the first of equal distances kept)."""
+    rows = np.arange(len(xy)) if rows is None else rows
+    n = len(rows)
+    if not n or not len(teams):
+        return
+    t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
+    for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
+        d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[rows, 0], xy[rows, 1])
+        nd = sweep.near_d[ttype]
+        closer = d < nd[rows]
+        nd[rows[closer]], sweep.near_id[ttype][rows[closer]] = d[closer], fid
+
+
+def coverage_setup(store: Store, incident: str | None = None, minutes: float | None = None, *,
+                   layers: Sequence[str] = COVERAGE_LAYERS, on_duty_only: bool = True, min_personnel: int = 0,
+                   standards: Mapping[str, float] | None = None):
+    """What a coverage run needs before the sweep: (incident types per layer, capable team types per layer, all
+    of them, time limit s per type, the capable teams)."""
+    inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
+    teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
+    return inc_of, types_of, all_types, limit_s, teams
 
 
 def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
@@ -321,63 +378,90 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
     tailings_dam, goaf_areas → goaf); else that incident type for every layer.
     """
-    inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
+    inc_of, types_of, all_types, limit_s, teams = coverage_setup(
+        store, incident, minutes, layers=layers, on_duty_only=on_duty_only, min_personnel=min_personnel,
+        standards=standards)
     g = _need_graph(graph)
+    targets = coverage_targets(store, layers)
+    sweep = CoverageSweep.empty(len(targets.pts), all_types)
+    if len(targets.pts) and len(teams):
+        sweep_road(g, teams, targets.xy, limit_s, sweep)
+        sweep_line(teams, targets.xy, sweep)
+    return coverage_report(store, targets, sweep, inc_of, types_of, all_types, limit_s, teams, incident, minutes,
+                           standards, g)
 
-    # all hazard features of all layers, one target set
-    frames = []
-    for layer in layers:
-        fr = store.frame(layer, ["name", "county"])
-        frames.append((layer, fr))
-    pts = np.concatenate([np.asarray([representative_point(x) for x in fr.geometry.to_numpy()], dtype=object)
-                          for _, fr in frames]) if frames else np.zeros(0, dtype=object)
-    layer_of = np.concatenate([np.full(len(fr), layer, dtype=object) for layer, fr in frames])
-    n = len(pts)
-    xy = shapely.get_coordinates(pts) if n else np.zeros((0, 2))
-    best = {t: np.full(n, np.inf) for t in all_types}
-    best_team = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
-    near_d = {t: np.full(n, np.inf) for t in all_types}
-    near_id = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
-    teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
-    if n and len(teams):
-        _sweep_teams(g, teams, xy, limit_s, (best, best_team), (near_d, near_id))
 
-    covered = np.zeros(n, dtype=bool)
-    for layer in layers:
-        sel = layer_of == layer
+def covered_mask(targets: CoverageTargets, sweep: CoverageSweep, types_of: Mapping[str, list[str]],
+                 limit_s: Mapping[str, float]) -> np.ndarray:
+    """True where at least one capable team of the target's layer arrives within its type's limit."""
+    covered = np.zeros(len(targets.pts), dtype=bool)
+    for layer in targets.layers:
+        sel = targets.layer_of == layer
         for t in types_of[layer]:
-            covered[sel] |= best[t][sel] <= limit_s[t] + 1e-9
+            covered[sel] |= sweep.best[t][sel] <= limit_s[t] + 1e-9
+    return covered
 
+
+def target_counties(store: Store, targets: CoverageTargets) -> np.ndarray:
+    """The county of each target: its own attribute, else the admin_areas county polygon it lies in."""
+    frames, pts = targets.frames, targets.pts
     county = np.concatenate([fr["county"].to_numpy(dtype=object) for _, fr in frames]) if frames else np.zeros(0)
     missing = np.array([c is None or (isinstance(c, float) and math.isnan(c)) or c == "" for c in county], dtype=bool)
     if missing.any():
         county[missing] = _county_lookup(store, pts[missing])
-    county = np.array(["未知 unknown" if c is None else c for c in county], dtype=object)
+    return np.array(["未知 unknown" if c is None else c for c in county], dtype=object)
+
+
+@dataclass
+class TargetProperties:
+    """The properties of one target's coverage answer (a gap feature's ``properties``; the batch's record)."""
+
+    targets: CoverageTargets
+    sweep: CoverageSweep
+    county: np.ndarray
+    names: np.ndarray
+    ids: np.ndarray
+    inc_of: Mapping[str, Sequence[str]]
+    types_of: Mapping[str, list[str]]
+    limit_s: Mapping[str, float]
+    team_name: Mapping[int, Any]
+
+    def __call__(self, i: int) -> dict[str, Any]:
+        layer, sw = self.targets.layer_of[i], self.sweep
+        per_type = {}
+        for t in self.types_of[layer]:
+            eta = sw.best[t][i]
+            per_type[t] = {"best_eta_min": round(eta / 60.0, 2) if np.isfinite(eta) else None,
+                           "standard_min": round(self.limit_s[t] / 60.0, 2),
+                           "team_id": int(sw.best_team[t][i]) if sw.best_team[t][i] >= 0 else None}
+        etas = [v["best_eta_min"] for v in per_type.values() if v["best_eta_min"] is not None]
+        nt = min(self.types_of[layer], key=lambda t: sw.near_d[t][i])
+        nd, nid = sw.near_d[nt][i], int(sw.near_id[nt][i])
+        return {"layer": layer, "feature_id": int(self.ids[i]), "name": self.names[i],
+                "county": self.county[i], "incident": ",".join(self.inc_of[layer]),
+                "capable_team_types": self.types_of[layer],
+                "best_eta_min": min(etas) if etas else None, "by_team_type": per_type,
+                "nearest_team_id": nid if nid >= 0 else None,
+                "nearest_team_name": self.team_name.get(nid),
+                "nearest_team_distance_m": round(float(nd), 1) if np.isfinite(nd) else None}
+
+
+def coverage_report(store: Store, targets: CoverageTargets, sweep: CoverageSweep, inc_of, types_of, all_types,
+                    limit_s, teams, incident: str | None, minutes: float | None,
+                    standards: Mapping[str, float] | None, g: RoadGraph) -> CoverageReport:
+    """The gaps (GeoJSON) and the county summary from a finished sweep."""
+    layers, frames, pts, layer_of = targets.layers, targets.frames, targets.pts, targets.layer_of
+    n = len(pts)
+    covered = covered_mask(targets, sweep, types_of, limit_s)
+    county = target_counties(store, targets)
     names = np.concatenate([fr["name"].to_numpy(dtype=object) for _, fr in frames]) if frames else np.zeros(0)
     ids = np.concatenate([fr.index.to_numpy() for _, fr in frames]) if frames else np.zeros(0, dtype=np.int64)
     geoms = np.concatenate([fr.geometry.to_numpy() for _, fr in frames]) if frames else np.zeros(0, dtype=object)
-    team_name = teams["name"].to_dict() if len(teams) else {}
 
-    gaps = []
-    for i in np.flatnonzero(~covered).tolist():
-        layer = layer_of[i]
-        per_type = {}
-        for t in types_of[layer]:
-            eta = best[t][i]
-            per_type[t] = {"best_eta_min": round(eta / 60.0, 2) if np.isfinite(eta) else None,
-                           "standard_min": round(limit_s[t] / 60.0, 2),
-                           "team_id": int(best_team[t][i]) if best_team[t][i] >= 0 else None}
-        etas = [v["best_eta_min"] for v in per_type.values() if v["best_eta_min"] is not None]
-        nt = min(types_of[layer], key=lambda t: near_d[t][i])
-        nd, nid = near_d[nt][i], int(near_id[nt][i])
-        gaps.append({"type": "Feature", "id": f"{layer}-{int(ids[i])}", "geometry": _rounded(geoms[i]),
-                     "properties": {"layer": layer, "feature_id": int(ids[i]), "name": names[i],
-                                    "county": county[i], "incident": ",".join(inc_of[layer]),
-                                    "capable_team_types": types_of[layer],
-                                    "best_eta_min": min(etas) if etas else None, "by_team_type": per_type,
-                                    "nearest_team_id": nid if nid >= 0 else None,
-                                    "nearest_team_name": team_name.get(nid),
-                                    "nearest_team_distance_m": round(float(nd), 1) if np.isfinite(nd) else None}})
+    props = TargetProperties(targets, sweep, county, names, ids, inc_of, types_of, limit_s,
+                             teams["name"].to_dict() if len(teams) else {})
+    gaps = [{"type": "Feature", "id": f"{layer_of[i]}-{int(ids[i])}", "geometry": _rounded(geoms[i]),
+             "properties": props(i)} for i in np.flatnonzero(~covered).tolist()]
 
     summary: dict[str, dict[str, Any]] = {}
     for i in range(n):

@@ -11,6 +11,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from ...models.rescue_standards import capabilities
+from ..borders import BorderNote
 from .inputs import (
     COVERAGE_HORIZON,
     COVERAGE_LAYERS,
@@ -42,6 +43,8 @@ class TeamHit:
     reachable: bool | None = None
     meets_standard: bool | None = None
     route: BaseGeometry | None = None
+    admin_code: str | None = None               # the team's jurisdiction (GB/T 2260)
+    other_jurisdiction: bool | None = None      # outside the incident's (None: the incident lies in no admin area)
 
     def properties(self, rank: int) -> dict[str, Any]:
         p: dict[str, Any] = {
@@ -49,7 +52,8 @@ class TeamHit:
             "team_type_zh": TEAM_TYPE_ZH.get(self.team_type, self.team_type), "personnel": self.personnel,
             "on_duty": self.on_duty, "county": self.county, "distance_m": round(self.distance_m, 1),
             "bearing_deg": round(self.bearing_deg, 1), "standard_min": self.standard_min,
-            "standard_source": self.standard_source,
+            "standard_source": self.standard_source, "admin_code": self.admin_code,
+            "other_jurisdiction": self.other_jurisdiction,
         }
         if self.reachable is not None:
             p.update(reachable=self.reachable,
@@ -72,6 +76,7 @@ class RescueAnswer:
     standards: dict[str, dict[str, Any]] = field(default_factory=dict)
     filters: dict[str, Any] = field(default_factory=dict)
     network: str | None = None
+    border: BorderNote | None = None            # crossing a border: teams of other jurisdictions (issue 20)
 
     def metadata(self) -> dict[str, Any]:
         caps = capabilities()
@@ -88,6 +93,8 @@ class RescueAnswer:
                       "standard_min": "minutes"},
             "limitations": LIMITATIONS,
         }
+        if self.border is not None:
+            meta["border"] = self.border.to_dict()
         if self.by == "time":
             meta["method"] = ROUTING_NOTE
             meta["network"] = self.network

@@ -36,7 +36,7 @@ def test_rescue_names_teams_of_another_county(province):
     lon, lat = EDGE - 0.02, 43.25                  # in 220102, 1.6 km from 220103
     with access.scoped("220102"):                  # a county caller: rescue still looks across the border
         answer = svc.rescue.nearest(lon, lat, "chemical", k=8)
-    doc = answer.to_feature_collection()
+    doc = answer.to_dict()
     border = doc["metadata"]["border"]
     assert border["incident_admin_code"] == "220102" and border["subject"] == "team"
     teams = [f["properties"] for f in doc["features"] if f["properties"]["kind"] == "team"]
@@ -56,7 +56,7 @@ def test_rescue_names_teams_of_another_county(province):
 def test_rescue_within_one_county_says_no_crossing(province):
     svc, _ = province
     answer = svc.rescue.nearest(125.25, 43.25, "chemical", k=1)      # the middle of 220102, its own team nearest
-    border = answer.to_feature_collection()["metadata"]["border"]
+    border = answer.to_dict()["metadata"]["border"]
     assert border["crosses"] is False and border["note_zh"] is None and border["other_jurisdictions"] == []
 
 

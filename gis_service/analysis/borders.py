@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import shapely
+from pydantic import BaseModel, Field
 from shapely.geometry.base import BaseGeometry
 
 
@@ -64,6 +65,23 @@ class AdminAreas:
     def name(self, code: str) -> str | None:
         return self.names[self.codes.index(code)] if code in self.codes else None
 
+class OtherJurisdiction(BaseModel):
+    code: str = Field(..., description="GB/T 2260 admin code")
+    name: str | None
+
+
+class BorderInfo(BaseModel):
+    """``metadata.border`` of a rescue or exposure answer: whether it crosses the incident's jurisdiction."""
+
+    subject: Literal["team", "zone"] = Field(..., description="what crosses: teams (rescue) or zones (exposure)")
+    crosses: bool
+    incident_admin_code: str | None = Field(..., description="the finest admin area holding the incident or source")
+    incident_area: str | None
+    other_jurisdictions: list[OtherJurisdiction]
+    note_zh: str | None = Field(..., description="the note for people (null when nothing crosses)")
+    note_en: str | None
+
+
 @dataclass
 class BorderNote:
     """Whether an answer crosses the incident's jurisdiction, and into which areas. ``subject`` is what crosses:
@@ -99,11 +117,14 @@ class BorderNote:
                     "are dispatched through their own jurisdiction's emergency office")
         return f"crossing a border: the source lies in {self.incident_code}; its zones reach {codes}"
 
+    def model(self) -> BorderInfo:
+        return BorderInfo(subject="team" if self.subject == "team" else "zone", crosses=self.crosses,
+                          incident_admin_code=self.incident_code, incident_area=self.incident_area,
+                          other_jurisdictions=[OtherJurisdiction(code=c, name=n) for c, n in self.others],
+                          note_zh=self.note_zh(), note_en=self.note_en())
+
     def to_dict(self) -> dict[str, Any]:
-        return {"subject": self.subject, "crosses": self.crosses, "incident_admin_code": self.incident_code,
-                "incident_area": self.incident_area,
-                "other_jurisdictions": [{"code": c, "name": n} for c, n in self.others],
-                "note_zh": self.note_zh(), "note_en": self.note_en()}
+        return self.model().model_dump(mode="json")
 
 
 def team_border(areas: AdminAreas, incident: BaseGeometry, team_codes: Iterable[str | None]) -> BorderNote:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -84,7 +83,7 @@ from .base import (
     bbox_parts,
     row_feature,
 )
-from .watchdog import WATCHDOG, Liveness, _shutdown
+from .watchdog import WATCHDOG, Liveness, SelectOneProbe
 
 log = logging.getLogger(__name__)
 
@@ -326,7 +325,8 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
                            pool_timeout=max(1.0, connect_s), pool_use_lifo=True,
                            connect_args={"connect_timeout": max(2, round(connect_s)), "options": options})
     deadline = statement_timeout_s + max(1.0, connect_timeout_s)
-    liveness = Liveness(_Probe(engine.url, connect_s), deadline_s)
+    liveness = Liveness(SelectOneProbe(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                                        connect_s), deadline_s)
     engine.liveness = liveness  # type: ignore[attr-defined]  # for tests and /readyz
 
     @event.listens_for(engine, "do_connect")
@@ -379,29 +379,6 @@ def _ping(dbapi_conn, liveness: Liveness) -> None:
                 dbapi_conn.rollback()
     except (psycopg.Error, OSError) as exc:
         raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
-
-
-class _Probe:
-    """``SELECT 1`` on a connection of its own, cut off after ``timeout_s`` (see :class:`.watchdog.Liveness`)."""
-
-    def __init__(self, url, connect_s: float):
-        self.url = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.connect_s = connect_s
-        self.conn: psycopg.Connection | None = None
-
-    def __call__(self, timeout_s: float) -> None:
-        if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(2, round(self.connect_s)))
-        timer = threading.Timer(timeout_s, _shutdown, (self.conn.pgconn.socket,))
-        timer.start()
-        try:
-            self.conn.execute("SELECT 1")
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
-        finally:
-            timer.cancel()
 
 
 def _fd(conn) -> int | None:

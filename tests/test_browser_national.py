@@ -69,9 +69,9 @@ def _screen_xy(page, lat, lon):
 
 def _view(page, lat, lon, z):
     """Set the view and wait until its tiles are drawn (VectorGrid's 'load')."""
-    loads = page.evaluate("viewer.tiles.loads")
     page.evaluate(f"() => {{ viewer.map.setView([{lat}, {lon}], {z}, {{ animate: false }}); }}")
-    wait_js(page, f"() => viewer.tiles.loads > {loads}", 90)
+    page.wait_for_timeout(100)
+    wait_js(page, "() => viewer.tilesIdle()", 90)
     page.wait_for_timeout(300)
 
 

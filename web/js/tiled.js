@@ -23,6 +23,7 @@ var styleCache = {};     // name + zoom -> the Leaflet path options
 var basemapStyles = {};  // name -> style(properties, zoom) the offline basemap draws the layer with
 
 export var stats = viewer.tiles = { requested: 0, loaded: 0, failed: 0, firstLoadMs: null, loads: 0 };
+viewer.tilesIdle = function () { return !grid || !grid._map || !grid.isLoading(); };   // every tile in view drawn
 
 export function isTiled(meta) {
   var t = state.config && state.config.tiles;

@@ -242,3 +242,196 @@ def test_alarm_toast_package_acknowledge_brief(browser, alarm_server, size, tmp_
         w.check_clean()
     finally:
         w.context.close()
+
+
+# -- planner: upload with inventory → siting with QRA → PDF ------------------------------------------
+
+def _proposal_file(server, path):
+    """A footprint 1 km east of hazard source 1 (residents within the QRA's reach): one feature with an inventory
+    list, one with the flat columns substance / quantity_t — the two ways a file carries an inventory."""
+    lon, lat = _api(server, "/collections/hazard_sources/items/1")["geometry"]["coordinates"]
+    lon += 0.01
+
+    def sq(x, y, d=0.001):
+        return {"type": "Polygon", "coordinates": [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]}
+
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": sq(lon, lat),
+         "properties": {"name": "液氯罐区 chlorine tank farm", "unit_type": "storage",
+                        "inventory": [{"substance": "chlorine", "quantity_t": 20}]}},
+        {"type": "Feature", "geometry": sq(lon + 0.0005, lat), "properties": {"substance": "氨", "quantity_t": 50}}]},
+        ensure_ascii=False))
+    return lon, lat
+
+
+def test_planner_upload_with_inventory_siting_with_qra_then_pdf(person, server, tmp_path):
+    import pypdf
+
+    page = person.page
+    src = tmp_path / "proposal.geojson"
+    _proposal_file(server, src)
+    _open_panel(person)
+    _press(person, "#panel-siting summary")
+    page.set_input_files("#proposal-file", str(src))          # the planner picks the file
+    page.wait_for_selector("#result [data-kind='siting'] .rm-verdict")
+    # the file's inventory is in the form, and the check ran the QRA with it
+    rows = page.evaluate("""Array.from(document.querySelectorAll('#inv-rows .inv-row')).map(tr =>
+        [tr.querySelector('.inv-substance').value, tr.querySelector('.inv-q').value, tr.querySelector('.inv-cond').textContent])""")
+    assert [r[:2] for r in rows] == [["chlorine", "20"], ["氨", "50"]], rows
+    assert "加压液化" in rows[0][2] and "bar" in rows[0][2]           # the QRA's storage condition shown
+    assert page.input_value("#siting-kind") == "installation"
+    meta = page.evaluate("viewer.state.result.metadata")
+    rule = next(r for r in meta["rules"] if r["id"] == "external_safety_distance")
+    assert rule["measured"]["unit"] == "ratio" and rule["societal"]
+    assert page.locator("#result [data-kind='siting'] .risk-fn-chart svg").count() == 1
+    assert "氯 Chlorine 20 t" in page.inner_text("#result .siting-inventory")
+    assert page.evaluate("viewer.state.result.features.filter(f => f.properties.kind === 'risk').length") >= 1
+    page.wait_for_timeout(600)
+    person.shot(f"journey18_planner_{person.name}_qra")
+    # the planner adds propane in the form and checks again
+    _press(person, "#inv-add")
+    last = page.locator("#inv-rows .inv-row").last
+    last.locator(".inv-substance").fill("propane")
+    last.locator(".inv-q").fill("30")
+    n_before = len(person.requests)
+    _press(person, "#siting-run")
+    wait_js(page, "(() => { const el = document.querySelector('#result .siting-inventory');"
+                  " return !!el && el.textContent.includes('丙烷'); })()")
+    assert len(page.evaluate("viewer.state.analysis.feature.properties.inventory")) == 3
+    assert any("/analysis/siting" in u for u in person.requests[n_before:])
+    assert page.locator("#results-list li[data-kind='siting']").count() == 1      # the re-check replaced it
+    # the PDF report with the inventory and the QRA's F-N curve
+    with page.expect_download() as dl:
+        _press(person, "#export-pdf")
+    path = tmp_path / "siting.pdf"
+    dl.value.save_as(path)
+    text = " ".join("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(path.read_bytes())).pages).split())
+    assert "定量风险评价输入 QRA input" in text and "氯 Chlorine" in text and "丙烷" in text
+    assert "社会风险 Societal risk (F-N)" in text and "GB 36894" in text
+    page.wait_for_timeout(300)
+    person.shot(f"journey18_planner_{person.name}_pdf")
+    person.check_clean()
+
+
+def test_planner_file_without_inventory_is_told_what_to_do(browser, server, tmp_path):
+    w = Watched(browser, (server.url,), **SIZES["phone"])
+    w.name, w.touch = "phone", True
+    try:
+        page = w.page
+        page.goto(f"{server.url}/viewer")
+        page.wait_for_selector("body[data-ready='1']")
+        lon, lat = _api(server, "/collections/hazard_sources/items/1")["geometry"]["coordinates"]
+        src = tmp_path / "bare.geojson"
+        src.write_text(json.dumps({"type": "Feature", "properties": {"name": "只有边界", "kind": "installation"},
+                                   "geometry": {"type": "Polygon", "coordinates": [[[lon + 0.01, lat], [lon + 0.011, lat],
+                                                [lon + 0.011, lat + 0.001], [lon + 0.01, lat]]]}}))
+        _open_panel(w)
+        _press(w, "#panel-siting summary")
+        page.set_input_files("#proposal-file", str(src))
+        page.wait_for_selector("#result [data-kind='siting'] .rm-verdict")
+        note = page.inner_text("#inv-note")
+        assert "没有存量" in note and "screening distance" in note and "Check proposal" in note
+        rule = next(r for r in page.evaluate("viewer.state.result.metadata.rules") if r["id"] == "external_safety_distance")
+        assert rule["measured"]["unit"] == "m"
+        page.locator("#inv-note").scroll_into_view_if_needed()
+        w.shot("journey18_planner_phone_no_inventory")
+        w.check_clean()
+    finally:
+        w.context.close()
+
+
+# -- viewer: search a city → legend → filtered attribute table → export ------------------------------
+
+def test_viewer_search_city_legend_filtered_table_export(person, server, tmp_path):
+    import csv
+    import urllib.parse
+
+    page = person.page
+    # search "长春": the city (an admin area, prefecture level) comes first, before schools and stores named after it
+    _open_panel(person)
+    page.fill("#search-text", "长春")
+    _press(person, "#search-form button")
+    page.wait_for_selector("#search-results li")
+    items = page.locator("#search-results li").all_inner_texts()
+    assert items[0].startswith("长春市 — 行政区划") and "地级" in items[0], items[:3]
+    assert len(items) > 5                                    # and the other features follow
+    _press(person, "#search-results li")
+    page.wait_for_selector(".leaflet-popup .rm-popup-title")
+    assert page.inner_text(".leaflet-popup .rm-popup-title") == "长春市"
+    city = _api(server, "/collections/admin_areas/items?limit=1&q=" + urllib.parse.quote("长春市"))["features"][0]
+    from shapely.geometry import shape
+    c = shape(city["geometry"]).centroid
+    wait_js(page, f"viewer.map.getBounds().contains([{c.y}, {c.x}])")
+    page.wait_for_timeout(500)
+    person.shot(f"journey18_viewer_{person.name}_search")
+    # the legend: folded on touch screens, opened with a tap; a row per layer on the map
+    legend = page.locator("#viewer-legend")
+    if "rm-folded" in (legend.get_attribute("class") or ""):
+        if person.touch:
+            page.evaluate("viewer.setSheet('peek')")
+            page.wait_for_timeout(300)
+        _press(person, "#viewer-legend .rm-legend-title")
+    rows = page.locator("#viewer-legend .rm-legend-row[data-layer]").all_inner_texts()
+    assert "重大危险源 Major hazard sources" in rows and "救援队伍 Rescue teams" in rows, rows
+    assert legend.is_visible()
+    person.shot(f"journey18_viewer_{person.name}_legend")
+    # the attribute table: full width, every row by server paging, filtered on the queryables
+    _open_panel(person)
+    _press(person, "#panel-layers summary") if not page.locator("button[data-table='hazard_sources']").is_visible() else None
+    _press(person, "button[data-table='hazard_sources']")
+    sheet = page.locator("#attr-sheet")
+    page.wait_for_selector("#attr-sheet .attr-table tr[data-id]")
+    total = _api(server, "/collections/hazard_sources/items?limit=1")["numberMatched"]
+    assert f"共 {total} 条" in page.inner_text("#attr-sheet .attr-count")
+    box = sheet.bounding_box()
+    assert box["x"] == 0 and abs(box["width"] - page.viewport_size["width"]) < 2      # full width
+    assert page.locator("#attr-sheet .attr-table tr[data-id]").count() == 50
+    _press(person, "#attr-sheet .attr-next")
+    wait_js(page, "document.querySelector('#attr-sheet .attr-range').textContent.startsWith('第 51–100')")
+    ids_page2 = page.evaluate("Array.from(document.querySelectorAll('#attr-sheet tr[data-id]')).map(r => +r.dataset.id)")
+    api_page2 = [f["id"] for f in _api(server, "/collections/hazard_sources/items?limit=50&offset=50&properties=name")["features"]]
+    assert ids_page2 == api_page2
+    # filter: county = 龙潭区 and unit type = storage (the queryables' enum as a select)
+    _press(person, "#attr-sheet .attr-add")
+    cond = page.locator("#attr-sheet .attr-cond").nth(0)
+    cond.locator(".attr-prop").select_option("county")
+    cond.locator(".attr-value").fill("龙潭区")
+    _press(person, "#attr-sheet .attr-add")
+    cond2 = page.locator("#attr-sheet .attr-cond").nth(1)
+    cond2.locator(".attr-prop").select_option("unit_type")
+    cond2.locator(".attr-value").select_option("storage")
+    _press(person, "#attr-sheet .attr-apply")
+    cql = "county = '龙潭区' AND unit_type = 'storage'"
+    want = _api(server, "/collections/hazard_sources/items?limit=1000&filter=" + urllib.parse.quote(cql))
+    n = want["numberMatched"]
+    assert 0 < n < total
+    wait_js(page, f"document.querySelector('#attr-sheet .attr-count').textContent.includes('共 {n} 条')")
+    cells = page.locator("#attr-sheet .attr-table tr[data-id]")
+    assert cells.count() == min(n, 50)
+    assert all("龙潭区" in cells.nth(i).inner_text() for i in range(cells.count()))
+    assert any("filter=" in u and "cql2-text" in u for u in person.requests)
+    page.wait_for_timeout(300)
+    person.shot(f"journey18_viewer_{person.name}_table")
+    # export the filtered rows: CSV (the service's f=csv of the selection) and GeoJSON
+    with page.expect_download() as dl:
+        _press(person, "#attr-sheet .attr-export-csv")
+    path = tmp_path / "rows.csv"
+    dl.value.save_as(path)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == n and {r["county"] for r in table} == {"龙潭区"} and {r["unit_type"] for r in table} == {"storage"}
+    with page.expect_download() as dl:
+        _press(person, "#attr-sheet .attr-export-geojson")
+    gj = tmp_path / "rows.geojson"
+    dl.value.save_as(gj)
+    doc = json.loads(gj.read_text())
+    assert doc["type"] == "FeatureCollection" and sorted(f["id"] for f in doc["features"]) == sorted(f["id"] for f in want["features"])
+    # a row zooms to its feature, clear of the table
+    _press(person, "#attr-sheet .attr-table tr[data-id]")
+    fid = int(page.locator("#attr-sheet .attr-table tr[data-id]").first.get_attribute("data-id"))
+    lon, lat = _api(server, f"/collections/hazard_sources/items/{fid}")["geometry"]["coordinates"]
+    page.wait_for_timeout(900)
+    x, y = _xy(page, lat, lon)
+    assert 0 <= x <= page.viewport_size["width"] and 0 <= y < sheet.bounding_box()["y"], (x, y)
+    person.shot(f"journey18_viewer_{person.name}_zoomed")
+    person.check_clean()

@@ -9,6 +9,7 @@
  * This is the entry module: it wires the page to the modules in js/ (one job each) and publishes
  * the page's handle, window.viewer (state.js). */
 import { attributeTable } from './js/attributes.js';
+import { setupJurisdiction } from './js/audit.js';
 import { setupBatch } from './js/batch.js';
 import { setupBasemaps } from './js/basemaps.js';
 import { parseCoords } from './js/coords.js';
@@ -32,7 +33,8 @@ import { nearestRescue, runRescue } from './js/rescue.js';
 import { risk } from './js/risk.js';
 import { setScenario, skyNote, stabilityFromSky, windFrom } from './js/scenario.js';
 import { search } from './js/search.js';
-import { setupDraw, siting, sitingPark, uploadProposal } from './js/siting.js';
+import { setupInventory } from './js/inventory.js';
+import { setupDraw, siting, sitingPark, sitingWithInventory, uploadProposal } from './js/siting.js';
 import { map, state, viewer } from './js/state.js';
 
 Object.assign(viewer, {
@@ -63,7 +65,7 @@ function restore(h) {
   if (a.type === 'exposure') { setScenario(a.params); return exposure(a.layer, a.id, a.params, true); }
   if (a.type === 'siting_park') { return sitingPark(a.id, true); }
   if (a.type === 'risk') { return risk(a, true); }
-  if (a.type === 'siting') { $('siting-kind').value = a.kind || 'park'; return siting(a.feature, true); }
+  if (a.type === 'siting') { $('siting-kind').value = a.kind || 'park'; return sitingWithInventory(a.feature, true); }
   return Promise.resolve();
 }
 
@@ -87,7 +89,9 @@ function start(config) {
     return '<option value="' + esc(i.key) + '">' + esc(i.zh + ' ' + i.en) + '</option>'; }).join('');
   if ((config.incidents || []).some(function (i) { return i.key === 'chemical'; })) { $('incident').value = 'chemical'; }
   setupDraw();
+  setupInventory(config);
   setupBatch();
+  setupJurisdiction();
   map.addControl(new MeasureControl());
   setupBasemaps(config);
   $('goto-form').addEventListener('submit', goTo);
@@ -100,6 +104,10 @@ function start(config) {
   setupPrint();
   $('copy-link').addEventListener('click', copyLink);
   $('proposal-file').addEventListener('change', function (ev) { uploadProposal(ev.target.files[0]); });
+  $('siting-run').addEventListener('click', function () {
+    if (state.proposal) { siting(state.proposal, true); }
+    else { status('先画出或上传方案 first draw or upload a proposal', true); }
+  });
   $('proposal-download').addEventListener('click', function () {
     if (state.proposal) { download('proposal.geojson', new Blob([JSON.stringify(state.proposal)], { type: 'application/geo+json' })); }
   });

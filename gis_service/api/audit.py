@@ -8,6 +8,9 @@
 - ``GET /collections/{layer}/changes?since=<seq>&limit=`` — the change feed another instance or a GIS tool
   follows (``gis-service sync``): each write's seq, action, id and the feature after it; ``next`` is the cursor.
 
+- ``GET /identity`` — the caller as the service sees it: subject, role, jurisdiction and its admin area's name,
+  whether it may edit (the viewer's jurisdiction badge; it greys what the caller may not edit).
+
 Every answer holds only what the caller's jurisdiction may see (the stores filter the trail as they filter
 features; on PostGIS by row-level security).
 """
@@ -18,17 +21,19 @@ from datetime import datetime
 from typing import Literal
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi import Query as Param
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from .. import access
+from ..config import ROLES
 from ..services.container import Services
 from ..stores.base import AuditQuery
-from .deps import Editor, Reader, Svc
+from .deps import Editor, Reader, Svc, caller_identity
 from .errors import ApiError
 from .params import INT64_MAX, NO_NUL, FeatureId
-from .schemas import AuditTrail, ChangeFeed, FeatureHistory, Restored
+from .schemas import AuditTrail, CallerScope, ChangeFeed, FeatureHistory, Restored
 
 router = APIRouter(tags=["Audit trail 审计"])
 
@@ -73,6 +78,8 @@ async def audit(from_: str | None = Param(None, alias="from", max_length=40, pat
                 fid: int | None = Param(None, alias="id", ge=1, le=INT64_MAX),
                 after: int = Param(0, ge=0, le=INT64_MAX, description="only records after this seq (paging)"),
                 limit: int = Param(100, ge=1, le=1000), svc: Services = Svc, _=Reader):
+    if layer is not None and layer not in svc.layers.catalog:  # a filter naming no layer is a bad parameter
+        raise ApiError(400, "layer", f"unknown layer {layer!r}; known layers: {', '.join(svc.layers.catalog.names())}")
     query = AuditQuery(layer=layer, fid=fid, who=who, since=_when("from", from_), until=_when("to", to),
                        after_seq=after, limit=limit)
     records = await run_in_threadpool(svc.layers.audit, query)
@@ -85,3 +92,15 @@ async def changes(layer: str, since: int = Param(0, ge=0, le=INT64_MAX, descript
                   limit: int = Param(500, ge=1, le=5000), svc: Services = Svc,
                   _=Reader):
     return _json(await run_in_threadpool(svc.layers.changes, layer, since, limit))
+
+
+@router.get("/identity", response_model=CallerScope, summary="The caller: role and jurisdiction (the viewer's badge)")
+async def identity(request: Request, svc: Services = Svc, _=Reader):
+    found = caller_identity(request)
+    scope = access.scope()
+    who = found if found is not None else scope.identity
+    jurisdiction = scope.jurisdiction
+    name = await run_in_threadpool(svc.layers.admin_name, jurisdiction) if jurisdiction else None
+    can_edit = who.role is not None and ROLES.index(who.role) >= ROLES.index("editor")
+    return _json({"subject": who.subject, "role": who.role, "jurisdiction": jurisdiction, "via": who.via,
+                  "name": name, "can_edit": can_edit})

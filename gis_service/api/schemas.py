@@ -266,6 +266,18 @@ class AuditTrail(_Open):
     count: int
 
 
+class CallerScope(_Open):
+    """Who the caller is and what it may touch: subject, role, jurisdiction (a GB/T 2260 prefix, '' = the whole
+    service) with its admin area's name, and whether it may edit features inside it."""
+
+    subject: str
+    role: str | None
+    jurisdiction: str
+    via: str
+    name: str | None
+    can_edit: bool
+
+
 class ChangeFeed(_Open):
     """A layer's changes after ``since`` and the ``next`` value to follow with."""
 

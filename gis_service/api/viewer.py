@@ -73,6 +73,7 @@ def viewer_config(svc: Services = Svc, settings: Settings = Depends(get_settings
         },
         "read_requires_key": settings.read_requires_key,
         "labels": legend.catalogue(),
+        "substances": svc.siting.substance_options(),
         **_analysis_options(),
     }
     return Response(orjson.dumps(doc), media_type="application/json")
@@ -106,7 +107,12 @@ def read_proposal(file: UploadFile = UPLOAD,
                                             "naming them"),
                   svc: Services = Svc, _=Reader):
     """The uploaded file as one GeoJSON Feature in WGS84 (all features' geometries merged; the first
-    feature's ``name`` kept) — ready for ``POST /analysis/siting``. Parsed with pyogrio (GDAL)."""
+    feature's ``name`` kept) — ready for ``POST /analysis/siting``. Parsed with pyogrio (GDAL).
+    The inventory is kept in ``properties.inventory``: each feature's ``inventory`` (a list, or JSON text in a
+    column) and/or its columns ``substance``, ``quantity_t`` (optional ``cas``, ``operating_temp_c``,
+    ``containment``, …: one item per feature), checked like a stored hazard source's (a bad item is a 400 naming
+    it); ``unit_type`` (storage | production) too. ``inventory_items`` counts it (0: the siting check will use
+    the screening distance)."""
     data = file.file.read()
     return Response(orjson.dumps(svc.siting.upload(file.filename or "", data, layer)),
                     media_type="application/geo+json")

@@ -21,16 +21,27 @@ import pandas as pd
 import pyarrow.parquet as pq
 import shapely
 
+from ..analysis.consequence.exposure import POPULATION_NOTE, receptor_class_labels
+from ..analysis.consequence.params import ScenarioParams
 from ..analysis.grading import ALPHA_RADIUS_M, PEOPLE_NOTE, order_by_grade
 from ..analysis.qra.data import QraParams
 from ..analysis.qra.societal import assess, fn_curve
 from ..stores.base import Store
 from .partition import Partition, near, pad, partition_sources
-from .runner import BatchFailed, Progress, checkpoint_path, read_checkpoint, run_partitions
-from .tasks import GridReceptors, LayerReceptors, qra_part, regrade_part
+from .runner import BatchFailed, Progress, checkpoint_path, dask_client, read_checkpoint, run_partitions
+from .tasks import (
+    GridReceptors,
+    LayerReceptors,
+    coverage_part,
+    exposure_part,
+    exposure_reach_part,
+    qra_part,
+    regrade_part,
+)
 
 SOURCES, RECEPTORS = "hazard_sources", "receptors"
-KINDS = ("regrade", "qra")
+KINDS = ("regrade", "qra", "exposure", "coverage")
+JSON_COLUMNS = ("zones", "by_team_type", "capable_team_types")   # nested values stored as JSON text
 
 
 @dataclass
@@ -174,6 +185,188 @@ def qra(store: Store, root: Path, params: QraParams, scheduler: str, workers: in
     return BatchResult("qra", run_dir, summary)
 
 
+class _Stages:
+    """Progress over a batch of several passes: each pass's partitions count toward one total."""
+
+    def __init__(self, progress: Progress | None, passes: int, per_pass: int):
+        self.progress, self.total = progress, passes * per_pass
+
+    def at(self, offset: int) -> Progress | None:
+        if self.progress is None:
+            return None
+        outer = self.progress
+
+        def report(done: int, _total: int) -> None:
+            outer(offset + done, self.total)
+        return report
+
+
+def _client_or_none(scheduler: str, workers: int):
+    """One Dask client for all passes of a batch (none for ``inline``)."""
+    from contextlib import nullcontext
+
+    return nullcontext(None) if scheduler == "inline" else dask_client(scheduler, workers)
+
+
+def exposure(store: Store, root: Path, params: ScenarioParams, scheduler: str, workers: int = 2,
+             progress: Progress | None = None) -> BatchResult:
+    """Every hazard source's consequence zones and the receptors (count, population) inside each zone, as
+    ``GET /analysis/exposure/hazard_sources/{id}`` answers for one source.
+
+    Two passes over the same 1° tiles: the first computes each source's zones and the box they can reach (a
+    toxic plume may reach ``max_plume_m``, an explosion of a large inventory several km: the halo is measured,
+    not guessed); the second gets exactly the receptors meeting its partition's box and assesses the zones."""
+    t0 = time.perf_counter()
+    pdict = params.model_dump(mode="json")
+    run_dir = _run_dir(root, "exposure", store, (SOURCES, RECEPTORS), {"params": pdict})
+    spec = store.spec(SOURCES)
+    sources = store.frame(SOURCES, [c for c in ("name", "inventory") if c in spec.attribute_names])
+    parts = partition_sources(sources)
+    stages = _Stages(progress, 2, len(parts))
+    with _client_or_none(scheduler, workers) as client:
+        reach = run_partitions(exposure_reach_part, [(p.key, (p.sources, pdict)) for p in parts],
+                               run_dir / "reach", scheduler, workers, stages.at(0), client=client)
+        frame, tree = _receptor_frame(store, ["name", "receptor_class", "population"])
+        labels = receptor_class_labels(store)
+        jobs = []
+        for p in parts:
+            boxes, _ = read_checkpoint(run_dir / "reach", p.key)
+            boxes = boxes.dropna()
+            if len(boxes):
+                box = shapely.box(boxes["x0"].min(), boxes["y0"].min(), boxes["x1"].max(), boxes["y1"].max())
+                sel = np.sort(tree.query(box, predicate="intersects"))
+            else:
+                sel = np.zeros(0, dtype=np.int64)
+            jobs.append((p.key, (p.sources, LayerReceptors(frame.iloc[sel]), pdict, labels)))
+        counts = run_partitions(exposure_part, jobs, run_dir, scheduler, workers, stages.at(len(parts)),
+                                client=client)
+    records, _problems, _warnings, widest = _assemble(run_dir, [p.key for p in parts])
+    computed = records[records["skipped"].isna()]
+    top = computed.sort_values(["total_population", "id"], ascending=[False, True]).head(10)
+    summary = {"kind": "exposure", "run": run_dir.name, "count": len(records), "computed": len(computed),
+               "skipped": int(records["skipped"].notna().sum()),
+               "sources_with_receptors_exposed": int((computed["receptor_count"] > 0).sum()),
+               "sum_of_receptors_exposed": int(computed["receptor_count"].sum()),
+               "sum_of_population_exposed": int(computed["total_population"].sum()),
+               "by_level": {lv: {"sources": int((computed[f"{lv}_receptors"] > 0).sum()),
+                                 "sum_of_receptors": int(computed[f"{lv}_receptors"].sum()),
+                                 "sum_of_population": int(computed[f"{lv}_population"].sum())}
+                            for lv in ("red", "orange", "yellow")},
+               "most_population_exposed": [{"id": int(r.id), "name": r.name, "total_population": int(r.total_population)}
+                                           for r in top.itertuples()],
+               "note": "sums over sources count a receptor once per source whose zones reach it (sources are "
+                       "separate scenarios, not one event); " + POPULATION_NOTE,
+               "parameters": pdict, "reach_pass": reach, **counts, **widest, "scheduler": scheduler,
+               "method": "each hazard source alone, as GET /analysis/exposure/hazard_sources/{id} (same zone models "
+                         "and the same assess over the receptors its zones can reach)",
+               "seconds": round(time.perf_counter() - t0, 3)}
+    _finish(run_dir, summary, records)
+    return BatchResult("exposure", run_dir, summary)
+
+
+def _graph_digest(graph: Any) -> str:
+    h = hashlib.sha256()
+    for arr in (graph.lon, graph.lat, graph.src, graph.dst, graph.time_s):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()[:16]
+
+
+def reach_speed_m_s(graph: Any) -> float:
+    """The fastest any ETA can cover straight-line ground: the graph's fastest arc (its length over its time;
+    an arc's length is at least the geodesic between its ends) or the access legs' speed, whichever is higher."""
+    from ..routing import DEFAULT_ACCESS_SPEED_KMH
+
+    ok = graph.time_s > 0
+    fastest = float((graph.length_m[ok] / graph.time_s[ok]).max()) if ok.any() else 0.0
+    if (graph.length_m[~ok] > 0).any():
+        return float("inf")
+    return max(fastest, DEFAULT_ACCESS_SPEED_KMH / 3.6) * 1.01
+
+
+def _merge_best(frame: pd.DataFrame, value: str, team: str, rank: dict[int, int]) -> pd.DataFrame:
+    """Per target row, the smallest ``value`` over the partitions; of equal values the team first in the capable
+    teams' order (the single-process sweep keeps the first of equal values)."""
+    f = frame[np.isfinite(frame[value].to_numpy(float))].copy()
+    f["rank"] = f[team].map(rank)
+    return f.sort_values(["row", value, "rank"], kind="stable").drop_duplicates("row")
+
+
+def coverage(store: Store, root: Path, graph: Any, scheduler: str, workers: int = 2, incident: str | None = None,
+             minutes: float | None = None, standards: dict[str, float] | None = None,
+             progress: Progress | None = None) -> BatchResult:
+    """Rescue coverage gaps per county, as ``GET /analysis/rescue/coverage`` answers (same sweep, same report).
+
+    Partitioned by the 1° tile of the capable teams (the work is one bounded Dijkstra per team): a tile's teams
+    meet only the targets within ``reach`` = the fastest speed × 3 × the longest standard of its teams (no ETA up
+    to the search horizon can cover more ground), so each team is searched once and no tile sees the whole
+    country. The driver keeps, per target, the best over tiles; a target whose nearest team by straight line is
+    beyond every halo gets it from a pass over all capable teams."""
+    from ..analysis.rescue import engine
+    from ..analysis.rescue.inputs import COVERAGE_HORIZON, COVERAGE_LAYERS, TEAMS
+
+    t0 = time.perf_counter()
+    inc_of, types_of, all_types, limit_s, teams = engine.coverage_setup(store, incident, minutes,
+                                                                         standards=standards)
+    ident = {"incident": incident, "minutes": minutes, "standards": standards, "graph": _graph_digest(graph)}
+    run_dir = _run_dir(root, "coverage", store, (*COVERAGE_LAYERS, TEAMS, "admin_areas"), ident)
+    targets = engine.coverage_targets(store, COVERAGE_LAYERS)
+    speed = reach_speed_m_s(graph)
+    tree = shapely.STRtree(targets.pts)
+    parts = partition_sources(teams)
+    jobs = []
+    for p in parts:
+        reach_m = speed * COVERAGE_HORIZON * max(limit_s[t] for t in set(p.sources["team_type"]))
+        rows = np.arange(len(targets.pts)) if not np.isfinite(reach_m) else near(tree, p.bounds, reach_m)
+        jobs.append((p.key, (graph, p.sources, rows, targets.xy[rows], all_types, limit_s)))
+    counts = run_partitions(coverage_part, jobs, run_dir, scheduler, workers, progress)
+    frames = [read_checkpoint(run_dir, p.key)[0] for p in parts]
+    merged = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["row", "team_type", "eta_s", "team_id", "near_m", "near_id"])
+    sweep = engine.CoverageSweep.empty(len(targets.pts), all_types)
+    rank = {int(fid): k for k, fid in enumerate(teams.index.to_numpy())}
+    far_rows = 0
+    for t in all_types:
+        of_t = merged[merged["team_type"] == t]
+        road = _merge_best(of_t, "eta_s", "team_id", rank)
+        sweep.best[t][road["row"].to_numpy(int)] = road["eta_s"].to_numpy(float)
+        sweep.best_team[t][road["row"].to_numpy(int)] = road["team_id"].to_numpy(np.int64)
+        line = _merge_best(of_t, "near_m", "near_id", rank)
+        sweep.near_d[t][line["row"].to_numpy(int)] = line["near_m"].to_numpy(float)
+        sweep.near_id[t][line["row"].to_numpy(int)] = line["near_id"].to_numpy(np.int64)
+        # beyond the halo of every tile (a team of type t is certainly found within speed × 3 × its standard)
+        far = np.flatnonzero(~(sweep.near_d[t] <= speed * COVERAGE_HORIZON * limit_s[t]))
+        if len(far):
+            sweep.near_d[t][far], sweep.near_id[t][far] = np.inf, -1
+            engine.sweep_line(teams[teams["team_type"] == t], targets.xy, sweep, rows=far)
+            far_rows += len(far)
+    report = engine.coverage_report(store, targets, sweep, inc_of, types_of, all_types, limit_s, teams, incident,
+                                    minutes, standards, graph)
+    covered = engine.covered_mask(targets, sweep, types_of, limit_s)
+    county = engine.target_counties(store, targets)
+    names = np.concatenate([fr["name"].to_numpy(dtype=object) for _, fr in targets.frames])
+    ids = np.concatenate([fr.index.to_numpy() for _, fr in targets.frames])
+    props = engine.TargetProperties(targets, sweep, county, names, ids, inc_of, types_of, limit_s,
+                                    teams["name"].to_dict() if len(teams) else {})
+    rows_out = []
+    for i in range(len(targets.pts)):
+        pr = props(i)
+        rows_out.append({"id": f"{pr['layer']}-{pr['feature_id']}", "lon": float(targets.xy[i, 0]),
+                         "lat": float(targets.xy[i, 1]), "covered": bool(covered[i]), **pr,
+                         "by_team_type": json.dumps(pr["by_team_type"], ensure_ascii=False),
+                         "capable_team_types": json.dumps(pr["capable_team_types"], ensure_ascii=False)})
+    records = pd.DataFrame.from_records(rows_out)
+    fc = report.to_feature_collection().metadata.model_dump(mode="json")
+    summary = {"kind": "coverage", "run": run_dir.name, "count": len(records), "totals": fc["totals"],
+               "counties": fc["counties"], "standards": fc["standards"], "incident": fc["incident"],
+               "minutes_override": minutes, "network": report.network, "method": fc["method"],
+               "limitations": fc["limitations"], "reach_speed_m_s": round(speed, 3),
+               "targets_resolved_beyond_halo": far_rows, **counts, "scheduler": scheduler,
+               "partitioning": "1° tiles of the capable teams; targets within speed × 3 × the standard",
+               "seconds": round(time.perf_counter() - t0, 3)}
+    _finish(run_dir, summary, records)
+    return BatchResult("coverage", run_dir, summary)
+
+
 def done_partitions(run_dir: Path, keys: list[str]) -> int:
     return sum(checkpoint_path(run_dir, k).exists() for k in keys)
 
@@ -187,6 +380,10 @@ def records_page(run_dir: Path, limit: int, offset: int) -> dict[str, Any]:
     feats = []
     for row in frame.to_dict(orient="records"):
         props = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        for col in JSON_COLUMNS:
+            val = props.get(col)
+            if isinstance(val, str):
+                props[col] = json.loads(val)
         feats.append({"type": "Feature", "id": props["id"],
                       "geometry": {"type": "Point", "coordinates": [props["lon"], props["lat"]]},
                       "properties": props})

@@ -92,9 +92,11 @@ def read_checkpoint(run_dir: Path, key: str) -> tuple[pd.DataFrame, dict[str, An
 
 
 def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tuple]], run_dir: Path,
-                   scheduler: str, workers: int = 2, progress: Progress | None = None) -> dict[str, int]:
+                   scheduler: str, workers: int = 2, progress: Progress | None = None,
+                   client: Any | None = None) -> dict[str, int]:
     """Run ``task(*args)`` for each ``(key, args)`` not yet checkpointed in ``run_dir``; returns counts
-    (``skipped``: checkpointed before, ``ran``: run now)."""
+    (``skipped``: checkpointed before, ``ran``: run now). ``client``: an open Dask client to use (a batch of two
+    passes opens one cluster for both), else one is opened on ``scheduler`` for this call."""
     run_dir.mkdir(parents=True, exist_ok=True)
     todo = [(k, a) for k, a in work if not checkpoint_path(run_dir, k).exists()]
     total, done = len(work), len(work) - len(todo)
@@ -109,23 +111,30 @@ def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tu
             if progress:
                 progress(done, total)
         return {"partitions": total, "skipped": total - len(todo), "ran": len(todo)}
+    if client is None:
+        with dask_client(scheduler, workers) as own:
+            return _on_dask(own, task, todo, run_dir, total, done, progress)
+    return _on_dask(client, task, todo, run_dir, total, done, progress)
+
+
+def _on_dask(client: Any, task: Callable[..., dict[str, Any]], todo: list[tuple[str, tuple]], run_dir: Path,
+             total: int, done: int, progress: Progress | None) -> dict[str, int]:
     from distributed import as_completed
 
-    with dask_client(scheduler, workers) as client:
-        futures = {client.submit(task, *args, key=f"{run_dir.name}-{key}", pure=False): key for key, args in todo}
-        try:
-            for fut in as_completed(list(futures)):
-                key = futures[fut]
-                try:
-                    out = fut.result()
-                except Exception as exc:  # KilledWorker after the allowed retries, or the task's own error
-                    raise BatchFailed(f"partition {key}: {type(exc).__name__}: {exc}") from exc
-                write_checkpoint(run_dir, key, out)
-                fut.release()
-                done += 1
-                if progress:
-                    progress(done, total)
-        except BaseException:
-            client.cancel(list(futures))
-            raise
+    futures = {client.submit(task, *args, key=f"{run_dir.parent.name}/{run_dir.name}-{key}", pure=False): key for key, args in todo}
+    try:
+        for fut in as_completed(list(futures)):
+            key = futures[fut]
+            try:
+                out = fut.result()
+            except Exception as exc:  # KilledWorker after the allowed retries, or the task's own error
+                raise BatchFailed(f"partition {key}: {type(exc).__name__}: {exc}") from exc
+            write_checkpoint(run_dir, key, out)
+            fut.release()
+            done += 1
+            if progress:
+                progress(done, total)
+    except BaseException:
+        client.cancel(list(futures))
+        raise
     return {"partitions": total, "skipped": total - len(todo), "ran": len(todo)}

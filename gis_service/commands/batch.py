@@ -1,9 +1,12 @@
-"""`gis-service batch regrade|qra|popgrid` — the national batches on Dask distributed, with a progress bar.
+"""`gis-service batch regrade|qra|exposure|coverage|popgrid` — the national batches on Dask distributed, with a
+progress bar.
 
     gis-service batch regrade                          # the configured store, LocalCluster of GIS_DASK_WORKERS
     gis-service batch qra --scale 10                   # the sample at 10× (make-sample … --scale 10 first)
     gis-service batch regrade --gpkg national.gpkg --grid popgrid/   # people from the population grid
     gis-service batch regrade --scheduler tcp://10.0.0.5:8786        # a real cluster
+    gis-service batch exposure --wind-speed-m-s 1.5 --stability F    # every source's zones and exposed receptors
+    gis-service batch coverage --incident chemical                   # rescue coverage gaps per county
     gis-service batch popgrid popgrid/ --gpkg national.gpkg --points 100000000
 """
 
@@ -58,13 +61,18 @@ def _report(res) -> None:
 
     from .common import out
 
-    s = {k: v for k, v in res.summary.items() if k not in ("province_fn_curve", "warnings", "parameters")}
+    s = {k: v for k, v in res.summary.items()
+         if k not in ("province_fn_curve", "warnings", "parameters", "counties", "standards", "limitations")}
+    if "counties" in res.summary:   # coverage: the counties with the most gaps
+        s["counties_with_most_gaps"] = [{"county": c["county"], "features": c["features"], "gaps": c["gaps"]}
+                                        for c in res.summary["counties"][:10]]
     out.print_json(json.dumps(s, ensure_ascii=False, default=float))
     out.print(f"records: {res.run_dir / 'records.parquet'} (GET /batches/{res.run}/items)")
 
 
 def register(app: typer.Typer) -> None:
-    batch = typer.Typer(help="National batches on Dask distributed (regrade, QRA of every installation)")
+    batch = typer.Typer(help="National batches on Dask distributed (regrade, QRA of every installation, exposure "
+                             "of every source, rescue coverage gaps)")
     app.add_typer(batch, name="batch")
 
     @batch.command("regrade")
@@ -99,6 +107,51 @@ def register(app: typer.Typer) -> None:
         svc = _services(gpkg, scale)
         _report(_run("qra", lambda p: svc.batch.qra(params, scheduler=scheduler, workers=workers, progress=p),
                      quiet))
+
+    @batch.command("exposure")
+    def exposure(scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
+                 workers: int = typer.Option(None, help="LocalCluster workers (default GIS_DASK_WORKERS)"),
+                 scale: int = typer.Option(None, help="run on the sample built at this scale"),
+                 gpkg: Path = typer.Option(None, help="run on this GeoPackage instead of the configured store"),
+                 wind_speed_m_s: float = typer.Option(None, help="wind speed, m/s (default: the worst case)"),
+                 stability: str = typer.Option(None, help="Pasquill stability class A–F"),
+                 wind_dir_deg: float = typer.Option(None, help="wind from, degrees (default: circles)"),
+                 quiet: bool = typer.Option(False, help="no progress bar")):
+        """Every hazard source's consequence zones and the receptors (count, population) inside each zone."""
+        from pydantic import ValidationError
+
+        from ..analysis.consequence.params import ScenarioParams
+        from .common import fail
+
+        given = {k: v for k, v in (("wind_speed_m_s", wind_speed_m_s), ("stability", stability),
+                                   ("wind_dir_deg", wind_dir_deg)) if v is not None}
+        try:
+            params = ScenarioParams(**given)
+        except ValidationError as exc:
+            fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()), 1)
+        svc = _services(gpkg, scale)
+        _report(_run("exposure", lambda p: svc.batch.exposure(params, scheduler=scheduler, workers=workers,
+                                                               progress=p), quiet))
+
+    @batch.command("coverage")
+    def coverage(scheduler: str = typer.Option(None, help=SCHEDULER_HELP),
+                 workers: int = typer.Option(None, help="LocalCluster workers (default GIS_DASK_WORKERS)"),
+                 scale: int = typer.Option(None, help="run on the sample built at this scale"),
+                 gpkg: Path = typer.Option(None, help="run on this GeoPackage instead of the configured store"),
+                 incident: str = typer.Option(None, help="incident type(s); default: each layer's own type"),
+                 minutes: float = typer.Option(None, help="one time limit for all team types"),
+                 quiet: bool = typer.Option(False, help="no progress bar")):
+        """Rescue coverage gaps per county: hazards beyond the standard time of every capable team."""
+        from ..validation import ValidationFailed
+        from .common import report_invalid
+
+        svc = _services(gpkg, scale)
+        try:
+            res = _run("coverage", lambda p: svc.batch.coverage(incident, minutes, scheduler=scheduler,
+                                                                 workers=workers, progress=p), quiet)
+        except ValidationFailed as exc:
+            report_invalid(exc)
+        _report(res)
 
     @batch.command("popgrid")
     def popgrid(out_dir: Path = typer.Argument(..., help="folder of the partitioned GeoParquet grid"),

@@ -31,7 +31,7 @@ def reading_store(settings: Settings) -> ReadingStore:
     if settings.store == "postgis":
         from .pgstore import PgReadings
 
-        return PgReadings(settings.database_url)
+        return PgReadings(settings.database_url, deadline_s=settings.db_deadline_s)
     from .sqlitestore import SqliteReadings, side_file
 
     return SqliteReadings(side_file(settings.gpkg_path))

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
-from ..analysis.rescue.inputs import MAX_K
+from ..analysis.rescue.inputs import MAX_K, parse_incident
+from ..models.rescue_standards import MAX_MINUTES
+from ..validation import ValidationFailed
 
 MAX_ID = 2**63 - 1
 
@@ -85,3 +87,29 @@ class BatchRegradeInputs(BaseModel):
 class BatchQraInputs(QraParams):
     """QRA of every installation (each alone) with the province's F-N curve, partitioned on Dask; the QRA
     parameters as for one installation."""
+
+
+class BatchExposureInputs(ScenarioParams):
+    """Consequence zones of every hazard source and the receptors inside each zone, partitioned on Dask; the
+    scenario parameters as for one source (GET /analysis/exposure/hazard_sources/{id})."""
+
+
+class BatchCoverageInputs(BaseModel):
+    """Rescue coverage gaps per county, partitioned on Dask; the parameters of GET /analysis/rescue/coverage."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    incident: str | None = Field(None, max_length=200, description="incident type(s), e.g. chemical or "
+                                 "chemical,medical; default: each layer's own type")
+    minutes: float | None = Field(None, gt=0, le=MAX_MINUTES, allow_inf_nan=False,
+                                  description="one time limit for all team types instead of their standards")
+
+    @field_validator("incident")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                parse_incident(v)
+            except ValidationFailed as exc:
+                raise ValueError(exc.problems[0].message) from None
+        return v

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import legend as L
+from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
 from .fnchart import fn_png
 from .mapimage import ContextSource, render_png
 from .pdf import Report, Section, Table
@@ -87,15 +88,46 @@ def siting_report(fc: dict[str, Any], context: ContextSource | None = None, font
     fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"], font_path=font),
                            paragraphs=_fn_text(r["societal"]))
                    for r in rules if isinstance(r.get("societal"), dict)]
+    inv_sections = _inventory_sections((proposal or {}).get("properties") or {})
     return Report(
         title=f"选址检查报告 Siting check — {name}",
         subtitle=f"规则集 rule set: {rs_text or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
         sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
                           image_png=render_png(fc, context, font_path=font)),
+                  *inv_sections,
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
                   *fn_sections,
                   Section("判定规则 Verdict rule", paragraphs=_strings(meta.get("verdict_rule")))])
+
+
+def _substance_label(name: Any) -> str:
+    """中文 English of a known substance; the given name otherwise."""
+    from ..models.substances import find
+
+    sub = find(str(name)) if name else None
+    return f"{sub.name_zh} {sub.name_en}" if sub else str(name or "—")
+
+
+UNIT_TYPE_LABELS = {"storage": "储存单元 storage unit", "production": "生产装置 production (process) unit"}
+
+
+def _inventory_sections(proposal: dict[str, Any]) -> list[Section]:
+    """The proposal's inventory as the QRA used it (design maximum quantities), or a line saying there is none."""
+    inv = proposal.get("inventory") or []
+    if proposal.get("kind") == "park" and not inv:
+        return []
+    if not inv:
+        return [Section("危险化学品存量 Inventory", paragraphs=[
+            "未提供存量：外部安全防护距离按筛查距离判定（非标准值）。 No inventory given: the external safety "
+            "distance was judged by the screening distance (not from a standard); give the inventory for a QRA."])]
+    unit = UNIT_TYPE_LABELS.get(proposal.get("unit_type") or "storage", "—")
+    rows = [[_substance_label(i.get("substance")), _fmt(i.get("quantity_t"), 1), _fmt(i.get("operating_temp_c"), 0),
+             i.get("containment") or "—", i.get("cas") or "—"] for i in inv if isinstance(i, dict)]
+    table = Table(["物质 substance", "设计最大量 q t", "操作温度 °C", "围护 containment", "CAS"], rows,
+                  [0.34, 0.18, 0.16, 0.16, 0.16])
+    return [Section("危险化学品存量 Inventory (定量风险评价输入 QRA input)",
+                    paragraphs=[f"单元类型 unit type: {unit}"], table=table)]
 
 
 def _fn_text(fn: dict[str, Any]) -> list[str]:
@@ -236,35 +268,35 @@ def exposure_report(fc: dict[str, Any], context: ContextSource | None = None, fo
 
 # -- rescue ------------------------------------------------------------------------------------
 
-def rescue_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
-    meta = fc.get("metadata") or {}
-    teams = [f["properties"] for f in fc.get("features", []) if _role(f.get("properties") or {}) == "team"]
+def rescue_report(fc: NearestTeams, context: ContextSource | None = None, font: Path | None = None) -> Report:
+    meta = fc.metadata
+    teams = fc.teams
     rows, cls = [], []
     for p in teams:
-        meets = p.get("meets_standard")
-        rows.append([_fmt(p.get("rank")), p.get("name") or "—", p.get("team_type_zh") or p.get("team_type") or "—",
-                     _fmt((p.get("distance_m") or 0) / 1000, 1) if p.get("distance_m") is not None else "—",
-                     _fmt(p["road_distance_m"] / 1000, 1) if p.get("road_distance_m") is not None else "—",
-                     _fmt(p.get("eta_min"), 1), _fmt(p.get("standard_min"), 0),
-                     L.zh_en(L.MEETS, meets if meets in (True, False) else None)])
+        timed = p if isinstance(p, TimedTeamProperties) else None
+        meets = timed.meets_standard if timed else None
+        road = timed.road_distance_m if timed else None
+        rows.append([_fmt(p.rank), p.name or "—", p.team_type_zh or p.team_type, _fmt(p.distance_m / 1000, 1),
+                     _fmt(road / 1000, 1) if road is not None else "—", _fmt(timed.eta_min if timed else None, 1),
+                     _fmt(p.standard_min, 0), L.zh_en(L.MEETS, meets)])
         cls.append("pass" if meets is True else "fail")
     cols = ["rank", "name", "team_type", "distance_km", "road_km", "eta_min", "standard_min", "meets_standard"]
     table = Table([L.zh_en(L.FIELDS, k) for k in cols], rows, [0.05, 0.3, 0.11, 0.1, 0.1, 0.1, 0.1, 0.14], cls)
-    origin = meta.get("origin") or {}
-    inc = meta.get("incident")
-    inc_label = (meta.get("incident_label") or {}).get(inc) if isinstance(inc, str) else None
-    inc_text = f"{inc_label['zh']} {inc_label['en']}" if inc_label else str(inc)
-    standards = [f"{v.get('team_type_zh', k)} {k}: {_fmt(v.get('standard_min'), 0)} min — {v.get('source', '')}"
-                 for k, v in (meta.get("standards") or {}).items()]
-    met = sum(1 for p in teams if p.get("meets_standard") is True)
+    inc_label = meta.incident_label.get(meta.incident)
+    inc_text = f"{inc_label.zh} {inc_label.en}" if inc_label else meta.incident
+    standards = [f"{v.team_type_zh} {k}: {_fmt(v.standard_min, 0)} min — {v.source}"
+                 for k, v in meta.standards.items()]
+    met = sum(1 for p in teams if isinstance(p, TimedTeamProperties) and p.meets_standard is True)
+    timed_meta = meta if isinstance(meta, TimedRescueMetadata) else None
+    method = [timed_meta.method, *([timed_meta.network] if timed_meta.network else [])] if timed_meta else []
     return Report(
         title="最近救援队伍报告 Nearest rescue teams",
-        subtitle=(f"事故 incident: {inc_text} · {origin.get('lat', '—')}°N {origin.get('lon', '—')}°E · "
-                  f"排序 ranked by {'道路时间 road time' if meta.get('by') == 'time' else '直线距离 straight line'}"),
+        subtitle=(f"事故 incident: {inc_text} · {meta.origin.lat}°N {meta.origin.lon}°E · "
+                  f"排序 ranked by {'道路时间 road time' if meta.by == 'time' else '直线距离 straight line'}"),
         verdict=f"{met}/{len(teams)} 支队伍达到到达标准 teams meet the arrival standard",
         verdict_class="pass" if teams and met == len(teams) else ("conditional" if met else "fail"),
-        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font)),
-                  Section("队伍 Teams", table=table, paragraphs=_strings(meta.get("reason"))),
+        sections=[Section("地图 Map", image_png=render_png(fc.model_dump(mode="json"), context, font_path=font)),
+                  Section("队伍 Teams", table=table, paragraphs=[meta.reason] if meta.reason else []),
                   Section("到达标准 Arrival standards", bullets=standards or ["—"]),
-                  Section("方法 Method", paragraphs=_strings(meta.get("method")) + _strings(meta.get("network"))),
-                  Section("局限 Limitations", bullets=_strings(meta.get("limitations")) or ["—"])])
+                  Section("方法 Method", paragraphs=method),
+                  Section("局限 Limitations", bullets=meta.limitations or ["—"])])

@@ -1,4 +1,5 @@
-"""The batch facade: the national batches (regrade, QRA of every installation) on Dask distributed, their outputs
+"""The batch facade: the national batches (regrade, QRA of every installation, exposure of every source, rescue
+coverage gaps) on Dask distributed, their outputs
 (GeoParquet under the batch directory) served as collections. The scheduler comes from the settings only
 (``GIS_DASK_SCHEDULER``; empty = a LocalCluster of ``GIS_DASK_WORKERS``) — never from a request."""
 
@@ -8,13 +9,15 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
 from ..batch import batches
 from ..batch.runner import Progress
 from ..config import ROOT, Settings
 from ..stores.base import Store
+from .rescue import RescueService
 
-RUN_NAME = re.compile(r"^(regrade|qra)-[0-9a-f]{16}$")
+RUN_NAME = re.compile(r"^(regrade|qra|exposure|coverage)-[0-9a-f]{16}$")
 
 
 class UnknownRun(LookupError):
@@ -22,8 +25,8 @@ class UnknownRun(LookupError):
 
 
 class BatchService:
-    def __init__(self, store: Store, settings: Settings):
-        self.store, self.settings = store, settings
+    def __init__(self, store: Store, settings: Settings, rescue: RescueService):
+        self.store, self.settings, self.rescue = store, settings, rescue
 
     @property
     def root(self) -> Path:
@@ -44,6 +47,20 @@ class BatchService:
             progress: Progress | None = None) -> batches.BatchResult:
         return batches.qra(self.store, self.root, params, self.scheduler(scheduler),
                            workers or self.settings.dask_workers, progress)
+
+    def exposure(self, params: ScenarioParams, *, scheduler: str | None = None, workers: int | None = None,
+                 progress: Progress | None = None) -> batches.BatchResult:
+        """Every hazard source's zones and the receptors inside each (as the exposure endpoint, per source)."""
+        return batches.exposure(self.store, self.root, params, self.scheduler(scheduler),
+                                workers or self.settings.dask_workers, progress)
+
+    def coverage(self, incident: str | None = None, minutes: float | None = None, *, scheduler: str | None = None,
+                 workers: int | None = None, progress: Progress | None = None) -> batches.BatchResult:
+        """Rescue coverage gaps per county (as the coverage endpoint) with the rescue facade's road graph and
+        arrival standards."""
+        return batches.coverage(self.store, self.root, self.rescue.road_graph(), self.scheduler(scheduler),
+                                workers or self.settings.dask_workers, incident, minutes, self.rescue.standards,
+                                progress)
 
     def run_dir(self, run: str) -> Path:
         """The folder of a finished run; a name that is not one → UnknownRun (404)."""

@@ -70,7 +70,7 @@ class Services:
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
         reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents, monitoring)
-        batch = BatchService(store, settings)
+        batch = BatchService(store, settings, rescue)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
                    reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store), identities=identities)

@@ -5,7 +5,7 @@ the maps and the viewer draw (packed collections, grid counts, the offline basem
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -191,6 +191,39 @@ class LayersService:
             if code and (held is None or len(code.rstrip("0")) > len(held.rstrip("0"))):
                 out[i] = code
         return out
+
+    def restamp(self, layers: Sequence[str] | None = None,
+                progress: Callable[[str, int, int], None] | None = None) -> dict[str, tuple[int, int]]:
+        """Backfill ``admin_code`` where it is NULL (rows stored before jurisdictions, or written around the
+        service), layer by layer — admin areas first, so the others are joined to stamped areas. On PostGIS one
+        set-based UPDATE with a spatial join per id window; in the GeoPackage one vectorised pass and one file
+        swap. Returns {layer: (stamped, left NULL: outside every admin area)}."""
+        names = list(layers) if layers else [spec.name for spec in self.catalog]
+        for name in names:
+            self.spec(name)
+        names.sort(key=lambda n: n != "admin_areas")
+        out: dict[str, tuple[int, int]] = {}
+        for name in names:
+            def step(done: int, total: int, name: str = name) -> None:
+                if progress is not None:
+                    progress(name, done, total)
+
+            out[name] = self.store.restamp(name, self.admin_codes, step)
+        return out
+
+    def admin_name(self, jurisdiction: str) -> str | None:
+        """The name of the admin area whose code is ``jurisdiction`` (a normalised prefix such as '2201'), or None."""
+        if "admin_areas" not in self.catalog or not jurisdiction:
+            return None
+
+        def build():
+            with access.unrestricted():
+                frame = self.store.frame("admin_areas", columns=["code", "name"])
+            return {str(c): n for c, n in zip(frame["code"].tolist(), frame["name"].tolist(), strict=True)
+                    if c is not None}
+
+        names = self._cached(("admin_names", self.store.revision("admin_areas")), build)
+        return names.get(jurisdiction.ljust(6, "0"))
 
     def _admin_index(self) -> tuple[shapely.STRtree, list[str | None]]:
         """STRtree of the admin areas and their codes, cached by the layer's revision (shared: read by all)."""

@@ -199,7 +199,7 @@ def package(alarm: dict[str, Any], layers: Store, readings: ReadingStore, exposu
         notes.append(f"exposure: {exc}")
     try:
         answer = rescue.nearest_to(source.geometry, rescue.default_incident(layer), k=RESCUE_K, by="time")
-        out["rescue"] = answer.to_feature_collection()
+        out["rescue"] = answer.to_dict()
     except ValidationFailed as exc:
         out["rescue"] = None
         notes.append(f"rescue: {exc}")

@@ -269,7 +269,7 @@ def _analyses(exposure: ExposureService, rescue: RescueService, siting: SitingSe
     def run_nearest(m: pin.NearestRescueInputs, progress: Progress) -> Any:
         answer = rescue.nearest(m.lon, m.lat, m.incident, k=m.k, by=m.by, min_personnel=m.min_personnel,
                                 on_duty=m.on_duty, team_types=m.team_types)
-        return answer.to_feature_collection()
+        return answer.to_dict()
 
     def run_siting(m: pin.SitingInputs, progress: Progress) -> Any:
         if m.park_id is not None:
@@ -312,6 +312,7 @@ def _analyses(exposure: ExposureService, rescue: RescueService, siting: SitingSe
 
 def _batches(batch: BatchService) -> tuple[Process, ...]:
     """The batches as processes (asynchronous only); their records are served at /batches/{run}/items."""
+    from ..analysis.consequence.params import ScenarioParams
     from ..analysis.qra.data import QraParams
 
     def partitions(progress: Progress):
@@ -322,7 +323,8 @@ def _batches(batch: BatchService) -> tuple[Process, ...]:
     def outputs(res) -> dict[str, Any]:
         return {"summary": res.summary,
                 "records": {"href": f"/batches/{res.run}/items", "type": "application/geo+json",
-                            "title": "one row per hazard source (GeoJSON, paged)", "run": res.run}}
+                            "title": "one row per " + ("hazard feature" if res.kind == "coverage" else "hazard source")
+                                     + " (GeoJSON, paged)", "run": res.run}}
 
     def run_regrade(m: pin.BatchRegradeInputs, progress: Progress) -> Any:
         return outputs(batch.regrade(progress=partitions(progress)))
@@ -330,6 +332,13 @@ def _batches(batch: BatchService) -> tuple[Process, ...]:
     def run_qra(m: pin.BatchQraInputs, progress: Progress) -> Any:
         params = QraParams(**m.model_dump(include=set(QraParams.model_fields), exclude_unset=True))
         return outputs(batch.qra(params, progress=partitions(progress)))
+
+    def run_exposure(m: pin.BatchExposureInputs, progress: Progress) -> Any:
+        params = ScenarioParams(**m.model_dump(include=set(ScenarioParams.model_fields), exclude_unset=True))
+        return outputs(batch.exposure(params, progress=partitions(progress)))
+
+    def run_coverage(m: pin.BatchCoverageInputs, progress: Progress) -> Any:
+        return outputs(batch.coverage(m.incident, m.minutes, progress=partitions(progress)))
 
     out = {"type": "object", "contentMediaType": "application/json",
            "description": "summary, and a link to the records collection (/batches/{run}/items)"}
@@ -342,4 +351,16 @@ def _batches(batch: BatchService) -> tuple[Process, ...]:
                 "Each installation's QRA on its own (IR contour areas, protection targets, F-N) and the province's "
                 "F-N curve, partitioned by 1° tile with a max_range_m halo and run on Dask distributed.",
                 pin.BatchQraInputs, run_qra, output_schema=out, sync=False, keywords=("batch", "qra")),
+        Process("batch-exposure", "Batch: exposure of every hazard source 全省危险源暴露批量分析",
+                "Each hazard source's consequence zones and the receptors (count, population) inside each, as the "
+                "exposure process answers for one source; partitioned by 1° tile, each partition getting the "
+                "receptors its zones can reach (measured in a first pass), run on Dask distributed.",
+                pin.BatchExposureInputs, run_exposure, output_schema=out, sync=False,
+                keywords=("batch", "exposure")),
+        Process("batch-coverage", "Batch: rescue coverage gaps per county 救援覆盖盲区批量分析",
+                "Every hazard source, tailings dam and goaf area with the fastest capable team by road and the "
+                "nearest by straight line, and the gaps per county, as GET /analysis/rescue/coverage; "
+                "partitioned by the 1° tile of the teams with a halo of the farthest ground an ETA can cover.",
+                pin.BatchCoverageInputs, run_coverage, output_schema=out, sync=False,
+                keywords=("batch", "rescue", "coverage")),
     )

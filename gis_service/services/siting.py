@@ -15,7 +15,7 @@ from .. import geodesy
 from ..analysis.consequence.params import ScenarioParams
 from ..analysis.siting import engine
 from ..analysis.siting.context import SitingCaches
-from ..analysis.siting.inputs import DEFAULT_MAX_AREA_KM2, proposal_from_geojson
+from ..analysis.siting.inputs import DEFAULT_MAX_AREA_KM2, check_inventory, proposal_from_geojson
 from ..analysis.siting.results import Proposal, SitingReport
 from ..analysis.siting.rules import RuleSet, load_rule_sets, rule_set_for, rules_signature
 from ..analysis.siting.upload import proposal_feature
@@ -70,11 +70,34 @@ class SitingService:
     def proposal(self, body: bytes | str | dict, kind: str | None = None, repair: bool = False) -> Proposal:
         return proposal_from_geojson(body, self.store.catalog, kind=kind, repair=repair, max_area=self.max_area())
 
-    @staticmethod
-    def upload(filename: str, data: bytes, layer: str | None = None) -> dict[str, Any]:
+    def upload(self, filename: str, data: bytes, layer: str | None = None) -> dict[str, Any]:
         """An uploaded proposal file (GeoJSON, zipped Shapefile, GeoPackage) as one WGS84 GeoJSON Feature;
-        ``layer`` picks one layer of a file that holds several."""
-        return proposal_feature(filename, data, layer)
+        ``layer`` picks one layer of a file that holds several. Its inventory (an ``inventory`` list or the
+        columns ``substance``/``quantity_t``…, one item per feature) is kept in ``properties.inventory``, checked
+        like a stored hazard source's, so the siting check runs the QRA with it; ``inventory_items`` counts it
+        (0: the check will fall back to the screening distance — the viewer says so)."""
+        feature = proposal_feature(filename, data, layer)
+        props = feature["properties"]
+        if "inventory" in props:
+            inv = check_inventory(self.store.catalog, props["inventory"])
+            props["inventory"] = inv
+        props["inventory_items"] = len(props.get("inventory") or [])
+        return feature
+
+    @staticmethod
+    def substance_options() -> list[dict[str, Any]]:
+        """The substances an inventory may name (the models' table) with the QRA's storage condition of each
+        (``data/qra_substances.csv``: storage and pressure at 20 °C; None when the QRA has no release data)."""
+        from ..analysis.qra.data import qra_substances
+        from ..models.substances import all_substances
+
+        qra = qra_substances()
+        out = []
+        for s in all_substances():
+            q = qra.get(s.key)
+            out.append({"key": s.key, "zh": s.name_zh, "en": s.name_en, "cas": s.cas,
+                        "qra": None if q is None else {"storage": q.storage, "pressure_bar_abs": q.pressure_bar_abs}})
+        return out
 
     # -- the checks ------------------------------------------------------------------------------
     def check(self, proposal: Proposal, rule_set: str | RuleSet | None = None,

@@ -12,7 +12,7 @@ that are checked against the layer's spec before they reach a query (see :meth:`
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,6 +227,12 @@ class TileRequest:
         return THIN_CELL_UNITS * self.tile.pixel_m
 
 
+Assign = Callable[[Sequence[Any]], list[str | None]]   # geometries → the admin code of each (or None)
+Progress = Callable[[int, int], None]                  # (done, total)
+
+RESTAMP_CHUNK = 20_000   # ids per restamp step (one UPDATE and one progress step on PostGIS)
+
+
 class Store(abc.ABC):
     """The contract both engines implement; the contract tests in tests/ run on each."""
 
@@ -317,6 +323,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         """Atomically replace a layer's content with ``rows``."""
+
+    @abc.abstractmethod
+    def restamp(self, layer: str, assign: Assign, progress: Progress | None = None) -> tuple[int, int]:
+        """Give the features whose ``admin_code`` is NULL their jurisdiction (rows stored before jurisdictions, or
+        loaded around the service): the layer's own code attribute (``spec.own_code``) or the code of the finest
+        admin area holding the feature's representative point. Rows already stamped are left alone; rows outside
+        every admin area stay NULL. Whole-service scope only; not itemised in the audit trail (a backfill of a
+        field the service keeps, like a bulk load). ``assign`` computes codes for geometries where the engine
+        has no spatial join of its own. Returns (stamped, left NULL)."""
 
     # -- helpers shared by both engines -----------------------------------------------------
     def check(self, layer: str, query: Query) -> LayerSpec:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,10 +67,13 @@ from ..validation import Row
 from . import cql_sql, mvt_sql
 from .base import (
     COORD_PRECISION,
+    RESTAMP_CHUNK,
+    Assign,
     AuditQuery,
     Feature,
     FeatureNotFound,
     Page,
+    Progress,
     Query,
     Store,
     StoreError,
@@ -81,7 +83,7 @@ from .base import (
     bbox_parts,
     row_feature,
 )
-from .watchdog import WATCHDOG, Liveness, _shutdown
+from .watchdog import WATCHDOG, Liveness, SelectOneProbe
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,20 @@ BEGIN
   RETURN NULL;
 END $$;
 """
+# Backfill of admin_code: one set-based UPDATE per id window, joined to the admin areas by the representative
+# point; the finest area holding it wins (GB/T 2260: most significant digits, '220102' over '220100'), as
+# LayersService.admin_codes decides for new writes. Identifiers come from the catalogue.
+RESTAMP_SQL = """
+UPDATE {schema}.{table} AS t SET admin_code = m.code
+  FROM (SELECT DISTINCT ON (f.id) f.id, a.code
+          FROM {schema}.{table} f
+          JOIN {schema}.admin_areas a ON a.code IS NOT NULL AND ST_Intersects(a.geom, ST_PointOnSurface(f.geom))
+         WHERE f.admin_code IS NULL AND f.id BETWEEN :lo AND :hi
+         ORDER BY f.id, length(rtrim(a.code, '0')) DESC) AS m
+ WHERE t.id = m.id
+"""
+RESTAMP_OWN_SQL = "UPDATE {schema}.{table} SET admin_code = {own} WHERE admin_code IS NULL AND id BETWEEN :lo AND :hi"
+
 # Counts per (layer, admin_code), kept by the same kind of triggers, so a scoped caller's numberMatched is a sum
 # over its codes instead of a COUNT(*) under row-level security.
 CODE_COUNT_FUNCTIONS = """
@@ -309,7 +325,8 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
                            pool_timeout=max(1.0, connect_s), pool_use_lifo=True,
                            connect_args={"connect_timeout": max(2, round(connect_s)), "options": options})
     deadline = statement_timeout_s + max(1.0, connect_timeout_s)
-    liveness = Liveness(_Probe(engine.url, connect_s), deadline_s)
+    liveness = Liveness(SelectOneProbe(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                                        connect_s), deadline_s)
     engine.liveness = liveness  # type: ignore[attr-defined]  # for tests and /readyz
 
     @event.listens_for(engine, "do_connect")
@@ -362,29 +379,6 @@ def _ping(dbapi_conn, liveness: Liveness) -> None:
                 dbapi_conn.rollback()
     except (psycopg.Error, OSError) as exc:
         raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
-
-
-class _Probe:
-    """``SELECT 1`` on a connection of its own, cut off after ``timeout_s`` (see :class:`.watchdog.Liveness`)."""
-
-    def __init__(self, url, connect_s: float):
-        self.url = url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self.connect_s = connect_s
-        self.conn: psycopg.Connection | None = None
-
-    def __call__(self, timeout_s: float) -> None:
-        if self.conn is None or self.conn.closed:
-            self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(2, round(self.connect_s)))
-        timer = threading.Timer(timeout_s, _shutdown, (self.conn.pgconn.socket,))
-        timer.start()
-        try:
-            self.conn.execute("SELECT 1")
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
-        finally:
-            timer.cancel()
 
 
 def _fd(conn) -> int | None:
@@ -964,6 +958,35 @@ class PostGISStore(Store):
         return [{"seq": int(r[0]), "at": r[1].astimezone(UTC).isoformat().replace("+00:00", "Z"), "who": r[2],
                  "role": r[3], "jurisdiction": r[4], "via": r[5], "request_id": r[6], "action": r[7], "layer": r[8],
                  "feature_id": int(r[9]), "admin_code": r[10], "before": r[11], "after": r[12]} for r in rows]
+
+    def restamp(self, layer: str, assign: Assign, progress: Progress | None = None) -> tuple[int, int]:
+        spec = self.spec(layer)
+        if access.jurisdiction():
+            raise ScopeDenied(layer, access.jurisdiction(), None, "restamping needs the whole service's scope")
+        table = self._table(layer)
+        if spec.own_code:
+            sql = text(RESTAMP_OWN_SQL.format(schema=SCHEMA, table=layer, own=spec.attribute(spec.own_code).name))
+        elif "admin_areas" in self.catalog:
+            sql = text(RESTAMP_SQL.format(schema=SCHEMA, table=layer))
+        else:
+            sql = None
+        with self.reader.connect() as conn:    # autocommit: the session role it sets stays what conn.info says
+            self._as_caller(conn, role="none")
+            lo, hi = conn.execute(select(func.min(table.c.id), func.max(table.c.id))
+                                  .where(table.c.admin_code.is_(None))).one()
+        windows = [] if lo is None else list(range(int(lo), int(hi) + 1, RESTAMP_CHUNK))
+        stamped = 0
+        for i, start in enumerate(windows):
+            if sql is not None:
+                with self.engine.begin() as conn:    # a window per transaction: an interrupted run resumes
+                    self._as_caller(conn, local=True, role="none")
+                    stamped += conn.execute(sql, {"lo": start, "hi": start + RESTAMP_CHUNK - 1}).rowcount
+            if progress is not None:
+                progress(i + 1, len(windows))
+        with self.reader.connect() as conn:
+            self._as_caller(conn, role="none")
+            left = conn.execute(select(func.count()).select_from(table).where(table.c.admin_code.is_(None))).scalar_one()
+        return stamped, int(left)
 
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         self._drop_extents(layer)

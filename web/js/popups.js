@@ -1,4 +1,5 @@
-/* Feature popups: the analyses each feature offers. */
+/* Feature popups: the analyses each feature offers, and its edit and history controls (audit.js). */
+import { auditControls } from './audit.js';
 import { exposure } from './exposure.js';
 import { rescueForFeature } from './rescue.js';
 import { risk } from './risk.js';
@@ -30,4 +31,9 @@ export function actionButtons(layerName, id) {
   return box;
 }
 
-RiskMap.popupActions = function (meta, f) { return actionButtons(meta.name, f.id); };
+RiskMap.popupActions = function (meta, f) {
+  var wrap = document.createElement('div');
+  wrap.appendChild(actionButtons(meta.name, f.id));
+  if (f.properties) { wrap.appendChild(auditControls(meta, f)); }   // a result's feature (no properties) has none
+  return wrap;
+};

@@ -2,6 +2,7 @@
 import { $, esc, status, fail } from './dom.js';
 import { getJSON, download } from './http.js';
 import { cancelPointPopup } from './incident.js';
+import { inventoryNote, readInventory, setInventory, substanceOf } from './inventory.js';
 import { zhEn, field } from './labels.js';
 import { updateHash } from './permalink.js';
 import { startResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
@@ -60,22 +61,62 @@ export function sitingPark(id, keepView) {
   }).catch(function (e) { fail('选址检查失败 siting check failed', e); });
 }
 
+/* The proposal's inventory as the siting check used it, and the F-N curve of its QRA (when one ran). */
+function showQra(box, feature, meta) {
+  var inv = (feature.properties || {}).inventory || [];
+  if (inv.length) {
+    box.insertAdjacentHTML('beforeend', '<div class="rm-subtitle">存量 Inventory (' +
+      esc((feature.properties.unit_type === 'production' ? '生产装置 production' : '储存单元 storage')) + ')</div><div class="siting-inventory">' +
+      inv.map(function (i) {
+        var s = substanceOf(i.substance);
+        return '<span>' + esc((s ? s.zh + ' ' + s.en : i.substance) + ' ' + i.quantity_t + ' t') + '</span>';
+      }).join(' · ') + '</div>');
+  }
+  (meta.rules || []).forEach(function (r) {
+    if (!r.societal) { return; }
+    var fn = r.societal;
+    box.insertAdjacentHTML('beforeend', '<div class="rm-subtitle">社会风险 Societal risk (F-N) — ' + esc(r.id) + '</div><div class="risk-fn-chart">' +
+      RiskMap.fnChart(fn) + '</div><div class="muted">' + esc(((fn.assessment || {}).region_zh || '') + ' · ' +
+      (((fn.assessment || {}).lines || {}).basis || '')) + '</div>');
+  });
+}
+
 export function siting(feature, keepView) {
+  var inv = readInventory();
+  if (inv.problems.length) { status('存量表有误 inventory: ' + inv.problems.join('; '), true); return Promise.resolve(); }
   status('选址检查… siting check');
   var kind = $('siting-kind').value;
-  feature.properties = L.extend({ name: '草图方案 sketch' }, feature.properties || {}, { kind: kind });
+  var props = L.extend({ name: '草图方案 sketch' }, feature.properties || {}, { kind: kind });
+  delete props.inventory; delete props.unit_type;
+  if (inv.items.length) { props.inventory = inv.items; props.unit_type = inv.unit_type; }
+  feature.properties = props;
+  inventoryNote(inv.items.length ? inv.items.length + ' 种物质参与定量风险评价 substance(s) in the QRA'
+    : '没有存量：外部安全距离只按筛查距离判定（非标准值）。在上表填写物质和设计最大量，再点「检查方案」。' +
+      ' No inventory: the external safety distance is judged by a screening distance only (not from a standard);' +
+      ' fill in substances and quantities above and press Check proposal.', !inv.items.length);
   state.proposal = feature;
   $('proposal-download').disabled = false;
+  $('siting-run').disabled = false;
   return getJSON(state.config.endpoints.siting + '?f=geojson&kind=' + encodeURIComponent(kind), {
     method: 'POST', headers: { 'Content-Type': 'application/geo+json' }, body: JSON.stringify(feature)
   }).then(function (doc) {
     startResult();
     state.result = doc; state.analysis = { type: 'siting', kind: kind, feature: feature };
     showSiting(doc);
+    showQra(document.querySelector('#result [data-kind="siting"]'), feature, doc.metadata || {});
     state.pdf = { url: '/reports/siting?kind=' + encodeURIComponent(kind), name: 'siting_proposal.pdf', body: JSON.stringify(feature) };
     fitResult(keepView);
     updateHash();
   }).catch(function (e) { fail('选址检查失败 siting check failed', e); });
+}
+
+/* A shared link's or an upload's proposal: its inventory into the form, then the check. */
+export function sitingWithInventory(feature, keepView) {
+  var props = feature.properties || {};
+  setInventory(props);
+  if (props.kind === 'park' || props.kind === 'installation') { $('siting-kind').value = props.kind; }
+  else if ((props.inventory || []).length) { $('siting-kind').value = 'installation'; }
+  return siting(feature, keepView);
 }
 
 export function uploadProposal(file) {
@@ -84,7 +125,7 @@ export function uploadProposal(file) {
   form.append('file', file, file.name);
   status('读取方案… reading the proposal');
   return getJSON('/viewer/proposal', { method: 'POST', body: form }).then(function (feature) {
-    return siting(feature);
+    return sitingWithInventory(feature);
   }).catch(function (e) { fail('方案上传失败 upload failed', e); });
 }
 

@@ -98,11 +98,18 @@ def receptors_in_zone(store: Store, zone: Zone, source: BaseGeometry) -> list[Fe
     return store.intersecting(RECEPTORS, zone.geometry)
 
 
-def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry) -> ExposureResult:
+def receptor_class_labels(store: Store) -> dict[str, str]:
+    return dict(store.spec(RECEPTORS).attribute("receptor_class").enum_labels or {})
+
+
+def assess(store: Store, zoneset: ZoneSet, source: BaseGeometry,
+           class_labels: dict[str, str] | None = None) -> ExposureResult:
     """Exposure of every zone. All distance zones are answered by ONE ``store.within`` at the largest
     distance, each zone then keeping the receptors whose geodesic distance (the one reported) is within its
-    own distance; polygon zones ask ``store.intersecting`` once per distinct polygon."""
-    class_labels = dict(store.spec(RECEPTORS).attribute("receptor_class").enum_labels or {})
+    own distance; polygon zones ask ``store.intersecting`` once per distinct polygon. ``store`` needs only
+    ``within`` and ``intersecting`` when ``class_labels`` is given (a batch partition's receptors stand in for it)."""
+    if class_labels is None:
+        class_labels = receptor_class_labels(store)
     cache: dict[tuple, list[Feature]] = {}
     found: dict[int, Feature] = {}
     radii = [z.buffer_m for z in zoneset.zones if z.buffer_m is not None]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,16 @@ from .inputs import (
     parse_minutes,
     representative_point,
 )
-from .results import CoverageReport, RescueAnswer, TeamHit, _rounded
+from .results import (
+    CountyCoverage,
+    CoverageReport,
+    CoverageTotals,
+    GapFeature,
+    RescueAnswer,
+    TeamHit,
+    TeamStandard,
+    _rounded,
+)
 
 # ---------------------------------------------------------------------------- nearest
 
@@ -93,21 +103,28 @@ def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str],
     return found[:k]
 
 
-def _standards_meta(types: Iterable[str], overrides: Mapping[str, float] | None) -> dict[str, dict[str, Any]]:
+def _standards_meta(types: Iterable[str], overrides: Mapping[str, float] | None) -> dict[str, TeamStandard]:
     out = {}
     for t in types:
         minutes, source = arrival_standard_min(t, overrides)
-        out[t] = {"standard_min": minutes, "source": source, "team_type_zh": TEAM_TYPE_ZH.get(t, t)}
+        out[t] = TeamStandard(standard_min=minutes, source=source, team_type_zh=TEAM_TYPE_ZH.get(t, t))
     return out
+
+
+def _text(v: Any) -> str | None:
+    """A text attribute as text (a missing value — None, or NaN from a data frame — is None)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v if isinstance(v, str) else str(v)
 
 
 def _hit(fid: int, props: Mapping[str, Any], lon: float, lat: float, dist: float, bearing: float,
          overrides: Mapping[str, float] | None) -> TeamHit:
     minutes, source = arrival_standard_min(props["team_type"], overrides)
-    return TeamHit(id=int(fid), name=props.get("name"), team_type=props["team_type"],
+    return TeamHit(id=int(fid), name=_text(props.get("name")), team_type=props["team_type"],
                    personnel=None if props.get("personnel") is None else int(props["personnel"]),
                    on_duty=None if props.get("on_duty") is None else bool(props["on_duty"]),
-                   county=props.get("county"), lon=float(lon), lat=float(lat), distance_m=float(dist),
+                   county=_text(props.get("county")), lon=float(lon), lat=float(lat), distance_m=float(dist),
                    bearing_deg=float(bearing), standard_min=minutes, standard_source=source)
 
 
@@ -145,7 +162,7 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
         types = [t for t in types if t in team_types]
     check_location(geom, extent)
     origin = representative_point(geom)
-    answer = RescueAnswer(inc, types, by, int(k), (origin.x, origin.y), [],
+    answer = RescueAnswer(incident=inc, team_types=types, by=by, k=int(k), origin=(origin.x, origin.y), teams=[],
                           standards=_standards_meta(types, standards),
                           filters={"on_duty_only": on_duty_only, "min_personnel": min_personnel})
     if by == "distance":
@@ -292,25 +309,81 @@ def _coverage_types(store: Store, layers: Sequence[str], incident: str | None, m
     return inc_of, types_of, all_types, limit_s
 
 
-def _sweep_teams(g: RoadGraph, teams, xy: np.ndarray, limit_s: dict[str, float], by_road: tuple[dict, dict],
-                 by_line: tuple[dict, dict]) -> None:
-    """For every target, keep the fastest team by road and the nearest by straight line, per team type
-    (updates the arrays in ``by_road`` = (eta s, team id) and ``by_line`` = (metres, team id) in place)."""
-    best, best_team = by_road
-    near_d, near_id = by_line
-    n = len(xy)
-    target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True) if g.n_arcs else None
+@dataclass
+class CoverageSweep:
+    """Per target point and capable team type: the fastest team by road (``best`` s, ``best_team`` id; inf / -1
+    beyond ``COVERAGE_HORIZON`` × the standard) and the nearest by straight line (``near_d`` m, ``near_id``)."""
+
+    best: dict[str, np.ndarray]
+    best_team: dict[str, np.ndarray]
+    near_d: dict[str, np.ndarray]
+    near_id: dict[str, np.ndarray]
+
+    @classmethod
+    def empty(cls, n: int, types: Sequence[str]) -> CoverageSweep:
+        return cls({t: np.full(n, np.inf) for t in types}, {t: np.full(n, -1, dtype=np.int64) for t in types},
+                   {t: np.full(n, np.inf) for t in types}, {t: np.full(n, -1, dtype=np.int64) for t in types})
+
+
+@dataclass
+class CoverageTargets:
+    """Every hazard feature of the coverage layers as one target set (representative points)."""
+
+    layers: tuple[str, ...]
+    frames: list[tuple[str, Any]]
+    pts: np.ndarray
+    layer_of: np.ndarray
+    xy: np.ndarray
+
+
+def coverage_targets(store: Store, layers: Sequence[str] = COVERAGE_LAYERS) -> CoverageTargets:
+    frames = [(layer, store.frame(layer, ["name", "county"])) for layer in layers]
+    pts = np.concatenate([np.asarray([representative_point(x) for x in fr.geometry.to_numpy()], dtype=object)
+                          for _, fr in frames]) if frames else np.zeros(0, dtype=object)
+    layer_of = np.concatenate([np.full(len(fr), layer, dtype=object) for layer, fr in frames]) if frames \
+        else np.zeros(0, dtype=object)
+    xy = shapely.get_coordinates(pts) if len(pts) else np.zeros((0, 2))
+    return CoverageTargets(tuple(layers), frames, pts, layer_of, xy)
+
+
+def sweep_road(g: RoadGraph, teams, xy: np.ndarray, limit_s: Mapping[str, float], sweep: CoverageSweep) -> None:
+    """For every target, keep the fastest team by road per team type (in place; teams in frame order, the first
+    of equal times kept): one bounded forward Dijkstra per team to all targets."""
+    if not g.n_arcs or not len(xy) or not len(teams):
+        return
+    target_snap = g.snap(xy[:, 0], xy[:, 1], main_component_only=True)
     t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
     for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
-        if target_snap is not None:
-            tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
-                             with_distance=False, main_component_only=True)
-            better = tt.eta_s < best[ttype]
-            best[ttype][better] = tt.eta_s[better]
-            best_team[ttype][better] = fid
-        d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[:, 0], xy[:, 1])
-        closer = d < near_d[ttype]
-        near_d[ttype][closer], near_id[ttype][closer] = d[closer], fid
+        tt = one_to_many(g, tx, ty, target_snap, max_seconds=limit_s[ttype] * COVERAGE_HORIZON,
+                         with_distance=False, main_component_only=True)
+        better = tt.eta_s < sweep.best[ttype]
+        sweep.best[ttype][better] = tt.eta_s[better]
+        sweep.best_team[ttype][better] = fid
+
+
+def sweep_line(teams, xy: np.ndarray, sweep: CoverageSweep, rows: np.ndarray | None = None) -> None:
+    """For every target (or the target positions ``rows``), keep the nearest team by straight line per team type
+    (in place; the first of equal distances kept)."""
+    rows = np.arange(len(xy)) if rows is None else rows
+    n = len(rows)
+    if not n or not len(teams):
+        return
+    t_xy = shapely.get_coordinates([representative_point(p) for p in teams.geometry.to_numpy()])
+    for fid, (tx, ty), ttype in zip(teams.index.to_numpy(), t_xy, teams["team_type"].to_numpy(), strict=True):
+        d, _ = distance_and_bearing(np.full(n, tx), np.full(n, ty), xy[rows, 0], xy[rows, 1])
+        nd = sweep.near_d[ttype]
+        closer = d < nd[rows]
+        nd[rows[closer]], sweep.near_id[ttype][rows[closer]] = d[closer], fid
+
+
+def coverage_setup(store: Store, incident: str | None = None, minutes: float | None = None, *,
+                   layers: Sequence[str] = COVERAGE_LAYERS, on_duty_only: bool = True, min_personnel: int = 0,
+                   standards: Mapping[str, float] | None = None):
+    """What a coverage run needs before the sweep: (incident types per layer, capable team types per layer, all
+    of them, time limit s per type, the capable teams)."""
+    inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
+    teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
+    return inc_of, types_of, all_types, limit_s, teams
 
 
 def coverage(store: Store, incident: str | None = None, minutes: float | None = None, *,
@@ -321,63 +394,91 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
     ``incident`` None: each layer's own incident type (hazard_sources → chemical, tailings_dams →
     tailings_dam, goaf_areas → goaf); else that incident type for every layer.
     """
-    inc_of, types_of, all_types, limit_s = _coverage_types(store, layers, incident, minutes, standards)
+    inc_of, types_of, all_types, limit_s, teams = coverage_setup(
+        store, incident, minutes, layers=layers, on_duty_only=on_duty_only, min_personnel=min_personnel,
+        standards=standards)
     g = _need_graph(graph)
+    targets = coverage_targets(store, layers)
+    sweep = CoverageSweep.empty(len(targets.pts), all_types)
+    if len(targets.pts) and len(teams):
+        sweep_road(g, teams, targets.xy, limit_s, sweep)
+        sweep_line(teams, targets.xy, sweep)
+    return coverage_report(store, targets, sweep, inc_of, types_of, all_types, limit_s, teams, incident, minutes,
+                           standards, g)
 
-    # all hazard features of all layers, one target set
-    frames = []
-    for layer in layers:
-        fr = store.frame(layer, ["name", "county"])
-        frames.append((layer, fr))
-    pts = np.concatenate([np.asarray([representative_point(x) for x in fr.geometry.to_numpy()], dtype=object)
-                          for _, fr in frames]) if frames else np.zeros(0, dtype=object)
-    layer_of = np.concatenate([np.full(len(fr), layer, dtype=object) for layer, fr in frames])
-    n = len(pts)
-    xy = shapely.get_coordinates(pts) if n else np.zeros((0, 2))
-    best = {t: np.full(n, np.inf) for t in all_types}
-    best_team = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
-    near_d = {t: np.full(n, np.inf) for t in all_types}
-    near_id = {t: np.full(n, -1, dtype=np.int64) for t in all_types}
-    teams = capable_teams_frame(store, all_types, min_personnel, on_duty_only)
-    if n and len(teams):
-        _sweep_teams(g, teams, xy, limit_s, (best, best_team), (near_d, near_id))
 
-    covered = np.zeros(n, dtype=bool)
-    for layer in layers:
-        sel = layer_of == layer
+def covered_mask(targets: CoverageTargets, sweep: CoverageSweep, types_of: Mapping[str, list[str]],
+                 limit_s: Mapping[str, float]) -> np.ndarray:
+    """True where at least one capable team of the target's layer arrives within its type's limit."""
+    covered = np.zeros(len(targets.pts), dtype=bool)
+    for layer in targets.layers:
+        sel = targets.layer_of == layer
         for t in types_of[layer]:
-            covered[sel] |= best[t][sel] <= limit_s[t] + 1e-9
+            covered[sel] |= sweep.best[t][sel] <= limit_s[t] + 1e-9
+    return covered
 
+
+def target_counties(store: Store, targets: CoverageTargets) -> np.ndarray:
+    """The county of each target: its own attribute, else the admin_areas county polygon it lies in."""
+    frames, pts = targets.frames, targets.pts
     county = np.concatenate([fr["county"].to_numpy(dtype=object) for _, fr in frames]) if frames else np.zeros(0)
     missing = np.array([c is None or (isinstance(c, float) and math.isnan(c)) or c == "" for c in county], dtype=bool)
     if missing.any():
         county[missing] = _county_lookup(store, pts[missing])
-    county = np.array(["未知 unknown" if c is None else c for c in county], dtype=object)
+    return np.array(["未知 unknown" if c is None else c for c in county], dtype=object)
+
+
+@dataclass
+class TargetProperties:
+    """The properties of one target's coverage answer (a gap feature's ``properties``; the batch's record)."""
+
+    targets: CoverageTargets
+    sweep: CoverageSweep
+    county: np.ndarray
+    names: np.ndarray
+    ids: np.ndarray
+    inc_of: Mapping[str, Sequence[str]]
+    types_of: Mapping[str, list[str]]
+    limit_s: Mapping[str, float]
+    team_name: Mapping[int, Any]
+
+    def __call__(self, i: int) -> dict[str, Any]:
+        layer, sw = self.targets.layer_of[i], self.sweep
+        per_type = {}
+        for t in self.types_of[layer]:
+            eta = sw.best[t][i]
+            per_type[t] = {"best_eta_min": round(eta / 60.0, 2) if np.isfinite(eta) else None,
+                           "standard_min": round(self.limit_s[t] / 60.0, 2),
+                           "team_id": int(sw.best_team[t][i]) if sw.best_team[t][i] >= 0 else None}
+        etas = [v["best_eta_min"] for v in per_type.values() if v["best_eta_min"] is not None]
+        nt = min(self.types_of[layer], key=lambda t: sw.near_d[t][i])
+        nd, nid = sw.near_d[nt][i], int(sw.near_id[nt][i])
+        return {"layer": layer, "feature_id": int(self.ids[i]), "name": _text(self.names[i]),
+                "county": self.county[i], "incident": ",".join(self.inc_of[layer]),
+                "capable_team_types": self.types_of[layer],
+                "best_eta_min": min(etas) if etas else None, "by_team_type": per_type,
+                "nearest_team_id": nid if nid >= 0 else None,
+                "nearest_team_name": _text(self.team_name.get(nid)),
+                "nearest_team_distance_m": round(float(nd), 1) if np.isfinite(nd) else None}
+
+
+def coverage_report(store: Store, targets: CoverageTargets, sweep: CoverageSweep, inc_of, types_of, all_types,
+                    limit_s, teams, incident: str | None, minutes: float | None,
+                    standards: Mapping[str, float] | None, g: RoadGraph) -> CoverageReport:
+    """The gaps (GeoJSON) and the county summary from a finished sweep."""
+    layers, frames, pts, layer_of = targets.layers, targets.frames, targets.pts, targets.layer_of
+    n = len(pts)
+    covered = covered_mask(targets, sweep, types_of, limit_s)
+    county = target_counties(store, targets)
     names = np.concatenate([fr["name"].to_numpy(dtype=object) for _, fr in frames]) if frames else np.zeros(0)
     ids = np.concatenate([fr.index.to_numpy() for _, fr in frames]) if frames else np.zeros(0, dtype=np.int64)
     geoms = np.concatenate([fr.geometry.to_numpy() for _, fr in frames]) if frames else np.zeros(0, dtype=object)
-    team_name = teams["name"].to_dict() if len(teams) else {}
 
-    gaps = []
-    for i in np.flatnonzero(~covered).tolist():
-        layer = layer_of[i]
-        per_type = {}
-        for t in types_of[layer]:
-            eta = best[t][i]
-            per_type[t] = {"best_eta_min": round(eta / 60.0, 2) if np.isfinite(eta) else None,
-                           "standard_min": round(limit_s[t] / 60.0, 2),
-                           "team_id": int(best_team[t][i]) if best_team[t][i] >= 0 else None}
-        etas = [v["best_eta_min"] for v in per_type.values() if v["best_eta_min"] is not None]
-        nt = min(types_of[layer], key=lambda t: near_d[t][i])
-        nd, nid = near_d[nt][i], int(near_id[nt][i])
-        gaps.append({"type": "Feature", "id": f"{layer}-{int(ids[i])}", "geometry": _rounded(geoms[i]),
-                     "properties": {"layer": layer, "feature_id": int(ids[i]), "name": names[i],
-                                    "county": county[i], "incident": ",".join(inc_of[layer]),
-                                    "capable_team_types": types_of[layer],
-                                    "best_eta_min": min(etas) if etas else None, "by_team_type": per_type,
-                                    "nearest_team_id": nid if nid >= 0 else None,
-                                    "nearest_team_name": team_name.get(nid),
-                                    "nearest_team_distance_m": round(float(nd), 1) if np.isfinite(nd) else None}})
+    props = TargetProperties(targets, sweep, county, names, ids, inc_of, types_of, limit_s,
+                             teams["name"].to_dict() if len(teams) else {})
+    gaps = [GapFeature.model_validate({"type": "Feature", "id": f"{layer_of[i]}-{int(ids[i])}",
+                                       "geometry": _rounded(geoms[i]), "properties": props(i)})
+            for i in np.flatnonzero(~covered).tolist()]
 
     summary: dict[str, dict[str, Any]] = {}
     for i in range(n):
@@ -388,13 +489,14 @@ def coverage(store: Store, incident: str | None = None, minutes: float | None = 
         if not covered[i]:
             s["gaps"] += 1
             s["by_layer"][layer_of[i]]["gaps"] += 1
-    counties = sorted(summary.values(), key=lambda s: (-s["gaps"], s["county"]))
-    totals = {"features": int(n), "gaps": int((~covered).sum()), "teams_considered": int(len(teams)),
+    counties = [CountyCoverage.model_validate(s) for s in sorted(summary.values(), key=lambda s: (-s["gaps"], s["county"]))]
+    totals = CoverageTotals.model_validate({"features": int(n), "gaps": int((~covered).sum()), "teams_considered": int(len(teams)),
               "by_layer": {layer: {"features": int((layer_of == layer).sum()),
-                                   "gaps": int(((layer_of == layer) & ~covered).sum())} for layer in layers}}
+                                   "gaps": int(((layer_of == layer) & ~covered).sum())} for layer in layers}})
     std_meta = _standards_meta(all_types, standards)
     if minutes is not None:
         for v in std_meta.values():
-            v["applied_min"] = minutes
+            v.applied_min = minutes
     network = f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs"
-    return CoverageReport(gaps, counties, totals, std_meta, incident, minutes, network)
+    return CoverageReport(gaps=gaps, counties=counties, totals=totals, standards=std_meta, incident=incident,
+                          minutes=minutes, network=network)

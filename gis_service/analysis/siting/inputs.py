@@ -15,6 +15,7 @@ from ...validation import Problem, ValidationFailed, check_geometry, coerce_valu
 from ..consequence.inventory import parse_inventory
 from .results import HAZARD_LAYER, PARK_LAYER, Proposal
 from .rules import PROPOSAL_KINDS
+from .upload import UNIT_TYPES
 
 DEFAULT_MAX_AREA_KM2 = 200_000.0  # cap when no province polygon is loaded (Jilin ≈ 187 400 km²)
 
@@ -99,7 +100,8 @@ def proposal_from_geojson(body: bytes | str | dict, catalog: Catalog, *, kind: s
                           max_area: tuple[float, str] = (DEFAULT_MAX_AREA_KM2, "configured cap")) -> Proposal:
     """A GeoJSON Feature (or a FeatureCollection of exactly one) → :class:`Proposal`, or ValidationFailed.
 
-    ``properties`` may carry ``inventory`` (list of {substance, cas?, quantity_t}), ``kind``
+    ``properties`` may carry ``inventory`` (list of {substance, cas?, quantity_t}), ``unit_type`` (storage |
+    production: the QRA's vessel type; default storage), ``kind``
     (park | installation; default: installation with an inventory or for a point, else park) and ``name``.
     Refused, naming the problem: unreadable JSON, a non-WGS84 ``crs`` member, coordinates outside lon/lat
     range, unclosed rings, empty geometry, wrong geometry type, invalid (e.g. self-intersecting)
@@ -118,7 +120,11 @@ def proposal_from_geojson(body: bytes | str | dict, catalog: Catalog, *, kind: s
                                             "its first and last positions must be identical (RFC 7946 §3.1.6)")])
     geom = parse_geometry(raw_geom)
     _check_size(geom)
-    inventory = _inventory(catalog, props.get("inventory"))
+    inventory = check_inventory(catalog, props.get("inventory"))
+    unit_type = props.get("unit_type")
+    if unit_type is not None and unit_type not in UNIT_TYPES:
+        raise ValidationFailed([Problem(None, "unit_type", f"must be one of {', '.join(UNIT_TYPES)} "
+                                        f"(got {str(unit_type)[:50]!r}): a storage unit or a production (process) unit")])
     kind = kind or props.get("kind") or ("installation" if inventory or geom.geom_type == "Point" else "park")
     if kind not in PROPOSAL_KINDS:
         raise ValidationFailed([Problem(None, "kind", f"must be one of {', '.join(PROPOSAL_KINDS)} (got {kind!r})")])
@@ -135,10 +141,12 @@ def proposal_from_geojson(body: bytes | str | dict, catalog: Catalog, *, kind: s
             raise ValidationFailed([Problem(None, "geometry", f"polygon area {area:,.0f} km² is larger than the "
                                             f"province: limit {basis}")])
     name = props.get("name")
-    return Proposal(clean, kind, None if name is None else str(name), inventory, None, notes)
+    return Proposal(clean, kind, None if name is None else str(name), inventory, None, notes, unit_type)
 
 
-def _inventory(catalog: Catalog, value: Any) -> list[dict[str, Any]] | None:
+def check_inventory(catalog: Catalog, value: Any) -> list[dict[str, Any]] | None:
+    """A proposal's inventory checked like a stored hazard source's (the catalogue's ``inventory`` schema), with
+    every substance known to the models; None for none. ValidationFailed names the item."""
     if value is None or value == []:
         return None
     try:

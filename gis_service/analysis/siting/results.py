@@ -36,6 +36,7 @@ class Proposal:
     inventory: list[dict[str, Any]] | None = None
     source: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    unit_type: str | None = None  # storage | production (the QRA's vessel type); None: storage
 
     @property
     def park_id(self) -> int | None:
@@ -53,7 +54,8 @@ class Proposal:
         return {"kind": self.kind, "name": self.name, "geometry": _geojson(self.geometry),
                 "geometry_type": self.geometry.geom_type,
                 "area_km2": None if area is None else round(area, 4),
-                "inventory": self.inventory, "source": self.source, "notes": list(self.notes)}
+                "inventory": self.inventory, "unit_type": self.unit_type, "source": self.source,
+                "notes": list(self.notes)}
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -132,7 +134,8 @@ class SitingReport:
         v = self.verdict
         feats = [{"type": "Feature", "id": "proposal", "geometry": _geojson(self.proposal.geometry),
                   "properties": {"role": "proposal", "kind": self.proposal.kind, "name": self.proposal.name,
-                                 "verdict": v, "verdict_zh": VERDICT_LABELS[v][0]}}]
+                                 "verdict": v, "verdict_zh": VERDICT_LABELS[v][0],
+                                 "inventory": self.proposal.inventory, "unit_type": self.proposal.unit_type}}]
         for o in self.outcomes:
             for i, f in enumerate(o.conflicts):
                 props = {"role": "conflict", "rule_id": o.rule.id, "outcome": o.outcome, "severity": o.rule.severity,

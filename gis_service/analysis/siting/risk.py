@@ -32,7 +32,8 @@ LEVEL_STYLE = {3e-5: "red", 1e-5: "red", 3e-6: "orange", 3e-7: "yellow"}
 def _installations(ctx: Context) -> tuple[list[engine.Installation], str, str]:
     prop = ctx.proposal
     if prop.inventory:
-        unit_type = "production" if (prop.source or {}).get("unit_type") == "production" else "storage"
+        given = prop.unit_type or (prop.source or {}).get("unit_type")
+        unit_type = "production" if given == "production" else "storage"
         return ([engine.Installation(None, None, prop.name, prop.geometry, prop.inventory, unit_type)], "new",
                 "the proposal's own inventory (design maximum quantities)")
     if prop.park_id is not None:
@@ -77,7 +78,7 @@ def run_external_safety_risk(ctx: Context, rule: Rule) -> RuleOutcome:
                      + "; ".join(sorted({s['reason'] for s in res.skipped}))[:400])
     violated = bool(failing)
     fn = None
-    if ctx.proposal.kind == "park" or len(insts) > 1:
+    if ctx.proposal.kind == "park" or len(insts) > 1 or ctx.proposal.inventory:
         fn = engine.societal_from(res, feats)
         region = fn["assessment"]["region"]
         notes.append(f"F-N curve ({fn['receptors_counted']} receptors): {fn['assessment']['region_zh']} — "

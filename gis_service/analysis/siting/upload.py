@@ -1,18 +1,26 @@
 """An uploaded proposal (GeoJSON, a zipped Shapefile or a GeoPackage) as one WGS84 GeoJSON Feature,
-read with pyogrio (GDAL). Bad files are refused with 400 naming the ``file`` field."""
+read with pyogrio (GDAL). Bad files are refused with 400 naming the ``file`` field. The features' inventory
+(an ``inventory`` list or the flat columns of :data:`ITEM_COLUMNS`) and ``unit_type`` are kept in the Feature's
+properties (:func:`inventory_from_rows`)."""
 
 from __future__ import annotations
 
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import shapely
 
-from ...validation import Problem, ValidationFailed
+from ...validation import INVENTORY_NUMBERS, Problem, ValidationFailed
 
 SUFFIXES = (".geojson", ".json", ".zip", ".gpkg")
 MAX_FEATURES = 1000
+MAX_INVENTORY_ITEMS = 200
+# one inventory item per feature, from flat columns (a Shapefile or GeoPackage cannot hold a list)
+ITEM_COLUMNS = ("substance", "cas", "quantity_t", *INVENTORY_NUMBERS, "hazard_category", "containment",
+                "transfer_equipment")
+UNIT_TYPES = ("storage", "production")
 
 
 def _refuse(msg: str) -> ValidationFailed:
@@ -56,6 +64,62 @@ def _layer_to_read(source: str, layer: str | None) -> str | None:
     return None
 
 
+def _plain(v: Any) -> Any:
+    """A cell as plain Python: numpy scalars unwrapped; NaN, None and "" are None (an empty cell)."""
+    if hasattr(v, "item") and not isinstance(v, (list, dict, str)):
+        v = v.item()
+    if v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip()):
+        return None
+    return v
+
+
+def _items_of_cell(i: int, cell: Any) -> list[Any]:
+    """The ``inventory`` cell of feature ``i``: a list (GeoJSON), or JSON text (a GeoPackage/Shapefile column)."""
+    import orjson
+
+    if isinstance(cell, str):
+        try:
+            cell = orjson.loads(cell)
+        except orjson.JSONDecodeError:
+            raise ValidationFailed([Problem(None, "inventory", f"feature {i}: the inventory column is not JSON "
+                                            "(expected a list of {substance, quantity_t}, or use the columns "
+                                            "substance and quantity_t, one item per feature)")]) from None
+    if isinstance(cell, dict):
+        return [cell]
+    if isinstance(cell, list):
+        return list(cell)
+    raise ValidationFailed([Problem(None, "inventory", f"feature {i}: the inventory must be a list of "
+                                    f"{{substance, quantity_t}} (got {type(cell).__name__})")])
+
+
+def inventory_from_rows(rows: list[dict[str, Any]]) -> tuple[list[Any], dict[str, Any]]:
+    """The inventory items of a file's features and its proposal-level attributes (``unit_type``, ``kind``).
+
+    Each feature may carry an ``inventory`` (a list, or JSON text in a column) and/or flat columns
+    ``substance``, ``quantity_t`` (and the optional item attributes of :data:`ITEM_COLUMNS`): one item per
+    feature. Items are checked later against the catalogue (the same check as a stored hazard source's)."""
+    items: list[Any] = []
+    extra: dict[str, Any] = {}
+    for i, row in enumerate(rows):
+        cell = _plain(row.get("inventory"))
+        if cell is not None:
+            items.extend(_items_of_cell(i, cell))
+        flat = {k: _plain(row.get(k)) for k in ITEM_COLUMNS}
+        if flat["substance"] is not None or flat["quantity_t"] is not None:
+            items.append({k: v for k, v in flat.items() if v is not None})
+        for key in ("unit_type", "kind"):
+            v = _plain(row.get(key))
+            if v is not None and key not in extra:
+                extra[key] = str(v).strip()
+    if len(items) > MAX_INVENTORY_ITEMS:
+        raise ValidationFailed([Problem(None, "inventory", f"{len(items)} inventory items; at most "
+                                        f"{MAX_INVENTORY_ITEMS} are accepted")])
+    if extra.get("unit_type") is not None and extra["unit_type"] not in UNIT_TYPES:
+        raise ValidationFailed([Problem(None, "unit_type", f"must be one of {', '.join(UNIT_TYPES)} "
+                                        f"(got {extra['unit_type'][:50]!r})")])
+    return items, extra
+
+
 def proposal_feature(filename: str, data: bytes, layer: str | None = None) -> dict[str, Any]:
     import pyogrio
 
@@ -88,7 +152,9 @@ def proposal_feature(filename: str, data: bytes, layer: str | None = None) -> di
     if geom.geom_type not in ("Polygon", "MultiPolygon", "Point"):
         raise _refuse(f"expected polygons (or one point), got {geom.geom_type}")
     names = [v for v in frame.get("name", []) if isinstance(v, str) and v] if "name" in frame else []
-    return {"type": "Feature",
-            "properties": {"name": names[0] if names else Path(filename).stem, "source_file": filename,
-                           "features_merged": int(len(frame))},
-            "geometry": shapely.geometry.mapping(geom)}
+    items, extra = inventory_from_rows(frame.drop(columns=frame.geometry.name).to_dict("records"))
+    props: dict[str, Any] = {"name": names[0] if names else Path(filename).stem, "source_file": filename,
+                             "features_merged": int(len(frame)), **extra}
+    if items:
+        props["inventory"] = items
+    return {"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)}

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
                                     "within this (slow-header clients get 408 and are closed)")
     body_timeout_s: float = Field(60.0, ge=0.5, le=3600, description="a client must send its request body within "
                                   "this after the headers (slow-body clients get 408 and are closed)")
+    shutdown_grace_s: float = Field(3.0, ge=0, le=600, description="on stop (SIGTERM, Ctrl-C) open requests and "
+                                    "event streams get this long to finish, then are closed (an EventSource reconnects)")
     db_deadline_s: float = Field(3.0, ge=0.3, le=60, description="PostGIS: a server that answers no liveness "
                                  "probe within this (frozen, hung) is answered with 503 until it does again")
     heavy_concurrency: int = Field(2, ge=1, le=64, description="analyses and maps running at once per worker; "

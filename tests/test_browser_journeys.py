@@ -435,3 +435,61 @@ def test_viewer_search_city_legend_filtered_table_export(person, server, tmp_pat
     assert 0 <= x <= page.viewport_size["width"] and 0 <= y < sheet.bounding_box()["y"], (x, y)
     person.shot(f"journey18_viewer_{person.name}_zoomed")
     person.check_clean()
+
+
+# -- what-if at any point: a tanker on a road → substance, quantity, storage → exposure + rescue → brief --------
+
+def test_whatif_tanker_on_a_road_exposure_and_rescue_then_brief(person, server, tmp_path):
+    import pypdf
+
+    page = person.page
+    road = _api(server, "/collections/roads/items?limit=1&offset=40")["features"][0]
+    coords = road["geometry"]["coordinates"]
+    line = coords[0] if road["geometry"]["type"] == "MultiLineString" else coords
+    lon, lat = line[len(line) // 2]
+    _open_panel(person)
+    page.fill("#goto-text", f"{lat:.6f}, {lon:.6f}")
+    _press(person, "#goto-form button")
+    page.locator(".leaflet-popup .btn-whatif").wait_for()
+    if person.touch:                               # the sheet down, as the commander pulls it to see the map
+        page.evaluate("viewer.setSheet('peek')")
+    page.wait_for_timeout(500)
+    _press(person, ".leaflet-popup .btn-whatif")
+    wait_js(page, "document.getElementById('panel-whatif').open")
+    assert page.inner_text("#wi-point").startswith(f"{abs(lat):.4f}"[:5]) or "N" in page.inner_text("#wi-point")
+    page.fill("#wi-substance", "chlorine")
+    page.fill("#wi-quantity", "20")
+    page.select_option("#wi-storage", "pressurised")
+    assert "氯" in page.inner_text("#wi-cond")
+    _press(person, "#wi-run")
+    page.wait_for_selector("#result [data-kind='rescue'] table tr td")
+    results = page.evaluate("viewer.resultsList()")
+    assert [r["kind"] for r in results] == ["exposure", "rescue"] and all(r["visible"] for r in results)
+    assert any(u.endswith("/analysis/exposure") for u in person.requests)
+    sent = [u for u in person.requests if "/analysis/rescue/nearest?" in u][-1]
+    assert f"lon={lon:.6f}" in sent and "incident=chemical" in sent
+    n_zones = page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length")
+    assert n_zones > 0 and page.locator(".leaflet-marker-pane .rm-role-team").count() > 0
+    page.wait_for_timeout(600)
+    person.shot(f"journey18_whatif_{person.name}_both")
+    # the what-if's panel, then its one-page brief (zones of chlorine at this point, the teams, Beijing time)
+    _open_panel(person)
+    _press(person, "#results-list li[data-kind='exposure'] .result-title")
+    page.wait_for_selector("#result [data-kind='exposure']")
+    assert "假设泄漏 What-if — 氯" in page.inner_text("#result [data-kind='exposure'] .rm-panel-title")
+    assert "假设泄漏 What-if — 氯 Chlorine 20 t" in page.inner_text("#results-list li[data-kind='exposure']")
+    zones = page.evaluate("viewer.state.result.features.filter(f => f.properties.feature_type === 'zone').length")
+    assert zones > 0
+    with page.expect_download() as dl:
+        _press(person, "#export-brief")
+    path = tmp_path / "brief.pdf"
+    dl.value.save_as(path)
+    reader = pypdf.PdfReader(io.BytesIO(path.read_bytes()))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text().replace(" ", "").replace("\n", "")
+    assert "北京时间" in text and "chlorine20t" in text
+    teams = _api(server, f"/analysis/rescue/nearest?lon={lon:.6f}&lat={lat:.6f}&incident=chemical&by=time&k=5")
+    for t in [f["properties"] for f in teams["features"] if f["properties"]["kind"] == "team"][:3]:
+        assert t["name"].replace(" ", "") in text
+    person.shot(f"journey18_whatif_{person.name}_brief")
+    person.check_clean()

@@ -25,7 +25,7 @@ export function exposure(layer, id, params, keepView) {
 
 export var LEVEL_RANK = { red: 0, orange: 1, yellow: 2 };
 
-export function showExposure(doc, layer, id, params) {
+export function showExposure(doc, layer, id, params, title) {
   var meta = doc.metadata || {};
   var zones = doc.features.filter(function (f) { return f.properties.feature_type === 'zone'; });
   var receptors = doc.features.filter(function (f) { return f.properties.feature_type === 'receptor'; });
@@ -39,7 +39,7 @@ export function showExposure(doc, layer, id, params) {
       state.metas[layer] || { name: layer }, src.name, id));
   }
   var total = meta.exposure || {};
-  var box = resultBox('exposure', '暴露分析 Exposure — ' + (src.name || layer + ' #' + id));
+  var box = resultBox('exposure', title || '暴露分析 Exposure — ' + (src.name || layer + ' #' + id));
   var pr = meta.parameters || {};
   box.insertAdjacentHTML('beforeend',
     '<div class="rm-verdict rm-verdict-' + (total.receptor_count ? 'fail' : 'pass') + '">' +

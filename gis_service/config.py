@@ -73,6 +73,9 @@ class Settings(BaseSettings):
                                    "before thinning (one per 4-pixel cell)")
     tile_cache_tiles: int = Field(4096, ge=0, le=10_000_000, description="vector tiles kept in memory per process "
                                   "(keyed by the layers' revisions, so edits never serve a stale tile)")
+    viewer_tile_threshold: int = Field(20_000, ge=0, le=1_000_000_000, description="the viewer draws a layer "
+                                       "holding at least this many features (its collection's itemCount) from the "
+                                       "vector tiles instead of GeoJSON; 0 = every layer from tiles")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)

@@ -110,7 +110,7 @@ def _draw_lines(ax, geoms, **kw) -> None:
             for line in getattr(g, "geoms", [g])]
     if segs:
         ax.add_collection(LineCollection(segs, colors=kw.get("color"), linewidths=kw.get("linewidth"),
-                                         zorder=kw.get("zorder")), autolim=False)
+                                         zorder=float(kw.get("zorder", 2))), autolim=False)
 
 
 def _scale_bar(ax, bbox, font) -> None:

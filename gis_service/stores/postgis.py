@@ -235,11 +235,14 @@ SCOPE_SETUP = """
 DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
   $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
+CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction_end() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT left(j, -1) || chr(ascii(right(j, 1)) + 1) FROM (SELECT {schema}.caller_jurisdiction() AS j) s $f$;
 GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
 GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
 """
 SCOPE_TABLE = """
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{table} TO riskmap_scoped;
+CREATE INDEX IF NOT EXISTS {table}_admin_code_prefix ON {schema}.{table} (admin_code text_pattern_ops);
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
 ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS scope_read ON {schema}.{table};
@@ -251,7 +254,13 @@ CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH
 CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
 CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
 """
-SCOPE_INSIDE = "starts_with(admin_code, {schema}.caller_jurisdiction())"
+# "admin_code starts with the caller's jurisdiction", written as the byte range [J, J'), J' = J with its last digit
+# + 1 ('2201' → '2202'; jurisdictions are digits only, role_name checks): exactly the same rows as starts_with
+# (text_pattern_ops compares bytes), but the bounds are InitPlans evaluated once per query, not per row, and the
+# range is an index condition on {table}_admin_code_prefix — a city's items page went from a scan of every row
+# with the role test per row to a bitmap scan of the city's rows (bench/bench_jurisdiction.py).
+SCOPE_INSIDE = ("(admin_code ~>=~ (SELECT {schema}.caller_jurisdiction()) "
+                "AND admin_code ~<~ (SELECT {schema}.caller_jurisdiction_end()))")
 
 
 # The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses

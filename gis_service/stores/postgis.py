@@ -615,20 +615,36 @@ class PostGISStore(Store):
         selected = select(table)
         if where is not None:
             selected = selected.where(where)
-        page = selected.order_by(*order(table.c)).limit(query.limit).offset(query.offset).subquery("page")
+        # one row past the page tells whether a next page exists without counting the selection
+        page = selected.order_by(*order(table.c)).limit(query.limit + 1).offset(query.offset).subquery("page")
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
         with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
-            if query.offset == 0 and len(rows) < query.limit:
+            more = len(rows) > query.limit
+            rows = rows[:query.limit]
+            exact = True
+            if query.offset == 0 and not more:
                 matched = len(rows)
             elif where is None:
                 matched = self._layer_count(conn, layer)
-            else:
+            elif query.count_cap is None:
                 matched = int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
+            else:
+                matched, exact = self._bounded_count(conn, table, where, query.count_cap)
         features = [Feature(int(r[0]), None, r[2], properties_json=r[1]) for r in rows]
-        return Page(features, matched)
+        return Page(features, matched, exact, more)
+
+    @staticmethod
+    def _bounded_count(conn, table, where, cap: int) -> tuple[int, bool]:
+        """(count, exact): the selection's rows counted up to ``cap`` + 1 (``LIMIT`` inside the count, so the scan
+        stops there); more than ``cap`` → (cap + 1, False) and the API omits numberMatched (OGC API Features allows
+        it) instead of scanning millions of rows for every page of a broad filter."""
+        capped = select(literal(1).label("one")).select_from(table).where(where) \
+            .limit(bindparam("count_cap", cap + 1, type_=BigInteger)).subquery("capped")
+        n = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+        return (n, True) if n <= cap else (n, False)
 
     def _layer_count(self, conn, layer: str) -> int:
         """Exact row count kept by triggers (no COUNT(*) scan per page)."""

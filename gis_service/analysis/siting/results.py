@@ -63,7 +63,16 @@ class RuleSummary(BaseModel):
                                             description="the F-N document of a quantitative-risk rule")
 
 
-ConflictFeature = Feature[Geometry, dict[str, Any]]
+class EmptyGeometry(BaseModel):
+    """An empty geometry as the evidence writes it (e.g. the shortest line to a feature the proposal touches:
+    zero length, ``{"type": "LineString", "coordinates": []}``) — kept as it was answered before the results were
+    typed; geojson-pydantic's geometries require at least one position."""
+
+    type: Literal["Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"]
+    coordinates: list[Any] = Field(..., max_length=0)
+
+
+ConflictFeature = Feature[Geometry | EmptyGeometry, dict[str, Any]]
 
 
 class RuleResult(RuleSummary):

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
                                    "before thinning (one per 4-pixel cell)")
     tile_cache_tiles: int = Field(4096, ge=0, le=10_000_000, description="vector tiles kept in memory per process "
                                   "(keyed by the layers' revisions, so edits never serve a stale tile)")
+    viewer_tile_threshold: int = Field(20_000, ge=0, le=1_000_000_000, description="the viewer draws a layer "
+                                       "holding at least this many features (its collection's itemCount) from the "
+                                       "vector tiles instead of GeoJSON; 0 = every layer from tiles")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
                                     "within this (slow-header clients get 408 and are closed)")
     body_timeout_s: float = Field(60.0, ge=0.5, le=3600, description="a client must send its request body within "
                                   "this after the headers (slow-body clients get 408 and are closed)")
+    shutdown_grace_s: float = Field(3.0, ge=0, le=600, description="on stop (SIGTERM, Ctrl-C) open requests and "
+                                    "event streams get this long to finish, then are closed (an EventSource reconnects)")
     db_deadline_s: float = Field(3.0, ge=0.3, le=60, description="PostGIS: a server that answers no liveness "
                                  "probe within this (frozen, hung) is answered with 503 until it does again")
     heavy_concurrency: int = Field(2, ge=1, le=64, description="analyses and maps running at once per worker; "

@@ -16,6 +16,8 @@ SEVERITIES = {"fail": ("否决项", "blocking"), "warn": ("警示项", "warning"
 MEETS = {True: ("达标", "meets"), False: ("未达标", "misses"), None: ("无法到达", "unreachable")}
 # result fields shown in tables (viewer and reports)
 FIELDS = {
+    "border_zh": ("跨辖区", "crossing a border"), "other_jurisdiction": ("其他辖区", "other jurisdiction"),
+    "other_jurisdictions": ("波及辖区", "other jurisdictions"), "admin_code": ("行政区划代码", "admin code"),
     "rule": ("规则", "rule"), "outcome": ("结果", "outcome"), "measured": ("测得值", "measured"),
     "threshold": ("阈值", "threshold"), "source": ("依据", "source"), "evidence": ("证据", "evidence"),
     "notes": ("说明", "notes"), "severity": ("类别", "severity"), "rank": ("序", "rank"), "name": ("名称", "name"),

@@ -215,8 +215,13 @@
       L.LayerGroup.prototype.onRemove.call(this, map);
     },
     _show: function (layer, state, note) {
+      if (this._current === layer && this.state === state && this.hasLayer(layer)) {   // the grid counts again: keep them
+        if (this._map) { setStatus(this._map, this._rmMeta.name, note); }
+        return;
+      }
       this.clearLayers();
       this.addLayer(layer);
+      this._current = layer;
       this.state = state;
       if (this._map) { setStatus(this._map, this._rmMeta.name, note); }
       this.fire('rm:update', { state: state });
@@ -251,15 +256,21 @@
         clampedBbox(bounds) + '&limit=' + this.opts.limit +
         (this.opts.properties ? '&properties=' + encodeURIComponent(this.opts.properties.join(',')) : '');
       fetch(url, { headers: RiskMap.headers({ Accept: 'application/geo+json' }) })
-        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
-        .then(function (fc) {
+        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.text(); })
+        .then(function (text) {
           if (seq !== self._seq || !self._map) { return; }
           if (self._popupHeld()) { self._stale = true; return; }   // a popup opened while this was loading
-          if (fc.numberMatched > fc.features.length) { self._show(self._agg, 'aggregate', aggNote); return; }
+          // the same answer as the one drawn (a small layer wholly in view while panning): keep the drawn
+          // markers instead of rebuilding them on every move; an edit changes the answer and redraws
+          if (text === self._lastText && self.state === 'features') { return; }
+          var fc = JSON.parse(text);
+          if (fc.numberMatched > fc.features.length) { self._lastText = null; self._show(self._agg, 'aggregate', aggNote); return; }
+          self._lastText = text;
           self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
         })
         .catch(function (err) {
           if (seq !== self._seq) { return; }
+          self._lastText = null;
           self._show(self._agg, 'aggregate', meta.title_zh + '：加载失败（' + err.message + '），显示格网计数');
         });
     }

@@ -147,6 +147,7 @@ def _collection_doc(base: str, spec: LayerSpec, layers: LayersService) -> dict[s
         "itemType": "feature",
         "crs": crsmod.offered(extent),
         "storageCrs": CRS84,
+        "itemCount": layers.count(spec.name),  # the store's kept count (no scan); the viewer picks tiles by it
         "links": [
             {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
             {"href": f"{base}/collections/{spec.name}?f=html", "rel": "alternate", "type": "text/html"},

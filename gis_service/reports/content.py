@@ -9,7 +9,13 @@ from typing import Any
 
 from .. import legend as L
 from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
-from ..analysis.siting.results import AppliedThreshold, Measured, RuleSummary, SitingFeatures
+from ..analysis.siting.results import (
+    AppliedThreshold,
+    Measured,
+    ProposalProperties,
+    RuleSummary,
+    SitingFeatures,
+)
 from .fnchart import fn_png
 from .mapimage import ContextSource, render_png
 from .pdf import Report, Section, Table
@@ -82,14 +88,46 @@ def siting_report(fc: SitingFeatures, context: ContextSource | None = None, font
                            paragraphs=_fn_text(r.societal))
                    for r in meta.rules if r.societal is not None]
     return Report(
+        kind="SITING",
         title=f"选址检查报告 Siting check — {name}",
         subtitle=f"规则集 rule set: {meta.rule_set.name or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
         sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
-                          image_png=render_png(fc.model_dump(mode="json"), context, font_path=font)),
+                          image_png=render_png(fc.model_dump(mode="json"), context, font_path=font, legend=True)),
+                  *_inventory_sections(proposal),
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
                   *fn_sections,
                   Section("判定规则 Verdict rule", paragraphs=[meta.verdict_rule])])
+
+
+def _substance_label(name: Any) -> str:
+    """中文 English of a known substance; the given name otherwise."""
+    from ..models.substances import find
+
+    sub = find(str(name)) if name else None
+    return f"{sub.name_zh} {sub.name_en}" if sub else str(name or "—")
+
+
+UNIT_TYPE_LABELS = {"storage": "储存单元 storage unit", "production": "生产装置 production (process) unit"}
+
+
+def _inventory_sections(proposal: ProposalProperties | None) -> list[Section]:
+    """The proposal's inventory as the QRA used it (design maximum quantities), or a line saying there is none."""
+    inv = (proposal.inventory if proposal else None) or []
+    if proposal is not None and proposal.kind == "park" and not inv:
+        return []
+    if not inv:
+        return [Section("危险化学品存量 Inventory", paragraphs=[
+            "未提供存量：外部安全防护距离按筛查距离判定（非标准值）。 No inventory given: the external safety "
+            "distance was judged by the screening distance (not from a standard); give the inventory for a QRA."])]
+    unit = UNIT_TYPE_LABELS.get((proposal.unit_type if proposal else None) or "storage", "—")
+    # inventory rows are the request's own items (free-form beyond substance and quantity_t): read as given
+    rows = [[_substance_label(i.get("substance")), _fmt(i.get("quantity_t"), 1), _fmt(i.get("operating_temp_c"), 0),
+             i.get("containment") or "—", i.get("cas") or "—"] for i in inv if isinstance(i, dict)]
+    table = Table(["物质 substance", "设计最大量 q t", "操作温度 °C", "围护 containment", "CAS"], rows,
+                  [0.34, 0.18, 0.16, 0.16, 0.16])
+    return [Section("危险化学品存量 Inventory (定量风险评价输入 QRA input)",
+                    paragraphs=[f"单元类型 unit type: {unit}"], table=table)]
 
 
 def _fn_text(fn: dict[str, Any]) -> list[str]:
@@ -134,7 +172,7 @@ def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: 
     params = meta.get("parameters") or {}
     ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
     names = "、".join(str(i.get("name") or i.get("id")) for i in insts[:6]) + (" …" if len(insts) > 6 else "")
-    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, context, font_path=font)),
+    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, context, font_path=font, legend=True)),
                 Section("防护目标 Protection targets (GB 36894-2018 Table 1)",
                         paragraphs=[meta.get("criteria") or ""] if trows else ["范围内无防护目标 none within reach"],
                         table=ttable if trows else None),
@@ -154,6 +192,7 @@ def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: 
         Section("局限 Limitations", bullets=_strings(meta.get("limitations")) or ["—"]),
         Section("来源 Sources", bullets=list(dict.fromkeys(_strings(meta.get("sources")))) or ["—"])]
     return Report(
+        kind="QRA",
         title=f"定量风险评价报告 Quantitative risk — {names or '—'}",
         subtitle=f"{len(insts)} 个风险源 installation(s) · {params.get('installation', '')} · GB 36894-2018",
         verdict=(f"最大个人风险 max IR {mx.get('ir_per_year', 0):.2e}/年 · {len(failing)}/{len(targets)} "
@@ -209,12 +248,14 @@ def exposure_report(fc: dict[str, Any], context: ContextSource | None = None, fo
         sources += _strings(m.get("sources"))
         limits += _strings(m.get("limitations"))
     return Report(
+        kind="EXPOSURE",
         title=f"暴露分析报告 Exposure — {src.get('name') or src.get('layer', '')}",
         subtitle=f"{src.get('layer', '')} #{src.get('id', '')}",
         verdict=(f"暴露受体 {total.get('receptor_count', 0)} 个，人口 {total.get('total_population', 0)}"
                  f" — exposed receptors {total.get('receptor_count', 0)}, population {total.get('total_population', 0)}"),
         verdict_class="fail" if total.get("receptor_count") else "pass",
-        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font)),
+        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font, legend=True,
+                                                          wind=(params.get("wind_dir_deg"), params.get("wind_speed_m_s")))),
                   Section("影响分区 Zones", table=ztable),
                   Section("暴露受体 Exposed receptors (by zone, nearest first)",
                           paragraphs=[] if rrows else ["无 none"], table=rtable if rrows else None),
@@ -252,12 +293,13 @@ def rescue_report(fc: NearestTeams, context: ContextSource | None = None, font: 
     timed_meta = meta if isinstance(meta, TimedRescueMetadata) else None
     method = [timed_meta.method, *([timed_meta.network] if timed_meta.network else [])] if timed_meta else []
     return Report(
+        kind="RESCUE",
         title="最近救援队伍报告 Nearest rescue teams",
         subtitle=(f"事故 incident: {inc_text} · {meta.origin.lat}°N {meta.origin.lon}°E · "
                   f"排序 ranked by {'道路时间 road time' if meta.by == 'time' else '直线距离 straight line'}"),
         verdict=f"{met}/{len(teams)} 支队伍达到到达标准 teams meet the arrival standard",
         verdict_class="pass" if teams and met == len(teams) else ("conditional" if met else "fail"),
-        sections=[Section("地图 Map", image_png=render_png(fc.model_dump(mode="json"), context, font_path=font)),
+        sections=[Section("地图 Map", image_png=render_png(fc.model_dump(mode="json"), context, font_path=font, legend=True)),
                   Section("队伍 Teams", table=table, paragraphs=[meta.reason] if meta.reason else []),
                   Section("到达标准 Arrival standards", bullets=standards or ["—"]),
                   Section("方法 Method", paragraphs=method),

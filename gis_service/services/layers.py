@@ -15,6 +15,7 @@ from cachetools import LRUCache
 
 from .. import access
 from .. import crs as crsmod
+from ..analysis.borders import AdminAreas
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from ..maps.base import DISPLAY_PRECISION, GRID_CELLS, pack, simplified
@@ -44,6 +45,7 @@ class LayersService:
         self.settings = settings
         self._cache: LRUCache[Hashable, Any] = LRUCache(64)
         self._lock = threading.Lock()
+        self._admin_areas: tuple[float, int, AdminAreas] | None = None   # (checked at, revision, areas)
 
     # -- the catalogue and the store contract ------------------------------------------------------
     @property
@@ -210,6 +212,31 @@ class LayersService:
 
             out[name] = self.store.restamp(name, self.admin_codes, step)
         return out
+
+    ADMIN_AREAS_RECHECK_S = 30.0
+
+    def admin_areas(self) -> AdminAreas:
+        """The admin areas for border notes (rescue and exposure): an STRtree, codes and names, cached by the
+        layer's revision, which is asked again at most every 30 s (ADMIN_AREAS_RECHECK_S) — so a rescue answer
+        costs no extra round trip; an admin-area edit shows in the notes within that time."""
+        import time
+
+        now = time.monotonic()
+        held = self._admin_areas
+        if held is not None and now - held[0] < self.ADMIN_AREAS_RECHECK_S:
+            return held[2]
+        revision = self.store.revision("admin_areas") if "admin_areas" in self.catalog else 0
+        if held is not None and held[1] == revision:
+            self._admin_areas = (now, revision, held[2])
+            return held[2]
+        if "admin_areas" in self.catalog:
+            with access.unrestricted():
+                frame = self.store.frame("admin_areas", columns=["code", "name"])
+            areas = AdminAreas.build(list(frame.geometry.values), frame["code"].tolist(), frame["name"].tolist())
+        else:
+            areas = AdminAreas.build([], [], [])
+        self._admin_areas = (now, revision, areas)
+        return areas
 
     def admin_name(self, jurisdiction: str) -> str | None:
         """The name of the admin area whose code is ``jurisdiction`` (a normalised prefix such as '2201'), or None."""

@@ -44,6 +44,7 @@ from ...geodesy import distance_and_bearing, geometry_distance_m
 from ...routing import RoadGraph, isochrone, nearest_by_time, one_to_many
 from ...stores.base import Feature, Store
 from ...validation import Problem, ValidationFailed
+from ..borders import AdminAreas, inside, team_border
 from .inputs import (
     COVERAGE_HORIZON,
     COVERAGE_LAYERS,
@@ -125,7 +126,8 @@ def _hit(fid: int, props: Mapping[str, Any], lon: float, lat: float, dist: float
                    personnel=None if props.get("personnel") is None else int(props["personnel"]),
                    on_duty=None if props.get("on_duty") is None else bool(props["on_duty"]),
                    county=_text(props.get("county")), lon=float(lon), lat=float(lat), distance_m=float(dist),
-                   bearing_deg=float(bearing), standard_min=minutes, standard_source=source)
+                   bearing_deg=float(bearing), standard_min=minutes, standard_source=source,
+                   admin_code=_text(props.get("admin_code")))
 
 
 def _empty_reason(types: Sequence[str], min_personnel: int, on_duty_only: bool) -> str:
@@ -179,9 +181,19 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
     return _nearest_by_road(store, geom, origin, answer, min_personnel, on_duty_only, graph, standards)
 
 
+def with_border(answer: RescueAnswer, geom: BaseGeometry, areas: AdminAreas) -> RescueAnswer:
+    """Say which listed teams lie outside the incident's jurisdiction (rescue crosses borders; issue 20)."""
+    note = team_border(areas, geom, [t.admin_code for t in answer.teams])
+    answer.border = note.model()
+    if note.incident_code is not None:
+        for t in answer.teams:
+            t.other_jurisdiction = not inside(note.incident_code, t.admin_code)
+    return answer
+
+
 def capable_teams_frame(store: Store, types: Sequence[str], min_personnel: int = 0, on_duty_only: bool = True):
     """All teams of the given types passing the filters (GeoDataFrame, index = id)."""
-    teams = store.frame(TEAMS, ["name", "team_type", "personnel", "on_duty", "county"])
+    teams = store.frame(TEAMS, ["name", "team_type", "personnel", "on_duty", "county", "admin_code"])
     mask = teams["team_type"].isin(list(types)).to_numpy().copy()
     if on_duty_only:
         mask &= teams["on_duty"].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)

@@ -18,6 +18,7 @@ from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from ...models.rescue_standards import capabilities
+from ..borders import BorderInfo
 from .inputs import (
     COVERAGE_HORIZON,
     COVERAGE_LAYERS,
@@ -74,6 +75,9 @@ class TeamProperties(BaseModel):
     bearing_deg: float = Field(..., description="degrees clockwise from north, incident → team")
     standard_min: float
     standard_source: str
+    admin_code: str | None = Field(None, description="the team's jurisdiction (GB/T 2260 admin code)")
+    other_jurisdiction: bool | None = Field(None, description="the team lies outside the incident's jurisdiction "
+                                            "(null: the incident lies in no admin area)")
 
 
 class TimedTeamProperties(TeamProperties):
@@ -122,6 +126,8 @@ class RescueMetadata(BaseModel):
     limitations: list[str]
     incident_feature: IncidentFeature | None = Field(
         None, exclude_if=lambda v: v is None, description="the stored feature the incident is (nearest to a feature)")
+    border: BorderInfo | None = Field(None, exclude_if=lambda v: v is None,
+                                      description="crossing a border: teams of other jurisdictions than the incident's")
 
 
 class TimedRescueMetadata(RescueMetadata):
@@ -171,13 +177,16 @@ class TeamHit(BaseModel):
     reachable: bool | None = None
     meets_standard: bool | None = None
     route: BaseGeometry | None = None
+    admin_code: str | None = None               # the team's jurisdiction (GB/T 2260)
+    other_jurisdiction: bool | None = None      # outside the incident's (None: the incident lies in no admin area)
 
     def properties(self, rank: int) -> TeamProperties:
         common: dict[str, Any] = dict(rank=rank, team_id=self.id, name=self.name, team_type=self.team_type,
                       team_type_zh=TEAM_TYPE_ZH.get(self.team_type, self.team_type), personnel=self.personnel,
                       on_duty=self.on_duty, county=self.county, distance_m=round(self.distance_m, 1),
                       bearing_deg=round(self.bearing_deg, 1), standard_min=self.standard_min,
-                      standard_source=self.standard_source)
+                      standard_source=self.standard_source, admin_code=self.admin_code,
+                      other_jurisdiction=self.other_jurisdiction)
         if self.reachable is None:               # built from checked values: no second validation
             return TeamProperties.model_construct(**common)
         return TimedTeamProperties.model_construct(**
@@ -197,6 +206,7 @@ class RescueAnswer(BaseModel):
     standards: dict[str, TeamStandard] = Field(default_factory=dict)
     filters: dict[str, Any] = Field(default_factory=dict)
     network: str | None = None
+    border: BorderInfo | None = None            # crossing a border: teams of other jurisdictions (issue 20)
 
     def metadata(self, incident_feature: IncidentFeature | None = None) -> RescueMetadata:
         caps = capabilities()
@@ -209,6 +219,8 @@ class RescueAnswer(BaseModel):
             "reason": self.reason, "units": NEAREST_UNITS, "limitations": LIMITATIONS,
             "incident_feature": incident_feature,
         }
+        if self.border is not None:
+            meta["border"] = self.border
         if self.by == "time":
             return TimedRescueMetadata(**meta, method=ROUTING_NOTE, network=self.network)
         return RescueMetadata(**meta)

@@ -72,7 +72,10 @@ class EmptyGeometry(BaseModel):
     coordinates: list[Any] = Field(..., max_length=0)
 
 
-ConflictFeature = Feature[Geometry | EmptyGeometry, dict[str, Any]]
+class ConflictFeature(Feature[Geometry, dict[str, Any]]):
+    """A conflict or context-zone feature: any geometry, or an empty one (:class:`EmptyGeometry`)."""
+
+    geometry: Geometry | EmptyGeometry | None = Field(...)  # type: ignore[assignment]  # widened by the empty form
 
 
 class RuleResult(RuleSummary):

@@ -304,7 +304,9 @@ class _DriverStatement:
     parameter processing, the result proxy), which cost about as much client CPU as the query itself
     (bench/bench_rescue_api.py). The bind processors of the statement's parameters are applied as SQLAlchemy would
     apply them; the result values are the driver's, which for this store's column types (text, bigint, double
-    precision, boolean, jsonb: psycopg's own loaders, as under SQLAlchemy) are the same Python values."""
+    precision, boolean, jsonb: psycopg's own loaders, as under SQLAlchemy) are the same Python values. With a
+    ``before_cursor_execute`` listener on the engine the statement goes through SQLAlchemy, so the listener sees
+    it (tests/test_one_service_layer.py counts the round trips; bench/bench_rescue_api.py captures the SQL)."""
 
     def __init__(self, sql: str, fixed: dict[str, Any], processors: dict[str, Any]):
         self.sql, self.fixed, self.processors = sql, fixed, processors
@@ -737,7 +739,7 @@ class PostGISStore(Store):
         values.update(params)
         driver = self._driver_statement((kind, layer, names), stmt, values)
         with self._read() as conn:
-            if driver is None:
+            if driver is None or conn.dispatch.before_cursor_execute:   # observers (tests, tracing) see it
                 rows = conn.execute(stmt, values).mappings().fetchall()
             else:
                 rows = driver.fetch(conn.connection.dbapi_connection, values)

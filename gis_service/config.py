@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     alarm_escalation_min: str = Field("", description="escalation minutes overriding data/alarm_escalation.csv, "
                                       "e.g. '2:county:10,2:city:20' (alarm level:from level:minutes); checked when "
                                       "the services are built")
+    alarm_escalate_every_s: float = Field(5.0, gt=0, le=3600, description="how often the MQTT ingest worker "
+                                          "passes overdue alarms up (API processes do it each second while a stream "
+                                          "is open; `gis-service escalate` on demand)")
     monitoring_retention_days: float = Field(30.0, gt=0, description="raw readings kept this long, then hourly roll-ups")
     monitoring_max_future_s: float = Field(300.0, ge=0, description="readings further ahead of the clock are refused")
     monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")

@@ -493,3 +493,32 @@ def test_whatif_tanker_on_a_road_exposure_and_rescue_then_brief(person, server, 
         assert t["name"].replace(" ", "") in text
     person.shot(f"journey18_whatif_{person.name}_brief")
     person.check_clean()
+
+
+# -- readable inventories in popups ---------------------------------------------------------------------------
+
+def test_hazard_popup_shows_its_inventory_as_a_table(person, server):
+    page = person.page
+    hz = _api(server, "/collections/hazard_sources/items/1")
+    lon, lat = hz["geometry"]["coordinates"]
+    inventory = hz["properties"]["inventory"]
+    if person.touch:
+        page.evaluate("viewer.setSheet('peek')")
+    page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 17, {{ animate: false }})")
+    wait_js(page, "(() => { const l = viewer.state.layers.hazard_sources; return l && l.state === 'features'; })()")
+    page.wait_for_timeout(500)
+    _press_at(person, *_xy(page, lat, lon))
+    page.wait_for_selector(".leaflet-popup .rm-inventory")
+    rows = page.locator(".leaflet-popup .rm-inventory tr").all_inner_texts()
+    assert len(rows) == len(inventory) + 1 and rows[0].split()[0] == "物质"
+    names = _api(server, "/viewer/config.json")["substances"]
+    zh = {s["key"]: s["zh"] for s in names}
+    for item, row in zip(inventory, rows[1:], strict=True):
+        assert zh[item["substance"]] in row and f"{item['quantity_t']:g}" in row
+        assert "quantity_t" not in row and "substance:" not in row
+    if any("pipe_length_m" in i for i in inventory):
+        assert "管长 pipe length" in page.inner_text(".leaflet-popup .rm-inventory")
+    box = page.locator(".leaflet-popup .rm-inventory").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+    person.shot(f"journey18_popup_inventory_{person.name}")
+    person.check_clean()

@@ -36,16 +36,37 @@
     }).join('') + '</table>';
   }
 
-  function popupHtml(meta, props, id) {
-    props = props || {};
-    var rows = meta.popup.map(function (a) { return [a.label, formatValue(a, props[a.name])]; });
-    var head = props.name !== undefined && props.name !== null ? props.name : meta.title + ' #' + id;
-    return '<div class="rm-popup"><div class="rm-popup-title">' + esc(head) + '</div>' +
-      '<div class="rm-popup-layer">' + esc(meta.title) + (id !== undefined ? ' · id ' + esc(id) : '') + '</div>' +
-      table(rows) + '</div>';
+  /* An inventory ([{substance, cas?, quantity_t, …}]) as a small table people can read — one row per substance
+   * (its Chinese and English name when the page knows it: RiskMap.substanceNames), the quantity in t, and the
+   * item's other attributes labelled — instead of "substance: chlorine, quantity_t: 17". Null if not one. */
+  function inventoryHtml(v) {
+    if (!Array.isArray(v) || !v.length || !v.every(function (i) { return i && typeof i === 'object' && 'quantity_t' in i; })) { return null; }
+    var names = RiskMap.substanceNames || {};
+    var rows = v.map(function (i) {
+      var extra = Object.keys(i).filter(function (k) { return ['substance', 'cas', 'quantity_t'].indexOf(k) < 0; })
+        .map(function (k) { return fieldLabel(k) + ' ' + genericValue(k, i[k]); });
+      var q = typeof i.quantity_t === 'number' ? (Number.isInteger(i.quantity_t) ? String(i.quantity_t) : i.quantity_t.toFixed(2)) : String(i.quantity_t);
+      return '<tr><td>' + esc(names[i.substance] || i.substance || i.cas || '—') +
+        (i.cas ? '<div class="rm-inv-cas">CAS ' + esc(i.cas) + '</div>' : '') + '</td><td class="rm-inv-q">' + esc(q) +
+        '</td><td>' + esc(extra.join('; ') || '—') + '</td></tr>';
+    });
+    return '<table class="rm-inventory"><tr><th>物质 substance</th><th>存量 t</th><th>其他 other</th></tr>' + rows.join('') + '</table>';
   }
 
-  var UNIT_HINTS = { _m: ' m', _min: ' min', _s: ' s', _km2: ' km²', _km: ' km', _t: ' t', _kpa: ' kPa', _ppm: ' ppm' };
+  function popupHtml(meta, props, id) {
+    props = props || {};
+    var head = props.name !== undefined && props.name !== null ? props.name : meta.title + ' #' + id;
+    var html = meta.popup.map(function (a) {
+      var inv = a.type === 'json' ? inventoryHtml(props[a.name]) : null;
+      if (inv) { return '<tr><th colspan="2">' + esc(a.label) + '</th></tr><tr><td colspan="2">' + inv + '</td></tr>'; }
+      return '<tr><th>' + esc(a.label) + '</th><td>' + esc(formatValue(a, props[a.name])) + '</td></tr>';
+    }).join('');
+    return '<div class="rm-popup"><div class="rm-popup-title">' + esc(head) + '</div>' +
+      '<div class="rm-popup-layer">' + esc(meta.title) + (id !== undefined ? ' · id ' + esc(id) : '') + '</div>' +
+      '<table class="rm-table">' + html + '</table></div>';
+  }
+
+  var UNIT_HINTS = { _mm: ' mm', _m: ' m', _min: ' min', _s: ' s', _km2: ' km²', _km: ' km', _t: ' t', _kpa: ' kPa', _ppm: ' ppm' };
   function genericValue(k, v) {
     if (v === null || v === undefined) { return '—'; }
     if (typeof v === 'boolean') { return v ? '是 yes' : '否 no'; }

@@ -74,6 +74,8 @@ function restore(h) {
 function start(config) {
   state.config = config;
   RiskMap.fieldLabels = (config.labels || {}).fields;
+  RiskMap.substanceNames = {};
+  (config.substances || []).forEach(function (s) { RiskMap.substanceNames[s.key] = s.zh + ' ' + s.en; });
   if (config.basemap && config.basemap.notice) {
     var a = document.createElement('div');
     a.className = 'rm-alert';

@@ -25,6 +25,12 @@ var basemapStyles = {};  // name -> style(properties, zoom) the offline basemap 
 export var stats = viewer.tiles = { requested: 0, loaded: 0, failed: 0, firstLoadMs: null, loads: 0 };
 viewer.tilesIdle = function () { return !grid || !grid._map || !grid.isLoading(); };   // every tile in view drawn
 
+var drawnWaiters = [];
+/* Resolves once the first view's tiles are all drawn (at once when they already are). */
+export function whenTilesDrawn() {
+  return new Promise(function (resolve) { if (stats.firstLoadMs !== null) { resolve(); } else { drawnWaiters.push(resolve); } });
+}
+
 export function isTiled(meta) {
   var t = state.config && state.config.tiles;
   return !!(t && typeof meta.count === 'number' && meta.count >= t.threshold && meta.count > 0);
@@ -87,7 +93,10 @@ function makeGrid() {
   g.on('click', onClick);
   g.on('load', function () {
     stats.loads += 1;
-    if (stats.firstLoadMs === null) { stats.firstLoadMs = performance.now(); }
+    if (stats.firstLoadMs === null) {
+      stats.firstLoadMs = performance.now();
+      drawnWaiters.splice(0).forEach(function (f) { f(); });
+    }
   });
   return g;
 }

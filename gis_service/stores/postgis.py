@@ -235,11 +235,14 @@ SCOPE_SETUP = """
 DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
   $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
+CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction_end() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT left(j, -1) || chr(ascii(right(j, 1)) + 1) FROM (SELECT {schema}.caller_jurisdiction() AS j) s $f$;
 GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
 GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
 """
 SCOPE_TABLE = """
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{table} TO riskmap_scoped;
+CREATE INDEX IF NOT EXISTS {table}_admin_code_prefix ON {schema}.{table} (admin_code text_pattern_ops);
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
 ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS scope_read ON {schema}.{table};
@@ -251,7 +254,13 @@ CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH
 CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
 CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
 """
-SCOPE_INSIDE = "starts_with(admin_code, {schema}.caller_jurisdiction())"
+# "admin_code starts with the caller's jurisdiction", written as the byte range [J, J'), J' = J with its last digit
+# + 1 ('2201' → '2202'; jurisdictions are digits only, role_name checks): exactly the same rows as starts_with
+# (text_pattern_ops compares bytes), but the bounds are InitPlans evaluated once per query, not per row, and the
+# range is an index condition on {table}_admin_code_prefix — a city's items page went from a scan of every row
+# with the role test per row to a bitmap scan of the city's rows (bench/bench_jurisdiction.py).
+SCOPE_INSIDE = ("(admin_code ~>=~ (SELECT {schema}.caller_jurisdiction()) "
+                "AND admin_code ~<~ (SELECT {schema}.caller_jurisdiction_end()))")
 
 
 # The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses
@@ -638,20 +647,36 @@ class PostGISStore(Store):
         selected = select(table)
         if where is not None:
             selected = selected.where(where)
-        page = selected.order_by(*order(table.c)).limit(query.limit).offset(query.offset).subquery("page")
+        # one row past the page tells whether a next page exists without counting the selection
+        page = selected.order_by(*order(table.c)).limit(query.limit + 1).offset(query.offset).subquery("page")
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
         with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
-            if query.offset == 0 and len(rows) < query.limit:
+            more = len(rows) > query.limit
+            rows = rows[:query.limit]
+            exact = True
+            if query.offset == 0 and not more:
                 matched = len(rows)
             elif where is None:
                 matched = self._layer_count(conn, layer)
-            else:
+            elif query.count_cap is None:
                 matched = int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
+            else:
+                matched, exact = self._bounded_count(conn, table, where, query.count_cap)
         features = [Feature(int(r[0]), None, r[2], properties_json=r[1]) for r in rows]
-        return Page(features, matched)
+        return Page(features, matched, exact, more)
+
+    @staticmethod
+    def _bounded_count(conn, table, where, cap: int) -> tuple[int, bool]:
+        """(count, exact): the selection's rows counted up to ``cap`` + 1 (``LIMIT`` inside the count, so the scan
+        stops there); more than ``cap`` → (cap + 1, False) and the API omits numberMatched (OGC API Features allows
+        it) instead of scanning millions of rows for every page of a broad filter."""
+        capped = select(literal(1).label("one")).select_from(table).where(where) \
+            .limit(bindparam("count_cap", cap + 1, type_=BigInteger)).subquery("capped")
+        n = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+        return (n, True) if n <= cap else (n, False)
 
     def _layer_count(self, conn, layer: str) -> int:
         """Exact row count kept by triggers (no COUNT(*) scan per page)."""

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     viewer_tile_threshold: int = Field(20_000, ge=0, le=1_000_000_000, description="the viewer draws a layer "
                                        "holding at least this many features (its collection's itemCount) from the "
                                        "vector tiles instead of GeoJSON; 0 = every layer from tiles")
+    matched_count_cap: int = Field(100_000, ge=0, le=1_000_000_000, description="numberMatched of a filtered "
+                                   "items page (bbox, filter, equality, q) is counted up to this many rows; above it "
+                                   "numberMatched is omitted (OGC API Features allows it) and the next link comes "
+                                   "from one extra row read past the page")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)

@@ -193,6 +193,19 @@
     return group;
   }
 
+  /* Whether features follow this page: from numberMatched, or — when the service omitted it (a filtered selection
+   * larger than its count cap, GIS_MATCHED_COUNT_CAP) — from the page's "next" link. */
+  function hasMore(fc, offset) {
+    if (typeof fc.numberMatched === 'number') { return (offset || 0) + fc.features.length < fc.numberMatched; }
+    return (fc.links || []).some(function (l) { return l.rel === 'next'; });
+  }
+
+  /* numberMatched for people: the count, or "more than shown" when the service did not count them all. */
+  function matchedText(fc, offset) {
+    if (typeof fc.numberMatched === 'number') { return String(fc.numberMatched); }
+    return '> ' + ((offset || 0) + fc.features.length) + '（未全数 not all counted）';
+  }
+
   function clampedBbox(b) {
     var w = Math.max(-180, b.getWest()), s = Math.max(-90, b.getSouth());
     var e = Math.min(180, b.getEast()), n = Math.min(90, b.getNorth());
@@ -285,7 +298,7 @@
           // markers instead of rebuilding them on every move; an edit changes the answer and redraws
           if (text === self._lastText && self.state === 'features') { return; }
           var fc = JSON.parse(text);
-          if (fc.numberMatched > fc.features.length) { self._lastText = null; self._show(self._agg, 'aggregate', aggNote); return; }
+          if (hasMore(fc)) { self._lastText = null; self._show(self._agg, 'aggregate', aggNote); return; }
           self._lastText = text;
           self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
         })
@@ -571,7 +584,7 @@
       if (RiskMap.apiKey) { h['X-API-Key'] = RiskMap.apiKey; }
       return h;
     },
-    esc: esc, unpack: unpack, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
+    esc: esc, unpack: unpack, hasMore: hasMore, matchedText: matchedText, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
     catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
     legend: legend, panel: panel, fit: fit, refit: refit, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
     irLayer: irLayer, fnChart: fnChart, fnControl: fnControl,

@@ -60,7 +60,7 @@ class LayersService:
         page = self.store.items(layer, query)
         if crs.is_crs84:
             return page
-        return Page(_in_crs(page.features, crs), page.number_matched)
+        return Page(_in_crs(page.features, crs), page.number_matched, page.matched_exact, page.more)
 
     def get(self, layer: str, fid: int, crs: crsmod.Crs = crsmod.CRS84_CRS) -> Feature:
         feat = self.store.get(layer, fid)

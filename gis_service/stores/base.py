@@ -113,12 +113,23 @@ class Query:
     sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
     cql: Expr | None = None  # a CQL2 filter checked against the layer (gis_service.cql2), AND-ed with the rest
     min_id: int | None = None  # only ids above this (keyset paging of bulk downloads)
+    # count the matches of a filtered query only up to this many (a bounded count, never a COUNT(*) over a huge
+    # selection): above it Page.matched_exact is False; None = count exactly (the analyses' own queries)
+    count_cap: int | None = None
 
 
 @dataclass
 class Page:
     features: list[Feature]
-    number_matched: int
+    number_matched: int         # exact, or (matched_exact False) a lower bound: more than Query.count_cap matched
+    matched_exact: bool = True
+    more: bool | None = None    # rows follow this page (known when the store read one row past it)
+
+    def has_next(self, offset: int) -> bool:
+        """Whether a page follows this one (from the extra row read, else from the exact count)."""
+        if self.more is not None:
+            return self.more
+        return offset + len(self.features) < self.number_matched
 
 
 @dataclass

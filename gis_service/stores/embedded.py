@@ -515,6 +515,7 @@ class EmbeddedStore(Store):
             positions = frame.index.to_numpy()  # attrs has a positional RangeIndex
         page = positions[query.offset: query.offset + query.limit]
         props = query.properties
+        # the mask is already evaluated in memory: the count is exact and free
         return Page([data.feature(int(p), properties=props) for p in page], int(len(positions)))
 
     def get(self, layer: str, fid: int) -> Feature:

@@ -235,11 +235,14 @@ SCOPE_SETUP = """
 DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$;
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
   $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
+CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction_end() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT left(j, -1) || chr(ascii(right(j, 1)) + 1) FROM (SELECT {schema}.caller_jurisdiction() AS j) s $f$;
 GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
 GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
 """
 SCOPE_TABLE = """
 GRANT SELECT, INSERT, UPDATE, DELETE ON {schema}.{table} TO riskmap_scoped;
+CREATE INDEX IF NOT EXISTS {table}_admin_code_prefix ON {schema}.{table} (admin_code text_pattern_ops);
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO riskmap_scoped;
 ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS scope_read ON {schema}.{table};
@@ -251,7 +254,13 @@ CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH
 CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
 CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
 """
-SCOPE_INSIDE = "starts_with(admin_code, {schema}.caller_jurisdiction())"
+# "admin_code starts with the caller's jurisdiction", written as the byte range [J, J'), J' = J with its last digit
+# + 1 ('2201' → '2202'; jurisdictions are digits only, role_name checks): exactly the same rows as starts_with
+# (text_pattern_ops compares bytes), but the bounds are InitPlans evaluated once per query, not per row, and the
+# range is an index condition on {table}_admin_code_prefix — a city's items page went from a scan of every row
+# with the role test per row to a bitmap scan of the city's rows (bench/bench_jurisdiction.py).
+SCOPE_INSIDE = ("(admin_code ~>=~ (SELECT {schema}.caller_jurisdiction()) "
+                "AND admin_code ~<~ (SELECT {schema}.caller_jurisdiction_end()))")
 
 
 # The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses
@@ -296,6 +305,37 @@ def role_name(jurisdiction: str) -> str:
     if not jurisdiction.isdigit():
         raise ValueError(f"not a normalised jurisdiction: {jurisdiction!r}")
     return ROLE_PREFIX + jurisdiction
+
+
+class _DriverStatement:
+    """A cached read statement compiled once to the driver's SQL text, run on the checked-out connection's psycopg
+    connection: the nearest-teams hot path then skips SQLAlchemy's per-execution work (compiled-cache look-up,
+    parameter processing, the result proxy), which cost about as much client CPU as the query itself
+    (bench/bench_rescue_api.py). The bind processors of the statement's parameters are applied as SQLAlchemy would
+    apply them; the result values are the driver's, which for this store's column types (text, bigint, double
+    precision, boolean, jsonb: psycopg's own loaders, as under SQLAlchemy) are the same Python values. With a
+    ``before_cursor_execute`` listener on the engine the statement goes through SQLAlchemy, so the listener sees
+    it (tests/test_one_service_layer.py counts the round trips; bench/bench_rescue_api.py captures the SQL)."""
+
+    def __init__(self, sql: str, fixed: dict[str, Any], processors: dict[str, Any]):
+        self.sql, self.fixed, self.processors = sql, fixed, processors
+
+    @classmethod
+    def compile(cls, stmt, dialect, values: dict[str, Any]) -> _DriverStatement | None:
+        compiled = stmt.compile(dialect=dialect)
+        if dialect.paramstyle != "pyformat" or compiled.post_compile_params or compiled.literal_execute_params:
+            return None                       # expanding or literal parameters: SQLAlchemy renders them per call
+        fixed = {k: v for k, v in compiled.construct_params(values).items() if k not in values}
+        return cls(compiled.string, fixed, dict(compiled._bind_processors))
+
+    def fetch(self, dbapi_conn, values: dict[str, Any]) -> list[dict[str, Any]]:
+        params = {**self.fixed, **values}
+        for name, proc in self.processors.items():
+            if name in params:
+                params[name] = proc(params[name])
+        cur = dbapi_conn.execute(self.sql, params)
+        cols = [d.name for d in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
 
 _WKB_GEOM = func.ST_GeomFromWKB(bindparam("wkb", type_=LargeBinary), 4326)
@@ -403,6 +443,7 @@ class PostGISStore(Store):
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
+        self._driver_statements: dict[tuple, _DriverStatement | None] = {}
         self._extents: dict[tuple[str, str], tuple[int, float, Any]] = {}
         self._roles: set[str] = set()
         self.metadata = MetaData()
@@ -562,9 +603,9 @@ class PostGISStore(Store):
 
     @staticmethod
     def _features(rows, names: list[str], with_distance: bool = False) -> list[Feature]:
+        """Features from result rows (mappings: column name → value)."""
         out = []
-        for r in rows:
-            m = r._mapping
+        for m in rows:
             props = {str(n): m[n] for n in names}
             out.append(Feature(int(m["id"]), props, m["__geojson"],
                                float(m["__distance"]) if with_distance else None))
@@ -606,20 +647,36 @@ class PostGISStore(Store):
         selected = select(table)
         if where is not None:
             selected = selected.where(where)
-        page = selected.order_by(*order(table.c)).limit(query.limit).offset(query.offset).subquery("page")
+        # one row past the page tells whether a next page exists without counting the selection
+        page = selected.order_by(*order(table.c)).limit(query.limit + 1).offset(query.offset).subquery("page")
         props = func.json_build_object(*[x for n in names for x in (literal(n), page.c[n])])
         stmt = select(page.c.id, cast(props, Text).label("__props"),
                       func.ST_AsGeoJSON(page.c.geom, COORD_PRECISION).label("__geojson")).order_by(*order(page.c))
         with self._read() as conn:
             rows = conn.execute(stmt).fetchall()
-            if query.offset == 0 and len(rows) < query.limit:
+            more = len(rows) > query.limit
+            rows = rows[:query.limit]
+            exact = True
+            if query.offset == 0 and not more:
                 matched = len(rows)
             elif where is None:
                 matched = self._layer_count(conn, layer)
-            else:
+            elif query.count_cap is None:
                 matched = int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
+            else:
+                matched, exact = self._bounded_count(conn, table, where, query.count_cap)
         features = [Feature(int(r[0]), None, r[2], properties_json=r[1]) for r in rows]
-        return Page(features, matched)
+        return Page(features, matched, exact, more)
+
+    @staticmethod
+    def _bounded_count(conn, table, where, cap: int) -> tuple[int, bool]:
+        """(count, exact): the selection's rows counted up to ``cap`` + 1 (``LIMIT`` inside the count, so the scan
+        stops there); more than ``cap`` → (cap + 1, False) and the API omits numberMatched (OGC API Features allows
+        it) instead of scanning millions of rows for every page of a broad filter."""
+        capped = select(literal(1).label("one")).select_from(table).where(where) \
+            .limit(bindparam("count_cap", cap + 1, type_=BigInteger)).subquery("capped")
+        n = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+        return (n, True) if n <= cap else (n, False)
 
     def _layer_count(self, conn, layer: str) -> int:
         """Exact row count kept by triggers (no COUNT(*) scan per page)."""
@@ -654,7 +711,7 @@ class PostGISStore(Store):
         cols = self._columns(table, spec, None)
         stmt = select(table.c.id, *cols, self._geojson(table)).where(table.c.id == bindparam("fid", int(fid)))
         with self._read() as conn:
-            rows = conn.execute(stmt).fetchall()
+            rows = conn.execute(stmt).mappings().fetchall()
         if not rows:
             raise FeatureNotFound(layer, fid)
         return self._features(rows, [c.name for c in cols])[0]
@@ -704,9 +761,20 @@ class PostGISStore(Store):
         stmt = self._statement(kind, layer, names, build)
         values = {f"f{i}": (filters or {})[n] for i, n in enumerate(names)}
         values["wkb"] = shapely.to_wkb(geom)
+        values.update(params)
+        driver = self._driver_statement((kind, layer, names), stmt, values)
         with self._read() as conn:
-            rows = conn.execute(stmt, {**values, **params}).fetchall()
+            if driver is None or conn.dispatch.before_cursor_execute:   # observers (tests, tracing) see it
+                rows = conn.execute(stmt, values).mappings().fetchall()
+            else:
+                rows = driver.fetch(conn.connection.dbapi_connection, values)
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
+
+    def _driver_statement(self, key: tuple, stmt, values: dict[str, Any]) -> _DriverStatement | None:
+        """The cached spatial statement compiled once to the driver's SQL (None: it must go through SQLAlchemy)."""
+        if key not in self._driver_statements:
+            self._driver_statements[key] = _DriverStatement.compile(stmt, self.engine.dialect, values)
+        return self._driver_statements[key]
 
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:

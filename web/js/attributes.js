@@ -157,19 +157,21 @@ function columns() {
 
 function page(dir) {
   var next = view.offset + dir * view.limit;
-  if (next < 0 || next >= view.matched) { return Promise.resolve(); }
+  if (next < 0 || (dir > 0 && !view.more)) { return Promise.resolve(); }
   view.offset = next;
   return load();
 }
 
 function render(fc) {
   var el = sheet(), cols = columns();
-  view.matched = fc.numberMatched;
-  el.querySelector('.attr-count').textContent = '共 ' + fc.numberMatched + ' 条 matched';
+  view.matched = fc.numberMatched;   // undefined when the service did not count a huge selection
+  view.more = RiskMap.hasMore(fc, view.offset);
+  var total = RiskMap.matchedText(fc, view.offset);
+  el.querySelector('.attr-count').textContent = '共 ' + total + ' 条 matched';
   var first = fc.features.length ? view.offset + 1 : 0;
-  el.querySelector('.attr-range').textContent = '第 ' + first + '–' + (view.offset + fc.features.length) + ' 条 / 共 ' + fc.numberMatched;
+  el.querySelector('.attr-range').textContent = '第 ' + first + '–' + (view.offset + fc.features.length) + ' 条 / 共 ' + total;
   el.querySelector('.attr-prev').disabled = view.offset === 0;
-  el.querySelector('.attr-next').disabled = view.offset + fc.features.length >= fc.numberMatched;
+  el.querySelector('.attr-next').disabled = !view.more;
   var table = el.querySelector('.attr-table');
   var sortKey = (view.sortby || '').replace(/^-/, ''), desc = (view.sortby || '').charAt(0) === '-';
   table.innerHTML = '<tr>' + [{ name: 'id', label: 'id' }].concat(cols).map(function (a) {
@@ -216,7 +218,9 @@ function exportRows(fmt) {
   msg('导出… exporting');
   return getBlob(url).then(function (blob) {
     download(view.name + (fmt === 'csv' ? '.csv' : '.geojson'), blob);
-    msg('已导出 ' + Math.min(view.matched, fmt === 'csv' ? view.matched : EXPORT_LIMIT) + ' 条 exported');
+    var n = view.matched === undefined ? (fmt === 'csv' ? '' : '≤ ' + EXPORT_LIMIT + ' ')   // a huge selection: not counted
+      : Math.min(view.matched, fmt === 'csv' ? view.matched : EXPORT_LIMIT) + ' ';
+    msg('已导出 ' + n + '条 exported');
   }).catch(function (e) { msg('导出失败 export failed — ' + e.message, true); });
 }
 

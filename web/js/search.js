@@ -44,8 +44,8 @@ export function search(ev) {
     answers.forEach(function (a) { a.fc.features.forEach(function (f) { var k = f.properties.name; seen[k] = (seen[k] || 0) + 1; }); });
     answers.forEach(function (a) {
       var meta = state.metas[a.name];
-      if (a.fc.numberMatched > a.fc.features.length) {
-        notes.push(meta.title_zh + '：显示前 ' + a.fc.features.length + ' / 共 ' + a.fc.numberMatched + '（请细化 refine）');
+      if (RiskMap.hasMore(a.fc)) {
+        notes.push(meta.title_zh + '：显示前 ' + a.fc.features.length + ' / 共 ' + RiskMap.matchedText(a.fc) + '（请细化 refine）');
       }
       a.fc.features.forEach(function (f) { hits.push({ layer: a.name, f: f, rank: hitRank(a.name, f, text) }); });
     });

@@ -1,4 +1,5 @@
-"""Mapbox Vector Tiles of a layer built by PostGIS (``ST_AsMVT`` over ``ST_AsMVTGeom``): a bounded count, then one statement.
+"""Mapbox Vector Tiles of a layer built by PostGIS (``ST_AsMVT`` over ``ST_AsMVTGeom``), one statement per tile
+(two when it must be thinned).
 
 Candidates are the rows whose bounding box meets the tile's buffered lon/lat box (GiST index); when there are more
 than the cap, one row per thinning cell is kept (the lowest id of each cell of the feature's bounding-box centre,
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import Float, Integer, Table, Text, and_, bindparam, func, or_, select
+from sqlalchemy import Float, Integer, Table, Text, and_, bindparam, case, func, or_, select
 from sqlalchemy.engine import Connection
 
 from .. import tiles
@@ -53,7 +54,7 @@ def _mvt_of(kept, req: TileRequest, layer: str, point_layer: bool):
     mvt_geom = func.ST_AsMVTGeom(merc, env, tiles.EXTENT, tiles.BUFFER, True).label("geom")
     rows = select(kept.c.id, *[kept.c[c] for c in req.columns], mvt_geom).order_by(kept.c.id).subquery("mvtrows")
     rows_ok = select(rows).where(rows.c.geom.is_not(None)).subquery("mvt")
-    return select(func.ST_AsMVT(rows_ok.table_valued(), bindparam("layer", layer, Text), tiles.EXTENT, "geom", "id"))
+    return func.ST_AsMVT(rows_ok.table_valued(), bindparam("layer", layer, Text), tiles.EXTENT, "geom", "id")
 
 
 def tile_statement(table: Table, layer: str, req: TileRequest, point_layer: bool):
@@ -71,22 +72,20 @@ def tile_statement(table: Table, layer: str, req: TileRequest, point_layer: bool
                     func.count().over().label("n")).where(and_(*_where(table, req))).subquery("ranked")
     cap = bindparam("cap", req.max_features, Integer)
     kept = select(ranked).where(or_(ranked.c.n <= cap, ranked.c.rk == 1)).subquery("kept")
-    return _mvt_of(kept, req, layer, point_layer)
+    return select(_mvt_of(kept, req, layer, point_layer))
 
 
 def plain_statement(table: Table, layer: str, req: TileRequest, point_layer: bool):
-    """The tile of a selection within the cap: every candidate, no window functions (what tipg's query does, plus
-    the simplification) — the same bytes as :func:`tile_statement` when nothing is thinned."""
+    """(tile, candidates): the tile of at most cap + 1 candidates (no window functions: what tipg's query does, plus
+    the simplification) and how many there were — within the cap it is the tile, the same bytes as
+    :func:`tile_statement`'s; over it the caller thins with :func:`tile_statement` (one round trip for most tiles)."""
     cols = [table.c[c] for c in req.columns]
-    kept = select(table.c.id, *cols, table.c.geom.label("g")).where(and_(*_where(table, req))).subquery("kept")
-    return _mvt_of(kept, req, layer, point_layer)
-
-
-def count_statement(table: Table, req: TileRequest):
-    """The candidates counted up to the cap + 1 (the scan stops there)."""
-    capped = select(table.c.id).where(and_(*_where(table, req))) \
-        .limit(bindparam("cap1", req.max_features + 1, Integer)).subquery("capped")
-    return select(func.count()).select_from(capped)
+    kept = select(table.c.id, *cols, table.c.geom.label("g")).where(and_(*_where(table, req))) \
+        .limit(bindparam("cap1", req.max_features + 1, Integer)).cte("kept")   # read once, used twice
+    n = select(func.count()).select_from(kept).scalar_subquery()
+    mvt = select(_mvt_of(kept, req, layer, point_layer)).scalar_subquery()
+    # the tile is encoded only within the cap (an InitPlan runs when its CASE branch is taken)
+    return select(case((n <= bindparam("cap", req.max_features, Integer), mvt), else_=None), n)
 
 
 def _values(layer: str, req: TileRequest) -> dict[str, Any]:
@@ -99,13 +98,13 @@ def _values(layer: str, req: TileRequest) -> dict[str, Any]:
 
 def tile_bytes(conn: Connection, table: Table, layer: str, req: TileRequest, point_layer: bool,
                compiled: dict[tuple, tuple[str, dict[str, Any]]] | None = None) -> bytes:
-    """The tile's bytes: a bounded count of the candidates first, then the plain statement when they are within
-    the cap (most tiles from zoom 8 on) or the thinning one. Without a CQL2 filter a statement's shape depends only
+    """The tile's bytes: the plain statement over at most cap + 1 candidates, which also counts them; when they are
+    over the cap (low zooms) the thinning statement instead. Without a CQL2 filter a statement's shape depends only
     on the layer, its columns and its geometry family, so its compiled SQL is kept in ``compiled`` (the store's) and
     run with this tile's values as parameters — compiling costs more than running (≈ 30 ms vs < 1 ms at z 14)."""
     def run(kind: str, build) -> Any:
         if req.cql is not None or compiled is None:
-            return conn.execute(build()).scalar_one()
+            return conn.execute(build()).one()
         key = (table.fullname, req.columns, point_layer, kind)
         hit = compiled.get(key)
         if hit is None:
@@ -113,13 +112,9 @@ def tile_bytes(conn: Connection, table: Table, layer: str, req: TileRequest, poi
             hit = compiled[key] = (str(c), dict(c.params))
         sql, defaults = hit
         values = {k: v for k, v in _values(layer, req).items() if k in defaults}
-        return conn.exec_driver_sql(sql, {**defaults, **values}).scalar_one()
+        return conn.exec_driver_sql(sql, {**defaults, **values}).one()
 
-    n = int(run("count", lambda: count_statement(table, req)))
-    if n == 0:
-        return b""
-    if n <= req.max_features:
-        value = run("plain", lambda: plain_statement(table, layer, req, point_layer))
-    else:
-        value = run("thin", lambda: tile_statement(table, layer, req, point_layer))
+    value, n = run("plain", lambda: plain_statement(table, layer, req, point_layer))
+    if n > req.max_features:
+        value = run("thin", lambda: tile_statement(table, layer, req, point_layer))[0]
     return bytes(value or b"")

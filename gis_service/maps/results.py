@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from shapely.geometry import shape
 
 from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
+from ..analysis.siting.results import AppliedThreshold, Measured, SitingCheck, SitingFeatures
 from ..config import Settings
 from ..legend import LEVEL_COLORS
 from .base import Basemap, LayerSource, add_legend, add_panel, add_vector_basemap, new_map, padded
@@ -193,19 +194,20 @@ def render_rescue(fc: NearestTeams, settings: Settings, layers: LayerSource | No
 OUTCOME_ZH = {"pass": "通过 pass", "warn": "警告 warn", "fail": "不通过 fail", "not_evaluated": "未评估 n/a"}
 
 
-def _measure(d: dict[str, Any] | None) -> str:
-    if not d or d.get("value") is None:
+def _measure(d: Measured | AppliedThreshold) -> str:
+    if d.value is None:
         return "—"
-    return f"{d['value']:g} {d.get('unit') or ''}".strip()
+    return f"{d.value:g} {d.unit or ''}".strip()
 
 
-def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings,
+def render_siting(report: SitingCheck, fc: SitingFeatures, settings: Settings,
                   layers: LayerSource | None = None) -> folium.Map:
     """The proposal (dashed), conflict geometries (red) and context zones, with the verdict and the
-    rule table beside the map. ``report`` is SitingReport.to_dict(), ``fc`` to_feature_collection()."""
-    proposal = _subset(fc, lambda f: _role(f) == "proposal")
-    conflicts = _subset(fc, lambda f: _role(f) == "conflict")
-    zones = _subset(fc, lambda f: _role(f) not in ("proposal", "conflict"))
+    rule table beside the map. ``report`` is SitingReport.document(), ``fc`` to_feature_collection()."""
+    doc = fc.model_dump(mode="json")          # the layers draw GeoJSON
+    proposal = _subset(doc, lambda f: _role(f) == "proposal")
+    conflicts = _subset(doc, lambda f: _role(f) == "conflict")
+    zones = _subset(doc, lambda f: _role(f) not in ("proposal", "conflict"))
     m, base = _frame(layers, settings, collection_bbox(proposal, conflicts))
     if zones["features"]:
         m.add_child(ResultLayer(zones, "相关区域 Context zones", {"role": "zone"}, show=True))
@@ -214,21 +216,19 @@ def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings
         m.add_child(ResultLayer(conflicts, f"冲突 Conflicts ({len(conflicts['features'])})",
                                 {"role": "conflict", "labelKey": "rule_id"}))
     rows = []
-    for r in report.get("rules", []):
-        rows.append({"cells": [r.get("id"), (r.get("description") or {}).get("zh"),
-                               OUTCOME_ZH.get(r.get("outcome"), r.get("outcome")), r.get("severity"),
-                               _measure(r.get("measured")), _measure(r.get("threshold")), len(r.get("offending") or [])],
-                     "cls": {"fail": "fail", "warn": "warn", "pass": "pass"}.get(r.get("outcome"), "")})
-    verdict = report.get("verdict", "")
-    label = report.get("verdict_label") or {}
-    prop = report.get("proposal") or {}
-    notes = [f"方案 proposal: {prop.get('name') or '—'} ({prop.get('kind')}), "
-             f"面积 area {prop.get('area_km2')} km²" if prop else ""]
-    notes += [str(n) for n in prop.get("notes") or []]
-    rs = report.get("rule_set") or {}
-    notes.append(f"规则集 rule set: {(rs.get('title') or {}).get('zh', '')} ({rs.get('file', '')})")
-    notes.append(str(report.get("verdict_rule", "")))
-    content = {"title": "选址检查 Siting check", "verdict": f"{label.get('zh', verdict)} {label.get('en', '')}".strip(),
+    for r in report.rules:
+        rows.append({"cells": [r.id, r.description.zh, OUTCOME_ZH.get(r.outcome, r.outcome), r.severity,
+                               _measure(r.measured), _measure(r.threshold), len(r.offending)],
+                     "cls": {"fail": "fail", "warn": "warn", "pass": "pass"}.get(r.outcome, "")})
+    verdict = report.verdict
+    label = report.verdict_label
+    prop = report.proposal
+    notes = [f"方案 proposal: {prop.name or '—'} ({prop.kind}), 面积 area {prop.area_km2} km²"]
+    notes += [str(n) for n in prop.notes]
+    rs = report.rule_set
+    notes.append(f"规则集 rule set: {rs.title.zh} ({rs.file})")
+    notes.append(report.verdict_rule)
+    content = {"title": "选址检查 Siting check", "verdict": f"{label.zh} {label.en}".strip(),
                "verdict_class": verdict, "notes": [n for n in notes if n], "wide": True,
                "alerts": [base.notice] if base.notice else [],
                "tables": [{"title": "规则 Rules", "columns": ["规则 rule", "说明", "结果 outcome", "级别 severity",

@@ -9,6 +9,13 @@ from typing import Any
 
 from .. import legend as L
 from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
+from ..analysis.siting.results import (
+    AppliedThreshold,
+    Measured,
+    ProposalProperties,
+    RuleSummary,
+    SitingFeatures,
+)
 from .fnchart import fn_png
 from .mapimage import ContextSource, render_png
 from .pdf import Report, Section, Table
@@ -29,14 +36,6 @@ def _fmt(v: Any, nd: int = 1) -> str:
     return str(v)
 
 
-def _measure(m: dict | None) -> str:
-    if not m or m.get("value") is None:
-        return "—"
-    text = f"{_fmt(m['value'], 2)} {m.get('unit') or ''}".strip()
-    what = m.get("quantity") or m.get("basis")
-    return f"{text} ({what})" if what else text
-
-
 def _role(p: dict[str, Any]) -> str:
     return p.get("role") or p.get("feature_type") or p.get("kind") or ""
 
@@ -51,55 +50,54 @@ def _strings(value: Any) -> list[str]:
 
 # -- siting ------------------------------------------------------------------------------------
 
-def _evidence(rule: dict[str, Any], limit: int = 6) -> str:
-    items = rule.get("offending") or []
+def _evidence(rule: RuleSummary, limit: int = 6) -> str:
+    items = rule.offending
     names = []
     for o in items[:limit]:
-        if isinstance(o, dict):
-            label = o.get("name") or f"{o.get('layer', '')} #{o.get('id', '')}"
-            if o.get("distance_m") is not None:
-                label += f" ({_fmt(o['distance_m'], 0)} m)"
-            names.append(label)
-        else:
-            names.append(str(o))
+        label = o.get("name") or f"{o.get('layer', '')} #{o.get('id', '')}"   # a reference: layer, id, name, measures
+        if o.get("distance_m") is not None:
+            label += f" ({_fmt(o['distance_m'], 0)} m)"
+        names.append(label)
     more = f" … +{len(items) - limit}" if len(items) > limit else ""
     return "; ".join(names) + more if names else "—"
 
 
-def siting_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
-    meta = fc.get("metadata") or {}
-    proposal = next((f for f in fc.get("features", []) if _role(f.get("properties") or {}) == "proposal"), None)
-    name = ((proposal or {}).get("properties") or {}).get("name") or "拟选址 proposal"
-    verdict = meta.get("verdict")
-    rules = meta.get("rules") or []
+def _applied(m: Measured | AppliedThreshold) -> str:
+    if m.value is None:
+        return "—"
+    text = f"{_fmt(m.value, 2)} {m.unit or ''}".strip()
+    what = m.quantity if isinstance(m, Measured) else m.basis
+    return f"{text} ({what})" if what else text
+
+
+def siting_report(fc: SitingFeatures, context: ContextSource | None = None, font: Path | None = None) -> Report:
+    meta = fc.metadata
+    proposal = fc.proposal
+    name = (proposal.name if proposal else None) or "拟选址 proposal"
+    verdict = meta.verdict
     rows, classes = [], []
-    for r in rules:
-        d = r.get("description") or {}
-        rows.append([f"{d.get('zh') or r.get('id')}\n{r.get('id')}", L.zh_en(L.OUTCOMES, r.get("outcome")),
-                     _measure(r.get("measured")), _measure(r.get("threshold")), r.get("source") or "—",
-                     _evidence(r), "; ".join(_strings(r.get("notes"))) or "—"])
-        classes.append(r.get("outcome"))
+    for r in meta.rules:
+        rows.append([f"{r.description.zh or r.id}\n{r.id}", L.zh_en(L.OUTCOMES, r.outcome),
+                     _applied(r.measured), _applied(r.threshold), r.source or "—",
+                     _evidence(r), "; ".join(r.notes) or "—"])
+        classes.append(r.outcome)
     fields = ["rule", "outcome", "measured", "threshold", "source", "evidence", "notes"]
     table = Table([L.zh_en(L.FIELDS, k) for k in fields], rows, [0.2, 0.08, 0.14, 0.14, 0.18, 0.16, 0.1], classes)
-    summary = meta.get("summary") or {}
-    counts = ", ".join(f"{L.zh_en(L.OUTCOMES, k)}: {len(v)}" for k, v in summary.items() if isinstance(v, list))
-    rs = meta.get("rule_set")
-    rs_text = rs.get("name") if isinstance(rs, dict) else rs
-    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"], font_path=font),
-                           paragraphs=_fn_text(r["societal"]))
-                   for r in rules if isinstance(r.get("societal"), dict)]
-    inv_sections = _inventory_sections((proposal or {}).get("properties") or {})
+    counts = ", ".join(f"{L.zh_en(L.OUTCOMES, k)}: {len(v)}" for k, v in meta.summary.items())
+    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.id}", image_png=fn_png(r.societal, font_path=font),
+                           paragraphs=_fn_text(r.societal))
+                   for r in meta.rules if r.societal is not None]
     return Report(
         kind="SITING",
         title=f"选址检查报告 Siting check — {name}",
-        subtitle=f"规则集 rule set: {rs_text or '—'}",
+        subtitle=f"规则集 rule set: {meta.rule_set.name or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
         sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
-                          image_png=render_png(fc, context, font_path=font, legend=True)),
-                  *inv_sections,
+                          image_png=render_png(fc.model_dump(mode="json"), context, font_path=font, legend=True)),
+                  *_inventory_sections(proposal),
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
                   *fn_sections,
-                  Section("判定规则 Verdict rule", paragraphs=_strings(meta.get("verdict_rule")))])
+                  Section("判定规则 Verdict rule", paragraphs=[meta.verdict_rule])])
 
 
 def _substance_label(name: Any) -> str:
@@ -113,16 +111,17 @@ def _substance_label(name: Any) -> str:
 UNIT_TYPE_LABELS = {"storage": "储存单元 storage unit", "production": "生产装置 production (process) unit"}
 
 
-def _inventory_sections(proposal: dict[str, Any]) -> list[Section]:
+def _inventory_sections(proposal: ProposalProperties | None) -> list[Section]:
     """The proposal's inventory as the QRA used it (design maximum quantities), or a line saying there is none."""
-    inv = proposal.get("inventory") or []
-    if proposal.get("kind") == "park" and not inv:
+    inv = (proposal.inventory if proposal else None) or []
+    if proposal is not None and proposal.kind == "park" and not inv:
         return []
     if not inv:
         return [Section("危险化学品存量 Inventory", paragraphs=[
             "未提供存量：外部安全防护距离按筛查距离判定（非标准值）。 No inventory given: the external safety "
             "distance was judged by the screening distance (not from a standard); give the inventory for a QRA."])]
-    unit = UNIT_TYPE_LABELS.get(proposal.get("unit_type") or "storage", "—")
+    unit = UNIT_TYPE_LABELS.get((proposal.unit_type if proposal else None) or "storage", "—")
+    # inventory rows are the request's own items (free-form beyond substance and quantity_t): read as given
     rows = [[_substance_label(i.get("substance")), _fmt(i.get("quantity_t"), 1), _fmt(i.get("operating_temp_c"), 0),
              i.get("containment") or "—", i.get("cas") or "—"] for i in inv if isinstance(i, dict)]
     table = Table(["物质 substance", "设计最大量 q t", "操作温度 °C", "围护 containment", "CAS"], rows,

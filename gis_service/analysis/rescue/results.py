@@ -12,6 +12,7 @@ from typing import Any, Literal
 import shapely
 from geojson_pydantic import Feature, FeatureCollection, LineString, MultiLineString, Point
 from geojson_pydantic.geometries import Geometry
+from geojson_pydantic.types import Position2D
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
@@ -180,15 +181,15 @@ class TeamHit(BaseModel):
     other_jurisdiction: bool | None = None      # outside the incident's (None: the incident lies in no admin area)
 
     def properties(self, rank: int) -> TeamProperties:
-        common = dict(rank=rank, team_id=self.id, name=self.name, team_type=self.team_type,
+        common: dict[str, Any] = dict(rank=rank, team_id=self.id, name=self.name, team_type=self.team_type,
                       team_type_zh=TEAM_TYPE_ZH.get(self.team_type, self.team_type), personnel=self.personnel,
                       on_duty=self.on_duty, county=self.county, distance_m=round(self.distance_m, 1),
                       bearing_deg=round(self.bearing_deg, 1), standard_min=self.standard_min,
                       standard_source=self.standard_source, admin_code=self.admin_code,
                       other_jurisdiction=self.other_jurisdiction)
-        if self.reachable is None:
-            return TeamProperties.model_validate(common)
-        return TimedTeamProperties.model_validate(
+        if self.reachable is None:               # built from checked values: no second validation
+            return TeamProperties.model_construct(**common)
+        return TimedTeamProperties.model_construct(**
             common | dict(reachable=self.reachable, eta_min=_r(self.eta_min, 2),
                           road_distance_m=_r(self.road_distance_m, 1), access_m=_r(self.access_m, 1),
                           meets_standard=self.meets_standard))
@@ -226,9 +227,12 @@ class RescueAnswer(BaseModel):
 
     def to_feature_collection(self, incident_feature: IncidentFeature | None = None) -> NearestTeams:
         """GeoJSON: one Point feature per team (ranked), then one LineString route per reachable team."""
+        # the team features are built from this answer's checked values (model_construct: no second validation
+        # on the nearest-teams hot path; tests/test_rescue_api.py checks the documents against the model)
         feats: list[TeamFeature | RouteFeature] = [
-            TeamFeature(type="Feature", id=f"team-{t.id}", properties=t.properties(i),
-                        geometry=Point(type="Point", coordinates=(round(t.lon, 7), round(t.lat, 7))))
+            TeamFeature.model_construct(type="Feature", id=f"team-{t.id}", properties=t.properties(i),
+                                        geometry=Point.model_construct(
+                                            type="Point", coordinates=Position2D(round(t.lon, 7), round(t.lat, 7))))
             for i, t in enumerate(self.teams, 1)]
         for i, t in enumerate(self.teams, 1):
             if t.route is not None:

@@ -286,6 +286,9 @@ def test_planner_upload_with_inventory_siting_with_qra_then_pdf(person, server, 
     assert page.locator("#result [data-kind='siting'] .risk-fn-chart svg").count() == 1
     assert "氯 Chlorine 20 t" in page.inner_text("#result .siting-inventory")
     assert page.evaluate("viewer.state.result.features.filter(f => f.properties.kind === 'risk').length") >= 1
+    # the legend explains the QRA contours drawn for the siting check
+    assert page.locator("#viewer-legend .rm-legend-row[data-result='siting_ir']").count() == 3
+    assert "IR ≥ 1×10⁻⁵" in page.evaluate("document.getElementById('viewer-legend').textContent")
     page.wait_for_timeout(600)
     person.shot(f"journey18_planner_{person.name}_qra")
     # the planner adds propane in the form and checks again

@@ -36,6 +36,7 @@ import { search } from './js/search.js';
 import { setupInventory } from './js/inventory.js';
 import { setupDraw, siting, sitingPark, sitingWithInventory, uploadProposal } from './js/siting.js';
 import { map, state, viewer } from './js/state.js';
+import { setTheme, setupTheme } from './js/theme.js';
 import { setupWhatIf, whatIf } from './js/whatif.js';
 
 Object.assign(viewer, {
@@ -47,6 +48,8 @@ Object.assign(viewer, {
   panelNote: function (text) { panelView(); status(text); }, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
 });
 setupLayout();
+setupTheme();
+viewer.setTheme = setTheme;
 
 /* A shared link's analysis, run again with the view kept. */
 function restore(h) {

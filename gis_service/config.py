@@ -73,6 +73,13 @@ class Settings(BaseSettings):
                                    "before thinning (one per 4-pixel cell)")
     tile_cache_tiles: int = Field(4096, ge=0, le=10_000_000, description="vector tiles kept in memory per process "
                                   "(keyed by the layers' revisions, so edits never serve a stale tile)")
+    viewer_tile_threshold: int = Field(20_000, ge=0, le=1_000_000_000, description="the viewer draws a layer "
+                                       "holding at least this many features (its collection's itemCount) from the "
+                                       "vector tiles instead of GeoJSON; 0 = every layer from tiles")
+    matched_count_cap: int = Field(100_000, ge=0, le=1_000_000_000, description="numberMatched of a filtered "
+                                   "items page (bbox, filter, equality, q) is counted up to this many rows; above it "
+                                   "numberMatched is omitted (OGC API Features allows it) and the next link comes "
+                                   "from one extra row read past the page")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1)
     db_connect_timeout_s: float = Field(5.0, gt=0, le=300)
     db_statement_timeout_s: float = Field(30.0, gt=0, le=3600)
@@ -80,6 +87,8 @@ class Settings(BaseSettings):
                                     "within this (slow-header clients get 408 and are closed)")
     body_timeout_s: float = Field(60.0, ge=0.5, le=3600, description="a client must send its request body within "
                                   "this after the headers (slow-body clients get 408 and are closed)")
+    shutdown_grace_s: float = Field(3.0, ge=0, le=600, description="on stop (SIGTERM, Ctrl-C) open requests and "
+                                    "event streams get this long to finish, then are closed (an EventSource reconnects)")
     db_deadline_s: float = Field(3.0, ge=0.3, le=60, description="PostGIS: a server that answers no liveness "
                                  "probe within this (frozen, hung) is answered with 503 until it does again")
     heavy_concurrency: int = Field(2, ge=1, le=64, description="analyses and maps running at once per worker; "
@@ -97,6 +106,9 @@ class Settings(BaseSettings):
     alarm_escalation_min: str = Field("", description="escalation minutes overriding data/alarm_escalation.csv, "
                                       "e.g. '2:county:10,2:city:20' (alarm level:from level:minutes); checked when "
                                       "the services are built")
+    alarm_escalate_every_s: float = Field(5.0, gt=0, le=3600, description="how often the MQTT ingest worker "
+                                          "passes overdue alarms up (API processes do it each second while a stream "
+                                          "is open; `gis-service escalate` on demand)")
     monitoring_retention_days: float = Field(30.0, gt=0, description="raw readings kept this long, then hourly roll-ups")
     monitoring_max_future_s: float = Field(300.0, ge=0, description="readings further ahead of the clock are refused")
     monitoring_max_payload: int = Field(65536, ge=64, description="largest MQTT payload accepted, bytes")

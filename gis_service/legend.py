@@ -16,6 +16,8 @@ SEVERITIES = {"fail": ("否决项", "blocking"), "warn": ("警示项", "warning"
 MEETS = {True: ("达标", "meets"), False: ("未达标", "misses"), None: ("无法到达", "unreachable")}
 # result fields shown in tables (viewer and reports)
 FIELDS = {
+    "border_zh": ("跨辖区", "crossing a border"), "other_jurisdiction": ("其他辖区", "other jurisdiction"),
+    "other_jurisdictions": ("波及辖区", "other jurisdictions"), "admin_code": ("行政区划代码", "admin code"),
     "rule": ("规则", "rule"), "outcome": ("结果", "outcome"), "measured": ("测得值", "measured"),
     "threshold": ("阈值", "threshold"), "source": ("依据", "source"), "evidence": ("证据", "evidence"),
     "notes": ("说明", "notes"), "severity": ("类别", "severity"), "rank": ("序", "rank"), "name": ("名称", "name"),
@@ -36,6 +38,12 @@ FIELDS = {
     "threshold_source": ("阈值来源", "threshold source"), "model_reason": ("模型选择", "model choice"),
     "truncated": ("截断", "truncated"), "truncation_reason": ("截断原因", "truncation reason"),
     "true_distance_m": ("实际距离 m", "true distance m"),
+    # an inventory item's optional attributes (the popups' inventory tables)
+    "flash_point_c": ("闪点 °C", "flash point °C"), "boiling_point_c": ("沸点 °C", "boiling point °C"),
+    "operating_temp_c": ("操作温度 °C", "operating temperature °C"), "pipe_length_m": ("管长", "pipe length"),
+    "pipe_diameter_mm": ("管径", "pipe diameter"), "transfers_per_year": ("装卸次数/年", "transfers per year"),
+    "containment": ("围护", "containment"), "hazard_category": ("危险类别", "hazard category"),
+    "transfer_equipment": ("装卸设备", "transfer equipment"),
     "beyond_model_range": ("超出模型适用范围", "beyond the model's range"), "near_field": ("近场", "near field"),
     "geometry_basis": ("几何依据", "geometry basis"), "level_name": ("等级描述", "level"),
     "level_basis": ("等级依据", "level basis"), "distance_unit": ("距离单位", "distance unit"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the viewer's and the maps' browser assets (markercluster, leaflet-draw, awesome-markers,
-# Font Awesome, jQuery, Bootstrap) from the npm registry into web/node_modules, exactly as pinned
+# Leaflet.VectorGrid for the vector tiles, Font Awesome, jQuery, Bootstrap) from the npm registry into web/node_modules, exactly as pinned
 # by web/package-lock.json. The service serves them at /static/vendor/...; no page ever loads a CDN.
 # Leaflet itself comes from the xstatic-leaflet PyPI package (a dependency in pyproject.toml).
 #

@@ -2,7 +2,8 @@
 and a tablet (768×1024, touch): type the county's key → the jurisdiction badge names the county → open a hazard
 source of the county → edit its name → its history shows the edit → restore the version before it → the map
 shows the restored name; open a rescue team of another county (shared: readable) → edit is greyed with a
-Chinese reason; no hazard source of another county is drawn. Screenshots: artifacts/screenshots/audit_*.png."""
+Chinese reason; rescue from the county's hazard source → the panel's 跨辖区 note and a neighbour team's popup
+line; no hazard source of another county is drawn. Screenshots: artifacts/screenshots/audit_*.png."""
 
 from __future__ import annotations
 
@@ -128,7 +129,34 @@ def test_county_editor_sees_badge_edits_restores_and_is_greyed_outside(browser, 
         assert "不在您的辖区" in why and "龙潭区" in why and other["properties"]["admin_code"] in why
         w.shot(f"audit_greyed_{name}")
 
+        # rescue from the county's hazard source crosses the border: the panel says so in Chinese, and the popup of
+        # a neighbour's team carries its 跨辖区 line
+        _open_feature(w, name, "hazard_sources", hid, lat, lon)
+        _press(w, name, ".leaflet-popup .btn-rescue")
+        note = page.wait_for_selector("#result .border-note")
+        assert "跨辖区：事故点位于龙潭区（220203）" in note.inner_text()
+        doc = page.evaluate("viewer.state.result")
+        crossing = [f for f in doc["features"] if f["properties"].get("other_jurisdiction")]
+        assert crossing and all(not f["properties"]["admin_code"].startswith(COUNTY) for f in crossing)
+        w.shot(f"audit_border_panel_{name}")
+        clon, clat = crossing[0]["geometry"]["coordinates"]
+        page.evaluate("() => { if (viewer.setSheet && viewer.isCompact()) viewer.setSheet('peek'); "
+                      "for (const box of document.querySelectorAll('input[data-layer]')) { if (box.checked) box.click(); } }")
+        page.evaluate(f"void viewer.map.setView([{clat}, {clon}], 15, {{ animate: false }})")
+        page.wait_for_timeout(450)
+        x, y = page.evaluate("([a, b]) => { const p = viewer.map.latLngToContainerPoint([a, b]);"
+                             " const r = viewer.map.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+                             [clat, clon])
+        if VIEWPORTS[name].get("has_touch"):
+            page.touchscreen.tap(x, y)
+        else:
+            page.mouse.click(x, y)
+        popup = page.wait_for_selector(".leaflet-popup:has-text('跨辖区')")
+        assert "不在事故点所在辖区" in popup.inner_text()
+        w.shot(f"audit_border_popup_{name}")
+
         # no regulated feature of another county reaches the page
+        page.evaluate("() => { const b = document.querySelector('input[data-layer=hazard_sources]'); if (!b.checked) b.click(); }")
         codes = page.evaluate("""() => { const out = []; const l = viewer.state.layers.hazard_sources;
             l.eachLayer(function g(x) { if (x.feature) out.push(x.feature.properties.admin_code);
                                        else if (x.eachLayer) x.eachLayer(g); }); return out; }""")

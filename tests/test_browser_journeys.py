@@ -286,6 +286,9 @@ def test_planner_upload_with_inventory_siting_with_qra_then_pdf(person, server, 
     assert page.locator("#result [data-kind='siting'] .risk-fn-chart svg").count() == 1
     assert "氯 Chlorine 20 t" in page.inner_text("#result .siting-inventory")
     assert page.evaluate("viewer.state.result.features.filter(f => f.properties.kind === 'risk').length") >= 1
+    # the legend explains the QRA contours drawn for the siting check
+    assert page.locator("#viewer-legend .rm-legend-row[data-result='siting_ir']").count() == 3
+    assert "IR ≥ 1×10⁻⁵" in page.evaluate("document.getElementById('viewer-legend').textContent")
     page.wait_for_timeout(600)
     person.shot(f"journey18_planner_{person.name}_qra")
     # the planner adds propane in the form and checks again
@@ -338,3 +341,187 @@ def test_planner_file_without_inventory_is_told_what_to_do(browser, server, tmp_
         w.check_clean()
     finally:
         w.context.close()
+
+
+# -- viewer: search a city → legend → filtered attribute table → export ------------------------------
+
+def test_viewer_search_city_legend_filtered_table_export(person, server, tmp_path):
+    import csv
+    import urllib.parse
+
+    page = person.page
+    # search "长春": the city (an admin area, prefecture level) comes first, before schools and stores named after it
+    _open_panel(person)
+    page.fill("#search-text", "长春")
+    _press(person, "#search-form button")
+    page.wait_for_selector("#search-results li")
+    items = page.locator("#search-results li").all_inner_texts()
+    assert items[0].startswith("长春市 — 行政区划") and "地级" in items[0], items[:3]
+    assert len(items) > 5                                    # and the other features follow
+    _press(person, "#search-results li")
+    page.wait_for_selector(".leaflet-popup .rm-popup-title")
+    assert page.inner_text(".leaflet-popup .rm-popup-title") == "长春市"
+    city = _api(server, "/collections/admin_areas/items?limit=1&q=" + urllib.parse.quote("长春市"))["features"][0]
+    from shapely.geometry import shape
+    c = shape(city["geometry"]).centroid
+    wait_js(page, f"viewer.map.getBounds().contains([{c.y}, {c.x}])")
+    page.wait_for_timeout(500)
+    person.shot(f"journey18_viewer_{person.name}_search")
+    # the legend: folded on touch screens, opened with a tap; a row per layer on the map
+    legend = page.locator("#viewer-legend")
+    if "rm-folded" in (legend.get_attribute("class") or ""):
+        if person.touch:
+            page.evaluate("viewer.setSheet('peek')")
+            page.wait_for_timeout(300)
+        _press(person, "#viewer-legend .rm-legend-title")
+    rows = page.locator("#viewer-legend .rm-legend-row[data-layer]").all_inner_texts()
+    assert "重大危险源 Major hazard sources" in rows and "救援队伍 Rescue teams" in rows, rows
+    assert legend.is_visible()
+    person.shot(f"journey18_viewer_{person.name}_legend")
+    # the attribute table: full width, every row by server paging, filtered on the queryables
+    _open_panel(person)
+    _press(person, "#panel-layers summary") if not page.locator("button[data-table='hazard_sources']").is_visible() else None
+    _press(person, "button[data-table='hazard_sources']")
+    sheet = page.locator("#attr-sheet")
+    page.wait_for_selector("#attr-sheet .attr-table tr[data-id]")
+    total = _api(server, "/collections/hazard_sources/items?limit=1")["numberMatched"]
+    assert f"共 {total} 条" in page.inner_text("#attr-sheet .attr-count")
+    box = sheet.bounding_box()
+    assert box["x"] == 0 and abs(box["width"] - page.viewport_size["width"]) < 2      # full width
+    assert page.locator("#attr-sheet .attr-table tr[data-id]").count() == 50
+    _press(person, "#attr-sheet .attr-next")
+    wait_js(page, "document.querySelector('#attr-sheet .attr-range').textContent.startsWith('第 51–100')")
+    ids_page2 = page.evaluate("Array.from(document.querySelectorAll('#attr-sheet tr[data-id]')).map(r => +r.dataset.id)")
+    api_page2 = [f["id"] for f in _api(server, "/collections/hazard_sources/items?limit=50&offset=50&properties=name")["features"]]
+    assert ids_page2 == api_page2
+    # filter: county = 龙潭区 and unit type = storage (the queryables' enum as a select)
+    _press(person, "#attr-sheet .attr-add")
+    cond = page.locator("#attr-sheet .attr-cond").nth(0)
+    cond.locator(".attr-prop").select_option("county")
+    cond.locator(".attr-value").fill("龙潭区")
+    _press(person, "#attr-sheet .attr-add")
+    cond2 = page.locator("#attr-sheet .attr-cond").nth(1)
+    cond2.locator(".attr-prop").select_option("unit_type")
+    cond2.locator(".attr-value").select_option("storage")
+    _press(person, "#attr-sheet .attr-apply")
+    cql = "county = '龙潭区' AND unit_type = 'storage'"
+    want = _api(server, "/collections/hazard_sources/items?limit=1000&filter=" + urllib.parse.quote(cql))
+    n = want["numberMatched"]
+    assert 0 < n < total
+    wait_js(page, f"document.querySelector('#attr-sheet .attr-count').textContent.includes('共 {n} 条')")
+    cells = page.locator("#attr-sheet .attr-table tr[data-id]")
+    assert cells.count() == min(n, 50)
+    assert all("龙潭区" in cells.nth(i).inner_text() for i in range(cells.count()))
+    assert any("filter=" in u and "cql2-text" in u for u in person.requests)
+    page.wait_for_timeout(300)
+    person.shot(f"journey18_viewer_{person.name}_table")
+    # export the filtered rows: CSV (the service's f=csv of the selection) and GeoJSON
+    with page.expect_download() as dl:
+        _press(person, "#attr-sheet .attr-export-csv")
+    path = tmp_path / "rows.csv"
+    dl.value.save_as(path)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == n and {r["county"] for r in table} == {"龙潭区"} and {r["unit_type"] for r in table} == {"storage"}
+    with page.expect_download() as dl:
+        _press(person, "#attr-sheet .attr-export-geojson")
+    gj = tmp_path / "rows.geojson"
+    dl.value.save_as(gj)
+    doc = json.loads(gj.read_text())
+    assert doc["type"] == "FeatureCollection" and sorted(f["id"] for f in doc["features"]) == sorted(f["id"] for f in want["features"])
+    # a row zooms to its feature, clear of the table
+    _press(person, "#attr-sheet .attr-table tr[data-id]")
+    fid = int(page.locator("#attr-sheet .attr-table tr[data-id]").first.get_attribute("data-id"))
+    lon, lat = _api(server, f"/collections/hazard_sources/items/{fid}")["geometry"]["coordinates"]
+    page.wait_for_timeout(900)
+    x, y = _xy(page, lat, lon)
+    assert 0 <= x <= page.viewport_size["width"] and 0 <= y < sheet.bounding_box()["y"], (x, y)
+    person.shot(f"journey18_viewer_{person.name}_zoomed")
+    person.check_clean()
+
+
+# -- what-if at any point: a tanker on a road → substance, quantity, storage → exposure + rescue → brief --------
+
+def test_whatif_tanker_on_a_road_exposure_and_rescue_then_brief(person, server, tmp_path):
+    import pypdf
+
+    page = person.page
+    road = _api(server, "/collections/roads/items?limit=1&offset=40")["features"][0]
+    coords = road["geometry"]["coordinates"]
+    line = coords[0] if road["geometry"]["type"] == "MultiLineString" else coords
+    lon, lat = line[len(line) // 2]
+    _open_panel(person)
+    page.fill("#goto-text", f"{lat:.6f}, {lon:.6f}")
+    _press(person, "#goto-form button")
+    page.locator(".leaflet-popup .btn-whatif").wait_for()
+    if person.touch:                               # the sheet down, as the commander pulls it to see the map
+        page.evaluate("viewer.setSheet('peek')")
+    page.wait_for_timeout(500)
+    _press(person, ".leaflet-popup .btn-whatif")
+    wait_js(page, "document.getElementById('panel-whatif').open")
+    assert page.inner_text("#wi-point").startswith(f"{abs(lat):.4f}"[:5]) or "N" in page.inner_text("#wi-point")
+    page.fill("#wi-substance", "chlorine")
+    page.fill("#wi-quantity", "20")
+    page.select_option("#wi-storage", "pressurised")
+    assert "氯" in page.inner_text("#wi-cond")
+    _press(person, "#wi-run")
+    page.wait_for_selector("#result [data-kind='rescue'] table tr td")
+    results = page.evaluate("viewer.resultsList()")
+    assert [r["kind"] for r in results] == ["exposure", "rescue"] and all(r["visible"] for r in results)
+    assert any(u.endswith("/analysis/exposure") for u in person.requests)
+    sent = [u for u in person.requests if "/analysis/rescue/nearest?" in u][-1]
+    assert f"lon={lon:.6f}" in sent and "incident=chemical" in sent
+    n_zones = page.evaluate("document.querySelectorAll('.leaflet-overlay-pane path').length")
+    assert n_zones > 0 and page.locator(".leaflet-marker-pane .rm-role-team").count() > 0
+    page.wait_for_timeout(600)
+    person.shot(f"journey18_whatif_{person.name}_both")
+    # the what-if's panel, then its one-page brief (zones of chlorine at this point, the teams, Beijing time)
+    _open_panel(person)
+    _press(person, "#results-list li[data-kind='exposure'] .result-title")
+    page.wait_for_selector("#result [data-kind='exposure']")
+    assert "假设泄漏 What-if — 氯" in page.inner_text("#result [data-kind='exposure'] .rm-panel-title")
+    assert "假设泄漏 What-if — 氯 Chlorine 20 t" in page.inner_text("#results-list li[data-kind='exposure']")
+    zones = page.evaluate("viewer.state.result.features.filter(f => f.properties.feature_type === 'zone').length")
+    assert zones > 0
+    with page.expect_download() as dl:
+        _press(person, "#export-brief")
+    path = tmp_path / "brief.pdf"
+    dl.value.save_as(path)
+    reader = pypdf.PdfReader(io.BytesIO(path.read_bytes()))
+    assert len(reader.pages) == 1
+    text = reader.pages[0].extract_text().replace(" ", "").replace("\n", "")
+    assert "北京时间" in text and "chlorine20t" in text
+    teams = _api(server, f"/analysis/rescue/nearest?lon={lon:.6f}&lat={lat:.6f}&incident=chemical&by=time&k=5")
+    for t in [f["properties"] for f in teams["features"] if f["properties"]["kind"] == "team"][:3]:
+        assert t["name"].replace(" ", "") in text
+    person.shot(f"journey18_whatif_{person.name}_brief")
+    person.check_clean()
+
+
+# -- readable inventories in popups ---------------------------------------------------------------------------
+
+def test_hazard_popup_shows_its_inventory_as_a_table(person, server):
+    page = person.page
+    hz = _api(server, "/collections/hazard_sources/items/1")
+    lon, lat = hz["geometry"]["coordinates"]
+    inventory = hz["properties"]["inventory"]
+    if person.touch:
+        page.evaluate("viewer.setSheet('peek')")
+    page.evaluate(f"void viewer.map.setView([{lat}, {lon}], 17, {{ animate: false }})")
+    wait_js(page, "(() => { const l = viewer.state.layers.hazard_sources; return l && l.state === 'features'; })()")
+    page.wait_for_timeout(500)
+    _press_at(person, *_xy(page, lat, lon))
+    page.wait_for_selector(".leaflet-popup .rm-inventory")
+    rows = page.locator(".leaflet-popup .rm-inventory tr").all_inner_texts()
+    assert len(rows) == len(inventory) + 1 and rows[0].split()[0] == "物质"
+    names = _api(server, "/viewer/config.json")["substances"]
+    zh = {s["key"]: s["zh"] for s in names}
+    for item, row in zip(inventory, rows[1:], strict=True):
+        assert zh[item["substance"]] in row and f"{item['quantity_t']:g}" in row
+        assert "quantity_t" not in row and "substance:" not in row
+    if any("pipe_length_m" in i for i in inventory):
+        assert "管长 pipe length" in page.inner_text(".leaflet-popup .rm-inventory")
+    box = page.locator(".leaflet-popup .rm-inventory").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
+    person.shot(f"journey18_popup_inventory_{person.name}")
+    person.check_clean()

@@ -372,30 +372,35 @@ def test_search_disambiguates_and_counts(watched, server):
 
 
 def test_attribute_table_filter_zoom_and_exports(watched, server, tmp_path):
+    """The full-width attribute table (issue 18): name filter, row click zooms, exports of the filtered rows."""
     page = _open(watched, server)
     page.click("button[data-table='rescue_teams']")
-    page.wait_for_selector("#result [data-kind='attributes'] table tr td")
+    page.wait_for_selector("#attr-sheet .attr-table tr[data-id]")
     total = _api(server, "/collections/rescue_teams/items?limit=1")["numberMatched"]
-    assert f"共 {total}" in page.inner_text("#result [data-kind='attributes']")
-    page.fill("#result .attr-filter input", "消防")
-    page.click("#result .attr-filter button")
-    wait_js(page, "() => document.querySelector('#result .muted').textContent.indexOf('共 ' + "
-                           f"{total}) < 0")
-    rows = page.locator("#result [data-kind='attributes'] table tr:has(td)")
+    assert f"共 {total} 条" in page.inner_text("#attr-sheet .attr-count")
+    page.fill("#attr-sheet .attr-q", "消防")
+    page.click("#attr-sheet .attr-apply")
+    wait_js(page, f"() => !document.querySelector('#attr-sheet .attr-count').textContent.includes('共 {total} 条')")
+    rows = page.locator("#attr-sheet .attr-table tr[data-id]")
     assert rows.count() > 0 and all("消防" in rows.nth(i).inner_text() for i in range(rows.count()))
+    matched = _api(server, "/collections/rescue_teams/items?limit=1&q=%E6%B6%88%E9%98%B2")["numberMatched"]
+    assert f"共 {matched} 条" in page.inner_text("#attr-sheet .attr-count")
     rows.first.click()
     wait_js(page, "viewer.map.getZoom() >= 14")
     with page.expect_download() as dl:
-        page.click("#export-csv")
+        page.click("#attr-sheet .attr-export-csv")
     csv = tmp_path / "t.csv"
     dl.value.save_as(csv)
     lines = csv.read_text(encoding="utf-8-sig").splitlines()
-    assert lines[0].startswith("id,") and len(lines) == rows.count() + 1
+    assert lines[0].startswith("id,") and len(lines) == matched + 1          # every filtered row, not one page
     with page.expect_download() as dl:
-        page.click("#export-geojson")
+        page.click("#attr-sheet .attr-export-geojson")
     gj = tmp_path / "t.geojson"
     dl.value.save_as(gj)
-    assert json.loads(gj.read_text())["type"] == "FeatureCollection"
+    doc = json.loads(gj.read_text())
+    assert doc["type"] == "FeatureCollection" and len(doc["features"]) == matched
+    page.click("#attr-sheet .attr-close")
+    assert page.locator("#attr-sheet").is_hidden()
     watched.check_clean()
 
 

@@ -109,3 +109,46 @@ def test_ordinary_requests_are_not_affected(server):
         r.read()
         time.sleep(1.0)
     conn.close()
+
+
+def test_stop_with_an_open_alarm_stream_takes_at_most_five_seconds(sample_gpkg, tmp_path):
+    """An open viewer tab holds the alarm stream; SIGTERM used to wait ~4 minutes for it (issue 18's
+    control room: stop in ≤ 5 s). The stream is closed after GIS_SHUTDOWN_GRACE_S and the process exits."""
+    import shutil
+    import signal
+
+    path = tmp_path / "sample.gpkg"
+    shutil.copyfile(sample_gpkg, path)
+    port = free_port()
+    env = {**os.environ, "GIS_STORE": "embedded", "GIS_GPKG_PATH": str(path), "GIS_LOG_LEVEL": "WARNING"}
+    env.pop("GIS_SHUTDOWN_GRACE_S", None)   # the default is what is tested
+    with open(tmp_path / "server.log", "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gis_service.cli", "serve", "--port", str(port)],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert time.time() < deadline, "server did not start"
+                time.sleep(0.2)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+            s.sendall(b"GET /monitoring/alarms/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+            got = b""
+            while b": connected" not in got:
+                chunk = s.recv(4096)
+                assert chunk, got
+                got += chunk
+            assert got.startswith(b"HTTP/1.1 200"), got[:200]
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+            stopped = time.monotonic() - t0
+        assert stopped <= 5.0, f"stopping with an open stream took {stopped:.1f} s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -142,8 +142,9 @@ def test_polygon_incident_distance_is_to_the_polygon(sample_stores, engine):
 def test_empty_answer_says_why(embedded_store):
     ans = nearest_teams(embedded_store, Point(125.5, 43.8), "mine", min_personnel=100000)
     assert ans.teams == [] and "mine_rescue" in ans.reason and "100000" in ans.reason
-    fc = ans.to_feature_collection()
-    assert fc["features"] == [] and fc["metadata"]["reason"] == ans.reason
+    fc = ans.to_feature_collection()            # typed (issue 23): attributes, and the same in its JSON
+    assert fc.features == [] and fc.metadata.reason == ans.reason
+    assert ans.to_dict()["metadata"]["reason"] == ans.reason
     ans = nearest_teams(embedded_store, Point(125.5, 43.8), "mine", by="time",
                                graph=RoadGraph.from_lines([]))
     assert ans.teams == [] and "road" in ans.reason
@@ -244,22 +245,22 @@ def coverage_reports(sample_stores):
 
 def test_coverage_is_the_same_on_both_stores(coverage_reports):
     a, b = (coverage_reports[e].to_feature_collection() for e in ENGINES)
-    assert [f["id"] for f in a["features"]] == [f["id"] for f in b["features"]]
-    assert a["metadata"]["counties"] == b["metadata"]["counties"]
+    assert [f.id for f in a.features] == [f.id for f in b.features]
+    assert a.metadata.counties == b.metadata.counties
 
 
 def test_coverage_lists_real_gaps_checked_by_networkx(sample_stores, coverage_reports, reference):
     store = sample_stores["embedded"]
     rep = coverage_reports["embedded"]
-    assert rep.totals["gaps"] > 0
-    by_layer = rep.totals["by_layer"]
-    assert all(v["gaps"] > 0 for v in by_layer.values()), by_layer    # gaps in every hazard layer
-    assert sum(c["gaps"] for c in rep.counties) == rep.totals["gaps"] == len(rep.gaps)
-    assert sum(c["features"] for c in rep.counties) == rep.totals["features"]
+    assert rep.totals.gaps > 0
+    by_layer = rep.totals.by_layer
+    assert all(v.gaps > 0 for v in by_layer.values()), by_layer    # gaps in every hazard layer
+    assert sum(c.gaps for c in rep.counties) == rep.totals.gaps == len(rep.gaps)
+    assert sum(c.features for c in rep.counties) == rep.totals.features
     teams = store.frame("rescue_teams")
     teams = teams[teams.on_duty.astype(bool)]
     g, nodes = reference
-    gap_keys = {(f["properties"]["layer"], f["properties"]["feature_id"]) for f in rep.gaps}
+    gap_keys = {(f.properties.layer, f.properties.feature_id) for f in rep.gaps}
 
     def best_within_standard(layer, fid) -> bool:
         geom = store.get(layer, fid).geometry
@@ -293,20 +294,20 @@ def test_coverage_county_from_attribute_or_admin_polygon(sample_stores, coverage
     admin = store.frame("admin_areas")
     counties = set(admin[admin.level == "county"]["name"])
     for f in coverage_reports["embedded"].gaps[:30]:
-        p = f["properties"]
-        own = store.get(p["layer"], p["feature_id"]).properties.get("county")
+        p = f.properties
+        own = store.get(p.layer, p.feature_id).properties.get("county")
         if own:
-            assert p["county"] == own
+            assert p.county == own
         else:
-            assert p["county"] in counties | {"未知 unknown"}
+            assert p.county in counties | {"未知 unknown"}
 
 
 def test_coverage_minutes_override_is_monotone(sample_stores):
     store = sample_stores["embedded"]
     tight = services_for(store).rescue.coverage("mine", 10)
     loose = services_for(store).rescue.coverage("mine", 120)
-    t_ids = {f["id"] for f in tight.gaps}
-    l_ids = {f["id"] for f in loose.gaps}
+    t_ids = {f.id for f in tight.gaps}
+    l_ids = {f.id for f in loose.gaps}
     assert l_ids < t_ids
     with pytest.raises(ValidationFailed):
         services_for(store).rescue.coverage("mine", -5)

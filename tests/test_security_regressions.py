@@ -347,3 +347,11 @@ def test_docs_and_viewer_page_are_public_and_hold_no_data(catalog, dataset, tmp_
             assert c.get(path).status_code == 401, path
             assert c.get(path, headers={"X-API-Key": "view-key"}).status_code < 400, path
     store.close()
+
+
+def test_audit_filter_naming_no_layer_is_a_400(client):
+    """Fuzz (100 examples, viewer key): ``GET /audit?layer=<unknown>`` answered 404, a status the document
+    does not declare for a query parameter; an unknown layer in a filter is a bad parameter."""
+    doc = refused(client.get("/audit", params={"layer": "no_such_layer", "limit": 5}, headers=EDITOR), "layer")
+    assert "hazard_sources" in doc["description"]
+    assert client.get("/audit", params={"layer": "hazard_sources", "limit": 5}, headers=EDITOR).status_code == 200

@@ -284,7 +284,7 @@ def test_report_json_and_feature_collection(store):
         assert r["outcome"] in OUTCOMES
         assert {"value", "unit", "quantity"} == set(r["measured"])
         assert r["source"]
-    fc = report.to_feature_collection()
+    fc = report.to_feature_collection().model_dump(mode="json")   # typed (issue 23); its JSON form here
     assert fc["type"] == "FeatureCollection"
     assert fc["features"][0]["properties"]["role"] == "proposal"
     roles = {f["properties"]["role"] for f in fc["features"]}

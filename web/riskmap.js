@@ -36,16 +36,37 @@
     }).join('') + '</table>';
   }
 
-  function popupHtml(meta, props, id) {
-    props = props || {};
-    var rows = meta.popup.map(function (a) { return [a.label, formatValue(a, props[a.name])]; });
-    var head = props.name !== undefined && props.name !== null ? props.name : meta.title + ' #' + id;
-    return '<div class="rm-popup"><div class="rm-popup-title">' + esc(head) + '</div>' +
-      '<div class="rm-popup-layer">' + esc(meta.title) + (id !== undefined ? ' · id ' + esc(id) : '') + '</div>' +
-      table(rows) + '</div>';
+  /* An inventory ([{substance, cas?, quantity_t, …}]) as a small table people can read — one row per substance
+   * (its Chinese and English name when the page knows it: RiskMap.substanceNames), the quantity in t, and the
+   * item's other attributes labelled — instead of "substance: chlorine, quantity_t: 17". Null if not one. */
+  function inventoryHtml(v) {
+    if (!Array.isArray(v) || !v.length || !v.every(function (i) { return i && typeof i === 'object' && 'quantity_t' in i; })) { return null; }
+    var names = RiskMap.substanceNames || {};
+    var rows = v.map(function (i) {
+      var extra = Object.keys(i).filter(function (k) { return ['substance', 'cas', 'quantity_t'].indexOf(k) < 0; })
+        .map(function (k) { return fieldLabel(k) + ' ' + genericValue(k, i[k]); });
+      var q = typeof i.quantity_t === 'number' ? (Number.isInteger(i.quantity_t) ? String(i.quantity_t) : i.quantity_t.toFixed(2)) : String(i.quantity_t);
+      return '<tr><td>' + esc(names[i.substance] || i.substance || i.cas || '—') +
+        (i.cas ? '<div class="rm-inv-cas">CAS ' + esc(i.cas) + '</div>' : '') + '</td><td class="rm-inv-q">' + esc(q) +
+        '</td><td>' + esc(extra.join('; ') || '—') + '</td></tr>';
+    });
+    return '<table class="rm-inventory"><tr><th>物质 substance</th><th>存量 t</th><th>其他 other</th></tr>' + rows.join('') + '</table>';
   }
 
-  var UNIT_HINTS = { _m: ' m', _min: ' min', _s: ' s', _km2: ' km²', _km: ' km', _t: ' t', _kpa: ' kPa', _ppm: ' ppm' };
+  function popupHtml(meta, props, id) {
+    props = props || {};
+    var head = props.name !== undefined && props.name !== null ? props.name : meta.title + ' #' + id;
+    var html = meta.popup.map(function (a) {
+      var inv = a.type === 'json' ? inventoryHtml(props[a.name]) : null;
+      if (inv) { return '<tr><th colspan="2">' + esc(a.label) + '</th></tr><tr><td colspan="2">' + inv + '</td></tr>'; }
+      return '<tr><th>' + esc(a.label) + '</th><td>' + esc(formatValue(a, props[a.name])) + '</td></tr>';
+    }).join('');
+    return '<div class="rm-popup"><div class="rm-popup-title">' + esc(head) + '</div>' +
+      '<div class="rm-popup-layer">' + esc(meta.title) + (id !== undefined ? ' · id ' + esc(id) : '') + '</div>' +
+      '<table class="rm-table">' + html + '</table></div>';
+  }
+
+  var UNIT_HINTS = { _mm: ' mm', _m: ' m', _min: ' min', _s: ' s', _km2: ' km²', _km: ' km', _t: ' t', _kpa: ' kPa', _ppm: ' ppm' };
   function genericValue(k, v) {
     if (v === null || v === undefined) { return '—'; }
     if (typeof v === 'boolean') { return v ? '是 yes' : '否 no'; }
@@ -172,6 +193,19 @@
     return group;
   }
 
+  /* Whether features follow this page: from numberMatched, or — when the service omitted it (a filtered selection
+   * larger than its count cap, GIS_MATCHED_COUNT_CAP) — from the page's "next" link. */
+  function hasMore(fc, offset) {
+    if (typeof fc.numberMatched === 'number') { return (offset || 0) + fc.features.length < fc.numberMatched; }
+    return (fc.links || []).some(function (l) { return l.rel === 'next'; });
+  }
+
+  /* numberMatched for people: the count, or "more than shown" when the service did not count them all. */
+  function matchedText(fc, offset) {
+    if (typeof fc.numberMatched === 'number') { return String(fc.numberMatched); }
+    return '> ' + ((offset || 0) + fc.features.length) + '（未全数 not all counted）';
+  }
+
   function clampedBbox(b) {
     var w = Math.max(-180, b.getWest()), s = Math.max(-90, b.getSouth());
     var e = Math.min(180, b.getEast()), n = Math.min(90, b.getNorth());
@@ -215,8 +249,13 @@
       L.LayerGroup.prototype.onRemove.call(this, map);
     },
     _show: function (layer, state, note) {
+      if (this._current === layer && this.state === state && this.hasLayer(layer)) {   // the grid counts again: keep them
+        if (this._map) { setStatus(this._map, this._rmMeta.name, note); }
+        return;
+      }
       this.clearLayers();
       this.addLayer(layer);
+      this._current = layer;
       this.state = state;
       if (this._map) { setStatus(this._map, this._rmMeta.name, note); }
       this.fire('rm:update', { state: state });
@@ -251,15 +290,21 @@
         clampedBbox(bounds) + '&limit=' + this.opts.limit +
         (this.opts.properties ? '&properties=' + encodeURIComponent(this.opts.properties.join(',')) : '');
       fetch(url, { headers: RiskMap.headers({ Accept: 'application/geo+json' }) })
-        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
-        .then(function (fc) {
+        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.text(); })
+        .then(function (text) {
           if (seq !== self._seq || !self._map) { return; }
           if (self._popupHeld()) { self._stale = true; return; }   // a popup opened while this was loading
-          if (fc.numberMatched > fc.features.length) { self._show(self._agg, 'aggregate', aggNote); return; }
+          // the same answer as the one drawn (a small layer wholly in view while panning): keep the drawn
+          // markers instead of rebuilding them on every move; an edit changes the answer and redraws
+          if (text === self._lastText && self.state === 'features') { return; }
+          var fc = JSON.parse(text);
+          if (hasMore(fc)) { self._lastText = null; self._show(self._agg, 'aggregate', aggNote); return; }
+          self._lastText = text;
           self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
         })
         .catch(function (err) {
           if (seq !== self._seq) { return; }
+          self._lastText = null;
           self._show(self._agg, 'aggregate', meta.title_zh + '：加载失败（' + err.message + '），显示格网计数');
         });
     }
@@ -539,7 +584,7 @@
       if (RiskMap.apiKey) { h['X-API-Key'] = RiskMap.apiKey; }
       return h;
     },
-    esc: esc, unpack: unpack, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
+    esc: esc, unpack: unpack, hasMore: hasMore, matchedText: matchedText, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
     catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
     legend: legend, panel: panel, fit: fit, refit: refit, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
     irLayer: irLayer, fnChart: fnChart, fnControl: fnControl,

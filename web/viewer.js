@@ -36,16 +36,20 @@ import { search } from './js/search.js';
 import { setupInventory } from './js/inventory.js';
 import { setupDraw, siting, sitingPark, sitingWithInventory, uploadProposal } from './js/siting.js';
 import { map, state, viewer } from './js/state.js';
+import { setTheme, setupTheme } from './js/theme.js';
+import { setupWhatIf, whatIf } from './js/whatif.js';
 
 Object.assign(viewer, {
   zhEn: zhEn, parseCoords: parseCoords, geodesicDistance: geodesicDistance, geodesicArea: geodesicArea,
   attributeTable: attributeTable, nearestRescue: nearestRescue, pointPopup: pointPopup, goTo: goTo,
   windFrom: windFrom, stabilityFromSky: stabilityFromSky, exposure: exposure, sitingPark: sitingPark, siting: siting,
   uploadProposal: uploadProposal, startMeasure: startMeasure, stopMeasure: stopMeasure, risk: risk, search: search,
-  exportPdf: exportPdf, exportBrief: exportBrief, updateHash: updateHash, resultsList: resultsList,
+  exportPdf: exportPdf, exportBrief: exportBrief, whatIf: whatIf, updateHash: updateHash, resultsList: resultsList,
   panelNote: function (text) { panelView(); status(text); }, focusPadding: focusPadding, setSheet: setSheet, isCompact: isCompact
 });
 setupLayout();
+setupTheme();
+viewer.setTheme = setTheme;
 
 /* A shared link's analysis, run again with the view kept. */
 function restore(h) {
@@ -65,6 +69,7 @@ function restore(h) {
   if (a.type === 'exposure') { setScenario(a.params); return exposure(a.layer, a.id, a.params, true); }
   if (a.type === 'siting_park') { return sitingPark(a.id, true); }
   if (a.type === 'risk') { return risk(a, true); }
+  if (a.type === 'whatif') { setScenario(a.params); return whatIf(a, true); }
   if (a.type === 'siting') { $('siting-kind').value = a.kind || 'park'; return sitingWithInventory(a.feature, true); }
   return Promise.resolve();
 }
@@ -72,6 +77,8 @@ function restore(h) {
 function start(config) {
   state.config = config;
   RiskMap.fieldLabels = (config.labels || {}).fields;
+  RiskMap.substanceNames = {};
+  (config.substances || []).forEach(function (s) { RiskMap.substanceNames[s.key] = s.zh + ' ' + s.en; });
   if (config.basemap && config.basemap.notice) {
     var a = document.createElement('div');
     a.className = 'rm-alert';
@@ -90,6 +97,7 @@ function start(config) {
   if ((config.incidents || []).some(function (i) { return i.key === 'chemical'; })) { $('incident').value = 'chemical'; }
   setupDraw();
   setupInventory(config);
+  setupWhatIf();
   setupBatch();
   setupJurisdiction();
   map.addControl(new MeasureControl());

@@ -78,6 +78,8 @@ async def audit(from_: str | None = Param(None, alias="from", max_length=40, pat
                 fid: int | None = Param(None, alias="id", ge=1, le=INT64_MAX),
                 after: int = Param(0, ge=0, le=INT64_MAX, description="only records after this seq (paging)"),
                 limit: int = Param(100, ge=1, le=1000), svc: Services = Svc, _=Reader):
+    if layer is not None and layer not in svc.layers.catalog:  # a filter naming no layer is a bad parameter
+        raise ApiError(400, "layer", f"unknown layer {layer!r}; known layers: {', '.join(svc.layers.catalog.names())}")
     query = AuditQuery(layer=layer, fid=fid, who=who, since=_when("from", from_), until=_when("to", to),
                        after_seq=after, limit=limit)
     records = await run_in_threadpool(svc.layers.audit, query)

@@ -23,7 +23,7 @@ from ..config import Settings
 from ..geojson_io import parse_feature_body, parse_json
 from ..services.container import Services
 from ..services.layers import LayersService
-from ..stores.base import Feature, Query, WriteBatch
+from ..stores.base import Feature, Page, Query, WriteBatch
 from ..validation import Problem, ValidationFailed, coerce_value, validate_rows
 from .deps import Editor, Reader, get_services, get_settings
 from .errors import ApiError
@@ -147,6 +147,7 @@ def _collection_doc(base: str, spec: LayerSpec, layers: LayersService) -> dict[s
         "itemType": "feature",
         "crs": crsmod.offered(extent),
         "storageCrs": CRS84,
+        "itemCount": layers.count(spec.name),  # the store's kept count (no scan); the viewer picks tiles by it
         "links": [
             {"href": f"{base}/collections/{spec.name}", "rel": "self", "type": "application/json"},
             {"href": f"{base}/collections/{spec.name}?f=html", "rel": "alternate", "type": "text/html"},
@@ -332,7 +333,7 @@ def parse_items_query(spec: LayerSpec, params: dict[str, str], settings: Setting
     if q is not None and len(q) > 200:
         raise ApiError(400, "q", "search text longer than 200 characters")
     return Query(bbox=bbox, filters=filters, name_contains=q, limit=limit, offset=offset,
-                 properties=props, sortby=tuple(sortby), cql=_cql(spec, params))
+                 properties=props, sortby=tuple(sortby), cql=_cql(spec, params), count_cap=settings.matched_count_cap)
 
 
 DOWNLOADS = ("gpkg", "fgb", "csv")
@@ -365,7 +366,7 @@ def collection_bytes(features: list[Feature], extra: dict[str, Any]) -> bytes:
     return head + b',"features":[' + b",".join(feature_bytes(f) for f in features) + b"]}"
 
 
-def _page_links(base: str, layer: str, params: dict[str, str], query: Query, returned: int, matched: int):
+def _page_links(base: str, layer: str, params: dict[str, str], query: Query, page: Page):
     def link(rel: str, offset: int | None, fmt: str, media: str) -> dict[str, str]:
         p = {k: v for k, v in params.items() if k not in ("offset", "f")}
         if offset is not None:
@@ -378,7 +379,7 @@ def _page_links(base: str, layer: str, params: dict[str, str], query: Query, ret
 
     links = [link("self", None, "json", GEOJSON), link("alternate", None, "html", "text/html"),
              {"href": f"{base}/collections/{layer}", "rel": "collection", "type": "application/json"}]
-    if query.offset + returned < matched:
+    if page.has_next(query.offset):
         links.append(link("next", query.offset + query.limit, "json", GEOJSON))
     if query.offset > 0:
         links.append(link("prev", max(0, query.offset - query.limit), "json", GEOJSON))
@@ -431,12 +432,14 @@ def items(request: Request, layer: str = CollectionId,
         out_crs = crsmod.CRS84_CRS  # the HTML page draws a Leaflet map (lon/lat)
     page = layers.items(layer, query, out_crs)
     base = _base(request, settings)
-    links = _page_links(base, layer, params, query, len(page.features), page.number_matched)
+    links = _page_links(base, layer, params, query, page)
     if _wants_html(request, f):
         return render("items.html", spec=spec, page=page, links=links, query=query,
                       features_json=script_safe(collection_bytes(page.features, {})))
     extra = {"numberMatched": page.number_matched, "numberReturned": len(page.features),
              "timeStamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "links": links}
+    if not page.matched_exact:   # more than GIS_MATCHED_COUNT_CAP matched: omitted, as OGC API Features allows
+        del extra["numberMatched"]
     return Response(collection_bytes(page.features, extra), media_type=GEOJSON,
                     headers={"Content-Crs": out_crs.header})
 

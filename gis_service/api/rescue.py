@@ -10,8 +10,10 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
 
 from ..analysis.rescue.inputs import INCIDENT_BY_LAYER, MAX_ISOCHRONES, MAX_K
+from ..analysis.rescue.results import CoverageGaps, IncidentFeature, NearestTeams
 from ..models.rescue_standards import MAX_MINUTES, incident_types
 from ..services.container import Services
 from .deps import Heavy, Reader, Svc
@@ -45,7 +47,15 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=GEOJSON)
 
 
-@router.get("/nearest", response_model=FeatureCollection, summary="Nearest capable rescue teams to a point", responses=geojson())
+def _typed(doc: BaseModel) -> Response:
+    """A typed result as GeoJSON: the route's response model serialised once (FastAPI's own path would dump it to
+    a dict, validate that dict against the same model again and then encode it); the nearest-teams document by its
+    own writer (:meth:`NearestTeams.json_bytes`, the same JSON)."""
+    return Response(doc.json_bytes() if isinstance(doc, NearestTeams) else doc.model_dump_json(), media_type=GEOJSON)
+
+
+@router.get("/nearest", response_model=NearestTeams, summary="Nearest capable rescue teams to a point",
+            responses=geojson(NearestTeams))
 def nearest(lon: float = Lon, lat: float = Lat,
             incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
             k: int = K, by: Literal["distance", "time"] = By, min_personnel: int = MinPersonnel,
@@ -53,10 +63,11 @@ def nearest(lon: float = Lon, lat: float = Lat,
             svc: Services = Svc, _=Reader):
     answer = svc.rescue.nearest(lon, lat, incident, k=k, by=by, min_personnel=min_personnel, on_duty=on_duty,
                                 team_types=_team_types(team_types))
-    return _geojson(answer.to_feature_collection())
+    return _typed(answer.to_feature_collection())
 
 
-@router.get("/nearest/{layer}/{fid}", response_model=FeatureCollection, summary="Nearest capable rescue teams to a hazard feature", responses=geojson())
+@router.get("/nearest/{layer}/{fid}", response_model=NearestTeams, summary="Nearest capable rescue teams to a hazard feature",
+            responses=geojson(NearestTeams))
 def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["distance", "time"] = By,
                        incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                                     description=INCIDENT_DOC + "; default from the layer: "
@@ -67,9 +78,9 @@ def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["dist
                        svc: Services = Svc, _=Reader):
     feature, answer = svc.rescue.nearest_to_feature(layer, fid, incident, k=k, by=by, min_personnel=min_personnel,
                                                     on_duty=on_duty, team_types=_team_types(team_types))
-    doc = answer.to_feature_collection()
-    doc["metadata"]["incident_feature"] = {"layer": layer, "id": feature.id, "name": feature.properties.get("name")}
-    return _geojson(doc)
+    name = feature.properties.get("name")
+    return _typed(answer.to_feature_collection(IncidentFeature(layer=layer, id=feature.id,
+                                                               name=None if name is None else str(name))))
 
 
 @router.get("/isochrone/{team_id}", response_model=FeatureCollection, summary="Areas a team reaches within given minutes", responses=geojson(),
@@ -82,7 +93,8 @@ def team_isochrone(team_id: FeatureId,
     return _geojson(svc.rescue.isochrones(team_id, minutes))
 
 
-@router.get("/coverage", response_model=FeatureCollection, summary="Hazards with no capable team within the arrival standard", responses=geojson(),
+@router.get("/coverage", response_model=CoverageGaps, summary="Hazards with no capable team within the arrival standard",
+            responses=geojson(CoverageGaps),
             dependencies=[Heavy])
 def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                           description=INCIDENT_DOC + "; default: each layer's own type"),
@@ -91,4 +103,4 @@ def coverage(incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
                                            "their standards"),
              svc: Services = Svc, _=Reader):
     report = svc.rescue.coverage(incident, minutes)
-    return _geojson(report.to_feature_collection())
+    return _typed(report.to_feature_collection())

@@ -103,34 +103,6 @@ class GradingRun(_Open):
     """A regrade of every hazard source: counts by grade and change (records with ``records=true``)."""
 
 
-class SitingRuleOutcome(_Open):
-    id: str
-    severity: str
-    outcome: str
-    test: str
-    layers: list[str]
-    measured: dict[str, Any]
-    threshold: dict[str, Any]
-    offending: list[Any]
-    source: str
-    method: str | None = None
-
-
-class SitingReportDoc(_Open):
-    """The siting check (``f=json``); ``f=geojson`` answers a FeatureCollection with this in ``metadata``."""
-
-    analysis: str = "siting_check"
-    verdict: str = Field(..., description="pass | conditional | fail")
-    verdict_label: dict[str, str]
-    summary: dict[str, Any]
-    proposal: dict[str, Any]
-    rule_set: dict[str, Any]
-    rules: list[SitingRuleOutcome]
-    crs: str
-    store: str
-    elapsed_ms: float
-
-
 class RuleSets(BaseModel):
     rule_sets: list[dict[str, Any]] = Field(..., description="each rule set as loaded from rules/<name>.yaml")
 

@@ -10,7 +10,10 @@ descriptor forever, and a few hundred such clients exhaust the server. :class:`G
 * ``GIS_BODY_TIMEOUT_S`` (default 60 s) after the headers, if the body is not complete (a whole
   10 MiB body needs ~1.4 Mbit/s; a slower client should upload a file with ``gis-service load``).
 
-Idle kept-alive connections are closed by uvicorn's own keep-alive timeout (5 s).
+Idle kept-alive connections are closed by uvicorn's own keep-alive timeout (5 s). On stop (SIGTERM,
+Ctrl-C) requests still running and open event streams (``/monitoring/alarms/stream``,
+``/incidents/stream``) get ``GIS_SHUTDOWN_GRACE_S`` (default 3 s), then are closed; the browser's
+EventSource reconnects (to another instance, or to this one when it is back) and resumes by Last-Event-ID.
 """
 
 from __future__ import annotations
@@ -94,4 +97,6 @@ def run(app_or_path, *, host: str, port: int, workers: int = 1, **kwargs) -> Non
     """uvicorn.run with the guarded protocol (one or several workers)."""
     import uvicorn
 
+    # an open viewer tab holds the alarm stream for ever: without a grace limit uvicorn waits for it (minutes)
+    kwargs.setdefault("timeout_graceful_shutdown", Settings().shutdown_grace_s)
     uvicorn.run(app_or_path, host=host, port=port, workers=workers, http=GuardedHttpTools, **kwargs)

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..analysis.siting.inputs import MAX_PROPOSAL_SPAN_DEG, MAX_PROPOSAL_VERTICES
-from ..analysis.siting.results import SitingReport
+from ..analysis.siting.results import SitingCheck, SitingReport
 from ..services.container import Services
 from .deps import Reader, Svc
 from .errors import ApiError
 from .params import MAX_ANALYSIS_BODY_BYTES, NO_NUL, FeatureId, geojson_body
-from .schemas import RuleSets, SitingReportDoc
+from .schemas import RuleSets
 
 router = APIRouter(prefix="/analysis/siting", tags=["Siting"])
 FORMATS = {"json": "application/json", "geojson": "application/geo+json"}
@@ -40,8 +39,8 @@ PROPOSAL_DOC = (f"A GeoJSON Feature (Polygon, MultiPolygon or Point; at most {MA
 def _respond(report: SitingReport, f: str) -> Response:
     if f not in FORMATS:
         raise ApiError(400, "f", f"unknown format {f!r}; accepted: {', '.join(FORMATS)}")
-    doc = report.to_feature_collection() if f == "geojson" else report.to_dict()
-    return Response(orjson.dumps(doc, option=orjson.OPT_SERIALIZE_NUMPY), media_type=FORMATS[f])
+    doc = report.to_feature_collection() if f == "geojson" else report.document()
+    return Response(doc.model_dump_json(), media_type=FORMATS[f])   # the typed result, serialised once
 
 
 async def read_limited_body(request: Request, limit: int = MAX_ANALYSIS_BODY_BYTES) -> bytes:
@@ -65,7 +64,7 @@ def list_rules(svc: Services = Svc, _=Reader) -> dict[str, Any]:
     return {"rule_sets": [rs.describe() for rs in svc.siting.rule_sets().values()]}
 
 
-@router.post("", response_model=SitingReportDoc, summary="Check a proposed chemical park or hazardous installation",
+@router.post("", response_model=SitingCheck, summary="Check a proposed chemical park or hazardous installation",
              openapi_extra=geojson_body(False, PROPOSAL_DOC, MAX_ANALYSIS_BODY_BYTES))
 async def check_proposal(request: Request,
                          kind: Literal["park", "installation"] | None = Query(
@@ -84,7 +83,7 @@ async def check_proposal(request: Request,
     return await run_in_threadpool(work)
 
 
-@router.get("/{park_id}", response_model=SitingReportDoc, summary="Check an existing chemical park")
+@router.get("/{park_id}", response_model=SitingCheck, summary="Check an existing chemical park")
 def check_existing_park(park_id: FeatureId, rule_set: str | None = RuleSetName,
                         f: Literal["json", "geojson"] = Query("json", description=F_DOC),
                         svc: Services = Svc, _=Reader):

@@ -54,8 +54,13 @@ def viewer_page():
 @router.get("/viewer/config.json", response_model=ViewerConfig, summary="Viewer configuration", tags=["Viewer"])
 def viewer_config(svc: Services = Svc, settings: Settings = Depends(get_settings), _=Reader):
     base = basemap_for(settings)
+    layers = catalog_meta(svc.layers.catalog)
+    for meta in layers:   # the collection's itemCount: the viewer draws a layer this big from the vector tiles
+        meta["count"] = svc.layers.count(meta["name"])
     doc = {
-        "layers": catalog_meta(svc.layers.catalog),
+        "layers": layers,
+        "tiles": {"url": "/tiles/WebMercatorQuad/{z}/{y}/{x}", "threshold": settings.viewer_tile_threshold,
+                  "max_features": settings.tile_max_features},
         "basemap": {"url": base.url, "attribution": base.attribution, "notice": base.notice,
                     "crs": settings.basemap_crs},
         "extent": svc.layers.data_extent(),

@@ -355,9 +355,9 @@ def coverage(store: Store, root: Path, graph: Any, scheduler: str, workers: int 
                          "by_team_type": json.dumps(pr["by_team_type"], ensure_ascii=False),
                          "capable_team_types": json.dumps(pr["capable_team_types"], ensure_ascii=False)})
     records = pd.DataFrame.from_records(rows_out)
-    fc = report.to_feature_collection()["metadata"]
-    summary = {"kind": "coverage", "run": run_dir.name, "count": len(records), "totals": report.totals,
-               "counties": report.counties, "standards": report.standards, "incident": fc["incident"],
+    fc = report.to_feature_collection().metadata.model_dump(mode="json")
+    summary = {"kind": "coverage", "run": run_dir.name, "count": len(records), "totals": fc["totals"],
+               "counties": fc["counties"], "standards": fc["standards"], "incident": fc["incident"],
                "minutes_override": minutes, "network": report.network, "method": fc["method"],
                "limitations": fc["limitations"], "reach_speed_m_s": round(speed, 3),
                "targets_resolved_beyond_halo": far_rows, **counts, "scheduler": scheduler,

@@ -1,5 +1,6 @@
 """`gis-service keys add` — a new API key with a role and a jurisdiction (kept hashed); `gis-service sync` — follow
-another instance's change feed into this store (a county platform feeding the province, or the reverse)."""
+another instance's change feed into this store (a county platform feeding the province, or the reverse);
+`gis-service restamp` — give rows stored before jurisdictions (admin_code NULL) their county."""
 
 from __future__ import annotations
 
@@ -36,6 +37,8 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             fail(str(exc), 2)
         out.print(key)
+
+    app.command()(restamp)
 
     @app.command()
     def sync(url: str = typer.Argument(..., help="base URL of the other instance, e.g. http://county:8000"),
@@ -81,3 +84,32 @@ def register(app: typer.Typer) -> None:
             if follow is None:
                 return
             time.sleep(follow)
+
+
+def restamp(layers: list[str] = typer.Argument(None, help="layers to restamp (default: every layer)"),
+            quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bar")):
+    """Backfill admin_code where it is NULL from the admin areas layer (the finest area holding each feature's
+    representative point; an admin area's own code): on PostGIS one set-based UPDATE with a spatial join
+    per window of ids, in the GeoPackage one pass. Rows already stamped are left alone; rerunning is safe."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ..catalog import UnknownLayer
+    from .common import err, fail, open_services, out
+
+    services = open_services()
+    with Progress(TextColumn("[bold]{task.description}[/]"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, disable=quiet) as bar:
+        tasks: dict[str, object] = {}
+
+        def progress(layer: str, done: int, total: int) -> None:
+            if layer not in tasks:
+                tasks[layer] = bar.add_task(layer, total=total)
+            bar.update(tasks[layer], completed=done, total=total)  # type: ignore[arg-type]
+
+        try:
+            result = services.layers.restamp(layers or None, progress)
+        except UnknownLayer as exc:
+            fail(str(exc), 2)
+    for name, (stamped, left) in result.items():
+        note = f"; {left} outside every admin area (left NULL)" if left else ""
+        out.print(f"{name}: {stamped} stamped{note}")

@@ -1,4 +1,5 @@
-"""`gis-service ingest` — the MQTT ingest worker; `gis-service monitoring-maintain` — retention roll-up."""
+"""`gis-service ingest` — the MQTT ingest worker; `gis-service monitoring-maintain` — retention roll-up;
+`gis-service escalate` — pass overdue unacknowledged alarms up (once, or every N seconds)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,8 @@ def register(app: typer.Typer) -> None:
                          echo=err.print)
         err.print(f"stopped: stored {stats.stored}, dropped {dict(stats.rejected)}")
 
+    app.command()(escalate)
+
     @app.command("monitoring-maintain")
     def maintain(retention_days: float = typer.Option(None, help="default GIS_MONITORING_RETENTION_DAYS")):
         """Roll readings older than the retention up to hourly rows and drop them (PostgreSQL: whole partitions)."""
@@ -66,3 +69,31 @@ def register(app: typer.Typer) -> None:
         readings.init()
         days = settings.monitoring_retention_days if retention_days is None else retention_days
         out.print(readings.maintain(days, time.time()))
+
+
+def escalate(every: float = typer.Option(None, min=0.1, help="repeat every N seconds (default: once)"),
+             seconds: float = typer.Option(None, help="with --every: stop after this many seconds")):
+    """Pass every open alarm nobody acknowledged within its escalation time up a level (county → city →
+    province), as the API's streams and the ingest worker do — for deployments where neither runs (cron, a
+    systemd timer). Safe beside them: each step is recorded once. Prints the steps taken."""
+    import orjson
+
+    from ..monitoring.storebase import MonitoringUnavailable
+    from .common import err, fail, open_services, out
+
+    monitoring = open_services().monitoring
+    t0 = time.monotonic()
+    while True:
+        try:
+            events = monitoring.escalate()
+        except MonitoringUnavailable as exc:
+            if every is None:
+                fail(str(exc), 3)
+            err.print(f"[yellow]monitoring store unavailable: {exc}[/]")
+            events = []
+        for _seq, doc in events:
+            ev = orjson.loads(doc)
+            out.print(f"alarm {ev['alarm']['id']}: escalated to {ev.get('to')} (step {ev.get('step')})")
+        if every is None or (seconds is not None and time.monotonic() - t0 >= seconds):
+            return
+        time.sleep(every)

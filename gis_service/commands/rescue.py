@@ -57,10 +57,10 @@ def nearest(lon: float = typer.Option(..., help="incident longitude (WGS84)"),
     if json_out is None or str(json_out) != "-":
         cli.out.print(table)
         for team_type, std in answer.standards.items():
-            cli.out.print(f"  standard {team_type}: {std['standard_min']:g} min — {std['source']}")
+            cli.out.print(f"  standard {team_type}: {std.standard_min:g} min — {std.source}")
         if answer.reason:
             cli.out.print(f"[yellow]no team:[/] {answer.reason}")
-    _write_json(answer.to_feature_collection(), json_out)
+    _write_json(answer.to_dict(), json_out)
 
 
 def coverage(incident: str = typer.Option(None, help="incident type for every layer (default: each layer's own)"),
@@ -78,24 +78,25 @@ def coverage(incident: str = typer.Option(None, help="incident type for every la
         cli.report_invalid(exc)
     if json_out is None or str(json_out) != "-":
         t = report.totals
-        cli.out.print(f"{t['gaps']} of {t['features']} hazards have no capable team within the standard "
-                      f"({t['teams_considered']} teams considered)")
+        cli.out.print(f"{t.gaps} of {t.features} hazards have no capable team within the standard "
+                      f"({t.teams_considered} teams considered)")
         counties = Table(title="per county 按县区")
         for col in ("county 县区", "features", "gaps 缺口"):
             counties.add_column(col)
         for c in report.counties:
-            if c["gaps"]:
-                counties.add_row(c["county"], str(c["features"]), str(c["gaps"]))
+            if c.gaps:
+                counties.add_row(c.county, str(c.features), str(c.gaps))
         cli.out.print(counties)
         gaps = Table(title=f"gaps (first {show})")
         for col in ("layer", "id", "name 名称", "county", "best_eta_min", "nearest team distance_m"):
             gaps.add_column(col)
         for f in report.gaps[:show]:
-            p = f["properties"]
-            gaps.add_row(p["layer"], str(p["feature_id"]), p["name"] or "", p["county"], _fmt(p["best_eta_min"]),
-                         _fmt(p["nearest_team_distance_m"], 0))
+            p = f.properties
+            if p is not None:
+                gaps.add_row(p.layer, str(p.feature_id), p.name or "", p.county, _fmt(p.best_eta_min),
+                             _fmt(p.nearest_team_distance_m, 0))
         cli.out.print(gaps)
-    _write_json(report.to_feature_collection(), json_out)
+    _write_json(report.to_feature_collection().model_dump(mode="json"), json_out)
 
 
 def import_osm(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="OpenStreetMap .pbf/.osm extract"),

@@ -105,7 +105,7 @@ def check_siting(
                 for note in p.notes:
                     cli.out.print(f"[yellow]note:[/] {note}")
             _write_json(report.to_dict(), json_out)
-            _write_json(report.to_feature_collection(), geojson_out)
+            _write_json(report.to_feature_collection().model_dump(mode="json"), geojson_out)
             failed = report.verdict == "fail"
     except ValidationFailed as exc:
         cli.report_invalid(exc)
@@ -138,7 +138,7 @@ def _check_all_parks(siting, rs, json_out, geojson_out, quiet: bool) -> bool:
                  "verdicts": {str(r.proposal.source["id"]): r.verdict for r in reports},
                  "reports": [r.to_dict() for r in reports]}, json_out)
     if geojson_out is not None:
-        feats = [f for r in reports for f in r.to_feature_collection()["features"]]
+        feats = [f for r in reports for f in r.to_feature_collection().model_dump(mode="json")["features"]]
         _write_json({"type": "FeatureCollection", "features": feats}, geojson_out)
     return any(r.verdict == "fail" for r in reports)
 

@@ -3,8 +3,8 @@
 Nothing a map or the viewer loads comes from a CDN:
 
 * Leaflet is the ``xstatic-leaflet`` PyPI package, served at ``/static/leaflet/`` (api/app.py);
-* the plugins Folium and the viewer use (markercluster, leaflet-draw, awesome-markers, Font Awesome,
-  jQuery, Bootstrap) are npm packages pinned in ``web/package-lock.json`` and installed into
+* the plugins Folium and the viewer use (markercluster, leaflet-draw, awesome-markers, Leaflet.VectorGrid
+  — the viewer's big layers from the vector tiles —, Font Awesome, jQuery, Bootstrap) are npm packages pinned in ``web/package-lock.json`` and installed into
   ``web/node_modules`` by ``scripts/setup_web_assets.sh``; served at ``/static/vendor/<package>/...``;
 * our own scripts and styles (``web/riskmap.js``, ``web/maps.css``, the viewer) at ``/viewer/...``.
 
@@ -31,7 +31,7 @@ APP_URL = "/viewer"
 
 # npm packages the service serves (top-level folders of web/node_modules); nothing else is exposed.
 VENDOR_PACKAGES = ("@fortawesome/fontawesome-free", "bootstrap", "jquery", "leaflet-draw",
-                   "leaflet.awesome-markers", "leaflet.markercluster", "swagger-ui-dist")
+                   "leaflet.awesome-markers", "leaflet.markercluster", "leaflet.vectorgrid", "swagger-ui-dist")
 STATIC_SUFFIXES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
                    ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".html": "text/html",
                    ".json": "application/json", ".gif": "image/gif"}

@@ -14,8 +14,11 @@ from typing import Any
 
 import folium
 import shapely
+from pydantic import BaseModel
 from shapely.geometry import shape
 
+from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
+from ..analysis.siting.results import AppliedThreshold, Measured, SitingCheck, SitingFeatures
 from ..config import Settings
 from ..legend import LEVEL_COLORS
 from .base import Basemap, LayerSource, add_legend, add_panel, add_vector_basemap, new_map, padded
@@ -129,23 +132,24 @@ def render_exposure(fc: dict[str, Any], settings: Settings, layers: LayerSource 
 
 # -- rescue -----------------------------------------------------------------------------------
 
-def render_rescue(fc: dict[str, Any], settings: Settings, layers: LayerSource | None = None,
+def _collection(feats: Sequence[BaseModel]) -> dict[str, Any]:
+    """Typed features as a GeoJSON FeatureCollection for a map layer (their JSON form)."""
+    return {"type": "FeatureCollection", "features": [f.model_dump(mode="json") for f in feats]}
+
+
+def render_rescue(fc: NearestTeams, settings: Settings, layers: LayerSource | None = None,
                   isochrones: Sequence[dict[str, Any]] = ()) -> folium.Map:
     """The incident, the teams (ranked, ETA/distance labels), their routes, optional isochrones and a
     panel with the ranking, arrival standards and limitations."""
-    meta = fc.get("metadata") or {}
-    origin = meta.get("origin") or {}
-    incident = {"type": "FeatureCollection", "features": []}
-    if "lon" in origin and "lat" in origin:
-        labels = meta.get("incident_label") or {}
-        name = "、".join(v.get("zh", k) for k, v in labels.items()) or meta.get("incident", "")
-        incident["features"].append({"type": "Feature", "geometry": {"type": "Point",
-                                     "coordinates": [origin["lon"], origin["lat"]]},
-                                     "properties": {"role": "incident", "name": f"事故点 Incident: {name}",
-                                                    "incident": meta.get("incident"), "lon": origin["lon"],
-                                                    "lat": origin["lat"]}})
-    teams = _subset(fc, lambda f: _role(f) == "team")
-    routes = _subset(fc, lambda f: _role(f) == "route")
+    meta = fc.metadata
+    origin = meta.origin
+    name = "、".join(v.zh for v in meta.incident_label.values()) or meta.incident
+    incident = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [origin.lon, origin.lat]},
+         "properties": {"role": "incident", "name": f"事故点 Incident: {name}", "incident": meta.incident,
+                        "lon": origin.lon, "lat": origin.lat}}]}
+    teams = _collection(fc.team_features())
+    routes = _collection(fc.routes)
     iso_feats = [f for iso in isochrones for f in iso.get("features", []) if f.get("geometry")
                  and not (f.get("properties") or {}).get("empty")]
     m, base = _frame(layers, settings, collection_bbox(incident, teams, routes))
@@ -157,20 +161,20 @@ def render_rescue(fc: dict[str, Any], settings: Settings, layers: LayerSource | 
     m.add_child(ResultLayer(teams, "救援队伍 Teams", {"role": "team", "permanentLabels": True, "rankLabels": True}))
     m.add_child(ResultLayer(incident, "事故点 Incident", {"role": "incident"}))
     rows = []
-    for f in teams["features"]:
-        p = f["properties"]
-        rows.append({"cells": [p.get("rank"), p.get("name"), p.get("team_type_zh") or p.get("team_type"),
-                               _fmt((p.get("distance_m") or 0) / 1000, 1), _fmt(p.get("eta_min"), 1),
-                               p.get("standard_min"),
-                               {True: "是", False: "否"}.get(p.get("meets_standard"), "—")],
-                     "cls": {True: "pass", False: "fail"}.get(p.get("meets_standard"), "")})
+    for p in fc.teams:
+        meets = p.meets_standard if isinstance(p, TimedTeamProperties) else None
+        eta = p.eta_min if isinstance(p, TimedTeamProperties) else None
+        rows.append({"cells": [p.rank, p.name, p.team_type_zh or p.team_type, _fmt(p.distance_m / 1000, 1),
+                               _fmt(eta, 1), p.standard_min, {True: "是", False: "否"}.get(meets, "—")],
+                     "cls": {True: "pass", False: "fail"}.get(meets, "")})
     notes = []
-    if meta.get("reason"):
-        notes.append(str(meta["reason"]))
-    notes.append(f"方式 by: {meta.get('by', '')}; 能力匹配 capable: {', '.join(meta.get('capable_team_types') or [])}")
-    for t, st in (meta.get("standards") or {}).items():
-        notes.append(f"{st.get('team_type_zh', t)} 到达标准 {st.get('standard_min')} min — {st.get('source', '')}")
-    notes += _notes(meta, "method", "limitations")
+    if meta.reason:
+        notes.append(meta.reason)
+    notes.append(f"方式 by: {meta.by}; 能力匹配 capable: {', '.join(meta.capable_team_types)}")
+    for st in meta.standards.values():
+        notes.append(f"{st.team_type_zh} 到达标准 {st.standard_min} min — {st.source}")
+    method = [meta.method] if isinstance(meta, TimedRescueMetadata) else []
+    notes += (method + meta.limitations)[:MAX_NOTES]
     add_panel(m, "最近救援队伍 Nearest rescue teams",
               notes, [{"columns": ["#", "名称 name", "类型 type", "直线 km", "ETA min", "标准 min", "达标"],
                        "rows": rows}], basemap=base)
@@ -190,19 +194,20 @@ def render_rescue(fc: dict[str, Any], settings: Settings, layers: LayerSource | 
 OUTCOME_ZH = {"pass": "通过 pass", "warn": "警告 warn", "fail": "不通过 fail", "not_evaluated": "未评估 n/a"}
 
 
-def _measure(d: dict[str, Any] | None) -> str:
-    if not d or d.get("value") is None:
+def _measure(d: Measured | AppliedThreshold) -> str:
+    if d.value is None:
         return "—"
-    return f"{d['value']:g} {d.get('unit') or ''}".strip()
+    return f"{d.value:g} {d.unit or ''}".strip()
 
 
-def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings,
+def render_siting(report: SitingCheck, fc: SitingFeatures, settings: Settings,
                   layers: LayerSource | None = None) -> folium.Map:
     """The proposal (dashed), conflict geometries (red) and context zones, with the verdict and the
-    rule table beside the map. ``report`` is SitingReport.to_dict(), ``fc`` to_feature_collection()."""
-    proposal = _subset(fc, lambda f: _role(f) == "proposal")
-    conflicts = _subset(fc, lambda f: _role(f) == "conflict")
-    zones = _subset(fc, lambda f: _role(f) not in ("proposal", "conflict"))
+    rule table beside the map. ``report`` is SitingReport.document(), ``fc`` to_feature_collection()."""
+    doc = fc.model_dump(mode="json")          # the layers draw GeoJSON
+    proposal = _subset(doc, lambda f: _role(f) == "proposal")
+    conflicts = _subset(doc, lambda f: _role(f) == "conflict")
+    zones = _subset(doc, lambda f: _role(f) not in ("proposal", "conflict"))
     m, base = _frame(layers, settings, collection_bbox(proposal, conflicts))
     if zones["features"]:
         m.add_child(ResultLayer(zones, "相关区域 Context zones", {"role": "zone"}, show=True))
@@ -211,21 +216,19 @@ def render_siting(report: dict[str, Any], fc: dict[str, Any], settings: Settings
         m.add_child(ResultLayer(conflicts, f"冲突 Conflicts ({len(conflicts['features'])})",
                                 {"role": "conflict", "labelKey": "rule_id"}))
     rows = []
-    for r in report.get("rules", []):
-        rows.append({"cells": [r.get("id"), (r.get("description") or {}).get("zh"),
-                               OUTCOME_ZH.get(r.get("outcome"), r.get("outcome")), r.get("severity"),
-                               _measure(r.get("measured")), _measure(r.get("threshold")), len(r.get("offending") or [])],
-                     "cls": {"fail": "fail", "warn": "warn", "pass": "pass"}.get(r.get("outcome"), "")})
-    verdict = report.get("verdict", "")
-    label = report.get("verdict_label") or {}
-    prop = report.get("proposal") or {}
-    notes = [f"方案 proposal: {prop.get('name') or '—'} ({prop.get('kind')}), "
-             f"面积 area {prop.get('area_km2')} km²" if prop else ""]
-    notes += [str(n) for n in prop.get("notes") or []]
-    rs = report.get("rule_set") or {}
-    notes.append(f"规则集 rule set: {(rs.get('title') or {}).get('zh', '')} ({rs.get('file', '')})")
-    notes.append(str(report.get("verdict_rule", "")))
-    content = {"title": "选址检查 Siting check", "verdict": f"{label.get('zh', verdict)} {label.get('en', '')}".strip(),
+    for r in report.rules:
+        rows.append({"cells": [r.id, r.description.zh, OUTCOME_ZH.get(r.outcome, r.outcome), r.severity,
+                               _measure(r.measured), _measure(r.threshold), len(r.offending)],
+                     "cls": {"fail": "fail", "warn": "warn", "pass": "pass"}.get(r.outcome, "")})
+    verdict = report.verdict
+    label = report.verdict_label
+    prop = report.proposal
+    notes = [f"方案 proposal: {prop.name or '—'} ({prop.kind}), 面积 area {prop.area_km2} km²"]
+    notes += [str(n) for n in prop.notes]
+    rs = report.rule_set
+    notes.append(f"规则集 rule set: {rs.title.zh} ({rs.file})")
+    notes.append(report.verdict_rule)
+    content = {"title": "选址检查 Siting check", "verdict": f"{label.zh} {label.en}".strip(),
                "verdict_class": verdict, "notes": [n for n in notes if n], "wide": True,
                "alerts": [base.notice] if base.notice else [],
                "tables": [{"title": "规则 Rules", "columns": ["规则 rule", "说明", "结果 outcome", "级别 severity",

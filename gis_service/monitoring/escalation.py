@@ -11,14 +11,24 @@ Routing: an event of an alarm reaches a caller of jurisdiction J when the alarm 
 code starts with J) and the alarm has been routed to J or to a level above J's own — so the county hears of
 its alarm at once, the city only once it is escalated to the city, the province once it reaches the
 province. The whole service (J = '') hears everything.
+
+Who runs it: :func:`escalate_overdue` is called by every API process with an open alarm stream (once a second),
+by the MQTT ingest worker (``gis-service ingest``, every ``GIS_ALARM_ESCALATE_EVERY_S``) and by
+``gis-service escalate`` (once, or ``--every N`` seconds, e.g. from cron or a systemd timer where no worker runs)
+— so an alarm escalates with no stream open. Several at once are safe: the store records a step once.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .storebase import ReadingStore
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "alarm_escalation.csv"
 LEVELS = ("county", "city", "province")
@@ -100,3 +110,18 @@ def reaches(caller: str, admin_code: str | None, routed_to: str | None) -> bool:
     if not admin_code or not str(admin_code).startswith(caller):
         return False
     return routed_to is not None and caller.startswith(routed_to)
+
+
+def escalate_overdue(readings: ReadingStore, codes: Mapping[int, str | None], table: dict[tuple[int, str], float],
+                     now: float) -> list[tuple[int, bytes]]:
+    """Pass every open (unacknowledged) alarm whose time at its level is up to the next level; each step an
+    ``escalated`` event (returned as (seq, document)). ``codes``: sensor id → admin_code."""
+    events: list[tuple[int, bytes]] = []
+    for alarm_id, sensor_id, level, opened_at, done in readings.escalation_candidates():
+        for step in steps(level, codes.get(sensor_id), opened_at, table)[1:]:
+            if step.step <= done or step.due > now:
+                continue
+            ev = readings.escalate(alarm_id, step.step, step.to, step.level, step.due)
+            if ev is not None:
+                events.append(ev)
+    return events

@@ -9,8 +9,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .. import access
 from ..config import Settings
 from ..stores.base import Store
+from . import escalation
 from . import rules as alarm_rules
 from .kinds import SensorRules, sensor_rules
 from .readings import FloodGuard, Parsed, parse_messages, parse_rows, validate
@@ -31,7 +33,7 @@ def reading_store(settings: Settings) -> ReadingStore:
     if settings.store == "postgis":
         from .pgstore import PgReadings
 
-        return PgReadings(settings.database_url)
+        return PgReadings(settings.database_url, deadline_s=settings.db_deadline_s)
     from .sqlitestore import SqliteReadings, side_file
 
     return SqliteReadings(side_file(settings.gpkg_path))
@@ -54,12 +56,29 @@ class Pipeline:
         self._rules: SensorRules | None = None
         self._rules_at = 0.0
         self._lock = threading.Lock()
+        self.escalation_policy = escalation.policy(settings.alarm_escalation_min)
+        self._codes: tuple[int, dict[int, str | None]] | None = None   # (sensors revision, id → admin_code)
 
     def rules(self) -> SensorRules:
         if self._rules is None or time.monotonic() - self._rules_at > self.RULES_TTL_S:
             self._rules = sensor_rules(self.layers.frame(SENSORS, RULE_COLUMNS))
             self._rules_at = time.monotonic()
         return self._rules
+
+    def sensor_codes(self) -> dict[int, str | None]:
+        """Sensor id → admin_code of every sensor, cached by the sensors layer's revision."""
+        rev = self.layers.revision(SENSORS)
+        if self._codes is None or self._codes[0] != rev:
+            with access.unrestricted():
+                frame = self.layers.frame(SENSORS, ["admin_code"])
+            self._codes = (rev, {int(i): (None if c is None or c != c else str(c))
+                                 for i, c in zip(frame.index, frame["admin_code"], strict=True)})
+        return self._codes[1]
+
+    def escalate(self, now: float | None = None) -> list[tuple[int, bytes]]:
+        """Escalate overdue unacknowledged alarms (the worker's housekeeping; no API process or stream needed)."""
+        return escalation.escalate_overdue(self.readings, self.sensor_codes(), self.escalation_policy,
+                                           time.time() if now is None else now)
 
     def _commit(self, parsed: Parsed) -> Result:
         s = self.settings

@@ -58,13 +58,14 @@ class WorkerStats:
 class IngestWorker:
     def __init__(self, pipeline: Pipeline, url: str, topic: str, group: str = "", client_id: str = "riskmap-ingest-1",
                  batch: int = 5000, flush_s: float = 0.05, buffer: int = 20000, session_expiry_s: int = 86400,
-                 stale_every_s: float = 30.0, maintain_every_s: float = 3600.0):
+                 stale_every_s: float = 30.0, maintain_every_s: float = 3600.0, escalate_every_s: float = 5.0):
         self.pipeline = pipeline
         self.host, self.port = broker_address(url)
         self.subscription = f"$share/{group}/{topic}/+" if group else f"{topic}/+"
         self.client_id, self.batch, self.flush_s, self.buffer = client_id, batch, flush_s, buffer
         self.session_expiry_s = session_expiry_s
         self.stale_every_s, self.maintain_every_s = stale_every_s, maintain_every_s
+        self.escalate_every_s = escalate_every_s   # unacknowledged alarms go up with no API stream open
         self.stats = WorkerStats()
         self._queue: deque = deque()
         self._wake = threading.Event()
@@ -145,6 +146,11 @@ class IngestWorker:
                 ops = self.pipeline.stale_check()
                 if ops:
                     log.info("stale sensors: %d alarm(s) opened", len(ops))
+            if now - last.get("escalate", 0.0) >= self.escalate_every_s:
+                last["escalate"] = now
+                events = self.pipeline.escalate()
+                if events:
+                    log.info("alarms escalated: %d step(s)", len(events))
             if now - last["maintain"] >= self.maintain_every_s:
                 last["maintain"] = now
                 log.info("retention: %s", self.pipeline.readings.maintain(
@@ -194,7 +200,8 @@ def run(pipeline: Pipeline, settings, client_id: str, batch: int, seconds: float
         group: str | None = None, report_every_s: float = 10.0, echo=print) -> WorkerStats:
     """Run a worker until interrupted (or for ``seconds``), printing a line of counters periodically."""
     worker = IngestWorker(pipeline, settings.mqtt_url, settings.mqtt_topic,
-                          settings.mqtt_group if group is None else group, client_id=client_id, batch=batch)
+                          settings.mqtt_group if group is None else group, client_id=client_id, batch=batch,
+                          escalate_every_s=settings.alarm_escalate_every_s)
     worker.start()
     t0 = time.monotonic()
     try:

@@ -30,6 +30,7 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ..stores.watchdog import Liveness, SelectOneProbe
 from .readings import Batch
 from .rules import Op, Outcome, State
 from .storebase import (
@@ -128,14 +129,21 @@ def day_partition(day: datetime) -> tuple[str, datetime, datetime]:
 class PgReadings(ReadingStore):
     kind = "postgis"
 
-    POOL_WAIT_S = 5.0  # a read waits at most this long for a connection, then answers MonitoringUnavailable
+    # a read waits at most this long (and at most the liveness deadline) for a connection, then answers
+    # MonitoringUnavailable: a read queued behind calls that a freeze holds must not outlast the deadline
+    POOL_WAIT_S = 5.0
 
-    def __init__(self, url: str, pool_size: int = 4):
+    def __init__(self, url: str, pool_size: int = 4, deadline_s: float = 3.0):
         self.url = libpq_url(url)
+        # A frozen server (SIGSTOP, a hung VM) enforces no statement_timeout: the same liveness probe as the
+        # layers' engine (stores/watchdog.py) notices it within deadline_s, cuts the running calls off and
+        # makes new ones fail at once (MonitoringUnavailable → 503 with Retry-After) until it answers again.
+        self.liveness = Liveness(SelectOneProbe(self.url, connect_s=3.0), deadline_s)
         # Reads share a psycopg_pool pool of autocommit connections: none held while idle (min_size 0), at
         # most pool_size at once (a burst waits up to POOL_WAIT_S), opened on the first read — in the process
         # that reads, so a store built before a fork never shares a socket. Broken connections (a database
-        # restart) are discarded when they come back.
+        # restart) are discarded when they come back, and every connection is checked (one round trip) before
+        # it is lent, so no read gets the error of a connection that a restart killed while it sat idle.
         self._pool_size = pool_size
         self._pool: ConnectionPool | None = None
         self._pool_lock = threading.Lock()
@@ -150,6 +158,12 @@ class PgReadings(ReadingStore):
         except psycopg.OperationalError as exc:
             raise MonitoringUnavailable(f"cannot reach PostgreSQL: {exc}") from exc
 
+    def _check(self, conn: psycopg.Connection) -> None:
+        """The pool's check before lending a connection, under the liveness deadline (a frozen server would
+        hold the check itself until the pool's timeout)."""
+        with self.liveness.call(conn.pgconn.socket):
+            ConnectionPool.check_connection(conn)
+
     @contextlib.contextmanager
     def _read(self) -> Iterator[psycopg.Connection]:
         pool = self._pool
@@ -158,14 +172,18 @@ class PgReadings(ReadingStore):
                 if self._pool is None:
                     self._pool = ConnectionPool(self.url, kwargs={"autocommit": True, "connect_timeout": 3},
                                                 min_size=0, max_size=self._pool_size, open=False,
-                                                timeout=self.POOL_WAIT_S, name="monitoring-reads")
+                                                check=self._check,
+                                                timeout=min(self.POOL_WAIT_S, self.liveness.deadline_s),
+                                                name="monitoring-reads")
                     self._pool.open(wait=False)
                 pool = self._pool
+        if self.liveness.frozen:
+            raise MonitoringUnavailable("the database server is not answering")
         try:
-            with pool.connection() as conn:
+            with pool.connection() as conn, self.liveness.call(conn.pgconn.socket):
                 yield conn
         except PoolTimeout as exc:
-            raise MonitoringUnavailable(f"cannot reach PostgreSQL within {self.POOL_WAIT_S:g} s: {exc}") from exc
+            raise MonitoringUnavailable(f"cannot reach PostgreSQL within {pool.timeout:g} s: {exc}") from exc
         except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             raise MonitoringUnavailable(f"PostgreSQL: {exc}") from exc
 
@@ -213,6 +231,8 @@ class PgReadings(ReadingStore):
 
     # -- the write path -----------------------------------------------------------------------
     def _writer_conn(self) -> psycopg.Connection:
+        if self.liveness.frozen:
+            raise MonitoringUnavailable("the database server is not answering")
         if self._writer is None or self._writer.closed or self._writer.broken:
             self._writer = self._connect(False)
         return self._writer
@@ -331,7 +351,7 @@ class PgReadings(ReadingStore):
                             np.unique(np.floor(batch.t / 86400.0) * 86400.0).tolist()}
                     self.ensure_days([datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days])
                 conn = self._writer_conn()
-                with conn.transaction(), conn.cursor() as cur:
+                with self.liveness.call(conn.pgconn.socket), conn.transaction(), conn.cursor() as cur:
                     ops: list[Op] = []
                     written = 0
                     if len(batch):
@@ -359,7 +379,7 @@ class PgReadings(ReadingStore):
         with self._lock:
             try:
                 conn = self._writer_conn()
-                with conn.transaction(), conn.cursor() as cur:
+                with self.liveness.call(conn.pgconn.socket), conn.transaction(), conn.cursor() as cur:
                     cur.execute("SELECT pg_try_advisory_xact_lock(hashtext('monitoring.stale'))")
                     if not _one(cur.fetchone()):
                         return []

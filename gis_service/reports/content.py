@@ -8,6 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from .. import legend as L
+from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
+from ..analysis.siting.results import (
+    AppliedThreshold,
+    Measured,
+    ProposalProperties,
+    RuleSummary,
+    SitingFeatures,
+)
 from .fnchart import fn_png
 from .mapimage import ContextSource, render_png
 from .pdf import Report, Section, Table
@@ -28,14 +36,6 @@ def _fmt(v: Any, nd: int = 1) -> str:
     return str(v)
 
 
-def _measure(m: dict | None) -> str:
-    if not m or m.get("value") is None:
-        return "—"
-    text = f"{_fmt(m['value'], 2)} {m.get('unit') or ''}".strip()
-    what = m.get("quantity") or m.get("basis")
-    return f"{text} ({what})" if what else text
-
-
 def _role(p: dict[str, Any]) -> str:
     return p.get("role") or p.get("feature_type") or p.get("kind") or ""
 
@@ -50,54 +50,54 @@ def _strings(value: Any) -> list[str]:
 
 # -- siting ------------------------------------------------------------------------------------
 
-def _evidence(rule: dict[str, Any], limit: int = 6) -> str:
-    items = rule.get("offending") or []
+def _evidence(rule: RuleSummary, limit: int = 6) -> str:
+    items = rule.offending
     names = []
     for o in items[:limit]:
-        if isinstance(o, dict):
-            label = o.get("name") or f"{o.get('layer', '')} #{o.get('id', '')}"
-            if o.get("distance_m") is not None:
-                label += f" ({_fmt(o['distance_m'], 0)} m)"
-            names.append(label)
-        else:
-            names.append(str(o))
+        label = o.get("name") or f"{o.get('layer', '')} #{o.get('id', '')}"   # a reference: layer, id, name, measures
+        if o.get("distance_m") is not None:
+            label += f" ({_fmt(o['distance_m'], 0)} m)"
+        names.append(label)
     more = f" … +{len(items) - limit}" if len(items) > limit else ""
     return "; ".join(names) + more if names else "—"
 
 
-def siting_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
-    meta = fc.get("metadata") or {}
-    proposal = next((f for f in fc.get("features", []) if _role(f.get("properties") or {}) == "proposal"), None)
-    name = ((proposal or {}).get("properties") or {}).get("name") or "拟选址 proposal"
-    verdict = meta.get("verdict")
-    rules = meta.get("rules") or []
+def _applied(m: Measured | AppliedThreshold) -> str:
+    if m.value is None:
+        return "—"
+    text = f"{_fmt(m.value, 2)} {m.unit or ''}".strip()
+    what = m.quantity if isinstance(m, Measured) else m.basis
+    return f"{text} ({what})" if what else text
+
+
+def siting_report(fc: SitingFeatures, context: ContextSource | None = None, font: Path | None = None) -> Report:
+    meta = fc.metadata
+    proposal = fc.proposal
+    name = (proposal.name if proposal else None) or "拟选址 proposal"
+    verdict = meta.verdict
     rows, classes = [], []
-    for r in rules:
-        d = r.get("description") or {}
-        rows.append([f"{d.get('zh') or r.get('id')}\n{r.get('id')}", L.zh_en(L.OUTCOMES, r.get("outcome")),
-                     _measure(r.get("measured")), _measure(r.get("threshold")), r.get("source") or "—",
-                     _evidence(r), "; ".join(_strings(r.get("notes"))) or "—"])
-        classes.append(r.get("outcome"))
+    for r in meta.rules:
+        rows.append([f"{r.description.zh or r.id}\n{r.id}", L.zh_en(L.OUTCOMES, r.outcome),
+                     _applied(r.measured), _applied(r.threshold), r.source or "—",
+                     _evidence(r), "; ".join(r.notes) or "—"])
+        classes.append(r.outcome)
     fields = ["rule", "outcome", "measured", "threshold", "source", "evidence", "notes"]
     table = Table([L.zh_en(L.FIELDS, k) for k in fields], rows, [0.2, 0.08, 0.14, 0.14, 0.18, 0.16, 0.1], classes)
-    summary = meta.get("summary") or {}
-    counts = ", ".join(f"{L.zh_en(L.OUTCOMES, k)}: {len(v)}" for k, v in summary.items() if isinstance(v, list))
-    rs = meta.get("rule_set")
-    rs_text = rs.get("name") if isinstance(rs, dict) else rs
-    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.get('id')}", image_png=fn_png(r["societal"], font_path=font),
-                           paragraphs=_fn_text(r["societal"]))
-                   for r in rules if isinstance(r.get("societal"), dict)]
-    inv_sections = _inventory_sections((proposal or {}).get("properties") or {})
+    counts = ", ".join(f"{L.zh_en(L.OUTCOMES, k)}: {len(v)}" for k, v in meta.summary.items())
+    fn_sections = [Section(f"社会风险 Societal risk (F-N) — {r.id}", image_png=fn_png(r.societal, font_path=font),
+                           paragraphs=_fn_text(r.societal))
+                   for r in meta.rules if r.societal is not None]
     return Report(
+        kind="SITING",
         title=f"选址检查报告 Siting check — {name}",
-        subtitle=f"规则集 rule set: {rs_text or '—'}",
+        subtitle=f"规则集 rule set: {meta.rule_set.name or '—'}",
         verdict=f"结论 Verdict: {L.zh_en(L.VERDICTS, verdict)}", verdict_class=verdict,
         sections=[Section("地图 Map (含个人风险等值线 with IR contours where a QRA rule ran)",
-                          image_png=render_png(fc, context, font_path=font)),
-                  *inv_sections,
+                          image_png=render_png(fc.model_dump(mode="json"), context, font_path=font, legend=True)),
+                  *_inventory_sections(proposal),
                   Section("规则逐条结果 Rules", paragraphs=[counts] if counts else [], table=table),
                   *fn_sections,
-                  Section("判定规则 Verdict rule", paragraphs=_strings(meta.get("verdict_rule")))])
+                  Section("判定规则 Verdict rule", paragraphs=[meta.verdict_rule])])
 
 
 def _substance_label(name: Any) -> str:
@@ -111,16 +111,17 @@ def _substance_label(name: Any) -> str:
 UNIT_TYPE_LABELS = {"storage": "储存单元 storage unit", "production": "生产装置 production (process) unit"}
 
 
-def _inventory_sections(proposal: dict[str, Any]) -> list[Section]:
+def _inventory_sections(proposal: ProposalProperties | None) -> list[Section]:
     """The proposal's inventory as the QRA used it (design maximum quantities), or a line saying there is none."""
-    inv = proposal.get("inventory") or []
-    if proposal.get("kind") == "park" and not inv:
+    inv = (proposal.inventory if proposal else None) or []
+    if proposal is not None and proposal.kind == "park" and not inv:
         return []
     if not inv:
         return [Section("危险化学品存量 Inventory", paragraphs=[
             "未提供存量：外部安全防护距离按筛查距离判定（非标准值）。 No inventory given: the external safety "
             "distance was judged by the screening distance (not from a standard); give the inventory for a QRA."])]
-    unit = UNIT_TYPE_LABELS.get(proposal.get("unit_type") or "storage", "—")
+    unit = UNIT_TYPE_LABELS.get((proposal.unit_type if proposal else None) or "storage", "—")
+    # inventory rows are the request's own items (free-form beyond substance and quantity_t): read as given
     rows = [[_substance_label(i.get("substance")), _fmt(i.get("quantity_t"), 1), _fmt(i.get("operating_temp_c"), 0),
              i.get("containment") or "—", i.get("cas") or "—"] for i in inv if isinstance(i, dict)]
     table = Table(["物质 substance", "设计最大量 q t", "操作温度 °C", "围护 containment", "CAS"], rows,
@@ -171,7 +172,7 @@ def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: 
     params = meta.get("parameters") or {}
     ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
     names = "、".join(str(i.get("name") or i.get("id")) for i in insts[:6]) + (" …" if len(insts) > 6 else "")
-    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, context, font_path=font)),
+    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, context, font_path=font, legend=True)),
                 Section("防护目标 Protection targets (GB 36894-2018 Table 1)",
                         paragraphs=[meta.get("criteria") or ""] if trows else ["范围内无防护目标 none within reach"],
                         table=ttable if trows else None),
@@ -191,6 +192,7 @@ def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: 
         Section("局限 Limitations", bullets=_strings(meta.get("limitations")) or ["—"]),
         Section("来源 Sources", bullets=list(dict.fromkeys(_strings(meta.get("sources")))) or ["—"])]
     return Report(
+        kind="QRA",
         title=f"定量风险评价报告 Quantitative risk — {names or '—'}",
         subtitle=f"{len(insts)} 个风险源 installation(s) · {params.get('installation', '')} · GB 36894-2018",
         verdict=(f"最大个人风险 max IR {mx.get('ir_per_year', 0):.2e}/年 · {len(failing)}/{len(targets)} "
@@ -246,12 +248,14 @@ def exposure_report(fc: dict[str, Any], context: ContextSource | None = None, fo
         sources += _strings(m.get("sources"))
         limits += _strings(m.get("limitations"))
     return Report(
+        kind="EXPOSURE",
         title=f"暴露分析报告 Exposure — {src.get('name') or src.get('layer', '')}",
         subtitle=f"{src.get('layer', '')} #{src.get('id', '')}",
         verdict=(f"暴露受体 {total.get('receptor_count', 0)} 个，人口 {total.get('total_population', 0)}"
                  f" — exposed receptors {total.get('receptor_count', 0)}, population {total.get('total_population', 0)}"),
         verdict_class="fail" if total.get("receptor_count") else "pass",
-        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font)),
+        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font, legend=True,
+                                                          wind=(params.get("wind_dir_deg"), params.get("wind_speed_m_s")))),
                   Section("影响分区 Zones", table=ztable),
                   Section("暴露受体 Exposed receptors (by zone, nearest first)",
                           paragraphs=[] if rrows else ["无 none"], table=rtable if rrows else None),
@@ -267,35 +271,36 @@ def exposure_report(fc: dict[str, Any], context: ContextSource | None = None, fo
 
 # -- rescue ------------------------------------------------------------------------------------
 
-def rescue_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
-    meta = fc.get("metadata") or {}
-    teams = [f["properties"] for f in fc.get("features", []) if _role(f.get("properties") or {}) == "team"]
+def rescue_report(fc: NearestTeams, context: ContextSource | None = None, font: Path | None = None) -> Report:
+    meta = fc.metadata
+    teams = fc.teams
     rows, cls = [], []
     for p in teams:
-        meets = p.get("meets_standard")
-        rows.append([_fmt(p.get("rank")), p.get("name") or "—", p.get("team_type_zh") or p.get("team_type") or "—",
-                     _fmt((p.get("distance_m") or 0) / 1000, 1) if p.get("distance_m") is not None else "—",
-                     _fmt(p["road_distance_m"] / 1000, 1) if p.get("road_distance_m") is not None else "—",
-                     _fmt(p.get("eta_min"), 1), _fmt(p.get("standard_min"), 0),
-                     L.zh_en(L.MEETS, meets if meets in (True, False) else None)])
+        timed = p if isinstance(p, TimedTeamProperties) else None
+        meets = timed.meets_standard if timed else None
+        road = timed.road_distance_m if timed else None
+        rows.append([_fmt(p.rank), p.name or "—", p.team_type_zh or p.team_type, _fmt(p.distance_m / 1000, 1),
+                     _fmt(road / 1000, 1) if road is not None else "—", _fmt(timed.eta_min if timed else None, 1),
+                     _fmt(p.standard_min, 0), L.zh_en(L.MEETS, meets)])
         cls.append("pass" if meets is True else "fail")
     cols = ["rank", "name", "team_type", "distance_km", "road_km", "eta_min", "standard_min", "meets_standard"]
     table = Table([L.zh_en(L.FIELDS, k) for k in cols], rows, [0.05, 0.3, 0.11, 0.1, 0.1, 0.1, 0.1, 0.14], cls)
-    origin = meta.get("origin") or {}
-    inc = meta.get("incident")
-    inc_label = (meta.get("incident_label") or {}).get(inc) if isinstance(inc, str) else None
-    inc_text = f"{inc_label['zh']} {inc_label['en']}" if inc_label else str(inc)
-    standards = [f"{v.get('team_type_zh', k)} {k}: {_fmt(v.get('standard_min'), 0)} min — {v.get('source', '')}"
-                 for k, v in (meta.get("standards") or {}).items()]
-    met = sum(1 for p in teams if p.get("meets_standard") is True)
+    inc_label = meta.incident_label.get(meta.incident)
+    inc_text = f"{inc_label.zh} {inc_label.en}" if inc_label else meta.incident
+    standards = [f"{v.team_type_zh} {k}: {_fmt(v.standard_min, 0)} min — {v.source}"
+                 for k, v in meta.standards.items()]
+    met = sum(1 for p in teams if isinstance(p, TimedTeamProperties) and p.meets_standard is True)
+    timed_meta = meta if isinstance(meta, TimedRescueMetadata) else None
+    method = [timed_meta.method, *([timed_meta.network] if timed_meta.network else [])] if timed_meta else []
     return Report(
+        kind="RESCUE",
         title="最近救援队伍报告 Nearest rescue teams",
-        subtitle=(f"事故 incident: {inc_text} · {origin.get('lat', '—')}°N {origin.get('lon', '—')}°E · "
-                  f"排序 ranked by {'道路时间 road time' if meta.get('by') == 'time' else '直线距离 straight line'}"),
+        subtitle=(f"事故 incident: {inc_text} · {meta.origin.lat}°N {meta.origin.lon}°E · "
+                  f"排序 ranked by {'道路时间 road time' if meta.by == 'time' else '直线距离 straight line'}"),
         verdict=f"{met}/{len(teams)} 支队伍达到到达标准 teams meet the arrival standard",
         verdict_class="pass" if teams and met == len(teams) else ("conditional" if met else "fail"),
-        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font)),
-                  Section("队伍 Teams", table=table, paragraphs=_strings(meta.get("reason"))),
+        sections=[Section("地图 Map", image_png=render_png(fc.model_dump(mode="json"), context, font_path=font, legend=True)),
+                  Section("队伍 Teams", table=table, paragraphs=[meta.reason] if meta.reason else []),
                   Section("到达标准 Arrival standards", bullets=standards or ["—"]),
-                  Section("方法 Method", paragraphs=_strings(meta.get("method")) + _strings(meta.get("network"))),
-                  Section("局限 Limitations", bullets=_strings(meta.get("limitations")) or ["—"])])
+                  Section("方法 Method", paragraphs=method),
+                  Section("局限 Limitations", bullets=meta.limitations or ["—"])])

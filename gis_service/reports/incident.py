@@ -91,13 +91,14 @@ def after_action(doc: dict[str, Any], context: ContextSource | None = None, font
                      [0.06, 0.16, 0.16, 0.14, 0.48])
     closed = doc.get("status") == "closed"
     return Report(
+        kind="INCIDENT",
         title=f"事故处置总结报告 After-action report — {doc.get('title', '')}",
         subtitle=(f"{doc.get('incident_type_zh', '')} {doc.get('incident_type', '')} · {doc['lat']:.5f}°N "
                   f"{doc['lon']:.5f}°E · 报告人 reporter {doc.get('reporter', '—')} · 发生 occurred "
                   f"{_t(doc.get('occurred_at'))}"),
         verdict=f"{doc.get('status_zh', '')} {doc.get('status', '')} · 调派 {len(units)} 个单位 units dispatched",
         verdict_class="pass" if closed else "conditional",
-        sections=[Section("地图 Map", image_png=render_png(_map_fc(doc), context, font_path=font)),
+        sections=[Section("地图 Map", image_png=render_png(_map_fc(doc), context, font_path=font, legend=True)),
                   Section("调派单位 Dispatched units", table=unit_table),
                   Section("附加分析 Attached analyses and plans", bullets=_analysis_lines(doc) or ["—"]),
                   Section("时间线 Timeline (append-only)", table=tl_table),

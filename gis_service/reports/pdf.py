@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .fonts import cjk_font
+from .stamp import beijing, doc_number
 
 FONT = "RiskCJK"
 VERDICT_COLORS = {"pass": "#238b45", "conditional": "#e6550d", "fail": "#cb181d"}
@@ -47,13 +48,49 @@ class Report:
     verdict: str | None = None
     verdict_class: str | None = None
     sections: list[Section] = field(default_factory=list)
+    kind: str = "report"            # the document number's kind: RM-<KIND>-<Beijing date-time>-<hash>
+
+
+def _numbered_canvas(font_name: str, footer: str):
+    """A reportlab canvas class that prints ``footer`` (document number · Beijing time) and "第 n / N 页 page n of
+    N" on every page: pages are kept until the end so N is known (the usual two-pass pattern of reportlab)."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen.canvas import Canvas
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict] = []
+
+        def showPage(self):  # noqa: N802 - reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for i, state in enumerate(self._pages, 1):
+                self.__dict__.update(state)
+                self.setFont(font_name, 7)
+                self.setFillColor(colors.HexColor("#555555"))
+                self.drawString(14 * mm, 8 * mm, plain_superscripts(footer))
+                self.drawRightString(A4[0] - 14 * mm, 8 * mm, f"第 {i} / {total} 页 page {i} of {total}")
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
 
 
 @lru_cache(maxsize=8)  # reportlab's font registry is process-wide: register each font file once
 def _register_font(path: Path) -> str:
+    from reportlab import rl_config
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
+    # binary (Flate) image streams, not ASCII85 text: ~0.15 s less per map image and a PDF 25 % smaller; every
+    # PDF reader takes both (ISO 32000-1 §7.4). Set here because every PDF this service writes registers a font.
+    rl_config.useA85 = 0
     name = f"{FONT}-{abs(hash(str(path))) % 10**8}"
     kw = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
     pdfmetrics.registerFont(TTFont(name, str(path), **kw))
@@ -106,14 +143,18 @@ def render(report: Report, font: Path | None = None) -> bytes:
     from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, TableStyle
     from reportlab.platypus import Table as RLTable
 
-    st = _styles(_register_font(font or cjk_font()))
+    font_name = _register_font(font or cjk_font())
+    st = _styles(font_name)
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=14 * mm, rightMargin=14 * mm, topMargin=14 * mm,
                             bottomMargin=14 * mm, title=report.title, author="risk map service 风险地图服务")
     width = A4[0] - 28 * mm
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.now(UTC)
+    stamp = beijing(now)
+    number = doc_number(report.kind, report.title, now)
     flow: list = [Paragraph(_esc(report.title), st["title"]),
-                  Paragraph(_esc(f"{report.subtitle}  ·  生成 generated {stamp}".strip(" ·")), st["sub"])]
+                  Paragraph(_esc(f"{report.subtitle}  ·  生成 generated {stamp}  ·  文档编号 document {number}"
+                                 .strip(" ·")), st["sub"])]
     if report.verdict:
         cell = RLTable([[Paragraph(_esc(report.verdict), st["verdict"])]], colWidths=[width])
         cell.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1),
@@ -149,5 +190,5 @@ def render(report: Report, font: Path | None = None) -> bytes:
             table.setStyle(TableStyle(style))
             flow.append(table)
         flow.append(Spacer(1, 4))
-    doc.build(flow)
+    doc.build(flow, canvasmaker=_numbered_canvas(font_name, f"{number} · {stamp}"))
     return buf.getvalue()

@@ -62,6 +62,7 @@ class Services:
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
         rescue = RescueService(store, settings)
+        exposure.admin_areas = rescue.admin_areas = layers.admin_areas   # border notes (issue 20)
         resources = ResourcesService(store, rescue, exposure)
         incidents = IncidentService(store, exposure, rescue, resources)
         resources.commitments = incidents.commitments

@@ -42,7 +42,7 @@ class DownloadsService:
         last = None
         while True:
             page = self.store.items(layer, replace(query, limit=CHUNK, offset=0, sortby=(), properties=None,
-                                                   min_id=last))
+                                                   min_id=last, count_cap=0))   # no count: the chunk's rows suffice
             if not page.features:
                 return
             ids = np.array([f.id for f in page.features], dtype=np.int64)

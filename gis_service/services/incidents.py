@@ -140,7 +140,7 @@ class IncidentService:
             k = params.get("k", 5)
             if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 20:
                 raise _bad("params.k", "must be a whole number 1..20")
-            doc = self.rescue.nearest(lon, lat, str(inc), k=k, by="time").to_feature_collection()
+            doc = self.rescue.nearest(lon, lat, str(inc), k=k, by="time").to_dict()
             return doc, {"teams": len(doc["features"])}
         if kind == "exposure":
             layer, fid = params.get("layer"), params.get("id")

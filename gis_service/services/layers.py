@@ -5,7 +5,7 @@ the maps and the viewer draw (packed collections, grid counts, the offline basem
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ from cachetools import LRUCache
 
 from .. import access
 from .. import crs as crsmod
+from ..analysis.borders import AdminAreas
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from ..maps.base import DISPLAY_PRECISION, GRID_CELLS, pack, simplified
@@ -44,6 +45,7 @@ class LayersService:
         self.settings = settings
         self._cache: LRUCache[Hashable, Any] = LRUCache(64)
         self._lock = threading.Lock()
+        self._admin_areas: tuple[float, int, AdminAreas] | None = None   # (checked at, revision, areas)
 
     # -- the catalogue and the store contract ------------------------------------------------------
     @property
@@ -58,7 +60,7 @@ class LayersService:
         page = self.store.items(layer, query)
         if crs.is_crs84:
             return page
-        return Page(_in_crs(page.features, crs), page.number_matched)
+        return Page(_in_crs(page.features, crs), page.number_matched, page.matched_exact, page.more)
 
     def get(self, layer: str, fid: int, crs: crsmod.Crs = crsmod.CRS84_CRS) -> Feature:
         feat = self.store.get(layer, fid)
@@ -191,6 +193,50 @@ class LayersService:
             if code and (held is None or len(code.rstrip("0")) > len(held.rstrip("0"))):
                 out[i] = code
         return out
+
+    def restamp(self, layers: Sequence[str] | None = None,
+                progress: Callable[[str, int, int], None] | None = None) -> dict[str, tuple[int, int]]:
+        """Backfill ``admin_code`` where it is NULL (rows stored before jurisdictions, or written around the
+        service), layer by layer — admin areas first, so the others are joined to stamped areas. On PostGIS one
+        set-based UPDATE with a spatial join per id window; in the GeoPackage one vectorised pass and one file
+        swap. Returns {layer: (stamped, left NULL: outside every admin area)}."""
+        names = list(layers) if layers else [spec.name for spec in self.catalog]
+        for name in names:
+            self.spec(name)
+        names.sort(key=lambda n: n != "admin_areas")
+        out: dict[str, tuple[int, int]] = {}
+        for name in names:
+            def step(done: int, total: int, name: str = name) -> None:
+                if progress is not None:
+                    progress(name, done, total)
+
+            out[name] = self.store.restamp(name, self.admin_codes, step)
+        return out
+
+    ADMIN_AREAS_RECHECK_S = 30.0
+
+    def admin_areas(self) -> AdminAreas:
+        """The admin areas for border notes (rescue and exposure): an STRtree, codes and names, cached by the
+        layer's revision, which is asked again at most every 30 s (ADMIN_AREAS_RECHECK_S) — so a rescue answer
+        costs no extra round trip; an admin-area edit shows in the notes within that time."""
+        import time
+
+        now = time.monotonic()
+        held = self._admin_areas
+        if held is not None and now - held[0] < self.ADMIN_AREAS_RECHECK_S:
+            return held[2]
+        revision = self.store.revision("admin_areas") if "admin_areas" in self.catalog else 0
+        if held is not None and held[1] == revision:
+            self._admin_areas = (now, revision, held[2])
+            return held[2]
+        if "admin_areas" in self.catalog:
+            with access.unrestricted():
+                frame = self.store.frame("admin_areas", columns=["code", "name"])
+            areas = AdminAreas.build(list(frame.geometry.values), frame["code"].tolist(), frame["name"].tolist())
+        else:
+            areas = AdminAreas.build([], [], [])
+        self._admin_areas = (now, revision, areas)
+        return areas
 
     def admin_name(self, jurisdiction: str) -> str | None:
         """The name of the admin area whose code is ``jurisdiction`` (a normalised prefix such as '2201'), or None."""

@@ -63,12 +63,12 @@ class MapsService:
 
     def siting_park(self, park_id: int, rule_set: str | None = None) -> folium.Map:
         report = self.siting_svc.check_park(park_id, rule_set)
-        return results.render_siting(report.to_dict(), report.to_feature_collection(), self.settings, self.layers)
+        return results.render_siting(report.document(), report.to_feature_collection(), self.settings, self.layers)
 
     def siting_proposal(self, body: bytes | str | dict, kind: str | None = None, rule_set: str | None = None,
                         repair: bool = False) -> folium.Map:
         report = self.siting_svc.check_proposal(body, kind, rule_set, repair)
-        return results.render_siting(report.to_dict(), report.to_feature_collection(), self.settings, self.layers)
+        return results.render_siting(report.document(), report.to_feature_collection(), self.settings, self.layers)
 
     def risk(self, params: QraParams, *, layer: str | None = None, fid: int | None = None,
              park_id: int | None = None) -> folium.Map:

@@ -153,17 +153,8 @@ class MonitoringService:
     def escalate(self, now: float | None = None) -> list[tuple[int, bytes]]:
         """Pass every open (unacknowledged) alarm whose time at its level is up to the next level; each step an
         event. Safe to run in several processes at once (the store records a step once)."""
-        now = time.time() if now is None else now
-        codes = self.sensor_codes()
-        events: list[tuple[int, bytes]] = []
-        for alarm_id, sensor_id, level, opened_at, done in self.readings.escalation_candidates():
-            for step in escalation.steps(level, codes.get(sensor_id), opened_at, self.escalation_policy)[1:]:
-                if step.step <= done or step.due > now:
-                    continue
-                ev = self.readings.escalate(alarm_id, step.step, step.to, step.level, step.due)
-                if ev is not None:
-                    events.append(ev)
-        return events
+        return escalation.escalate_overdue(self.readings, self.sensor_codes(), self.escalation_policy,
+                                           time.time() if now is None else now)
 
 
 def package(alarm: dict[str, Any], layers: Store, readings: ReadingStore, exposure: ExposureService,
@@ -199,7 +190,7 @@ def package(alarm: dict[str, Any], layers: Store, readings: ReadingStore, exposu
         notes.append(f"exposure: {exc}")
     try:
         answer = rescue.nearest_to(source.geometry, rescue.default_incident(layer), k=RESCUE_K, by="time")
-        out["rescue"] = answer.to_feature_collection()
+        out["rescue"] = answer.to_dict()
     except ValidationFailed as exc:
         out["rescue"] = None
         notes.append(f"rescue: {exc}")

@@ -269,7 +269,7 @@ def _analyses(exposure: ExposureService, rescue: RescueService, siting: SitingSe
     def run_nearest(m: pin.NearestRescueInputs, progress: Progress) -> Any:
         answer = rescue.nearest(m.lon, m.lat, m.incident, k=m.k, by=m.by, min_personnel=m.min_personnel,
                                 on_duty=m.on_duty, team_types=m.team_types)
-        return answer.to_feature_collection()
+        return answer.to_dict()
 
     def run_siting(m: pin.SitingInputs, progress: Progress) -> Any:
         if m.park_id is not None:

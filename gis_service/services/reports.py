@@ -105,7 +105,7 @@ class ReportsService:
         if substance is not None and quantity_t is not None:
             exposure = self.exposure_svc.what_if(lon, lat, substance, quantity_t, params, storage=storage) \
                 .to_feature_collection(receptor_features=True)
-        rfc = rescue.to_feature_collection()
+        rfc = rescue.to_dict()
         inc = ((rfc.get("metadata") or {}).get("incident_label") or {}).get(incident) or {}
         what = f"{substance} {quantity_t:g} t" if exposure is not None else "无释放情景 no release scenario"
         key = f"{lon:.6f},{lat:.6f},{incident},{substance},{quantity_t},{storage},{params}"
@@ -123,7 +123,7 @@ class ReportsService:
         return self._brief(brief_report.Brief(
             title=f"应急简报 Incident brief — {name}", place=f"{layer} #{fid}",
             doc_no=doc_number("brief", f"{layer}/{fid}/{params}/{incident}/{k}"), exposure=exposure,
-            rescue=answer.to_feature_collection()))
+            rescue=answer.to_dict()))
 
     def brief_alarm(self, alarm_id: int, hours: float = 6.0) -> bytes:
         """Brief of an alarm: its reading, history and series, and its decision package (zones, teams)."""

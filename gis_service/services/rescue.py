@@ -8,12 +8,13 @@ time): an edited road is routed on at the next request, on every worker, on both
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from cachetools import LRUCache
 from shapely.geometry import Point
 
+from ..analysis.borders import AdminAreas
 from ..analysis.rescue import engine
 from ..analysis.rescue.inputs import INCIDENT_BY_LAYER, check_location, parse_minutes
 from ..analysis.rescue.network import build_from_pbf, build_from_store, pbf_signature
@@ -36,6 +37,12 @@ class RescueService:
         self._cache: LRUCache[Hashable, Any] = LRUCache(8)
         self._lock = threading.Lock()
         self._last_extent: tuple[float, float, float, float] | None = None
+        # the admin areas for the border note (the layers facade's cache; wired by Services.build)
+        self.admin_areas: Callable[[], AdminAreas] | None = None
+
+    def _border(self, answer: RescueAnswer, geom: Any) -> RescueAnswer:
+        """Name the listed teams of other jurisdictions than the incident's (rescue crosses borders; issue 20)."""
+        return answer if self.admin_areas is None else engine.with_border(answer, geom, self.admin_areas())
 
     # -- what this facade alone resolves ---------------------------------------------------------
     @property
@@ -94,15 +101,16 @@ class RescueService:
     def nearest(self, lon: float, lat: float, incident: str, *, k: int = 5, by: str = "distance",
                 min_personnel: int = 0, on_duty: bool = True, team_types: Sequence[str] | None = None) -> RescueAnswer:
         """The commander's query: the k nearest capable teams to a point (refused far outside the data)."""
-        return engine.nearest_teams(self.store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
-                                    on_duty_only=on_duty, graph=self.graph_for(by), standards=self._standards,
-                                    extent=self.extent_for(Point(lon, lat)), team_types=team_types)
+        answer = engine.nearest_teams(self.store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
+                                      on_duty_only=on_duty, graph=self.graph_for(by), standards=self._standards,
+                                      extent=self.extent_for(Point(lon, lat)), team_types=team_types)
+        return self._border(answer, Point(lon, lat))
 
     def nearest_to(self, geom: Any, incident: str, *, k: int = 5, by: str = "time",
                    team_types: Sequence[str] | None = None) -> RescueAnswer:
         """Nearest capable teams to a geometry already in the data (a stored feature)."""
-        return engine.nearest_teams(self.store, geom, incident, k=k, by=by, graph=self.graph_for(by),
-                                    standards=self._standards, team_types=team_types)
+        return self._border(engine.nearest_teams(self.store, geom, incident, k=k, by=by, graph=self.graph_for(by),
+                                                 standards=self._standards, team_types=team_types), geom)
 
     def default_incident(self, layer: str) -> str:
         incident = INCIDENT_BY_LAYER.get(layer)
@@ -120,7 +128,7 @@ class RescueService:
         answer = engine.nearest_teams(self.store, feature.geometry, incident, k=k, by=by,
                                       min_personnel=min_personnel, on_duty_only=on_duty, graph=self.graph_for(by),
                                       standards=self._standards, team_types=team_types)
-        return feature, answer
+        return feature, self._border(answer, feature.geometry)
 
     def isochrones(self, team_id: int, minutes: str | Sequence[float]) -> dict[str, Any]:
         return engine.team_isochrones(self.store, team_id, parse_minutes(minutes), graph=self.road_graph(),

@@ -48,10 +48,10 @@ class TilesService:
     def layer_tile(self, layer: str, tile: tiles.Tile, cql: Expr | None = None, cql_key: str = "") -> bytes:
         spec = self.store.spec(layer)
         req = TileRequest(tile, self.columns(spec, tile.z), self.settings.tile_max_features, cql)
+        if self._cache is None:   # no cache: no revision to look up either
+            return self.store.mvt(layer, req)
         scope = access.jurisdiction() if spec.regulated else ""  # a regulated layer's tile is the caller's view
         key = (layer, self.store.revision(layer), tile, req.columns, req.max_features, cql_key, scope)
-        if self._cache is None:
-            return self.store.mvt(layer, req)
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None:

@@ -12,7 +12,7 @@ that are checked against the layer's spec before they reach a query (see :meth:`
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,12 +113,23 @@ class Query:
     sortby: tuple[tuple[str, bool], ...] = ()  # (attribute or "id", ascending)
     cql: Expr | None = None  # a CQL2 filter checked against the layer (gis_service.cql2), AND-ed with the rest
     min_id: int | None = None  # only ids above this (keyset paging of bulk downloads)
+    # count the matches of a filtered query only up to this many (a bounded count, never a COUNT(*) over a huge
+    # selection): above it Page.matched_exact is False; None = count exactly (the analyses' own queries)
+    count_cap: int | None = None
 
 
 @dataclass
 class Page:
     features: list[Feature]
-    number_matched: int
+    number_matched: int         # exact, or (matched_exact False) a lower bound: more than Query.count_cap matched
+    matched_exact: bool = True
+    more: bool | None = None    # rows follow this page (known when the store read one row past it)
+
+    def has_next(self, offset: int) -> bool:
+        """Whether a page follows this one (from the extra row read, else from the exact count)."""
+        if self.more is not None:
+            return self.more
+        return offset + len(self.features) < self.number_matched
 
 
 @dataclass
@@ -227,6 +238,12 @@ class TileRequest:
         return THIN_CELL_UNITS * self.tile.pixel_m
 
 
+Assign = Callable[[Sequence[Any]], list[str | None]]   # geometries → the admin code of each (or None)
+Progress = Callable[[int, int], None]                  # (done, total)
+
+RESTAMP_CHUNK = 20_000   # ids per restamp step (one UPDATE and one progress step on PostGIS)
+
+
 class Store(abc.ABC):
     """The contract both engines implement; the contract tests in tests/ run on each."""
 
@@ -317,6 +334,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
         """Atomically replace a layer's content with ``rows``."""
+
+    @abc.abstractmethod
+    def restamp(self, layer: str, assign: Assign, progress: Progress | None = None) -> tuple[int, int]:
+        """Give the features whose ``admin_code`` is NULL their jurisdiction (rows stored before jurisdictions, or
+        loaded around the service): the layer's own code attribute (``spec.own_code``) or the code of the finest
+        admin area holding the feature's representative point. Rows already stamped are left alone; rows outside
+        every admin area stay NULL. Whole-service scope only; not itemised in the audit trail (a backfill of a
+        field the service keeps, like a bulk load). ``assign`` computes codes for geometries where the engine
+        has no spatial join of its own. Returns (stamped, left NULL)."""
 
     # -- helpers shared by both engines -----------------------------------------------------
     def check(self, layer: str, query: Query) -> LayerSpec:

@@ -18,6 +18,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
+
 log = logging.getLogger(__name__)
 
 
@@ -162,3 +164,27 @@ class Liveness:
             if self.frozen:
                 log.warning("database answers again")
             self.frozen = False
+
+
+class SelectOneProbe:
+    """The probe of :class:`Liveness`: ``SELECT 1`` on a connection of its own (a libpq URL), cut off
+    after ``timeout_s`` by shutting its socket down. Shared by the layers' engine and the monitoring store."""
+
+    def __init__(self, url: str, connect_s: float):
+        self.url = url
+        self.connect_s = connect_s
+        self.conn: psycopg.Connection | None = None
+
+    def __call__(self, timeout_s: float) -> None:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.url, autocommit=True, connect_timeout=max(2, round(self.connect_s)))
+        timer = threading.Timer(timeout_s, _shutdown, (self.conn.pgconn.socket,))
+        timer.start()
+        try:
+            self.conn.execute("SELECT 1")
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        finally:
+            timer.cancel()

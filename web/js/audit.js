@@ -253,3 +253,21 @@ function restoreVersion(meta, f, v, b) {
     refreshLayer(meta.name);
   }).catch(function (e) { b.disabled = false; status('恢复失败 restore failed — ' + e.message, true); });
 }
+
+/* Crossing a border (rescue and exposure answers, metadata.border): a Chinese line on each team or zone of
+ * another jurisdiction (shown in its popup as 跨辖区) and the answer's note for the result panel (HTML). */
+export function borderNote(doc) {
+  var b = (doc.metadata || {}).border;
+  if (!b || !b.crosses) { return ''; }
+  var names = {};
+  (b.other_jurisdictions || []).forEach(function (o) { names[o.code] = (o.name || '行政区') + '（' + o.code + '）'; });
+  doc.features.forEach(function (f) {
+    var p = f.properties || {};
+    if (p.kind === 'team' && p.other_jurisdiction) {
+      p.border_zh = '属' + (names[p.admin_code] || p.admin_code) + '，不在事故点所在辖区，调派须经属地应急管理部门协调';
+    } else if (p.feature_type === 'zone' && (p.other_jurisdictions || []).length) {
+      p.border_zh = '波及' + p.other_jurisdictions.map(function (c) { return names[c] || c; }).join('、');
+    }
+  });
+  return '<div class="rm-alert border-note" data-crosses="1">' + esc(b.note_zh) + '</div>';
+}

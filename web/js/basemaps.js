@@ -3,37 +3,84 @@ import { $, esc, status } from './dom.js';
 import { getJSON } from './http.js';
 import { updateHash } from './permalink.js';
 import { map, viewer, state } from './state.js';
+import { isTiled, showTiled, whenTilesDrawn } from './tiled.js';
+
+/* Above this many admin areas (a national set: 3,300) the basemap draws them from the vector tiles and labels
+ * only the provinces; a province's ~80 areas keep their SVG outlines, every county's name and the province mask. */
+var ADMIN_DETAIL_LIMIT = 500;
 
 /* Offline basemap from the project's own layers: county outlines with their names, roads, the
  * province mask. Drawn in its own pane below the risk layers. */
+function adminStyle(lvl) {
+  return { color: lvl === 'province' ? '#444' : '#8c8c8c', weight: lvl === 'province' ? 2 : (lvl === 'prefecture' ? 1.2 : 0.7),
+           fillColor: '#f6f3ec', fillOpacity: lvl === 'province' ? 0.6 : 0, dashArray: lvl === 'county' ? '3 3' : null };
+}
+
+var ADMIN_TILE_STYLES = {}, NONE = [];
+function adminTileStyle(props, z) {   // the same look from the tiles (canvas; outlines of each tile's share only)
+  var lvl = props.level;
+  if (lvl === 'county' && z < 7) { return NONE; }   // 2,800 county outlines are a grey smear at national zoom
+  if (!ADMIN_TILE_STYLES[lvl]) {
+    ADMIN_TILE_STYLES[lvl] = L.extend(adminStyle(lvl), { fill: lvl === 'province', stroke: true, opacity: 1, interactive: false });
+  }
+  return ADMIN_TILE_STYLES[lvl];
+}
+
+/* Roads of a national network by zoom: the trunk network first, local links from the city zoom on. */
+var ROAD_MIN_ZOOM = { motorway: 0, trunk: 0, primary: 0, secondary: 8, tertiary: 10 };
+var ROAD_TILE_STYLE = { color: '#c9a35d', weight: 1, opacity: 0.8, fill: false, interactive: false };
+function roadTileStyle(props, z) {
+  var min = ROAD_MIN_ZOOM[props.road_class];
+  return z >= (min === undefined ? 11 : min) ? ROAD_TILE_STYLE : NONE;
+}
+
+/* Labels of the provinces of a national set, at their bounding boxes' centres (no outline drawn here). */
+function provinceLabels(fc, group) {
+  fc.features.forEach(function (f) {
+    if (f.properties.level !== 'province' || !f.properties.name) { return; }
+    var c = L.geoJSON(f).getBounds().getCenter();
+    L.tooltip({ permanent: true, direction: 'center', interactive: false, className: 'rm-place-label rm-place-province' })
+      .setLatLng(c).setContent(esc(f.properties.name)).addTo(group);
+  });
+}
+
 export function offlineBasemap(config) {
   map.createPane('basemap');
   map.getPane('basemap').style.zIndex = 250;
   var group = L.layerGroup();
   var admin = state.metas.admin_areas, roads = state.metas.roads;
   var loaded = false;
+  // a national road network (800,000 segments) and a national set of admin areas (3,300): from the vector
+  // tiles (tiled.js) — drawn per tile on canvas, kept while panning — instead of 10 MB of SVG and 3,000 labels
+  var tiledRoads = roads && isTiled(roads), tiledAdmin = admin && (admin.count || 0) > ADMIN_DETAIL_LIMIT;
+  function tiledParts(on) {
+    if (tiledRoads) { showTiled('roads', 'basemap', on, roadTileStyle); }
+    if (tiledAdmin) { showTiled('admin_areas', 'basemap', on, adminTileStyle); }
+  }
+  group.on('remove', function () { tiledParts(false); });
   group.on('add', function () {
+    tiledParts(true);
     if (loaded) { return; }
     loaded = true;
     if (admin) {
-      getJSON('/viewer/basemap/admin_areas').then(function (packed) {
-        var province = null;
-        L.geoJSON(RiskMap.unpack(packed), { pane: 'basemap', interactive: false,
-          style: function (f) {
-            var lvl = f.properties.level;
-            return { color: lvl === 'province' ? '#444' : '#8c8c8c', weight: lvl === 'province' ? 2 : (lvl === 'prefecture' ? 1.2 : 0.7),
-                     fillColor: '#f6f3ec', fillOpacity: lvl === 'province' ? 0.6 : 0, dashArray: lvl === 'county' ? '3 3' : null };
-          },
+      // national: the labels' 7 MB of outlines only once the first tiles are drawn (the map comes first)
+      (tiledAdmin ? whenTilesDrawn() : Promise.resolve()).then(function () {
+        return getJSON('/viewer/basemap/admin_areas');
+      }).then(function (packed) {
+        var fc = RiskMap.unpack(packed), province = null, provinces = 0;
+        if (tiledAdmin) { provinceLabels(fc, group); return; }
+        L.geoJSON(fc, { pane: 'basemap', interactive: false,
+          style: function (f) { return adminStyle(f.properties.level); },
           onEachFeature: function (f, l) {
-            if (f.properties.level === 'province') { province = f; }
+            if (f.properties.level === 'province') { province = f; provinces += 1; }
             if (f.properties.level !== 'province' && f.properties.name) {
               l.bindTooltip(esc(f.properties.name), { permanent: true, direction: 'center', className: 'rm-place-label rm-place-' + f.properties.level });
             }
           } }).addTo(group);
-        if (province) { provinceMask(province); }
+        if (province && provinces === 1) { provinceMask(province); }   // one province's deployment: grey the rest
       }).catch(function (e) { status('底图 basemap: ' + e.message, true); });
     }
-    if (roads) {
+    if (roads && !tiledRoads) {
       getJSON('/viewer/basemap/roads').then(function (packed) {
         L.geoJSON(RiskMap.unpack(packed), { pane: 'basemap', interactive: false, style: function () { return { color: '#c9a35d', weight: 1, opacity: 0.8 }; } }).addTo(group);
       }).catch(function () { /* roads are optional context */ });

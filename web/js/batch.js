@@ -75,7 +75,7 @@ function results(jobId) {
           Object.keys(s.by_grade || {}).map(function (k) { return k + ' ' + s.by_grade[k]; }).join(' · ')];
       lines.push(s.partitions + ' 个分区 partitions (' + s.ran + ' 计算 ran, ' + s.skipped + ' 续用 reused) · ' + s.scheduler + ' · ' + s.seconds + ' s');
       box.insertAdjacentHTML('beforeend', lines.map(function (l) { return '<div class="muted">' + esc(l) + '</div>'; }).join(''));
-      box.insertAdjacentHTML('beforeend', '<div class="muted">' + esc('记录 records: ' + page.numberReturned + ' / ' + page.numberMatched) + '</div>');
+      box.insertAdjacentHTML('beforeend', '<div class="muted">' + esc('记录 records: ' + page.numberReturned + ' / ' + RiskMap.matchedText(page)) + '</div>');
       drawFeatures(page, qra ? '批量 QRA' : '批量分级', {});
       var rows = page.features.map(function (f) { var r = qra ? qraRow(f.properties) : gradeRow(f.properties); r.f = f; return r; });
       var cols = qra ? ['名称 name', '最大 IR /年', '超标目标 failing', 'F-N 区域'] : ['id', '等级 grade', '500 m 内人数', 'R'];

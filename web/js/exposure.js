@@ -8,6 +8,7 @@ import { scenarioParams, query } from './scenario.js';
 import { focusPadding } from './layout.js';
 import { map, resultGroup, state } from './state.js';
 import { sortableTable, strings, notesHtml } from './tables.js';
+import { borderNote } from './audit.js';
 
 export function exposure(layer, id, params, keepView) {
   try { params = params || scenarioParams(); } catch (e) { status(e.message, true); return Promise.resolve(); }
@@ -25,8 +26,9 @@ export function exposure(layer, id, params, keepView) {
 
 export var LEVEL_RANK = { red: 0, orange: 1, yellow: 2 };
 
-export function showExposure(doc, layer, id, params) {
+export function showExposure(doc, layer, id, params, title) {
   var meta = doc.metadata || {};
+  var border = borderNote(doc);     // before drawing: it adds each zone's 跨辖区 line
   var zones = doc.features.filter(function (f) { return f.properties.feature_type === 'zone'; });
   var receptors = doc.features.filter(function (f) { return f.properties.feature_type === 'receptor'; });
   zones.sort(function (a, b) { return (LEVEL_RANK[b.properties.level] || 0) - (LEVEL_RANK[a.properties.level] || 0); });
@@ -39,11 +41,11 @@ export function showExposure(doc, layer, id, params) {
       state.metas[layer] || { name: layer }, src.name, id));
   }
   var total = meta.exposure || {};
-  var box = resultBox('exposure', '暴露分析 Exposure — ' + (src.name || layer + ' #' + id));
+  var box = resultBox('exposure', title || '暴露分析 Exposure — ' + (src.name || layer + ' #' + id));
   var pr = meta.parameters || {};
   box.insertAdjacentHTML('beforeend',
     '<div class="rm-verdict rm-verdict-' + (total.receptor_count ? 'fail' : 'pass') + '">' +
-    esc('暴露受体 ' + (total.receptor_count || 0) + ' 个 · 人口 ' + (total.total_population || 0) + ' — exposed ' + (total.receptor_count || 0) + ', population ' + (total.total_population || 0)) + '</div>' +
+    esc('暴露受体 ' + (total.receptor_count || 0) + ' 个 · 人口 ' + (total.total_population || 0) + ' — exposed ' + (total.receptor_count || 0) + ', population ' + (total.total_population || 0)) + '</div>' + border +
     '<div class="muted">' + esc('情景 scenario: 风从 wind from ' + (pr.wind_dir_deg != null ? pr.wind_dir_deg + '°' : '— (全向 all directions)') +
       ' · ' + (pr.wind_speed_m_s != null ? pr.wind_speed_m_s + ' m/s' : '') + ' · 稳定度 stability ' + (pr.stability || '—') +
       (pr.weather ? ' · ' + pr.weather : '') + (pr.release_rate_g_s ? ' · ' + pr.release_rate_g_s + ' g/s' : '')) + '</div>');

@@ -4,6 +4,7 @@ import { $, esc, status } from './dom.js';
 import { measureClick } from './measure.js';
 import { nearestRescue } from './rescue.js';
 import { map, state } from './state.js';
+import { openWhatIf } from './whatif.js';
 
 var clickTimer = null;
 
@@ -19,6 +20,11 @@ export function pointPopup(latlng) {
   b.innerHTML = '<i class="fa-solid fa-triangle-exclamation"></i> 此处事故 Incident here → 救援 rescue';
   b.addEventListener('click', function () { map.closePopup(); nearestRescue(latlng.lat, latlng.lng); });
   div.appendChild(b);
+  var w = document.createElement('button');
+  w.type = 'button'; w.className = 'btn-whatif';
+  w.innerHTML = '<i class="fa-solid fa-biohazard"></i> 假设泄漏 What-if release here';
+  w.addEventListener('click', function () { map.closePopup(); openWhatIf(latlng); });
+  div.appendChild(w);
   L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(div).openOn(map);
 }
 

@@ -4,6 +4,7 @@ import { $, status } from './dom.js';
 import { getJSON } from './http.js';
 import { updateHash } from './permalink.js';
 import { map, state } from './state.js';
+import { isTiled, tiledLayer } from './tiled.js';
 
 export function addLayerRow(meta) {
   var row = document.createElement('div');
@@ -53,10 +54,17 @@ export function setOpacity(name, v) {
   apply(layer);
 }
 
-/* A layer's grid counts are fetched when it is first shown: the first load only asks for what
+/* A big layer (at least config.tiles.threshold features, tiled.js) is drawn from the vector tiles. Any other
+ * layer's grid counts are fetched when it is first shown: the first load only asks for what
  * the view needs (the layers checked at the start). */
 export function ensureLayer(meta) {
   if (state.layers[meta.name]) { return Promise.resolve(state.layers[meta.name]); }
+  if (isTiled(meta)) {   // a big layer: from the vector tiles (tiled.js), no grid counts to fetch
+    state.layers[meta.name] = tiledLayer(meta);
+    state.rows[meta.name].count.textContent = meta.count;
+    state.rows[meta.name].box.dataset.tiled = '1';
+    return Promise.resolve(state.layers[meta.name]);
+  }
   return getJSON('/maps/aggregate/' + encodeURIComponent(meta.name)).then(function (agg) {
     var props = meta.popup.map(function (a) { return a.name; });
     if (props.indexOf('name') < 0) { props.unshift('name'); }

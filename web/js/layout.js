@@ -17,9 +17,11 @@ export function sheetState() { return document.body.dataset.sheet || 'peek'; }
 
 /* Visible height of the sheet over the map, in px (0 on a desktop). */
 export function sheetHeight() {
-  if (!isCompact()) { return 0; }
+  var attr = document.getElementById('attr-sheet');     // the full-width attribute table, when open
+  var a = attr && !attr.hidden ? Math.max(0, window.innerHeight - attr.getBoundingClientRect().top) : 0;
+  if (!isCompact()) { return a; }
   var side = $('side'), r = side.getBoundingClientRect();
-  return Math.max(0, window.innerHeight - r.top);
+  return Math.max(a, window.innerHeight - r.top, 0);
 }
 
 function monitoringBox() {

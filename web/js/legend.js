@@ -13,6 +13,7 @@ var RESULT_ROWS = {
   route: [['#2171b5', '救援路线 route (road)', 'line']],
   incident: [['#ef3b2c', '事故点 / 风险源 incident / source', 'triangle-exclamation']]
 };
+var SITING_IR = [['#d7191c', '个人风险 IR ≥ 1×10⁻⁵ /年'], ['#fd8d3c', '个人风险 IR ≥ 3×10⁻⁶ /年'], ['#fecc5c', '个人风险 IR ≥ 3×10⁻⁷ /年']];
 var KIND_ROWS = { exposure: ['zone', 'receptor', 'incident'], rescue: ['team', 'route', 'incident'],
   risk: ['ir'], siting: ['siting'], package: ['zone', 'team', 'route'] };
 
@@ -40,12 +41,18 @@ function layerRows() {
 function resultRows() {
   var list = (window.viewer.resultsList ? window.viewer.resultsList() : []).filter(function (r) { return r.visible; });
   var keys = [];
-  list.forEach(function (r) { (KIND_ROWS[r.kind] || []).forEach(function (k) { if (keys.indexOf(k) < 0) { keys.push(k); } }); });
+  list.forEach(function (r) { (r.legend || KIND_ROWS[r.kind] || []).forEach(function (k) { if (keys.indexOf(k) < 0) { keys.push(k); } }); });
   var rows = [];
   keys.forEach(function (k) {
     if (k === 'ir') {
       (state.config.risk_levels || []).forEach(function (l) {
         rows.push('<div class="rm-legend-row" data-result="ir">' + swatch(l.color, '#666') + '<span>IR ≥ ' + esc(Number(l.level).toExponential(0)) + ' /年</span></div>');
+      });
+      return;
+    }
+    if (k === 'siting_ir') {   // a siting check's QRA contours, drawn in the zone colours (analysis/siting/risk.py)
+      SITING_IR.forEach(function (row) {
+        rows.push('<div class="rm-legend-row" data-result="siting_ir">' + swatch(row[0], row[0]) + '<span>' + esc(row[1]) + '</span></div>');
       });
       return;
     }

@@ -7,6 +7,7 @@ import { zoomToFeature, startResult, exportButtons, drawFeatures, fitResult, res
 import { query } from './scenario.js';
 import { resultGroup, state } from './state.js';
 import { sortableTable, strings, notesHtml, km } from './tables.js';
+import { borderNote } from './audit.js';
 
 export function rescueQuery(a) {
   return 'k=' + encodeURIComponent(a.k) + '&by=' + encodeURIComponent(a.by) +
@@ -37,6 +38,7 @@ export function rescueForFeature(layer, id) {
 
 export function showRescue(doc, a) {
   var meta = doc.metadata || {};
+  var border = borderNote(doc);     // before drawing: it adds each team's 跨辖区 line
   var teams = doc.features.filter(function (f) { return f.properties.kind === 'team'; });
   var routes = doc.features.filter(function (f) { return f.properties.kind !== 'team'; });
   // routes unlabelled; one short permanent label per team (rank and ETA), name in the popup
@@ -60,7 +62,7 @@ export function showRescue(doc, a) {
     '<div class="muted">' + esc((inf ? (inf.name || inf.layer + ' #' + inf.id) + ' · ' : '') + '事故 incident: ' + incLabel + ' · 排序 by ' +
       (meta.by === 'time' ? '道路时间 road time' : '直线距离 straight line')) + '</div>' +
     '<div class="rm-verdict rm-verdict-' + (met === teams.length && teams.length ? 'pass' : (met ? 'conditional' : 'fail')) + '">' +
-      esc(met + '/' + teams.length + ' 支队伍达标 teams meet the arrival standard') + '</div>' +
+      esc(met + '/' + teams.length + ' 支队伍达标 teams meet the arrival standard') + '</div>' + border +
     '<div class="standards">' + Object.keys(meta.standards || {}).map(function (k) {
       var s = meta.standards[k];
       return '<div class="standard"><b>' + esc((s.team_type_zh || k) + ' ' + k) + '：到达标准 standard ' + s.standard_min + ' min</b> <span class="muted">' + esc(s.source || '') + '</span></div>';

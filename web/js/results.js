@@ -104,7 +104,12 @@ export function clearResult() {
   renderList();
 }
 
-export function resultsList() { return results.map(function (r) { return { id: r.id, kind: r.kind, title: r.title, visible: r.visible, active: r === active }; }); }
+export function resultsList() { return results.map(function (r) { return { id: r.id, kind: r.kind, title: r.title, visible: r.visible, active: r === active, legend: r.legend || null }; }); }
+
+/* The legend rows the active result draws beyond its kind's (e.g. a siting check's QRA contours). */
+export function setResultLegend(keys) {
+  if (active) { active.legend = keys; renderList(); }
+}
 
 function keyOf(a) {
   if (!a) { return null; }

@@ -5,7 +5,7 @@ import { cancelPointPopup } from './incident.js';
 import { inventoryNote, readInventory, setInventory, substanceOf } from './inventory.js';
 import { zhEn, field } from './labels.js';
 import { updateHash } from './permalink.js';
-import { startResult, exportButtons, drawFeatures, fitResult, resultBox } from './results.js';
+import { startResult, exportButtons, drawFeatures, fitResult, resultBox, setResultLegend } from './results.js';
 import { map, state } from './state.js';
 import { strings, notesHtml, measure } from './tables.js';
 
@@ -104,6 +104,7 @@ export function siting(feature, keepView) {
     state.result = doc; state.analysis = { type: 'siting', kind: kind, feature: feature };
     showSiting(doc);
     showQra(document.querySelector('#result [data-kind="siting"]'), feature, doc.metadata || {});
+    if ((doc.features || []).some(function (f) { return f.properties.kind === 'risk'; })) { setResultLegend(['siting', 'siting_ir']); }
     state.pdf = { url: '/reports/siting?kind=' + encodeURIComponent(kind), name: 'siting_proposal.pdf', body: JSON.stringify(feature) };
     fitResult(keepView);
     updateHash();

@@ -26,6 +26,7 @@ from shapely.geometry.base import BaseGeometry
 from ... import geodesy
 from ...models._common import json_safe
 from ...stores.base import Feature, Store
+from ..borders import AdminAreas, BorderNote, zone_border
 from .dispatch import check_layer, what_if_zones, zones_for
 from .params import ScenarioParams
 from .zones import Zone, ZoneSet
@@ -55,6 +56,8 @@ class ExposureResult:
     zones: list[ZoneExposure]
     summary: dict[str, Any] = field(default_factory=dict)
     receptor_factory: Callable[[], list[dict[str, Any]]] | None = None
+    border: BorderNote | None = None            # crossing a border: the areas the zones reach (issue 20)
+    zone_borders: list[list[str]] | None = None  # per zone, the codes of the other areas it reaches
 
     @property
     def receptor_features(self) -> list[dict[str, Any]]:
@@ -67,14 +70,18 @@ class ExposureResult:
         receptor (``properties.feature_type = "receptor"``). Model, parameters, units, sources and
         limitations are in the top-level ``metadata`` member."""
         feats = []
-        for ze in self.zones:
-            f = ze.zone.to_feature({"feature_type": "zone", "exposure": ze.properties()})
-            feats.append(f)
+        for i, ze in enumerate(self.zones):
+            extra: dict[str, Any] = {"feature_type": "zone", "exposure": ze.properties()}
+            if self.zone_borders is not None:
+                extra["other_jurisdictions"] = self.zone_borders[i]
+            feats.append(ze.zone.to_feature(extra))
         if receptor_features:
             feats.extend(self.receptor_features)
         meta = self.zoneset.metadata()
         meta["exposure"] = dict(self.summary)
         meta["population_note"] = POPULATION_NOTE
+        if self.border is not None:
+            meta["border"] = self.border.to_dict()
         return {"type": "FeatureCollection", "features": feats, "metadata": json_safe(meta)}
 
 
@@ -182,4 +189,10 @@ def what_if_exposure(store: Store, lon: float, lat: float, substance: str, quant
     """Exposure of a hypothetical release at a point."""
     zs = what_if_zones(lon, lat, substance, quantity_t, params, storage=storage)
     return assess(store, zs, geodesy.point(lon, lat))
+
+
+def with_border(result: ExposureResult, source: BaseGeometry, areas: AdminAreas) -> ExposureResult:
+    """Say which other jurisdictions the zones reach (exposure crosses borders; issue 20)."""
+    result.border, result.zone_borders = zone_border(areas, source, [ze.zone.geometry for ze in result.zones])
+    return result
 

@@ -44,6 +44,7 @@ from ...geodesy import distance_and_bearing, geometry_distance_m
 from ...routing import RoadGraph, isochrone, nearest_by_time, one_to_many
 from ...stores.base import Feature, Store
 from ...validation import Problem, ValidationFailed
+from ..borders import AdminAreas, inside, team_border
 from .inputs import (
     COVERAGE_HORIZON,
     COVERAGE_LAYERS,
@@ -59,7 +60,16 @@ from .inputs import (
     parse_minutes,
     representative_point,
 )
-from .results import CoverageReport, RescueAnswer, TeamHit, _rounded
+from .results import (
+    CountyCoverage,
+    CoverageReport,
+    CoverageTotals,
+    GapFeature,
+    RescueAnswer,
+    TeamHit,
+    TeamStandard,
+    _rounded,
+)
 
 # ---------------------------------------------------------------------------- nearest
 
@@ -94,22 +104,30 @@ def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str],
     return found[:k]
 
 
-def _standards_meta(types: Iterable[str], overrides: Mapping[str, float] | None) -> dict[str, dict[str, Any]]:
+def _standards_meta(types: Iterable[str], overrides: Mapping[str, float] | None) -> dict[str, TeamStandard]:
     out = {}
     for t in types:
         minutes, source = arrival_standard_min(t, overrides)
-        out[t] = {"standard_min": minutes, "source": source, "team_type_zh": TEAM_TYPE_ZH.get(t, t)}
+        out[t] = TeamStandard(standard_min=minutes, source=source, team_type_zh=TEAM_TYPE_ZH.get(t, t))
     return out
+
+
+def _text(v: Any) -> str | None:
+    """A text attribute as text (a missing value — None, or NaN from a data frame — is None)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v if isinstance(v, str) else str(v)
 
 
 def _hit(fid: int, props: Mapping[str, Any], lon: float, lat: float, dist: float, bearing: float,
          overrides: Mapping[str, float] | None) -> TeamHit:
     minutes, source = arrival_standard_min(props["team_type"], overrides)
-    return TeamHit(id=int(fid), name=props.get("name"), team_type=props["team_type"],
+    return TeamHit(id=int(fid), name=_text(props.get("name")), team_type=props["team_type"],
                    personnel=None if props.get("personnel") is None else int(props["personnel"]),
                    on_duty=None if props.get("on_duty") is None else bool(props["on_duty"]),
-                   county=props.get("county"), lon=float(lon), lat=float(lat), distance_m=float(dist),
-                   bearing_deg=float(bearing), standard_min=minutes, standard_source=source)
+                   county=_text(props.get("county")), lon=float(lon), lat=float(lat), distance_m=float(dist),
+                   bearing_deg=float(bearing), standard_min=minutes, standard_source=source,
+                   admin_code=_text(props.get("admin_code")))
 
 
 def _empty_reason(types: Sequence[str], min_personnel: int, on_duty_only: bool) -> str:
@@ -146,7 +164,7 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
         types = [t for t in types if t in team_types]
     check_location(geom, extent)
     origin = representative_point(geom)
-    answer = RescueAnswer(inc, types, by, int(k), (origin.x, origin.y), [],
+    answer = RescueAnswer(incident=inc, team_types=types, by=by, k=int(k), origin=(origin.x, origin.y), teams=[],
                           standards=_standards_meta(types, standards),
                           filters={"on_duty_only": on_duty_only, "min_personnel": min_personnel})
     if by == "distance":
@@ -163,9 +181,19 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
     return _nearest_by_road(store, geom, origin, answer, min_personnel, on_duty_only, graph, standards)
 
 
+def with_border(answer: RescueAnswer, geom: BaseGeometry, areas: AdminAreas) -> RescueAnswer:
+    """Say which listed teams lie outside the incident's jurisdiction (rescue crosses borders; issue 20)."""
+    note = team_border(areas, geom, [t.admin_code for t in answer.teams])
+    answer.border = note.model()
+    if note.incident_code is not None:
+        for t in answer.teams:
+            t.other_jurisdiction = not inside(note.incident_code, t.admin_code)
+    return answer
+
+
 def capable_teams_frame(store: Store, types: Sequence[str], min_personnel: int = 0, on_duty_only: bool = True):
     """All teams of the given types passing the filters (GeoDataFrame, index = id)."""
-    teams = store.frame(TEAMS, ["name", "team_type", "personnel", "on_duty", "county"])
+    teams = store.frame(TEAMS, ["name", "team_type", "personnel", "on_duty", "county", "admin_code"])
     mask = teams["team_type"].isin(list(types)).to_numpy().copy()
     if on_duty_only:
         mask &= teams["on_duty"].map(lambda v: v is True or v == 1).to_numpy(dtype=bool)
@@ -437,12 +465,12 @@ class TargetProperties:
         etas = [v["best_eta_min"] for v in per_type.values() if v["best_eta_min"] is not None]
         nt = min(self.types_of[layer], key=lambda t: sw.near_d[t][i])
         nd, nid = sw.near_d[nt][i], int(sw.near_id[nt][i])
-        return {"layer": layer, "feature_id": int(self.ids[i]), "name": self.names[i],
+        return {"layer": layer, "feature_id": int(self.ids[i]), "name": _text(self.names[i]),
                 "county": self.county[i], "incident": ",".join(self.inc_of[layer]),
                 "capable_team_types": self.types_of[layer],
                 "best_eta_min": min(etas) if etas else None, "by_team_type": per_type,
                 "nearest_team_id": nid if nid >= 0 else None,
-                "nearest_team_name": self.team_name.get(nid),
+                "nearest_team_name": _text(self.team_name.get(nid)),
                 "nearest_team_distance_m": round(float(nd), 1) if np.isfinite(nd) else None}
 
 
@@ -460,8 +488,9 @@ def coverage_report(store: Store, targets: CoverageTargets, sweep: CoverageSweep
 
     props = TargetProperties(targets, sweep, county, names, ids, inc_of, types_of, limit_s,
                              teams["name"].to_dict() if len(teams) else {})
-    gaps = [{"type": "Feature", "id": f"{layer_of[i]}-{int(ids[i])}", "geometry": _rounded(geoms[i]),
-             "properties": props(i)} for i in np.flatnonzero(~covered).tolist()]
+    gaps = [GapFeature.model_validate({"type": "Feature", "id": f"{layer_of[i]}-{int(ids[i])}",
+                                       "geometry": _rounded(geoms[i]), "properties": props(i)})
+            for i in np.flatnonzero(~covered).tolist()]
 
     summary: dict[str, dict[str, Any]] = {}
     for i in range(n):
@@ -472,13 +501,14 @@ def coverage_report(store: Store, targets: CoverageTargets, sweep: CoverageSweep
         if not covered[i]:
             s["gaps"] += 1
             s["by_layer"][layer_of[i]]["gaps"] += 1
-    counties = sorted(summary.values(), key=lambda s: (-s["gaps"], s["county"]))
-    totals = {"features": int(n), "gaps": int((~covered).sum()), "teams_considered": int(len(teams)),
+    counties = [CountyCoverage.model_validate(s) for s in sorted(summary.values(), key=lambda s: (-s["gaps"], s["county"]))]
+    totals = CoverageTotals.model_validate({"features": int(n), "gaps": int((~covered).sum()), "teams_considered": int(len(teams)),
               "by_layer": {layer: {"features": int((layer_of == layer).sum()),
-                                   "gaps": int(((layer_of == layer) & ~covered).sum())} for layer in layers}}
+                                   "gaps": int(((layer_of == layer) & ~covered).sum())} for layer in layers}})
     std_meta = _standards_meta(all_types, standards)
     if minutes is not None:
         for v in std_meta.values():
-            v["applied_min"] = minutes
+            v.applied_min = minutes
     network = f"{g.meta.get('source', 'road graph')}: {g.n_nodes} nodes, {g.n_arcs} arcs"
-    return CoverageReport(gaps, counties, totals, std_meta, incident, minutes, network)
+    return CoverageReport(gaps=gaps, counties=counties, totals=totals, standards=std_meta, incident=incident,
+                          minutes=minutes, network=network)

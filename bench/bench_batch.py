@@ -1,18 +1,23 @@
 """Benchmark: the batches on Dask distributed against the single process, side by side in one run.
 
-1. **Province QRA** — every installation of the sample at ``--scale`` (default 10: 3,300 installations), each
-   alone (10 m grid, 2 km; ``--resolution``/``--range`` to change), as ``batch-qra`` computes it:
+1. **Province batches** (``--kinds regrade,qra,exposure,coverage``) on the sample at ``--scale`` (default 10: 3,300
+   hazard sources): the regrade; the QRA of every installation, each alone (10 m grid, 2 km;
+   ``--resolution``/``--range`` to change); the exposure of every source (default scenario); the rescue coverage
+   gaps (default standards). Each as:
    * single process: the same partitions one after the other in this process (``scheduler="inline"``);
    * Dask ``LocalCluster`` with 1 worker and with 2 workers (one thread each), cluster start-up included.
-   Each ``--runs`` times into a fresh folder (no checkpoint reuse); medians, speed-up against the single
-   process, and the Dask overhead (1 worker − single process). The records of every run must be identical.
+   ``--runs`` rounds, each round running every kind in every configuration in turn (interleaved, so the machine's
+   load falls on all alike), each into a fresh folder (no checkpoint reuse); the 1-minute load average before
+   and after each run is kept. Medians, speed-up against the single process, and the Dask overhead (1 worker −
+   single process). The records of every run of a kind must be identical. ``--out FILE.jsonl`` appends every
+   run as it ends (a cut-short bench keeps its runs; ``--summarise FILE.jsonl`` prints the table from it).
 2. **National regrade** (``--national GPKG --grid DIR``): every hazard source of the national GeoPackage
    (``gis-service make-sample national.gpkg --national``) against the population grid
    (``gis-service batch popgrid DIR --gpkg national.gpkg --points 100000000``), on Dask with ``--workers`` and in
    one process; seconds, partitions, receptors read by the widest partition, and the peak resident memory of a
    worker (``ru_maxrss`` of the process that ran the partitions) — bounded by the partition, not the country.
 
-    .venv/bin/python bench/bench_batch.py --scale 10                         # province QRA
+    nice -n 10 .venv/bin/python bench/bench_batch.py --scale 10 --runs 3 --out bench_batch.jsonl   # province
     .venv/bin/python bench/bench_batch.py --skip province --national sample_data/generated/national.gpkg \\
         --grid sample_data/generated/popgrid
 """
@@ -49,33 +54,78 @@ def _records(res) -> pd.DataFrame:
     return pd.read_parquet(res.run_dir / "records.parquet")
 
 
-def province(gpkg: Path, runs: int, resolution: float, reach: float) -> dict:
+CONFIGS = [("single process", "inline", 1), ("Dask, 1 worker", "local", 1), ("Dask, 2 workers", "local", 2)]
+KINDS = ("regrade", "qra", "exposure", "coverage")
+
+
+def _run_kind(kind: str, store, root: Path, sched: str, workers: int, qp, graph, standards):
+    from gis_service.analysis.consequence.params import ScenarioParams
+
+    if kind == "regrade":
+        return batches.regrade(store, root, sched, workers)
+    if kind == "qra":
+        return batches.qra(store, root, qp, sched, workers)
+    if kind == "exposure":
+        return batches.exposure(store, root, ScenarioParams(), sched, workers)
+    return batches.coverage(store, root, graph, sched, workers, standards=standards)
+
+
+def province(gpkg: Path, runs: int, resolution: float, reach: float, kinds: list[str], out: Path | None) -> list[dict]:
+    from gis_service.config import Settings
+    from gis_service.services.container import Services
+
     store = _store(gpkg)
-    p = qra_params(resolution_m=resolution, max_range_m=reach)
+    svc = Services.build(Settings(), store)
+    graph, standards = svc.rescue.road_graph(), svc.rescue.standards
+    qp = qra_params(resolution_m=resolution, max_range_m=reach)
     n = len(store.frame("hazard_sources", []))
-    configs = [("single process", "inline", 1), ("Dask, 1 worker", "local", 1), ("Dask, 2 workers", "local", 2)]
-    times: dict[str, list[float]] = {name: [] for name, _, _ in configs}
-    reference = None
+    reference: dict[str, pd.DataFrame] = {}
+    rows = []
     for r in range(runs):
-        for name, sched, workers in configs:
-            root = Path(tempfile.mkdtemp(prefix="bench_batch_"))
-            t = time.perf_counter()
-            res = batches.qra(store, root, p, sched, workers)
-            times[name].append(time.perf_counter() - t)
-            rec = _records(res).drop(columns="geometry")
-            if reference is None:
-                reference = rec
-            elif not rec.equals(reference):
-                print(f"DIFFERENT records from {name}", flush=True)
-                sys.exit(1)
-            print(f"  run {r + 1}: {name}: {times[name][-1]:.1f} s ({res.summary['partitions']} partitions)",
-                  flush=True)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    single = med["single process"]
-    return {"installations": n, "runs": runs, "resolution_m": resolution, "max_range_m": reach,
-            "median_s": med, "speedup_vs_single": {k: single / v for k, v in med.items()},
-            "dask_overhead_s": med["Dask, 1 worker"] - single,
-            "per_installation_ms_single": 1000 * single / n}
+        for kind in kinds:
+            for name, sched, workers in CONFIGS:
+                root = Path(tempfile.mkdtemp(prefix="bench_batch_"))
+                load0 = os.getloadavg()[0]
+                t = time.perf_counter()
+                res = _run_kind(kind, store, root, sched, workers, qp, graph, standards)
+                secs = time.perf_counter() - t
+                rec = _records(res).drop(columns="geometry")
+                if kind not in reference:
+                    reference[kind] = rec
+                elif not rec.equals(reference[kind]):
+                    print(f"DIFFERENT records from {kind} {name}", flush=True)
+                    sys.exit(1)
+                row = {"kind": kind, "config": name, "round": r + 1, "seconds": round(secs, 2),
+                       "partitions": res.summary["partitions"], "records": len(rec), "hazard_sources": n,
+                       "load1_before": round(load0, 2), "load1_after": round(os.getloadavg()[0], 2),
+                       "resolution_m": resolution, "max_range_m": reach}
+                rows.append(row)
+                if out is not None:
+                    with out.open("a") as fh:
+                        fh.write(json.dumps(row) + "\n")
+                print(f"  round {r + 1}: {kind:9s} {name:16s} {secs:7.1f} s ({row['partitions']} partitions, "
+                      f"load {row['load1_before']:.1f}→{row['load1_after']:.1f})", flush=True)
+    return rows
+
+
+def summarise(rows: list[dict]) -> str:
+    """The scaling table (Markdown): median seconds per kind and configuration, speed-ups, Dask overhead, load."""
+    lines = ["| batch | records | single process | Dask 1 worker | Dask 2 workers | ×(2 workers vs single) | "
+             "Dask overhead (1 worker − single) | runs | load average (1 min) during |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for kind in KINDS:
+        of = [r for r in rows if r["kind"] == kind]
+        if not of:
+            continue
+        med = {name: statistics.median([r["seconds"] for r in of if r["config"] == name] or [float("nan")])
+               for name, _, _ in CONFIGS}
+        n_runs = min(sum(r["config"] == name for r in of) for name, _, _ in CONFIGS)
+        loads = [v for r in of for v in (r["load1_before"], r["load1_after"])]
+        single, one, two = med["single process"], med["Dask, 1 worker"], med["Dask, 2 workers"]
+        lines.append(f"| {kind} | {of[0]['records']:,} | {single:.1f} s | {one:.1f} s | {two:.1f} s | "
+                     f"×{single / two:.2f} | {one - single:+.1f} s | {n_runs} | "
+                     f"{min(loads):.1f}–{max(loads):.1f} (median {statistics.median(loads):.1f}) |")
+    return "\n".join(lines)
 
 
 def national(gpkg: Path, grid: Path, workers: int, single: bool) -> dict:
@@ -116,8 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-single", action="store_true", help="national: skip the single-process run")
     ap.add_argument("--skip", default="", help="comma list: province, national")
+    ap.add_argument("--kinds", default="regrade,qra,exposure,coverage", help="province batches to run")
+    ap.add_argument("--out", type=Path, default=None, help="append every run to this JSON-lines file")
+    ap.add_argument("--summarise", type=Path, default=None, help="print the table from a --out file and stop")
     args = ap.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
+    if args.summarise is not None:
+        print(summarise([json.loads(line) for line in args.summarise.read_text().splitlines() if line.strip()]))
+        return 0
     if "province" not in skip:
         gpkg = args.gpkg
         if gpkg is None:
@@ -127,13 +183,13 @@ def main(argv: list[str] | None = None) -> int:
 
                 gpkg.parent.mkdir(parents=True, exist_ok=True)
                 build_sample(gpkg, scale=args.scale)
-        r = province(gpkg, args.runs, args.resolution, args.range)
-        print(f"\nprovince QRA: {r['installations']} installations, {r['resolution_m']:g} m grid, "
-              f"{r['max_range_m']:g} m, median of {r['runs']}")
-        for k, v in r["median_s"].items():
-            print(f"  {k:16s} {v:8.1f} s   speed-up ×{r['speedup_vs_single'][k]:.2f}")
-        print(f"  Dask overhead (1 worker − single): {r['dask_overhead_s']:.1f} s; "
-              f"{r['per_installation_ms_single']:.1f} ms per installation in one process")
+        kinds = [k for k in args.kinds.split(",") if k]
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            ap.error(f"unknown kind(s) {bad}; known: {', '.join(KINDS)}")
+        rows = province(gpkg, args.runs, args.resolution, args.range, kinds, args.out)
+        print(f"\nprovince batches on {gpkg}, median of {args.runs} (QRA {args.resolution:g} m grid, {args.range:g} m)")
+        print(summarise(rows))
     if "national" not in skip and args.national and args.grid:
         r = national(args.national, args.grid, args.workers, not args.no_single)
         print(f"\nnational regrade: {r['sources']:,} sources × {r['grid_points']:,} population points "

@@ -214,3 +214,25 @@ def test_team_types_parameter(client):
     r = client.get("/analysis/rescue/nearest", params={"lon": 126.55, "lat": 43.85, "incident": "mine",
                                                        "team_types": "hazmat"})
     assert r.status_code == 400 and r.json()["problems"][0]["field"] == "team_types"
+
+
+@pytest.mark.parametrize("params", [
+    {"incident": "chemical", "k": 4},                                   # by distance
+    {"incident": "chemical,medical", "k": 3, "by": "time"},             # by road time: routes, method, network
+    {"incident": "mine", "min_personnel": 100000, "by": "time"},        # empty answer with a reason
+])
+def test_the_nearest_teams_writer_gives_the_typed_document(sample_stores, params):
+    """The API writes the nearest-teams document with its own fast writer (NearestTeams.json_bytes); it must be
+    the typed response model's JSON, and that JSON must validate against the model (issue 23)."""
+    from conftest import services_for
+
+    from gis_service.analysis.rescue.results import IncidentFeature, NearestTeams
+
+    svc = services_for(sample_stores["embedded"])
+    params = dict(params)
+    answer = svc.rescue.nearest(126.55, 43.85, params.pop("incident"), **params)
+    for doc in (answer.to_feature_collection(),
+                answer.to_feature_collection(IncidentFeature(layer="hazard_sources", id=3, name="x"))):
+        fast = json.loads(doc.json_bytes())
+        assert fast == json.loads(doc.model_dump_json())
+        assert NearestTeams.model_validate(fast).model_dump_json() == doc.model_dump_json()

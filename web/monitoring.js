@@ -41,6 +41,8 @@
     div.innerHTML = '<div class="mon-head"><b>实时监测 Live monitoring</b> <span id="mon-conn" class="mon-conn">…</span></div>' +
       '<div class="mon-legend">' + Object.keys(COLORS).map(function (k) {
         return '<span><i style="background:' + COLORS[k] + '"></i>' + STATE_ZH[k] + '</span>'; }).join('') + '</div>' +
+      '<label class="mon-alert-opt"><input type="checkbox" id="mon-notify"> 声音/通知 Sound &amp; notification for new alarms</label>' +
+      '<div id="mon-notify-note" class="mon-notify-note muted"></div>' +
       '<div class="mon-sub">报警 Alarms (open)</div><ol id="mon-alarms" class="mon-alarms"></ol>' +
       '<div id="mon-package" class="mon-package"></div>';
     L.DomEvent.disableClickPropagation(div);
@@ -48,12 +50,64 @@
     // the title folds the panel (it starts folded on a phone or tablet, where it sits over the map)
     div.querySelector('.mon-head').addEventListener('click', function () { div.classList.toggle('mon-collapsed'); });
     if (viewer.isCompact && viewer.isCompact()) { div.classList.add('mon-collapsed'); }
+    div.querySelector('#mon-notify').addEventListener('change', function (e) { optIn(e.target.checked); });
     return div;
   };
   panel.addTo(map);
   var toasts = document.createElement('div');
   toasts.id = 'mon-toasts';
   document.body.appendChild(toasts);
+
+  /* ---- opt-in sound and browser notification for new alarms -------------------------------
+   * Off by default and not remembered across page loads: browsers only let a page start audio after a
+   * user gesture, so the operator ticks the box in each session (the tick is that gesture). The sound is
+   * synthesised with WebAudio (no audio file); the Notification permission is asked for on that click
+   * only, never on page load. A notification shows while the tab is in the background too; clicking it
+   * brings the viewer forward and opens the alarm's decision package. */
+  var ring = { on: false, audio: null, sounded: 0, notified: 0 };
+  state.ring = ring;
+  function notifyNote(text) { var n = document.getElementById('mon-notify-note'); if (n) { n.textContent = text; } }
+  function optIn(on) {
+    ring.on = !!on;
+    if (!ring.on) { notifyNote(''); return; }
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (AC && !ring.audio) { try { ring.audio = new AC(); } catch (e) { ring.audio = null; } }
+    if (ring.audio && ring.audio.state === 'suspended') { ring.audio.resume(); }
+    if (!window.Notification) { notifyNote('此浏览器不支持通知，仅声音 no notifications in this browser: sound only'); return; }
+    if (Notification.permission === 'granted') { notifyNote('声音与通知已开启 sound and notifications on'); return; }
+    if (Notification.permission === 'denied') { notifyNote('通知被浏览器阻止，仅声音 notifications blocked by the browser: sound only'); return; }
+    Promise.resolve(Notification.requestPermission()).then(function (p) {
+      notifyNote(p === 'granted' ? '声音与通知已开启 sound and notifications on' : '未允许通知，仅声音 notifications not allowed: sound only');
+    }).catch(function () { notifyNote('仅声音 sound only'); });
+  }
+  mon.optIn = optIn;
+  /* Two short tones for a level-2 alarm, one for level 1 (square wave, 880 / 660 Hz, 0.18 s each). */
+  function sound(level) {
+    var ctx = ring.audio;
+    if (!ctx) { return; }
+    var beeps = level >= 2 ? 2 : 1;
+    for (var i = 0; i < beeps; i++) {
+      var t = ctx.currentTime + i * 0.3, osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.type = 'square'; osc.frequency.value = level >= 2 ? 880 : 660;
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(0.2, t + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.18);
+      osc.connect(gain); gain.connect(ctx.destination);
+      osc.start(t); osc.stop(t + 0.2);
+    }
+    ring.sounded += 1;
+  }
+  function announce(a) {
+    if (!ring.on) { return; }
+    sound(a.level);
+    if (!window.Notification || Notification.permission !== 'granted') { return; }
+    try {
+      var n = new Notification('新报警 New alarm — ' + (a.level_zh || ('L' + a.level)), {
+        body: alarmLabel(a), tag: 'rm-alarm-' + a.id, requireInteraction: a.level >= 2 });
+      n.onclick = function () { window.focus(); openPackage(a.id); if (n.close) { n.close(); } };
+      ring.notified += 1;
+    } catch (e) { notifyNote('通知失败 notification failed: ' + e.message); }
+  }
 
   /* ---- sensors coloured by state ---------------------------------------------------------- */
   function drawSensors(fc) {
@@ -122,7 +176,7 @@
     var isNew = !state.alarms[a.id];
     state.alarms[a.id] = a;
     renderAlarms();
-    if (doc.event === 'opened' || (isNew && a.status !== 'closed')) { toast(a); }
+    if (doc.event === 'opened' || (isNew && a.status !== 'closed')) { toast(a); announce(a); }
     loadSensors();
   }
   function connect() {

@@ -48,9 +48,10 @@ def _geojson(doc: dict[str, Any]) -> Response:
 
 
 def _typed(doc: BaseModel) -> Response:
-    """A typed result as GeoJSON: the route's response model serialised once by pydantic-core (FastAPI's own
-    path would dump it to a dict, validate that dict against the same model again and then encode it)."""
-    return Response(doc.model_dump_json(), media_type=GEOJSON)
+    """A typed result as GeoJSON: the route's response model serialised once (FastAPI's own path would dump it to
+    a dict, validate that dict against the same model again and then encode it); the nearest-teams document by its
+    own writer (:meth:`NearestTeams.json_bytes`, the same JSON)."""
+    return Response(doc.json_bytes() if isinstance(doc, NearestTeams) else doc.model_dump_json(), media_type=GEOJSON)
 
 
 @router.get("/nearest", response_model=NearestTeams, summary="Nearest capable rescue teams to a point",

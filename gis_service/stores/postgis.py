@@ -308,37 +308,6 @@ def role_name(jurisdiction: str) -> str:
     return ROLE_PREFIX + jurisdiction
 
 
-class _DriverStatement:
-    """A cached read statement compiled once to the driver's SQL text, run on the checked-out connection's psycopg
-    connection: the nearest-teams hot path then skips SQLAlchemy's per-execution work (compiled-cache look-up,
-    parameter processing, the result proxy), which cost about as much client CPU as the query itself
-    (bench/bench_rescue_api.py). The bind processors of the statement's parameters are applied as SQLAlchemy would
-    apply them; the result values are the driver's, which for this store's column types (text, bigint, double
-    precision, boolean, jsonb: psycopg's own loaders, as under SQLAlchemy) are the same Python values. With a
-    ``before_cursor_execute`` listener on the engine the statement goes through SQLAlchemy, so the listener sees
-    it (tests/test_one_service_layer.py counts the round trips; bench/bench_rescue_api.py captures the SQL)."""
-
-    def __init__(self, sql: str, fixed: dict[str, Any], processors: dict[str, Any]):
-        self.sql, self.fixed, self.processors = sql, fixed, processors
-
-    @classmethod
-    def compile(cls, stmt, dialect, values: dict[str, Any]) -> _DriverStatement | None:
-        compiled = stmt.compile(dialect=dialect)
-        if dialect.paramstyle != "pyformat" or compiled.post_compile_params or compiled.literal_execute_params:
-            return None                       # expanding or literal parameters: SQLAlchemy renders them per call
-        fixed = {k: v for k, v in compiled.construct_params(values).items() if k not in values}
-        return cls(compiled.string, fixed, dict(compiled._bind_processors))
-
-    def fetch(self, dbapi_conn, values: dict[str, Any]) -> list[dict[str, Any]]:
-        params = {**self.fixed, **values}
-        for name, proc in self.processors.items():
-            if name in params:
-                params[name] = proc(params[name])
-        cur = dbapi_conn.execute(self.sql, params)
-        cols = [d.name for d in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-
 _WKB_GEOM = func.ST_GeomFromWKB(bindparam("wkb", type_=LargeBinary), 4326)
 
 
@@ -447,7 +416,6 @@ class PostGISStore(Store):
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
-        self._driver_statements: dict[tuple, _DriverStatement | None] = {}
         self._extents: dict[tuple[str, str], tuple[int, float, Any]] = {}
         self._roles: set[str] = set()
         self.metadata = MetaData()
@@ -607,9 +575,9 @@ class PostGISStore(Store):
 
     @staticmethod
     def _features(rows, names: list[str], with_distance: bool = False) -> list[Feature]:
-        """Features from result rows (mappings: column name → value)."""
         out = []
-        for m in rows:
+        for r in rows:
+            m = r._mapping
             props = {str(n): m[n] for n in names}
             out.append(Feature(int(m["id"]), props, m["__geojson"],
                                float(m["__distance"]) if with_distance else None))
@@ -715,7 +683,7 @@ class PostGISStore(Store):
         cols = self._columns(table, spec, None)
         stmt = select(table.c.id, *cols, self._geojson(table)).where(table.c.id == bindparam("fid", int(fid)))
         with self._read() as conn:
-            rows = conn.execute(stmt).mappings().fetchall()
+            rows = conn.execute(stmt).fetchall()
         if not rows:
             raise FeatureNotFound(layer, fid)
         return self._features(rows, [c.name for c in cols])[0]
@@ -765,20 +733,9 @@ class PostGISStore(Store):
         stmt = self._statement(kind, layer, names, build)
         values = {f"f{i}": (filters or {})[n] for i, n in enumerate(names)}
         values["wkb"] = shapely.to_wkb(geom)
-        values.update(params)
-        driver = self._driver_statement((kind, layer, names), stmt, values)
         with self._read() as conn:
-            if driver is None or conn.dispatch.before_cursor_execute:   # observers (tests, tracing) see it
-                rows = conn.execute(stmt, values).mappings().fetchall()
-            else:
-                rows = driver.fetch(conn.connection.dbapi_connection, values)
+            rows = conn.execute(stmt, {**values, **params}).fetchall()
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
-
-    def _driver_statement(self, key: tuple, stmt, values: dict[str, Any]) -> _DriverStatement | None:
-        """The cached spatial statement compiled once to the driver's SQL (None: it must go through SQLAlchemy)."""
-        if key not in self._driver_statements:
-            self._driver_statements[key] = _DriverStatement.compile(stmt, self.engine.dialect, values)
-        return self._driver_statements[key]
 
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import orjson
 import shapely
 from geojson_pydantic import Feature, FeatureCollection, LineString, MultiLineString, Point
 from geojson_pydantic.geometries import Geometry
-from geojson_pydantic.types import Position2D
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
@@ -142,6 +142,21 @@ class NearestTeams(FeatureCollection[TeamFeature | RouteFeature]):
 
     metadata: TimedRescueMetadata | RescueMetadata
 
+    def json_bytes(self) -> bytes:
+        """The document's JSON, as ``model_dump_json()`` writes it, without geojson-pydantic's per-object Python
+        serializers on the team features: on the nearest-teams hot path they cost several times what the answer's
+        own work does (bench/bench_rescue_api.py). Team features are flat (a point and scalar properties); routes and
+        the metadata go through pydantic. tests/test_rescue_api.py checks the two writers give the same document."""
+        feats: list[Any] = []
+        for f in self.features:
+            if isinstance(f.properties, TeamProperties) and isinstance(f.geometry, Point):
+                feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": list(f.geometry.coordinates)},
+                              "properties": f.properties.__dict__, "id": f.id})
+            else:
+                feats.append(orjson.Fragment(f.model_dump_json()))
+        return orjson.dumps({"type": "FeatureCollection", "features": feats,
+                             "metadata": orjson.Fragment(self.metadata.model_dump_json())})
+
     @property
     def teams(self) -> list[TimedTeamProperties | TeamProperties]:
         return [f.properties for f in self.features if isinstance(f.properties, TeamProperties)]
@@ -187,9 +202,9 @@ class TeamHit(BaseModel):
                       bearing_deg=round(self.bearing_deg, 1), standard_min=self.standard_min,
                       standard_source=self.standard_source, admin_code=self.admin_code,
                       other_jurisdiction=self.other_jurisdiction)
-        if self.reachable is None:               # built from checked values: no second validation
-            return TeamProperties.model_construct(**common)
-        return TimedTeamProperties.model_construct(**
+        if self.reachable is None:
+            return TeamProperties(**common)
+        return TimedTeamProperties(**
             common | dict(reachable=self.reachable, eta_min=_r(self.eta_min, 2),
                           road_distance_m=_r(self.road_distance_m, 1), access_m=_r(self.access_m, 1),
                           meets_standard=self.meets_standard))
@@ -227,12 +242,11 @@ class RescueAnswer(BaseModel):
 
     def to_feature_collection(self, incident_feature: IncidentFeature | None = None) -> NearestTeams:
         """GeoJSON: one Point feature per team (ranked), then one LineString route per reachable team."""
-        # the team features are built from this answer's checked values (model_construct: no second validation
-        # on the nearest-teams hot path; tests/test_rescue_api.py checks the documents against the model)
+        # validated in pydantic-core (model_construct, pure Python, costs more than validating; a Point instance
+        # would be dumped through its __geo_interface__ and validated again: the geometry goes in as data)
         feats: list[TeamFeature | RouteFeature] = [
-            TeamFeature.model_construct(type="Feature", id=f"team-{t.id}", properties=t.properties(i),
-                                        geometry=Point.model_construct(
-                                            type="Point", coordinates=Position2D(round(t.lon, 7), round(t.lat, 7))))
+            TeamFeature(type="Feature", id=f"team-{t.id}", properties=t.properties(i),
+                        geometry={"type": "Point", "coordinates": (round(t.lon, 7), round(t.lat, 7))})
             for i, t in enumerate(self.teams, 1)]
         for i, t in enumerate(self.teams, 1):
             if t.route is not None:

@@ -1,0 +1,118 @@
+"""Opt-in sound and browser notification for new alarms (issue 18, item 7), in Debian's Chromium at 1600×1000
+and, with a touch screen, 768×1024 and 390×844. Off by default: an alarm raised before the operator ticks
+声音/通知 makes a toast but no sound and no notification. After the tick (the notification permission is
+granted in the browser context), the next alarm starts a WebAudio oscillator and constructs a Notification.
+An init script wraps window.Notification and OscillatorNode.prototype.start to record the calls."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.request
+
+import pytest
+from conftest import ServerProcess
+from test_browser_maps import Watched, browser, wait_js  # noqa: F401 - the browser fixture
+
+pytestmark = pytest.mark.browser
+KEY = "b-ring0"
+SIZES = {
+    "desktop": {"viewport": {"width": 1600, "height": 1000}},
+    "tablet": {"viewport": {"width": 768, "height": 1024}, "has_touch": True, "is_mobile": True},
+    "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2},
+}
+RECORD = """(() => {
+  window.__notes = []; window.__osc = 0;
+  const N = window.Notification;
+  if (N) {
+    const Rec = function (title, options) {
+      window.__notes.push({ title: title, body: options && options.body, tag: options && options.tag });
+      try { return new N(title, options); } catch (e) { return { close() {} }; }
+    };
+    Object.defineProperty(Rec, 'permission', { get: () => N.permission });
+    Rec.requestPermission = function () { window.__asked = (window.__asked || 0) + 1; return N.requestPermission(); };
+    window.Notification = Rec;
+  }
+  const start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function () { window.__osc++; return start.apply(this, arguments); };
+})();"""
+
+
+@pytest.fixture(scope="module")
+def ring_server(browser, sample_gpkg, tmp_path_factory):  # noqa: F811
+    path = tmp_path_factory.mktemp("browser_ring") / "sample.gpkg"
+    shutil.copyfile(sample_gpkg, path)
+    with ServerProcess({"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(path), "GIS_BASEMAP_URL": "",
+                        "GIS_API_KEYS": f"{KEY}:sensor", "GIS_READ_REQUIRES_KEY": "false"}) as srv:
+        with urllib.request.urlopen(f"{srv.url}/collections/sensors/items?kind=toxic_gas&limit=6") as r:
+            srv.sensors = json.loads(r.read())["features"]
+        yield srv
+
+
+def _raise_alarm(srv, sensor_id: int) -> None:
+    now = time.time()
+    rows = [{"sensor_id": sensor_id, "time": now - 60 + 10 * i, "value": v}
+            for i, v in enumerate([20.0, 40.0, 70.0, 90.0, 130.0, 240.0])]
+    req = urllib.request.Request(f"{srv.url}/monitoring/readings", data=json.dumps({"readings": rows}).encode(),
+                                 headers={"Content-Type": "application/json", "X-API-Key": KEY}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        doc = json.loads(r.read())
+    assert any(c["kind"] == "open" for c in doc["alarm_changes"]), doc
+
+
+def _press(page, sel: str, touch: bool) -> None:
+    if touch:
+        box = page.locator(sel).bounding_box()
+        assert box, sel
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    else:
+        page.click(sel)
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_alarm_sound_and_notification_only_after_opt_in(browser, ring_server, size):  # noqa: F811
+    touch = size != "desktop"
+    i = list(SIZES).index(size)
+    first, second = ring_server.sensors[2 * i]["id"], ring_server.sensors[2 * i + 1]["id"]
+    w = Watched(browser, (ring_server.url,), **SIZES[size])
+    try:
+        w.context.grant_permissions(["notifications"], origin=ring_server.url)
+        w.context.add_init_script(RECORD)
+        page = w.page
+        page.goto(f"{ring_server.url}/viewer")
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("body[data-monitoring='1']")
+        wait_js(page, "window.monitoring.state.connected === true")
+        assert page.is_checked("#mon-notify") is False                      # off by default
+
+        _raise_alarm(ring_server, first)                                    # before opting in
+        page.wait_for_selector(".mon-toast[data-alarm] >> text=新报警")
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__notes.length") == 0
+        assert page.evaluate("window.__osc") == 0
+        assert page.evaluate("window.__asked || 0") == 0                    # no permission prompt on load
+
+        if touch and page.locator("#mon-panel.mon-collapsed").count():      # folded over the map on a phone
+            _press(page, "#mon-panel .mon-head", touch)
+        _press(page, "#mon-notify", touch)
+        assert page.is_checked("#mon-notify")
+        wait_js(page, "(document.getElementById('mon-notify-note').textContent || '').indexOf('通知已开启') >= 0")
+        assert page.evaluate("window.__asked || 0") <= 1
+        w.shot(f"alarm_alert_optin_{size}")
+
+        n_toasts = page.locator(".mon-toast").count()
+        _raise_alarm(ring_server, second)                                   # after opting in
+        wait_js(page, "window.__notes.length >= 1")
+        notes = page.evaluate("window.__notes")
+        assert len(notes) == 1 and "新报警" in notes[0]["title"], notes
+        assert notes[0]["tag"].startswith("rm-alarm-")
+        name = next(f["properties"]["name"] for f in ring_server.sensors if f["id"] == second)
+        assert name in notes[0]["body"], notes
+        assert page.evaluate("window.__osc") >= 1                           # the WebAudio oscillator started
+        assert page.evaluate("window.monitoring.state.ring.sounded") == 1
+        assert page.locator(".mon-toast").count() >= min(n_toasts + 1, 4)
+        w.shot(f"alarm_alert_fired_{size}")
+        w.check_clean()
+    finally:
+        w.context.close()

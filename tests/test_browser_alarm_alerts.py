@@ -45,7 +45,7 @@ def ring_server(browser, sample_gpkg, tmp_path_factory):  # noqa: F811
     shutil.copyfile(sample_gpkg, path)
     with ServerProcess({"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(path), "GIS_BASEMAP_URL": "",
                         "GIS_API_KEYS": f"{KEY}:sensor", "GIS_READ_REQUIRES_KEY": "false"}) as srv:
-        with urllib.request.urlopen(f"{srv.url}/collections/sensors/items?kind=toxic_gas&limit=6") as r:
+        with urllib.request.urlopen(f"{srv.url}/collections/sensors/items?kind=toxic_gas&limit=7") as r:
             srv.sensors = json.loads(r.read())["features"]
         yield srv
 
@@ -113,6 +113,53 @@ def test_alarm_sound_and_notification_only_after_opt_in(browser, ring_server, si
         assert page.evaluate("window.monitoring.state.ring.sounded") == 1
         assert page.locator(".mon-toast").count() >= min(n_toasts + 1, 4)
         w.shot(f"alarm_alert_fired_{size}")
+        w.check_clean()
+    finally:
+        w.context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_last_24h_of_alarms_replayed_with_a_time_slider(browser, ring_server, size):  # noqa: F811
+    """An alarm raised a minute ago shows red at the slider's end (now), not 10 minutes earlier and not at
+    its start (24 h ago); the slider is moved with the keyboard (desktop) or by tapping it (touch)."""
+    touch = size != "desktop"
+    w = Watched(browser, (ring_server.url,), **SIZES[size])
+    try:
+        page = w.page
+        page.goto(f"{ring_server.url}/viewer")
+        page.wait_for_selector("body[data-ready='1']")
+        page.wait_for_selector("body[data-monitoring='1']")
+        sid = ring_server.sensors[6]["id"]
+        with urllib.request.urlopen(f"{ring_server.url}/monitoring/alarms?status=live&sensor_id={sid}") as r:
+            if not json.loads(r.read())["count"]:                             # the first size raises it
+                _raise_alarm(ring_server, sid)
+        if touch and page.locator("#mon-panel.mon-collapsed").count():
+            _press(page, "#mon-panel .mon-head", touch)
+        _press(page, "#mon-replay-open", touch)
+        page.wait_for_selector("body[data-replay='1']")
+        n_open = page.evaluate("window.monitoring.replay.alarms.filter(a => a.close === null).length")
+        assert n_open >= 1
+        assert page.locator(".mon-replay-sensor.mon-replay-2").count() >= 1   # now: in alarm
+        assert page.locator(".mon-sensor").count() == 0                       # the live layer is hidden
+        assert "北京时间" in page.inner_text("#mon-replay-time")
+        w.shot(f"alarm_replay_now_{size}")
+        if touch:                                                             # tap the slider's left end: 24 h ago
+            box = page.locator("#mon-replay-slider").bounding_box()
+            page.touchscreen.tap(box["x"] + 2, box["y"] + box["height"] / 2)
+        else:
+            page.focus("#mon-replay-slider")
+            page.keyboard.press("ArrowLeft")
+            page.keyboard.press("ArrowLeft")                                  # 10 min ago: before the alarm
+            assert page.locator(".mon-replay-sensor.mon-replay-2").count() == 0
+            page.keyboard.press("Home")
+        assert int(page.input_value("#mon-replay-slider")) <= 15
+        assert page.locator(".mon-replay-sensor.mon-replay-2").count() == 0
+        w.shot(f"alarm_replay_24h_ago_{size}")
+        frames = page.evaluate("window.monitoring.replay.frames")
+        print(size, "replay frames ms", sorted(frames)[-3:], "sensors", page.evaluate("window.monitoring.replay.sensors.length"))
+        _press(page, "#mon-replay-exit", touch)
+        page.wait_for_selector("body[data-replay='0']")
+        page.wait_for_selector(".mon-sensor")                                 # live again
         w.check_clean()
     finally:
         w.context.close()

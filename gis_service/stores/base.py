@@ -172,6 +172,41 @@ def audit_entry(layer: str, fid: int, action: str, before: dict[str, Any] | None
             "admin_code": code, "prev_code": prev, "before": before, "after": after}
 
 
+UPLOAD_ACTION = "upload"  # what the audit trail calls a bulk replace of a layer (gis-service load --replace, ...)
+UPLOAD_TOLERANCE_DEG = 1e-9  # a re-uploaded geometry within this of the stored one counts as unchanged
+
+
+def upload_trail(layer: str, before: dict[int, dict[str, Any]], after: Sequence[tuple[int, Row]],
+                 action: str = UPLOAD_ACTION) -> list[dict[str, Any]]:
+    """The audit records of a bulk replace of ``layer``, one per changed feature: a stored feature not in
+    ``after`` is recorded as removed (after None), a new id as added (before None), the same id with other
+    properties or geometry as changed (before and after); an identical re-upload records nothing.
+    ``before``: the stored features as GeoJSON Feature dicts by id; ``after``: (id, row) as written."""
+    out: list[dict[str, Any]] = []
+    kept: set[int] = set()
+    for fid, row in after:
+        fid = int(fid)
+        old = before.get(fid)
+        if old is not None:
+            kept.add(fid)
+            if _same(old, row):
+                continue
+        out.append(audit_entry(layer, fid, action, old, row_feature(fid, row)))
+    out += [audit_entry(layer, fid, action, old, None) for fid, old in before.items() if fid not in kept]
+    return out
+
+
+def _same(stored: dict[str, Any], row: Row) -> bool:
+    props = stored.get("properties") or {}
+    if any(props.get(k) != row.properties.get(k) for k in {*props, *row.properties}):
+        return False
+    geometry = stored.get("geometry")
+    if geometry is None:
+        return False
+    return bool(shapely.equals_exact(shapely.from_geojson(orjson.dumps(geometry)), row.geometry,
+                                     tolerance=UPLOAD_TOLERANCE_DEG))
+
+
 def row_feature(fid: int, row: Row) -> dict[str, Any]:
     """A written row as a GeoJSON Feature dict (what the audit trail keeps as "after")."""
     return {"type": "Feature", "id": int(fid), "geometry": orjson.loads(shapely.to_geojson(row.geometry)),
@@ -333,7 +368,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def replace_all(self, layer: str, rows: list[Row]) -> list[int]:
-        """Atomically replace a layer's content with ``rows``."""
+        """Atomically replace a layer's content with ``rows``, recording one audit entry (action "upload") per
+        added, changed or removed feature (:func:`upload_trail`) in the same transaction / file swap."""
 
     @abc.abstractmethod
     def restamp(self, layer: str, assign: Assign, progress: Progress | None = None) -> tuple[int, int]:
@@ -341,7 +377,7 @@ class Store(abc.ABC):
         loaded around the service): the layer's own code attribute (``spec.own_code``) or the code of the finest
         admin area holding the feature's representative point. Rows already stamped are left alone; rows outside
         every admin area stay NULL. Whole-service scope only; not itemised in the audit trail (a backfill of a
-        field the service keeps, like a bulk load). ``assign`` computes codes for geometries where the engine
+        field the service keeps). ``assign`` computes codes for geometries where the engine
         has no spatial join of its own. Returns (stamped, left NULL)."""
 
     # -- helpers shared by both engines -----------------------------------------------------

@@ -69,6 +69,7 @@ from .base import (
     audit_entry,
     bbox_parts,
     row_feature,
+    upload_trail,
 )
 
 log = logging.getLogger(__name__)
@@ -793,7 +794,12 @@ class EmbeddedStore(Store):
             attrs = pd.DataFrame([{a.name: r.properties.get(a.name) for a in spec.attributes} for r in rows],
                                  columns=list(spec.attribute_names), dtype=object)
             new = _LayerData.build(spec, ids, geoms, attrs)
-            self._persist({layer: new})
+            trail: list[dict[str, Any]] = []
+            if self._audit:  # an upload is itemised like any write, in the same file swap
+                old = self._data(layer)
+                before = {int(f): old.feature(i).to_dict() for i, f in enumerate(old.ids.tolist())}
+                trail = upload_trail(layer, before, list(zip(ids.tolist(), rows, strict=True)))
+            self._persist({layer: new}, trail)
             self._layers[layer] = new
             return ids.tolist()
 

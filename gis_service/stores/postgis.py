@@ -82,6 +82,7 @@ from .base import (
     audit_entry,
     bbox_parts,
     row_feature,
+    upload_trail,
 )
 from .watchdog import WATCHDOG, Liveness, SelectOneProbe
 
@@ -951,19 +952,24 @@ class PostGISStore(Store):
                       for f, r in replaces.items()]
             trail += [audit_entry(layer, f, batch.action or "create", None, row_feature(f, r))
                       for f, r in [*placed.items(), *zip(new_ids, batch.creates, strict=True)]]
-            if trail and self._audit:  # in the write's transaction: the record stands or falls with the write
-                conn.execute(insert(self.audit_table), [{**{k: v for k, v in e.items() if k != "feature_id"},
-                                                         "fid": e["feature_id"], "regulated": spec.regulated}
-                                                        for e in trail])
+            if self._audit:  # in the write's transaction: the record stands or falls with the write
+                self._record(conn, spec, trail)
         return new_ids
 
-    def _before(self, conn, table: Table, spec: LayerSpec, fids: list[int]) -> dict[int, dict[str, Any]]:
-        """The stored features ``fids`` as GeoJSON Feature dicts (what the audit trail keeps as "before")."""
-        if not fids:
+    def _record(self, conn, spec: LayerSpec, trail: list[dict[str, Any]]) -> None:
+        """Append ``trail`` (audit_entry dicts) to the audit table on ``conn`` (the write's transaction)."""
+        if trail:
+            conn.execute(insert(self.audit_table), [{**{k: v for k, v in e.items() if k != "feature_id"},
+                                                     "fid": e["feature_id"], "regulated": spec.regulated}
+                                                    for e in trail])
+
+    def _before(self, conn, table: Table, spec: LayerSpec, fids: list[int] | None) -> dict[int, dict[str, Any]]:
+        """The stored features ``fids`` (None: all) as GeoJSON Feature dicts (the audit trail's "before")."""
+        if fids is not None and not fids:
             return {}
         props = func.json_build_object(*[x for n in spec.attribute_names for x in (literal(n), table.c[n])])
-        rows = conn.execute(select(table.c.id, cast(props, Text), func.ST_AsGeoJSON(table.c.geom, COORD_PRECISION))
-                            .where(table.c.id.in_(fids))).fetchall()
+        stmt = select(table.c.id, cast(props, Text), func.ST_AsGeoJSON(table.c.geom, COORD_PRECISION))
+        rows = conn.execute(stmt if fids is None else stmt.where(table.c.id.in_(fids))).fetchall()
         return {int(r[0]): {"type": "Feature", "id": int(r[0]), "geometry": orjson.loads(r[2]),
                             "properties": orjson.loads(r[1])} for r in rows}
 
@@ -1025,8 +1031,11 @@ class PostGISStore(Store):
         table = self._table(layer)
         keep_ids = all(r.id is not None for r in rows) and len({r.id for r in rows}) == len(rows)
         with self.engine.begin() as conn:
+            before = self._before(conn, table, spec, None) if self._audit else {}
             conn.execute(delete(table))
             if not rows:
+                if self._audit:  # an upload is itemised like any write, in its transaction
+                    self._record(conn, spec, upload_trail(layer, before, []))
                 return []
             values = []
             for r in rows:
@@ -1038,5 +1047,7 @@ class PostGISStore(Store):
                                                 values).scalars()]
             seq = select(func.pg_get_serial_sequence(f"{SCHEMA}.{layer}", "id")).scalar_subquery()
             conn.execute(select(func.setval(seq, func.coalesce(select(func.max(table.c.id)).scalar_subquery(), 1))))
+            if self._audit:  # an upload is itemised like any write, in its transaction
+                self._record(conn, spec, upload_trail(layer, before, list(zip(ids, rows, strict=True))))
         return ids
 

@@ -142,6 +142,11 @@ def test_last_24h_of_alarms_replayed_with_a_time_slider(browser, ring_server, si
         assert page.locator(".mon-replay-sensor.mon-replay-2").count() >= 1   # now: in alarm
         assert page.locator(".mon-sensor").count() == 0                       # the live layer is hidden
         assert "北京时间" in page.inner_text("#mon-replay-time")
+        if not touch:                                                         # the sensors checkbox hides the replay
+            page.uncheck("input[data-layer='sensors']")
+            assert page.locator(".mon-replay-sensor").count() == 0
+            page.check("input[data-layer='sensors']")
+            assert page.locator(".mon-replay-sensor.mon-replay-2").count() >= 1
         w.shot(f"alarm_replay_now_{size}")
         if touch:                                                             # tap the slider's left end: 24 h ago
             box = page.locator("#mon-replay-slider").bounding_box()

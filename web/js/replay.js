@@ -49,8 +49,9 @@ export function showAt(t) {
       m.lv = lv;
       m.setStyle({ fillColor: COLORS[lv >= 2 ? 2 : lv] });
       m.setRadius(lv >= 2 ? 7 : 5);
+      m.options.className = 'mon-replay-sensor mon-replay-' + lv;    // kept when the layer is drawn again
       var el = m.getElement && m.getElement();
-      if (el) { el.setAttribute('class', 'leaflet-interactive mon-replay-sensor mon-replay-' + lv); }
+      if (el) { el.setAttribute('class', 'leaflet-interactive ' + m.options.className); }
     }
   });
   replay.t = t;
@@ -85,13 +86,18 @@ function play() {
   }, 200);
 }
 
+function sensorsChecked() {
+  var row = viewer.state.rows && viewer.state.rows.sensors;
+  return !row || row.box.checked;
+}
+
 function exit() {
   stop();
   replay.on = false;
-  var map = viewer.map, live = viewer.state.replacements && viewer.state.replacements.sensors;
+  var map = viewer.map, live = replay.live;
   if (replay.layer) { map.removeLayer(replay.layer); }
-  var row = viewer.state.rows && viewer.state.rows.sensors;
-  if (live && (!row || row.box.checked)) { map.addLayer(live); }
+  if (live) { viewer.state.replacements.sensors = live; }           // the sensors checkbox drives the live layer again
+  if (live && sensorsChecked()) { map.addLayer(live); }
   document.getElementById('mon-replay-box').hidden = true;
   document.getElementById('mon-replay-open').hidden = false;
   document.body.dataset.replay = '0';
@@ -126,8 +132,12 @@ function start() {
       return { id: f.id };
     });
     var live = viewer.state.replacements && viewer.state.replacements.sensors;
-    if (live) { map.removeLayer(live); }
-    replay.layer.addTo(map);
+    if (live) {   // while replaying, the sensors layer's checkbox shows and hides the replayed sensors
+      map.removeLayer(live);
+      replay.live = live;
+      viewer.state.replacements.sensors = replay.layer;
+    }
+    if (sensorsChecked()) { replay.layer.addTo(map); }
     replay.on = true;
     replay.frames = [];
     var s = document.getElementById('mon-replay-slider');

@@ -245,7 +245,7 @@ def grade_feature(store: Store, fid: int) -> dict[str, Any]:
             "receptors": [{"id": f.id, "name": f.properties.get("name"),
                            "receptor_class": f.properties.get("receptor_class"),
                            "population": int(f.properties.get("population") or 0),
-                           "distance_m": round(float(f.distance_m), 2)} for f in near],
+                           "distance_m": round(float(f.distance_m or 0.0), 2)} for f in near],   # within() sets it
         },
     })
 

@@ -165,8 +165,8 @@ def render_rescue(fc: NearestTeams, settings: Settings, layers: LayerSource | No
         meets = p.meets_standard if isinstance(p, TimedTeamProperties) else None
         eta = p.eta_min if isinstance(p, TimedTeamProperties) else None
         rows.append({"cells": [p.rank, p.name, p.team_type_zh or p.team_type, _fmt(p.distance_m / 1000, 1),
-                               _fmt(eta, 1), p.standard_min, {True: "是", False: "否"}.get(meets, "—")],
-                     "cls": {True: "pass", False: "fail"}.get(meets, "")})
+                               _fmt(eta, 1), p.standard_min, "—" if meets is None else ("是" if meets else "否")],
+                     "cls": "" if meets is None else ("pass" if meets else "fail")})
     notes = []
     if meta.reason:
         notes.append(meta.reason)

@@ -251,10 +251,10 @@ def vce_zones(
         desc = table.get(p)
         try:
             z = scaled_distance_for_overpressure(p)
-            zones.append(OverpressureZone(p, desc and desc.description_en, desc and desc.description_zh,
+            zones.append(OverpressureZone(p, desc.description_en if desc else None, desc.description_zh if desc else None,
                                           z * w_tnt ** (1.0 / 3.0), z))
         except OutOfFitRange as exc:
-            zones.append(OverpressureZone(p, desc and desc.description_en, desc and desc.description_zh,
+            zones.append(OverpressureZone(p, desc.description_en if desc else None, desc.description_zh if desc else None,
                                           None, None, str(exc)))
             warnings.append(str(exc))
     params = {

@@ -34,14 +34,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 from scipy.optimize import brentq
 from shapely.geometry import Polygon
 
 from ._common import ModelResult, load_table, require_positive
 from .substances import Substance, lookup
+
+FloatOrArray = TypeVar("FloatOrArray", float, npt.NDArray[np.float64])   # a value or an array of them, kept as given
 
 MODEL = "Gaussian plume with ground reflection, Briggs (1973) dispersion"
 MOLAR_VOLUME_L_MOL = 24.45  # 25 °C, 101.325 kPa
@@ -103,7 +106,7 @@ def ppm_to_mg_m3(ppm: float, molar_mass_g_mol: float) -> float:
     return ppm * require_positive("molar_mass_g_mol", molar_mass_g_mol) / MOLAR_VOLUME_L_MOL
 
 
-def mg_m3_to_ppm(mg_m3: float, molar_mass_g_mol: float) -> float:
+def mg_m3_to_ppm(mg_m3: FloatOrArray, molar_mass_g_mol: float) -> FloatOrArray:
     """ppm = mg/m³ × 24.45 / M (25 °C, 1 atm)."""
     return mg_m3 * MOLAR_VOLUME_L_MOL / require_positive("molar_mass_g_mol", molar_mass_g_mol)
 

@@ -54,6 +54,7 @@ export function showAt(t) {
     }
   });
   replay.t = t;
+  replay.active = active;
   var label = document.getElementById('mon-replay-time');
   if (label) { label.textContent = beijing(t) + ' — 报警中 ' + active + ' 个 sensors in alarm'; }
   replay.frames.push(performance.now() - start);
@@ -106,12 +107,17 @@ function start() {
       return { sensor: a.sensor_id, level: a.level, open: ms(a.opened_at), close: a.status === 'closed' ? ms(a.closed_at) : null };
     }).filter(function (a) { return a.open !== null && a.open <= replay.t1 && (a.close === null || a.close >= replay.t0); });
     var map = viewer.map;
-    if (!replay.layer) { replay.layer = L.layerGroup(); }
+    // SVG circles (the default: each can be told apart in the page, as the tests do); replay.canvas = true draws
+    // them on one canvas. bench/bench_replay.py compares the two: no difference in frame time measured
+    // (frame p95 ~50 ms unthrottled for both, 899 sensors, 2-core machine at load average 6–9).
+    var renderer = replay.canvas ? L.canvas({ padding: 0.2 }) : L.svg();
+    if (replay.layer) { map.removeLayer(replay.layer); }
+    replay.layer = L.layerGroup();
     replay.layer.clearLayers();
     replay.markers = {};
     replay.sensors = (docs[1].features || []).map(function (f) {
       var c = f.geometry.coordinates;
-      var m = L.circleMarker([c[1], c[0]], { radius: 5, color: '#222', weight: 1, fillColor: COLORS[0], fillOpacity: 0.9,
+      var m = L.circleMarker([c[1], c[0]], { renderer: renderer, radius: 5, color: '#222', weight: 1, fillColor: COLORS[0], fillOpacity: 0.9,
         className: 'mon-replay-sensor mon-replay-0' });
       m.lv = 0;
       m.bindTooltip(String(f.properties.name || f.id));

@@ -124,22 +124,22 @@ def _bounds(ids: np.ndarray, geoms: np.ndarray) -> dict[int, Bounds]:
     return {int(i): (float(r[0]), float(r[1]), float(r[2]), float(r[3])) for i, r in zip(ids[ok], b[ok], strict=True)}
 
 
-def _append_audit(path: str, trail: list[dict[str, Any]], regulated: dict[str, bool]) -> None:
-    """Append the audit records of a write to the copy of the file that will replace the original."""
+def _append_audit(conn: sqlite3.Connection, trail: list[dict[str, Any]], regulated: dict[str, bool]) -> None:
+    """Append the audit records of a write to the copy of the file that will replace the original (on ``conn``,
+    the transaction that also bumps the revisions: one commit, not two — a commit of the copy cost ~12 ms)."""
     now_us = time.time_ns() // 1000
-    with sqlite3.connect(path) as conn:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-                     "at_us INTEGER NOT NULL, who TEXT, role TEXT, jurisdiction TEXT, via TEXT, request_id TEXT, "
-                     "action TEXT NOT NULL, layer TEXT NOT NULL, fid INTEGER NOT NULL, admin_code TEXT, prev_code TEXT, "
-                     "regulated INTEGER NOT NULL, before TEXT, after TEXT)")
-        conn.execute(f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_feature ON {AUDIT_TABLE} (layer, fid, seq)")
-        conn.executemany(f"INSERT INTO {AUDIT_TABLE} (at_us, who, role, jurisdiction, via, request_id, action, "  # noqa: S608
-                         "layer, fid, admin_code, prev_code, regulated, before, after) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         [(now_us, e["who"], e["role"], e["jurisdiction"], e["via"], e["request_id"], e["action"],
-                           e["layer"], e["feature_id"], e["admin_code"], e["prev_code"], int(regulated[e["layer"]]),
-                           None if e["before"] is None else orjson.dumps(e["before"]).decode(),
-                           None if e["after"] is None else orjson.dumps(e["after"]).decode()) for e in trail])
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {AUDIT_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                 "at_us INTEGER NOT NULL, who TEXT, role TEXT, jurisdiction TEXT, via TEXT, request_id TEXT, "
+                 "action TEXT NOT NULL, layer TEXT NOT NULL, fid INTEGER NOT NULL, admin_code TEXT, prev_code TEXT, "
+                 "regulated INTEGER NOT NULL, before TEXT, after TEXT)")
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {AUDIT_TABLE}_feature ON {AUDIT_TABLE} (layer, fid, seq)")
+    conn.executemany(f"INSERT INTO {AUDIT_TABLE} (at_us, who, role, jurisdiction, via, request_id, action, "  # noqa: S608
+                     "layer, fid, admin_code, prev_code, regulated, before, after) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     [(now_us, e["who"], e["role"], e["jurisdiction"], e["via"], e["request_id"], e["action"],
+                       e["layer"], e["feature_id"], e["admin_code"], e["prev_code"], int(regulated[e["layer"]]),
+                       None if e["before"] is None else orjson.dumps(e["before"]).decode(),
+                       None if e["after"] is None else orjson.dumps(e["after"]).decode()) for e in trail])
 
 
 def _audit_record(r: tuple) -> dict[str, Any]:
@@ -232,6 +232,15 @@ class _LayerData:
             rounded = np.where(shapely.is_empty(rounded), self.geoms, rounded) if len(self.geoms) else rounded
             self._geojson = shapely.to_geojson(rounded) if len(self.geoms) else np.array([], dtype=object)
         return self._geojson
+
+    def geojson_at(self, pos: int) -> str:
+        """One feature's GeoJSON geometry, as :attr:`geojson` has it, without building the whole layer's array
+        (a write's audit "before" needs one feature of a layer copy that is about to be replaced)."""
+        if self._geojson is not None:
+            return str(self._geojson[pos])
+        geom = self.geoms[pos]
+        rounded = shapely.set_precision(geom, 10 ** -COORD_PRECISION)
+        return str(shapely.to_geojson(geom if shapely.is_empty(rounded) else rounded))
 
     @classmethod
     def build(cls, spec: LayerSpec, ids: np.ndarray, geoms: np.ndarray, attrs: pd.DataFrame,
@@ -432,11 +441,9 @@ class EmbeddedStore(Store):
                 frame = self._frame_for_file(spec, data)
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG",
                                         geometry_type="Unknown", promote_to_multi=False)
-            revisions = self._write_revisions(tmp, changed)
+            revisions = self._write_revisions(tmp, changed, trail)
             if not self.path.exists():
                 os.chmod(tmp, 0o666 & ~_umask())      # a new file gets the mode any new file would get
-            if trail:
-                _append_audit(tmp, trail, {name: self.catalog[name].regulated for name in changed})
             os.replace(tmp, self.path)
             self._revisions = revisions
             self._bump_generation()
@@ -445,19 +452,27 @@ class EmbeddedStore(Store):
             if os.path.exists(tmp):
                 os.unlink(tmp)
 
-    def _write_revisions(self, tmp: str, changed: dict[str, _LayerData]) -> dict[str, int]:
+    def _write_revisions(self, tmp: str, changed: dict[str, _LayerData],
+                         trail: list[dict[str, Any]] | None = None) -> dict[str, int]:
         """Bump the changed layers' revisions inside the copy that replaces the file (one atomic swap writes
-        data and revisions). A revision is at least the time in µs, so it never repeats after a rebuild."""
+        data, revisions and the audit records ``trail``, the last two in one SQLite transaction). A revision is
+        at least the time in µs, so it never repeats after a rebuild."""
         now_us = time.time_ns() // 1000
         revisions = dict(self._revisions)
         for name in changed:
             revisions[name] = max(revisions.get(name, 0) + 1, now_us)
-        with sqlite3.connect(tmp) as conn:
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {REVISIONS_TABLE} (layer TEXT PRIMARY KEY, "
-                         "revision INTEGER NOT NULL)")
-            conn.executemany(f"INSERT INTO {REVISIONS_TABLE} (layer, revision) VALUES (?, ?) "  # noqa: S608
-                             "ON CONFLICT (layer) DO UPDATE SET revision = excluded.revision",
-                             [(name, revisions[name]) for name in changed])
+        conn = sqlite3.connect(tmp)
+        try:
+            with conn:  # one transaction: commits, or rolls back on an error
+                conn.execute(f"CREATE TABLE IF NOT EXISTS {REVISIONS_TABLE} (layer TEXT PRIMARY KEY, "
+                             "revision INTEGER NOT NULL)")
+                conn.executemany(f"INSERT INTO {REVISIONS_TABLE} (layer, revision) VALUES (?, ?) "  # noqa: S608
+                                 "ON CONFLICT (layer) DO UPDATE SET revision = excluded.revision",
+                                 [(name, revisions[name]) for name in changed])
+                if trail:
+                    _append_audit(conn, trail, {name: self.catalog[name].regulated for name in changed})
+        finally:
+            conn.close()
         return revisions
 
     # -- reads -------------------------------------------------------------------------------
@@ -693,8 +708,9 @@ class EmbeddedStore(Store):
     def _trail(layer: str, data: _LayerData, batch: WriteBatch, replaces: dict[int, Row],
                added: list[tuple[int, Row]]) -> list[dict[str, Any]]:
         """The audit records of a write: before (as stored) and after (as written) of every feature."""
-        def before(fid: int) -> dict[str, Any]:
-            return data.feature(int(np.searchsorted(data.ids, fid))).to_dict()
+        def before(fid: int) -> dict[str, Any]:  # one feature's GeoJSON, not the layer's (~150 ms at 20,000)
+            pos = int(np.searchsorted(data.ids, fid))
+            return Feature(fid, dict(data.props[pos]), data.geojson_at(pos)).to_dict()
 
         out = [audit_entry(layer, f, batch.action or "delete", before(f), None) for f in batch.deletes]
         out += [audit_entry(layer, f, batch.action or "replace", before(f), row_feature(f, r))

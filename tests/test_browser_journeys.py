@@ -463,7 +463,7 @@ def test_whatif_tanker_on_a_road_exposure_and_rescue_then_brief(person, server, 
     page.fill("#wi-substance", "chlorine")
     page.fill("#wi-quantity", "20")
     page.select_option("#wi-storage", "pressurised")
-    assert "氯" in page.inner_text("#wi-cond")
+    wait_js(page, "document.getElementById('wi-cond').innerText.includes('氯')")  # filled after the substance lookup
     _press(person, "#wi-run")
     page.wait_for_selector("#result [data-kind='rescue'] table tr td")
     results = page.evaluate("viewer.resultsList()")

@@ -101,10 +101,11 @@ class RescueService:
     def nearest(self, lon: float, lat: float, incident: str, *, k: int = 5, by: str = "distance",
                 min_personnel: int = 0, on_duty: bool = True, team_types: Sequence[str] | None = None) -> RescueAnswer:
         """The commander's query: the k nearest capable teams to a point (refused far outside the data)."""
-        answer = engine.nearest_teams(self.store, Point(lon, lat), incident, k=k, by=by, min_personnel=min_personnel,
+        point = Point(lon, lat)
+        answer = engine.nearest_teams(self.store, point, incident, k=k, by=by, min_personnel=min_personnel,
                                       on_duty_only=on_duty, graph=self.graph_for(by), standards=self._standards,
-                                      extent=self.extent_for(Point(lon, lat)), team_types=team_types)
-        return self._border(answer, Point(lon, lat))
+                                      extent=self.extent_for(point), team_types=team_types)
+        return self._border(answer, point)
 
     def nearest_to(self, geom: Any, incident: str, *, k: int = 5, by: str = "time",
                    team_types: Sequence[str] | None = None) -> RescueAnswer:

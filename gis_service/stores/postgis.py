@@ -84,6 +84,7 @@ from .base import (
     row_feature,
     upload_trail,
 )
+from .pg_driver import DriverStatement, observed
 from .watchdog import WATCHDOG, Liveness, SelectOneProbe
 
 log = logging.getLogger(__name__)
@@ -380,6 +381,9 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
         while guards:
             guards.pop().__exit__(None, None, None)
 
+    # the guard above is the engine's own listener; the driver path (pg_driver) arms the same guards itself and
+    # steps aside for any further listener
+    engine.own_cursor_listeners = len(engine.dispatch.before_cursor_execute)  # type: ignore[attr-defined]
     return engine
 
 
@@ -416,6 +420,7 @@ class PostGISStore(Store):
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements: dict[tuple, Any] = {}
+        self._driver_statements: dict[tuple, DriverStatement | None] = {}
         self._extents: dict[tuple[str, str], tuple[int, float, Any]] = {}
         self._roles: set[str] = set()
         self.metadata = MetaData()
@@ -575,9 +580,9 @@ class PostGISStore(Store):
 
     @staticmethod
     def _features(rows, names: list[str], with_distance: bool = False) -> list[Feature]:
+        """Features from result rows (mappings: column name → value)."""
         out = []
-        for r in rows:
-            m = r._mapping
+        for m in rows:
             props = {str(n): m[n] for n in names}
             out.append(Feature(int(m["id"]), props, m["__geojson"],
                                float(m["__distance"]) if with_distance else None))
@@ -686,7 +691,7 @@ class PostGISStore(Store):
             rows = conn.execute(stmt).fetchall()
         if not rows:
             raise FeatureNotFound(layer, fid)
-        return self._features(rows, [c.name for c in cols])[0]
+        return self._features([r._mapping for r in rows], [c.name for c in cols])[0]
 
     def count(self, layer: str) -> int:
         self._table(layer)
@@ -733,8 +738,16 @@ class PostGISStore(Store):
         stmt = self._statement(kind, layer, names, build)
         values = {f"f{i}": (filters or {})[n] for i, n in enumerate(names)}
         values["wkb"] = shapely.to_wkb(geom)
-        with self._read() as conn:
-            rows = conn.execute(stmt, {**values, **params}).fetchall()
+        values.update(params)
+        key = (kind, layer, names)
+        if key not in self._driver_statements:
+            self._driver_statements[key] = DriverStatement.compile(stmt, self.engine.dialect, values)
+        driver = self._driver_statements[key]
+        with self._read() as conn:   # the caller's role (row-level security) is set here, on both paths
+            if driver is None or observed(conn, self.engine):
+                rows: Sequence[Any] = conn.execute(stmt, values).mappings().fetchall()
+            else:
+                rows = driver.fetch(conn, values, self._deadline_s, self.engine.liveness)  # type: ignore[attr-defined]
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
 
     def within(self, layer: str, geom: BaseGeometry, metres: float,

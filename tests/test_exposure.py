@@ -151,3 +151,33 @@ def test_what_if_exposure_point(store):
     yellow = r.zones[-1]
     want, _ = _expected_ids(store, yellow.zone, shapely.Point(lon, lat))
     assert {x["id"] for x in yellow.receptors} == want
+
+
+@pytest.mark.parametrize("layer", ["hazard_sources", "tailings_dams", "goaf_areas"])
+def test_typed_exposure_is_the_same_document(exposure_stores, layer):
+    """ExposureZones (what the map and the PDF read) holds the very document the API writes: its JSON form equals
+    the answer's GeoJSON member for member (the model families' extra members kept), and its attributes are the
+    document's values — on both stores, with and without receptor features, for a what-if release too."""
+    import json
+
+    from gis_service.analysis.consequence.results import ReceptorProperties, ZoneProperties
+
+    for name, store in exposure_stores.items():
+        frame = store.frame(layer, ["name"])
+        ids = frame.index[:: max(1, len(frame) // 6)].tolist()
+        results = [exposure.feature_exposure(store, layer, fid, scenario_params(wind_dir_deg=300)) for fid in ids]
+        results.append(exposure.what_if_exposure(store, 125.6, 43.9, "chlorine", 8.0, scenario_params()))
+        receptors_seen = 0
+        for r in results:
+            for with_receptors in (False, True):
+                doc = json.loads(json.dumps(r.to_feature_collection(with_receptors)))
+                typed = r.to_model(with_receptors)
+                assert typed.model_dump(mode="json") == doc, (name, layer)
+                zones = [f["properties"] for f in doc["features"] if f["properties"]["feature_type"] == "zone"]
+                assert [(z.level, z.kind, z.exposure.receptor_count) for z in typed.zones] == \
+                    [(z["level"], z["kind"], z["exposure"]["receptor_count"]) for z in zones]
+                assert all(isinstance(f.properties, ZoneProperties | ReceptorProperties) for f in typed.features)
+                assert typed.metadata.exposure.total_population == doc["metadata"]["exposure"]["total_population"]
+                receptors_seen += len(typed.receptors)
+        if layer == "hazard_sources":
+            assert receptors_seen, "receptor features must be checked too"

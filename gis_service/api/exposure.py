@@ -18,11 +18,12 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..analysis.consequence.params import KINDS, MAX_QUANTITY_T, ScenarioParams, scenario_params
+from ..analysis.consequence.results import ExposureZones
 from ..services.container import Services
 from ..validation import Problem, ValidationFailed
 from .deps import Editor, Reader, Svc
 from .params import MAX_LIST_ITEMS, FeatureId
-from .schemas import FeatureCollection, GradingRecord, GradingRun
+from .schemas import GradingRecord, GradingRun, geojson
 
 router = APIRouter(tags=["Analysis: exposure and grading 暴露与分级"])
 GEOJSON = "application/geo+json"
@@ -73,7 +74,8 @@ def _geojson(doc: dict[str, Any]) -> Response:
     return Response(orjson.dumps(doc), media_type=GEOJSON)
 
 
-@router.get("/analysis/exposure/{layer}/{fid}", response_model=FeatureCollection, summary="Consequence zones and exposed receptors of a feature")
+@router.get("/analysis/exposure/{layer}/{fid}", response_model=ExposureZones, responses=geojson(ExposureZones),
+            summary="Consequence zones and exposed receptors of a feature")
 def feature_exposure(layer: str, fid: FeatureId, params: ScenarioParams = Depends(scenario_query),
                      receptors: bool = Query(False, description="also return each exposed receptor as a Feature"),
                      svc: Services = Svc, _=Reader):
@@ -110,7 +112,8 @@ def _point(value: Any) -> tuple[float, float]:
                                     f"[lon, lat]}} in WGS84 (got {value!r})")])
 
 
-@router.post("/analysis/exposure", response_model=FeatureCollection, summary="What-if release: zones and exposed receptors")
+@router.post("/analysis/exposure", response_model=ExposureZones, responses=geojson(ExposureZones),
+             summary="What-if release: zones and exposed receptors")
 def what_if(body: WhatIf = Body(...), svc: Services = Svc, _=Reader):
     lon, lat = _point(body.point)
     if body.release_type not in RELEASE_TYPES:

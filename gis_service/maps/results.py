@@ -17,6 +17,7 @@ import shapely
 from pydantic import BaseModel
 from shapely.geometry import shape
 
+from ..analysis.consequence.results import ExposureZones, ZoneFeature, ZoneProperties
 from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
 from ..analysis.siting.results import AppliedThreshold, Measured, SitingCheck, SitingFeatures
 from ..config import Settings
@@ -59,17 +60,6 @@ def _fmt(v: Any, nd: int = 1) -> Any:
     return v
 
 
-def _notes(meta: dict[str, Any], *keys: str) -> list[str]:
-    out: list[str] = []
-    for key in keys:
-        val = meta.get(key)
-        if isinstance(val, str):
-            out.append(val)
-        elif isinstance(val, list):
-            out.extend(str(v) for v in val)
-    return out[:MAX_NOTES]
-
-
 # -- exposure ---------------------------------------------------------------------------------
 
 KIND_ZH = {"explosion": "爆炸 Explosion", "fire": "池火 Pool fire", "toxic": "毒气 Toxic release",
@@ -77,24 +67,22 @@ KIND_ZH = {"explosion": "爆炸 Explosion", "fire": "池火 Pool fire", "toxic":
            "tailings_runout": "溃坝泥流 Tailings runout", "goaf_subsidence": "采空沉陷 Goaf subsidence"}
 
 
-def render_exposure(fc: dict[str, Any], settings: Settings, layers: LayerSource | None = None,
+def render_exposure(fc: ExposureZones, settings: Settings, layers: LayerSource | None = None,
                     source: dict[str, Any] | None = None) -> folium.Map:
     """Zones by level (one toggle per model kind), exposed receptors highlighted, the source, and a
-    panel with the zone table, exposure totals, assumptions and warnings from ``fc["metadata"]``."""
-    meta = fc.get("metadata") or {}
-    zones = [f for f in fc.get("features", []) if _role(f) != "receptor"
-             and (_role(f) == "zone" or (f.get("properties") or {}).get("level"))]
-    receptors = _subset(fc, lambda f: _role(f) == "receptor")
+    panel with the zone table, exposure totals, assumptions and warnings from ``fc.metadata``."""
+    meta = fc.metadata
+    zones = fc.zone_features()
+    receptors = _collection(fc.receptor_features())
     src_fc = {"type": "FeatureCollection", "features": [source] if source else []}
-    m, base = _frame(layers, settings, collection_bbox({"features": zones}, src_fc))
-    kinds: dict[str, list] = {}
-    for f in zones:
-        kinds.setdefault((f.get("properties") or {}).get("kind") or "zone", []).append(f)
-    for kind, feats in kinds.items():
+    m, base = _frame(layers, settings, collection_bbox(_collection(zones), src_fc))
+    kinds: dict[str, list[tuple[ZoneFeature, ZoneProperties]]] = {}
+    for f, p in zip(zones, fc.zones, strict=True):
+        kinds.setdefault(p.kind or "zone", []).append((f, p))
+    for kind, pairs in kinds.items():
         # draw the outer (yellow) zones first so the red ones stay on top and clickable
-        feats = sorted(feats, key=lambda f: -list(LEVEL_COLORS).index(f["properties"]["level"])
-                       if f["properties"].get("level") in LEVEL_COLORS else 0)
-        m.add_child(ResultLayer({"type": "FeatureCollection", "features": feats}, KIND_ZH.get(kind, kind),
+        pairs = sorted(pairs, key=lambda fp: -list(LEVEL_COLORS).index(fp[1].level) if fp[1].level in LEVEL_COLORS else 0)
+        m.add_child(ResultLayer(_collection([f for f, _ in pairs]), KIND_ZH.get(kind, kind),
                                 {"role": "zone", "labelKey": "label_zh"}))
     if receptors["features"]:
         m.add_child(ResultLayer(receptors, f"区内受体 Exposed receptors ({len(receptors['features'])})",
@@ -102,25 +90,20 @@ def render_exposure(fc: dict[str, Any], settings: Settings, layers: LayerSource 
     if source:
         m.add_child(ResultLayer(src_fc, "风险源 Source", {"role": "source"}))
     rows = []
-    for f in zones:
-        p = f["properties"]
-        ex = p.get("exposure") or {}
-        rows.append({"cells": [p.get("label_zh") or p.get("level"), KIND_ZH.get(p.get("kind"), p.get("kind")),
-                               _fmt(p.get("threshold"), 2), p.get("threshold_unit"), _fmt(p.get("distance_m"), 0),
-                               ex.get("receptor_count"), ex.get("total_population")],
-                     "cls": {"red": "fail", "orange": "warn", "yellow": "warn"}.get(p.get("level"), "")})
-    src = meta.get("source") or {}
-    summary = meta.get("exposure") or {}
-    title = "暴露分析 Exposure — " + str(src.get("name") or src.get("substance") or "")
-    tables = [{"title": "影响区 Zones", "columns": ["区 zone", "类型 kind", "阈值 threshold", "单位 unit",
+    for p in fc.zones:
+        ex = p.exposure
+        rows.append({"cells": [p.label_zh or p.level, KIND_ZH.get(p.kind, p.kind), _fmt(p.threshold, 2),
+                               p.threshold_unit, _fmt(p.distance_m, 0), ex.receptor_count, ex.total_population],
+                     "cls": {"red": "fail", "orange": "warn", "yellow": "warn"}.get(p.level, "")})
+    title = "暴露分析 Exposure — " + str(meta.source.name or meta.source.substance or "")
+    summary = meta.exposure
+    tables: list[dict[str, Any]] = [{"title": "影响区 Zones", "columns": ["区 zone", "类型 kind", "阈值 threshold", "单位 unit",
                                                   "距离 distance (m)", "受体 receptors", "人口 population"],
-               "rows": rows}]
-    if summary:
-        tables.append({"title": "合计 Total (union of zones)",
-                       "rows": [["受体 receptors", summary.get("receptor_count")],
-                                ["人口 population", summary.get("total_population")]]
-                       + [[f"人口 {k}", v] for k, v in (summary.get("population_by_class") or {}).items()]})
-    notes = _notes(meta, "warnings", "assumptions", "population_note")
+               "rows": rows},
+              {"title": "合计 Total (union of zones)",
+               "rows": [["受体 receptors", summary.receptor_count], ["人口 population", summary.total_population]]
+               + [[f"人口 {k}", v] for k, v in summary.population_by_class.items()]}]
+    notes = [*meta.warnings, *meta.assumptions, meta.population_note][:MAX_NOTES]
     add_panel(m, title, notes, tables, basemap=base)
     add_legend(m, [], extra=level_legend() + [
         {"label": "区内受体 receptor inside (innermost zone colour)", "family": "point", "color": "#000",

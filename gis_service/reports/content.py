@@ -7,7 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from .. import legend as L
+from ..analysis.consequence.results import ExposureZones
 from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
 from ..analysis.siting.results import (
     AppliedThreshold,
@@ -202,71 +205,71 @@ def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: 
 
 # -- exposure ----------------------------------------------------------------------------------
 
-def exposure_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
-    meta = fc.get("metadata") or {}
-    src = meta.get("source") or {}
-    zones = [f["properties"] for f in fc.get("features", [])
-             if _role(f.get("properties") or {}) == "zone"]
-    receptors = [f["properties"] for f in fc.get("features", [])
-                 if _role(f.get("properties") or {}) == "receptor"]
+def exposure_report(fc: ExposureZones, context: ContextSource | None = None, font: Path | None = None) -> Report:
+    meta = fc.metadata
+    src = meta.source
+    zones = fc.zones
     zrows, zcls = [], []
     for p in zones:
-        ex = p.get("exposure") or {}
-        thr = f"{_fmt(p.get('threshold'), 2)} {p.get('threshold_unit') or ''}".strip()
-        flags = [label for key, label in (("truncated", "截断 truncated"), ("near_field", "近场 near field"))
-                 if p.get(key)]
+        ex = p.exposure
+        thr = f"{_fmt(p.threshold, 2)} {p.threshold_unit or ''}".strip()
+        flags = [label for on, label in ((p.truncated, "截断 truncated"), (p.near_field, "近场 near field")) if on]
         rows_extra = f" ⚠ {', '.join(flags)}" if flags else ""
-        zrows.append([f"{p.get('label_zh') or L.zh_en(L.LEVELS, p.get('level'))}\n{p.get('label_en') or ''}",
-                      p.get("model") or "—", thr + rows_extra, p.get("substance") or "—",
-                      _fmt(p.get("distance_m"), 0), _fmt(ex.get("receptor_count")), _fmt(ex.get("total_population"))])
-        zcls.append("fail" if p.get("level") == "red" else "warn")
+        zrows.append([f"{p.label_zh or L.zh_en(L.LEVELS, p.level)}\n{p.label_en or ''}",
+                      p.model or "—", thr + rows_extra, p.substance or "—",
+                      _fmt(p.distance_m, 0), _fmt(ex.receptor_count), _fmt(ex.total_population)])
+        zcls.append("fail" if p.level == "red" else "warn")
     zcols = ["level", "model", "threshold", "substance", "distance_m", "receptor_count", "population"]
     ztable = Table([L.zh_en(L.FIELDS, k) for k in zcols], zrows, [0.2, 0.22, 0.14, 0.12, 0.1, 0.1, 0.12], zcls)
-    receptors.sort(key=lambda p: (-{"red": 2, "orange": 1, "yellow": 0}.get(p.get("innermost_level"), -1),
-                                  p.get("distance_m") or 0))
-    rrows = [[p.get("name") or f"#{p.get('id')}", p.get("class_zh") or L.zh_en(L.RECEPTOR_CLASSES, p.get("receptor_class")),
-              _fmt(p.get("population")), _fmt(p.get("distance_m"), 0), L.zh_en(L.LEVELS, p.get("innermost_level"))]
+    receptors = sorted(fc.receptors, key=lambda p: (-{"red": 2, "orange": 1, "yellow": 0}.get(p.innermost_level or "", -1),
+                                                    p.distance_m or 0))
+    rrows = [[p.name or f"#{p.id}", p.class_zh or L.zh_en(L.RECEPTOR_CLASSES, p.receptor_class),
+              _fmt(p.population), _fmt(p.distance_m, 0), L.zh_en(L.LEVELS, p.innermost_level)]
              for p in receptors]
     rcols = ["name", "receptor_class", "population", "distance_m", "zone"]
     rtable = Table([L.zh_en(L.FIELDS, k) for k in rcols], rrows, [0.36, 0.16, 0.16, 0.14, 0.18],
-                   ["fail" if p.get("innermost_level") == "red" else "warn" for p in receptors])
-    total = meta.get("exposure") or {}
-    params = meta.get("parameters") or {}
+                   ["fail" if p.innermost_level == "red" else "warn" for p in receptors])
+    total = meta.exposure
+    params = meta.parameters
     ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
     zone_notes = []
     for p in zones:
-        text = f"{p.get('label_zh') or p.get('level')}: {p.get('model') or ''} — {p.get('level_name') or ''}"
-        if p.get("threshold_source"):
-            text += f"; 阈值来源 threshold source: {p['threshold_source']}"
-        if p.get("model_reason"):
-            text += f"; 模型选择 model choice: {p['model_reason']}"
-        if p.get("truncated"):
-            text += f"; 截断 truncated: {p.get('truncation_reason') or ''}"
+        text = f"{p.label_zh or p.level}: {p.model or ''} — {_extra(p, 'level_name') or ''}"
+        if p.threshold_source:
+            text += f"; 阈值来源 threshold source: {p.threshold_source}"
+        if p.model_reason:
+            text += f"; 模型选择 model choice: {p.model_reason}"
+        if p.truncated:
+            text += f"; 截断 truncated: {p.truncation_reason or ''}"
         zone_notes.append(text)
     sources, limits = [], []
-    for m in meta.get("models") or []:
-        sources += _strings(m.get("sources"))
-        limits += _strings(m.get("limitations"))
+    for m in meta.models:
+        sources += _strings(m.sources)
+        limits += _strings(m.limitations)
     return Report(
         kind="EXPOSURE",
-        title=f"暴露分析报告 Exposure — {src.get('name') or src.get('layer', '')}",
-        subtitle=f"{src.get('layer', '')} #{src.get('id', '')}",
-        verdict=(f"暴露受体 {total.get('receptor_count', 0)} 个，人口 {total.get('total_population', 0)}"
-                 f" — exposed receptors {total.get('receptor_count', 0)}, population {total.get('total_population', 0)}"),
-        verdict_class="fail" if total.get("receptor_count") else "pass",
-        sections=[Section("地图 Map", image_png=render_png(fc, context, font_path=font, legend=True,
+        title=f"暴露分析报告 Exposure — {src.name or src.layer or ''}",
+        subtitle=f"{src.layer or ''} #{'' if src.id is None else src.id}",
+        verdict=(f"暴露受体 {total.receptor_count} 个，人口 {total.total_population}"
+                 f" — exposed receptors {total.receptor_count}, population {total.total_population}"),
+        verdict_class="fail" if total.receptor_count else "pass",
+        sections=[Section("地图 Map", image_png=render_png(fc.model_dump(mode="json"), context, font_path=font, legend=True,
                                                           wind=(params.get("wind_dir_deg"), params.get("wind_speed_m_s")))),
                   Section("影响分区 Zones", table=ztable),
                   Section("暴露受体 Exposed receptors (by zone, nearest first)",
                           paragraphs=[] if rrows else ["无 none"], table=rtable if rrows else None),
                   Section("模型与阈值 Models and thresholds", bullets=list(dict.fromkeys(zone_notes)) or ["—"]),
-                  Section("未运行的模型 Models not run", bullets=_strings(meta.get("skipped_models")) or ["—"]),
+                  Section("未运行的模型 Models not run", bullets=_strings(meta.skipped_models) or ["—"]),
                   Section("情景参数 Scenario parameters", paragraphs=[ptext]),
-                  Section("假设 Assumptions", bullets=_strings(meta.get("assumptions"))
-                          + _strings(meta.get("population_note"))),
-                  Section("警示 Warnings", bullets=_strings(meta.get("warnings")) or ["无 none"]),
+                  Section("假设 Assumptions", bullets=_strings(meta.assumptions) + _strings(meta.population_note)),
+                  Section("警示 Warnings", bullets=_strings(meta.warnings) or ["无 none"]),
                   Section("局限 Limitations", bullets=list(dict.fromkeys(limits)) or ["—"]),
                   Section("来源 Sources", bullets=list(dict.fromkeys(sources)) or ["—"])])
+
+
+def _extra(model: BaseModel, name: str) -> Any:
+    """A member a model family adds to the typed record (kept as an extra member), or None."""
+    return (model.model_extra or {}).get(name)
 
 
 # -- rescue ------------------------------------------------------------------------------------

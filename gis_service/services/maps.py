@@ -44,7 +44,7 @@ class MapsService:
 
     def exposure(self, layer: str, fid: int, params: ScenarioParams | None = None) -> folium.Map:
         result = self.exposure_svc.feature(layer, fid, params)
-        fc = result.to_feature_collection(receptor_features=True)
+        fc = result.to_model(receptor_features=True)
         source = self.exposure_svc.source(layer, fid).to_dict()
         source["properties"] = {"name": source["properties"].get("name"), "layer": layer, "id": fid}
         return results.render_exposure(fc, self.settings, self.layers, source)

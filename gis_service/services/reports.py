@@ -83,7 +83,7 @@ class ReportsService:
         return self._pdf(content.siting_report, fc)
 
     def exposure(self, layer: str, fid: int, params: ScenarioParams | None = None) -> bytes:
-        fc = self.exposure_svc.feature(layer, fid, params).to_feature_collection(receptor_features=True)
+        fc = self.exposure_svc.feature(layer, fid, params).to_model(receptor_features=True)
         return self._pdf(content.exposure_report, fc)
 
     def rescue(self, lon: float, lat: float, incident: str, *, k: int = 5, by: str = "time") -> bytes:

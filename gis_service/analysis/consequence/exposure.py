@@ -29,6 +29,7 @@ from ...stores.base import Feature, Store
 from ..borders import AdminAreas, BorderNote, zone_border
 from .dispatch import check_layer, what_if_zones, zones_for
 from .params import ScenarioParams
+from .results import ExposureZones
 from .zones import Zone, ZoneSet
 
 RECEPTORS = "receptors"
@@ -83,6 +84,10 @@ class ExposureResult:
         if self.border is not None:
             meta["border"] = self.border.to_dict()
         return {"type": "FeatureCollection", "features": feats, "metadata": json_safe(meta)}
+
+    def to_model(self, receptor_features: bool = False) -> ExposureZones:
+        """The same document typed (:class:`.results.ExposureZones`): what the exposure map and PDF read."""
+        return ExposureZones.model_validate(self.to_feature_collection(receptor_features))
 
 
 def _receptor_row(f: Feature, distance: float, class_labels: dict[str, str]) -> dict[str, Any]:

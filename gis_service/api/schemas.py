@@ -119,6 +119,7 @@ class GridCounts(_Open):
 class ViewerConfig(_Open):
     layers: list[dict[str, Any]]
     basemap: dict[str, Any]
+    basemaps: dict[str, Any]
     extent: list[float] | tuple[float, float, float, float] | None
     endpoints: dict[str, str]
     read_requires_key: bool

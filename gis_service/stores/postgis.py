@@ -141,7 +141,22 @@ UPDATE {schema}.{table} AS t SET admin_code = m.code
          ORDER BY f.id, length(rtrim(a.code, '0')) DESC) AS m
  WHERE t.id = m.id
 """
-RESTAMP_OWN_SQL = "UPDATE {schema}.{table} SET admin_code = {own} WHERE admin_code IS NULL AND id BETWEEN :lo AND :hi"
+RESTAMP_OWN_SQL = ("UPDATE {schema}.{table} AS t SET admin_code = t.{own} WHERE t.admin_code IS NULL "
+                   "AND t.{own} IS NOT NULL AND t.id BETWEEN :lo AND :hi")
+# ... and with its audit records, in the same statement (so the same transaction): one per feature that got a
+# code (action 'restamp'), the feature before (admin_code null) and after, as the service's other writes record
+# them. {update} is one of the two above; {props} the layer's attributes as JSON (names from the catalogue).
+RESTAMP_AUDIT_SQL = """
+WITH changed AS ({update} RETURNING t.id, t.admin_code, ({props})::jsonb AS props,
+                                   ST_AsGeoJSON(t.geom, {precision})::jsonb AS geometry)
+INSERT INTO {schema}.audit (who, role, jurisdiction, via, request_id, action, layer, fid, admin_code, prev_code,
+                            regulated, before, after)
+SELECT :who, :role, :jurisdiction, :via, :request_id, 'restamp', :layer, c.id, c.admin_code, NULL, :regulated,
+       jsonb_build_object('type', 'Feature', 'id', c.id, 'geometry', c.geometry,
+                          'properties', c.props || jsonb_build_object('admin_code', NULL)),
+       jsonb_build_object('type', 'Feature', 'id', c.id, 'geometry', c.geometry, 'properties', c.props)
+  FROM changed c WHERE c.admin_code IS NOT NULL
+"""
 
 # Counts per (layer, admin_code), kept by the same kind of triggers, so a scoped caller's numberMatched is a sum
 # over its codes instead of a COUNT(*) under row-level security.
@@ -1023,6 +1038,8 @@ class PostGISStore(Store):
         for column, value in ((a.c.layer, query.layer), (a.c.fid, query.fid), (a.c.who, query.who)):
             if value is not None:
                 stmt = stmt.where(column == value)
+        if query.before_seq is not None:
+            stmt = stmt.where(a.c.seq < int(query.before_seq))
         if query.since is not None:
             stmt = stmt.where(a.c.at >= func.to_timestamp(float(query.since)))
         if query.until is not None:
@@ -1034,17 +1051,30 @@ class PostGISStore(Store):
                  "role": r[3], "jurisdiction": r[4], "via": r[5], "request_id": r[6], "action": r[7], "layer": r[8],
                  "feature_id": int(r[9]), "admin_code": r[10], "before": r[11], "after": r[12]} for r in rows]
 
+    def _restamp_sql(self, layer: str, spec: LayerSpec) -> tuple[Any, dict[str, Any]]:
+        """The restamp statement of ``layer`` (None: no admin areas to stamp from) and its constant parameters:
+        with the audit records of the features it stamps unless the audit is off (bench only)."""
+        if spec.own_code:
+            update = RESTAMP_OWN_SQL.format(schema=SCHEMA, table=layer, own=spec.attribute(spec.own_code).name)
+        elif "admin_areas" in self.catalog:
+            update = RESTAMP_SQL.format(schema=SCHEMA, table=layer)
+        else:
+            return None, {}
+        if not self._audit:
+            return text(update), {}
+        props = ", ".join(f"'{n}', t.{n}" for n in spec.attribute_names)  # identifiers from the catalogue
+        sql = RESTAMP_AUDIT_SQL.format(schema=SCHEMA, update=update.strip(), props=f"json_build_object({props})",
+                                       precision=COORD_PRECISION)
+        who = audit_entry(layer, 0, "restamp", None, None)
+        return text(sql), {k: who[k] for k in ("who", "role", "jurisdiction", "via", "request_id")} | {
+            "layer": layer, "regulated": spec.regulated}
+
     def restamp(self, layer: str, assign: Assign, progress: Progress | None = None) -> tuple[int, int]:
         spec = self.spec(layer)
         if access.jurisdiction():
             raise ScopeDenied(layer, access.jurisdiction(), None, "restamping needs the whole service's scope")
         table = self._table(layer)
-        if spec.own_code:
-            sql = text(RESTAMP_OWN_SQL.format(schema=SCHEMA, table=layer, own=spec.attribute(spec.own_code).name))
-        elif "admin_areas" in self.catalog:
-            sql = text(RESTAMP_SQL.format(schema=SCHEMA, table=layer))
-        else:
-            sql = None
+        sql, params = self._restamp_sql(layer, spec)
         with self.reader.connect() as conn:    # autocommit: the session role it sets stays what conn.info says
             self._as_caller(conn, role="none")
             lo, hi = conn.execute(select(func.min(table.c.id), func.max(table.c.id))
@@ -1055,7 +1085,7 @@ class PostGISStore(Store):
             if sql is not None:
                 with self.engine.begin() as conn:    # a window per transaction: an interrupted run resumes
                     self._as_caller(conn, local=True, role="none")
-                    stamped += conn.execute(sql, {"lo": start, "hi": start + RESTAMP_CHUNK - 1}).rowcount
+                    stamped += conn.execute(sql, {**params, "lo": start, "hi": start + RESTAMP_CHUNK - 1}).rowcount
             if progress is not None:
                 progress(i + 1, len(windows))
         with self.reader.connect() as conn:

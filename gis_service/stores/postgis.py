@@ -226,8 +226,8 @@ CREATE OR REPLACE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR T
 
 # Row-level security: requests of a caller with a jurisdiction run as the database role riskmap_j_<code> (a
 # member of riskmap_scoped, created on first use), so the database itself keeps them inside it — a query the
-# application forgot to filter still sees only the caller's rows. The jurisdiction is the role's name, not a
-# setting a session could change. Regulated layers: every command within the jurisdiction; shared layers:
+# application forgot to filter still sees only the caller's rows. The jurisdiction is the role's name; the
+# settings that carry its bounds (SCOPE_INSIDE) can name only that, never widen it. Regulated layers: every command within the jurisdiction; shared layers:
 # read by all, written within it. The service's own login (operators, the CLI) is not a member and is
 # unaffected, as PostgreSQL table owners are.
 SCOPED_GROUP = "riskmap_scoped"
@@ -237,7 +237,24 @@ DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object 
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
   $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction_end() RETURNS text LANGUAGE sql STABLE AS
-  $f$ SELECT left(j, -1) || chr(ascii(right(j, 1)) + 1) FROM (SELECT {schema}.caller_jurisdiction() AS j) s $f$;
+  $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_')
+                  THEN left(substr(current_user::text, 11), -1) || chr(ascii(right(current_user::text, 1)) + 1) END $f$;
+CREATE OR REPLACE FUNCTION {schema}.scope_lo() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT coalesce(nullif(current_setting('riskmap.scope_lo', true), ''),
+                      CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END) $f$;
+CREATE OR REPLACE FUNCTION {schema}.scope_hi() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT coalesce(nullif(current_setting('riskmap.scope_hi', true), ''),
+                      CASE WHEN starts_with(current_user::text, 'riskmap_j_')
+                           THEN left(substr(current_user::text, 11), -1) || chr(ascii(right(current_user::text, 1)) + 1)
+                      END) $f$;
+CREATE OR REPLACE FUNCTION {schema}.scope_is_role() RETURNS boolean LANGUAGE plpgsql STABLE AS $f$
+DECLARE
+  j text := CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END;
+  e text := left(j, -1) || chr(ascii(right(j, 1)) + 1);
+BEGIN
+  RETURN coalesce(nullif(current_setting('riskmap.scope_lo', true), ''), j) IS NOT DISTINCT FROM j
+     AND coalesce(nullif(current_setting('riskmap.scope_hi', true), ''), e) IS NOT DISTINCT FROM e;
+END $f$;
 GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
 GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
 """
@@ -255,13 +272,26 @@ CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH
 CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
 CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
 """
+# Regulated layers: id order within a jurisdiction's range from one index — a scoped page (ORDER BY id LIMIT n)
+# walks it with the range as an index condition (bounds computed once) instead of fetching every row of the
+# pk walk to test its admin_code; NULL codes (whole service only) are never in a scoped caller's range.
+SCOPE_ORDER_INDEX = """
+CREATE INDEX IF NOT EXISTS {table}_id_in_scope ON {schema}.{table} (id, admin_code text_pattern_ops)
+  WHERE admin_code IS NOT NULL;
+"""
 # "admin_code starts with the caller's jurisdiction", written as the byte range [J, J'), J' = J with its last digit
 # + 1 ('2201' → '2202'; jurisdictions are digits only, role_name checks): exactly the same rows as starts_with
-# (text_pattern_ops compares bytes), but the bounds are InitPlans evaluated once per query, not per row, and the
-# range is an index condition on {table}_admin_code_prefix — a city's items page went from a scan of every row
-# with the role test per row to a bitmap scan of the city's rows (bench/bench_jurisdiction.py).
-SCOPE_INSIDE = ("(admin_code ~>=~ (SELECT {schema}.caller_jurisdiction()) "
-                "AND admin_code ~<~ (SELECT {schema}.caller_jurisdiction_end()))")
+# (text_pattern_ops compares bytes). The bounds are the settings riskmap.scope_lo/hi, set by the service with the
+# role in the same statement; a session without them falls back to the role's own range. The settings cannot
+# widen a role's scope: the gate (an InitPlan, evaluated once per query) lets rows through only when they name
+# exactly the role's range. Why settings rather than the role alone: current_setting() is STABLE, so the planner
+# folds it into its row estimate (a city's 7 % of the rows, a county's 0.2 %) and an index walks the range with
+# bounds computed once; bounds hidden in InitPlans get the default estimate (0.5 %), and a city's page of 100
+# then read and sorted all of the city's rows instead of walking id order (bench/bench_jurisdiction.py).
+# The fallback (a bare session as the role) is correct but slow in a per-row filter: current_user is a
+# syscache lookup per call, ≈ 10 µs a row.
+SCOPE_INSIDE = ("((SELECT {schema}.scope_is_role()) AND admin_code ~>=~ {schema}.scope_lo() "
+                "AND admin_code ~<~ {schema}.scope_hi())")
 
 
 # The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses
@@ -299,6 +329,11 @@ def build_audit_table(metadata: MetaData) -> Table:
     Index("audit_at", table.c.at)
     Index("audit_who", table.c.who, table.c.seq)
     return table
+
+
+def jurisdiction_end(jurisdiction: str) -> str:
+    """The first code after a jurisdiction's range ('2201' → '2202', '2209' → '220:'), as caller_jurisdiction_end."""
+    return jurisdiction[:-1] + chr(ord(jurisdiction[-1]) + 1)
 
 
 def role_name(jurisdiction: str) -> str:
@@ -464,6 +499,8 @@ class PostGISStore(Store):
                     inside = SCOPE_INSIDE.format(schema=SCHEMA)
                     read = inside if self.spec(name).regulated else "true"
                     conn.execute(text(SCOPE_TABLE.format(schema=SCHEMA, table=name, read=read, inside=inside)))
+                    if self.spec(name).regulated:
+                        conn.execute(text(SCOPE_ORDER_INDEX.format(schema=SCHEMA, table=name)))
                     conn.execute(pg_insert(self.revisions_table).values(
                         layer=name, revision=literal_column("(extract(epoch FROM clock_timestamp()) * 1e6)::bigint"))
                         .on_conflict_do_nothing(index_elements=["layer"]))
@@ -539,14 +576,18 @@ class PostGISStore(Store):
     def _as_caller(self, conn, local: bool = False, role: str | None = None) -> None:
         """Run what follows on ``conn`` as the current scope's database role (or ``role``; 'none' = the login).
         Reads (autocommit) set it for the session and remember it on the connection, so a pooled connection
-        switches only when the caller's jurisdiction differs; writes set it for their transaction only."""
-        role = role or self._role(access.jurisdiction())
-        if local:
-            if role != "none" or conn.info.get("riskmap_role", "none") != "none":
-                conn.execute(select(func.set_config("role", role, True)))
+        switches only when the caller's jurisdiction differs; writes set it for their transaction only. The
+        role's range bounds (SCOPE_INSIDE) are set in the same statement: one round trip."""
+        jurisdiction = access.jurisdiction() if role is None else ""
+        role = role or self._role(jurisdiction)
+        if local and role == "none" and conn.info.get("riskmap_role", "none") == "none":
             return
-        if conn.info.get("riskmap_role", "none") != role:
-            conn.execute(select(func.set_config("role", role, False)))
+        if not local and conn.info.get("riskmap_role", "none") == role:
+            return
+        lo, hi = (jurisdiction, jurisdiction_end(jurisdiction)) if jurisdiction and role != "none" else ("", "")
+        conn.execute(select(func.set_config("role", role, local), func.set_config("riskmap.scope_lo", lo, local),
+                            func.set_config("riskmap.scope_hi", hi, local)))
+        if not local:
             conn.info["riskmap_role"] = role
 
     @contextmanager

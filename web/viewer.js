@@ -134,7 +134,8 @@ function start(config) {
     if (a && a.type === 'exposure') { exposure(a.layer, a.id); }
     else { status('先点击一个风险源并选择「暴露分析」 first click a hazard and choose Exposure', true); }
   });
-  map.on('moveend', updateHash);
+  var hashTimer = null;   // the URL follows the view once the map rests, not on every step of a pan
+  map.on('moveend', function () { clearTimeout(hashTimer); hashTimer = setTimeout(updateHash, 400); });
   var wanted = h.layers !== undefined ? h.layers.split(',').filter(Boolean) : null;
   setupLegend();
   setupLayers(config, wanted).then(function () {

@@ -69,7 +69,7 @@ export function ensureLayer(meta) {
     var props = meta.popup.map(function (a) { return a.name; });
     if (props.indexOf('name') < 0) { props.unshift('name'); }
     if (props.indexOf('admin_code') < 0) { props.push('admin_code'); }   // every layer's jurisdiction: audit.js greys what is not ours
-    var layer = RiskMap.liveLayer(meta, L.extend({ live: true, limit: LIVE_LIMIT, properties: props,
+    var layer = RiskMap.liveLayer(meta, L.extend({ live: true, whole: true, limit: LIVE_LIMIT, properties: props,
       basemap: meta.style.basemap }, agg));
     layer.on('rm:update', function () { if (state.opacity && state.opacity[meta.name]) { setOpacity(meta.name, state.opacity[meta.name]); } });
     state.layers[meta.name] = layer;

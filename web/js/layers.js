@@ -93,6 +93,7 @@ export function setupLayers(config, wanted) {
     var rep = (state.replacements || {})[meta.name];
     if (rep) { if (on) { rep.addTo(map); } else { map.removeLayer(rep); } return null; }
     if (!on) { return null; }
+    if (isTiled(meta)) { ensureLayer(meta); state.layers[meta.name].addTo(map); return null; }   // at once: tiled.flushTiles
     return ensureLayer(meta).then(function (layer) { if (!(state.replacements || {})[meta.name]) { layer.addTo(map); } })
       .catch(function (e) { status(meta.title + ': ' + e.message, true); });
   }));

@@ -210,11 +210,18 @@ function layerStyles() {
   return out;
 }
 
-var pending = false;
+var pending = null;
 function refresh() {   // batched: the first load switches several layers on in one turn, one redraw for all
   if (pending) { return; }
-  pending = true;
-  setTimeout(function () { pending = false; apply(); }, 0);
+  pending = setTimeout(flushTiles, 0);
+}
+
+/* The batched redraw now (the viewer's start: the first tiles are requested before the panels are set up). */
+export function flushTiles() {
+  if (!pending) { return; }
+  clearTimeout(pending);
+  pending = null;
+  apply();
 }
 
 function apply() {

@@ -90,7 +90,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="interface to bind"),
     else:
         from .api.app import create_app
 
-        server.run(create_app(settings), host=host, port=port, access_log=False)
+        try:
+            app_ = create_app(settings)
+        except ValueError as exc:   # a bad setting found when the services are built (e.g. GIS_BASEMAP_FILE)
+            fail(str(exc), 2)
+        server.run(app_, host=host, port=port, access_log=False)
 
 
 @app.command("init-db")

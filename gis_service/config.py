@@ -12,6 +12,9 @@
     GIS_PUBLIC_JURISDICTION=            what anonymous reads see of regulated layers ('' = all, as before;
                                         'none' = nothing); a province deployment sets it or requires keys
     GIS_BASEMAP_URL=                    XYZ/WMTS template; empty → admin boundaries as basemap
+    GIS_BASEMAP_FILE=                   a local MBTiles/PMTiles file of raster tiles, served at /basemap/{z}/{x}/{y}
+    GIS_TIANDITU_KEY=, GIS_TIANDITU_SET=vec_w   Tianditu (天地图) vector or imagery with its label layer (c or w set)
+    GIS_BASEMAP_REVIEW_NO=              the shown basemap's map-review number (审图号), e.g. GS(2024)0650号
     GIS_RESCUE_STANDARD_MIN=hazmat:20   override configurable rescue arrival standards (minutes)
     GIS_ROAD_PBF=                       route on an OSM PBF extract instead of the roads layer
     GIS_MQTT_URL=mqtt://127.0.0.1:1883  sensor readings broker (topic GIS_MQTT_TOPIC/{sensor_id})
@@ -35,7 +38,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .models.rescue_standards import parse_overrides
@@ -100,6 +103,17 @@ class Settings(BaseSettings):
     basemap_url: str = ""
     basemap_attribution: str = ""
     basemap_crs: str = Field("WGS84", description="WGS84 (also CGCS2000) or GCJ02 (AMap etc.)")
+    basemap_file: Path | None = Field(None, description="a local MBTiles or PMTiles file of raster tiles (a "
+                                      "province's offline street map), served at /basemap/{z}/{x}/{y}; checked at "
+                                      "start-up")
+    tianditu_key: str = Field("", max_length=100, pattern=r"^[A-Za-z0-9]*$",
+                              description="Tianditu (天地图) developer key (tk); offers its vector or imagery map")
+    tianditu_set: str = Field("vec_w", pattern=r"^(vec|img)_(c|w)$", description="Tianditu layer and matrix set: "
+                              "vec_w, vec_c, img_w or img_c (w: Web Mercator; c: CGCS2000 lon/lat, levels from 1)")
+    basemap_review_no: str = Field("", max_length=80, pattern=r"^[^<>&\x00-\x1f]*$",
+                                   description="map-review number (审图号) of the tile basemap shown, e.g. "
+                                   "'GS(2024)0650号'; printed with its attribution on every web map and PDF "
+                                   "(《地图管理条例》); required with GIS_TIANDITU_KEY")
     public_url: str | None = None
     rescue_standard_min: str = Field("", description="arrival-standard overrides, e.g. 'hazmat:20,medical:15'")
     road_pbf: Path | None = Field(None, description="OSM PBF to route on instead of the roads layer")
@@ -147,6 +161,14 @@ class Settings(BaseSettings):
         if v not in ("embedded", "postgis"):
             raise ValueError("GIS_STORE must be 'embedded' or 'postgis'")
         return v
+
+    @model_validator(mode="after")
+    def _review_number(self) -> Settings:
+        if self.tianditu_key and not self.basemap_review_no.strip():
+            raise ValueError("GIS_TIANDITU_KEY is set but GIS_BASEMAP_REVIEW_NO is empty: a published map shows its "
+                             "map-review number (审图号, 《地图管理条例》); set GIS_BASEMAP_REVIEW_NO to the number "
+                             "Tianditu shows for the edition you use, e.g. GIS_BASEMAP_REVIEW_NO='GS(2024)0650号'")
+        return self
 
     @field_validator("rescue_standard_min")
     @classmethod

@@ -947,6 +947,25 @@ def _frame(layer: str, rows: list[tuple[BaseGeometry, dict[str, Any]]], first_id
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([r.geometry for r in valid], crs="EPSG:4326"))
 
 
+def _grade_hazards(hazards: list[tuple[BaseGeometry, dict[str, Any]]],
+                   receptors: list[tuple[BaseGeometry, dict[str, Any]]]) -> None:
+    """Store each hazard source's GB 18218-2018 grade, computed by the service's own grading code — people within
+    500 m from the sample's receptors (α, Table 5) → R → grade (:mod:`gis_service.analysis.grading`, the functions
+    ``regrade_all`` and the batch regrade use), so the shipped sample is already graded and a recompute on it
+    changes nothing. ``None`` = not a major hazard source (S < 1)."""
+    from gis_service.analysis.grading import grade_rows, people_within_each
+    from gis_service.validation import ValidationFailed
+
+    people = people_within_each([g for g, _ in hazards], [g for g, _ in receptors],
+                                [p.get("population") for _, p in receptors])
+    graded = grade_rows(range(1, len(hazards) + 1), [p["inventory"] for _, p in hazards], [None] * len(hazards),
+                        people)
+    if graded.problems:
+        raise ValidationFailed(graded.problems, "hazard_sources")
+    for (_, props), rec in zip(hazards, graded.records, strict=True):
+        props["grade"] = rec["grade"]
+
+
 def _national_module() -> Any:
     """sample_data/national.py, loaded beside this file (this module is itself loaded by path)."""
     import importlib.util
@@ -988,6 +1007,7 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1, nat
         "rescue_teams": _make_teams(ctx),
         "receptors": _make_receptors(ctx),
     }
+    _grade_hazards(layers["hazard_sources"], layers["receptors"])
     pois: list[tuple[tuple[float, float], str, int | None]] = []
     for pid, (g, p) in enumerate(ctx.parks, start=1):
         pois.append((_rep(g), p["name"].replace("（示例）", ""), pid))

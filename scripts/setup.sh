@@ -18,8 +18,11 @@ fi
 if [ -x scripts/setup_web_assets.sh ] || [ -f scripts/setup_web_assets.sh ]; then
   bash scripts/setup_web_assets.sh
 fi
-# Rebuild the sample when it is missing or when its generator, data tables or layer specs changed.
-sample_stamp=sample_data/.built-$(cat sample_data/*.py gis_service/data/*.csv layers/*.yaml | sha1sum | cut -c1-12)
+# Rebuild the sample when it is missing or when its generator, data tables, layer specs or the service code it
+# calls (sensors, depots/shelters/plans, GB 18218 grading) changed.
+sample_stamp=sample_data/.built-$(cat sample_data/*.py gis_service/data/*.csv layers/*.yaml \
+  gis_service/monitoring/sample.py gis_service/analysis/resources/sample.py gis_service/analysis/grading.py \
+  gis_service/models/grading.py | sha1sum | cut -c1-12)
 if [ ! -f sample_data/jilin_sample.gpkg ] || [ ! -f "$sample_stamp" ]; then
   echo "== building the Jilin sample dataset" >&2
   rm -f sample_data/.built-*

@@ -16,7 +16,7 @@ PKG = Path(__file__).resolve().parent.parent / "gis_service"
 LAYERS: list[tuple[str, ...]] = [
     ("models", "geodesy", "legend"),                                     # pure science, shared vocabulary
     ("access", "config", "identities", "logs", "catalog", "validation", "geojson_io", "loading", "routing", "crs",
-     "cql2", "tiles"),
+     "cql2", "tiles", "basemaps"),
     ("stores",),
     ("analysis", "monitoring", "processes", "batch"),                    # use cases over a store; job store
     ("maps", "reports"),                                                 # pure renderers of results

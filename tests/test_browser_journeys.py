@@ -463,6 +463,8 @@ def test_whatif_tanker_on_a_road_exposure_and_rescue_then_brief(person, server, 
     page.fill("#wi-substance", "chlorine")
     page.fill("#wi-quantity", "20")
     page.select_option("#wi-storage", "pressurised")
+    # what was typed stays where it was typed (the form's delayed first-field focus once stole the quantity's keys)
+    assert page.input_value("#wi-substance") == "chlorine" and page.input_value("#wi-quantity") == "20"
     wait_js(page, "document.getElementById('wi-cond').innerText.includes('氯')")  # filled after the substance lookup
     _press(person, "#wi-run")
     page.wait_for_selector("#result [data-kind='rescue'] table tr td")
@@ -525,3 +527,21 @@ def test_hazard_popup_shows_its_inventory_as_a_table(person, server):
     assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
     person.shot(f"journey18_popup_inventory_{person.name}")
     person.check_clean()
+
+
+def test_whatif_form_keeps_keys_typed_at_once(browser, server):
+    """A person who taps the quantity field the moment the what-if form opens types into it: the form's delayed
+    first-field focus must not pull the keys into the substance field (it did, and failed the journey under load)."""
+    w = Watched(browser, (server.url,), **SIZES["desktop"])
+    page = w.page
+    page.goto(f"{server.url}/viewer")
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#goto-text", "43.900000, 125.300000")
+    page.click("#goto-form button")
+    page.locator(".leaflet-popup .btn-whatif").click()
+    page.focus("#wi-quantity")
+    page.wait_for_timeout(150)                     # past the form's 50 ms focus timer
+    page.keyboard.insert_text("20")
+    assert (page.input_value("#wi-substance"), page.input_value("#wi-quantity")) == ("", "20")
+    w.check_clean()
+    w.context.close()

@@ -15,7 +15,8 @@ from gis_service.analysis import grading
 from gis_service.api.app import create_app
 from gis_service.config import Settings
 from gis_service.models.grading import grade_unit
-from gis_service.stores.base import FeatureNotFound
+from gis_service.stores.base import FeatureNotFound, WriteBatch
+from gis_service.validation import validate_rows
 
 GEOD = Geod(ellps="WGS84")
 
@@ -103,12 +104,29 @@ def test_grade_feature_record(grading_stores, kind):
         grading.grade_feature(store, 10**8)
 
 
+def _clear_grades(store) -> set[int]:
+    """Store every hazard source's grade as empty (as a fresh load without grades would); the ids cleared."""
+    spec = store.spec("hazard_sources")
+    units = store.frame("hazard_sources")
+    graded = units[units["grade"].notna()]
+    pairs = [(row.geometry, {**{n: grading._clean(row[n]) for n in spec.attribute_names}, "grade": None})
+             for _, row in graded.iterrows()]
+    rows = validate_rows(spec, pairs)
+    store.write("hazard_sources", WriteBatch(replaces={int(f): r for f, r in zip(graded.index, rows, strict=True)}))
+    return {int(f) for f in graded.index}
+
+
 @pytest.mark.parametrize("kind", ["embedded", "postgis"])
 def test_regrade_all_writes_grades_in_one_batch(grading_stores, kind):
     store = grading_stores[kind]
+    assert grading.regrade_all(store, write=False).changed == []  # the sample ships graded (sample_data)
+    cleared = _clear_grades(store)
     dry = grading.regrade_all(store, write=False)
-    assert not dry.written
+    assert not dry.written and len(cleared) > 10
+    assert {c["id"] for c in dry.changed} == cleared and all(c["from"] is None for c in dry.changed)
+    assert store.frame("hazard_sources", ["grade"])["grade"].isna().all()  # a dry run writes nothing
     first = grading.regrade_all(store, write=True)
+    assert first.written and {c["id"] for c in first.changed} == cleared
     stored = store.frame("hazard_sources", ["grade"])["grade"]
     for rec in first.records:
         want = rec["grade"]

@@ -37,6 +37,7 @@ NOT_JSON: dict[tuple[str, str], str] = {
     ("GET", "/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"):
         "application/vnd.mapbox-vector-tile",
     ("GET", "/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}"): "application/vnd.mapbox-vector-tile",
+    ("GET", "/basemap/{z}/{x}/{y}"): "image/png",              # the local basemap file's raster tiles
     ("GET", "/monitoring/alarms/stream"): "text/event-stream",
     ("GET", "/incidents/stream"): "text/event-stream",
 }

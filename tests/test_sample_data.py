@@ -67,10 +67,52 @@ def test_types_in_file(sample):
     hazards = _read(path, "hazard_sources")
     inv = json.loads(hazards["inventory"].iloc[0])
     assert {"substance", "quantity_t", "cas"} <= set(inv[0])
-    assert hazards["grade"].isna().all()  # left for the grading capability
+    assert hazards["grade"].notna().any()  # graded by the service's own grading (test_hazard_sources_ship_graded)
     teams = _read(path, "rescue_teams")
     assert teams["on_duty"].dtype == bool and teams["on_duty"].mean() > 0.8
     assert _read(path, "tailings_dams")["online_monitoring"].dtype == bool
+
+
+def test_hazard_sources_ship_graded(sample, tmp_path):
+    """The stored GB 18218-2018 grades are the service's own grading of the sample's units and receptors: a
+    recompute on the built file changes nothing, and the grades span 一级..四级 with units below S = 1 ungraded."""
+    import shutil
+
+    from gis_service.analysis import grading
+    from gis_service.stores.embedded import EmbeddedStore
+
+    path, counts, _ = sample
+    copy = tmp_path / "graded.gpkg"
+    shutil.copyfile(path, copy)
+    store = EmbeddedStore(default_catalog(), copy)
+    store.init()
+    try:
+        summary = grading.regrade_all(store, write=False)
+    finally:
+        store.close()
+    assert summary.count == counts["hazard_sources"]
+    assert summary.changed == []
+    stored = _read(path, "hazard_sources")["grade"]
+    assert summary.major == int(stored.notna().sum()) > 0
+    assert set(stored.dropna().astype(int)) == {1, 2, 3, 4}
+    not_major = {r["id"] for r in summary.records if r["S"] < 1}
+    assert not_major and not_major == {int(i) for i in _read(path, "hazard_sources").loc[stored.isna(), "id"]}
+
+
+def test_every_chlorine_unit_has_a_toxic_gas_detector(sample):
+    path, _, _ = sample
+    hazards, sensors = _read(path, "hazard_sources"), _read(path, "sensors")
+    chlorine = {int(i) for i, inv in zip(hazards["id"], hazards["inventory"], strict=True)
+                if any(item["substance"] == "chlorine" for item in json.loads(inv))}
+    toxic = sensors[(sensors["kind"] == "toxic_gas") & (sensors["source_layer"] == "hazard_sources")]
+    assert len(chlorine) >= 10 and chlorine <= set(toxic["source_id"].astype(int))
+    from gis_service import geodesy
+
+    for sid in chlorine:  # each detector sits at its unit (a few tens of metres away, GB/T 50493-2019)
+        p = hazards.loc[hazards["id"] == sid].geometry.iloc[0].representative_point()
+        near = toxic.loc[toxic["source_id"] == sid].geometry
+        d = geodesy.distance_m(np.full(len(near), p.x), np.full(len(near), p.y), near.x.values, near.y.values)
+        assert (np.asarray(d) <= 65).all(), sid
 
 
 def test_real_admin_areas(sample):

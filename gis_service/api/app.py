@@ -27,6 +27,7 @@ from ..services.container import Services
 from ..stores import Store
 from . import (
     audit,
+    basemap,
     batches,
     errors,
     exposure,
@@ -241,7 +242,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
 # Every router, in this order. A new capability writes gis_service/api/<name>.py with a module-level
 # ``router = APIRouter(...)``, imports it above and adds it here: a missing module fails at import, loudly.
 ROUTERS = (features, audit, exposure, rescue, resources, incidents, siting, maps, viewer, reports, risk, monitoring,
-           processes, batches, tiles)
+           processes, batches, tiles, basemap)
 # Their every route is expensive: each waits for one of GIS_HEAVY_CONCURRENCY slots (deps.heavy_slot).
 # A router with cheap and expensive routes puts ``Heavy`` on the expensive ones itself (see rescue.py).
 HEAVY_ROUTERS = (exposure, siting, maps, reports, risk)

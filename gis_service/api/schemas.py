@@ -119,6 +119,7 @@ class GridCounts(_Open):
 class ViewerConfig(_Open):
     layers: list[dict[str, Any]]
     basemap: dict[str, Any]
+    basemaps: dict[str, Any]
     extent: list[float] | tuple[float, float, float, float] | None
     endpoints: dict[str, str]
     read_requires_key: bool
@@ -225,6 +226,8 @@ class FeatureHistory(_Open):
     id: int
     versions: list[dict[str, Any]]
     count: int
+    next: int | None = None
+    links: list[dict[str, Any]] = []
 
 
 class Restored(_Open):

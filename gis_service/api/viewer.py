@@ -63,6 +63,7 @@ def viewer_page(settings: Settings = Depends(get_settings)):
 @router.get("/viewer/config.json", response_model=ViewerConfig, summary="Viewer configuration", tags=["Viewer"])
 def viewer_config(svc: Services = Svc, settings: Settings = Depends(get_settings), _=Reader):
     base = basemap_for(settings)
+    offers, notices = svc.basemaps.offers()
     layers = catalog_meta(svc.layers.catalog)
     for meta in layers:   # the collection's itemCount: the viewer draws a layer this big from the vector tiles
         meta["count"] = svc.layers.count(meta["name"])
@@ -72,6 +73,9 @@ def viewer_config(svc: Services = Svc, settings: Settings = Depends(get_settings
                   "max_features": settings.tile_max_features},
         "basemap": {"url": base.url, "attribution": base.attribution, "notice": base.notice,
                     "crs": settings.basemap_crs},
+        # every basemap offered (local file, Tianditu, XYZ, own layers; the first is shown first) with its
+        # attribution and 审图号, and why a configured one is not offered (GCJ-02, a Tianditu c set)
+        "basemaps": {"offers": [o.to_dict() for o in offers], "notices": notices},
         "extent": svc.layers.data_extent(),
         "endpoints": {
             "items": "/collections/{layer}/items",

@@ -1,6 +1,8 @@
 """The map frame shared by every map: basemap, vector basemap, catalogue layers, render and export.
 
-Basemap (``GIS_BASEMAP_URL``, ``GIS_BASEMAP_ATTRIBUTION``, ``GIS_BASEMAP_CRS``):
+Basemap (``GIS_BASEMAP_FILE``, ``GIS_TIANDITU_KEY``, ``GIS_BASEMAP_URL``, … — :mod:`gis_service.basemaps.offers`):
+every offered tile basemap is a base layer of the layer control (the local file first), each with its attribution
+and 审图号 in the map's corner; the own layers' credit when no tile basemap is offered.
 
 * none configured → the admin boundaries (``admin_areas``) are drawn as a vector basemap, so a map
   works in a command centre with no internet and no tile server;
@@ -19,6 +21,7 @@ exported), fetched by bbox from the OGC items API once the view holds at most ``
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,10 +29,13 @@ import folium
 import numpy as np
 import shapely
 
+from ..basemaps.archive import read_info
+from ..basemaps.offers import Offer, offers
 from ..catalog import Catalog, LayerSpec
 from ..config import Settings
 from . import assets
 from .elements import (
+    Attribution,
     CatalogLayer,
     FieldLabels,
     FitBounds,
@@ -48,8 +54,6 @@ LIVE_LIMIT = 3000  # features fetched per bbox request by a live layer
 COORD_BUDGET = 20_000  # vertices of one embedded line/polygon layer before it is simplified
 GRID_CELLS = 64  # aggregate grid: cells along the longer side of the layer's extent
 DISPLAY_PRECISION = 1e-5  # degrees (~1 m): coordinates in map HTML (the API keeps 1e-7)
-WGS84_NAMES = {"WGS84", "CGCS2000", "EPSG4326", "EPSG4490", "CRS84"}
-GCJ02_NAMES = {"GCJ02", "GCJ", "MARS"}
 
 
 class LayerSource(Protocol):
@@ -76,42 +80,61 @@ class Basemap:
     url: str | None
     attribution: str
     notice: str | None  # why a configured basemap is not used (shown on the map)
+    offers: tuple[Offer, ...] = ()   # every basemap offered, the one shown first at [0]
 
 
 def basemap_for(settings: Settings) -> Basemap:
-    url = (settings.basemap_url or "").strip()
-    crs = "".join(ch for ch in (settings.basemap_crs or "WGS84").upper() if ch.isalnum())
-    if not url:
-        return Basemap(None, "", None)
-    if crs in GCJ02_NAMES:
-        return Basemap(None, "", "已拒绝 GCJ-02 底图（GIS_BASEMAP_CRS=GCJ02，如高德）：本服务数据为 WGS84/CGCS2000，"
-                       "叠加会偏移约 100–700 米。请配置 WGS84/CGCS2000 底图（如天地图 vec_w）。"
-                       " GCJ-02 basemap refused: the data are WGS84/CGCS2000 and would be drawn 100–700 m "
-                       "off; configure a WGS84/CGCS2000 basemap (e.g. Tianditu). Showing the vector basemap.")
-    if crs not in WGS84_NAMES:
-        return Basemap(None, "", f"未知底图坐标系 GIS_BASEMAP_CRS={settings.basemap_crs!r}（可选 WGS84、CGCS2000、"
-                       "GCJ02），未加载底图。 Unknown basemap CRS; basemap not loaded.")
-    if "{z}" not in url or "{x}" not in url or "{y}" not in url:
-        return Basemap(None, "", "底图地址需包含 {z}/{x}/{y} 占位符，未加载底图。 GIS_BASEMAP_URL needs "
-                       "{z}, {x} and {y} placeholders; basemap not loaded.")
-    return Basemap(url, settings.basemap_attribution or "basemap", None)
+    """The GIS_BASEMAP_URL template (or why it is refused); :func:`basemaps_for` lists every basemap."""
+    from ..basemaps.offers import _xyz
+
+    offer, notice = _xyz(settings)
+    return Basemap(offer.url if offer else None, offer.attribution if offer else "", notice)
+
+
+def basemaps_for(settings: Settings) -> Basemap:
+    """Every basemap offered (local file, Tianditu, XYZ, own layers), the preferred one first; ``url`` is the
+    preferred tile basemap's (None: the own-layers vector basemap is drawn)."""
+    local = read_info(settings.basemap_file) if settings.basemap_file else None
+    found, notices = offers(settings, local)
+    first = found[0]
+    return Basemap(first.url, first.attribution, " ".join(notices) or None, tuple(found))
+
+
+def _tile_layer(offer: Offer, url: str, name: str, *, overlay: bool, show: bool) -> folium.TileLayer:
+    tiles = folium.TileLayer(url, attr=html.escape(offer.attribution), name=name, overlay=overlay, control=True,
+                             show=show, max_zoom=19, subdomains=offer.subdomains or "abc",
+                             max_native_zoom=offer.max_zoom, min_native_zoom=offer.min_zoom)
+    # the operator's URL and attribution reach the document as data, never as template text; the attribution
+    # is HTML-escaped (Leaflet writes it as HTML, and a file's metadata may hold any text)
+    tiles.tiles = text_token(tiles, url)
+    tiles.options["attribution"] = text_token(tiles, html.escape(offer.attribution))
+    tiles.layer_name = text_token(tiles, name)
+    return tiles
+
+
+def add_tile_basemaps(m: folium.Map, base: Basemap, public_url: str | None) -> None:
+    """The offered tile basemaps as base layers of the layer control (the preferred one shown), Tianditu with its
+    label layer; with none, the own layers' credit in the attribution corner."""
+    for i, offer in enumerate(o for o in base.offers if o.url):
+        url = offer.url or ""
+        if url.startswith("/") and public_url:   # the service's own file: absolute when the map leaves the service
+            url = public_url.rstrip("/") + url
+        _tile_layer(offer, url, f"底图 {offer.title}", overlay=False, show=i == 0).add_to(m)
+        if offer.labels_url:
+            _tile_layer(offer, offer.labels_url, f"{offer.title} 注记 labels", overlay=True, show=i == 0).add_to(m)
+    if not base.url and base.offers:
+        m.add_child(Attribution(base.offers[-1].attribution))
 
 
 def new_map(settings: Settings, bbox: tuple[float, float, float, float] | None) -> tuple[folium.Map, Basemap]:
-    """An empty map (tile basemap if configured and acceptable), fitted to ``bbox``."""
-    base = basemap_for(settings)
+    """An empty map (the offered tile basemaps, the preferred one shown), fitted to ``bbox``."""
+    base = basemaps_for(settings)
     if bbox is None:
         bbox = (121.6, 40.8, 131.3, 46.3)  # Jilin Province
     x0, y0, x1, y1 = bbox
     m = folium.Map(location=[(y0 + y1) / 2, (x0 + x1) / 2], zoom_start=7, tiles=None, control_scale=False)
     m.options.update(max_zoom=19, min_zoom=3)  # clustering needs a map maxZoom when there are no tiles
-    if base.url:
-        tiles = folium.TileLayer(base.url, attr=base.attribution, name="底图 Basemap", overlay=False, control=True,
-                                 max_zoom=19)
-        # the operator's URL and attribution reach the document as data, never as template text
-        tiles.tiles = text_token(tiles, base.url)
-        tiles.options["attribution"] = text_token(tiles, base.attribution)
-        tiles.add_to(m)
+    add_tile_basemaps(m, base, settings.public_url)
     m.add_child(FitBounds(bbox))
     m.add_child(MetricScale())
     m.add_child(FieldLabels())

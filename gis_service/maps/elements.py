@@ -16,6 +16,7 @@ too. :func:`js` also escapes ``<`` (no ``</script>``) and U+2028/2029 for the sc
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from typing import Any
@@ -207,6 +208,21 @@ RiskMap.panel({{ this._parent.get_name() }}, {{ this.content }}, {{ this.positio
         super().__init__()
         self._name = "Panel"
         self.content, self.position = self._data(content), self._data(position)
+
+
+class Attribution(_RiskMapElement):
+    """A credit line in the map's attribution corner (HTML-escaped here: Leaflet writes attributions as HTML)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+if ({{ this._parent.get_name() }}.attributionControl) { {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text }}); }
+{% endmacro %}
+""")
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "Attribution"
+        self.text = self._data(html.escape(text))
 
 
 class FitBounds(_RiskMapElement):

@@ -3,7 +3,7 @@
 Every major hazard source of grade-relevant size gets gauges on its storage unit and a gas detector;
 every tailings dam flagged ``online_monitoring`` gets the GB 51108 monitoring items (phreatic line,
 displacement, rainfall, beach length); every untreated goaf area a subsidence benchmark; each chemical
-park's first hazard source a wind vane and anemometer. Positions are a few tens of metres from the
+park's first hazard source a wind vane and anemometer; every unit holding chlorine a toxic-gas detector. Positions are a few tens of metres from the
 monitored feature. Ids of the monitored features are their 1-based positions in the generated layers
 (the sample writes ids 1..n). All synthetic.
 """
@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from .kinds import kinds
 
 Rows = list[tuple[BaseGeometry, dict[str, Any]]]
+CHLORINE = "chlorine"  # the inventory's English substance key (gis_service/data/substances.csv)
 
 
 def _near(rng: np.random.Generator, geom: BaseGeometry, metres: float) -> Point:
@@ -68,4 +69,11 @@ def make_sensors(rng: np.random.Generator, layers: dict[str, Rows], county_of: C
     for fid, (g, props) in enumerate(layers["goaf_areas"], start=1):
         if props.get("treatment_status") == "untreated":
             add("goaf_areas", fid, g, "subsidence", props["name"].replace("（示例）", ""))
+    # Every unit holding chlorine has a toxic-gas detector (GB/T 50493-2019: toxic-gas detection wherever a toxic gas
+    # can be released; AQ 3035-2010: monitoring of major hazard sources). Added after all the others, so the ids and
+    # positions of the sensors above do not depend on this rule.
+    for fid, (g, props) in enumerate(layers["hazard_sources"], start=1):
+        holds_chlorine = any(i.get("substance") == CHLORINE for i in props.get("inventory") or [])
+        if holds_chlorine and ("hazard_sources", fid, "toxic_gas") not in numbers:
+            add("hazard_sources", fid, g, "toxic_gas", props["name"].replace("（示例）", ""))
     return rows

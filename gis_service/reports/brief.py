@@ -250,10 +250,12 @@ def render_brief(b: Brief, context: ContextSource | None, font: Path) -> bytes:
     params = emeta.get("parameters") or {}
     png = render_png(map_fc, context, width_in=7.2, height_in=4.0, dpi=130, font_path=font,
                      wind=(params.get("wind_dir_deg"), params.get("wind_speed_m_s")) if b.exposure else None,
-                     legend=True, attribution=b.attribution)
+                     legend=True)
     img = Image(io.BytesIO(png))
     img.drawWidth, img.drawHeight = text_w, img.imageHeight * text_w / img.imageWidth
     flow.append(img)
+    if b.attribution:   # the basemap's credit and 审图号 as text (searchable), under the map
+        flow.append(Paragraph(_esc(b.attribution), st["sub"]))
     if b.series and b.series.get("readings"):
         s_img = Image(io.BytesIO(_series_png(b.series, font)))
         s_img.drawWidth, s_img.drawHeight = text_w, s_img.imageHeight * text_w / s_img.imageWidth

@@ -1,6 +1,6 @@
 """An offline map image (PNG) of an analysis result: matplotlib draws the result's GeoJSON over the
-project's own admin areas and roads (no tiles, nothing downloaded), with a metric scale bar and a
-north arrow. Longitudes are stretched by 1/cos(latitude) so shapes keep their proportions."""
+project's own admin areas and roads — or over the local basemap file's raster tiles when the context has them
+(:mod:`.tileimage`; nothing is downloaded) — with a metric scale bar and a north arrow. Longitudes are stretched by 1/cos(latitude) so shapes keep their proportions."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ LEVEL_ORDER = {"yellow": 0, "orange": 1, "red": 2}
 
 
 class ContextSource(Protocol):
-    """Where a report's map image gets the admin areas and roads it is drawn over (the layers facade)."""
+    """Where a report's map image gets the admin areas and roads it is drawn over (the layers facade). A source
+    may also carry ``tiles`` (a :class:`.tileimage.TileSource`: the local basemap file, drawn under them)."""
 
     def context_features(self, layer: str, bbox: tuple[float, float, float, float],
                          columns: Sequence[str]) -> list[tuple[Any, dict[str, Any]]]: ...
@@ -194,6 +195,21 @@ def _legend(ax, feats, font) -> None:
         ax.legend(handles=handles, prop=font, loc="lower right", framealpha=0.9, fontsize=6.5)
 
 
+def _basemap_tiles(ax, context, bbox, width_px: float, height_px: float) -> bool:
+    """The local basemap file's tiles under the map (when the context has them); True if any was drawn."""
+    source = getattr(context, "tiles", None)
+    if source is None:
+        return False
+    from .tileimage import mosaic
+
+    got = mosaic(source, bbox, int(width_px), int(height_px))
+    if got is None:
+        return False
+    img, extent = got
+    ax.imshow(img, extent=extent, origin="upper", interpolation="bilinear", aspect="auto", zorder=0.5)
+    return True
+
+
 LEVEL_LABELS = {"red": "红区 red zone", "orange": "橙区 orange zone", "yellow": "黄区 yellow zone"}
 
 
@@ -220,9 +236,10 @@ def render_png(fc: dict[str, Any], context: ContextSource | None = None, width_i
     else:
         bbox = _fit(_bbox([g for g, _ in feats]), width_in * 0.92 / (height_in * 0.9))
         admin = _context(context, "admin_areas", bbox, ("name",))
-        roads = _context(context, "roads", bbox, ("name",))
+        tiled = _basemap_tiles(ax, context, bbox, width_in * 0.92 * dpi, height_in * 0.9 * dpi)
+        roads = [] if tiled else _context(context, "roads", bbox, ("name",))   # the tiles have the streets
         for g, _ in admin:
-            _draw(ax, g, facecolor="#f4f1ea", edgecolor="#9e9e9e", linewidth=0.8, zorder=1)
+            _draw(ax, g, facecolor="none" if tiled else "#f4f1ea", edgecolor="#9e9e9e", linewidth=0.8, zorder=1)
         _draw_lines(ax, [g for g, _ in roads], color="#c0a060", linewidth=0.7, zorder=2)
         for g, p in admin:
             c = g.representative_point()

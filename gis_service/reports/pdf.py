@@ -49,6 +49,7 @@ class Report:
     verdict_class: str | None = None
     sections: list[Section] = field(default_factory=list)
     kind: str = "report"            # the document number's kind: RM-<KIND>-<Beijing date-time>-<hash>
+    map_credit: str = ""            # the basemap's attribution and 审图号, printed as text under every map image
 
 
 def _numbered_canvas(font_name: str, footer: str):
@@ -107,6 +108,7 @@ def _styles(font: str):
         "h": ParagraphStyle("h", parent=base, fontSize=12, leading=16, spaceBefore=8, spaceAfter=4),
         "p": base,
         "cell": ParagraphStyle("cell", parent=base, fontSize=CELL_FONT_PT, leading=9.5),
+        "credit": ParagraphStyle("credit", parent=base, fontSize=6.5, leading=8, textColor="#555555"),
         "head": ParagraphStyle("head", parent=base, fontSize=7.5, leading=9.5, textColor="#333333"),
         "verdict": ParagraphStyle("verdict", parent=base, fontSize=13, leading=18, textColor="#ffffff"),
     }
@@ -172,6 +174,8 @@ def render(report: Report, font: Path | None = None) -> bytes:
             scale = width / img.imageWidth
             img.drawWidth, img.drawHeight = width, img.imageHeight * scale
             flow.append(img)
+            if report.map_credit:
+                flow.append(Paragraph(_esc(report.map_credit), st["credit"]))
         if sec.table is not None:
             t = sec.table
             fr = t.widths or [1 / len(t.columns)] * len(t.columns)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..config import Settings, get_settings
 from ..identities import Verifier
 from ..stores import Store, make_store
+from .basemaps import BasemapService
 from .batch import BatchService
 from .downloads import DownloadsService
 from .exposure import ExposureService
@@ -52,12 +53,14 @@ class Services:
     tiles: TilesService
     downloads: DownloadsService
     identities: Verifier
+    basemaps: BasemapService
 
     @classmethod
     def build(cls, settings: Settings | None = None, store: Store | None = None) -> Services:
         """Every facade over one store. Bad settings fail here, at start-up, naming the variable."""
         settings = settings or get_settings()
         identities = Verifier(settings)  # fails fast on a malformed GIS_API_KEYS or keys file
+        basemaps = BasemapService(settings)  # fails fast on a GIS_BASEMAP_FILE that is not MBTiles/PMTiles
         store = store or make_store(settings)
         layers = LayersService(store, settings)
         exposure = ExposureService(store)
@@ -70,8 +73,9 @@ class Services:
         risk = RiskService(store)
         monitoring = MonitoringService(store, settings, exposure, rescue)
         maps = MapsService(settings, layers, exposure, rescue, siting, risk)
-        reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents, monitoring)
+        reports = ReportsService(settings, layers, exposure, rescue, siting, risk, incidents, monitoring, basemaps)
         batch = BatchService(store, settings, rescue)
         processes = ProcessesService(store, settings, exposure, rescue, siting, risk, batch)
         return cls(settings, store, layers, exposure, rescue, resources, incidents, siting, risk, monitoring, maps,
-                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store), identities=identities)
+                   reports, batch, processes, tiles=TilesService(store, settings), downloads=DownloadsService(store), identities=identities,
+                   basemaps=basemaps)

@@ -5,12 +5,14 @@ layers facade as the source of the map image's context (admin areas, roads)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..analysis.consequence.params import ScenarioParams
 from ..analysis.qra.data import QraParams
+from ..basemaps.offers import OWN_ATTRIBUTION
 from ..config import Settings
 from ..monitoring.kinds import effective
 from ..monitoring.storebase import UnknownAlarm
@@ -19,6 +21,7 @@ from ..reports import content, pdf
 from ..reports import incident as incident_report
 from ..reports.fonts import cjk_font
 from ..reports.stamp import doc_number, revision_time
+from .basemaps import BasemapService
 from .exposure import ExposureService
 from .incidents import IncidentService
 from .layers import LayersService
@@ -28,11 +31,26 @@ from .risk import RiskService
 from .siting import SitingService
 
 
+class MapContext:
+    """A report map's context (:class:`gis_service.reports.mapimage.ContextSource`): the layers facade's admin
+    areas and roads, the local basemap file's tiles (``tiles``) and the credit line printed on the map."""
+
+    def __init__(self, layers: LayersService, basemaps: BasemapService | None):
+        self.layers = layers
+        self.tiles = basemaps.tile_source() if basemaps is not None else None
+        self.credit = basemaps.report_credit() if basemaps is not None else OWN_ATTRIBUTION
+
+    def context_features(self, layer: str, bbox: tuple[float, float, float, float],
+                         columns: Sequence[str]) -> list[tuple[Any, dict[str, Any]]]:
+        return self.layers.context_features(layer, bbox, columns)
+
+
 class ReportsService:
     def __init__(self, settings: Settings, layers: LayersService, exposure: ExposureService, rescue: RescueService,
                  siting: SitingService, risk: RiskService, incidents: IncidentService | None = None,
-                 monitoring: MonitoringService | None = None):
+                 monitoring: MonitoringService | None = None, basemaps: BasemapService | None = None):
         self.settings = settings
+        self.basemaps = basemaps
         self.layers, self.exposure_svc, self.rescue_svc, self.siting_svc, self.risk_svc = \
             layers, exposure, rescue, siting, risk
         self.incidents_svc = incidents
@@ -45,7 +63,15 @@ class ReportsService:
 
     def _pdf(self, make, fc) -> bytes:
         font = self.font
-        return pdf.render(make(fc, self.layers, font), font)
+        context = self.map_context()
+        report = make(fc, context, font)
+        report.map_credit = context.credit
+        return pdf.render(report, font)
+
+    def map_context(self) -> MapContext:
+        """What a report's map image is drawn over: the admin areas and roads, the local basemap file's tiles
+        when one is configured, and the basemap's credit line (attribution, 审图号)."""
+        return MapContext(self.layers, self.basemaps)
 
     def siting_park(self, park_id: int, rule_set: str | None = None) -> bytes:
         fc = self.siting_svc.check_park(park_id, rule_set).to_feature_collection()
@@ -80,8 +106,9 @@ class ReportsService:
 
     def _brief(self, b: brief_report.Brief) -> bytes:
         b.as_of = self.data_as_of()
-        b.attribution = "底图 basemap: 本服务的行政区划与道路图层 the service's own admin-area and road layers"
-        return brief_report.render_brief(b, self.layers, self.font)
+        context = self.map_context()
+        b.attribution = context.credit   # printed as text under the map
+        return brief_report.render_brief(b, context, self.font)
 
     def data_as_of(self) -> datetime | None:
         """When the data a brief uses was last written: the newest layer revision (a time in µs once a layer has

@@ -32,7 +32,10 @@ export function openWhatIf(latlng) {
   var panel = $('panel-whatif');
   panel.open = true;
   if (isCompact()) { setSheet('half'); }
-  setTimeout(function () { panel.scrollIntoView({ block: 'start' }); $('wi-substance').focus({ preventScroll: true }); }, 50);
+  setTimeout(function () {                  // focus the first field, unless the person has already moved into the form
+    panel.scrollIntoView({ block: 'start' });
+    if (!panel.contains(document.activeElement)) { $('wi-substance').focus({ preventScroll: true }); }
+  }, 50);
 }
 
 function readForm() {

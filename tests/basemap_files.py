@@ -55,6 +55,7 @@ def make_mbtiles(path: Path, bbox=JILIN, zooms=range(4, 9), attribution="吉林�
     db = sqlite3.connect(path)
     db.execute("CREATE TABLE metadata (name TEXT, value TEXT)")
     db.execute("CREATE TABLE tiles (zoom_level INTEGER, tile_column INTEGER, tile_row INTEGER, tile_data BLOB)")
+    db.execute("CREATE UNIQUE INDEX tile_index ON tiles (zoom_level, tile_column, tile_row)")   # as the spec suggests
     meta = {"name": "吉林街道图", "format": "png", "bounds": ",".join(map(str, bbox)), "minzoom": min(zooms),
             "maxzoom": max(zooms), "attribution": f'<a href="https://example.org">{attribution}</a>', "type": "baselayer"}
     db.executemany("INSERT INTO metadata VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])

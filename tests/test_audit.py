@@ -123,6 +123,40 @@ def test_inventory_edit_history_restore_and_audit_query(store):
     assert len(prov.json()["records"]) >= 5
 
 
+def test_history_pages_newest_first_with_next_links(store):
+    """A feature's history is paged (limit ≤ 1000, then `before`=next): pages in order, none lost or repeated,
+    a rel=next link while older versions remain; bad paging parameters are 400."""
+    client = TestClient(create_app(Settings(api_keys=KEYS, read_requires_key=True), store=store))
+    h = {"X-API-Key": "county-key"}
+    fid = client.post("/collections/hazard_sources/items", headers=h, json=_chlorine(1.0)).json()["created"][0]
+    for t in (2.0, 3.0, 4.0, 5.0):
+        assert client.put(f"/collections/hazard_sources/items/{fid}", headers=h, json=_chlorine(t)).status_code == 204
+    url = f"/collections/hazard_sources/items/{fid}/history"
+    whole = client.get(url, headers=h).json()
+    assert whole["count"] == 5 and whole["next"] is None
+    assert [link["rel"] for link in whole["links"]] == ["self"]
+    pages, params = [], {"limit": 2}
+    while True:
+        doc = client.get(url, params=params, headers=h).json()
+        pages.append([v["seq"] for v in doc["versions"]])
+        nxt = [link["href"] for link in doc["links"] if link["rel"] == "next"]
+        if doc["next"] is None:
+            assert nxt == []
+            break
+        assert nxt and nxt[0].endswith(f"{url}?limit=2&before={doc['next']}")
+        params = {"limit": 2, "before": doc["next"]}
+    assert [len(p) for p in pages] == [2, 2, 1]
+    assert [seq for p in pages for seq in p] == [v["seq"] for v in whole["versions"]]  # newest first, all, once
+    assert [_qty(v["after"]) for v in client.get(url, params={"limit": 2, "before": pages[0][-1]},
+                                                    headers=h).json()["versions"]] == [3.0, 2.0]
+    for bad in ({"limit": 0}, {"limit": 1001}, {"before": 0}, {"before": "x"}, {"before": 2**63}):
+        assert client.get(url, params=bad, headers=h).status_code == 400, bad
+    # another county: still nothing, on any page
+    far = {"X-API-Key": "far-key"}
+    assert client.get(url, params={"limit": 2}, headers=far).status_code == 404
+    assert client.get(url, params={"before": pages[1][0]}, headers=far).json()["versions"] == []
+
+
 def test_record_stands_or_falls_with_the_write(store, monkeypatch):
     """A write whose audit record cannot be written is not written (one transaction / one file swap)."""
     svc = Services.build(Settings(), store)

@@ -182,6 +182,17 @@ def test_postgres_enforces_the_scope_itself(pg):
         conn.execute("SELECT set_config('riskmap.jurisdiction', '', false)")  # no such back door
         ids = sorted(r[0] for r in conn.execute("SELECT id FROM riskmap.hazard_sources"))
         assert ids == own
+        # the settings that carry the bounds for the planner cannot widen the role's range: any other range
+        # (the province's, or a wider end) lets nothing through; the role's own range is what the service sets
+        for lo, hi in (("22", "23"), ("220102", "23"), ("2202", "2203")):
+            conn.execute("SELECT set_config('riskmap.scope_lo', %s, false), set_config('riskmap.scope_hi', %s, false)",
+                         (lo, hi))
+            assert conn.execute("SELECT count(*) FROM riskmap.hazard_sources").fetchone()[0] == 0
+            assert conn.execute("SELECT count(*) FROM riskmap.hazard_sources WHERE id = %s", (other,)).fetchone()[0] == 0
+            assert conn.execute("UPDATE riskmap.hazard_sources SET name = 'x' WHERE id = %s", (other,)).rowcount == 0
+        conn.execute("SELECT set_config('riskmap.scope_lo', '220102', false), set_config('riskmap.scope_hi', '220103', "
+                     "false)")
+        assert sorted(r[0] for r in conn.execute("SELECT id FROM riskmap.hazard_sources")) == own
         assert conn.execute("SELECT count(*) FROM riskmap.rescue_teams").fetchone()[0] == len(truth["rescue_teams"])
         assert conn.execute("UPDATE riskmap.hazard_sources SET name = 'x' WHERE id = %s", (other,)).rowcount == 0
         assert conn.execute("DELETE FROM riskmap.hazard_sources WHERE id = %s", (other,)).rowcount == 0

@@ -120,3 +120,59 @@ def test_restamp_reports_progress_and_counts(bare):
     with access.scoped(code):
         seen = {f.id for f in store.items("hazard_sources", Query(limit=100)).features}
     assert seen == {i for i, c in truth["hazard_sources"].items() if c == code}
+
+
+def test_restamp_is_audited_one_record_per_stamped_feature(bare):
+    """Each feature that gets a code leaves one audit record (action 'restamp', who: the command line, the
+    feature before with admin_code null and after with its county); the outsider and the row stamped already
+    leave none, a second run none; the records are visible to the county as any write of its features."""
+    from gis_service.stores.base import AuditQuery
+
+    store, truth, _ = bare
+    svc = Services.build(Settings(), store)
+    assert all(r["action"] != "restamp" for r in store.audit(AuditQuery(layer="hazard_sources", limit=1000)))
+    svc.layers.restamp(["hazard_sources"])
+    records = [r for r in store.audit(AuditQuery(layer="hazard_sources", limit=1000)) if r["action"] == "restamp"]
+    stamped = {fid: code for fid, code in truth["hazard_sources"].items()
+               if code is not None and fid != min(truth["hazard_sources"])}   # the first row was stamped already
+    assert sorted(r["feature_id"] for r in records) == sorted(stamped)     # one each, no more
+    for r in records:
+        assert r["who"] == "local" and r["admin_code"] == stamped[r["feature_id"]]
+        assert r["before"]["properties"]["admin_code"] is None
+        assert r["after"]["properties"]["admin_code"] == stamped[r["feature_id"]]
+        assert r["before"]["geometry"] == r["after"]["geometry"] and r["after"]["id"] == r["feature_id"]
+        assert {k: v for k, v in r["before"]["properties"].items() if k != "admin_code"} == \
+            {k: v for k, v in r["after"]["properties"].items() if k != "admin_code"}
+    svc.layers.restamp(["hazard_sources"])
+    again = [r for r in store.audit(AuditQuery(layer="hazard_sources", limit=1000)) if r["action"] == "restamp"]
+    assert len(again) == len(records)
+    code = next(iter(COUNTIES))
+    with access.scoped(code):
+        mine = {r["feature_id"] for r in store.audit(AuditQuery(layer="hazard_sources", limit=1000))
+                if r["action"] == "restamp"}
+    assert mine == {fid for fid, c in stamped.items() if c == code}
+
+
+def test_restamp_stands_or_falls_with_its_records(bare, monkeypatch):
+    """Codes are not written without their audit records (one statement on PostGIS, one file swap embedded)."""
+    store, truth, _ = bare
+    svc = Services.build(Settings(), store)
+    if store.kind == "embedded":
+        import gis_service.stores.embedded as emb
+
+        def boom(*a, **k):
+            raise OSError("disk full while writing the audit record")
+
+        monkeypatch.setattr(emb, "_append_audit", boom)
+        expected: type[Exception] = OSError
+    else:
+        from sqlalchemy.exc import DBAPIError
+
+        import gis_service.stores.postgis as pg
+
+        monkeypatch.setattr(pg, "RESTAMP_AUDIT_SQL", pg.RESTAMP_AUDIT_SQL.replace("regulated, before", "nope, before"))
+        expected = DBAPIError
+    with pytest.raises(expected):
+        svc.layers.restamp(["hazard_sources"])
+    fresh = EmbeddedStore(store.catalog, store.path) if store.kind == "embedded" else store
+    assert sum(c is not None for c in _codes(fresh, "hazard_sources").values()) == 1   # only the stamped one

@@ -1,7 +1,8 @@
 """The audit trail over HTTP: a feature's history and restore, the audit query, the change feed per layer.
 
-- ``GET /collections/{layer}/items/{id}/history`` — every recorded write of the feature, newest first: who (key
-  id or token subject), role, jurisdiction, when, request id, action, and the feature before and after;
+- ``GET /collections/{layer}/items/{id}/history?limit=&before=`` — every recorded write of the feature, newest
+  first: who (key id or token subject), role, jurisdiction, when, request id, action, and the feature before and
+  after; pages of at most ``limit`` (≤ 1000), ``next`` (and a ``rel=next`` link) is the ``before`` of the next;
 - ``POST /collections/{layer}/items/{id}/restore?version=<seq>&state=before|after`` (role editor) — the feature
   as it was before (default) or after that write; a deleted feature comes back under its id;
 - ``GET /audit?from=&to=&who=&layer=&after=&limit=`` — the trail, oldest first, paged by ``after`` (a seq);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Literal
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Request
@@ -53,10 +55,19 @@ def _when(name: str, text: str | None) -> float | None:
 
 @router.get("/collections/{layer}/items/{fid}/history", response_model=FeatureHistory, summary="A feature's recorded versions (who, when, "
             "before and after)")
-async def history(layer: str, fid: FeatureId, limit: int = Param(100, ge=1, le=1000), svc: Services = Svc,
-                  _=Reader):
-    records = await run_in_threadpool(svc.layers.history, layer, fid, limit)
-    return _json({"layer": layer, "id": fid, "versions": records, "count": len(records)})
+async def history(request: Request, layer: str, fid: FeatureId, limit: int = Param(100, ge=1, le=1000),
+                  before: int | None = Param(None, ge=1, le=INT64_MAX, description="only versions older than this "
+                                             "seq (the next page: the answer's next)"),
+                  svc: Services = Svc, _=Reader):
+    records, more = await run_in_threadpool(svc.layers.history, layer, fid, limit, before)
+    base = (svc.settings.public_url or str(request.base_url)).rstrip("/")
+    here = f"{base}/collections/{quote(layer, safe='')}/items/{fid}/history?limit={limit}"
+    links = [{"href": here + (f"&before={before}" if before is not None else ""), "rel": "self",
+              "type": "application/json"}]
+    if more is not None:  # OGC API paging: a next link while older versions remain
+        links.append({"href": f"{here}&before={more}", "rel": "next", "type": "application/json"})
+    return _json({"layer": layer, "id": fid, "versions": records, "count": len(records), "next": more,
+                  "links": links})
 
 
 @router.post("/collections/{layer}/items/{fid}/restore", response_model=Restored, summary="Restore a recorded version (editor role)")

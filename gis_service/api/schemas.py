@@ -236,6 +236,8 @@ class FeatureHistory(_Open):
     id: int
     versions: list[dict[str, Any]]
     count: int
+    next: int | None = None
+    links: list[dict[str, Any]] = []
 
 
 class Restored(_Open):

@@ -163,6 +163,9 @@ class PMTiles(TileArchive):
             raise TileArchiveError(f"GIS_BASEMAP_FILE={path}: tiles compressed with "
                                    f"{header['tile_compression'].name}; raster tiles are stored uncompressed")
         self._gzip = header["tile_compression"] == Compression.GZIP
+        self._header = header
+        self._dirs: dict[tuple[int, int], list] = {}   # deserialised directories by (offset, length)
+        self._lock = threading.Lock()
         box = (header["min_lon_e7"] / 1e7, header["min_lat_e7"] / 1e7, header["max_lon_e7"] / 1e7,
                header["max_lat_e7"] / 1e7)
         meta = meta if isinstance(meta, dict) else {}
@@ -173,10 +176,41 @@ class PMTiles(TileArchive):
     def tile(self, z: int, x: int, y: int) -> bytes | None:
         if not (0 <= z <= MAX_ZOOM and 0 <= x < (1 << z) and 0 <= y < (1 << z)):
             return None
-        data = self._reader.get(z, x, y)
+        data = self._find(z, x, y)
         if not data:
             return None
         return gzip.decompress(data) if self._gzip else bytes(data)
+
+    def _directory(self, offset: int, length: int) -> list:
+        key = (offset, length)
+        entries = self._dirs.get(key)
+        if entries is None:
+            from pmtiles.tile import deserialize_directory
+
+            entries = deserialize_directory(self._reader.get_bytes(offset, length))
+            with self._lock:
+                if len(self._dirs) > 256:   # leaf directories of a large file: keep a bounded set
+                    self._dirs.clear()
+                self._dirs[key] = entries
+        return entries
+
+    def _find(self, z: int, x: int, y: int) -> bytes | None:
+        """The spec's look-up (root directory, then at most three leaf levels) with the header read once and the
+        directories deserialised once — ``pmtiles.reader.Reader.get`` redoes both for every tile (~10 ms a tile
+        for a root of a few thousand entries; bench/bench_basemap_tiles.py)."""
+        from pmtiles.tile import find_tile, zxy_to_tileid
+
+        h = self._header
+        tile_id = zxy_to_tileid(z, x, y)
+        offset, length = h["root_offset"], h["root_length"]
+        for _ in range(4):
+            entry = find_tile(self._directory(offset, length), tile_id)
+            if entry is None:
+                return None
+            if entry.run_length > 0:
+                return self._reader.get_bytes(h["tile_data_offset"] + entry.offset, entry.length)
+            offset, length = h["leaf_directory_offset"] + entry.offset, entry.length
+        return None
 
     def close(self) -> None:
         self._file.close()

@@ -89,14 +89,20 @@ class LayersService:
             self.spec(query.layer)
         return self.store.audit(query)
 
-    def history(self, layer: str, fid: int, limit: int = 100) -> list[dict[str, Any]]:
-        """The feature's versions, newest first: every recorded write with who, when, before and after. A feature
-        the caller may not see (or that never existed) is 404, also once deleted if its records are not visible."""
+    def history(self, layer: str, fid: int, limit: int = 100,
+                before: int | None = None) -> tuple[list[dict[str, Any]], int | None]:
+        """The feature's versions, newest first: every recorded write with who, when, before and after; at most
+        ``limit`` of them, older than the seq ``before`` when given. Returns (versions, next): ``next`` is the
+        ``before`` of the following page, None on the last. A feature the caller may not see (or that never
+        existed) is 404, also once deleted if its records are not visible."""
         self.spec(layer)
-        records = self.store.audit(AuditQuery(layer=layer, fid=fid, limit=limit, newest_first=True))
-        if not records:
+        records = self.store.audit(AuditQuery(layer=layer, fid=fid, before_seq=before, limit=limit + 1,
+                                              newest_first=True))
+        if not records and before is None:
             self.store.get(layer, fid)  # FeatureNotFound unless the caller may see it (then: no write recorded)
-        return records
+        more = len(records) > limit
+        records = records[:limit]
+        return records, (records[-1]["seq"] if more else None)
 
     def version(self, layer: str, fid: int, seq: int) -> dict[str, Any]:
         found = self.store.audit(AuditQuery(layer=layer, fid=fid, after_seq=seq - 1, limit=1))

@@ -153,6 +153,7 @@ class AuditQuery:
     since: float | None = None
     until: float | None = None
     after_seq: int = 0
+    before_seq: int | None = None  # only records older than this seq (paging newest first)
     limit: int = 100
     newest_first: bool = False
 

@@ -727,6 +727,9 @@ class EmbeddedStore(Store):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
+        if query.before_seq is not None:
+            where.append("seq < ?")
+            args.append(int(query.before_seq))
         if query.since is not None:
             where.append("at_us >= ?")
             args.append(int(query.since * 1e6))
@@ -789,7 +792,12 @@ class EmbeddedStore(Store):
                 attrs = data.attrs.astype(object).copy()
                 attrs.loc[todo, "admin_code"] = pd.Series(codes, index=todo, dtype=object)
                 new = _LayerData.build(spec, data.ids.copy(), data.geoms.copy(), attrs)
-                self._persist({layer: new})
+                # one audit record per feature that got a code, in the same file swap as the codes
+                trail = [audit_entry(layer, int(new.ids[pos]), "restamp", data.feature(pos).to_dict(),
+                                     new.feature(pos).to_dict())
+                         for pos, code in zip(todo.tolist(), codes, strict=True) if code is not None] \
+                    if self._audit else None
+                self._persist({layer: new}, trail)
                 self._layers[layer] = new
             return stamped, len(todo) - stamped
 

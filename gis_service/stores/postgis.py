@@ -141,7 +141,22 @@ UPDATE {schema}.{table} AS t SET admin_code = m.code
          ORDER BY f.id, length(rtrim(a.code, '0')) DESC) AS m
  WHERE t.id = m.id
 """
-RESTAMP_OWN_SQL = "UPDATE {schema}.{table} SET admin_code = {own} WHERE admin_code IS NULL AND id BETWEEN :lo AND :hi"
+RESTAMP_OWN_SQL = ("UPDATE {schema}.{table} AS t SET admin_code = t.{own} WHERE t.admin_code IS NULL "
+                   "AND t.{own} IS NOT NULL AND t.id BETWEEN :lo AND :hi")
+# ... and with its audit records, in the same statement (so the same transaction): one per feature that got a
+# code (action 'restamp'), the feature before (admin_code null) and after, as the service's other writes record
+# them. {update} is one of the two above; {props} the layer's attributes as JSON (names from the catalogue).
+RESTAMP_AUDIT_SQL = """
+WITH changed AS ({update} RETURNING t.id, t.admin_code, ({props})::jsonb AS props,
+                                   ST_AsGeoJSON(t.geom, {precision})::jsonb AS geometry)
+INSERT INTO {schema}.audit (who, role, jurisdiction, via, request_id, action, layer, fid, admin_code, prev_code,
+                            regulated, before, after)
+SELECT :who, :role, :jurisdiction, :via, :request_id, 'restamp', :layer, c.id, c.admin_code, NULL, :regulated,
+       jsonb_build_object('type', 'Feature', 'id', c.id, 'geometry', c.geometry,
+                          'properties', c.props || jsonb_build_object('admin_code', NULL)),
+       jsonb_build_object('type', 'Feature', 'id', c.id, 'geometry', c.geometry, 'properties', c.props)
+  FROM changed c WHERE c.admin_code IS NOT NULL
+"""
 
 # Counts per (layer, admin_code), kept by the same kind of triggers, so a scoped caller's numberMatched is a sum
 # over its codes instead of a COUNT(*) under row-level security.
@@ -226,8 +241,8 @@ CREATE OR REPLACE TRIGGER {table}_revision AFTER INSERT OR UPDATE OR DELETE OR T
 
 # Row-level security: requests of a caller with a jurisdiction run as the database role riskmap_j_<code> (a
 # member of riskmap_scoped, created on first use), so the database itself keeps them inside it — a query the
-# application forgot to filter still sees only the caller's rows. The jurisdiction is the role's name, not a
-# setting a session could change. Regulated layers: every command within the jurisdiction; shared layers:
+# application forgot to filter still sees only the caller's rows. The jurisdiction is the role's name; the
+# settings that carry its bounds (SCOPE_INSIDE) can name only that, never widen it. Regulated layers: every command within the jurisdiction; shared layers:
 # read by all, written within it. The service's own login (operators, the CLI) is not a member and is
 # unaffected, as PostgreSQL table owners are.
 SCOPED_GROUP = "riskmap_scoped"
@@ -237,7 +252,24 @@ DO $$ BEGIN CREATE ROLE riskmap_scoped NOLOGIN; EXCEPTION WHEN duplicate_object 
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction() RETURNS text LANGUAGE sql STABLE AS
   $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END $f$;
 CREATE OR REPLACE FUNCTION {schema}.caller_jurisdiction_end() RETURNS text LANGUAGE sql STABLE AS
-  $f$ SELECT left(j, -1) || chr(ascii(right(j, 1)) + 1) FROM (SELECT {schema}.caller_jurisdiction() AS j) s $f$;
+  $f$ SELECT CASE WHEN starts_with(current_user::text, 'riskmap_j_')
+                  THEN left(substr(current_user::text, 11), -1) || chr(ascii(right(current_user::text, 1)) + 1) END $f$;
+CREATE OR REPLACE FUNCTION {schema}.scope_lo() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT coalesce(nullif(current_setting('riskmap.scope_lo', true), ''),
+                      CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END) $f$;
+CREATE OR REPLACE FUNCTION {schema}.scope_hi() RETURNS text LANGUAGE sql STABLE AS
+  $f$ SELECT coalesce(nullif(current_setting('riskmap.scope_hi', true), ''),
+                      CASE WHEN starts_with(current_user::text, 'riskmap_j_')
+                           THEN left(substr(current_user::text, 11), -1) || chr(ascii(right(current_user::text, 1)) + 1)
+                      END) $f$;
+CREATE OR REPLACE FUNCTION {schema}.scope_is_role() RETURNS boolean LANGUAGE plpgsql STABLE AS $f$
+DECLARE
+  j text := CASE WHEN starts_with(current_user::text, 'riskmap_j_') THEN substr(current_user::text, 11) END;
+  e text := left(j, -1) || chr(ascii(right(j, 1)) + 1);
+BEGIN
+  RETURN coalesce(nullif(current_setting('riskmap.scope_lo', true), ''), j) IS NOT DISTINCT FROM j
+     AND coalesce(nullif(current_setting('riskmap.scope_hi', true), ''), e) IS NOT DISTINCT FROM e;
+END $f$;
 GRANT USAGE ON SCHEMA {schema} TO riskmap_scoped;
 GRANT SELECT ON {schema}.feature_counts, {schema}.layer_revisions, {schema}.code_counts TO riskmap_scoped;
 """
@@ -255,13 +287,26 @@ CREATE POLICY scope_insert ON {schema}.{table} FOR INSERT TO riskmap_scoped WITH
 CREATE POLICY scope_update ON {schema}.{table} FOR UPDATE TO riskmap_scoped USING ({inside}) WITH CHECK ({inside});
 CREATE POLICY scope_delete ON {schema}.{table} FOR DELETE TO riskmap_scoped USING ({inside});
 """
+# Regulated layers: id order within a jurisdiction's range from one index — a scoped page (ORDER BY id LIMIT n)
+# walks it with the range as an index condition (bounds computed once) instead of fetching every row of the
+# pk walk to test its admin_code; NULL codes (whole service only) are never in a scoped caller's range.
+SCOPE_ORDER_INDEX = """
+CREATE INDEX IF NOT EXISTS {table}_id_in_scope ON {schema}.{table} (id, admin_code text_pattern_ops)
+  WHERE admin_code IS NOT NULL;
+"""
 # "admin_code starts with the caller's jurisdiction", written as the byte range [J, J'), J' = J with its last digit
 # + 1 ('2201' → '2202'; jurisdictions are digits only, role_name checks): exactly the same rows as starts_with
-# (text_pattern_ops compares bytes), but the bounds are InitPlans evaluated once per query, not per row, and the
-# range is an index condition on {table}_admin_code_prefix — a city's items page went from a scan of every row
-# with the role test per row to a bitmap scan of the city's rows (bench/bench_jurisdiction.py).
-SCOPE_INSIDE = ("(admin_code ~>=~ (SELECT {schema}.caller_jurisdiction()) "
-                "AND admin_code ~<~ (SELECT {schema}.caller_jurisdiction_end()))")
+# (text_pattern_ops compares bytes). The bounds are the settings riskmap.scope_lo/hi, set by the service with the
+# role in the same statement; a session without them falls back to the role's own range. The settings cannot
+# widen a role's scope: the gate (an InitPlan, evaluated once per query) lets rows through only when they name
+# exactly the role's range. Why settings rather than the role alone: current_setting() is STABLE, so the planner
+# folds it into its row estimate (a city's 7 % of the rows, a county's 0.2 %) and an index walks the range with
+# bounds computed once; bounds hidden in InitPlans get the default estimate (0.5 %), and a city's page of 100
+# then read and sorted all of the city's rows instead of walking id order (bench/bench_jurisdiction.py).
+# The fallback (a bare session as the role) is correct but slow in a per-row filter: current_user is a
+# syscache lookup per call, ≈ 10 µs a row.
+SCOPE_INSIDE = ("((SELECT {schema}.scope_is_role()) AND admin_code ~>=~ {schema}.scope_lo() "
+                "AND admin_code ~<~ {schema}.scope_hi())")
 
 
 # The audit trail: one row per feature written, in the write's transaction; append-only (a trigger refuses
@@ -299,6 +344,11 @@ def build_audit_table(metadata: MetaData) -> Table:
     Index("audit_at", table.c.at)
     Index("audit_who", table.c.who, table.c.seq)
     return table
+
+
+def jurisdiction_end(jurisdiction: str) -> str:
+    """The first code after a jurisdiction's range ('2201' → '2202', '2209' → '220:'), as caller_jurisdiction_end."""
+    return jurisdiction[:-1] + chr(ord(jurisdiction[-1]) + 1)
 
 
 def role_name(jurisdiction: str) -> str:
@@ -464,6 +514,8 @@ class PostGISStore(Store):
                     inside = SCOPE_INSIDE.format(schema=SCHEMA)
                     read = inside if self.spec(name).regulated else "true"
                     conn.execute(text(SCOPE_TABLE.format(schema=SCHEMA, table=name, read=read, inside=inside)))
+                    if self.spec(name).regulated:
+                        conn.execute(text(SCOPE_ORDER_INDEX.format(schema=SCHEMA, table=name)))
                     conn.execute(pg_insert(self.revisions_table).values(
                         layer=name, revision=literal_column("(extract(epoch FROM clock_timestamp()) * 1e6)::bigint"))
                         .on_conflict_do_nothing(index_elements=["layer"]))
@@ -539,14 +591,18 @@ class PostGISStore(Store):
     def _as_caller(self, conn, local: bool = False, role: str | None = None) -> None:
         """Run what follows on ``conn`` as the current scope's database role (or ``role``; 'none' = the login).
         Reads (autocommit) set it for the session and remember it on the connection, so a pooled connection
-        switches only when the caller's jurisdiction differs; writes set it for their transaction only."""
-        role = role or self._role(access.jurisdiction())
-        if local:
-            if role != "none" or conn.info.get("riskmap_role", "none") != "none":
-                conn.execute(select(func.set_config("role", role, True)))
+        switches only when the caller's jurisdiction differs; writes set it for their transaction only. The
+        role's range bounds (SCOPE_INSIDE) are set in the same statement: one round trip."""
+        jurisdiction = access.jurisdiction() if role is None else ""
+        role = role or self._role(jurisdiction)
+        if local and role == "none" and conn.info.get("riskmap_role", "none") == "none":
             return
-        if conn.info.get("riskmap_role", "none") != role:
-            conn.execute(select(func.set_config("role", role, False)))
+        if not local and conn.info.get("riskmap_role", "none") == role:
+            return
+        lo, hi = (jurisdiction, jurisdiction_end(jurisdiction)) if jurisdiction and role != "none" else ("", "")
+        conn.execute(select(func.set_config("role", role, local), func.set_config("riskmap.scope_lo", lo, local),
+                            func.set_config("riskmap.scope_hi", hi, local)))
+        if not local:
             conn.info["riskmap_role"] = role
 
     @contextmanager
@@ -982,6 +1038,8 @@ class PostGISStore(Store):
         for column, value in ((a.c.layer, query.layer), (a.c.fid, query.fid), (a.c.who, query.who)):
             if value is not None:
                 stmt = stmt.where(column == value)
+        if query.before_seq is not None:
+            stmt = stmt.where(a.c.seq < int(query.before_seq))
         if query.since is not None:
             stmt = stmt.where(a.c.at >= func.to_timestamp(float(query.since)))
         if query.until is not None:
@@ -993,17 +1051,30 @@ class PostGISStore(Store):
                  "role": r[3], "jurisdiction": r[4], "via": r[5], "request_id": r[6], "action": r[7], "layer": r[8],
                  "feature_id": int(r[9]), "admin_code": r[10], "before": r[11], "after": r[12]} for r in rows]
 
+    def _restamp_sql(self, layer: str, spec: LayerSpec) -> tuple[Any, dict[str, Any]]:
+        """The restamp statement of ``layer`` (None: no admin areas to stamp from) and its constant parameters:
+        with the audit records of the features it stamps unless the audit is off (bench only)."""
+        if spec.own_code:
+            update = RESTAMP_OWN_SQL.format(schema=SCHEMA, table=layer, own=spec.attribute(spec.own_code).name)
+        elif "admin_areas" in self.catalog:
+            update = RESTAMP_SQL.format(schema=SCHEMA, table=layer)
+        else:
+            return None, {}
+        if not self._audit:
+            return text(update), {}
+        props = ", ".join(f"'{n}', t.{n}" for n in spec.attribute_names)  # identifiers from the catalogue
+        sql = RESTAMP_AUDIT_SQL.format(schema=SCHEMA, update=update.strip(), props=f"json_build_object({props})",
+                                       precision=COORD_PRECISION)
+        who = audit_entry(layer, 0, "restamp", None, None)
+        return text(sql), {k: who[k] for k in ("who", "role", "jurisdiction", "via", "request_id")} | {
+            "layer": layer, "regulated": spec.regulated}
+
     def restamp(self, layer: str, assign: Assign, progress: Progress | None = None) -> tuple[int, int]:
         spec = self.spec(layer)
         if access.jurisdiction():
             raise ScopeDenied(layer, access.jurisdiction(), None, "restamping needs the whole service's scope")
         table = self._table(layer)
-        if spec.own_code:
-            sql = text(RESTAMP_OWN_SQL.format(schema=SCHEMA, table=layer, own=spec.attribute(spec.own_code).name))
-        elif "admin_areas" in self.catalog:
-            sql = text(RESTAMP_SQL.format(schema=SCHEMA, table=layer))
-        else:
-            sql = None
+        sql, params = self._restamp_sql(layer, spec)
         with self.reader.connect() as conn:    # autocommit: the session role it sets stays what conn.info says
             self._as_caller(conn, role="none")
             lo, hi = conn.execute(select(func.min(table.c.id), func.max(table.c.id))
@@ -1014,7 +1085,7 @@ class PostGISStore(Store):
             if sql is not None:
                 with self.engine.begin() as conn:    # a window per transaction: an interrupted run resumes
                     self._as_caller(conn, local=True, role="none")
-                    stamped += conn.execute(sql, {"lo": start, "hi": start + RESTAMP_CHUNK - 1}).rowcount
+                    stamped += conn.execute(sql, {**params, "lo": start, "hi": start + RESTAMP_CHUNK - 1}).rowcount
             if progress is not None:
                 progress(i + 1, len(windows))
         with self.reader.connect() as conn:

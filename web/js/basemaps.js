@@ -1,4 +1,5 @@
-/* Basemaps: the offline basemap from the project's own layers, the province mask, XYZ tiles. */
+/* Basemaps: the offline basemap from the project's own layers, the province mask, and the tile basemaps the
+ * server offers (its own MBTiles/PMTiles file, Tianditu, XYZ), each with its credit and 审图号. */
 import { $, esc, status } from './dom.js';
 import { getJSON } from './http.js';
 import { updateHash } from './permalink.js';
@@ -99,25 +100,73 @@ export function provinceMask(province) {
     fillColor: '#7a7a7a', fillOpacity: 0.35, className: 'rm-mask' }).addTo(map);
 }
 
+/* One offered tile basemap (config.basemaps.offers: the local MBTiles/PMTiles file served by the service,
+ * Tianditu with its label layer, an XYZ template) as a Leaflet layer. Tiles outside the file answer 404 and
+ * leave their square empty. */
+function tileBasemap(offer) {
+  var opts = { maxZoom: 19, minNativeZoom: offer.min_zoom, maxNativeZoom: offer.max_zoom,
+               className: 'rm-basemap-' + offer.key };
+  if (offer.subdomains) { opts.subdomains = offer.subdomains; }
+  if (offer.bounds) { opts.bounds = [[offer.bounds[1], offer.bounds[0]], [offer.bounds[3], offer.bounds[2]]]; }
+  var base = L.tileLayer(offer.url, opts), warned = false;
+  base.on('tileerror', function () {   // a hole in the file (or a tile server down): say what to do, once
+    if (warned) { return; }
+    warned = true;
+    status('底图“' + offer.title + '”此处缺少瓦片（级别 ' + offer.min_zoom + '–' + offer.max_zoom + '），可在“图层”中改选其他底图。'
+           + ' The basemap has no tiles here: choose another basemap under Layers.', false);
+  });
+  if (!offer.labels_url) { return base; }
+  return L.layerGroup([base, L.tileLayer(offer.labels_url, L.extend({}, opts, { className: 'rm-basemap-labels' }))]);
+}
+
+/* The credit line of the basemap in use (its attribution and 审图号), in the map's attribution corner:
+ * escaped here, since Leaflet writes attributions as HTML. */
+var shownCredit = null;
+function showCredit(text) {
+  if (!map.attributionControl) { return; }
+  if (shownCredit) { map.attributionControl.removeAttribution(shownCredit); }
+  shownCredit = text ? '<span class="rm-credit">' + esc(text) + '</span>' : null;
+  if (shownCredit) { map.attributionControl.addAttribution(shownCredit); }
+}
+
 export function setupBasemaps(config) {
-  var bases = {}, box = $('basemaps');
-  bases.offline = offlineBasemap(config);
-  if (config.basemap && config.basemap.url) {
-    bases.xyz = L.tileLayer(config.basemap.url, { attribution: config.basemap.attribution, maxZoom: 19 });
+  var bases = {}, credits = {}, names = {}, box = $('basemaps');
+  var list = (config.basemaps && config.basemaps.offers) || [];
+  var order = [];
+  list.forEach(function (o) {
+    var k = o.key === 'own' ? 'offline' : o.key;   // 'offline': the permalink name of the own-layers basemap
+    bases[k] = o.url ? tileBasemap(o) : offlineBasemap(config);
+    credits[k] = o.attribution;
+    names[k] = o.title;
+    order.push(k);
+  });
+  if (!bases.offline) {   // an older server without offers: the own layers and its one XYZ template
+    bases.offline = offlineBasemap(config);
+    order.push('offline');
+    names.offline = '离线底图（本地图层）offline (own layers)';
+    if (config.basemap && config.basemap.url) {
+      bases.xyz = L.tileLayer(config.basemap.url, { maxZoom: 19 });
+      credits.xyz = config.basemap.attribution;
+      names.xyz = '在线瓦片 XYZ tiles';
+      order.unshift('xyz');
+    }
   }
-  var names = { offline: '离线底图（本地图层）offline (own layers)', xyz: '在线瓦片 XYZ tiles', none: '无 none' };
-  var order = ['offline'].concat(bases.xyz ? ['xyz'] : []).concat(['none']);
+  names.none = '无 none';
+  order.push('none');
+  var notices = (config.basemaps && config.basemaps.notices) || [];
   box.innerHTML = '<div class="muted">底图 Basemap</div>' + order.map(function (k) {
-    return '<label class="basemap-row"><input type="radio" name="basemap" value="' + k + '"> ' + esc(names[k]) + '</label>';
-  }).join('');
+    return '<label class="basemap-row"><input type="radio" name="basemap" value="' + esc(k) + '"> ' + esc(names[k]) + '</label>';
+  }).join('') + notices.map(function (n) { return '<div class="muted basemap-notice">' + esc(n) + '</div>'; }).join('');
   function use(k) {
+    if (!bases[k] && k !== 'none') { k = order[0]; }
     Object.keys(bases).forEach(function (n) { if (n !== k && map.hasLayer(bases[n])) { map.removeLayer(bases[n]); } });
     if (bases[k]) { bases[k].addTo(map); }
+    showCredit(credits[k]);
     state.basemap = k;
     var r = box.querySelector('input[value="' + k + '"]');
     if (r) { r.checked = true; }
   }
   box.addEventListener('change', function (e) { if (e.target.name === 'basemap') { use(e.target.value); updateHash(); } });
   viewer.useBasemap = use;
-  use(bases.xyz ? 'xyz' : 'offline');
+  use(order[0]);
 }

@@ -26,6 +26,7 @@
     GIS_JOBS_CONCURRENCY=1              OGC API – Processes jobs running at once per API process
     GIS_DASK_SCHEDULER=                 tcp://host:8786 runs batches on that cluster; empty = LocalCluster
     GIS_DASK_WORKERS=2                  workers of that LocalCluster
+    GIS_VIEWER_BUNDLE=true              the viewer as one bundled script when web/dist/ has a fresh one
 
 Every value is typed and checked when the settings are read: a bad value stops the service at
 start-up with a message naming the variable.
@@ -79,6 +80,9 @@ class Settings(BaseSettings):
     viewer_tile_threshold: int = Field(20_000, ge=0, le=1_000_000_000, description="the viewer draws a layer "
                                        "holding at least this many features (its collection's itemCount) from the "
                                        "vector tiles instead of GeoJSON; 0 = every layer from tiles")
+    viewer_bundle: bool = Field(True, description="serve the viewer's modules as the one minified bundle "
+                                "setup_web_assets.sh builds (web/dist/viewer.bundle.js) while it matches the sources; "
+                                "false = always the modules themselves (development)")
     matched_count_cap: int = Field(100_000, ge=0, le=1_000_000_000, description="numberMatched of a filtered "
                                    "items page (bbox, filter, equality, q) is counted up to this many rows; above it "
                                    "numberMatched is omitted (OGC API Features allows it) and the next link comes "

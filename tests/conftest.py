@@ -197,10 +197,12 @@ def free_port() -> int:
 class ServerProcess:
     """The service in a subprocess (uvicorn) — for clients that block the GIL (GDAL) or browsers.
 
-    ``env`` adds GIS_* settings, e.g. {"GIS_STORE": "embedded", "GIS_GPKG_PATH": "/tmp/x.gpkg"}.
+    ``env`` adds GIS_* settings, e.g. {"GIS_STORE": "embedded", "GIS_GPKG_PATH": "/tmp/x.gpkg"};
+    ``start_timeout`` (s) bounds the start (generous: a shared 2-core machine at load 15 took > 60 s for the sample); ``cwd`` runs it elsewhere
+    (another checkout, with its PYTHONPATH in ``env``).
     """
 
-    def __init__(self, env: dict[str, str], workers: int = 1):
+    def __init__(self, env: dict[str, str], workers: int = 1, start_timeout: float = 180.0, cwd=None):
         import sys
 
         self.port = free_port()
@@ -210,6 +212,8 @@ class ServerProcess:
                     "--no-access-log", "--workers", str(workers)]
         self.env = {**os.environ, **env}
         self.proc = None
+        self.start_timeout = start_timeout
+        self.cwd = cwd
 
     def __enter__(self):
         import subprocess
@@ -217,8 +221,8 @@ class ServerProcess:
         import urllib.request
 
         self.log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks on it
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
+        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, cwd=self.cwd)
+        deadline = time.time() + self.start_timeout
         while True:
             if self.proc.poll() is not None:
                 self.log.seek(0)
@@ -229,7 +233,7 @@ class ServerProcess:
             except OSError:
                 if time.time() > deadline:
                     self.proc.kill()
-                    raise RuntimeError("server did not start in 60 s") from None
+                    raise RuntimeError(f"server did not start in {self.start_timeout:.0f} s") from None
                 time.sleep(0.2)
 
     def __exit__(self, *exc):

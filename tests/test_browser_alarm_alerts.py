@@ -142,6 +142,15 @@ def test_last_24h_of_alarms_replayed_with_a_time_slider(browser, ring_server, si
         assert page.locator(".mon-replay-sensor.mon-replay-2").count() >= 1   # now: in alarm
         assert page.locator(".mon-sensor").count() == 0                       # the live layer is hidden
         assert "北京时间" in page.inner_text("#mon-replay-time")
+        # readings too: the alarming sensor's last reading (240 %OEL ≥ high-high 200) at the slider's end, in its tooltip
+        cls = f"window.monitoring.replay.markers[{sid}].options.className"
+        assert "mon-replay-r2" in page.evaluate(cls)
+        assert page.evaluate("window.monitoring.replay.reporting") >= 1
+        assert "有读数" in page.inner_text("#mon-replay-time")
+        tip = page.evaluate(f"""() => {{ const m = window.monitoring.replay.markers[{sid}]; m.openTooltip();
+                                         return m.getTooltip().getElement().innerText; }}""")
+        assert "240" in tip and "%OEL" in tip, tip
+        page.evaluate(f"() => {{ window.monitoring.replay.markers[{sid}].closeTooltip(); }}")
         if not touch:                                                         # the sensors checkbox hides the replay
             page.uncheck("input[data-layer='sensors']")
             assert page.locator(".mon-replay-sensor").count() == 0
@@ -156,9 +165,11 @@ def test_last_24h_of_alarms_replayed_with_a_time_slider(browser, ring_server, si
             page.keyboard.press("ArrowLeft")
             page.keyboard.press("ArrowLeft")                                  # 10 min ago: before the alarm
             assert page.locator(".mon-replay-sensor.mon-replay-2").count() == 0
+            assert "mon-replay-rnone" in page.evaluate(cls)                   # and before its first reading
             page.keyboard.press("Home")
         assert int(page.input_value("#mon-replay-slider")) <= 15
         assert page.locator(".mon-replay-sensor.mon-replay-2").count() == 0
+        assert page.locator(".mon-replay-sensor:not(.mon-replay-rnone)").count() == 0   # nothing had reported yet
         w.shot(f"alarm_replay_24h_ago_{size}")
         frames = page.evaluate("window.monitoring.replay.frames")
         print(size, "replay frames ms", sorted(frames)[-3:], "sensors", page.evaluate("window.monitoring.replay.sensors.length"))

@@ -151,7 +151,7 @@ def national_server(browser, tmp_path_factory):
     size = jilin._national_module().NationalSize(hazard_sources=NATIONAL_HAZARDS, receptors=NATIONAL_RECEPTORS)
     path = tmp_path_factory.mktemp("national") / "national.gpkg"
     counts = jilin.build_sample(path, seed=2012, national=size)
-    with ServerProcess({**BASE_ENV, "GIS_GPKG_PATH": str(path)}) as srv:
+    with ServerProcess({**BASE_ENV, "GIS_GPKG_PATH": str(path)}, start_timeout=300) as srv:   # opens slowly when busy
         srv.counts = counts
         yield srv
 

@@ -230,6 +230,21 @@ def test_store_keeps_readings_once_and_runs_the_alarm_lifecycle(reading_store):
     assert math.isclose(series[0][0], NOW - 60, abs_tol=1e-5)
 
 
+def test_store_bins_each_sensors_last_reading_per_step(reading_store):
+    """The replay slider's readings: per sensor and 5-minute bin the latest reading, only bins that have one,
+    nothing outside [t0, t1), ordered by sensor and bin, cut at the limit."""
+    rules = _rules()
+    t0 = NOW - 3600
+    rows = [(1, t0 - 5, 9.0), (1, t0 + 10, 5.0), (1, t0 + 250, 6.0), (1, t0 + 310, 7.0), (2, t0 + 299.5, 51.0),
+            (2, t0 + 1800.2, 52.0), (2, t0 + 1900.0, 99.0, 2), (7, NOW + 30, 1.0)]  # bad quality (2): left out
+    _commit(reading_store, rules, rows)
+    got = reading_store.binned(t0, NOW, 300.0, 100)
+    assert got == [(1, 0, 6.0), (1, 1, 7.0), (2, 0, 51.0), (2, 6, 52.0)]
+    assert reading_store.binned(t0, NOW, 300.0, 3) == got[:3]
+    assert reading_store.binned(t0, NOW, 3600.0, 100) == [(1, 0, 7.0), (2, 0, 52.0)]
+    assert reading_store.binned(NOW + 100, NOW + 200, 300.0, 100) == []
+
+
 def test_retention_rolls_old_readings_up_to_hours(reading_store):
     rules = _rules()
     day = 86400.0

@@ -113,6 +113,33 @@ def test_alarm_with_its_decision_package_built_by_the_analyses(client):
     assert client.get(f"/monitoring/sensors/{gas['id']}/readings", params={"from": "soon"}).status_code == 400
 
 
+def test_readings_replay_bins_every_visible_sensor(client):
+    """GET /monitoring/readings/replay: each reporting sensor's last reading per bin with its set points; bad
+    windows and steps are a clear 400/422."""
+    gas = _sensor(client, "toxic_gas")
+    level = _sensor(client, "tank_level")
+    now = time.time()
+    t0 = now - 3000
+    r = _post(client, [{"sensor_id": gas["id"], "time": t0 + 20, "value": 3.0},
+                       {"sensor_id": gas["id"], "time": t0 + 200, "value": 4.0},
+                       {"sensor_id": gas["id"], "time": t0 + 1250, "value": 8.0},
+                       {"sensor_id": level["id"], "time": t0 + 700, "value": 55.0}])
+    assert r.status_code == 200, r.text
+    doc = client.get("/monitoring/readings/replay", params={"from": t0, "to": now, "step_min": 5}).json()
+    assert doc["step_s"] == 300 and doc["bins"] == 10 and doc["truncated"] is False
+    by = {s["sensor_id"]: s for s in doc["sensors"]}
+    assert (by[gas["id"]]["k"], by[gas["id"]]["values"]) == ([0, 4], [4.0, 8.0])
+    assert (by[level["id"]]["k"], by[level["id"]]["values"]) == ([2], [55.0])
+    assert by[gas["id"]]["thresholds"] == {"low_low": None, "low": None, "high": 100.0, "high_high": 200.0}  # GB/T 50493
+    assert by[gas["id"]]["unit"] == "%OEL"
+    default = client.get("/monitoring/readings/replay").json()        # the last 24 h in 5-minute bins
+    assert default["bins"] == 288 and {gas["id"], level["id"]} <= {s["sensor_id"] for s in default["sensors"]}
+    for params in ({"from": now, "to": t0}, {"from": now - 8 * 86400, "to": now}, {"from": "soon"}):
+        assert client.get("/monitoring/readings/replay", params=params).status_code == 400, params
+    for step in (0.5, 61, "x"):
+        assert client.get("/monitoring/readings/replay", params={"step_min": step}).status_code in (400, 422), step
+
+
 def test_kinds_and_stats(client):
     kinds = client.get("/monitoring/kinds").json()["kinds"]
     assert any(k["kind"] == "flammable_gas" and "GB/T 50493" in k["source"] for k in kinds)

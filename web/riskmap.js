@@ -206,6 +206,8 @@
     return '> ' + ((offset || 0) + fc.features.length) + '（未全数 not all counted）';
   }
 
+  var STAMP = /"timeStamp":\s*"[^"]*"/;   // an items answer's time of answering (OGC API Features)
+
   function clampedBbox(b) {
     var w = Math.max(-180, b.getWest()), s = Math.max(-90, b.getSouth());
     var e = Math.min(180, b.getEast()), n = Math.min(90, b.getNorth());
@@ -286,8 +288,12 @@
       var aggNote = meta.title_zh + '：视图内约 ' + est + ' 个，' + (this.opts.live ? '放大后加载要素' : '导出文件仅含格网计数');
       if (!this.opts.live || est > this.opts.limit) { this._show(this._agg, 'aggregate', aggNote); return; }
       var seq = ++this._seq;
-      var url = (RiskMap.apiBase || '') + '/collections/' + encodeURIComponent(meta.name) + '/items?bbox=' +
-        clampedBbox(bounds) + '&limit=' + this.opts.limit +
+      // opts.whole (the viewer): a layer of at most `limit` features in all is asked for whole, not by bbox — the
+      // same answer after every move, so panning never rebuilds its markers (a bbox answer changed with each pan
+      // and rebuilt them all: 100–400 ms frames on a national map); an edit still changes it and redraws
+      var whole = this.opts.whole && typeof this.opts.total === 'number' && this.opts.total <= this.opts.limit;
+      var url = (RiskMap.apiBase || '') + '/collections/' + encodeURIComponent(meta.name) + '/items?' +
+        (whole ? '' : 'bbox=' + clampedBbox(bounds) + '&') + 'limit=' + this.opts.limit +
         (this.opts.properties ? '&properties=' + encodeURIComponent(this.opts.properties.join(',')) : '');
       fetch(url, { headers: RiskMap.headers({ Accept: 'application/geo+json' }) })
         .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.text(); })
@@ -296,10 +302,12 @@
           if (self._popupHeld()) { self._stale = true; return; }   // a popup opened while this was loading
           // the same answer as the one drawn (a small layer wholly in view while panning): keep the drawn
           // markers instead of rebuilding them on every move; an edit changes the answer and redraws
-          if (text === self._lastText && self.state === 'features') { return; }
+          // (compared without the answer's timeStamp, which changes every second)
+          var same = text.replace(STAMP, '');
+          if (same === self._lastText && self.state === 'features') { return; }
           var fc = JSON.parse(text);
           if (hasMore(fc)) { self._lastText = null; self._show(self._agg, 'aggregate', aggNote); return; }
-          self._lastText = text;
+          self._lastText = same;
           self._show(catalogLayer(meta, fc, { basemap: self.opts.basemap }), 'features', meta.title_zh + '：已加载 ' + fc.features.length + ' 个要素');
         })
         .catch(function (err) {

@@ -36,6 +36,7 @@ import { search } from './js/search.js';
 import { setupInventory } from './js/inventory.js';
 import { setupDraw, siting, sitingPark, sitingWithInventory, uploadProposal } from './js/siting.js';
 import { map, state, viewer } from './js/state.js';
+import { flushTiles } from './js/tiled.js';
 import { setTheme, setupTheme } from './js/theme.js';
 import { setupWhatIf, whatIf } from './js/whatif.js';
 
@@ -89,6 +90,12 @@ function start(config) {
   var h = parseHash();
   var e = config.extent || [121.6, 40.8, 131.3, 46.3];
   map.fitBounds([[e[1], e[0]], [e[3], e[2]]]);
+  // the map first: the basemap and the layers, their vector tiles requested now; the panels after
+  setupBasemaps(config);
+  var wanted = h.layers !== undefined ? h.layers.split(',').filter(Boolean) : null;
+  setupLegend();
+  var layersReady = setupLayers(config, wanted);
+  flushTiles();
   var sel = $('search-layer');
   sel.innerHTML = '<option value="">全部（不含道路）all but roads</option>' + config.layers.map(function (m) {
     return '<option value="' + esc(m.name) + '">' + esc(m.title) + '</option>'; }).join('');
@@ -101,7 +108,6 @@ function start(config) {
   setupBatch();
   setupJurisdiction();
   map.addControl(new MeasureControl());
-  setupBasemaps(config);
   $('goto-form').addEventListener('submit', goTo);
   $('search-form').addEventListener('submit', search);
   $('clear-result').addEventListener('click', function () { clearResult(); status(''); updateHash(); });
@@ -134,10 +140,9 @@ function start(config) {
     if (a && a.type === 'exposure') { exposure(a.layer, a.id); }
     else { status('先点击一个风险源并选择「暴露分析」 first click a hazard and choose Exposure', true); }
   });
-  map.on('moveend', updateHash);
-  var wanted = h.layers !== undefined ? h.layers.split(',').filter(Boolean) : null;
-  setupLegend();
-  setupLayers(config, wanted).then(function () {
+  var hashTimer = null;   // the URL follows the view once the map rests, not on every step of a pan
+  map.on('moveend', function () { clearTimeout(hashTimer); hashTimer = setTimeout(updateHash, 400); });
+  layersReady.then(function () {
     refreshLegend();
     state.ready = true;
     return restore(h);

@@ -5,7 +5,7 @@ capability imports its router module here and adds it to the list); :data:`HEAVY
 every route waits for a heavy-request slot.
 
 Middleware, outermost first: :class:`errors.RequestContext` (request id, access log, JSON 500),
-:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB), :class:`edges.RefuseRepeatedParams`, :class:`BodySizeLimit`,
+:class:`SecurityHeaders`, GZip (bodies ≥ 1 kB, level 6; vector tiles come compressed, api/gzipped.py), :class:`edges.RefuseRepeatedParams`, :class:`BodySizeLimit`,
 :class:`identity.ScopeMiddleware` (the caller's jurisdiction, read by both stores).
 """
 
@@ -232,7 +232,8 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
     app.add_middleware(ScopeMiddleware)  # innermost: the caller's jurisdiction for everything the request runs
     app.add_middleware(BodySizeLimit, limit=svc.settings.max_body_bytes)
     app.add_middleware(RefuseRepeatedParams)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    # level 6, not Starlette's 9: a third of the CPU on the event loop for ~2 % more bytes (the viewer's scripts)
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(errors.RequestContext)
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,6 +42,7 @@ from .schemas import (
     FeatureCollection,
     MonitoringStats,
     ReadingsAccepted,
+    ReadingsReplay,
     SensorKinds,
     SensorSeries,
 )
@@ -50,6 +52,8 @@ router = APIRouter(prefix="/monitoring", tags=["Monitoring 监测预警"])
 AlarmId = Annotated[int, Path(ge=1, le=INT64_MAX, description="alarm id (64-bit integer)")]
 WRITER_ROLES = ("sensor", "editor", "admin")
 MAX_SERIES = 20_000
+MAX_REPLAY_CELLS = 500_000          # (sensor, bin) values in one replay answer: ~900 sensors × 288 five-minute bins fit
+MAX_REPLAY_WINDOW_S = 7 * 86400
 
 
 class Monitoring:
@@ -411,6 +415,43 @@ async def readings(sensor_id: FeatureId, from_: str | None = Query(None, alias="
                   "thresholds": effective(p), "from": iso(t0), "to": iso(t1), "truncated": len(rows) >= limit,
                   "readings": [{"time": iso(t), "t": t, "value": v, "quality": q} for t, v, q in rows],
                   "hourly": [{"hour": iso(h), "n": n, "min": a, "max": b, "mean": m} for h, n, a, b, m in hourly]})
+
+
+@router.get("/readings/replay", response_model=ReadingsReplay,
+            summary="Every sensor's readings over a window, binned (the replay slider)")
+async def readings_replay(from_: str | None = Query(None, alias="from", description="start, ISO 8601 or epoch s; "
+                                                    "default 24 h before `to`"),
+                          to: str | None = Query(None, description="end (exclusive); default now"),
+                          step_min: float = Query(5.0, ge=1.0, le=60.0, description="bin width in minutes"),
+                          mon: Monitoring = Depends(context), _=Reader):
+    """For each sensor the caller may see that reported in [from, to): its last reading in each bin
+    [t0 + k·step, t0 + (k+1)·step), as parallel lists ``k`` and ``values`` (bins without a reading are left out),
+    with its unit and effective alarm set points. At most 7 days and 500,000 values (``truncated``)."""
+    t1 = _when("to", to, time.time() + 1)
+    t0 = _when("from", from_, t1 - 86400)
+    if not t0 < t1:
+        raise ApiError(400, "from", "must be before 'to'")
+    if t1 - t0 > MAX_REPLAY_WINDOW_S:
+        raise ApiError(400, "from", "the window may be at most 7 days; narrow 'from'..'to'")
+    step = step_min * 60.0
+    rows = await _call(mon.readings.binned, t0, t1, step, MAX_REPLAY_CELLS + 1)
+    page = await run_in_threadpool(mon.layers.items, "sensors", ItemsQuery(limit=50_000))
+    visible = {f.id: f.properties for f in page.features}
+    out: dict[int, dict[str, Any]] = {}
+    for sid, k, v in rows[:MAX_REPLAY_CELLS]:
+        p = visible.get(sid)
+        if p is None:
+            continue
+        doc = out.get(sid)
+        if doc is None:
+            th = effective(p)
+            doc = out[sid] = {"sensor_id": sid, "kind": p["kind"], "unit": p["unit"],
+                              "thresholds": {n: th[n] for n in ("low_low", "low", "high", "high_high")},
+                              "k": [], "values": []}
+        doc["k"].append(k)
+        doc["values"].append(v)
+    return _json({"from": iso(t0), "to": iso(t1), "t0": t0, "step_s": step, "bins": math.ceil((t1 - t0) / step),
+                  "truncated": len(rows) > MAX_REPLAY_CELLS, "sensors": list(out.values())})
 
 
 @router.get("/kinds", response_model=SensorKinds, summary="Sensor kinds, default alarm set points and their sources")

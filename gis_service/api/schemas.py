@@ -156,6 +156,16 @@ class SensorSeries(_Open):
     readings: list[dict[str, Any]]
 
 
+class ReadingsReplay(_Open):
+    """Every visible sensor's readings over a window, binned for the replay slider."""
+
+    t0: float
+    step_s: float
+    bins: int
+    truncated: bool
+    sensors: list[dict[str, Any]]
+
+
 class SensorKinds(BaseModel):
     kinds: list[dict[str, Any]]
 

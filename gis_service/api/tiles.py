@@ -16,6 +16,7 @@ from .. import tiles
 from ..catalog import LayerSpec
 from ..config import Settings
 from ..services.container import Services
+from . import gzipped
 from .deps import Reader, Svc, get_settings
 from .errors import ApiError
 from .features import _base, _cql
@@ -49,7 +50,8 @@ def _answer(request: Request, body: bytes, etag: str) -> Response:
     headers = {"ETag": etag, "Cache-Control": "public, no-cache"}  # revalidate: a write changes the ETag
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type=MVT, headers=headers)
+    body, encoding = gzipped.encode(request, body, etag)   # compressed once per tile, not per answer
+    return Response(body, media_type=MVT, headers={**headers, **encoding})
 
 
 def _fields(svc: Services, spec: LayerSpec) -> dict[str, str]:

@@ -1,7 +1,9 @@
 """The web viewer (``web/index.html`` at ``/viewer``) and the offline browser assets.
 
-* ``/viewer`` — the viewer page; ``/viewer/<file>`` — its scripts and styles (top level of web/) and
-  ``/viewer/js/<file>`` — the viewer's ES modules (web/js/, one job each);
+* ``/viewer`` — the viewer page; ``/viewer/<file>`` — its scripts and styles (top level of web/),
+  ``/viewer/js/<file>`` — the viewer's ES modules (web/js/, one job each) and
+  ``/viewer/dist/viewer.bundle.js`` — all of them in one minified file (built by setup_web_assets.sh; the page
+  names it instead of web/main.js while it is fresh, maps/bundle.py);
 * ``/viewer/config.json`` — layer catalogue meta (styles, labels, units), basemap and endpoints; it
   describes the data, so it needs a key when GIS_READ_REQUIRES_KEY is set (like every data read).
   The page and its scripts are code, not data, and stay loadable so a key can be typed into the page;
@@ -12,15 +14,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 from fastapi import APIRouter, Depends, File, Query, UploadFile
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from .. import legend
 from ..analysis.consequence.params import EXPOSURE_LAYERS, ScenarioParams
 from ..analysis.rescue.inputs import INCIDENT_BY_LAYER
 from ..config import Settings
-from ..maps import assets
+from ..maps import assets, bundle
 from ..maps.base import basemap_for
 from ..maps.style import catalog_meta
 from ..models.rescue_standards import capabilities, incident_types
@@ -44,11 +48,16 @@ def _file(url_path: str, field: str) -> FileResponse:
     return FileResponse(path, media_type=assets.media_type(path), headers=CACHE)
 
 
-@router.get("/viewer", responses=HTML_PAGE, summary="Map viewer 地图浏览器", tags=["Viewer"], response_class=FileResponse)
-def viewer_page():
+@router.get("/viewer", responses=HTML_PAGE, summary="Map viewer 地图浏览器", tags=["Viewer"], response_class=HTMLResponse)
+def viewer_page(settings: Settings = Depends(get_settings)):
     """The viewer: switch layers, search by name, click the map for the nearest rescue teams, pick a
-    feature for its exposure zones, draw a polygon for a siting check. Works with no internet."""
-    return _file(f"{assets.APP_URL}/index.html", "path")
+    feature for its exposure zones, draw a polygon for a siting check. Works with no internet.
+    Its modules come as one bundled script when setup_web_assets.sh built one from the current sources
+    (GIS_VIEWER_BUNDLE, maps/bundle.py), else as the modules themselves."""
+    page = _file(f"{assets.APP_URL}/index.html", "path")
+    html = Path(page.path).read_text(encoding="utf-8")
+    url = bundle.bundle_url() if settings.viewer_bundle else None
+    return HTMLResponse(bundle.page_html(html, url), headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/viewer/config.json", response_model=ViewerConfig, summary="Viewer configuration", tags=["Viewer"])
@@ -137,6 +146,11 @@ def basemap_layer(layer: str, svc: Services = Svc, _=Reader):
 @router.get("/viewer/js/{name}", summary="Viewer module", tags=["Viewer"], include_in_schema=False)
 def viewer_module(name: str):
     return _file(f"{assets.APP_URL}/js/{name}", "path")
+
+
+@router.get("/viewer/dist/{name}", summary="Viewer bundle", tags=["Viewer"], include_in_schema=False)
+def viewer_bundle(name: str):
+    return _file(f"{assets.APP_URL}/dist/{name}", "path")
 
 
 @router.get("/viewer/{name}", summary="Viewer file", tags=["Viewer"], include_in_schema=False)

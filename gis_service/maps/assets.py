@@ -79,7 +79,7 @@ def leaflet_dir() -> Path:
     return Path(leaflet.BASE_DIR)
 
 
-APP_SUBDIRS = ("js",)   # web/js/: the viewer's ES modules (one job each), imported by web/viewer.js
+APP_SUBDIRS = ("js", "dist")   # web/js/: the viewer's ES modules (one job each); web/dist/: their bundle
 
 
 def _app_file(rel: str) -> bool:

@@ -484,6 +484,15 @@ class PgReadings(ReadingStore):
                                 (sensor_id, _dt(t0), _dt(t1), limit)).fetchall()
         return [(float(a), float(b), int(c)) for a, b, c in rows]
 
+    def binned(self, t0: float, t1: float, step_s: float, limit: int):
+        with self._read() as conn:
+            rows = conn.execute("SELECT DISTINCT ON (sensor_id, k) sensor_id, k, value FROM (SELECT sensor_id, t, value, "
+                                "floor(extract(epoch FROM t - %s::timestamptz) / %s::float8)::bigint AS k "
+                                "FROM monitoring.readings WHERE t >= %s AND t < %s AND quality < 2) r "
+                                "ORDER BY sensor_id, k, t DESC LIMIT %s",
+                                (_dt(t0), float(step_s), _dt(t0), _dt(t1), limit)).fetchall()
+        return [(int(a), int(b), float(c)) for a, b, c in rows]
+
     def hourly(self, sensor_id: int, t0: float, t1: float):
         with self._read() as conn:
             rows = conn.execute("SELECT extract(epoch FROM hour)::float8, n, vmin, vmax, vmean FROM "

@@ -290,6 +290,13 @@ class SqliteReadings(ReadingStore):
             "SELECT t, value, quality FROM readings WHERE sensor_id = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?",
             (sensor_id, _us(t0), _us(t1), limit))]
 
+    def binned(self, t0, t1, step_s, limit):
+        a, step = _us(t0), max(1, int(round(step_s * 1e6)))
+        # SQLite: with max(t), the bare column ``value`` comes from the row holding the bin's latest reading
+        return [(int(s), int(k), float(v)) for s, k, v, _ in self._conn().execute(
+            "SELECT sensor_id, (t - ?) / ? AS k, value, max(t) FROM readings WHERE t >= ? AND t < ? AND quality < 2 "
+            "GROUP BY sensor_id, k ORDER BY sensor_id, k LIMIT ?", (a, step, a, _us(t1), limit))]
+
     def hourly(self, sensor_id, t0, t1):
         return [tuple(r) for r in self._conn().execute(
             "SELECT hour, n, vmin, vmax, vmean FROM readings_hourly WHERE sensor_id = ? AND hour >= ? AND hour < ? "

@@ -124,6 +124,12 @@ class ReadingStore(abc.ABC):
     def series(self, sensor_id: int, t0: float, t1: float, limit: int) -> list[tuple[float, float, int]]: ...
 
     @abc.abstractmethod
+    def binned(self, t0: float, t1: float, step_s: float, limit: int) -> list[tuple[int, int, float]]:
+        """(sensor_id, k, value): every sensor's last reading in each bin [t0 + k·step_s, t0 + (k+1)·step_s)
+        within [t0, t1), ordered by sensor and bin, at most ``limit`` rows (the replay slider's readings).
+        Readings of bad quality are left out, as the alarm rules leave them unjudged."""
+
+    @abc.abstractmethod
     def hourly(self, sensor_id: int, t0: float, t1: float) -> list[tuple[float, int, float, float, float]]: ...
 
     @abc.abstractmethod

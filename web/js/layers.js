@@ -69,7 +69,7 @@ export function ensureLayer(meta) {
     var props = meta.popup.map(function (a) { return a.name; });
     if (props.indexOf('name') < 0) { props.unshift('name'); }
     if (props.indexOf('admin_code') < 0) { props.push('admin_code'); }   // every layer's jurisdiction: audit.js greys what is not ours
-    var layer = RiskMap.liveLayer(meta, L.extend({ live: true, limit: LIVE_LIMIT, properties: props,
+    var layer = RiskMap.liveLayer(meta, L.extend({ live: true, whole: true, limit: LIVE_LIMIT, properties: props,
       basemap: meta.style.basemap }, agg));
     layer.on('rm:update', function () { if (state.opacity && state.opacity[meta.name]) { setOpacity(meta.name, state.opacity[meta.name]); } });
     state.layers[meta.name] = layer;
@@ -93,6 +93,7 @@ export function setupLayers(config, wanted) {
     var rep = (state.replacements || {})[meta.name];
     if (rep) { if (on) { rep.addTo(map); } else { map.removeLayer(rep); } return null; }
     if (!on) { return null; }
+    if (isTiled(meta)) { ensureLayer(meta); state.layers[meta.name].addTo(map); return null; }   // at once: tiled.flushTiles
     return ensureLayer(meta).then(function (layer) { if (!(state.replacements || {})[meta.name]) { layer.addTo(map); } })
       .catch(function (e) { status(meta.title + ': ' + e.message, true); });
   }));

@@ -65,11 +65,69 @@ function patchVectorGrid() {
   });
 }
 
+/* Drawing a tile is cut into slices of at most SLICE_MS, each its own task, so the browser paints frames in
+ * between: VectorGrid 1.3 makes and draws a tile's every feature (thousands on a national map) in one task, and a
+ * tile arriving while the map is panned froze a frame for 100–400 ms. One queue for all tiles, first come first
+ * drawn; a tile unloaded before it is drawn (panned away, a redraw) is dropped. Yields by MessageChannel (a
+ * setTimeout chain is clamped to 4 ms per hop). */
+var SLICE_MS = 8, queue = [], pumping = false, channel = null;
+function pump() {
+  var t0 = performance.now();
+  while (queue.length && performance.now() - t0 < SLICE_MS) {
+    if (queue[0](t0 + SLICE_MS)) { queue.shift(); }   // a job returns true when its tile is done (or dropped)
+  }
+  if (queue.length) { channel.port2.postMessage(0); } else { pumping = false; }
+}
+function schedule(job) {
+  if (!channel) { channel = new MessageChannel(); channel.port1.onmessage = pump; }
+  queue.push(job);
+  if (!pumping) { pumping = true; channel.port2.postMessage(0); }
+}
+
+/* VectorGrid's createTile, its per-feature work in slices (above). */
+function createTileSliced(coords, done) {
+  var grid = this, renderer = this.options.rendererFactory(coords, this.getTileSize(), this.options);
+  var container = renderer.getContainer(), key = this._tileCoordsToKey(coords);
+  this._getVectorTilePromise(coords).then(function (vectorTile) {
+    var names = Object.keys(vectorTile.layers), li = 0, fi = 0;
+    schedule(function (deadline) {
+      var t = grid._tiles[key];
+      if (!t || t.el !== container) { return true; }   // no longer shown
+      for (; li < names.length; li++, fi = 0) {
+        var name = names[li], layer = vectorTile.layers[name], style = grid.options.vectorTileLayerStyles[name] || L.Path.prototype.options;
+        var px = grid.getTileSize().divideBy(layer.extent);
+        grid._dataLayerNames[name] = true;
+        for (; fi < layer.features.length; fi++) {
+          if ((fi & 31) === 0 && performance.now() > deadline) { return false; }
+          drawFeature(grid, renderer, layer.features[fi], style, px, coords.z);
+        }
+      }
+      if (grid._map) { renderer.addTo(grid._map); }
+      L.Util.requestAnimFrame(done.bind(coords, null, null));
+      return true;
+    });
+  }, function (err) { done(err, container); });
+  return container;
+}
+
+function drawFeature(grid, renderer, feat, layerStyle, px, z) {
+  var styles = typeof layerStyle === 'function' ? layerStyle(feat.properties, z) : layerStyle;
+  if (!(styles instanceof Array)) { styles = [styles]; }
+  if (!styles.length) { return; }
+  var f = grid._createLayer(feat, px);
+  for (var j = 0; j < styles.length; j++) {
+    f.render(renderer, L.extend({}, L.Path.prototype.options, styles[j]));
+    renderer._addPath(f);
+  }
+  if (grid.options.interactive) { f.makeInteractive(); }
+}
+
 /* Each feature remembers its MVT layer and id (VectorGrid keeps only the properties). */
 function makeGrid() {
   patchVectorGrid();
   if (!map.getPane('rm-tiles')) { map.createPane('rm-tiles').style.zIndex = 350; }   // above basemaps, below GeoJSON
   var Grid = L.VectorGrid.Protobuf.extend({
+    createTile: createTileSliced,
     _getVectorTilePromise: function (coords) {
       this.options.fetchOptions = { headers: RiskMap.headers({ Accept: 'application/vnd.mapbox-vector-tile' }) };
       stats.requested += 1;
@@ -152,11 +210,18 @@ function layerStyles() {
   return out;
 }
 
-var pending = false;
+var pending = null;
 function refresh() {   // batched: the first load switches several layers on in one turn, one redraw for all
   if (pending) { return; }
-  pending = true;
-  setTimeout(function () { pending = false; apply(); }, 0);
+  pending = setTimeout(flushTiles, 0);
+}
+
+/* The batched redraw now (the viewer's start: the first tiles are requested before the panels are set up). */
+export function flushTiles() {
+  if (!pending) { return; }
+  clearTimeout(pending);
+  pending = null;
+  apply();
 }
 
 function apply() {

@@ -323,7 +323,10 @@ def test_shared_link_restores_view_and_analysis(watched, server, browser):
     page.wait_for_selector("#result [data-kind='exposure'] table tr td")
     page.evaluate("void viewer.map.setView([43.95, 126.52], 12)")
     page.uncheck("input[data-layer='receptors']")
-    page.wait_for_timeout(300)
+    # the address follows the map 400 ms after it stops moving (the result's fit may still be animating when
+    # setView is called): wait until it names the view the map shows, as a person copying the link would
+    page.wait_for_function("""() => { const c = viewer.map.getCenter();
+        return location.hash.includes('v=' + viewer.map.getZoom() + '/' + c.lat.toFixed(5) + '/' + c.lng.toFixed(5)); }""")
     url = page.url
     first = page.evaluate("viewer.state.result")
     view = page.evaluate("(() => { const c = viewer.map.getCenter(); return [viewer.map.getZoom(), c.lat, c.lng]; })()")

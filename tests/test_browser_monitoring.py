@@ -65,3 +65,32 @@ def test_new_alarm_pops_up_and_opens_its_decision_package(browser, mon_server): 
         w.check_clean()
     finally:
         w.context.close()
+
+
+def test_an_alarm_storm_turns_each_sensor_red_at_once_and_rereads_the_layer_rarely(browser, mon_server):  # noqa: F811
+    """Twelve sensors alarm in one post: each turns red from its own SSE event, while the 900-sensor layer is
+    re-read at most once per 2 s (it was re-read and redrawn once per event)."""
+    w = Watched(browser, (mon_server.url,))
+    try:
+        page = w.page
+        page.goto(f"{mon_server.url}/viewer")
+        page.wait_for_selector("body[data-monitoring='1']")
+        wait_js(page, "window.monitoring.state.connected === true")
+        with urllib.request.urlopen(f"{mon_server.url}/collections/sensors/items?kind=toxic_gas&limit=14") as r:
+            sensors = [f for f in json.loads(r.read())["features"]][2:]     # the first test's sensor is red already
+        before = len(w.requests)
+        now = time.time()
+        rows = [{"sensor_id": s["id"], "time": now - 60 + 10 * i, "value": v}
+                for s in sensors for i, v in enumerate([20.0, 90.0, 240.0])]
+        opened = [c for c in _post(mon_server, rows)["alarm_changes"] if c["kind"] == "open"]
+        assert len({c["sensor_id"] for c in opened}) == len(sensors)
+        wait_js(page, f"Object.keys(window.monitoring.state.alarms).length >= {len(sensors)}")
+        for s in sensors:                                  # red from the event itself
+            wait_js(page, f"window.monitoring.state.sensors[{s['id']}].properties.state === 'alarm'")
+        page.wait_for_timeout(2500)                         # one throttled re-read falls in this window
+        reads = [u for u in w.requests[before:] if u.split("?")[0].endswith("/monitoring/sensors")]
+        assert 1 <= len(reads) <= 2, reads
+        assert page.locator(".mon-sensor.mon-state-alarm").count() >= len(sensors)
+        w.check_clean()
+    finally:
+        w.context.close()

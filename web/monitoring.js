@@ -9,7 +9,7 @@
   var map = viewer.map, esc = RiskMap.esc;
   var COLORS = { normal: '#1a9850', warning: '#fd8d3c', alarm: '#d7301f', stale: '#737373', no_data: '#bdbdbd' };
   var STATE_ZH = { normal: '正常', warning: '预警', alarm: '报警', stale: '中断', no_data: '无数据' };
-  var state = { sensors: {}, alarms: {}, events: [], packageDoc: null, connected: false, sensorsLoaded: false };
+  var state = { sensors: {}, markers: {}, alarms: {}, events: [], packageDoc: null, connected: false, sensorsLoaded: false };
   var mon = window.monitoring = { state: state };
   var sensorLayer = L.layerGroup().addTo(map);
   // the live sensors stand in for the catalogue's sensors layer and obey its checkbox (layers.js)
@@ -112,6 +112,7 @@
   /* ---- sensors coloured by state ---------------------------------------------------------- */
   function drawSensors(fc) {
     sensorLayer.clearLayers();
+    state.markers = {};
     (fc.features || []).forEach(function (f) {
       var p = f.properties, c = f.geometry.coordinates;
       state.sensors[f.id] = f;
@@ -120,6 +121,7 @@
       m.bindTooltip(esc(p.name) + ' — ' + (STATE_ZH[p.state] || p.state) +
         (p.last_value !== null && p.last_value !== undefined ? ' ' + p.last_value + ' ' + esc(p.unit) : ''));
       m.on('click', function () { showSeries(f.id); });
+      state.markers[f.id] = m;
       sensorLayer.addLayer(m);
     });
     state.sensorsLoaded = true;
@@ -128,6 +130,23 @@
     return getJSON('/monitoring/sensors').then(drawSensors).catch(function () { /* monitoring unavailable */ });
   }
   mon.loadSensors = loadSensors;
+  /* An alarm event turns its sensor red at once; the whole layer (900+ sensors) is re-read at most once per
+   * SENSOR_RELOAD_MS however many events arrive (a storm of alarms used to re-read and redraw it per event). */
+  var SENSOR_RELOAD_MS = 2000, reloadTimer = null;
+  var RANK = { no_data: 0, normal: 0, stale: 1, warning: 1, alarm: 2 };
+  function markAlarming(a) {   // as the service states it (api/monitoring.py _state); never lowers a state
+    var m = state.markers[a.sensor_id], f = state.sensors[a.sensor_id];
+    var to = a.rule === 'stale' ? 'stale' : (a.level >= 2 ? 'alarm' : 'warning');
+    if (!m || !f || a.status === 'closed' || RANK[to] <= RANK[f.properties.state]) { return; }
+    f.properties.state = to;
+    m.setStyle({ fillColor: COLORS[to] }); m.setRadius(to === 'alarm' ? 7 : 5);
+    var el = m.getElement && m.getElement();
+    if (el) { el.setAttribute('class', el.getAttribute('class').replace(/\bmon-state-\S+/, 'mon-state-' + to)); }
+  }
+  function sensorsChanged(a) {
+    markAlarming(a);
+    if (reloadTimer === null) { reloadTimer = setTimeout(function () { reloadTimer = null; loadSensors(); }, SENSOR_RELOAD_MS); }
+  }
 
   /* ---- alarms ---------------------------------------------------------------------------- */
   function alarmLabel(a) {
@@ -177,7 +196,7 @@
     state.alarms[a.id] = a;
     renderAlarms();
     if (doc.event === 'opened' || (isNew && a.status !== 'closed')) { toast(a); announce(a); }
-    loadSensors();
+    sensorsChanged(a);
   }
   function connect() {
     if (!window.EventSource) { return; }

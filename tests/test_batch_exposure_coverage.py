@@ -1,8 +1,9 @@
 """The exposure and coverage batches on the Jilin sample, on both stores: the Dask run (embedded store, 2 workers)
 and the single-process run (PostGIS store) give the same records row by row; the batch's row for a source is the
 single-request API's answer for it (GET /analysis/exposure/hazard_sources/{id}, GET /analysis/rescue/coverage);
-both run as OGC API – Processes jobs whose records are read as a collection; bad input → 400 naming the input;
-the CLI runs them with a progress bar."""
+both run as OGC API – Processes jobs whose records are read as a collection; a Dask worker killed mid-batch has
+its partition redone with the same records; bad input → 400 naming the input; the CLI runs them with a progress
+bar."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
+from test_batch import _kill_one_worker
 from typer.testing import CliRunner
 
 from gis_service.analysis.consequence.params import ScenarioParams
@@ -53,6 +55,26 @@ def test_exposure_on_dask_equals_the_single_process_run_row_by_row(runs, sample_
     assert runs["embedded"][0].summary["partitions"] > 5 and runs["embedded"][0].summary["scheduler"] == "local"
     assert _plain(dask) == _plain(single)
     assert runs["embedded"][0].summary["sources_with_receptors_exposed"] > 50   # the sample is not all empty
+
+
+@pytest.mark.parametrize("kind", ["exposure", "coverage"])
+def test_killing_a_worker_mid_batch_ends_with_the_undisturbed_results(runs, sample_stores, tmp_path, kind):
+    store = sample_stores["embedded"]
+    svc = Services.build(Settings(batch_dir=tmp_path), store)
+    killed: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done == 1 and not killed:
+            killed.append(_kill_one_worker())
+
+    if kind == "exposure":
+        res, want = batches.exposure(store, tmp_path, ScenarioParams(), "local", 2, progress=progress), runs["embedded"][0]
+    else:
+        res, want = svc.batch.coverage(scheduler="local", workers=2, progress=progress), runs["embedded"][1]
+    assert killed, "the batch ended before a worker could be killed"
+    assert res.run_dir != want.run_dir                                 # computed again, not read back
+    assert _plain(_records(res)) == _plain(_records(want))
+    assert res.summary["ran"] == res.summary["partitions"]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -127,7 +127,6 @@ def test_typed_risk_is_the_same_document(qra_stores):
     siting check's QRA rule carries."""
     import orjson
 
-    from gis_service.analysis.qra.data import qra_params
     from gis_service.analysis.qra.results import FnCurve, FnSummary, IndividualRisk
 
     for kind, store in qra_stores.items():

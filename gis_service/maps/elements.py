@@ -27,7 +27,6 @@ from folium.elements import JSCSSMixin
 from folium.map import Layer
 from folium.template import Template
 
-from ..analysis.qra.results import FnCurve
 from ..legend import catalogue
 
 RISKMAP_JS = [("riskmap_js", "/viewer/riskmap.js")]
@@ -174,10 +173,10 @@ RiskMap.fnControl({{ this._parent.get_name() }}, {{ this.fn }});
 {% endmacro %}
 """)
 
-    def __init__(self, fn: FnCurve):
+    def __init__(self, fn: dict):
         super().__init__()
         self._name = "FnChart"
-        self.fn = self._data(fn.model_dump(mode="json", include={"fn_curve", "assessment"}))
+        self.fn = self._data({k: fn.get(k) for k in ("fn_curve", "assessment")})
 
 
 class Legend(_RiskMapElement):

@@ -43,6 +43,6 @@ def render_risk(ir: IndividualRisk, settings: Settings, layers: LayerSource | No
     add_legend(m, [], extra=[{"label": f"IR ≥ {lvl:.0e} /年", "family": "polygon", "color": c, "fillColor": c}
                              for lvl, c in IR_LEVEL_COLOURS.items()])
     if meta.societal is not None:
-        FnChart(meta.societal).add_to(m)
+        FnChart(meta.societal.model_dump(mode="json", include={"fn_curve", "assessment"})).add_to(m)
     return m
 

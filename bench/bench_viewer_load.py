@@ -117,6 +117,8 @@ def extract_ref(ref: str, dest: Path) -> Path:
     src = dest / "src"
     if (ROOT / "web" / "node_modules").exists() and not (src / "web" / "node_modules").exists():
         (src / "web" / "node_modules").symlink_to(ROOT / "web" / "node_modules")
+    if (ROOT / "web" / "dist" / "viewer.bundle.js").exists():   # bundle vs bundle: web/dist/ is not committed
+        subprocess.run(["bash", str(src / "scripts" / "setup_web_assets.sh")], check=True, stdout=subprocess.DEVNULL)
     return src
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.consequence.params import ScenarioParams
+from ..analysis.consequence.results import ExposureZones
 from ..analysis.qra.data import QraParams
+from ..analysis.rescue.results import NearestTeams
 from ..basemaps.offers import OWN_ATTRIBUTION
 from ..config import Settings
 from ..monitoring.kinds import effective
@@ -127,30 +129,29 @@ class ReportsService:
                     params: ScenarioParams | None = None, k: int = 5) -> bytes:
         """Brief of an incident at a point: the nearest capable teams by road time and, with a substance and
         a quantity (a tanker on a road, a what-if), the release's zones and exposed receptors."""
-        rescue = self.rescue_svc.nearest(lon, lat, incident, k=k, by="time")     # outside the data → 400
+        rescue = self.rescue_svc.nearest(lon, lat, incident, k=k, by="time").to_feature_collection()  # outside → 400
         exposure = None
         if substance is not None and quantity_t is not None:
             exposure = self.exposure_svc.what_if(lon, lat, substance, quantity_t, params, storage=storage) \
-                .to_feature_collection(receptor_features=True)
-        rfc = rescue.to_dict()
-        inc = ((rfc.get("metadata") or {}).get("incident_label") or {}).get(incident) or {}
+                .to_model(receptor_features=True)
+        label = rescue.metadata.incident_label.get(incident)
         what = f"{substance} {quantity_t:g} t" if exposure is not None else "无释放情景 no release scenario"
         key = f"{lon:.6f},{lat:.6f},{incident},{substance},{quantity_t},{storage},{params}"
         return self._brief(brief_report.Brief(
-            title=f"应急简报 Incident brief — {inc.get('zh', incident)} {inc.get('en', '')}".strip(),
+            title=f"应急简报 Incident brief — {label.zh if label else incident} {label.en if label else ''}".strip(),
             place=f"{lat:.5f}°N {lon:.5f}°E · {what}", doc_no=doc_number("brief", key), exposure=exposure,
-            rescue=rfc))
+            rescue=rescue))
 
     def brief_feature(self, layer: str, fid: int, params: ScenarioParams | None = None, *,
                       incident: str | None = None, k: int = 5) -> bytes:
         """Brief of a stored hazard source, tailings dam or goaf area: its zones and the teams for it."""
-        exposure = self.exposure_svc.feature(layer, fid, params).to_feature_collection(receptor_features=True)
+        exposure = self.exposure_svc.feature(layer, fid, params).to_model(receptor_features=True)
         feature, answer = self.rescue_svc.nearest_to_feature(layer, fid, incident, k=k, by="time")
         name = feature.properties.get("name") or f"{layer} #{fid}"
         return self._brief(brief_report.Brief(
             title=f"应急简报 Incident brief — {name}", place=f"{layer} #{fid}",
             doc_no=doc_number("brief", f"{layer}/{fid}/{params}/{incident}/{k}"), exposure=exposure,
-            rescue=answer.to_dict()))
+            rescue=answer.to_feature_collection()))
 
     def brief_alarm(self, alarm_id: int, hours: float = 6.0) -> bytes:
         """Brief of an alarm: its reading, history and series, and its decision package (zones, teams)."""
@@ -171,5 +172,7 @@ class ReportsService:
         sc = pkg.get("scenario") or {}
         return self._brief(brief_report.Brief(
             title=f"报警简报 Alarm brief #{alarm_id} — {name}", place=f"监测点 sensor: {props.get('name', '')}",
-            doc_no=doc_number("alarm", str(alarm_id)), exposure=pkg.get("exposure"), rescue=pkg.get("rescue"),
+            doc_no=doc_number("alarm", str(alarm_id)),
+            exposure=ExposureZones.model_validate(pkg["exposure"]) if pkg.get("exposure") else None,
+            rescue=NearestTeams.model_validate(pkg["rescue"]) if pkg.get("rescue") else None,
             alarm=alarm, series=series, notes=[f"气象来源 weather: {sc.get('wind_source', '—')}", *pkg.get("notes", [])]))

@@ -47,10 +47,6 @@ def _fmt(v: Any, nd: int = 1) -> str:
     return str(v)
 
 
-def _role(p: dict[str, Any]) -> str:
-    return p.get("role") or p.get("feature_type") or p.get("kind") or ""
-
-
 def _strings(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]

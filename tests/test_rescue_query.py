@@ -106,3 +106,17 @@ def test_the_answer_uses_every_parameter(service):
     teams = [f for f in body["features"] if f["geometry"]["type"] == "Point"]
     assert 0 < len(teams) <= 2
     assert {f["properties"]["team_type"] for f in teams} == {"hazmat"}
+
+
+def test_no_path_of_one_router_is_a_path_of_another():
+    """``ROUTERS``' order is free (only the number of routes a request is tested against depends on it) while no
+    route of one router matches a path of another router's route for the same method."""
+    import re
+
+    from gis_service.api import app as app_module
+    from gis_service.api import health
+
+    routes = [(m.__name__, r) for m in (health, *app_module.ROUTERS) for r in m.router.routes if isinstance(r, APIRoute)]
+    clashes = [(a, r.path, b, o.path) for a, r in routes for b, o in routes
+               if a != b and r.methods & o.methods and o.path_regex.match(re.sub(r"\{[^}]+\}", "1", r.path))]
+    assert clashes == []

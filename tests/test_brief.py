@@ -18,6 +18,7 @@ from gis_service.analysis.rescue.results import NearestTeams
 from gis_service.api.app import create_app
 from gis_service.config import Settings
 from gis_service.reports import brief, stamp
+from gis_service.services.monitoring import DecisionPackage
 from gis_service.stores.embedded import EmbeddedStore
 
 pypdf = pytest.importorskip("pypdf")
@@ -157,8 +158,15 @@ def test_alarm_brief_has_the_reading_its_history_and_the_package(client):
     assert f"报警alarm#{aid}" in compact and "经过history" in compact and "RM-ALARM-" in text
     assert len(reader.pages[0].images) >= 2                                   # the map and the series
     pkg = client.get(f"/monitoring/alarms/{aid}").json()
+    typed = DecisionPackage.model_validate(pkg)                               # what the brief reads
+    assert typed.scenario.wind_source == pkg["scenario"]["wind_source"] and typed.notes == pkg["notes"]
+    assert [t.name for t in (typed.rescue.teams if typed.rescue else [])] == \
+        [f["properties"]["name"] for f in (pkg.get("rescue") or {}).get("features", []) if f["properties"]["kind"] == "team"]
     exposure = pkg.get("exposure")
+    assert (typed.exposure is None) == (exposure is None)
     if exposure:                                                              # the package's zones, typed
+        assert typed.exposure is not None and typed.exposure.metadata.exposure.total_population == \
+            exposure["metadata"]["exposure"]["total_population"]
         assert f"暴露人口exposedpopulation{exposure['metadata']['exposure']['total_population']}" in compact
     for t in [f["properties"] for f in (pkg.get("rescue") or {}).get("features", []) if f["properties"]["kind"] == "team"]:
         assert t["name"].replace(" ", "") in compact

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.consequence.params import ScenarioParams
-from ..analysis.consequence.results import ExposureZones
 from ..analysis.qra.data import QraParams
-from ..analysis.rescue.results import NearestTeams
 from ..basemaps.offers import OWN_ATTRIBUTION
 from ..config import Settings
 from ..monitoring.kinds import effective
@@ -160,19 +158,13 @@ class ReportsService:
         alarm = mon.readings.alarm(alarm_id)                                      # UnknownAlarm → 404
         if not mon.can_see(alarm):  # another jurisdiction's alarm: 404 as a missing one (issue 20)
             raise UnknownAlarm(alarm_id)
-        pkg = mon.package(alarm)
-        sensor = pkg.get("sensor") or {}
-        props = sensor.get("properties") or {}
+        pkg = mon.decision(alarm)
+        props = pkg.sensor_properties
         now = time.time()
         rows = mon.readings.series(int(alarm["sensor_id"]), now - hours * 3600, now + 1, 5000)
         series: dict[str, Any] = {"name": props.get("name"), "unit": props.get("unit"),
                                   "thresholds": effective(props), "readings": [(t, v) for t, v, _ in rows]}
-        src = pkg.get("source") or {}
-        name = (src.get("properties") or {}).get("name") or f"{src.get('layer')} #{src.get('id')}"
-        sc = pkg.get("scenario") or {}
         return self._brief(brief_report.Brief(
-            title=f"报警简报 Alarm brief #{alarm_id} — {name}", place=f"监测点 sensor: {props.get('name', '')}",
-            doc_no=doc_number("alarm", str(alarm_id)),
-            exposure=ExposureZones.model_validate(pkg["exposure"]) if pkg.get("exposure") else None,
-            rescue=NearestTeams.model_validate(pkg["rescue"]) if pkg.get("rescue") else None,
-            alarm=alarm, series=series, notes=[f"气象来源 weather: {sc.get('wind_source', '—')}", *pkg.get("notes", [])]))
+            title=f"报警简报 Alarm brief #{alarm_id} — {pkg.source_name}", place=f"监测点 sensor: {props.get('name', '')}",
+            doc_no=doc_number("alarm", str(alarm_id)), exposure=pkg.exposure, rescue=pkg.rescue,
+            alarm=alarm, series=series, notes=[f"气象来源 weather: {pkg.scenario.wind_source}", *pkg.notes]))

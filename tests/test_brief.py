@@ -13,9 +13,12 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from gis_service.analysis.consequence.results import ZoneProperties
+from gis_service.analysis.rescue.results import NearestTeams
 from gis_service.api.app import create_app
 from gis_service.config import Settings
 from gis_service.reports import brief, stamp
+from gis_service.services.monitoring import DecisionPackage
 from gis_service.stores.embedded import EmbeddedStore
 
 pypdf = pytest.importorskip("pypdf")
@@ -78,7 +81,7 @@ def test_brief_of_a_hazard_holds_zones_teams_and_beijing_time(client):
     # the true reach of a zone drawn short of its level is printed, not only in the notes
     truncated = [z for z in zones if z.get("truncated") and z.get("true_distance_m")]
     for z in truncated:
-        assert brief.zone_reach(z).split("（")[0].replace(" ", "") in compact
+        assert brief.zone_reach(ZoneProperties.model_validate(z)).split("（")[0].replace(" ", "") in compact
     rescue = client.get("/analysis/rescue/nearest/hazard_sources/1?by=time&k=5").json()
     for t in [f["properties"] for f in rescue["features"] if f["properties"]["kind"] == "team"]:
         assert t["name"].replace(" ", "") in compact
@@ -121,14 +124,12 @@ def test_brief_bad_input_is_a_clear_4xx(client):
     assert client.get("/reports/brief.pdf?lon=126.55&lat=43.85&wind_dir_deg=400").status_code == 400
 
 
-def test_user_text_is_escaped_for_reportlab():
+def test_user_text_is_escaped_for_reportlab(client):
     """A feature name with reportlab paragraph markup prints as text (no markup parsed, no crash)."""
     hostile = '<font size="40">X</font><b>&amp; <a href="javascript:alert(1)">y</a>'
-    fc = {"type": "FeatureCollection", "metadata": {"origin": {"lon": 126.55, "lat": 43.85}, "by": "time"},
-          "features": [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [126.6, 43.9]},
-                        "properties": {"kind": "team", "rank": 1, "name": hostile, "team_type": "hazmat",
-                                       "eta_min": 12.0, "standard_min": 30, "meets_standard": True,
-                                       "road_distance_m": 9000}}]}
+    doc = client.get("/analysis/rescue/nearest?lon=126.55&lat=43.85&incident=chemical&by=time&k=1").json()
+    doc["features"][0]["properties"]["name"] = hostile
+    fc = NearestTeams.model_validate(doc)
     from gis_service.reports.fonts import cjk_font
 
     data = brief.render_brief(brief.Brief(title=hostile, place=hostile, doc_no="RM-TEST", rescue=fc), None, cjk_font())
@@ -157,6 +158,16 @@ def test_alarm_brief_has_the_reading_its_history_and_the_package(client):
     assert f"报警alarm#{aid}" in compact and "经过history" in compact and "RM-ALARM-" in text
     assert len(reader.pages[0].images) >= 2                                   # the map and the series
     pkg = client.get(f"/monitoring/alarms/{aid}").json()
+    typed = DecisionPackage.model_validate(pkg)                               # what the brief reads
+    assert typed.scenario.wind_source == pkg["scenario"]["wind_source"] and typed.notes == pkg["notes"]
+    assert [t.name for t in (typed.rescue.teams if typed.rescue else [])] == \
+        [f["properties"]["name"] for f in (pkg.get("rescue") or {}).get("features", []) if f["properties"]["kind"] == "team"]
+    exposure = pkg.get("exposure")
+    assert (typed.exposure is None) == (exposure is None)
+    if exposure:                                                              # the package's zones, typed
+        assert typed.exposure is not None and typed.exposure.metadata.exposure.total_population == \
+            exposure["metadata"]["exposure"]["total_population"]
+        assert f"暴露人口exposedpopulation{exposure['metadata']['exposure']['total_population']}" in compact
     for t in [f["properties"] for f in (pkg.get("rescue") or {}).get("features", []) if f["properties"]["kind"] == "team"]:
         assert t["name"].replace(" ", "") in compact
 

@@ -211,14 +211,29 @@ def test_rescue_result_map_labels_teams_with_eta(watched, server):
     watched.check_clean()
 
 
-def test_large_layer_loads_features_by_bbox_when_zoomed_in(watched, server):
+FOLIUM_MAP = "window[Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map)]"
+
+
+def test_large_layer_is_drawn_from_vector_tiles_and_its_features_open_popups(watched, server):
+    """A layer above the embed limit is drawn from /collections/{layer}/tiles (issue 19), not embedded and not
+    fetched as GeoJSON; a click on one of its features opens the catalogue popup with the feature's record."""
     page = watched.page
     page.goto(f"{server.url}/maps/overview?layers=receptors&embed_limit=100", wait_until="networkidle")
-    page.wait_for_selector(".rm-status")
-    # the whole province holds > live limit? no: 2100 ≤ 3000, so the view is loaded by bbox at once
-    wait_js(page, "document.querySelector('.rm-status').textContent.includes('已加载')")
-    assert any("/collections/receptors/items?bbox=" in u for u in watched.requests)
-    watched.shot("overview_live_layer")
+    wait_js(page, "document.querySelector('.rm-status') && document.querySelector('.rm-status').textContent.includes('矢量瓦片')")
+    assert any("/collections/receptors/tiles/WebMercatorQuad/" in u for u in watched.requests)
+    assert not any("/collections/receptors/items?" in u for u in watched.requests)
+    rec = json.loads(urllib.request.urlopen(f"{server.url}/collections/receptors/items?limit=1").read())["features"][0]
+    lon, lat = rec["geometry"]["coordinates"]
+    page.evaluate(f"{FOLIUM_MAP}.setView([{lat}, {lon}], 16, {{ animate: false }})")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    x, y = page.evaluate(f"(() => {{ const p = {FOLIUM_MAP}.latLngToContainerPoint([{lat}, {lon}]); return [p.x, p.y]; }})()")
+    box = page.locator(".folium-map").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_selector(".leaflet-popup-content .rm-popup-title")
+    text = page.inner_text(".leaflet-popup-content")
+    assert rec["properties"]["name"] in text and f"id {rec['id']}" in text
+    watched.shot("overview_tiled_layer_popup")
     watched.check_clean()
 
 

@@ -124,7 +124,9 @@ def test_park_qra_from_popup_and_shared_link(watched, server, browser):
     try:
         p2 = other.page
         p2.goto(link)
-        p2.wait_for_selector("body[data-ready='1']")
+        # the page is ready once the linked analysis is restored: the park's QRA runs again first (the first run
+        # took up to 60 s on a loaded CI machine; the default 30 s wait failed there once)
+        p2.wait_for_selector("body[data-ready='1']", timeout=120_000)
         p2.wait_for_selector("#result [data-kind='risk'] .risk-fn-chart svg", timeout=60_000)
         assert p2.evaluate("viewer.state.analysis") == {"type": "risk", "park_id": 1}
         _settled(p2)

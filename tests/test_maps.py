@@ -191,25 +191,27 @@ def _many_points_store(tmp_path, catalog, n: int) -> EmbeddedStore:
     return store
 
 
-def test_large_layer_is_aggregated_not_embedded(tmp_path, catalog):
+def test_large_layer_is_drawn_from_tiles_when_served_and_counted_when_exported(tmp_path, catalog):
     n = 30_000
     store = _many_points_store(tmp_path, catalog, n)
-    html = finish(overview_map(services_for(store).layers, Settings()))
-    assert len(html.encode()) < 2_000_000
-    assert "测点000123" not in html  # features are not in the HTML
-    assert "RiskMap.liveLayer" in html
+    served = finish(overview_map(services_for(store).layers, Settings()))
+    assert len(served.encode()) < 2_000_000
+    assert "测点000123" not in served  # features are not in the HTML
+    assert "RiskMap.tiledLayer" in served and "Leaflet.VectorGrid.bundled.min.js" in served
+    assert "按矢量瓦片绘制" in served
+    exported = finish(overview_map(services_for(store).layers, Settings(), live=False))
+    assert "RiskMap.liveLayer" in exported and "RiskMap.tiledLayer" not in exported
     agg = services_for(store).layers.aggregate("receptors")
     assert agg["total"] == n and sum(c[2] for c in agg["cells"]) == n
-    # the grid counts are what the page embeds
-    assert orjson.dumps(agg["cells"][:3]).decode()[1:-1] in html
+    # the grid counts are what the exported page embeds
+    assert orjson.dumps(agg["cells"][:3]).decode()[1:-1] in exported
 
 
-def test_embed_limit_switches_small_layers_to_live_loading(sample_store):
+def test_embed_limit_switches_small_layers_to_tiles(sample_store):
     html = finish(overview_map(services_for(sample_store).layers, Settings(), ["receptors"], embed_limit=100))
-    assert "RiskMap.liveLayer" in html and "RiskMap.catalogLayer" not in html
-    n = sample_store.count("receptors")
-    assert n > 100
-    assert f'"total":{n}' in html
+    assert "RiskMap.tiledLayer" in html and "RiskMap.catalogLayer" not in html
+    assert sample_store.count("receptors") > 100
+    assert '"name":"receptors"' in html
 
 
 def test_maps_use_only_the_store_contract(store, catalog):

@@ -118,3 +118,52 @@ def test_risk_map_has_contours_and_fn_chart(client, qra_stores):
     assert not assets.remote_references(html)
     r = client.get("/maps/risk", params={"park_id": 1, "resolution_m": 50, "download": "true"})
     assert r.status_code == 200 and "attachment" in r.headers.get("content-disposition", "")
+
+
+def test_typed_risk_is_the_same_document(qra_stores):
+    """IndividualRisk and FnCurve (what the risk map and the PDF read) hold the very documents the API writes: their
+    JSON forms are the API's bytes (orjson, member order and number types kept), their attributes the document's
+    values — on both stores, for installations (new and existing columns) and a park, and for the F-N curve a
+    siting check's QRA rule carries."""
+    import orjson
+
+    from gis_service.analysis.qra.results import FnCurve, FnSummary, IndividualRisk
+
+    for kind, store in qra_stores.items():
+        c = TestClient(create_app(Settings(), store))
+        fids = [f.id for f in store.items("hazard_sources", Query(limit=400)).features][::110]
+        cases = [({"layer": "hazard_sources", "fid": fid}, f"/analysis/risk/individual/hazard_sources/{fid}",
+                  f"/analysis/risk/societal/hazard_sources/{fid}", p) for fid in fids for p in ({}, {"installation": "existing"})]
+        cases.append(({"park_id": 1}, "/analysis/risk/individual", "/analysis/risk/societal",
+                      {"park_id": 1, "resolution_m": 50}))
+        seen_targets = 0
+        for where, ir_url, fn_url, query in cases:
+            r = c.get(ir_url, params={**query, "societal": "true"})
+            assert r.status_code == 200, r.text
+            typed = IndividualRisk.model_validate_json(r.content)
+            assert orjson.dumps(typed.model_dump(mode="json")) == r.content, (kind, where)
+            assert orjson.dumps(IndividualRisk.of(r.json()).document()) == r.content
+            doc = r.json()
+            meta = doc["metadata"]
+            assert [p.level_per_year for p in typed.contours] == [f["properties"]["level_per_year"] for f in doc["features"]]
+            assert [(t.id, t.verdict, t.ir_per_year) for t in typed.metadata.receptors] == \
+                [(t["id"], t["verdict"], t["ir_per_year"]) for t in meta["receptors"]]
+            assert len(typed.failing) == sum(t["verdict"] == "fail" for t in meta["receptors"])
+            assert typed.metadata.max_ir.ir_per_year == meta["max_ir"]["ir_per_year"]
+            assert [i.id for i in typed.metadata.installations] == [i["id"] for i in meta["installations"]]
+            assert typed.metadata.societal is not None
+            assert typed.metadata.societal.assessment.region == meta["societal"]["assessment"]["region"]
+            seen_targets += len(typed.metadata.receptors)
+            r = c.get(fn_url, params=query)
+            assert r.status_code == 200, r.text
+            fn = FnCurve.model_validate_json(r.content)
+            assert orjson.dumps(fn.model_dump(mode="json")) == r.content, (kind, where)
+            assert [(p.n, p.f_per_year) for p in fn.fn_curve] == [(p["n"], p["f_per_year"]) for p in r.json()["fn_curve"]]
+        assert seen_targets, "protection targets must be checked too"
+        r = c.get("/analysis/siting/1")
+        assert r.status_code == 200, r.text
+        rules = [x for x in r.json()["rules"] if x.get("societal")]
+        assert rules, "the park rule set's external-safety rule runs a QRA"
+        for rule in rules:
+            summary = FnSummary.model_validate(rule["societal"])
+            assert orjson.dumps(summary.model_dump(mode="json")) == orjson.dumps(rule["societal"])

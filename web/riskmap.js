@@ -320,6 +320,99 @@
 
   function liveLayer(meta, opts) { return new LiveLayer(meta, opts); }
 
+  /* The style of a catalogue layer's features in a vector tile at zoom z (k: the layer's opacity): points shrink
+   * below city zoom so a national layer stays readable; thin lines at low zoom. */
+  function tileStyle(meta, z, k) {
+    var s = meta.style;
+    k = k === undefined ? 1 : k;
+    if (meta.family === 'point') {
+      var r = z < 7 ? 1.5 : (z < 10 ? 2.5 : (z < 13 ? 4 : s.radius || 5));
+      return { radius: r, fill: true, fillColor: s.fillColor, fillOpacity: Math.max(0.7, s.fillOpacity) * k,
+               stroke: z >= 7, color: s.color, weight: 1, opacity: s.opacity * k };
+    }
+    return { color: s.color, weight: z < 8 ? Math.min(1, s.weight) : s.weight, opacity: s.opacity * k,
+             fill: meta.family === 'polygon', fillColor: s.fillColor, fillOpacity: s.fillOpacity * k };
+  }
+
+  /* Leaflet.VectorGrid 1.3 was written for Leaflet 1.0–1.7. Leaflet 1.9 (ours) dropped L.DomEvent.fakeStop (which
+   * VectorGrid's click handler calls) and ignores DOM events whose target is a renderer's canvas
+   * (_leaflet_disable_events), so a canvas renderer must hand every click to the map itself — as Leaflet 1.9's own
+   * L.Canvas does: the feature hit, or the map when none (keeps "incident here" working on empty parts of a tile). */
+  function patchVectorGrid() {
+    if (!L.Canvas.Tile || L.Canvas.Tile.prototype._rmPatched) { return; }
+    L.Canvas.Tile.include({
+      _rmPatched: true,
+      _onClick: function (e) {
+        if (!this._map) { return; }
+        var point = this._map.mouseEventToLayerPoint(e).subtract(this.getOffset()), hit = null, layer;
+        for (var id in this._layers) {
+          layer = this._layers[id];
+          if (layer.options.interactive && layer._containsPoint(point) && !this._map._draggableMoved(layer)) { hit = layer; }
+        }
+        this._fireEvent(hit ? [hit] : false, e);
+      },
+      // a tile's point symbolizer is a CircleMarker without a lat/lng (it lives in tile pixels), which Leaflet 1.9
+      // reads for every event it fires on a marker-sized target: give it the event's position
+      _fireEvent: function (layers, e, type) {
+        if (layers && this._map) {
+          var ll = this._map.mouseEventToLatLng(e);
+          layers.forEach(function (l) { if (l.getLatLng) { l._latlng = ll; } });
+        }
+        this._map._fireDOMEvent(e, type || e.type, layers);
+      }
+    });
+  }
+
+  /* A large catalogue layer drawn from the service's vector tiles (OGC API – Tiles, Mapbox Vector Tiles,
+   * /collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}) at every zoom: the tile builder thins and simplifies
+   * by zoom and caps the features per tile, so a national layer never loads whole. A click fetches the feature's
+   * full record (a tile carries only its popup attributes) for the catalogue popup. */
+  var TiledCatalogLayer = null;   // made on first use: Leaflet.VectorGrid may load after this script
+  function tiledClass() {
+    if (!L.VectorGrid) { throw new Error('Leaflet.VectorGrid is not loaded'); }
+    patchVectorGrid();
+    return TiledCatalogLayer || (TiledCatalogLayer = L.VectorGrid.Protobuf.extend({
+      _getVectorTilePromise: function (coords, tileBounds) {
+        this.options.fetchOptions = { headers: RiskMap.headers({ Accept: 'application/vnd.mapbox-vector-tile' }) };
+        return L.VectorGrid.Protobuf.prototype._getVectorTilePromise.call(this, coords, tileBounds).then(function (tile) {
+          Object.keys(tile.layers).forEach(function (name) {   // VectorGrid keeps only the properties: keep the id too
+            tile.layers[name].features.forEach(function (f) { f.properties.__id = f.id; });
+          });
+          return tile;
+        });
+      }
+    }));
+  }
+
+  function tiledLayer(meta, opts) {
+    var Grid = tiledClass();
+    var styles = {};
+    styles[meta.name] = function (props, z) { return tileStyle(meta, z); };
+    var url = (RiskMap.apiBase || '') + '/collections/' + encodeURIComponent(meta.name) + '/tiles/WebMercatorQuad/{z}/{y}/{x}';
+    var g = new Grid(url, { vectorTileLayerStyles: styles, interactive: true, maxZoom: 19, rendererFactory: L.canvas.tile,
+      tolerance: L.Browser.mobile ? 10 : 3, pane: opts && opts.pane || 'overlayPane' });
+    g._rmMeta = meta;
+    g.on('add', function () { setStatus(g._map, meta.name, meta.title_zh + '：按矢量瓦片绘制 drawn from vector tiles'); });
+    g.on('remove', function () { if (g._map) { setStatus(g._map, meta.name, null); } });   // fired before _map is cleared
+    g.on('click', function (e) {
+      L.DomEvent.stopPropagation(e);
+      var id = e.layer && e.layer.properties && e.layer.properties.__id, map = g._map;
+      if (id === undefined || id === null || !map) { return; }
+      // VectorGrid's SVG tiles fire clicks without a position: take it from the pointer
+      var at = e.latlng || (e.originalEvent && map.mouseEventToLatLng(e.originalEvent));
+      var box = document.createElement('div');
+      box.className = 'rm-popup rm-tiled-popup';
+      box.textContent = meta.title + ' #' + id + ' …';
+      var popup = L.popup({ maxWidth: 360 }).setLatLng(at).setContent(box).openOn(map);
+      fetch((RiskMap.apiBase || '') + '/collections/' + encodeURIComponent(meta.name) + '/items/' + encodeURIComponent(id),
+            { headers: RiskMap.headers({ Accept: 'application/geo+json' }) })
+        .then(function (r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+        .then(function (f) { box.className = ''; box.innerHTML = popupHtml(meta, f.properties, f.id); popup.update(); })
+        .catch(function (err) { box.textContent = meta.title + ' #' + id + ': ' + err.message; });
+    });
+    return g;
+  }
+
   /* ---- analysis results -------------------------------------------------------------------- */
 
   var LEVELS = { red: '#d7191c', orange: '#fd8d3c', yellow: '#fecc5c' };
@@ -593,7 +686,7 @@
       return h;
     },
     esc: esc, unpack: unpack, hasMore: hasMore, matchedText: matchedText, formatValue: formatValue, popupHtml: popupHtml, genericPopup: genericPopup, genericValue: genericValue,
-    catalogLayer: catalogLayer, liveLayer: liveLayer, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
+    catalogLayer: catalogLayer, liveLayer: liveLayer, tiledLayer: tiledLayer, tileStyle: tileStyle, patchVectorGrid: patchVectorGrid, aggregateLayer: aggregateLayer, resultLayer: resultLayer,
     legend: legend, panel: panel, fit: fit, refit: refit, panelHtml: panelHtml, tableHtml: tableHtml, setStatus: setStatus,
     irLayer: irLayer, fnChart: fnChart, fnControl: fnControl,
     LEVELS: LEVELS, ROLE_STYLES: ROLE_STYLES

@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
 
 from ..analysis.rescue.inputs import INCIDENT_BY_LAYER, MAX_ISOCHRONES, MAX_K
 from ..analysis.rescue.results import CoverageGaps, IncidentFeature, NearestTeams
 from ..models.rescue_standards import MAX_MINUTES, incident_types
 from ..services.container import Services
 from .deps import Heavy, Reader, Svc
-from .params import NO_NUL, FeatureId
+from .params import NO_NUL, FeatureId, query_model, query_parameters
 from .schemas import FeatureCollection, geojson
 
 router = APIRouter(prefix="/analysis/rescue", tags=["Rescue"])
@@ -39,6 +39,22 @@ OnDuty = Query(True, description="only teams on duty")
 TeamTypes = Query(None, max_length=500, pattern=NO_NUL, description=TEAM_TYPES_DOC)
 
 
+class NearestQuery(BaseModel):
+    """The query of ``GET /analysis/rescue/nearest``, validated in one call (:func:`.params.query_model`)."""
+
+    lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False, description="incident longitude (WGS84)")
+    lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)")
+    incident: str = Field(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC)
+    k: int = Field(5, ge=1, le=MAX_K, description=K_DOC)
+    by: Literal["distance", "time"] = Field("distance", description=BY_DOC)
+    min_personnel: int = Field(0, ge=0, le=MAX_PERSONNEL, description="only teams with at least this many people")
+    on_duty: bool = Field(True, description="only teams on duty")
+    team_types: str | None = Field(None, max_length=500, pattern=NO_NUL, description=TEAM_TYPES_DOC)
+
+
+NearestParams = Depends(query_model(NearestQuery))
+
+
 def _team_types(text: str | None) -> list[str] | None:
     return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
 
@@ -55,14 +71,10 @@ def _typed(doc: BaseModel) -> Response:
 
 
 @router.get("/nearest", response_model=NearestTeams, summary="Nearest capable rescue teams to a point",
-            responses=geojson(NearestTeams))
-def nearest(lon: float = Lon, lat: float = Lat,
-            incident: str = Query(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC),
-            k: int = K, by: Literal["distance", "time"] = By, min_personnel: int = MinPersonnel,
-            on_duty: bool = OnDuty, team_types: str | None = TeamTypes,
-            svc: Services = Svc, _=Reader):
-    answer = svc.rescue.nearest(lon, lat, incident, k=k, by=by, min_personnel=min_personnel, on_duty=on_duty,
-                                team_types=_team_types(team_types))
+            responses=geojson(NearestTeams), openapi_extra={"parameters": query_parameters(NearestQuery)})
+def nearest(q: NearestQuery = NearestParams, svc: Services = Svc, _=Reader):
+    answer = svc.rescue.nearest(q.lon, q.lat, q.incident, k=q.k, by=q.by, min_personnel=q.min_personnel,
+                                on_duty=q.on_duty, team_types=_team_types(q.team_types))
     return _typed(answer.to_feature_collection())
 
 

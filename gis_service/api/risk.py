@@ -18,12 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from ..analysis.consequence.params import POOL_AREA_RANGE_M2
 from ..analysis.qra.data import QraParams, qra_params
+from ..analysis.qra.results import FnCurve, IndividualRisk
 from ..services.container import Services
 from ..validation import Problem, ValidationFailed
 from .deps import Reader, Svc
 from .maps import DOWNLOAD, html_response
 from .params import FeatureId
-from .schemas import HTML_PAGE, FeatureCollection, FNCurve
+from .schemas import HTML_PAGE, geojson
 
 router = APIRouter(tags=["Analysis: quantitative risk 定量风险"])
 
@@ -88,12 +89,12 @@ def qra_query(
     return qra_params(**values)
 
 
-def _json(doc) -> Response:
-    return Response(orjson.dumps(doc), media_type="application/json")
+def _json(fn: FnCurve) -> Response:
+    return Response(orjson.dumps(fn.document()), media_type="application/json")
 
 
-def _geojson(doc) -> Response:
-    return Response(orjson.dumps(doc), media_type="application/geo+json")
+def _geojson(ir: IndividualRisk) -> Response:
+    return Response(orjson.dumps(ir.document()), media_type="application/geo+json")
 
 
 NO_PARK: dict[int | str, dict[str, Any]] = {404: {"description": "no such chemical park"}}
@@ -102,27 +103,29 @@ SOCIETAL = Query(False, description="also the F-N curve of the same run in metad
                  "the chart)")
 
 
-@router.get("/analysis/risk/individual/{layer}/{fid}", response_model=FeatureCollection, summary="Individual-risk contours of an installation")
+@router.get("/analysis/risk/individual/{layer}/{fid}", response_model=IndividualRisk, responses=geojson(IndividualRisk),
+            summary="Individual-risk contours of an installation")
 async def individual_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
                          societal: bool = SOCIETAL, svc: Services = Svc, _=Reader):
     return _geojson(await run_in_threadpool(svc.risk.individual, params, layer=layer, fid=fid,
                                             societal=societal))
 
 
-@router.get("/analysis/risk/individual", response_model=FeatureCollection, summary="Individual-risk contours of a chemical park", responses=NO_PARK)
+@router.get("/analysis/risk/individual", response_model=IndividualRisk, summary="Individual-risk contours of a chemical park",
+            responses={**NO_PARK, **geojson(IndividualRisk)})
 async def individual_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
                           societal: bool = SOCIETAL, svc: Services = Svc, _=Reader):
     return _geojson(await run_in_threadpool(svc.risk.individual, params, park_id=park_id,
                                             societal=societal))
 
 
-@router.get("/analysis/risk/societal/{layer}/{fid}", response_model=FNCurve, summary="F-N curve of an installation")
+@router.get("/analysis/risk/societal/{layer}/{fid}", response_model=FnCurve, summary="F-N curve of an installation")
 async def societal_one(layer: str, fid: FeatureId, params: QraParams = Depends(qra_query),
                        svc: Services = Svc, _=Reader):
     return _json(await run_in_threadpool(svc.risk.societal, params, layer=layer, fid=fid))
 
 
-@router.get("/analysis/risk/societal", response_model=FNCurve, summary="F-N curve of a chemical park", responses=NO_PARK)
+@router.get("/analysis/risk/societal", response_model=FnCurve, summary="F-N curve of a chemical park", responses=NO_PARK)
 async def societal_park(park_id: int = PARK, params: QraParams = Depends(qra_query),
                         svc: Services = Svc, _=Reader):
     return _json(await run_in_threadpool(svc.risk.societal, params, park_id=park_id))

@@ -107,11 +107,6 @@ class RuleSets(BaseModel):
     rule_sets: list[dict[str, Any]] = Field(..., description="each rule set as loaded from rules/<name>.yaml")
 
 
-class FNCurve(_Open):
-    """Societal risk: the F-N curve (frequency of N or more deaths per year) and its check against the
-    criterion lines; members as ``GET /analysis/risk/societal`` documents them."""
-
-
 class GridCounts(_Open):
     """Counts of a layer's features per grid cell (for large-layer maps and the viewer)."""
 

@@ -7,10 +7,14 @@ Exit codes as in :mod:`gis_service.cli`: 1 bad input (message names the field an
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 import typer
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from ..analysis.consequence.results import ZoneProperties
 
 
 def register(app: typer.Typer) -> None:
@@ -29,13 +33,15 @@ def _floats(name: str, text: str | None):
         raise ValidationFailed([Problem(None, name, f"must be comma-separated numbers (got {text!r})")]) from None
 
 
-def _distance_text(p: dict) -> str:
+def _distance_text(p: ZoneProperties) -> str:
     """A zone's distance for the table: cut zones say why (beyond the model's range: no distance)."""
-    dist = f"{p['distance_m']:,.0f}"
-    if p.get("beyond_model_range"):
+    dist = f"{p.distance_m:,.0f}"
+    extra = p.model_extra or {}   # members the model family adds: the true reach of a cut zone
+    if extra.get("beyond_model_range"):
         return dist + " (cut; beyond the model's range)"
-    if p.get("truncated") and p.get("true_distance_m") is not None:
-        return dist + f" (cut; true {'≥ ' if p.get('true_distance_is_lower_bound') else ''}{p['true_distance_m']:,.0f})"
+    true = extra.get("true_distance_m")
+    if p.truncated and true is not None:
+        return dist + f" (cut; true {'≥ ' if extra.get('true_distance_is_lower_bound') else ''}{true:,.0f})"
     return dist
 
 
@@ -72,42 +78,32 @@ def exposure_command(
         cli.report_invalid(exc)
     except FeatureNotFound as exc:
         cli.fail(str(exc))
-    fc = result.to_feature_collection(receptor_features=True)
-    src = fc["metadata"]["source"]
-    table = Table(title=f"{layer} #{fid} {src.get('name') or ''} — 影响区与暴露 exposure")
+    fc = result.to_model(receptor_features=True)
+    table = Table(title=f"{layer} #{fid} {fc.metadata.source.name or ''} — 影响区与暴露 exposure")
     for col in ("级别 level", "类型 kind", "阈值 threshold", "距离 distance (m)", "驱动物质 substance",
                 "目标数 receptors", "人口 population", "按类别 by class"):
         table.add_column(col)
-    for f in fc["features"]:
-        p = f["properties"]
-        if p.get("feature_type") != "zone":
-            continue
-        e = p["exposure"]
-        thr = "" if p["threshold"] is None else f"{p['threshold']:g} {p['threshold_unit']}"
-        dist = _distance_text(p)
-        table.add_row(p["label_zh"], p["kind"], thr, dist,
-                      p.get("substance") or "",
-                      str(e["receptor_count"]), f"{e['total_population']:,}",
-                      ", ".join(f"{k}:{v}" for k, v in e["counts_by_class"].items()))
+    for p in fc.zones:
+        e = p.exposure
+        thr = "" if p.threshold is None else f"{p.threshold:g} {p.threshold_unit}"
+        table.add_row(p.label_zh, p.kind, thr, _distance_text(p), p.substance or "",
+                      str(e.receptor_count), f"{e.total_population:,}",
+                      ", ".join(f"{k}:{v}" for k, v in e.counts_by_class.items()))
     cli.out.print(table)
-    summ = fc["metadata"]["exposure"]
-    cli.out.print(f"union of all zones: {summ['receptor_count']} receptors, {summ['total_population']:,} people")
-    for w in fc["metadata"]["warnings"]:
+    summ = fc.metadata.exposure
+    cli.out.print(f"union of all zones: {summ.receptor_count} receptors, {summ.total_population:,} people")
+    for w in fc.metadata.warnings:
         cli.err.print(f"[yellow]warning:[/] {w}")
     if receptors:
         rt = Table(title="exposed receptors 暴露目标")
         for col in ("id", "name", "class", "population", "distance (m)", "innermost zone"):
             rt.add_column(col)
-        for f in fc["features"]:
-            p = f["properties"]
-            if p.get("feature_type") == "receptor":
-                rt.add_row(str(p["id"]), p["name"] or "", p["class_zh"] or "", f"{p['population']:,}",
-                           f"{p['distance_m']:,.0f}", p["innermost_level"] or "")
+        for r in fc.receptors:
+            rt.add_row(str(r.id), r.name or "", r.class_zh or "", f"{r.population:,}", f"{r.distance_m:,.0f}",
+                       r.innermost_level or "")
         cli.out.print(rt)
-    if geojson:
-        if not receptors:
-            fc["features"] = [f for f in fc["features"] if f["properties"].get("feature_type") == "zone"]
-        geojson.write_bytes(orjson.dumps(fc))
+    if geojson:   # the document the API writes (GET /analysis/exposure/{layer}/{id}?receptors=…)
+        geojson.write_bytes(orjson.dumps(result.to_feature_collection(receptor_features=receptors)))
         cli.out.print(f"wrote {geojson}")
 
 

@@ -61,6 +61,7 @@ LOCAL_ASSETS: dict[str, tuple[str, ...]] = {
     "leaflet_draw_css": (f"{VENDOR_URL}/leaflet-draw/dist/leaflet.draw.css",),
     # ours (web/)
     "riskmap_js": (f"{APP_URL}/riskmap.js",),
+    "leaflet_vectorgrid": (f"{VENDOR_URL}/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",),
     "riskmap_css": (f"{APP_URL}/maps.css",),
 }
 

@@ -14,9 +14,11 @@ and 审图号 in the map's corner; the own layers' credit when no tile basemap i
   users click and draw, and GCJ-02 has no exact inverse, so the service draws the vector basemap
   instead and says why on the map (and in ``/viewer/config.json``).
 
-Large layers: a layer with more than ``embed_limit`` features is never embedded. Its features are
-summarised into grid cells (counts) drawn at low zoom, and, when the map is live (served, not
-exported), fetched by bbox from the OGC items API once the view holds at most ``live_limit`` of them.
+Large layers: a layer with more than ``embed_limit`` features is never embedded. When the map is live (served,
+not exported) it is drawn from the service's vector tiles (``/collections/{layer}/tiles``, OGC API – Tiles) at
+every zoom, as the viewer draws its big layers: the tile builder thins and simplifies by zoom, a click fetches
+the feature's record for its popup. An exported file cannot reach the tiles, so there the layer is summarised
+into grid cells (counts).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from .elements import (
     LiveLayer,
     MetricScale,
     Panel,
+    TiledLayer,
     fill,
     js,
     text_token,
@@ -196,16 +199,19 @@ def add_catalog_layer(m: folium.Map, layers: LayerSource, spec: LayerSpec, *, li
                       bbox: tuple[float, float, float, float] | None = None,
                       embed_limit: int = EMBED_LIMIT, live_limit: int = LIVE_LIMIT,
                       name: str | None = None) -> str:
-    """Add one catalogue layer: embedded when small, aggregate + bbox loading when large.
-    Returns "embedded" or "live"."""
+    """Add one catalogue layer: embedded when small; when large, vector tiles on a live map and grid counts in an
+    exported one. Returns "embedded", "tiles" or "aggregate"."""
     meta = layer_meta(spec)
     data, matched = layers.packed(spec, bbox=bbox, limit=embed_limit + 1)
     if matched <= embed_limit:
         m.add_child(CatalogLayer(meta, data, name=name, show=show))
         return "embedded"
+    if live:
+        m.add_child(TiledLayer(meta, name=name, show=show))
+        return "tiles"
     options = {"live": live, "limit": live_limit, "properties": popup_attributes(spec), **layers.aggregate(spec.name)}
     m.add_child(LiveLayer(meta, options, name=name, show=show))
-    return "live"
+    return "aggregate"
 
 
 def add_vector_basemap(m: folium.Map, layers: LayerSource, bbox: tuple[float, float, float, float] | None) -> None:

@@ -34,6 +34,7 @@ RISKMAP_CSS = [("riskmap_css", "/viewer/maps.css")]
 CLUSTER_JS = [("markerclusterjs", "/static/vendor/leaflet.markercluster/dist/leaflet.markercluster.js")]
 CLUSTER_CSS = [("markerclustercss", "/static/vendor/leaflet.markercluster/dist/MarkerCluster.css"),
                ("markerclusterdefaultcss", "/static/vendor/leaflet.markercluster/dist/MarkerCluster.Default.css")]
+VECTORGRID_JS = [("leaflet_vectorgrid", "/static/vendor/leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js")]
 FONT_CSS = [("awesome_markers_font_css", "/static/vendor/@fortawesome/fontawesome-free/css/fontawesome.min.css"),
             ("awesome_markers_font_css_1", "/static/vendor/@fortawesome/fontawesome-free/css/solid.min.css")]
 
@@ -132,6 +133,23 @@ var {{ this.get_name() }} = RiskMap.liveLayer({{ this.meta }}, {{ this.options }
         self._layer(name or meta["title"], show)
         self._name = "LiveLayer"
         self.meta, self.options = self._data(meta), self._data(options)
+
+
+class TiledLayer(_RiskMapElement, Layer):
+    """A large layer drawn from the service's vector tiles at every zoom (served maps only: a tile needs the
+    service); popups fetch the feature's record."""
+
+    default_js = VECTORGRID_JS + RISKMAP_JS + CLUSTER_JS
+    _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = RiskMap.tiledLayer({{ this.meta }}, {{ this.options }});
+{% endmacro %}
+""")
+
+    def __init__(self, meta: dict, options: dict | None = None, name: str | None = None, show: bool = True):
+        self._layer(name or meta["title"], show)
+        self._name = "TiledLayer"
+        self.meta, self.options = self._data(meta), self._data(options or {})
 
 
 class ResultLayer(_RiskMapElement, Layer):

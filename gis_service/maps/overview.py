@@ -47,14 +47,13 @@ def overview_map(source: LayerSource, settings: Settings, layers: Sequence[str] 
         modes[spec.name] = add_catalog_layer(m, source, spec, live=live, embed_limit=embed_limit,
                                              live_limit=live_limit, show=spec.name != "roads")
     notes = []
-    live_layers = [source.spec(n).title for n, mode in modes.items() if mode == "live"]
-    if live_layers:
-        if live:
-            notes.append("要素较多的图层以格网计数显示，放大后按视图范围加载要素：" + "、".join(live_layers)
-                         + "。 Large layers show grid counts; zoom in to load features.")
-        else:
-            notes.append("导出文件中要素较多的图层仅含格网计数：" + "、".join(live_layers)
-                         + "。 In this export, large layers are grid counts only.")
+    tiled = [source.spec(n).title for n, mode in modes.items() if mode == "tiles"]
+    counted = [source.spec(n).title for n, mode in modes.items() if mode == "aggregate"]
+    if tiled:
+        notes.append("要素较多的图层按矢量瓦片绘制：" + "、".join(tiled) + "。 Large layers are drawn from vector tiles.")
+    if counted:
+        notes.append("导出文件中要素较多的图层仅含格网计数：" + "、".join(counted)
+                     + "。 In this export, large layers are grid counts only.")
     add_panel(m, "工业安全风险总览图 Risk overview", notes, basemap=base)
     add_legend(m, [s for s in specs])
     return m
@@ -70,7 +69,8 @@ def layer_map(source: LayerSource, settings: Settings, layer: str, *, live: bool
         add_vector_basemap(m, source, bbox)
     mode = add_catalog_layer(m, source, spec, live=live, embed_limit=embed_limit, live_limit=live_limit)
     count = source.count(layer)
-    notes = [f"{count} 个要素 features" + ("；按视图范围加载 loaded by view" if mode == "live" else "")]
+    how = {"aggregate": "；导出文件仅含格网计数 grid counts in this export", "tiles": "；按矢量瓦片绘制 drawn from vector tiles"}
+    notes = [f"{count} 个要素 features" + how.get(mode, "")]
     add_panel(m, spec.title, notes, basemap=base)
     add_legend(m, [spec])
     return m

@@ -5,7 +5,8 @@ history when the brief is for an alarm, the assumptions, Beijing time, the data'
 number. Everything is laid into one frame that reportlab shrinks to fit (``KeepInFrame(mode="shrink")``), so
 the brief is one page whatever the number of rows; long lists are cut to their first rows and say so.
 
-Inputs are the analyses' GeoJSON documents exactly as the API returns them; every text a user could have
+Inputs are the analyses' typed results (:class:`~gis_service.analysis.consequence.results.ExposureZones`,
+:class:`~gis_service.analysis.rescue.results.NearestTeams`), read by attribute; every text a user could have
 typed (names, notes) is escaped before it reaches reportlab's paragraph markup."""
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import legend as L
+from ..analysis.consequence.results import ExposureZones, ZoneProperties
+from ..analysis.rescue.results import NearestTeams, TimedTeamProperties
 from .mapimage import ContextSource, render_png
 from .pdf import _esc, _register_font, plain_superscripts
 from .stamp import beijing
@@ -27,14 +30,24 @@ MAX_ZONES, MAX_RECEPTORS, MAX_TEAMS = 12, 6, 5
 
 
 @dataclass
+class Series:
+    """A sensor's recent readings for the alarm brief's chart, with its alarm thresholds."""
+
+    name: str | None
+    unit: str | None
+    thresholds: dict[str, float | None]                      # high_high, high, low, low_low (as configured)
+    readings: list[tuple[float, float]] = field(default_factory=list)   # (epoch s, value), oldest first
+
+
+@dataclass
 class Brief:
     title: str
     place: str
     doc_no: str
-    exposure: dict[str, Any] | None = None        # GET /analysis/exposure… (receptor features included)
-    rescue: dict[str, Any] | None = None          # GET /analysis/rescue/nearest…
+    exposure: ExposureZones | None = None         # GET /analysis/exposure… (receptor features included)
+    rescue: NearestTeams | None = None            # GET /analysis/rescue/nearest…
     alarm: dict[str, Any] | None = None           # the alarm document (monitoring), with its history
-    series: dict[str, Any] | None = None          # {"name", "unit", "thresholds", "readings": [(t, value), …]}
+    series: Series | None = None                  # the alarm's sensor readings
     as_of: datetime | None = None                 # the newest write to the data the brief used
     attribution: str = ""
     notes: list[str] = field(default_factory=list)
@@ -47,58 +60,56 @@ def _km(m: float | None) -> str:
     return f"{m / 1000:.2f} km" if m < 10_000 else f"{m / 1000:.1f} km"
 
 
-def zone_reach(p: dict[str, Any]) -> str:
+def _extra(p: ZoneProperties, name: str) -> Any:
+    """A member a model family adds to a zone (kept as an extra member: true reach, model range), or None."""
+    return (p.model_extra or {}).get(name)
+
+
+def zone_reach(p: ZoneProperties) -> str:
     """A zone's true reach: its distance, or for a zone drawn short of its level the distance the level is
     reached at, or "beyond the model's range" when the model cannot say."""
-    if not p.get("truncated"):
-        return _km(p.get("distance_m"))
-    true = p.get("true_distance_m")
-    drawn = _km(p.get("distance_m"))
-    if p.get("beyond_model_range"):  # the zone's own wording (issue 17), the same as the API, viewer and PDFs
-        rng = f"{(p.get('model_range_m') or 10_000) / 1000:g} km"
+    drawn = _km(p.distance_m)
+    if not p.truncated:
+        return drawn
+    true = _extra(p, "true_distance_m")
+    if _extra(p, "beyond_model_range"):  # the zone's own wording (issue 17), the same as the API, viewer and PDFs
+        rng = f"{(_extra(p, 'model_range_m') or 10_000) / 1000:g} km"
         return f"超出模型适用范围 {rng} beyond the model's range of {rng} (> {drawn})"
-    if true is None or p.get("true_distance_is_lower_bound"):
+    if true is None or _extra(p, "true_distance_is_lower_bound"):
         return f"超出模型范围 beyond the model's range (> {drawn})"
     return f"{_km(true)}（图上画至 drawn to {drawn}，超出模型有效范围 beyond the model's valid range）"
 
 
-def zone_rows(fc: dict[str, Any] | None) -> list[list[str]]:
-    zones = [f["properties"] for f in (fc or {}).get("features", [])
-             if (f.get("properties") or {}).get("feature_type") == "zone"]
-    zones.sort(key=lambda p: (LEVEL_RANK.get(p.get("level"), 9), -(p.get("distance_m") or 0)))
+def zone_rows(fc: ExposureZones | None) -> list[list[str]]:
+    zones = sorted(fc.zones if fc else [], key=lambda p: (LEVEL_RANK.get(p.level, 9), -p.distance_m))
     rows = []
     for p in zones[:MAX_ZONES]:
-        ex = p.get("exposure") or {}
-        thr = f"{p.get('threshold', '—')} {p.get('threshold_unit') or ''}".strip()
-        rows.append([p.get("label_zh") or L.zh_en(L.LEVELS, p.get("level")), thr, p.get("substance") or "—",
-                     zone_reach(p), str(ex.get("total_population", "—")), str(ex.get("receptor_count", "—"))])
+        thr = f"{'—' if p.threshold is None else f'{p.threshold:g}'} {p.threshold_unit or ''}".strip()
+        rows.append([p.label_zh or L.zh_en(L.LEVELS, p.level), thr, p.substance or "—", zone_reach(p),
+                     str(p.exposure.total_population), str(p.exposure.receptor_count)])
     if len(zones) > MAX_ZONES:
         rows.append([f"… 另 {len(zones) - MAX_ZONES} 个 more (见暴露报告 see the exposure report)", "", "", "", "", ""])
     return rows
 
 
-def sensitive_receptors(fc: dict[str, Any] | None) -> list[list[str]]:
-    recs = [f["properties"] for f in (fc or {}).get("features", [])
-            if (f.get("properties") or {}).get("feature_type") == "receptor"]
-    recs.sort(key=lambda p: (LEVEL_RANK.get(p.get("innermost_level"), 9), SENSITIVITY.get(p.get("receptor_class"), 9),
-                             -(p.get("population") or 0)))
-    return [[p.get("name") or f"#{p.get('id')}", p.get("class_zh") or L.zh_en(L.RECEPTOR_CLASSES, p.get("receptor_class")),
-             L.zh_en(L.LEVELS, p.get("innermost_level")), str(p.get("population", "—")), _km(p.get("distance_m"))]
+def sensitive_receptors(fc: ExposureZones | None) -> list[list[str]]:
+    recs = sorted(fc.receptors if fc else [], key=lambda p: (LEVEL_RANK.get(p.innermost_level or "", 9),
+                                                             SENSITIVITY.get(p.receptor_class or "", 9), -p.population))
+    return [[p.name or f"#{p.id}", p.class_zh or L.zh_en(L.RECEPTOR_CLASSES, p.receptor_class),
+             L.zh_en(L.LEVELS, p.innermost_level), str(p.population), _km(p.distance_m)]
             for p in recs[:MAX_RECEPTORS]]
 
 
-def team_rows(fc: dict[str, Any] | None) -> list[list[str]]:
-    teams = [f["properties"] for f in (fc or {}).get("features", [])
-             if (f.get("properties") or {}).get("kind") == "team"]
+def team_rows(fc: NearestTeams | None) -> list[list[str]]:
     rows = []
-    for p in teams[:MAX_TEAMS]:
-        eta = p.get("eta_min")
-        meets = p.get("meets_standard")
-        rows.append([str(p.get("rank", "")), p.get("name") or "—", p.get("team_type_zh") or p.get("team_type") or "—",
-                     _km(p.get("road_distance_m")) if p.get("road_distance_m") is not None else _km(p.get("distance_m")),
-                     f"{eta:.0f} / {p.get('standard_min', '—'):g} min" if isinstance(eta, (int, float))
-                     and isinstance(p.get("standard_min"), (int, float)) else f"— / {p.get('standard_min', '—')} min",
-                     L.zh_en(L.MEETS, meets if meets in (True, False) else None)])
+    for p in (fc.teams if fc else [])[:MAX_TEAMS]:
+        timed = p if isinstance(p, TimedTeamProperties) else None
+        eta = timed.eta_min if timed else None
+        road = timed.road_distance_m if timed else None
+        meets = timed.meets_standard if timed else None
+        rows.append([str(p.rank), p.name or "—", p.team_type_zh or p.team_type or "—",
+                     _km(road if road is not None else p.distance_m),
+                     f"{'—' if eta is None else f'{eta:.0f}'} / {p.standard_min:g} min", L.zh_en(L.MEETS, meets)])
     return rows
 
 
@@ -124,21 +135,21 @@ def _preset(params: dict[str, Any]) -> str:
 
 
 def assumptions(b: Brief) -> list[str]:
-    meta = (b.exposure or {}).get("metadata") or {}
     out = []
     if b.exposure:
-        out.append("情景 scenario: " + scenario_text(meta.get("parameters") or {}))
-        out += [a if isinstance(a, str) else str(a) for a in (meta.get("assumptions") or [])[:3]]
-        skipped = meta.get("skipped_models") or []
+        meta = b.exposure.metadata
+        out.append("情景 scenario: " + scenario_text(meta.parameters))
+        out += meta.assumptions[:3]
+        skipped = meta.skipped_models   # the model families' own records (substance, model, reason): read as given
         if skipped:
             out.append("未运行的模型 models not run: " + "；".join(
                 f"{s.get('substance', '')} {L.zh_en(L.KINDS, s.get('model'))}" if isinstance(s, dict) else str(s)
                 for s in skipped[:4]) + (" …" if len(skipped) > 4 else ""))
-    rmeta = (b.rescue or {}).get("metadata") or {}
     if b.rescue:
-        by = "道路时间 road time" if rmeta.get("by") == "time" else "直线距离 straight line"
+        rmeta = b.rescue.metadata
+        by = "道路时间 road time" if rmeta.by == "time" else "直线距离 straight line"
         out.append(f"救援队伍按{by}排序；到达标准见 standards: " + "；".join(
-            f"{v.get('team_type_zh', k)} {v.get('standard_min', '—')} min" for k, v in (rmeta.get("standards") or {}).items()))
+            f"{v.team_type_zh or k} {v.standard_min:g} min" for k, v in rmeta.standards.items()))
     out += b.notes
     return out
 
@@ -170,7 +181,7 @@ def _parse(value: Any) -> datetime | None:
         return None
 
 
-def _series_png(series: dict[str, Any], font: Path, width_in: float = 7.0, height_in: float = 1.3) -> bytes:
+def _series_png(series: Series, font: Path, width_in: float = 7.0, height_in: float = 1.3) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,16 +191,16 @@ def _series_png(series: dict[str, Any], font: Path, width_in: float = 7.0, heigh
     fp = FontProperties(fname=str(font), size=7)
     fig = Figure(figsize=(width_in, height_in), dpi=110)
     ax = fig.add_axes((0.07, 0.22, 0.9, 0.68))
-    pts = series.get("readings") or []
+    pts = series.readings
     if pts:
         t0 = pts[-1][0]
         ax.plot([(t - t0) / 60 for t, _ in pts], [v for _, v in pts], color="#08519c", linewidth=1.2)
     for key, colour in (("high_high", "#d7301f"), ("high", "#fd8d3c"), ("low", "#fd8d3c"), ("low_low", "#d7301f")):
-        v = (series.get("thresholds") or {}).get(key)
+        v = series.thresholds.get(key)
         if isinstance(v, (int, float)):
             ax.axhline(v, color=colour, linestyle="--", linewidth=0.8)
     ax.set_xlabel("分钟（相对最新读数）minutes before the last reading", fontproperties=fp)
-    ax.set_ylabel(str(series.get("unit") or ""), fontproperties=fp)
+    ax.set_ylabel(series.unit or "", fontproperties=fp)
     ax.tick_params(labelsize=6)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -230,12 +241,11 @@ def render_brief(b: Brief, context: ContextSource | None, font: Path) -> bytes:
         t.setStyle(TableStyle(style))
         return t
 
-    emeta = (b.exposure or {}).get("metadata") or {}
-    total = emeta.get("exposure") or {}
+    total = b.exposure.metadata.exposure if b.exposure else None
     teams = team_rows(b.rescue)
     met = sum(1 for r in teams if r[-1].startswith("达标"))
-    head = [f"暴露人口 exposed population {total.get('total_population', '—')}" if b.exposure else "",
-            f"受体 receptors {total.get('receptor_count', '—')}" if b.exposure else "",
+    head = [f"暴露人口 exposed population {total.total_population}" if total else "",
+            f"受体 receptors {total.receptor_count}" if total else "",
             f"达标队伍 teams meeting the standard {met}/{len(teams)}" if b.rescue else ""]
     flow: list = [Paragraph(_esc(b.title), st["title"]),
                   Paragraph(_esc(f"{b.place}  ·  文档编号 document {b.doc_no}"), st["sub"]),
@@ -247,7 +257,7 @@ def render_brief(b: Brief, context: ContextSource | None, font: Path) -> bytes:
         flow.append(Paragraph(_esc("报警读数与经过 Alarm reading and history"), st["h"]))
         flow += [Paragraph(_esc(x), st["p"]) for x in alarm]
     map_fc = _map_doc(b)
-    params = emeta.get("parameters") or {}
+    params = b.exposure.metadata.parameters if b.exposure else {}
     png = render_png(map_fc, context, width_in=7.2, height_in=4.0, dpi=130, font_path=font,
                      wind=(params.get("wind_dir_deg"), params.get("wind_speed_m_s")) if b.exposure else None,
                      legend=True)
@@ -256,10 +266,10 @@ def render_brief(b: Brief, context: ContextSource | None, font: Path) -> bytes:
     flow.append(img)
     if b.attribution:   # the basemap's credit and 审图号 as text (searchable), under the map
         flow.append(Paragraph(_esc(b.attribution), st["sub"]))
-    if b.series and b.series.get("readings"):
+    if b.series and b.series.readings:
         s_img = Image(io.BytesIO(_series_png(b.series, font)))
         s_img.drawWidth, s_img.drawHeight = text_w, s_img.imageHeight * text_w / s_img.imageWidth
-        flow += [Paragraph(_esc(f"{b.series.get('name', '')} 读数 readings ({b.series.get('unit', '')})"), st["h"]), s_img]
+        flow += [Paragraph(_esc(f"{b.series.name or ''} 读数 readings ({b.series.unit or ''})"), st["h"]), s_img]
     zrows = zone_rows(b.exposure)
     if zrows:
         flow += [Paragraph(_esc("影响分区与真实影响距离 Zones and their true reach"), st["h"]),
@@ -308,13 +318,12 @@ def _zone_class(label: str) -> str | None:
 def _map_doc(b: Brief) -> dict[str, Any]:
     """One FeatureCollection for the map image: the exposure's zones and receptors, the rescue's teams and
     routes, and the incident point or source."""
-    feats: list = []
+    feats: list[dict[str, Any]] = []
     meta: dict[str, Any] = {}
-    for doc in (b.exposure, b.rescue):
-        if doc:
-            feats += doc.get("features") or []
-            m = doc.get("metadata") or {}
-            for key in ("origin", "source"):
-                if m.get(key) and key not in meta:
-                    meta[key] = m[key]
+    if b.exposure:
+        feats += [f.model_dump(mode="json") for f in b.exposure.features]
+        meta["source"] = b.exposure.metadata.source.model_dump(mode="json")
+    if b.rescue:
+        feats += [f.model_dump(mode="json") for f in b.rescue.features]
+        meta["origin"] = b.rescue.metadata.origin.model_dump(mode="json")
     return {"type": "FeatureCollection", "features": feats, "metadata": meta}

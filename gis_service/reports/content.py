@@ -11,6 +11,14 @@ from pydantic import BaseModel
 
 from .. import legend as L
 from ..analysis.consequence.results import ExposureZones
+from ..analysis.qra.results import (
+    FnCurve,
+    FnSummary,
+    IndividualRisk,
+    OutcomeCaseRow,
+    SkippedCase,
+    TargetCheck,
+)
 from ..analysis.rescue.results import NearestTeams, TimedRescueMetadata, TimedTeamProperties
 from ..analysis.siting.results import (
     AppliedThreshold,
@@ -37,10 +45,6 @@ def _fmt(v: Any, nd: int = 1) -> str:
     if isinstance(v, float):
         return f"{v:,.{nd}f}"
     return str(v)
-
-
-def _role(p: dict[str, Any]) -> str:
-    return p.get("role") or p.get("feature_type") or p.get("kind") or ""
 
 
 def _strings(value: Any) -> list[str]:
@@ -133,72 +137,77 @@ def _inventory_sections(proposal: ProposalProperties | None) -> list[Section]:
                     paragraphs=[f"单元类型 unit type: {unit}"], table=table)]
 
 
-def _fn_text(fn: dict[str, Any]) -> list[str]:
-    a = fn.get("assessment") or {}
-    lines = a.get("lines") or {}
-    out = [f"区域 region: {a.get('region_zh', '—')} ({a.get('region', '—')})"]
-    if fn.get("receptors_counted") is not None:
-        out.append(f"计入受体 receptors counted: {fn['receptors_counted']}; 期望死亡 expected deaths "
-                   f"{fn.get('expected_deaths_per_year', 0):.3g} /年")
-    if lines.get("basis"):
-        out.append(f"判据线 criterion lines: {lines['basis']}")
-    return out
+def _fn_text(fn: FnCurve | FnSummary) -> list[str]:
+    a = fn.assessment
+    return [f"区域 region: {a.region_zh} ({a.region})",
+            f"计入受体 receptors counted: {fn.receptors_counted}; 期望死亡 expected deaths "
+            f"{fn.expected_deaths_per_year:.3g} /年",
+            f"判据线 criterion lines: {a.lines.basis}"]
 
 
 # -- quantitative risk -------------------------------------------------------------------------
 
-def risk_report(fc: dict[str, Any], context: ContextSource | None = None, font: Path | None = None) -> Report:
-    """IR contours, protection-target verdicts and the F-N curve of one installation or a park (the document of
+def _targets_table(targets: list[TargetCheck]) -> Table:
+    rows = [[t.name or f"#{t.id}", L.zh_en(L.RECEPTOR_CLASSES, t.receptor_class), t.target_class_zh or t.target_class,
+             f"{t.ir_per_year:.2e}", f"{t.criterion_per_year:.0e}", "不通过 fail" if t.verdict == "fail" else "通过 pass"]
+            for t in targets]
+    return Table(["名称 name", "类别 class", "防护目标类别 GB 36894 class", "IR /年", "基准 criterion /年",
+                  "结论 verdict"], rows, [0.28, 0.14, 0.22, 0.12, 0.12, 0.12], [t.verdict for t in targets])
+
+
+def _contours_table(ir: IndividualRisk) -> Table:
+    rows = [[f"{p.level_per_year:.0e}", f"{p.label_zh}\n{p.label_en}", _fmt(p.area_m2 / 1e6, 4)]
+            for p in sorted(ir.contours, key=lambda p: -p.level_per_year)]
+    return Table(["IR /年", "等值线 contour", "面积 area km²"], rows, [0.14, 0.66, 0.2])
+
+
+def _cases_table(cases: list[OutcomeCaseRow]) -> Table:
+    rows = [[c.id, c.substance, c.loc, c.outcome, f"{c.frequency_per_year:.2e}", _tag_text(c.loc_confidence)]
+            for c in cases[:200]]
+    return Table(["情景 case", "物质 substance", "泄漏 LOC", "后果 outcome", "频率 f /年", "可信度 tag"], rows,
+                 [0.3, 0.14, 0.18, 0.14, 0.12, 0.12])
+
+
+def _skipped_text(s: SkippedCase) -> str:
+    return f"{_fmt(s.installation) if s.installation is not None else ''} {s.extra('substance') or ''}: " \
+           f"{s.extra('reason') or ''}".strip()
+
+
+def risk_report(ir: IndividualRisk, context: ContextSource | None = None, font: Path | None = None) -> Report:
+    """IR contours, protection-target verdicts and the F-N curve of one installation or a park (the answer of
     ``GET /analysis/risk/individual…?societal=true``)."""
-    meta = fc.get("metadata") or {}
-    insts = meta.get("installations") or []
-    fn = meta.get("societal")
-    targets = sorted(meta.get("receptors") or [], key=lambda t: -(t.get("ir_per_year") or 0))  # highest IR first
-    failing = [t for t in targets if t.get("verdict") == "fail"]
-    trows = [[t.get("name") or f"#{t.get('id')}", L.zh_en(L.RECEPTOR_CLASSES, t.get("receptor_class")),
-              t.get("target_class_zh") or t.get("target_class") or "—", f"{t.get('ir_per_year', 0):.2e}",
-              f"{t.get('criterion_per_year', 0):.0e}", "不通过 fail" if t.get("verdict") == "fail" else "通过 pass"]
-             for t in targets]
-    ttable = Table(["名称 name", "类别 class", "防护目标类别 GB 36894 class", "IR /年", "基准 criterion /年",
-                    "结论 verdict"], trows, [0.28, 0.14, 0.22, 0.12, 0.12, 0.12],
-                   ["fail" if t.get("verdict") == "fail" else "pass" for t in targets])
-    crows = [[f"{p['level_per_year']:.0e}", f"{p.get('label_zh', '')}\n{p.get('label_en', '')}",
-              _fmt((p.get("area_m2") or 0) / 1e6, 4)]
-             for p in sorted((f["properties"] for f in fc.get("features", [])), key=lambda p: -p["level_per_year"])]
-    ctable = Table(["IR /年", "等值线 contour", "面积 area km²"], crows, [0.14, 0.66, 0.2])
-    scen = meta.get("scenarios") or []
-    srows = [[c.get("id"), c.get("substance"), c.get("loc"), c.get("outcome"), f"{c.get('frequency_per_year', 0):.2e}",
-              _tag_text(c.get("loc_confidence"))] for c in scen[:200]]
-    stable = Table(["情景 case", "物质 substance", "泄漏 LOC", "后果 outcome", "频率 f /年", "可信度 tag"], srows,
-                   [0.3, 0.14, 0.18, 0.14, 0.12, 0.12])
-    mx = meta.get("max_ir") or {}
-    params = meta.get("parameters") or {}
-    ptext = ", ".join(f"{k}={v}" for k, v in params.items() if v is not None and not isinstance(v, (list, dict)))
-    names = "、".join(str(i.get("name") or i.get("id")) for i in insts[:6]) + (" …" if len(insts) > 6 else "")
-    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours", image_png=render_png(fc, context, font_path=font, legend=True)),
+    meta = ir.metadata
+    insts = meta.installations
+    fn = meta.societal
+    targets = sorted(meta.receptors, key=lambda t: -t.ir_per_year)  # highest IR first
+    scen = meta.scenarios
+    ptext = ", ".join(f"{k}={v}" for k, v in meta.parameters.items()
+                      if v is not None and not isinstance(v, (list, dict)))
+    names = "、".join(str(i.name or i.id) for i in insts[:6]) + (" …" if len(insts) > 6 else "")
+    sections = [Section("地图 Map: 个人风险等值线 individual-risk contours",
+                        image_png=render_png(ir.document(), context, font_path=font, legend=True)),
                 Section("防护目标 Protection targets (GB 36894-2018 Table 1)",
-                        paragraphs=[meta.get("criteria") or ""] if trows else ["范围内无防护目标 none within reach"],
-                        table=ttable if trows else None),
-                Section("等值线 Contours", table=ctable if crows else None,
-                        paragraphs=[] if crows else ["最大个人风险低于 3×10⁻⁷/年 max IR below every level"])]
-    if isinstance(fn, dict):
+                        paragraphs=[meta.criteria] if targets else ["范围内无防护目标 none within reach"],
+                        table=_targets_table(targets) if targets else None),
+                Section("等值线 Contours", table=_contours_table(ir) if ir.features else None,
+                        paragraphs=[] if ir.features else ["最大个人风险低于 3×10⁻⁷/年 max IR below every level"])]
+    if fn is not None:
         sections.append(Section("社会风险 Societal risk (F-N)", image_png=fn_png(fn, font_path=font),
-                                paragraphs=[*_fn_text(fn), _fmt(fn.get("day_night"))]))
+                                paragraphs=[*_fn_text(fn), fn.day_night]))
     sections += [
-        Section(f"结果情景 Outcome cases ({len(scen)})", table=stable if srows else None,
+        Section(f"结果情景 Outcome cases ({len(scen)})", table=_cases_table(scen) if scen else None,
                 paragraphs=[] if len(scen) <= 200 else [f"前 200 个 first 200 of {len(scen)}; 全部见 JSON all in JSON"]),
-        Section("跳过的情景 Skipped scenarios",
-                bullets=[f"{s.get('installation', '')} {s.get('substance', '')}: {s.get('reason', '')}".strip()
-                         for s in meta.get("skipped") or []] or ["无 none"]),
-        Section("方法与参数 Method and parameters", paragraphs=[_fmt(meta.get("method")), ptext]),
-        Section("警示 Warnings", bullets=_strings(meta.get("warnings")) or ["无 none"]),
-        Section("局限 Limitations", bullets=_strings(meta.get("limitations")) or ["—"]),
-        Section("来源 Sources", bullets=list(dict.fromkeys(_strings(meta.get("sources")))) or ["—"])]
+        Section("跳过的情景 Skipped scenarios", bullets=[_skipped_text(s) for s in meta.skipped] or ["无 none"]),
+        Section("方法与参数 Method and parameters", paragraphs=[meta.method, ptext]),
+        Section("警示 Warnings", bullets=meta.warnings or ["无 none"]),
+        Section("局限 Limitations", bullets=meta.limitations or ["—"]),
+        Section("来源 Sources", bullets=list(dict.fromkeys(meta.sources)) or ["—"])]
+    failing = ir.failing
     return Report(
         kind="QRA",
         title=f"定量风险评价报告 Quantitative risk — {names or '—'}",
-        subtitle=f"{len(insts)} 个风险源 installation(s) · {params.get('installation', '')} · GB 36894-2018",
-        verdict=(f"最大个人风险 max IR {mx.get('ir_per_year', 0):.2e}/年 · {len(failing)}/{len(targets)} "
+        subtitle=f"{len(insts)} 个风险源 installation(s) · {meta.parameters.get('installation', '')} · GB 36894-2018",
+        verdict=(f"最大个人风险 max IR {meta.max_ir.ir_per_year:.2e}/年 · {len(failing)}/{len(targets)} "
                  "个防护目标超出基准 protection targets above their criterion"),
         verdict_class="fail" if failing else "pass", sections=sections)
 

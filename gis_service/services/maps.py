@@ -72,6 +72,5 @@ class MapsService:
 
     def risk(self, params: QraParams, *, layer: str | None = None, fid: int | None = None,
              park_id: int | None = None) -> folium.Map:
-        fc = self.risk_svc.individual(params, layer=layer, fid=fid, park_id=park_id, societal=True)
-        fn = fc["metadata"].pop("societal")
-        return render_risk(fc, fn, self.settings, self.layers)
+        ir = self.risk_svc.individual(params, layer=layer, fid=fid, park_id=park_id, societal=True)
+        return render_risk(ir, self.settings, self.layers)

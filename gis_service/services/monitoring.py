@@ -21,9 +21,12 @@ from typing import Any
 
 import orjson
 from cachetools import LRUCache
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import access
 from ..analysis.consequence.params import scenario_params
+from ..analysis.consequence.results import ExposureZones
+from ..analysis.rescue.results import NearestTeams
 from ..config import Settings
 from ..monitoring import escalation
 from ..monitoring.ingest import Pipeline, reading_store
@@ -87,6 +90,10 @@ class MonitoringService:
         out = package(alarm, self.store, self.readings, self.exposure, self.rescue, now)
         out["told"] = self.told(alarm)
         return out
+
+    def decision(self, alarm: dict[str, Any], now: float | None = None) -> DecisionPackage:
+        """The decision package typed (what the alarm brief reads); :meth:`package` is its JSON document."""
+        return DecisionPackage.model_validate(self.package(alarm, now))
 
     # -- jurisdictions: who sees an alarm, who is told of it, escalation ----------------------------
     def sensor_codes(self) -> dict[int, str | None]:
@@ -155,6 +162,40 @@ class MonitoringService:
         event. Safe to run in several processes at once (the store records a step once)."""
         return escalation.escalate_overdue(self.readings, self.sensor_codes(), self.escalation_policy,
                                            time.time() if now is None else now)
+
+
+class PackageScenario(BaseModel):
+    """The weather the package's zones were drawn with, and where it came from."""
+
+    model_config = ConfigDict(extra="allow")
+    wind_dir_deg: float | None
+    wind_speed_m_s: float | None
+    stability: str | None
+    wind_source: str
+    weather_sensors: list[dict[str, Any]]
+
+
+class DecisionPackage(BaseModel):
+    """An alarm's decision package: the alarm, its sensor and source (features of their layers, properties as the
+    layers hold them), the scenario, the zones with the receptors inside them, the nearest capable teams, notes."""
+
+    model_config = ConfigDict(extra="allow")
+    alarm: dict[str, Any]
+    sensor: dict[str, Any]
+    source: dict[str, Any]
+    scenario: PackageScenario
+    notes: list[str]
+    exposure: ExposureZones | None = Field(..., description="null: the exposure could not be run (see notes)")
+    rescue: NearestTeams | None = Field(..., description="null: the rescue search could not be run (see notes)")
+
+    @property
+    def sensor_properties(self) -> dict[str, Any]:
+        return self.sensor.get("properties") or {}
+
+    @property
+    def source_name(self) -> str:
+        props = self.source.get("properties") or {}
+        return str(props.get("name") or f"{self.source.get('layer')} #{self.source.get('id')}")
 
 
 def package(alarm: dict[str, Any], layers: Store, readings: ReadingStore, exposure: ExposureService,

@@ -281,10 +281,10 @@ def _analyses(exposure: ExposureService, rescue: RescueService, siting: SitingSe
         return report.to_dict()
 
     def run_qra_one(m: pin.QraInstallationInputs, progress: Progress) -> Any:
-        return risk.individual(params_of(m, QraParams), layer=m.layer, fid=m.id, societal=m.societal)
+        return risk.individual(params_of(m, QraParams), layer=m.layer, fid=m.id, societal=m.societal).document()
 
     def run_qra_park(m: pin.QraParkInputs, progress: Progress) -> Any:
-        return risk.individual(params_of(m, QraParams), park_id=m.park_id, societal=m.societal)
+        return risk.individual(params_of(m, QraParams), park_id=m.park_id, societal=m.societal).document()
 
     return (
         Process("exposure", "Exposure of a stored feature 暴露分析",

@@ -127,30 +127,29 @@ class ReportsService:
                     params: ScenarioParams | None = None, k: int = 5) -> bytes:
         """Brief of an incident at a point: the nearest capable teams by road time and, with a substance and
         a quantity (a tanker on a road, a what-if), the release's zones and exposed receptors."""
-        rescue = self.rescue_svc.nearest(lon, lat, incident, k=k, by="time")     # outside the data → 400
+        rescue = self.rescue_svc.nearest(lon, lat, incident, k=k, by="time").to_feature_collection()  # outside → 400
         exposure = None
         if substance is not None and quantity_t is not None:
             exposure = self.exposure_svc.what_if(lon, lat, substance, quantity_t, params, storage=storage) \
-                .to_feature_collection(receptor_features=True)
-        rfc = rescue.to_dict()
-        inc = ((rfc.get("metadata") or {}).get("incident_label") or {}).get(incident) or {}
+                .to_model(receptor_features=True)
+        label = rescue.metadata.incident_label.get(incident)
         what = f"{substance} {quantity_t:g} t" if exposure is not None else "无释放情景 no release scenario"
         key = f"{lon:.6f},{lat:.6f},{incident},{substance},{quantity_t},{storage},{params}"
         return self._brief(brief_report.Brief(
-            title=f"应急简报 Incident brief — {inc.get('zh', incident)} {inc.get('en', '')}".strip(),
+            title=f"应急简报 Incident brief — {label.zh if label else incident} {label.en if label else ''}".strip(),
             place=f"{lat:.5f}°N {lon:.5f}°E · {what}", doc_no=doc_number("brief", key), exposure=exposure,
-            rescue=rfc))
+            rescue=rescue))
 
     def brief_feature(self, layer: str, fid: int, params: ScenarioParams | None = None, *,
                       incident: str | None = None, k: int = 5) -> bytes:
         """Brief of a stored hazard source, tailings dam or goaf area: its zones and the teams for it."""
-        exposure = self.exposure_svc.feature(layer, fid, params).to_feature_collection(receptor_features=True)
+        exposure = self.exposure_svc.feature(layer, fid, params).to_model(receptor_features=True)
         feature, answer = self.rescue_svc.nearest_to_feature(layer, fid, incident, k=k, by="time")
         name = feature.properties.get("name") or f"{layer} #{fid}"
         return self._brief(brief_report.Brief(
             title=f"应急简报 Incident brief — {name}", place=f"{layer} #{fid}",
             doc_no=doc_number("brief", f"{layer}/{fid}/{params}/{incident}/{k}"), exposure=exposure,
-            rescue=answer.to_dict()))
+            rescue=answer.to_feature_collection()))
 
     def brief_alarm(self, alarm_id: int, hours: float = 6.0) -> bytes:
         """Brief of an alarm: its reading, history and series, and its decision package (zones, teams)."""
@@ -159,17 +158,13 @@ class ReportsService:
         alarm = mon.readings.alarm(alarm_id)                                      # UnknownAlarm → 404
         if not mon.can_see(alarm):  # another jurisdiction's alarm: 404 as a missing one (issue 20)
             raise UnknownAlarm(alarm_id)
-        pkg = mon.package(alarm)
-        sensor = pkg.get("sensor") or {}
-        props = sensor.get("properties") or {}
+        pkg = mon.decision(alarm)
+        props = pkg.sensor_properties
         now = time.time()
         rows = mon.readings.series(int(alarm["sensor_id"]), now - hours * 3600, now + 1, 5000)
-        series: dict[str, Any] = {"name": props.get("name"), "unit": props.get("unit"),
-                                  "thresholds": effective(props), "readings": [(t, v) for t, v, _ in rows]}
-        src = pkg.get("source") or {}
-        name = (src.get("properties") or {}).get("name") or f"{src.get('layer')} #{src.get('id')}"
-        sc = pkg.get("scenario") or {}
+        series = brief_report.Series(props.get("name"), props.get("unit"), effective(props),
+                                     [(t, v) for t, v, _ in rows])
         return self._brief(brief_report.Brief(
-            title=f"报警简报 Alarm brief #{alarm_id} — {name}", place=f"监测点 sensor: {props.get('name', '')}",
-            doc_no=doc_number("alarm", str(alarm_id)), exposure=pkg.get("exposure"), rescue=pkg.get("rescue"),
-            alarm=alarm, series=series, notes=[f"气象来源 weather: {sc.get('wind_source', '—')}", *pkg.get("notes", [])]))
+            title=f"报警简报 Alarm brief #{alarm_id} — {pkg.source_name}", place=f"监测点 sensor: {props.get('name', '')}",
+            doc_no=doc_number("alarm", str(alarm_id)), exposure=pkg.exposure, rescue=pkg.rescue,
+            alarm=alarm, series=series, notes=[f"气象来源 weather: {pkg.scenario.wind_source}", *pkg.notes]))

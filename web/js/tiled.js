@@ -36,35 +36,6 @@ export function isTiled(meta) {
   return !!(t && typeof meta.count === 'number' && meta.count >= t.threshold && meta.count > 0);
 }
 
-/* Leaflet.VectorGrid 1.3 was written for Leaflet 1.0–1.7. Leaflet 1.9 (ours) dropped L.DomEvent.fakeStop (which
- * VectorGrid's click handler calls) and ignores DOM events whose target is a renderer's canvas
- * (_leaflet_disable_events), so a canvas renderer must hand every click to the map itself — as Leaflet 1.9's own
- * L.Canvas does: the feature hit, or the map when none (keeps "incident here" working on empty parts of a tile). */
-function patchVectorGrid() {
-  if (!L.Canvas.Tile || L.Canvas.Tile.prototype._rmPatched) { return; }
-  L.Canvas.Tile.include({
-    _rmPatched: true,
-    _onClick: function (e) {
-      if (!this._map) { return; }
-      var point = this._map.mouseEventToLayerPoint(e).subtract(this.getOffset()), hit = null, layer;
-      for (var id in this._layers) {
-        layer = this._layers[id];
-        if (layer.options.interactive && layer._containsPoint(point) && !this._map._draggableMoved(layer)) { hit = layer; }
-      }
-      this._fireEvent(hit ? [hit] : false, e);
-    },
-    // a tile's point symbolizer is a CircleMarker without a lat/lng (it lives in tile pixels), which Leaflet 1.9
-    // reads for every event it fires on a marker-sized target: give it the event's position
-    _fireEvent: function (layers, e, type) {
-      if (layers && this._map) {
-        var ll = this._map.mouseEventToLatLng(e);
-        layers.forEach(function (l) { if (l.getLatLng) { l._latlng = ll; } });
-      }
-      this._map._fireDOMEvent(e, type || e.type, layers);
-    }
-  });
-}
-
 /* Drawing a tile is cut into slices of at most SLICE_MS, each its own task, so the browser paints frames in
  * between: VectorGrid 1.3 makes and draws a tile's every feature (thousands on a national map) in one task, and a
  * tile arriving while the map is panned froze a frame for 100–400 ms. One queue for all tiles, first come first
@@ -126,7 +97,7 @@ function drawFeature(grid, renderer, feat, layerStyle, px, z) {
 
 /* Each feature remembers its MVT layer and id (VectorGrid keeps only the properties). */
 function makeGrid() {
-  patchVectorGrid();
+  RiskMap.patchVectorGrid();   // Leaflet 1.9 and VectorGrid's canvas tiles (riskmap.js)
   if (!map.getPane('rm-tiles')) { map.createPane('rm-tiles').style.zIndex = 350; }   // above basemaps, below GeoJSON
   var Grid = L.VectorGrid.Protobuf.extend({
     createTile: createTileSliced,
@@ -191,15 +162,7 @@ function layerStyle(meta) {
     if (!asLayer && basemapStyles[meta.name]) { return basemapStyles[meta.name](props, z); }
     var key = meta.name + '/' + z;
     if (styleCache[key]) { return styleCache[key]; }
-    var k = (state.opacity && state.opacity[meta.name]) || 1, out;
-    if (meta.family === 'point') {
-      var r = z < 7 ? 1.5 : (z < 10 ? 2.5 : (z < 13 ? 4 : s.radius || 5));
-      out = { radius: r, fill: true, fillColor: s.fillColor, fillOpacity: Math.max(0.7, s.fillOpacity) * k,
-              stroke: z >= 7, color: s.color, weight: 1, opacity: s.opacity * k };
-    } else {
-      out = { color: s.color, weight: z < 8 ? Math.min(1, s.weight) : s.weight, opacity: s.opacity * k,
-              fill: meta.family === 'polygon', fillColor: s.fillColor, fillOpacity: s.fillOpacity * k };
-    }
+    var out = RiskMap.tileStyle(meta, z, (state.opacity && state.opacity[meta.name]) || 1);   // as the maps draw it
     out.interactive = !basemap || !!(shown[meta.name] && shown[meta.name].layer);   // basemap roads: context only
     styleCache[key] = out;
     return out;

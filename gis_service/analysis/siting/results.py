@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from shapely.geometry.base import BaseGeometry
 
 from ... import geodesy
+from ..qra.results import FnSummary
 from .evidence import _geojson, _round
 from .rules import Rule, RuleSet
 
@@ -59,8 +60,8 @@ class RuleSummary(BaseModel):
     source: str
     method: str | None
     notes: list[str]
-    societal: dict[str, Any] | None = Field(None, exclude_if=lambda v: v is None,
-                                            description="the F-N document of a quantitative-risk rule")
+    societal: FnSummary | None = Field(None, exclude_if=lambda v: v is None,
+                                       description="the F-N curve of a quantitative-risk rule")
 
 
 class EmptyGeometry(BaseModel):

@@ -128,6 +128,9 @@ class LayerSpec:
     # that is the feature's own admin code (admin areas), otherwise the code is derived from the geometry
     scope: str = "shared"
     own_code: str | None = None
+    # vector tiles: the zoom from which features with an attribute's value are in a tile (attribute, ((value,
+    # zoom), …)); a value not listed is in every zoom (e.g. county outlines only from the province zoom on)
+    tile_min_zoom: tuple[str, tuple[tuple[str, int], ...]] | None = None
 
     @property
     def regulated(self) -> bool:
@@ -212,9 +215,27 @@ def _spec_from_dict(raw: dict[str, Any], source: Path) -> LayerSpec:
             scope=_scope(raw, source, names),
             own_code=(raw.get("jurisdiction") or {}).get("own_code"),
             max_extent_km=_max_extent(raw, source),
+            tile_min_zoom=_tile_min_zoom(raw, source, attrs),
         )
     except KeyError as exc:
         raise CatalogError(f"{source}: missing key {exc}") from exc
+
+
+def _tile_min_zoom(raw: dict[str, Any], source: Path,
+                   attrs: list[AttributeSpec]) -> tuple[str, tuple[tuple[str, int], ...]] | None:
+    rule = raw.get("tile_min_zoom")
+    if rule is None:
+        return None
+    attr = next((a for a in attrs if isinstance(rule, dict) and a.name == rule.get("attribute")), None)
+    zooms = rule.get("zooms") if isinstance(rule, dict) else None
+    if attr is None or attr.type != "string" or not isinstance(zooms, dict) or not zooms:
+        raise CatalogError(f"{source}: tile_min_zoom needs a string attribute and zooms {{value: zoom}}")
+    for value, z in zooms.items():
+        if attr.enum and value not in attr.enum:
+            raise CatalogError(f"{source}: tile_min_zoom: {value!r} is not a value of {attr.name}")
+        if isinstance(z, bool) or not isinstance(z, int) or not 0 <= z <= 30:
+            raise CatalogError(f"{source}: tile_min_zoom: zoom of {value!r} must be an integer in [0, 30]")
+    return attr.name, tuple(sorted((str(v), int(z)) for v, z in zooms.items()))
 
 
 def _scope(raw: dict[str, Any], source: Path, names: list[str]) -> str:

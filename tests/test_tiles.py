@@ -172,3 +172,36 @@ def test_tileset_tilejson_and_matrix_set(client):
                           params={"filter": "receptor_class = 'school'"})
     dec = _decode(filtered.content)
     assert all(f["properties"].get("receptor_class", "school") == "school" for f in dec.get("receptors", {}).get("features", []))
+
+
+
+@pytest.mark.parametrize("fresh_store", ["embedded", "postgis"], indirect=True)
+def test_layer_spec_leaves_classes_out_below_their_zoom(fresh_store):
+    """The layer specs' tile_min_zoom on both stores: county outlines from zoom 6 on, tertiary roads from 9, a class
+    not listed (primary, province) in every zoom — and a layer's own tile and the multi-layer tile agree."""
+    with TestClient(create_app(Settings(api_keys="edit-key:editor"), store=fresh_store)) as c:
+        def post(layer, geometry, props):
+            r = c.post(f"/collections/{layer}/items", headers=EDITOR,
+                       json={"type": "Feature", "geometry": geometry, "properties": props})
+            assert r.status_code < 300, r.text
+            return r.json()["created"][0]
+
+        box = [[[125.5, 43.8], [125.7, 43.8], [125.7, 44.0], [125.5, 44.0], [125.5, 43.8]]]
+        prov = post("admin_areas", {"type": "Polygon", "coordinates": box}, {"name": "省", "level": "province", "code": "220000"})
+        county = post("admin_areas", {"type": "Polygon", "coordinates": box}, {"name": "县", "level": "county", "code": "220102"})
+        line = {"type": "LineString", "coordinates": [[125.55, 43.9], [125.65, 43.91]]}
+        tertiary = post("roads", line, {"name": "乡道", "road_class": "tertiary"})
+        primary = post("roads", line, {"name": "省道", "road_class": "primary"})
+
+        def ids(layer, z):
+            x, y = tile_of(125.6, 43.9, z)
+            own = _decode(c.get(f"/collections/{layer}/tiles/WebMercatorQuad/{z}/{y}/{x}").content)
+            multi = _decode(c.get(f"/tiles/WebMercatorQuad/{z}/{y}/{x}", params={"collections": layer}).content)
+            got = {f["id"] for f in own.get(layer, {}).get("features", [])}
+            assert got == {f["id"] for f in multi.get(layer, {}).get("features", [])}
+            return got
+
+        assert prov in ids("admin_areas", 5) and county not in ids("admin_areas", 5)
+        assert {prov, county} <= ids("admin_areas", 6)
+        assert primary in ids("roads", 8) and tertiary not in ids("roads", 8)
+        assert {primary, tertiary} <= ids("roads", 9)

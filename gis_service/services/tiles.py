@@ -6,7 +6,9 @@ changes (no stale tiles after an edit; clients revalidate with ``If-None-Match``
 Property choice per zoom from the layer spec: below zoom ``FULL_PROPERTIES_ZOOM`` a tile carries the first two
 scalar popup attributes of the spec (the name and its class), from that zoom on all scalar popup attributes;
 JSON attributes never (MVT values are scalars). A tile holds at most ``GIS_TILE_MAX_FEATURES`` features per
-layer before thinning (one feature per 4-pixel cell), so a zoom-0 tile of a national layer stays small."""
+layer before thinning (one feature per 4-pixel cell), so a zoom-0 tile of a national layer stays small. A layer
+spec's ``tile_min_zoom`` leaves classes out below their zoom (county outlines, minor roads: what a map does not draw
+there), as a filter on both stores."""
 
 from __future__ import annotations
 
@@ -19,12 +21,22 @@ from cachetools import LRUCache
 from .. import access, tiles
 from ..catalog import LayerSpec
 from ..config import Settings
-from ..cql2 import Expr
+from ..cql2 import Expr, InList, IsNull, Logical, Not
 from ..maps.style import popup_attributes
 from ..stores.base import Store, TileRequest
 
 FULL_PROPERTIES_ZOOM = 10
 MVT_MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+
+
+def zoom_rule(spec: LayerSpec, z: int) -> Expr | None:
+    """The layer spec's ``tile_min_zoom`` at zoom ``z``: features whose value is listed with a higher zoom are left
+    out (a missing value stays), as a CQL2 expression both stores evaluate like any filter."""
+    if spec.tile_min_zoom is None:
+        return None
+    attr, zooms = spec.tile_min_zoom
+    hidden = tuple(v for v, min_z in zooms if z < min_z)
+    return Logical("or", (IsNull(attr), Not(InList(attr, hidden)))) if hidden else None
 
 
 class TilesService:
@@ -47,6 +59,9 @@ class TilesService:
 
     def layer_tile(self, layer: str, tile: tiles.Tile, cql: Expr | None = None, cql_key: str = "") -> bytes:
         spec = self.store.spec(layer)
+        rule = zoom_rule(spec, tile.z)   # a function of the layer and the zoom: the cache key holds both
+        if rule is not None:
+            cql = rule if cql is None else Logical("and", (cql, rule))
         req = TileRequest(tile, self.columns(spec, tile.z), self.settings.tile_max_features, cql)
         if self._cache is None:   # no cache: no revision to look up either
             return self.store.mvt(layer, req)

@@ -18,6 +18,8 @@ deployment; the ratio is what the HTTP layer + analysis cost on top of the datab
     .venv/bin/python bench/bench_rescue_api.py                  # scale 10 (1000 teams), 8 clients
     .venv/bin/python bench/bench_rescue_api.py --small          # smoke run (scale 1, short)
     .venv/bin/python bench/bench_rescue_api.py --workers 1,2    # also uvicorn with 2 workers
+    .venv/bin/python bench/bench_rescue_api.py --no-load --checkout /work/wt/base   # the server of another checkout
+                                                                 # (before/after: alternate runs with and without)
 
 Database: ``--dsn`` (default postgresql://postgres@127.0.0.1:5432/gis_bench_rescue, created if missing;
 its riskmap tables are replaced).
@@ -211,6 +213,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1", help="uvicorn worker counts to try, e.g. 1,2")
     ap.add_argument("--no-load", action="store_true", help="reuse the data already in --dsn")
     ap.add_argument("--small", action="store_true", help="smoke run: scale 1, 400 requests, 1 round")
+    ap.add_argument("--checkout", help="serve the API from this checkout of the project (default: this one)")
     args = ap.parse_args()
     if args.small:
         args.scale, args.requests, args.rounds = 1, 400, 1
@@ -230,7 +233,9 @@ def main() -> None:
     results, ceiling = [], None
     for w in [int(x) for x in args.workers.split(",")]:
         env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": args.dsn.replace("postgresql://", "postgresql+psycopg://", 1)}
-        with ServerProcess(env, workers=w) as srv:
+        if args.checkout:
+            env["PYTHONPATH"] = str(Path(args.checkout).resolve())
+        with ServerProcess(env, workers=w, cwd=args.checkout) as srv:
             results.append((w, measure(f"HTTP API, {w} worker(s)", args.rounds, args.clients, points,
                                        api_worker(srv.port))))
             if w == 1:   # what the web stack alone costs: a static endpoint, no database
@@ -244,7 +249,8 @@ def main() -> None:
     if ceiling is not None:
         print(f"{'HTTP /conformance (no DB)':<28} {ceiling['rate']:8.0f} {ceiling['p50_ms']:8.2f} "
               f"{ceiling['rate'] / raw['rate']:13.2f}   ← web-stack ceiling on this machine")
-    print(f"(target ratio ≥ 0.5; total {time.perf_counter() - t0:.0f} s)")
+    print(f"(target ratio ≥ 0.5; server from {args.checkout or 'this checkout'}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; total {time.perf_counter() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

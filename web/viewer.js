@@ -142,6 +142,7 @@ function start(config) {
   });
   var hashTimer = null;   // the URL follows the view once the map rests, not on every step of a pan
   map.on('moveend', function () { clearTimeout(hashTimer); hashTimer = setTimeout(updateHash, 400); });
+  map.on('movestart', function () { clearTimeout(hashTimer); });   // not in the middle of the next pan's frames
   layersReady.then(function () {
     refreshLegend();
     state.ready = true;

@@ -30,6 +30,16 @@ MAX_ZONES, MAX_RECEPTORS, MAX_TEAMS = 12, 6, 5
 
 
 @dataclass
+class Series:
+    """A sensor's recent readings for the alarm brief's chart, with its alarm thresholds."""
+
+    name: str | None
+    unit: str | None
+    thresholds: dict[str, float | None]                      # high_high, high, low, low_low (as configured)
+    readings: list[tuple[float, float]] = field(default_factory=list)   # (epoch s, value), oldest first
+
+
+@dataclass
 class Brief:
     title: str
     place: str
@@ -37,7 +47,7 @@ class Brief:
     exposure: ExposureZones | None = None         # GET /analysis/exposure… (receptor features included)
     rescue: NearestTeams | None = None            # GET /analysis/rescue/nearest…
     alarm: dict[str, Any] | None = None           # the alarm document (monitoring), with its history
-    series: dict[str, Any] | None = None          # {"name", "unit", "thresholds", "readings": [(t, value), …]}
+    series: Series | None = None                  # the alarm's sensor readings
     as_of: datetime | None = None                 # the newest write to the data the brief used
     attribution: str = ""
     notes: list[str] = field(default_factory=list)
@@ -171,7 +181,7 @@ def _parse(value: Any) -> datetime | None:
         return None
 
 
-def _series_png(series: dict[str, Any], font: Path, width_in: float = 7.0, height_in: float = 1.3) -> bytes:
+def _series_png(series: Series, font: Path, width_in: float = 7.0, height_in: float = 1.3) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,16 +191,16 @@ def _series_png(series: dict[str, Any], font: Path, width_in: float = 7.0, heigh
     fp = FontProperties(fname=str(font), size=7)
     fig = Figure(figsize=(width_in, height_in), dpi=110)
     ax = fig.add_axes((0.07, 0.22, 0.9, 0.68))
-    pts = series.get("readings") or []
+    pts = series.readings
     if pts:
         t0 = pts[-1][0]
         ax.plot([(t - t0) / 60 for t, _ in pts], [v for _, v in pts], color="#08519c", linewidth=1.2)
     for key, colour in (("high_high", "#d7301f"), ("high", "#fd8d3c"), ("low", "#fd8d3c"), ("low_low", "#d7301f")):
-        v = (series.get("thresholds") or {}).get(key)
+        v = series.thresholds.get(key)
         if isinstance(v, (int, float)):
             ax.axhline(v, color=colour, linestyle="--", linewidth=0.8)
     ax.set_xlabel("分钟（相对最新读数）minutes before the last reading", fontproperties=fp)
-    ax.set_ylabel(str(series.get("unit") or ""), fontproperties=fp)
+    ax.set_ylabel(series.unit or "", fontproperties=fp)
     ax.tick_params(labelsize=6)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
@@ -256,10 +266,10 @@ def render_brief(b: Brief, context: ContextSource | None, font: Path) -> bytes:
     flow.append(img)
     if b.attribution:   # the basemap's credit and 审图号 as text (searchable), under the map
         flow.append(Paragraph(_esc(b.attribution), st["sub"]))
-    if b.series and b.series.get("readings"):
+    if b.series and b.series.readings:
         s_img = Image(io.BytesIO(_series_png(b.series, font)))
         s_img.drawWidth, s_img.drawHeight = text_w, s_img.imageHeight * text_w / s_img.imageWidth
-        flow += [Paragraph(_esc(f"{b.series.get('name', '')} 读数 readings ({b.series.get('unit', '')})"), st["h"]), s_img]
+        flow += [Paragraph(_esc(f"{b.series.name or ''} 读数 readings ({b.series.unit or ''})"), st["h"]), s_img]
     zrows = zone_rows(b.exposure)
     if zrows:
         flow += [Paragraph(_esc("影响分区与真实影响距离 Zones and their true reach"), st["h"]),

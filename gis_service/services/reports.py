@@ -162,8 +162,8 @@ class ReportsService:
         props = pkg.sensor_properties
         now = time.time()
         rows = mon.readings.series(int(alarm["sensor_id"]), now - hours * 3600, now + 1, 5000)
-        series: dict[str, Any] = {"name": props.get("name"), "unit": props.get("unit"),
-                                  "thresholds": effective(props), "readings": [(t, v) for t, v, _ in rows]}
+        series = brief_report.Series(props.get("name"), props.get("unit"), effective(props),
+                                     [(t, v) for t, v, _ in rows])
         return self._brief(brief_report.Brief(
             title=f"报警简报 Alarm brief #{alarm_id} — {pkg.source_name}", place=f"监测点 sensor: {props.get('name', '')}",
             doc_no=doc_number("alarm", str(alarm_id)), exposure=pkg.exposure, rescue=pkg.rescue,

@@ -18,6 +18,8 @@ deployment; the ratio is what the HTTP layer + analysis cost on top of the datab
     .venv/bin/python bench/bench_rescue_api.py                  # scale 10 (1000 teams), 8 clients
     .venv/bin/python bench/bench_rescue_api.py --small          # smoke run (scale 1, short)
     .venv/bin/python bench/bench_rescue_api.py --workers 1,2    # also uvicorn with 2 workers
+    .venv/bin/python bench/bench_rescue_api.py --no-load --checkout /work/wt/base   # the server of another checkout
+                                                                 # (before/after: alternate runs with and without)
 
 Database: ``--dsn`` (default postgresql://postgres@127.0.0.1:5432/gis_bench_rescue, created if missing;
 its riskmap tables are replaced).
@@ -187,17 +189,28 @@ def api_worker(port: int, trivial: bool = False):
     return make
 
 
-def measure(name: str, rounds: int, clients: int, points: np.ndarray, make) -> dict:
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its waited-for children (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(name: str, rounds: int, clients: int, points: np.ndarray, make, server_pid: int | None = None) -> dict:
+    """Throughput (median of rounds), latency percentiles and, with ``server_pid``, the server's CPU per request
+    (a figure the machine's other load disturbs less than throughput does)."""
     run_threads(clients, points[: max(clients * 20, len(points) // 5)], make)        # warm-up
     rates, lats = [], []
+    cpu0 = process_cpu_s(server_pid) if server_pid else 0.0
     for _ in range(rounds):
         rate, lat = run_threads(clients, points, make)
         rates.append(rate)
         lats += lat
     res = {"name": name, "rate": statistics.median(rates), "rates": rates,
-           "p50_ms": 1000 * statistics.median(lats), "p95_ms": 1000 * float(np.percentile(lats, 95))}
+           "p50_ms": 1000 * statistics.median(lats), "p95_ms": 1000 * float(np.percentile(lats, 95)),
+           "cpu_ms": 1000 * (process_cpu_s(server_pid) - cpu0) / len(lats) if server_pid else None}
+    cpu = f", server CPU {res['cpu_ms']:.2f} ms/request" if server_pid else ""
     print(f"  {name:<28} {res['rate']:8.0f} req/s (rounds: {', '.join(f'{r:.0f}' for r in rates)})  "
-          f"latency p50 {res['p50_ms']:.2f} ms, p95 {res['p95_ms']:.2f} ms", flush=True)
+          f"latency p50 {res['p50_ms']:.2f} ms, p95 {res['p95_ms']:.2f} ms{cpu}", flush=True)
     return res
 
 
@@ -211,6 +224,7 @@ def main() -> None:
     ap.add_argument("--workers", default="1", help="uvicorn worker counts to try, e.g. 1,2")
     ap.add_argument("--no-load", action="store_true", help="reuse the data already in --dsn")
     ap.add_argument("--small", action="store_true", help="smoke run: scale 1, 400 requests, 1 round")
+    ap.add_argument("--checkout", help="serve the API from this checkout of the project (default: this one)")
     args = ap.parse_args()
     if args.small:
         args.scale, args.requests, args.rounds = 1, 400, 1
@@ -230,21 +244,25 @@ def main() -> None:
     results, ceiling = [], None
     for w in [int(x) for x in args.workers.split(",")]:
         env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": args.dsn.replace("postgresql://", "postgresql+psycopg://", 1)}
-        with ServerProcess(env, workers=w) as srv:
+        if args.checkout:
+            env["PYTHONPATH"] = str(Path(args.checkout).resolve())
+        with ServerProcess(env, workers=w, cwd=args.checkout) as srv:
             results.append((w, measure(f"HTTP API, {w} worker(s)", args.rounds, args.clients, points,
-                                       api_worker(srv.port))))
+                                       api_worker(srv.port), server_pid=srv.proc.pid)))
             if w == 1:   # what the web stack alone costs: a static endpoint, no database
                 ceiling = measure("HTTP /conformance, 1 worker", args.rounds, args.clients, points,
-                                  api_worker(srv.port, trivial=True))
+                                  api_worker(srv.port, trivial=True), server_pid=srv.proc.pid)
     print()
-    print(f"{'':<28} {'req/s':>8} {'p50 ms':>8} {'ratio to raw':>13}")
+    print(f"{'':<28} {'req/s':>8} {'p50 ms':>8} {'ratio to raw':>13} {'server CPU ms/req':>18}")
     print(f"{'raw PostGIS KNN':<28} {raw['rate']:8.0f} {raw['p50_ms']:8.2f} {1.0:13.2f}")
     for w, r in results:
-        print(f"{f'HTTP API, {w} worker(s)':<28} {r['rate']:8.0f} {r['p50_ms']:8.2f} {r['rate'] / raw['rate']:13.2f}")
+        print(f"{f'HTTP API, {w} worker(s)':<28} {r['rate']:8.0f} {r['p50_ms']:8.2f} {r['rate'] / raw['rate']:13.2f} "
+              f"{r['cpu_ms']:18.2f}")
     if ceiling is not None:
         print(f"{'HTTP /conformance (no DB)':<28} {ceiling['rate']:8.0f} {ceiling['p50_ms']:8.2f} "
-              f"{ceiling['rate'] / raw['rate']:13.2f}   ← web-stack ceiling on this machine")
-    print(f"(target ratio ≥ 0.5; total {time.perf_counter() - t0:.0f} s)")
+              f"{ceiling['rate'] / raw['rate']:13.2f} {ceiling['cpu_ms']:18.2f}   ← web-stack ceiling on this machine")
+    print(f"(target ratio ≥ 0.5; server from {args.checkout or 'this checkout'}; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; total {time.perf_counter() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

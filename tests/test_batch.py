@@ -72,7 +72,7 @@ def test_qra_rows_are_the_apis_answer_for_each_installation(sample_store, qra_in
     computed = got[got["skipped"].isna()]
     assert len(computed) > 100
     for fid in computed.index[:: max(1, len(computed) // 6)][:6]:
-        doc = svc.risk.individual(QRA, layer="hazard_sources", fid=int(fid), societal=True)
+        doc = svc.risk.individual(QRA, layer="hazard_sources", fid=int(fid), societal=True).document()   # the API's JSON
         row = computed.loc[fid]
         assert row["max_ir_per_year"] == pytest.approx(doc["metadata"]["max_ir"]["ir_per_year"], rel=1e-12)
         checks = doc["metadata"]["receptors"]

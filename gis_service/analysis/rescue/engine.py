@@ -193,7 +193,9 @@ def _straight_answer(answer: RescueAnswer, feats: list[Feature], standards: Mapp
     """The straight-line answer from the ranked teams: bearings and arrival standards (or why there are none)."""
     if feats:
         ox, oy = answer.origin
-        xy = shapely.get_coordinates([representative_point(f.geometry) for f in feats])
+        # the teams' representative points, parsed and taken in one vectorised call each (as representative_point
+        # of each Feature.geometry: point_on_surface, the point itself for a point)
+        xy = shapely.get_coordinates(shapely.point_on_surface(shapely.from_geojson([f.geometry_json for f in feats])))
         _, bearing = distance_and_bearing(np.full(len(feats), ox), np.full(len(feats), oy), xy[:, 0], xy[:, 1])
         answer.teams = [_hit(f.id, f.properties, xy[i, 0], xy[i, 1], float(f.distance_m or 0.0), bearing[i], standards)
                         for i, f in enumerate(feats)]

@@ -165,3 +165,63 @@ def test_checkpoint_is_whole_or_absent(tmp_path):
     write_checkpoint(tmp_path, "c0001r0001", {"records": pd.DataFrame({"id": [1, 2]})})
     assert checkpoint_path(tmp_path, "c0001r0001").exists()
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_a_stopped_batch_cancels_its_running_partitions_at_once(tmp_path):
+    """A batch whose caller stops it (a dismissed job) ends within a poll, not when a running partition ends:
+    the runner asks its progress callback again while partitions run, and the callback may raise."""
+    from gis_service.batch.runner import run_partitions
+
+    started, calls = time.monotonic(), []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if time.monotonic() - started > 8:   # the cluster is up and both partitions are sleeping by now
+            raise KeyboardInterrupt("stopped")
+
+    with pytest.raises(KeyboardInterrupt):
+        run_partitions(time.sleep, [("a", (120,)), ("b", (120,))], tmp_path / "run", "local", 1, progress=progress)
+    assert time.monotonic() - started < 40, "the runner waited for a running partition"
+    assert len(calls) > 2 and set(calls) == {0}
+    assert not list((tmp_path / "run").glob("*.parquet"))
+
+
+def test_dismissing_a_running_batch_job_stops_its_dask_workers(sample_store, tmp_path):
+    """DELETE /jobs/{id} on a batch whose partitions take minutes: the job's runner ends and its LocalCluster's
+    worker processes are gone within seconds (before, they ran until a partition finished)."""
+    from gis_service.batch.runner import run_partitions
+    from gis_service.processes.inputs import BatchRegradeInputs
+    from gis_service.services.processes import Process
+
+    def run(_inputs, progress):
+        run_partitions(time.sleep, [("a", (120,)), ("b", (120,))], tmp_path / "slow", "local", 1,
+                       progress=lambda done, total: progress(100.0 * done / total, f"{done}/{total}"))
+        return {}
+
+    svc = Services.build(Settings(batch_dir=tmp_path, jobs_stale_s=3.0), sample_store)
+    svc.processes.registry["slow-batch"] = Process("slow-batch", "slow", "partitions that sleep", BatchRegradeInputs,
+                                                   run, sync=False)
+    me = psutil.Process()
+
+    def workers() -> list[psutil.Process]:   # the cluster's processes (not multiprocessing's resource tracker)
+        return [p for p in me.children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
+
+    with TestClient(create_app(services=svc)) as c:
+        r = c.post("/processes/slow-batch/execution", json={"inputs": {}})
+        assert r.status_code == 201, r.text
+        jid = r.json()["jobID"]
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not workers():
+            time.sleep(0.2)   # the LocalCluster's worker process (its nanny runs in this process)
+        assert c.get(f"/jobs/{jid}").json()["status"] == "running"
+        time.sleep(2)
+        t = time.monotonic()
+        assert c.delete(f"/jobs/{jid}").status_code == 200
+        while time.monotonic() - t < 60 and (svc.processes._running or workers()):
+            time.sleep(0.2)
+        took = time.monotonic() - t
+        assert not svc.processes._running, "the dismissed job is still running"
+        assert not workers(), "its Dask workers still run"
+        print(f"dismissed batch: runner and workers gone {took:.1f} s after the DELETE")
+        assert took < 30, took
+        assert c.get(f"/jobs/{jid}").status_code == 404

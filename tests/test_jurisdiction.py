@@ -312,3 +312,29 @@ def test_api_vector_tiles_keep_to_the_jurisdiction(api):
     county = ids("county-key")
     assert county and not county & foreign
     assert ids("prov-key") & foreign
+
+
+@pytest.mark.parametrize("fmt", ["csv", "gpkg"])
+def test_api_bulk_downloads_keep_to_the_jurisdiction(api, fmt, tmp_path):
+    """A download is a read like any other: a county key gets its county's regulated rows, whatever the filter."""
+    import csv
+    import io
+
+    import pyogrio
+
+    client, truth = api
+    own = {fid for fid, c in truth["hazard_sources"].items() if c == "220102"}
+
+    def ids(key, **params):
+        r = client.get("/collections/hazard_sources/items", params={"f": fmt, **params}, headers={"X-API-Key": key})
+        assert r.status_code == 200, r.text[:300]
+        if fmt == "csv":
+            return {int(row["id"]) for row in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
+        path = tmp_path / f"{key}.gpkg"
+        path.write_bytes(r.content)
+        return set(pyogrio.read_dataframe(path)["id"].tolist())
+
+    assert own and own <= ids("county-key")
+    assert all(truth["hazard_sources"].get(f, "220102") == "220102" for f in ids("county-key"))
+    assert not ids("county-key", filter="admin_code = '220202'") & set(truth["hazard_sources"])
+    assert ids("prov-key") >= set(truth["hazard_sources"])

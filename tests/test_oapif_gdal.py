@@ -1,6 +1,7 @@
 """GDAL's OGC API Features client (the OAPIF driver QGIS uses) reads every collection, with the
 counts of the source file, from both stores. The server runs in a subprocess because GDAL holds
-the GIL while it makes HTTP requests."""
+the GIL while it makes HTTP requests. Its GIS_MATCHED_COUNT_CAP is small, so GDAL also reads filtered selections
+whose pages omit numberMatched (PostGIS stops counting above the cap) by following the next links."""
 
 from __future__ import annotations
 
@@ -10,16 +11,20 @@ import pyogrio
 import pytest
 from conftest import ServerProcess
 
+COUNT_CAP = 25
+
 
 @pytest.fixture(scope="module", params=["embedded", "postgis"])
 def server(request, sample_gpkg, tmp_path_factory):
+    cap = {"GIS_MATCHED_COUNT_CAP": str(COUNT_CAP)}
     if request.param == "embedded":
         copy = tmp_path_factory.mktemp("oapif") / "sample.gpkg"
         shutil.copyfile(sample_gpkg, copy)
         env = {"GIS_STORE": "embedded", "GIS_GPKG_PATH": str(copy)}
     else:
         env = {"GIS_STORE": "postgis", "GIS_DATABASE_URL": request.getfixturevalue("sample_postgis_url")}
-    with ServerProcess(env) as srv:
+    with ServerProcess({**env, **cap}) as srv:
+        srv.kind = request.param
         yield srv
 
 
@@ -75,3 +80,22 @@ def test_gdal_reads_cgcs2000_and_gauss_kruger_with_a_cql2_filter(server, sample_
         shapely.get_x(shapely.point_on_surface(want.values)), shapely.get_y(shapely.point_on_surface(want.values)))
     pts = shapely.point_on_surface(gk.geometry.values)
     assert abs(shapely.get_x(pts) - east).max() < 0.01 and abs(shapely.get_y(pts) - north).max() < 0.01
+
+
+def test_gdal_reads_a_filtered_selection_above_the_count_cap(server, sample_gpkg):
+    """A filter matching more than GIS_MATCHED_COUNT_CAP features: PostGIS pages carry no numberMatched (a bounded
+    count stops at the cap), GDAL pages by the next links and reads exactly the selection on both stores."""
+    import json
+    import urllib.request
+    from urllib.parse import quote
+
+    source = pyogrio.read_dataframe(sample_gpkg, layer="receptors")
+    flt = "receptor_class = 'residential' OR population > 2000"
+    keep = source[(source.receptor_class == "residential") | (source.population > 2000)]
+    assert len(keep) > 4 * COUNT_CAP
+    with urllib.request.urlopen(f"{server.url}/collections/receptors/items?limit=10&filter={quote(flt)}") as r:
+        first = json.load(r)
+    assert ("numberMatched" in first) == (server.kind == "embedded")
+    served = pyogrio.read_dataframe(f"OAPIF:{server.url}/collections/receptors?filter={quote(flt)}",
+                                    fid_as_index=True)
+    assert sorted(served.index) == sorted(keep["id"])

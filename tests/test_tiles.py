@@ -205,3 +205,51 @@ def test_layer_spec_leaves_classes_out_below_their_zoom(fresh_store):
         assert {prov, county} <= ids("admin_areas", 6)
         assert primary in ids("roads", 8) and tertiary not in ids("roads", 8)
         assert {primary, tertiary} <= ids("roads", 9)
+
+
+@pytest.mark.parametrize("fresh_store", ["embedded", "postgis"], indirect=True)
+def test_a_spec_change_that_shapes_tiles_changes_their_etag(fresh_store):
+    """The service restarted with an edited layer spec (tiles of roads at zoom 8 now carry tertiary roads): a client's
+    If-None-Match from before gets the new tile, not 304; an edit that leaves tiles alone (the title) keeps the ETag."""
+    from dataclasses import replace
+
+    from gis_service.catalog import Catalog
+
+    def reopened(catalog):
+        if fresh_store.kind == "postgis":
+            from gis_service.stores.postgis import PostGISStore
+
+            return PostGISStore(catalog, fresh_store.url)
+        from gis_service.stores.embedded import EmbeddedStore
+
+        return EmbeddedStore(catalog, fresh_store.path)
+
+    z = 8
+    x, y = tile_of(125.6, 43.9, z)
+    url = f"/collections/roads/tiles/WebMercatorQuad/{z}/{y}/{x}"
+    line = {"type": "LineString", "coordinates": [[125.55, 43.9], [125.65, 43.91]]}
+    with TestClient(create_app(Settings(api_keys="edit-key:editor"), store=fresh_store)) as c:
+        r = c.post("/collections/roads/items", headers=EDITOR, json={"type": "Feature", "geometry": line,
+                                                                       "properties": {"name": "乡道", "road_class": "tertiary"}})
+        tertiary = r.json()["created"][0]
+        before = c.get(url)
+        assert tertiary not in {f["id"] for f in _decode(before.content).get("roads", {}).get("features", [])}
+        etag = before.headers["etag"]
+        multi_etag = c.get(f"/tiles/WebMercatorQuad/{z}/{y}/{x}").headers["etag"]
+    spec = fresh_store.catalog["roads"]
+    attr, zooms = spec.tile_min_zoom
+    retitled = Catalog({**fresh_store.catalog.layers, "roads": replace(spec, title_en=spec.title_en + " (edited)")})
+    with TestClient(create_app(Settings(api_keys="edit-key:editor"), store=reopened(retitled))) as c:
+        assert c.get(url, headers={"If-None-Match": etag}).status_code == 304
+    edited = Catalog({**fresh_store.catalog.layers, "roads": replace(
+        spec, tile_min_zoom=(attr, tuple((v, 8 if v == "tertiary" else mz) for v, mz in zooms)))})
+    for popup in (False, True):
+        if popup:   # and the properties carried at this zoom: the popup's first two attributes
+            edited = Catalog({**edited.layers, "roads": replace(edited["roads"], popup=("road_class", "name"))})
+        with TestClient(create_app(Settings(api_keys="edit-key:editor"), store=reopened(edited))) as c:
+            after = c.get(url, headers={"If-None-Match": etag})
+            assert after.status_code == 200 and after.headers["etag"] != etag
+            assert tertiary in {f["id"] for f in _decode(after.content)["roads"]["features"]}
+            assert c.get(f"/tiles/WebMercatorQuad/{z}/{y}/{x}", headers={"If-None-Match": multi_etag}).status_code == 200
+            assert c.get(url, headers={"If-None-Match": after.headers["etag"]}).status_code == 304
+            etag = after.headers["etag"]

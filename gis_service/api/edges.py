@@ -3,7 +3,10 @@
 :class:`RefuseRepeatedParams` — a query parameter given twice (``?limit=1&limit=100000``) is refused
 with 400 naming it. Frameworks disagree on which copy wins (the first, the last, a list), so a proxy or
 cache in front of the service and the service itself could read different requests; no operation of
-this API takes a repeated parameter (lists are comma-separated: ``properties=a,b``).
+this API takes a repeated parameter (lists are comma-separated: ``properties=a,b``). The same parameter with the same
+value again is no ambiguity — every reading gives that value — and is let through: GDAL's OAPIF driver (QGIS) adds the
+query parameters of the URL it was given (``?filter=…``) to every ``next`` link it follows, which already carries
+them, so refusing exact copies broke its paging of any filtered selection longer than one page.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 def repeated(query_string: bytes) -> list[str]:
-    """Names given more than once in a query string, in order of first repetition."""
-    seen: set[str] = set()
+    """Names given more than once with different values in a query string, in order of first repetition."""
+    seen: dict[str, str] = {}
     out: list[str] = []
-    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
-        if name in seen and name not in out:
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in seen and seen[name] != value and name not in out:
             out.append(name)
-        seen.add(name)
+        seen.setdefault(name, value)
     return out
 
 

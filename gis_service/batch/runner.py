@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]   # (partitions done, partitions in all); may raise to stop the batch
+POLL_S = 0.5   # while partitions run on Dask, progress is called again this often (unchanged) so the caller can stop
 
 
 class SchedulerUnavailable(RuntimeError):
@@ -119,21 +120,31 @@ def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tu
 
 def _on_dask(client: Any, task: Callable[..., dict[str, Any]], todo: list[tuple[str, tuple]], run_dir: Path,
              total: int, done: int, progress: Progress | None) -> dict[str, int]:
-    from distributed import as_completed
+    from distributed import wait
 
     futures = {client.submit(task, *args, key=f"{run_dir.parent.name}/{run_dir.name}-{key}", pure=False): key for key, args in todo}
+    pending = list(futures)
     try:
-        for fut in as_completed(list(futures)):
-            key = futures[fut]
+        while pending:
             try:
-                out = fut.result()
-            except Exception as exc:  # KilledWorker after the allowed retries, or the task's own error
-                raise BatchFailed(f"partition {key}: {type(exc).__name__}: {exc}") from exc
-            write_checkpoint(run_dir, key, out)
-            fut.release()
-            done += 1
-            if progress:
-                progress(done, total)
+                wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+            except TimeoutError:   # nothing finished in this poll: let the caller stop the batch (a dismissed job)
+                if progress:
+                    progress(done, total)
+                continue
+            finished = [f for f in pending if f.done()]
+            pending = [f for f in pending if not f.done()]
+            for fut in finished:
+                key = futures[fut]
+                try:
+                    out = fut.result()
+                except Exception as exc:  # KilledWorker after the allowed retries, or the task's own error
+                    raise BatchFailed(f"partition {key}: {type(exc).__name__}: {exc}") from exc
+                write_checkpoint(run_dir, key, out)
+                fut.release()
+                done += 1
+                if progress:
+                    progress(done, total)
     except BaseException:
         client.cancel(list(futures))
         raise

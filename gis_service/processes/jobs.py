@@ -214,14 +214,17 @@ class JobStore:
             conn.execute(self.table.delete().where(self.table.c.job_id == job_id))
         return {**doc, "status": "dismissed", "message": "dismissed"}
 
-    def beat(self, job_ids: list[str], owner: str) -> None:
-        """The heartbeat of the jobs this process runs (also between progress reports)."""
+    def beat(self, job_ids: list[str], owner: str) -> set[str]:
+        """The heartbeat of the jobs this process runs (also between progress reports). Returns the ids still
+        this owner's: a job missing from it was dismissed or taken over, and its runner must stop."""
         if not job_ids:
-            return
+            return set()
         t, now = self.table, time.time()
         with self._tx() as conn:
-            conn.execute(t.update().where(t.c.job_id.in_(job_ids), t.c.owner == owner, t.c.status.in_(ACTIVE))
-                         .values(heartbeat=now))
+            rows = conn.execute(t.update().where(t.c.job_id.in_(job_ids), t.c.owner == owner,
+                                                 t.c.status.in_(ACTIVE))
+                                .values(heartbeat=now).returning(t.c.job_id)).all()
+        return {r.job_id for r in rows}
 
     def abandoned(self) -> list[str]:
         """Jobs waiting for a runner: accepted ones whose owner is gone and running ones with a stale heartbeat."""

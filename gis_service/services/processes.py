@@ -98,6 +98,9 @@ class ProcessesService:
                                                                *_batches(batch))}
         self._jobs: JobStore | None = None
         self._pool: ThreadPoolExecutor | None = None
+        # the jobs this process has claimed and runs, each with the flag that stops it: set by ``dismiss`` here at
+        # once, or by the heartbeat when the job's row is gone or owned by another process (dismissed elsewhere)
+        self._stops: dict[str, threading.Event] = {}
         self._running: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -174,11 +177,23 @@ class ProcessesService:
         try:
             if not self.jobs.claim(job_id, self.owner):
                 return
+            stop = threading.Event()
+            with self._lock:
+                self._stops[job_id] = stop
             doc = self.jobs.get(job_id)
             proc = self.process(doc["process_id"])
             model = self.parse(proc.id, doc["inputs"])
+            last: list[tuple[int, str | None]] = []
 
             def progress(percent: float, message: str | None = None) -> None:
+                # also called while nothing changed (a batch polls it while its partitions run): then it only
+                # checks the stop flag, so a dismissed job stops within a poll instead of at its next partition
+                if stop.is_set():
+                    raise JobDismissed(job_id)
+                state = (int(percent), message)
+                if last and last[0] == state:
+                    return
+                last[:] = [state]
                 if not self.jobs.progress(job_id, self.owner, int(percent), message):
                     raise JobDismissed(job_id)
 
@@ -195,9 +210,15 @@ class ProcessesService:
         finally:
             with self._lock:
                 self._running.discard(job_id)
+                self._stops.pop(job_id, None)
 
     def dismiss(self, job_id: str) -> dict[str, Any]:
-        return self.jobs.dismiss(job_id)
+        doc = self.jobs.dismiss(job_id)
+        with self._lock:
+            stop = self._stops.get(job_id)
+        if stop is not None:   # running here: stop it now (elsewhere, that process's heartbeat stops it)
+            stop.set()
+        return doc
 
     def results(self, job_id: str) -> Any:
         status, results = self.jobs.results(job_id)
@@ -229,8 +250,11 @@ class ProcessesService:
         while not self._stop.wait(period):
             try:
                 with self._lock:
-                    mine = list(self._running)
-                self.jobs.beat(mine, self.owner)
+                    mine, claimed = list(self._running), dict(self._stops)
+                alive = self.jobs.beat(mine, self.owner)
+                for job_id, stop in claimed.items():
+                    if job_id not in alive:   # dismissed by another process, or taken over: stop running it
+                        stop.set()
                 self.recover()
             except Exception as exc:  # noqa: BLE001 - the database may be down; try again next period
                 log.warning("job heartbeat: %s", exc)

@@ -54,9 +54,11 @@ from ..validation import Row
 from . import cql_eval, mvt_embedded
 from .base import (
     COORD_PRECISION,
+    EXPORT_ROWS,
     RESTAMP_CHUNK,
     Assign,
     AuditQuery,
+    ExportChunk,
     Feature,
     FeatureNotFound,
     Page,
@@ -68,6 +70,7 @@ from .base import (
     WriteBatch,
     audit_entry,
     bbox_parts,
+    json_text,
     row_feature,
     upload_trail,
 )
@@ -192,6 +195,16 @@ class _SpatialIndex:
     def __len__(self) -> int:
         with self._lock:
             return int(self._tree.get_size())
+
+
+def _export_values(values: list[Any], kind: str) -> list[Any]:
+    """A column slice as the export's Python values: missing (None, or the NaN pandas keeps in a float column of
+    integers) → None, integers as int, JSON as its text."""
+    if kind == "json":
+        return [json_text(v) for v in values]
+    if kind == "integer":
+        return [None if v is None or v != v else int(v) for v in values]
+    return [None if v is None or (isinstance(v, float) and v != v) else v for v in values]
 
 
 @dataclass
@@ -507,6 +520,33 @@ class EmbeddedStore(Store):
     def items(self, layer: str, query: Query) -> Page:
         spec = self.check(layer, query)
         data = self._data(layer)
+        positions = self._selection(spec, data, layer, query)
+        if query.sortby:
+            frame = data.attrs.iloc[positions].copy()
+            frame["id"] = data.ids[positions]
+            keys = [k for k, _ in query.sortby] + ["id"]
+            asc = [a for _, a in query.sortby] + [True]
+            frame = frame.sort_values(keys, ascending=asc, na_position="last", kind="stable")
+            positions = frame.index.to_numpy()  # attrs has a positional RangeIndex
+        page = positions[query.offset: query.offset + query.limit]
+        props = query.properties
+        # the mask is already evaluated in memory: the count is exact and free
+        return Page([data.feature(int(p), properties=props) for p in page], int(len(positions)))
+
+    def export(self, layer: str, query: Query, rows: int = EXPORT_ROWS) -> Iterator[ExportChunk]:
+        """The selection's mask evaluated once, then its columns sliced ``rows`` at a time (the layer's arrays as
+        they were at the start: a write replaces them rather than changing them, so the export is one snapshot)."""
+        spec = self.check(layer, query)
+        data = self._data(layer)
+        positions = self._selection(spec, data, layer, query)
+        columns = {a.name: data.attrs[a.name].to_numpy() for a in spec.attributes}
+        for start in range(0, len(positions), rows):
+            part = positions[start:start + rows]
+            values = {a.name: _export_values(columns[a.name][part].tolist(), a.type) for a in spec.attributes}
+            yield ExportChunk(data.ids[part], shapely.to_wkb(data.geoms[part]), values)
+
+    def _selection(self, spec: LayerSpec, data: _LayerData, layer: str, query: Query) -> np.ndarray:
+        """Positions (ascending = id order) of the features the query's filters and the caller's scope select."""
         mask = self._mask(data, query.filters, layer)
         if query.bbox is not None:
             hit = np.zeros(len(data.ids), dtype=bool)
@@ -521,18 +561,7 @@ class EmbeddedStore(Store):
             needle = query.name_contains.casefold()
             names = data.attrs["name"].fillna("").astype(str).str.casefold()
             mask &= names.str.contains(needle, regex=False).to_numpy()
-        positions = np.flatnonzero(mask)
-        if query.sortby:
-            frame = data.attrs.iloc[positions].copy()
-            frame["id"] = data.ids[positions]
-            keys = [k for k, _ in query.sortby] + ["id"]
-            asc = [a for _, a in query.sortby] + [True]
-            frame = frame.sort_values(keys, ascending=asc, na_position="last", kind="stable")
-            positions = frame.index.to_numpy()  # attrs has a positional RangeIndex
-        page = positions[query.offset: query.offset + query.limit]
-        props = query.properties
-        # the mask is already evaluated in memory: the count is exact and free
-        return Page([data.feature(int(p), properties=props) for p in page], int(len(positions)))
+        return np.flatnonzero(mask)
 
     def get(self, layer: str, fid: int) -> Feature:
         data = self._data(layer)

@@ -67,9 +67,11 @@ from ..validation import Row
 from . import cql_sql, mvt_sql
 from .base import (
     COORD_PRECISION,
+    EXPORT_ROWS,
     RESTAMP_CHUNK,
     Assign,
     AuditQuery,
+    ExportChunk,
     Feature,
     FeatureNotFound,
     Page,
@@ -759,6 +761,36 @@ class PostGISStore(Store):
         if not rows:
             raise FeatureNotFound(layer, fid)
         return self._features([r._mapping for r in rows], [c.name for c in cols])[0]
+
+    EXPORT_IDLE_S = 120  # a download whose client stops reading for this long ends (its snapshot is released)
+
+    def export(self, layer: str, query: Query, rows: int = EXPORT_ROWS) -> Iterator[ExportChunk]:
+        """One statement over one snapshot (a read-only REPEATABLE READ transaction, as the caller's role, so row-level
+        security scopes it as any read): the selection in id order through a server-side cursor, ``rows`` per
+        ``FETCH``. Nothing is counted; the database never holds more than the cursor's position; every ``FETCH`` is
+        its own statement, so ``statement_timeout`` bounds each chunk, not the whole download. Geometries as WKB,
+        JSON attributes as their text. A client that stops reading holds the transaction open at most
+        ``EXPORT_IDLE_S`` (``idle_in_transaction_session_timeout``)."""
+        spec = self.check(layer, query)
+        table = self._table(layer)
+        where = self._where(table, spec, query)
+        cols = [cast(table.c[a.name], Text) if a.type == "json" else table.c[a.name] for a in spec.attributes]
+        stmt = select(table.c.id, *cols, func.ST_AsBinary(table.c.geom)).order_by(table.c.id)
+        if where is not None:
+            stmt = stmt.where(where)
+        names = [a.name for a in spec.attributes]
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with conn.begin():
+                self._as_caller(conn, local=True)
+                conn.execute(select(func.set_config("idle_in_transaction_session_timeout",
+                                                    str(self.EXPORT_IDLE_S * 1000), True)))
+                result = conn.execution_options(stream_results=True, max_row_buffer=rows).execute(stmt)
+                for part in result.partitions(rows):
+                    values = list(zip(*part, strict=True))
+                    yield ExportChunk(np.fromiter(values[0], dtype=np.int64, count=len(part)),
+                                      np.array(values[-1], dtype=object),
+                                      {n: list(v) for n, v in zip(names, values[1:-1], strict=True)})
 
     def count(self, layer: str) -> int:
         self._table(layer)

@@ -785,7 +785,7 @@ class PostGISStore(Store):
                 self._as_caller(conn, local=True)
                 conn.execute(select(func.set_config("idle_in_transaction_session_timeout",
                                                     str(self.EXPORT_IDLE_S * 1000), True)))
-                result = conn.execution_options(stream_results=True, max_row_buffer=rows).execute(stmt)
+                result = conn.execution_options(yield_per=rows).execute(stmt)   # a server-side cursor, FETCH rows
                 for part in result.partitions(rows):
                     values = list(zip(*part, strict=True))
                     yield ExportChunk(np.fromiter(values[0], dtype=np.int64, count=len(part)),

@@ -1,6 +1,6 @@
 """Vector tiles: our MVT path vs the alternatives, side by side, on the national-size set.
 
-    python bench/bench_tiles.py --gpkg /tmp/national.gpkg [--pg-url postgresql+psycopg://…/db] [--clients 8]
+    python bench/bench_tiles.py --gpkg /tmp/national.gpkg [--pg-url postgresql+psycopg://…/db] [--clients 1,8]
 
 The national set: ``python sample_data/jilin_sample.py /tmp/national.gpkg --national`` (300,000 hazard sources,
 2,000,000 receptors, 803,131 roads); PostGIS: ``GIS_STORE=postgis GIS_DATABASE_URL=… gis-service init-db`` then
@@ -123,7 +123,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gpkg", type=Path, required=True)
     ap.add_argument("--pg-url", default=None)
-    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--clients", default="8", help="client threads; a list (e.g. 1,8) runs each in turn")
     ap.add_argument("--n", type=int, default=40)
     args = ap.parse_args()
     from gis_service.catalog import default_catalog
@@ -133,11 +133,15 @@ def main() -> int:
     emb = EmbeddedStore(default_catalog(), args.gpkg)
     emb.count(LAYER)
     print(f"embedded store loaded in {time.perf_counter() - t0:.1f} s")
-    bench_store("embedded", emb, args.clients, args.n)
+    clients = [int(c) for c in str(args.clients).split(",")]
+    for c in clients:
+        bench_store("embedded", emb, c, args.n)
     if args.pg_url:
         from gis_service.stores.postgis import PostGISStore
 
-        bench_store("postgis", PostGISStore(default_catalog(), args.pg_url), args.clients, args.n)
+        pg = PostGISStore(default_catalog(), args.pg_url)
+        for c in clients:
+            bench_store("postgis", pg, c, args.n)
     return 0
 
 

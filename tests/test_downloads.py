@@ -163,3 +163,23 @@ def test_csv_integers_with_missing_values_stay_integers(tmp_path, catalog):
     body = b"".join(downloads.DownloadsService(store).stream("hazard_sources", Query(), "csv", crsmod.CRS84_CRS))
     got = [row["park_id"] for row in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))]
     assert got == ["12", ""]
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "fgb", "csv"])
+def test_a_read_that_fails_is_an_http_error_not_a_cut_off_file(store, fmt, monkeypatch):
+    """The file is finished (CSV: its first chunk read) before the answer starts, so a database that fails mid-read
+    gives 503 rather than a 200 whose body stops short; GDAL's own error does not hide the cause."""
+    from gis_service.stores.base import StoreError
+
+    real = store.export
+
+    def failing(layer, query, rows):
+        chunks = real(layer, query, rows=rows)
+        if fmt != "csv":
+            yield next(chunks)   # the file fails after a chunk went in
+        raise StoreError("connection lost")
+
+    monkeypatch.setattr(store, "export", failing)
+    with TestClient(create_app(Settings(), store=store), raise_server_exceptions=False) as c:
+        r = c.get("/collections/receptors/items", params={"f": fmt})
+    assert r.status_code == 503 and r.headers.get("retry-after"), (r.status_code, r.content[:200])

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
@@ -50,9 +52,13 @@ class DownloadsService:
         self.store = store
 
     def stream(self, layer: str, query: Query, fmt: str, crs: crsmod.Crs) -> Iterator[bytes]:
+        """The download's bytes. The CSV's first chunk, or the whole GeoPackage/FlatGeobuf file, is made before this
+        returns, so what goes wrong with the query (a filter the database refuses, a timeout, the database gone) is
+        raised here, while the HTTP status can still say so, instead of cutting a download off after its 200."""
         if fmt == "csv":
-            return self._csv(layer, query, crs)
-        return self._file(layer, query, fmt, crs)
+            chunks = self._chunks(layer, query)
+            return self._csv(layer, next(chunks, None), chunks, crs)
+        return _blocks(self._file(layer, query, fmt, crs))
 
     def _chunks(self, layer: str, query: Query) -> Iterator[ExportChunk]:
         return self.store.export(layer, query, rows=self.rows)
@@ -61,35 +67,50 @@ class DownloadsService:
     def _geometries(chunk: ExportChunk, crs: crsmod.Crs) -> np.ndarray:
         return crsmod.from_crs84_xy(shapely.from_wkb(chunk.wkb), crs)
 
-    def _csv(self, layer: str, query: Query, crs: crsmod.Crs) -> Iterator[bytes]:
+    def _csv(self, layer: str, first: ExportChunk | None, rest: Iterator[ExportChunk],
+             crs: crsmod.Crs) -> Iterator[bytes]:
         names = self.store.spec(layer).attribute_names
         head = io.StringIO()
         csv.writer(head).writerow(["id", *names, "wkt"])
         yield ("\ufeff" + head.getvalue()).encode()  # BOM: spreadsheet programs then read the Chinese text
-        for chunk in self._chunks(layer, query):
+        for chunk in itertools.chain([first] if first is not None else [], rest):
             wkt = shapely.to_wkt(self._geometries(chunk, crs), rounding_precision=crsmod.precision(crs))
             buf = io.StringIO()
             cells = [["" if v is None else v for v in chunk.columns[n]] for n in names]
             csv.writer(buf).writerows(zip(chunk.ids.tolist(), *cells, wkt.tolist(), strict=True))
             yield buf.getvalue().encode()
 
-    def _file(self, layer: str, query: Query, fmt: str, crs: crsmod.Crs) -> Iterator[bytes]:
+    def _file(self, layer: str, query: Query, fmt: str, crs: crsmod.Crs) -> BinaryIO:
+        """The finished file, open for reading and already unlinked (its space is freed once it is closed, even if the
+        client goes away before reading it)."""
         import pyogrio
 
         spec = self.store.spec(layer)
         _media, ext, driver = FORMATS[fmt]
         schema = arrow_schema(spec)
-        batches = (self._batch(spec, schema, chunk, crs) for chunk in self._chunks(layer, query))
+        failed: list[Exception] = []
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for chunk in self._chunks(layer, query):
+                    yield self._batch(spec, schema, chunk, crs)
+            except Exception as exc:  # GDAL reports a failed stream as its own error: keep the cause to raise it
+                failed.append(exc)
+                raise
+
         fd, path = tempfile.mkstemp(suffix=f".{ext}", prefix="riskmap-download-")
         os.close(fd)
         os.unlink(path)  # the driver creates it
         try:
-            pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches), path, layer=layer, driver=driver,
-                                geometry_name=GEOMETRY, geometry_type=geometry_type(spec), crs=crs.epsg_or_crs84,
-                                layer_options={"SPATIAL_INDEX": "NO"} if fmt == "fgb" else None)
-            with open(path, "rb") as fh:
-                while block := fh.read(BLOCK):
-                    yield block
+            try:
+                pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches()), path, layer=layer,
+                                    driver=driver, geometry_name=GEOMETRY, geometry_type=geometry_type(spec),
+                                    crs=crs.epsg_or_crs84, layer_options={"SPATIAL_INDEX": "NO"} if fmt == "fgb" else None)
+            except Exception:
+                if failed:
+                    raise failed[0] from None
+                raise
+            return open(path, "rb")  # noqa: SIM115 - closed by _blocks
         finally:
             if os.path.exists(path):
                 os.unlink(path)
@@ -100,6 +121,12 @@ class DownloadsService:
         arrays += [pa.array(chunk.columns[a.name], type=_ARROW[a.type], from_pandas=True) for a in spec.attributes]
         arrays.append(pa.array(wkb, type=pa.binary()))
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _blocks(fh: BinaryIO) -> Iterator[bytes]:
+    with fh:
+        while block := fh.read(BLOCK):
+            yield block
 
 
 def arrow_schema(spec: LayerSpec) -> pa.Schema:

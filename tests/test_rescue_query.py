@@ -19,7 +19,15 @@ from gis_service.analysis.rescue.inputs import MAX_K
 from gis_service.api import errors, rescue
 from gis_service.api.app import create_app
 from gis_service.api.params import NO_NUL, query_parameters
-from gis_service.api.rescue import BY_DOC, INCIDENT_DOC, K_DOC, MAX_PERSONNEL, TEAM_TYPES_DOC, NearestQuery
+from gis_service.api.rescue import (
+    BY_DOC,
+    INCIDENT_DOC,
+    K_DOC,
+    MAX_PERSONNEL,
+    TEAM_TYPES_DOC,
+    NearestQuery,
+    NearestToFeatureQuery,
+)
 
 PATH = "/analysis/rescue/nearest"
 
@@ -120,3 +128,66 @@ def test_no_path_of_one_router_is_a_path_of_another():
     clashes = [(a, r.path, b, o.path) for a, r in routes for b, o in routes
                if a != b and r.methods & o.methods and o.path_regex.match(re.sub(r"\{[^}]+\}", "1", r.path))]
     assert clashes == []
+
+
+# ---------------------------------------------------------------- GET /analysis/rescue/nearest/{layer}/{fid}
+FEATURE_PATH = "/analysis/rescue/nearest/{layer}/{fid}"
+
+
+def _feature_reference_app() -> FastAPI:
+    """The feature route's query declared one by one, as the route did before (FastAPI validates each)."""
+    from gis_service.analysis.rescue.inputs import INCIDENT_BY_LAYER
+
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get(FEATURE_PATH)
+    def nearest_to_feature(layer: str, fid: int, k: int = Query(5, ge=1, le=MAX_K, description=K_DOC),
+                           by: Literal["distance", "time"] = Query("distance", description=BY_DOC),
+                           incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
+                                                        description=INCIDENT_DOC + "; default from the layer: "
+                                                        + ", ".join(f"{a}→{b}" for a, b in INCIDENT_BY_LAYER.items())),
+                           min_personnel: int = Query(0, ge=0, le=MAX_PERSONNEL,
+                                                      description="only teams with at least this many people"),
+                           on_duty: bool = Query(True, description="only teams on duty"),
+                           team_types: str | None = Query(None, max_length=500, pattern=NO_NUL,
+                                                          description=TEAM_TYPES_DOC)):
+        return {"k": k, "by": by, "incident": incident, "min_personnel": min_personnel, "on_duty": on_duty,
+                "team_types": team_types}
+
+    return app
+
+
+def test_the_feature_route_reads_no_parameter_one_by_one():
+    """Failed before: ``/nearest/{layer}/{fid}`` declared six ``Query()`` parameters, each validated on its own."""
+    route = next(r for r in rescue.router.routes if isinstance(r, APIRoute) and r.path == FEATURE_PATH)
+    assert route.dependant.query_params == []
+
+
+def test_the_feature_route_states_its_parameters_as_before(service):
+    ours = service.get("/openapi.json").json()["paths"][FEATURE_PATH]["get"]["parameters"]
+    reference = _feature_reference_app().openapi()["paths"][FEATURE_PATH]["get"]["parameters"]
+    assert [p["name"] for p in ours] == ["layer", "fid", *NearestToFeatureQuery.model_fields]
+    assert ours[2:] == reference[2:] == query_parameters(NearestToFeatureQuery)
+
+
+FEATURE_BAD = ["k=0", f"k={MAX_K + 1}", "k=2.5", "k=", "by=walk", "incident=fi%00re", "incident=" + "x" * 201,
+               "min_personnel=-1", f"min_personnel={2**63}", "on_duty=maybe", "team_types=" + "y" * 501,
+               "k=z&by=q&on_duty=w&min_personnel=v&incident=%00"]
+
+
+@pytest.mark.parametrize("query", FEATURE_BAD)
+def test_the_feature_route_gives_the_same_400_as_per_parameter_validation(service, query):
+    expected = TestClient(_feature_reference_app()).get(f"/analysis/rescue/nearest/hazard_sources/1?{query}")
+    got = service.get(f"/analysis/rescue/nearest/hazard_sources/1?{query}")
+    assert expected.status_code == 400
+    assert (got.status_code, got.json()) == (400, expected.json())
+
+
+def test_the_feature_route_answers_with_its_query(service):
+    r = service.get("/analysis/rescue/nearest/hazard_sources/1", params={"k": 2, "team_types": "hazmat",
+                                                                         "on_duty": "false"})
+    assert r.status_code == 200, r.text
+    teams = [f for f in r.json()["features"] if f["geometry"]["type"] == "Point"]
+    assert 0 < len(teams) <= 2 and {f["properties"]["team_type"] for f in teams} == {"hazmat"}
+    assert r.json()["metadata"]["incident"] == "chemical"

@@ -6,7 +6,7 @@ and restated in ``metadata.units``; standards carry their sources in ``metadata.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
@@ -33,10 +33,13 @@ MAX_PERSONNEL = 1_000_000
 Lon = Query(..., ge=-180, le=180, allow_inf_nan=False, description="incident longitude (WGS84)")
 Lat = Query(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)")
 K = Query(5, ge=1, le=MAX_K, description=K_DOC)
-By = Query("distance", description=BY_DOC)
-MinPersonnel = Query(0, ge=0, le=MAX_PERSONNEL, description="only teams with at least this many people")
-OnDuty = Query(True, description="only teams on duty")
-TeamTypes = Query(None, max_length=500, pattern=NO_NUL, description=TEAM_TYPES_DOC)
+
+# the query fields both nearest-teams routes read (one declaration: limits and descriptions stay the same on both)
+KField = Annotated[int, Field(ge=1, le=MAX_K, description=K_DOC)]
+ByField = Annotated[Literal["distance", "time"], Field(description=BY_DOC)]
+MinPersonnelField = Annotated[int, Field(ge=0, le=MAX_PERSONNEL, description="only teams with at least this many people")]
+OnDutyField = Annotated[bool, Field(description="only teams on duty")]
+TeamTypesField = Annotated[str | None, Field(max_length=500, pattern=NO_NUL, description=TEAM_TYPES_DOC)]
 
 
 class NearestQuery(BaseModel):
@@ -45,14 +48,28 @@ class NearestQuery(BaseModel):
     lon: float = Field(..., ge=-180, le=180, allow_inf_nan=False, description="incident longitude (WGS84)")
     lat: float = Field(..., ge=-90, le=90, allow_inf_nan=False, description="incident latitude (WGS84)")
     incident: str = Field(..., max_length=200, pattern=NO_NUL, description=INCIDENT_DOC)
-    k: int = Field(5, ge=1, le=MAX_K, description=K_DOC)
-    by: Literal["distance", "time"] = Field("distance", description=BY_DOC)
-    min_personnel: int = Field(0, ge=0, le=MAX_PERSONNEL, description="only teams with at least this many people")
-    on_duty: bool = Field(True, description="only teams on duty")
-    team_types: str | None = Field(None, max_length=500, pattern=NO_NUL, description=TEAM_TYPES_DOC)
+    k: KField = 5
+    by: ByField = "distance"
+    min_personnel: MinPersonnelField = 0
+    on_duty: OnDutyField = True
+    team_types: TeamTypesField = None
+
+
+class NearestToFeatureQuery(BaseModel):
+    """The query of ``GET /analysis/rescue/nearest/{layer}/{fid}``, validated in one call like :class:`NearestQuery`."""
+
+    k: KField = 5
+    by: ByField = "distance"
+    incident: str | None = Field(None, max_length=200, pattern=NO_NUL,
+                                 description=INCIDENT_DOC + "; default from the layer: "
+                                 + ", ".join(f"{a}→{b}" for a, b in INCIDENT_BY_LAYER.items()))
+    min_personnel: MinPersonnelField = 0
+    on_duty: OnDutyField = True
+    team_types: TeamTypesField = None
 
 
 NearestParams = Depends(query_model(NearestQuery))
+NearestToFeatureParams = Depends(query_model(NearestToFeatureQuery))
 
 
 def _team_types(text: str | None) -> list[str] | None:
@@ -72,24 +89,20 @@ def _typed(doc: BaseModel) -> Response:
 
 @router.get("/nearest", response_model=NearestTeams, summary="Nearest capable rescue teams to a point",
             responses=geojson(NearestTeams), openapi_extra={"parameters": query_parameters(NearestQuery)})
-def nearest(q: NearestQuery = NearestParams, svc: Services = Svc, _=Reader):
-    answer = svc.rescue.nearest(q.lon, q.lat, q.incident, k=q.k, by=q.by, min_personnel=q.min_personnel,
+async def nearest(q: NearestQuery = NearestParams, svc: Services = Svc, _=Reader):
+    # async: the facade awaits the database on the event loop (no worker thread per request; RescueService.nearest_async)
+    answer = await svc.rescue.nearest_async(q.lon, q.lat, q.incident, k=q.k, by=q.by, min_personnel=q.min_personnel,
                                 on_duty=q.on_duty, team_types=_team_types(q.team_types))
     return _typed(answer.to_feature_collection())
 
 
 @router.get("/nearest/{layer}/{fid}", response_model=NearestTeams, summary="Nearest capable rescue teams to a hazard feature",
-            responses=geojson(NearestTeams))
-def nearest_to_feature(layer: str, fid: FeatureId, k: int = K, by: Literal["distance", "time"] = By,
-                       incident: str | None = Query(None, max_length=200, pattern=NO_NUL,
-                                                    description=INCIDENT_DOC + "; default from the layer: "
-                                                    + ", ".join(f"{a}→{b}" for a, b in
-                                                                INCIDENT_BY_LAYER.items())),
-                       min_personnel: int = MinPersonnel, on_duty: bool = OnDuty,
-                       team_types: str | None = TeamTypes,
+            responses=geojson(NearestTeams), openapi_extra={"parameters": query_parameters(NearestToFeatureQuery)})
+def nearest_to_feature(layer: str, fid: FeatureId, q: NearestToFeatureQuery = NearestToFeatureParams,
                        svc: Services = Svc, _=Reader):
-    feature, answer = svc.rescue.nearest_to_feature(layer, fid, incident, k=k, by=by, min_personnel=min_personnel,
-                                                    on_duty=on_duty, team_types=_team_types(team_types))
+    feature, answer = svc.rescue.nearest_to_feature(layer, fid, q.incident, k=q.k, by=q.by,
+                                                    min_personnel=q.min_personnel, on_duty=q.on_duty,
+                                                    team_types=_team_types(q.team_types))
     name = feature.properties.get("name")
     return _typed(answer.to_feature_collection(IncidentFeature(layer=layer, id=feature.id,
                                                                name=None if name is None else str(name))))

@@ -86,7 +86,7 @@ from .base import (
     row_feature,
     upload_trail,
 )
-from .pg_driver import DriverStatement, observed
+from .pg_driver import AsyncReads, DriverStatement, observed
 from .watchdog import WATCHDOG, Liveness, SelectOneProbe
 
 log = logging.getLogger(__name__)
@@ -371,6 +371,12 @@ def _geog(expr):
 PING_IDLE_S = 0.5  # a pooled connection idle longer than this is checked before use (one SELECT 1)
 
 
+def _session_options(connect_timeout_s: float, statement_timeout_s: float, deadline_s: float) -> tuple[str, float]:
+    """libpq ``options`` of every connection (statement timeout, no JIT) and the connect timeout (s)."""
+    return (f"-c statement_timeout={int(statement_timeout_s * 1000)} -c jit=off",
+            min(connect_timeout_s, max(2.0, deadline_s)))  # libpq's smallest connect timeout is 2 s
+
+
 def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: float = 30.0,
                 pool_size: int = 10, deadline_s: float = 3.0) -> Engine:
     """An engine whose calls cannot hang: a connect timeout (libpq), a statement timeout (server), a
@@ -383,8 +389,7 @@ def make_engine(url: str, connect_timeout_s: float = 5.0, statement_timeout_s: f
     # jit=off: a tile statement's planned cost (ST_AsMVTGeom's estimate) passes jit_above_cost, and LLVM then spends
     # ≈ 25 ms compiling a statement that runs in ≈ 10 ms (EXPLAIN ANALYZE of a z 6 tile: "Emission 24.1 ms" of 35 ms);
     # this service runs short OLTP/tile statements, where JIT never pays back
-    options = f"-c statement_timeout={int(statement_timeout_s * 1000)} -c jit=off"
-    connect_s = min(connect_timeout_s, max(2.0, deadline_s))  # libpq's smallest connect timeout is 2 s
+    options, connect_s = _session_options(connect_timeout_s, statement_timeout_s, deadline_s)
     # LIFO: the connection used last is reused first, so under steady load the same few stay warm (no
     # ping) and only connections idle for longer than PING_IDLE_S are checked
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
@@ -468,6 +473,12 @@ class PostGISStore(Store):
         self.url = url
         self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s, deadline_s=deadline_s)
         self._deadline_s = statement_timeout_s + max(1.0, connect_timeout_s)
+        # reads awaited on the serving loop (nearest_async), with the engine's guards; only for an engine made here
+        options, connect_s = _session_options(connect_timeout_s, statement_timeout_s, deadline_s)
+        self._async_reads = None if engine is not None else AsyncReads(
+            self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False), options=options,
+            connect_s=connect_s, deadline_s=self._deadline_s, liveness=getattr(self.engine, "liveness", None),
+            max_size=self.engine.pool.size(), ping_idle_s=PING_IDLE_S)  # type: ignore[attr-defined]
         self._ready = False
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -819,8 +830,9 @@ class PostGISStore(Store):
             stmt = self._statements[key] = build(table, filt)
         return stmt
 
-    def _spatial_rows(self, kind: str, layer: str, geom: BaseGeometry, filters: dict[str, Any] | None,
-                      build, **params) -> list[Feature]:
+    def _spatial_statement(self, kind: str, layer: str, geom: BaseGeometry, filters: dict[str, Any] | None,
+                           build, params: dict[str, Any]) -> tuple[LayerSpec, Any, DriverStatement | None, dict]:
+        """The layer's spec, the cached statement of this layer shape, its driver form and the call's values."""
         spec = self.check_filters(layer, filters)
         names = tuple(filters or {})
         stmt = self._statement(kind, layer, names, build)
@@ -830,13 +842,55 @@ class PostGISStore(Store):
         key = (kind, layer, names)
         if key not in self._driver_statements:
             self._driver_statements[key] = DriverStatement.compile(stmt, self.engine.dialect, values)
-        driver = self._driver_statements[key]
+        return spec, stmt, self._driver_statements[key], values
+
+    def _spatial_rows(self, kind: str, layer: str, geom: BaseGeometry, filters: dict[str, Any] | None,
+                      build, **params) -> list[Feature]:
+        spec, stmt, driver, values = self._spatial_statement(kind, layer, geom, filters, build, params)
         with self._read() as conn:   # the caller's role (row-level security) is set here, on both paths
             if driver is None or observed(conn, self.engine):
                 rows: Sequence[Any] = conn.execute(stmt, values).mappings().fetchall()
             else:
                 rows = driver.fetch(conn, values, self._deadline_s, self.engine.liveness)  # type: ignore[attr-defined]
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
+
+    # -- reads awaited on the event loop -------------------------------------------------------
+    async def open_async(self) -> None:
+        if self._async_reads is not None:
+            await self._async_reads.open()
+
+    async def close_async(self) -> None:
+        if self._async_reads is not None:
+            await self._async_reads.close()
+
+    def _async_scope(self) -> tuple[str, str, str] | None:
+        """The caller's (role, range start, range end) for the async path; None while its role is not made yet
+        (making it is a write: the synchronous path does it)."""
+        jurisdiction = access.jurisdiction()
+        if not jurisdiction:
+            return ("none", "", "")
+        name = role_name(jurisdiction)
+        return (name, jurisdiction, jurisdiction_end(jurisdiction)) if name in self._roles else None
+
+    async def nearest_async(self, layer: str, geom: BaseGeometry, k: int, filters: dict[str, Any] | None = None,
+                            max_distance_m: float | None = None) -> list[Feature]:
+        """:meth:`nearest` awaited on the serving loop through :class:`.pg_driver.AsyncReads` (same statement, same
+        guards, same role); the synchronous path in a worker thread when that cannot be used (no pool in this loop,
+        the store not opened yet, a statement SQLAlchemy must render, a listener watching the engine's statements,
+        the caller's role not made yet)."""
+        reads, scope = self._async_reads, self._async_scope()
+        if (k <= 0 or reads is None or not reads.serves() or not self._ready or scope is None
+                or len(self.engine.dispatch.before_cursor_execute) > getattr(self.engine, "own_cursor_listeners", 0)):
+            return await super().nearest_async(layer, geom, k, filters, max_distance_m)
+        cap = float(max_distance_m) if max_distance_m is not None else 1e12
+        spec, _, driver, values = self._spatial_statement("nearest", layer, geom, filters, self._nearest_statement,
+                                                          {"k": int(k), "cap": cap})
+        if driver is None:
+            return await super().nearest_async(layer, geom, k, filters, max_distance_m)
+        rows = await reads.fetch(driver, values, scope)
+        found = self._features(rows, list(spec.attribute_names), with_distance=True)
+        return found if max_distance_m is None else [f for f in found if f.distance_m is not None
+                                                     and f.distance_m <= max_distance_m]
 
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:
@@ -856,24 +910,24 @@ class PostGISStore(Store):
             self.check_filters(layer, filters)
             return []
 
-        def build(table, filt):
-            # 1) k candidates by the index-assisted KNN operator (sphere), 2) the exact spheroid
-            # radius that contains the true k nearest, 3) exact spheroid ranking inside it.
-            target = _geog(_WKB_GEOM)
-            cand = (select(func.ST_Distance(_geog(table.c.geom), target).label("d"))
-                    .where(*filt).order_by(_geog(table.c.geom).op("<->")(target))
-                    .limit(bindparam("k", type_=BigInteger)).cte("cand"))
-            radius = func.least(select(func.max(cand.c.d)).scalar_subquery(), bindparam("cap", type_=Float))
-            dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
-            return (select(table.c.id, *self._columns(table, self.spec(table.name), None), self._geojson(table), dist)
-                    .where(func.ST_DWithin(_geog(table.c.geom), target, radius * (1 + 1e-9) + 1e-6), *filt)
-                    .order_by(literal_column("__distance"), table.c.id).limit(bindparam("k", type_=BigInteger)))
-
         cap = float(max_distance_m) if max_distance_m is not None else 1e12
-        found = self._spatial_rows("nearest", layer, geom, filters, build, k=int(k), cap=cap)
+        found = self._spatial_rows("nearest", layer, geom, filters, self._nearest_statement, k=int(k), cap=cap)
         if max_distance_m is not None:
             found = [f for f in found if f.distance_m is not None and f.distance_m <= max_distance_m]
         return found
+
+    def _nearest_statement(self, table, filt):
+        # 1) k candidates by the index-assisted KNN operator (sphere), 2) the exact spheroid
+        # radius that contains the true k nearest, 3) exact spheroid ranking inside it.
+        target = _geog(_WKB_GEOM)
+        cand = (select(func.ST_Distance(_geog(table.c.geom), target).label("d"))
+                .where(*filt).order_by(_geog(table.c.geom).op("<->")(target))
+                .limit(bindparam("k", type_=BigInteger)).cte("cand"))
+        radius = func.least(select(func.max(cand.c.d)).scalar_subquery(), bindparam("cap", type_=Float))
+        dist = func.ST_Distance(_geog(table.c.geom), target).label("__distance")
+        return (select(table.c.id, *self._columns(table, self.spec(table.name), None), self._geojson(table), dist)
+                .where(func.ST_DWithin(_geog(table.c.geom), target, radius * (1 + 1e-9) + 1e-6), *filt)
+                .order_by(literal_column("__distance"), table.c.id).limit(bindparam("k", type_=BigInteger)))
 
     def intersecting(self, layer: str, geom: BaseGeometry,
                      filters: dict[str, Any] | None = None) -> list[Feature]:

@@ -87,7 +87,7 @@ class ExposureResult:
 
     def to_model(self, receptor_features: bool = False) -> ExposureZones:
         """The same document typed (:class:`.results.ExposureZones`): what the exposure map and PDF read."""
-        return ExposureZones.model_validate(self.to_feature_collection(receptor_features))
+        return ExposureZones.of(self.to_feature_collection(receptor_features))
 
 
 def _receptor_row(f: Feature, distance: float, class_labels: dict[str, str]) -> dict[str, Any]:

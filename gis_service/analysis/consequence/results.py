@@ -16,6 +16,7 @@ from geojson_pydantic.geometries import Geometry
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..borders import BorderInfo
+from ..documents import Documented
 
 
 class _Open(BaseModel):
@@ -124,7 +125,7 @@ class ExposureMetadata(_Open):
                                       description="crossing a border: the other jurisdictions the zones reach")
 
 
-class ExposureZones(FeatureCollection[ZoneFeature | ReceptorFeature]):
+class ExposureZones(FeatureCollection[ZoneFeature | ReceptorFeature], Documented):
     """``GET /analysis/exposure/{layer}/{fid}``, ``POST /analysis/exposure``: one feature per zone (most severe
     first), then (``receptors=true``) one per exposed receptor; model, parameters, units and totals in ``metadata``."""
 

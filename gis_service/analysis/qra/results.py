@@ -4,8 +4,9 @@ the F-N curve with its region (:class:`FnCurve`).
 
 The risk facade validates the engine's documents into these models (:meth:`IndividualRisk.of`,
 :meth:`FnCurve.of`); the risk map, the PDF reports and the siting report read them by attribute. The JSON the API
-writes is the document the model was validated from (:meth:`IndividualRisk.document`), and the model's JSON form
-is that same document member for member (members not typed here are kept as extra members, never dropped)."""
+writes is the document the model was validated from (:meth:`IndividualRisk.document`, from
+:class:`..documents.Documented`), and the model's JSON form is that same document member for member (members not
+typed here are kept as extra members, never dropped)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from typing import Any, Literal
 
 from geojson_pydantic import Feature, FeatureCollection
 from geojson_pydantic.geometries import Geometry
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..documents import Documented
 
 
 class _Open(BaseModel):
@@ -113,7 +116,7 @@ class FnAssessment(_Open):
     lines: FnLines
 
 
-class FnCurve(_Open):
+class FnCurve(_Open, Documented):
     """``GET /analysis/risk/societal…``: the F-N curve (frequency of N or more deaths per year) of one QRA run and its
     region against the criterion lines, with the receptors and population counted."""
 
@@ -132,18 +135,6 @@ class FnCurve(_Open):
     sources: list[str]
     limitations: list[str]
 
-    _document: dict[str, Any] | None = PrivateAttr(None)
-
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> FnCurve:
-        """The engine's document typed; :meth:`document` gives that document back as the API writes it."""
-        model = cls.model_validate(doc)
-        model._document = doc
-        return model
-
-    def document(self) -> dict[str, Any]:
-        """The document as the API writes it (the one validated from; else this model's JSON form)."""
-        return self._document if self._document is not None else self.model_dump(mode="json")
 
 
 class FnSummary(_Open):
@@ -189,24 +180,12 @@ class RiskMetadata(_Open):
                                      description="with societal=true: the F-N curve of the same run")
 
 
-class IndividualRisk(FeatureCollection[IrContourFeature]):
+class IndividualRisk(FeatureCollection[IrContourFeature], Documented):
     """``GET /analysis/risk/individual…``: one feature per IR contour (lowest level, largest area first); the
     installations, outcome cases, the protection targets' verdicts and (``societal=true``) the F-N curve of the
     same run in ``metadata``."""
 
     metadata: RiskMetadata
-    _document: dict[str, Any] | None = PrivateAttr(None)
-
-    @classmethod
-    def of(cls, doc: dict[str, Any]) -> IndividualRisk:
-        """The engine's document typed; :meth:`document` gives that document back as the API writes it."""
-        model = cls.model_validate(doc)
-        model._document = doc
-        return model
-
-    def document(self) -> dict[str, Any]:
-        """The GeoJSON document as the API writes it (the one validated from; else this model's JSON form)."""
-        return self._document if self._document is not None else self.model_dump(mode="json")
 
     @property
     def contours(self) -> list[IrContourProperties]:

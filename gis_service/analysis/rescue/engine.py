@@ -31,7 +31,7 @@ Errors are :class:`~gis_service.validation.ValidationFailed` naming the field (t
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +87,21 @@ def _enough_personnel(props: Mapping[str, Any], min_personnel: int) -> bool:
     return p is not None and p >= min_personnel
 
 
-def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str], k: int, min_personnel: int,
-                         on_duty_only: bool) -> list[Feature]:
-    """The k nearest capable teams by geodesic distance, exact (the store ranks, per team type)."""
+NearestCall = tuple[str, BaseGeometry, int, dict[str, Any]]   # a store.nearest call: layer, geometry, k, filters
+
+
+def _straight_search(geom: BaseGeometry, types: Sequence[str], k: int, min_personnel: int,
+                     on_duty_only: bool) -> Generator[NearestCall, list[Feature], list[Feature]]:
+    """The k nearest capable teams by geodesic distance, exact (the store ranks, per team type).
+
+    Written without I/O: it yields each ``store.nearest`` call it needs and is sent the features found, so the same
+    search runs with a blocking store (:func:`nearest_teams`) and awaited on an event loop
+    (:func:`nearest_teams_async`)."""
     found: list[Feature] = []
     for t in types:
         ask = k
         while True:
-            got = store.nearest(TEAMS, geom, ask, filters=_team_filters(t, on_duty_only))
+            got = yield (TEAMS, geom, ask, _team_filters(t, on_duty_only))
             kept = [f for f in got if _enough_personnel(f.properties, min_personnel)]
             if len(kept) >= k or len(got) < ask:
                 break
@@ -102,6 +109,28 @@ def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str],
         found += kept[:k]
     found.sort(key=lambda f: (f.distance_m, f.id))
     return found[:k]
+
+
+def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str], k: int, min_personnel: int,
+                         on_duty_only: bool) -> list[Feature]:
+    search = _straight_search(geom, types, k, min_personnel, on_duty_only)
+    try:
+        call = next(search)
+        while True:
+            call = search.send(store.nearest(*call))
+    except StopIteration as done:
+        return done.value
+
+
+async def _straight_candidates_async(store: Store, geom: BaseGeometry, types: Sequence[str], k: int,
+                                     min_personnel: int, on_duty_only: bool) -> list[Feature]:
+    search = _straight_search(geom, types, k, min_personnel, on_duty_only)
+    try:
+        call = next(search)
+        while True:
+            call = search.send(await store.nearest_async(*call))
+    except StopIteration as done:
+        return done.value
 
 
 def _standards_meta(types: Iterable[str], overrides: Mapping[str, float] | None) -> dict[str, TeamStandard]:
@@ -140,6 +169,42 @@ def _empty_reason(types: Sequence[str], min_personnel: int, on_duty_only: bool) 
     return f"no rescue team of type {', '.join(types)}{extra} in the rescue_teams layer"
 
 
+def _start(geom: BaseGeometry, incident: str, k: int, by: str, min_personnel: int, on_duty_only: bool,
+           standards: Mapping[str, float] | None, extent: tuple[float, float, float, float] | None,
+           team_types: Sequence[str] | None) -> RescueAnswer:
+    """The request checked and the answer without teams yet (capable types, standards, filters, origin)."""
+    _check_args(k, by, min_personnel)
+    inc = parse_incident(incident)
+    types = capable_team_types(inc)
+    if team_types is not None:
+        wrong = [t for t in team_types if t not in types]
+        if wrong or not team_types:
+            raise ValidationFailed([Problem(None, "team_types", f"{', '.join(wrong) or 'none given'}: "
+                                            f"capable team types for {inc} are {', '.join(types)}")])
+        types = [t for t in types if t in team_types]
+    check_location(geom, extent)
+    origin = representative_point(geom)
+    return RescueAnswer(incident=inc, team_types=types, by=by, k=int(k), origin=(origin.x, origin.y), teams=[],
+                        standards=_standards_meta(types, standards),
+                        filters={"on_duty_only": on_duty_only, "min_personnel": min_personnel})
+
+
+def _straight_answer(answer: RescueAnswer, feats: list[Feature], standards: Mapping[str, float] | None) -> RescueAnswer:
+    """The straight-line answer from the ranked teams: bearings and arrival standards (or why there are none)."""
+    if feats:
+        ox, oy = answer.origin
+        # the teams' representative points, parsed and taken in one vectorised call each (as representative_point
+        # of each Feature.geometry: point_on_surface, the point itself for a point)
+        xy = shapely.get_coordinates(shapely.point_on_surface(shapely.from_geojson([f.geometry_json for f in feats])))
+        _, bearing = distance_and_bearing(np.full(len(feats), ox), np.full(len(feats), oy), xy[:, 0], xy[:, 1])
+        answer.teams = [_hit(f.id, f.properties, xy[i, 0], xy[i, 1], float(f.distance_m or 0.0), bearing[i], standards)
+                        for i, f in enumerate(feats)]
+    else:
+        answer.reason = _empty_reason(answer.team_types, int(answer.filters["min_personnel"]),
+                                      bool(answer.filters["on_duty_only"]))
+    return answer
+
+
 def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, by: str = "distance",
                   min_personnel: int = 0, on_duty_only: bool = True, graph: RoadGraph | None = None, *,
                   standards: Mapping[str, float] | None = None,
@@ -153,32 +218,22 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
     ``team_types`` narrows the capable team types to a subset (e.g. only ``hazmat`` for a chemical
     incident); a type that cannot handle the incident is refused.
     """
-    _check_args(k, by, min_personnel)
-    inc = parse_incident(incident)
-    types = capable_team_types(inc)
-    if team_types is not None:
-        wrong = [t for t in team_types if t not in types]
-        if wrong or not team_types:
-            raise ValidationFailed([Problem(None, "team_types", f"{', '.join(wrong) or 'none given'}: "
-                                            f"capable team types for {inc} are {', '.join(types)}")])
-        types = [t for t in types if t in team_types]
-    check_location(geom, extent)
-    origin = representative_point(geom)
-    answer = RescueAnswer(incident=inc, team_types=types, by=by, k=int(k), origin=(origin.x, origin.y), teams=[],
-                          standards=_standards_meta(types, standards),
-                          filters={"on_duty_only": on_duty_only, "min_personnel": min_personnel})
+    answer = _start(geom, incident, k, by, min_personnel, on_duty_only, standards, extent, team_types)
     if by == "distance":
-        feats = _straight_candidates(store, geom, types, int(k), min_personnel, on_duty_only)
-        if feats:
-            xy = shapely.get_coordinates([representative_point(f.geometry) for f in feats])
-            _, bearing = distance_and_bearing(np.full(len(feats), origin.x), np.full(len(feats), origin.y),
-                                              xy[:, 0], xy[:, 1])
-            answer.teams = [_hit(f.id, f.properties, xy[i, 0], xy[i, 1], float(f.distance_m or 0.0), bearing[i], standards)
-                            for i, f in enumerate(feats)]
-        else:
-            answer.reason = _empty_reason(types, min_personnel, on_duty_only)
-        return answer
-    return _nearest_by_road(store, geom, origin, answer, min_personnel, on_duty_only, graph, standards)
+        feats = _straight_candidates(store, geom, answer.team_types, int(k), min_personnel, on_duty_only)
+        return _straight_answer(answer, feats, standards)
+    return _nearest_by_road(store, geom, representative_point(geom), answer, min_personnel, on_duty_only, graph, standards)
+
+
+async def nearest_teams_async(store: Store, geom: BaseGeometry, incident: str, k: int = 5, min_personnel: int = 0,
+                              on_duty_only: bool = True, *, standards: Mapping[str, float] | None = None,
+                              extent: tuple[float, float, float, float] | None = None,
+                              team_types: Sequence[str] | None = None) -> RescueAnswer:
+    """:func:`nearest_teams` by straight line, awaiting the store's ranking (``store.nearest_async``) — the same
+    checks, search and answer; for a caller on an event loop."""
+    answer = _start(geom, incident, k, "distance", min_personnel, on_duty_only, standards, extent, team_types)
+    feats = await _straight_candidates_async(store, geom, answer.team_types, int(k), min_personnel, on_duty_only)
+    return _straight_answer(answer, feats, standards)
 
 
 def with_border(answer: RescueAnswer, geom: BaseGeometry, areas: AdminAreas) -> RescueAnswer:

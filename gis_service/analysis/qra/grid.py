@@ -66,7 +66,9 @@ def polar_risk(cases: list[OutcomeCase], p: QraParams, r_max: float, dr: float) 
             for w in p.weather:
                 fw = case.frequency_per_year * w.probability
                 d_sum[1:, down] += fw * directional(case, w, xd, yd, p)
-                d_sum[0] += fw * directional(case, w, x[0], y[0], p)
+                # row 0 is the release point itself: every bearing takes the same value (``directional``'s
+                # at-source rule), so one point is evaluated and broadcast over the 360 bearings
+                d_sum[0] += fw * directional(case, w, x[0, :1], y[0, :1], p)
         elif weather_dependent(case):
             for w in p.weather:
                 r_sum += case.frequency_per_year * w.probability * radial(case, w, r, p, r_max)

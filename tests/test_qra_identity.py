@@ -64,3 +64,48 @@ def test_polar_risk_is_the_plain_computation_bit_for_bit(unit_type):
             ("flash_fire", "instantaneous")} <= kinds
     pr = grid.polar_risk(ss.cases, p, p.max_range_m, p.resolution_m)
     assert np.array_equal(pr.ir, _polar_risk_plain(ss.cases, p, p.max_range_m, p.resolution_m))
+
+
+def _dense_clouds():
+    src = dense_gas.source_term(70.9, "pressurised", boiling_point_k=239.1, liquid_cp_kj_kg_k=0.93,
+                                latent_heat_kj_kg=288.0)
+    for stab, u in (("D", 3.0), ("F", 1.5)):
+        yield dense_gas.dense_cloud("plume", molar_mass_g_mol=70.9, source=src, wind_speed_m_s=u, stability=stab,
+                                    rate_kg_s=5.0)
+        yield dense_gas.dense_cloud("puff", molar_mass_g_mol=70.9, source=src, wind_speed_m_s=u, stability=stab,
+                                    mass_kg=5000.0)
+
+
+def test_dense_fields_on_arrays_are_the_pointwise_values():
+    """An array straddling the passive hand-over (near points through the correlations only, far ones through
+    the Gaussian only) gives each point what a one-point array of it gives (the unsplit path). (Python floats
+    are not compared: numpy's scalar maths and its vectorised loops may differ in the last bit.)"""
+    from gis_service.analysis.qra.fields import dense_mg_m3
+    for cloud in _dense_clouds():
+        xs = np.concatenate([np.geomspace(0.5, 5 * cloud.handover_m, 97), [cloud.handover_m]])
+        ys = np.linspace(-40.0, 40.0, xs.size)
+        assert (xs > cloud.handover_m).any() and (xs <= cloud.handover_m).any()
+        ppm = cloud.ppm(xs)
+        c, sigma = dense_mg_m3(cloud, xs, ys, "rural")
+        for i, (x, y) in enumerate(zip(xs, ys, strict=True)):  # one-point arrays: numpy's array loops, as for xs
+            assert ppm[i] == cloud.ppm(np.array([x]))[0]
+            ci, si = dense_mg_m3(cloud, np.array([x]), np.array([y]), "rural")
+            assert c[i] == ci[0] and sigma[i] == si[0]
+
+
+def test_sigma_memo_changes_nothing_and_only_serves_its_own_array():
+    from gis_service.analysis.qra.fields import SigmaMemo
+    p = data.qra_params()
+    ss = scenarios.outcome_cases(INVENTORY, "storage", p)
+    x = np.linspace(-50.0, 1500.0, 301)
+    y = np.linspace(-200.0, 200.0, 301)
+    memo, other = SigmaMemo(x), SigmaMemo(x.copy())
+    for case in (c for c in ss.cases if c.directional):
+        for w in p.weather:
+            plain = directional(case, w, x, y, p)
+            assert np.array_equal(directional(case, w, x, y, p, memo), plain)
+            assert np.array_equal(directional(case, w, x, y, p, other), plain)
+    assert memo._known and not other._known
+    sy, _sz = next(iter(memo._known.values()))
+    with pytest.raises(ValueError):
+        sy[0] = 0.0

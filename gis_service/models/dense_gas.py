@@ -295,9 +295,12 @@ class DenseCloud:
         """Ground-level centreline concentration (ppm) at downwind distance x (m), array in → array out."""
         x = np.asarray(x_m, dtype=float)
         xs = np.maximum(x, 1e-6)
-        ratio = concentration_ratio(self.release, xs / self.scale_m, self.alpha)
-        ppm = _ppm(np.nan_to_num(ratio, nan=0.0), self.rho0, self.molar_mass, self.ambient_k)
         far = xs > self.handover_m
+        if np.ndim(xs) and far.any():  # the correlations only where they hold (the far field is set below)
+            ppm = np.zeros(xs.shape)
+            ppm[~far] = self._correlation_ppm(xs[~far])
+        else:
+            ppm = self._correlation_ppm(xs)
         if np.any(far):
             xf = xs[far] if np.ndim(xs) else xs
             g = (_gauss_plume_ground(xf + self.virtual_offset_m, _given(self.rate_kg_s) * 1000.0, self.u,
@@ -313,6 +316,11 @@ class DenseCloud:
             else:
                 ppm = gp
         return float(ppm) if np.ndim(ppm) == 0 else ppm
+
+    def _correlation_ppm(self, xs):
+        """The workbook correlations' concentration (ppm; 0 beyond the last level) at distances xs (m)."""
+        ratio = concentration_ratio(self.release, xs / self.scale_m, self.alpha)
+        return _ppm(np.nan_to_num(ratio, nan=0.0), self.rho0, self.molar_mass, self.ambient_k)
 
     def ppm_xy(self, x_m, y_m):
         """Ground-level concentration (ppm) at downwind x and crosswind y (m), arrays broadcast.

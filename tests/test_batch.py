@@ -225,3 +225,31 @@ def test_dismissing_a_running_batch_job_stops_its_dask_workers(sample_store, tmp
         print(f"dismissed batch: runner and workers gone {took:.1f} s after the DELETE")
         assert took < 30, took
         assert c.get(f"/jobs/{jid}").status_code == 404
+
+
+def test_ctrl_c_keeps_finished_partitions_and_a_rerun_resumes(sample_gpkg, tmp_path):
+    """Ctrl-C on `gis-service batch qra`: exit 130 with a one-line message (no traceback), the finished partitions
+    stay checkpointed, and the same command run again skips them and ends with every partition."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GIS_BATCH_DIR": str(tmp_path / "out"), "GIS_GPKG_PATH": str(sample_gpkg),
+           "GIS_STORE": "embedded"}
+    cmd = [sys.executable, "-m", "gis_service.cli", "batch", "qra", "--workers", "1", "--quiet",
+           "--resolution-m", "25", "--max-range-m", "1000"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not list((tmp_path / "out").glob("qra-*/c*[0-9].parquet")):
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "rerun the same command to resume" in err and "Traceback" not in err
+    kept = {p.name for p in (tmp_path / "out").glob("qra-*/c*[0-9].parquet")}
+    assert kept
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout[: done.stdout.rindex("}") + 1])
+    assert summary["skipped"] >= len(kept) and summary["skipped"] + summary["ran"] == summary["partitions"]

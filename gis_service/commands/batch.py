@@ -54,6 +54,9 @@ def _run(label: str, fn, quiet: bool):
             fail(str(exc), 3)
         except BatchFailed as exc:
             fail(f"batch failed (finished partitions are kept; rerun to resume): {exc}", 1)
+        except KeyboardInterrupt:   # Ctrl-C: the running partitions are cancelled, the finished ones kept
+            fail(f"{label} interrupted: {bar.tasks[0].completed:.0f} partitions are kept; rerun the same command to "
+                 "resume", 130)
 
 
 def _report(res) -> None:

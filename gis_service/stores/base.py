@@ -152,8 +152,13 @@ class ExportChunk:
 
 
 def json_text(value: Any) -> str | None:
-    """A JSON attribute's value as the text an export writes (None stays None)."""
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    """A JSON attribute's value as the text an export writes (None stays None; UTF-8, compact)."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:   # what orjson refuses (an integer beyond 64 bits) the standard library writes
+        return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass

@@ -220,6 +220,7 @@ def test_team_types_parameter(client):
     {"incident": "chemical", "k": 4},                                   # by distance
     {"incident": "chemical,medical", "k": 3, "by": "time"},             # by road time: routes, method, network
     {"incident": "mine", "min_personnel": 100000, "by": "time"},        # empty answer with a reason
+    {"incident": "mine", "min_personnel": 100000},                      # empty by distance
 ])
 def test_the_nearest_teams_writer_gives_the_typed_document(sample_stores, params):
     """The API writes the nearest-teams document with its own fast writer (NearestTeams.json_bytes); it must be
@@ -235,4 +236,6 @@ def test_the_nearest_teams_writer_gives_the_typed_document(sample_stores, params
                 answer.to_feature_collection(IncidentFeature(layer="hazard_sources", id=3, name="x"))):
         fast = json.loads(doc.json_bytes())
         assert fast == json.loads(doc.model_dump_json())
+        # the answer's own writer (the routes' path) gives the same bytes
+        assert answer.json_bytes(doc.metadata.incident_feature) == doc.json_bytes()
         assert NearestTeams.model_validate(fast).model_dump_json() == doc.model_dump_json()

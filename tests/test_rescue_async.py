@@ -121,3 +121,19 @@ def test_the_deadline_cuts_an_async_statement_off_and_the_pool_replaces_the_conn
             await postgis_store.close_async()
 
     asyncio.run(run())
+
+
+def test_two_apps_on_one_store_each_answer(postgis_store):
+    """A pool belongs to the loop that opened it: a second app's loop (here a second TestClient on the same store)
+    neither takes it over nor closes it; its reads take the synchronous path, and both keep answering."""
+    params = {"lon": 126.55, "lat": 43.85, "incident": "fire"}
+    with TestClient(create_app(store=postgis_store)) as outer:
+        pool = postgis_store._async_reads.pool
+        with TestClient(create_app(store=postgis_store)) as inner:
+            assert inner.get("/analysis/rescue/nearest", params=params).status_code == 200
+            assert outer.get("/analysis/rescue/nearest", params=params).status_code == 200
+        assert postgis_store._async_reads.pool is pool
+        before = _pool_requests(postgis_store)
+        assert outer.get("/analysis/rescue/nearest", params=params).status_code == 200
+        assert _pool_requests(postgis_store) > before
+    assert postgis_store._async_reads.pool is None

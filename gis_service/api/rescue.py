@@ -82,9 +82,9 @@ def _geojson(doc: dict[str, Any]) -> Response:
 
 def _typed(doc: BaseModel) -> Response:
     """A typed result as GeoJSON: the route's response model serialised once (FastAPI's own path would dump it to
-    a dict, validate that dict against the same model again and then encode it); the nearest-teams document by its
-    own writer (:meth:`NearestTeams.json_bytes`, the same JSON)."""
-    return Response(doc.json_bytes() if isinstance(doc, NearestTeams) else doc.model_dump_json(), media_type=GEOJSON)
+    a dict, validate that dict against the same model again and then encode it). The nearest-teams routes write
+    the answer's own JSON (:meth:`RescueAnswer.json_bytes`: the same document, without building the model first)."""
+    return Response(doc.model_dump_json(), media_type=GEOJSON)
 
 
 @router.get("/nearest", response_model=NearestTeams, summary="Nearest capable rescue teams to a point",
@@ -93,7 +93,7 @@ async def nearest(q: NearestQuery = NearestParams, svc: Services = Svc, _=Reader
     # async: the facade awaits the database on the event loop (no worker thread per request; RescueService.nearest_async)
     answer = await svc.rescue.nearest_async(q.lon, q.lat, q.incident, k=q.k, by=q.by, min_personnel=q.min_personnel,
                                 on_duty=q.on_duty, team_types=_team_types(q.team_types))
-    return _typed(answer.to_feature_collection())
+    return Response(answer.json_bytes(), media_type=GEOJSON)   # NearestTeams' JSON (RescueAnswer.json_bytes)
 
 
 @router.get("/nearest/{layer}/{fid}", response_model=NearestTeams, summary="Nearest capable rescue teams to a hazard feature",
@@ -104,8 +104,8 @@ def nearest_to_feature(layer: str, fid: FeatureId, q: NearestToFeatureQuery = Ne
                                                     min_personnel=q.min_personnel, on_duty=q.on_duty,
                                                     team_types=_team_types(q.team_types))
     name = feature.properties.get("name")
-    return _typed(answer.to_feature_collection(IncidentFeature(layer=layer, id=feature.id,
-                                                               name=None if name is None else str(name))))
+    return Response(answer.json_bytes(IncidentFeature(layer=layer, id=feature.id, name=None if name is None else str(name))),
+                    media_type=GEOJSON)
 
 
 @router.get("/isochrone/{team_id}", response_model=FeatureCollection, summary="Areas a team reaches within given minutes", responses=geojson(),

@@ -115,8 +115,11 @@ class AsyncReads:
 
     async def open(self) -> None:
         """Open the pool in the running loop (connections are made in the background: a database that is down
-        at start costs nothing here; reads wait for a connection at most the connect timeout)."""
-        await self.close()
+        at start costs nothing here; reads wait for a connection at most the connect timeout). A pool already open
+        stays with its loop (a pool is never touched from another loop): a second loop's reads take the store's
+        synchronous path."""
+        if self.pool is not None:
+            return
         pool = AsyncConnectionPool(self.conninfo, min_size=1, max_size=self.max_size, open=False,
                                    timeout=max(1.0, self.connect_s), check=self._check,
                                    kwargs={"autocommit": True, "options": self.options,
@@ -125,9 +128,11 @@ class AsyncReads:
         self.pool, self.loop = pool, asyncio.get_running_loop()
 
     async def close(self) -> None:
+        """Close the pool, from the loop that opened it (from any other loop: nothing to do)."""
+        if self.pool is None or not self.serves():
+            return
         pool, self.pool, self.loop = self.pool, None, None
-        if pool is not None:
-            await pool.close()
+        await pool.close()
 
     def serves(self) -> bool:
         """Whether the running event loop is the one the pool was opened in."""

@@ -150,12 +150,10 @@ class NearestTeams(FeatureCollection[TeamFeature | RouteFeature]):
         feats: list[Any] = []
         for f in self.features:
             if isinstance(f.properties, TeamProperties) and isinstance(f.geometry, Point):
-                feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": list(f.geometry.coordinates)},
-                              "properties": f.properties.__dict__, "id": f.id})
+                feats.append(_team_feature(f.id, list(f.geometry.coordinates), f.properties))
             else:
                 feats.append(orjson.Fragment(f.model_dump_json()))
-        return orjson.dumps({"type": "FeatureCollection", "features": feats,
-                             "metadata": orjson.Fragment(self.metadata.model_dump_json())})
+        return _collection_bytes(feats, self.metadata)
 
     @property
     def teams(self) -> list[TimedTeamProperties | TeamProperties]:
@@ -167,6 +165,18 @@ class NearestTeams(FeatureCollection[TeamFeature | RouteFeature]):
 
     def team_features(self) -> list[TeamFeature]:
         return [f for f in self.features if isinstance(f.properties, TeamProperties)]
+
+
+def _team_feature(fid: Any, coordinates: list[float], properties: TeamProperties) -> dict[str, Any]:
+    """A team's Point feature as ``model_dump_json`` writes it (members in the model's order; the properties' fields
+    are validated scalars)."""
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": coordinates},
+            "properties": properties.__dict__, "id": fid}
+
+
+def _collection_bytes(features: list[Any], metadata: BaseModel) -> bytes:
+    return orjson.dumps({"type": "FeatureCollection", "features": features,
+                         "metadata": orjson.Fragment(metadata.model_dump_json())})
 
 
 # ---------------------------------------------------------------------------- the analysis' answer
@@ -256,6 +266,15 @@ class RescueAnswer(BaseModel):
                                                    road_distance_m=_r(t.road_distance_m, 1),
                                                    meets_standard=t.meets_standard)}))
         return NearestTeams(type="FeatureCollection", features=feats, metadata=self.metadata(incident_feature))
+
+    def json_bytes(self, incident_feature: IncidentFeature | None = None) -> bytes:
+        """The JSON of :meth:`to_feature_collection` (byte for byte, as :meth:`NearestTeams.json_bytes` writes it),
+        for an answer without routes written from its teams' validated properties, without building the
+        geojson-pydantic features first (the API's nearest-teams hot path; tests/test_rescue_api.py compares)."""
+        if any(t.route is not None for t in self.teams):
+            return self.to_feature_collection(incident_feature).json_bytes()
+        return _collection_bytes([_team_feature(f"team-{t.id}", [round(t.lon, 7), round(t.lat, 7)], t.properties(i))
+                                  for i, t in enumerate(self.teams, 1)], self.metadata(incident_feature))
 
     def to_dict(self) -> dict[str, Any]:
         return self.to_feature_collection().model_dump(mode="json")

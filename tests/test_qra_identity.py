@@ -109,3 +109,19 @@ def test_sigma_memo_changes_nothing_and_only_serves_its_own_array():
     sy, _sz = next(iter(memo._known.values()))
     with pytest.raises(ValueError):
         sy[0] = 0.0
+
+
+def test_one_contour_generator_for_every_level_gives_each_level_its_own_polygons():
+    from shapely.geometry import Point
+
+    from gis_service.analysis.qra import engine
+    from gis_service.analysis.qra.data import IR_LEVELS
+    p = data.qra_params(resolution_m=25, max_range_m=2000)
+    res = engine.compute([engine.Installation("hazard_sources", 1, "t", Point(125.3, 43.9), INVENTORY, "storage")], p)
+    gen = grid.contour_generator(res.grid)
+    shared = [grid.contour_polygons(res.grid, level, gen) for level in (*IR_LEVELS, *IR_LEVELS[::-1])]
+    fresh = [grid.contour_polygons(res.grid, level) for level in (*IR_LEVELS, *IR_LEVELS[::-1])]
+    assert sum(g is not None for g in fresh) >= 3
+    for a, b in zip(shared, fresh, strict=True):
+        assert (a is None and b is None) or a.equals_exact(b, 0.0)
+    assert [lv for lv, _g in res.contours] == list(IR_LEVELS)

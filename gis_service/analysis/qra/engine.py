@@ -23,7 +23,16 @@ from ...stores.base import Feature
 from ...validation import Problem, ValidationFailed
 from . import fields
 from .data import IR_LEVELS, MAX_CELLS, SOURCES, QraParams
-from .grid import PolarRisk, RiskGrid, cell_count, contour_polygons, ir_at, polar_risk, risk_grid
+from .grid import (
+    PolarRisk,
+    RiskGrid,
+    cell_count,
+    contour_generator,
+    contour_polygons,
+    ir_at,
+    polar_risk,
+    risk_grid,
+)
 from .loss_of_containment import OutcomeCase, outcome_cases
 from .societal import Receptors, assess, events, fn_curve
 
@@ -162,8 +171,11 @@ def compute(insts: list[Installation], p: QraParams) -> QraResult:
     kept = np.array([g[0] for g in groups]) if groups else positions[:1]
     grid = risk_grid(polars, kept, p) if polars else risk_grid([], positions[:1], p)
     res = QraResult(described, grid, origin, all_cases, skipped, warnings, p, 0.0, positions=kept, case_groups=groups)
+    gen = None  # one contour generator for every level, made when a level has cells
     for level in IR_LEVELS:
-        local = contour_polygons(grid, level)
+        if gen is None and (grid.ir >= level).any():
+            gen = contour_generator(grid)
+        local = contour_polygons(grid, level, gen)
         res.contours.append((level, None if local is None else geodesy.from_local(local, *origin)))
     res.elapsed_ms = (time.perf_counter() - t0) * 1000.0
     return res

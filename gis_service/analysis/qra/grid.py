@@ -150,11 +150,18 @@ def risk_grid(polars: list[PolarRisk], positions: np.ndarray, p: QraParams) -> R
     return RiskGrid(xs, ys, ir)
 
 
-def contour_polygons(g: RiskGrid, level: float) -> MultiPolygon | Polygon | None:
-    """Region where IR ≥ ``level`` as polygons (holes included), local metres; None when empty."""
+def contour_generator(g: RiskGrid) -> Any:
+    """The contourpy generator of a grid's IR (one serves every level of :func:`contour_polygons`)."""
+    return contourpy.contour_generator(g.xs, g.ys, g.ir, fill_type=contourpy.FillType.OuterOffset)
+
+
+def contour_polygons(g: RiskGrid, level: float, gen: Any = None) -> MultiPolygon | Polygon | None:
+    """Region where IR ≥ ``level`` as polygons (holes included), local metres; None when empty. ``gen``: the
+    grid's :func:`contour_generator`, to reuse one over several levels (made here when not given)."""
     if not (g.ir >= level).any():
         return None
-    gen = contourpy.contour_generator(g.xs, g.ys, g.ir, fill_type=contourpy.FillType.OuterOffset)
+    if gen is None:
+        gen = contour_generator(g)
     filled: Any = gen.filled(level, np.inf)  # OuterOffset: (list of points, list of ring offsets)
     points, offsets = filled[0], filled[1]
     polys = []

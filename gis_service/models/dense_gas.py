@@ -119,6 +119,19 @@ def beta_of_alpha(release: str, c_ratio: float, alpha):
     return float(out) if out.ndim == 0 else out
 
 
+def _betas(release: str, alpha: float) -> list[float]:
+    """β of every tabulated level (highest C/C₀ first) at one scalar α: :func:`beta_of_alpha` per level in plain
+    floats (the same products and sums, so the same values), without a numpy round trip per level."""
+    out = []
+    for segs in _segments()[release].values():
+        beta = math.nan
+        for lo, hi, slope, icpt in segs:
+            if lo < alpha <= hi:
+                beta = slope * alpha + icpt
+        out.append(beta)
+    return out
+
+
 def plume_alpha(g0: float, q0_m3_s: float, u: float) -> float:
     """α = log₁₀[(g₀′² q₀ / u⁵)^⅕] of a continuous release."""
     return 0.2 * math.log10(g0 * g0 * q0_m3_s / u**5)
@@ -157,7 +170,7 @@ def concentration_ratio(release: str, x_scaled, alpha: float):
     """
     a = min(float(alpha), ALPHA_MAX)
     lv = levels(release)
-    betas = np.array([beta_of_alpha(release, c, a) for c in lv])
+    betas = np.array(_betas(release, a))
     logc = np.log10(lv)
     b = np.log10(np.maximum(np.asarray(x_scaled, dtype=float), 1e-12))
     # betas increase as C/C0 falls (monotone by construction of the workbook's nomograms)
@@ -282,9 +295,12 @@ class DenseCloud:
         """Ground-level centreline concentration (ppm) at downwind distance x (m), array in → array out."""
         x = np.asarray(x_m, dtype=float)
         xs = np.maximum(x, 1e-6)
-        ratio = concentration_ratio(self.release, xs / self.scale_m, self.alpha)
-        ppm = _ppm(np.nan_to_num(ratio, nan=0.0), self.rho0, self.molar_mass, self.ambient_k)
         far = xs > self.handover_m
+        if np.ndim(xs) and far.any():  # the correlations only where they hold (the far field is set below)
+            ppm = np.zeros(xs.shape)
+            ppm[~far] = self._correlation_ppm(xs[~far])
+        else:
+            ppm = self._correlation_ppm(xs)
         if np.any(far):
             xf = xs[far] if np.ndim(xs) else xs
             g = (_gauss_plume_ground(xf + self.virtual_offset_m, _given(self.rate_kg_s) * 1000.0, self.u,
@@ -300,6 +316,11 @@ class DenseCloud:
             else:
                 ppm = gp
         return float(ppm) if np.ndim(ppm) == 0 else ppm
+
+    def _correlation_ppm(self, xs):
+        """The workbook correlations' concentration (ppm; 0 beyond the last level) at distances xs (m)."""
+        ratio = concentration_ratio(self.release, xs / self.scale_m, self.alpha)
+        return _ppm(np.nan_to_num(ratio, nan=0.0), self.rho0, self.molar_mass, self.ambient_k)
 
     def ppm_xy(self, x_m, y_m):
         """Ground-level concentration (ppm) at downwind x and crosswind y (m), arrays broadcast.

@@ -70,20 +70,25 @@ def dense_mg_m3(cloud: dense_gas.DenseCloud, x, y, terrain: str) -> tuple[np.nda
     y = np.asarray(y, dtype=float)
     xs = np.maximum(x, X_MIN_M)
     c = np.asarray(cloud.ppm(xs)) * cloud.molar_mass / MOLAR_VOLUME_L_MOL
-    sigma = np.where(xs <= cloud.handover_m, 0.8 * np.asarray(cloud.half_width_m(xs)),
-                     plume.sigma_y_m(xs + max(cloud.virtual_offset_m, 0.0), cloud.stability, terrain))
+    near = xs <= cloud.handover_m  # each σ formula evaluated only where it applies (same values, less work)
+    sigma = np.empty_like(xs)
+    sigma[near] = 0.8 * np.asarray(cloud.half_width_m(xs[near]))
+    far = ~near
+    if far.any():
+        sigma[far] = plume.sigma_y_m(xs[far] + max(cloud.virtual_offset_m, 0.0), cloud.stability, terrain)
     return np.where(x > 0, c * np.exp(-(y**2) / (2.0 * sigma**2)), 0.0), sigma
 
 
-def concentration_mg_m3(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np.ndarray:
+def concentration_mg_m3(case: OutcomeCase, w: Weather, x, y, p: QraParams,
+                        memo: SigmaMemo | None = None) -> np.ndarray:
     """Ground concentration (mg/m³; the peak for an instantaneous release) of the case's cloud."""
     rel = case.release
     cloud = dense_cloud(rel, w, p.terrain)
     if cloud is not None:
         return dense_mg_m3(cloud, x, y, p.terrain)[0]
     if rel.kind == "continuous":
-        return plume_mg_m3(x, y, given(rel.rate_kg_s, "rate_kg_s"), w, p.terrain)
-    return puff_peak_mg_m3(x, y, rel.mass_kg, w, p.terrain)[0]
+        return plume_mg_m3(x, y, given(rel.rate_kg_s, "rate_kg_s"), w, p.terrain, memo)
+    return puff_peak_mg_m3(x, y, rel.mass_kg, w, p.terrain, memo)[0]
 
 
 def lfl_mg_m3(case: OutcomeCase) -> float:
@@ -91,35 +96,59 @@ def lfl_mg_m3(case: OutcomeCase) -> float:
     return given(case.release.props.lfl_vol_pct, "lfl_vol_pct") * 1e4 * given(sub.molar_mass_g_mol, "molar_mass_g_mol") / MOLAR_VOLUME_L_MOL
 
 
-def _sigmas(x: np.ndarray, w: Weather, terrain: str) -> tuple[np.ndarray, np.ndarray]:
+def _sigmas(x: np.ndarray, w: Weather, terrain: str, memo: SigmaMemo | None = None) -> tuple[np.ndarray, np.ndarray]:
+    if memo is not None and x is memo.x:
+        return memo.sigmas(w.stability, terrain)
     xs = np.maximum(x, X_MIN_M)
     return plume.sigma_y_m(xs, w.stability, terrain), plume.sigma_z_m(xs, w.stability, terrain)
 
 
-def plume_mg_m3(x, y, rate_kg_s: float, w: Weather, terrain: str) -> np.ndarray:
+class SigmaMemo:
+    """Briggs σy, σz (``_sigmas``) of one array of downwind distances ``x``, per (stability, terrain), for a caller
+    that evaluates many cases on the same points (a polar grid, the receptors around an installation). Used only
+    when a field is asked for at that very array (``x is memo.x``); the arrays handed out are read-only. Local to
+    the caller: no state outlives it."""
+
+    def __init__(self, x: np.ndarray):
+        self.x = x
+        self._known: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+
+    def sigmas(self, stability: str, terrain: str) -> tuple[np.ndarray, np.ndarray]:
+        key = (stability, terrain)
+        if key not in self._known:
+            xs = np.maximum(self.x, X_MIN_M)
+            sy = np.asarray(plume.sigma_y_m(xs, stability, terrain), dtype=float)
+            sz = np.asarray(plume.sigma_z_m(xs, stability, terrain), dtype=float)
+            sy.flags.writeable = sz.flags.writeable = False
+            self._known[key] = (sy, sz)
+        return self._known[key]
+
+
+def plume_mg_m3(x, y, rate_kg_s: float, w: Weather, terrain: str, memo: SigmaMemo | None = None) -> np.ndarray:
     """Ground-level concentration (mg/m³) of a continuous ground release; 0 upwind (x ≤ 0)."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    sy, sz = _sigmas(x, w, terrain)
+    sy, sz = _sigmas(x, w, terrain, memo)
     q_mg_s = rate_kg_s * 1e6
     c = q_mg_s / (math.pi * w.wind_speed_m_s * sy * sz) * np.exp(-(y**2) / (2.0 * sy**2))
     return np.where(x > 0, c, 0.0)
 
 
-def puff_peak_mg_m3(x, y, mass_kg: float, w: Weather, terrain: str) -> tuple[np.ndarray, np.ndarray]:
+def puff_peak_mg_m3(x, y, mass_kg: float, w: Weather, terrain: str,
+                    memo: SigmaMemo | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(peak ground-level concentration mg/m³ as the puff passes, σx) of an instantaneous ground release."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    sy, sz = _sigmas(x, w, terrain)
+    sy, sz = _sigmas(x, w, terrain, memo)
     c = 2.0 * mass_kg * 1e6 / ((2.0 * math.pi) ** 1.5 * sy * sy * sz) * np.exp(-(y**2) / (2.0 * sy**2))
     return np.where(x > 0, c, 0.0), sy
 
 
-def directional(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np.ndarray:
+def directional(case: OutcomeCase, w: Weather, x, y, p: QraParams, memo: SigmaMemo | None = None) -> np.ndarray:
     """P(death) of a toxic or flash-fire outcome at downwind x, crosswind y (m).
 
     Within ``X_MIN_M`` of the release point a person is in the cloud whatever the wind: the field there takes
-    its centreline value at ``X_MIN_M``.
+    its centreline value at ``X_MIN_M``. ``memo`` (optional, a :class:`SigmaMemo` of ``x``) only saves work.
     """
     rel = case.release
     x = np.asarray(x, dtype=float)
@@ -132,7 +161,7 @@ def directional(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np.ndarray
         pr = toxic_probit_preferring(rel.substance.key, p.probit_set)
         m = rel.substance.molar_mass_g_mol
         if rel.kind == "continuous":
-            c = concentration_in_unit(concentration_mg_m3(case, w, x, y, p), pr, m)
+            c = concentration_in_unit(concentration_mg_m3(case, w, x, y, p, memo), pr, m)
             t_exp = min((rel.duration_s or 0.0) / 60.0, p.toxic_exposure_cap_min)
             return toxic_probability(np.power(c, pr.n) * t_exp, pr)
         cloud = dense_cloud(rel, w, p.terrain)
@@ -140,12 +169,12 @@ def directional(case: OutcomeCase, w: Weather, x, y, p: QraParams) -> np.ndarray
             c = concentration_in_unit(dense_mg_m3(cloud, x, y, p.terrain)[0], pr, m)
             t_min = 2.0 * np.asarray(cloud.half_width_m(np.maximum(x, X_MIN_M))) / w.wind_speed_m_s / 60.0
             return toxic_probability(np.power(c, pr.n) * np.minimum(t_min, p.toxic_exposure_cap_min), pr)
-        c, sx = puff_peak_mg_m3(x, y, rel.mass_kg, w, p.terrain)
+        c, sx = puff_peak_mg_m3(x, y, rel.mass_kg, w, p.terrain, memo)
         c = concentration_in_unit(c, pr, m)
         load = np.power(c, pr.n) * sx / w.wind_speed_m_s * math.sqrt(2.0 * math.pi / pr.n) / 60.0
         return toxic_probability(load, pr)
     if case.outcome == "flash_fire":
-        return (concentration_mg_m3(case, w, x, y, p) >= lfl_mg_m3(case)).astype(float)
+        return (concentration_mg_m3(case, w, x, y, p, memo) >= lfl_mg_m3(case)).astype(float)
     raise ValueError(f"{case.outcome} is not a directional outcome")
 
 

@@ -22,7 +22,7 @@ from scipy.ndimage import map_coordinates
 from shapely.geometry import MultiPolygon, Polygon
 
 from .data import QraParams
-from .fields import directional, radial, weather_dependent
+from .fields import X_MIN_M, SigmaMemo, directional, radial, weather_dependent
 from .loss_of_containment import OutcomeCase
 
 N_BEARINGS = 360
@@ -61,12 +61,17 @@ def polar_risk(cases: list[OutcomeCase], p: QraParams, r_max: float, dr: float) 
     r_sum = np.zeros(nr)
     down = np.cos(phi) > 1e-12  # directional fields vanish upwind (x ≤ 0) except at the source (row 0)
     xd, yd = x[1:, down], y[1:, down]
+    # one evaluation per case and weather: the downwind nodes of rows 1… and, last, the release point (row 0),
+    # where every bearing takes the same value (``directional``'s at-source rule: x = X_MIN_M, y = 0)
+    xa, ya = np.append(xd.ravel(), X_MIN_M), np.append(yd.ravel(), 0.0)
+    memo = SigmaMemo(xa)
     for case in cases:
         if case.directional:
             for w in p.weather:
                 fw = case.frequency_per_year * w.probability
-                d_sum[1:, down] += fw * directional(case, w, xd, yd, p)
-                d_sum[0] += fw * directional(case, w, x[0], y[0], p)
+                f = directional(case, w, xa, ya, p, memo)
+                d_sum[1:, down] += fw * f[:-1].reshape(xd.shape)
+                d_sum[0] += fw * f[-1]
         elif weather_dependent(case):
             for w in p.weather:
                 r_sum += case.frequency_per_year * w.probability * radial(case, w, r, p, r_max)

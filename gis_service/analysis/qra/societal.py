@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .data import QraParams, fn_lines
-from .fields import directional, radial, weather_dependent
+from .fields import SigmaMemo, directional, radial, weather_dependent
 from .grid import rose_toward_pmf
 from .loss_of_containment import OutcomeCase
 
@@ -60,12 +60,13 @@ def events(cases_by_installation: list[tuple[np.ndarray, list[OutcomeCase]]], re
         delta = np.radians(bearing[None, :] - centre[:, None])  # (bins, receptors)
         x_down = dist[None, :] * np.cos(delta)
         y_cross = dist[None, :] * np.sin(delta)
+        memo = SigmaMemo(x_down)
         for case in cases:
             weathers = p.weather if weather_dependent(case) else p.weather[:1]
             for w in weathers:
                 pw = w.probability if weather_dependent(case) else 1.0
                 if case.directional:
-                    pd = directional(case, w, x_down, y_cross, p) * near[None, :]
+                    pd = directional(case, w, x_down, y_cross, p, memo) * near[None, :]
                     for share, pop in periods:
                         deaths.append(pd @ pop)
                         freqs.append(case.frequency_per_year * pw * share * prob)

@@ -30,8 +30,10 @@ def test_big_write_does_not_block_cheap_requests(tmp_path, catalog):
         result = {}
 
         def write():
+            t0 = time.perf_counter()
             result["status"] = httpx.post(f"{srv.url}/collections/receptors/items", json=body,
                                           headers={"X-API-Key": "k"}, timeout=300).status_code
+            result["seconds"] = time.perf_counter() - t0
             done.set()
 
         threading.Thread(target=write, daemon=True).start()
@@ -42,7 +44,12 @@ def test_big_write_does_not_block_cheap_requests(tmp_path, catalog):
             waits.append(time.perf_counter() - t0)
             time.sleep(0.02)
         assert result["status"] == 201
-    # shared 2-core machines: generous bounds; a blocked loop waits for the whole write (seconds)
-    assert max(waits) < 0.6, max(waits)
+    # a blocked loop makes a cheap request wait for the whole write (seconds); a loop that is not blocked still
+    # shares the interpreter with the write's thread, and on a shared 2-core machine under load single waits of
+    # ~0.6 s were seen (CI, load 8). So the bound is a fraction of the write, at most 1.5 s, at least 0.6 s.
+    bound = min(1.5, max(0.6, 0.25 * result["seconds"]))
+    print(f"write {result['seconds']:.1f} s; cheap requests: {len(waits)}, max wait {max(waits):.3f} s, "
+          f"median {statistics.median(waits):.3f} s")
+    assert max(waits) < bound, (max(waits), result["seconds"])
     assert len(waits) >= 10, "the write finished too fast to measure anything"
     assert statistics.median(waits) < 0.1, statistics.median(waits)

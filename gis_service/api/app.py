@@ -212,9 +212,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None,
             except errors.StoreError as exc:
                 log.warning("store not ready at start-up (the service starts; it retries on use): %s", exc)
         await run_in_threadpool(_start_jobs, svc)
-        await svc.store.open_async()  # reads awaited on this loop (the nearest-teams route)
         yield
-        await svc.store.close_async()
         svc.processes.close()
         if owns_store:
             svc.store.close()

@@ -89,9 +89,8 @@ def _typed(doc: BaseModel) -> Response:
 
 @router.get("/nearest", response_model=NearestTeams, summary="Nearest capable rescue teams to a point",
             responses=geojson(NearestTeams), openapi_extra={"parameters": query_parameters(NearestQuery)})
-async def nearest(q: NearestQuery = NearestParams, svc: Services = Svc, _=Reader):
-    # async: the facade awaits the database on the event loop (no worker thread per request; RescueService.nearest_async)
-    answer = await svc.rescue.nearest_async(q.lon, q.lat, q.incident, k=q.k, by=q.by, min_personnel=q.min_personnel,
+def nearest(q: NearestQuery = NearestParams, svc: Services = Svc, _=Reader):
+    answer = svc.rescue.nearest(q.lon, q.lat, q.incident, k=q.k, by=q.by, min_personnel=q.min_personnel,
                                 on_duty=q.on_duty, team_types=_team_types(q.team_types))
     return Response(answer.json_bytes(), media_type=GEOJSON)   # NearestTeams' JSON (RescueAnswer.json_bytes)
 

@@ -66,7 +66,6 @@ class Services:
         exposure = ExposureService(store)
         rescue = RescueService(store, settings)
         exposure.admin_areas = rescue.admin_areas = layers.admin_areas   # border notes (issue 20)
-        rescue.admin_areas_held = layers.admin_areas_held
         resources = ResourcesService(store, rescue, exposure)
         incidents = IncidentService(store, exposure, rescue, resources)
         resources.commitments = incidents.commitments

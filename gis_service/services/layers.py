@@ -221,13 +221,6 @@ class LayersService:
 
     ADMIN_AREAS_RECHECK_S = 30.0
 
-    def admin_areas_held(self) -> AdminAreas | None:
-        """The admin areas :meth:`admin_areas` holds while they need no re-check (no store call), else None."""
-        import time
-
-        held = self._admin_areas
-        return held[2] if held is not None and time.monotonic() - held[0] < self.ADMIN_AREAS_RECHECK_S else None
-
     def admin_areas(self) -> AdminAreas:
         """The admin areas for border notes (rescue and exposure): an STRtree, codes and names, cached by the
         layer's revision, which is asked again at most every 30 s (ADMIN_AREAS_RECHECK_S) — so a rescue answer

@@ -7,8 +7,6 @@ time): an edited road is routed on at the next request, on every worker, on both
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
@@ -39,10 +37,8 @@ class RescueService:
         self._cache: LRUCache[Hashable, Any] = LRUCache(8)
         self._lock = threading.Lock()
         self._last_extent: tuple[float, float, float, float] | None = None
-        # the admin areas for the border note (the layers facade's cache; wired by Services.build), and those it
-        # holds without a store call (None when they need a re-check)
+        # the admin areas for the border note (the layers facade's cache; wired by Services.build)
         self.admin_areas: Callable[[], AdminAreas] | None = None
-        self.admin_areas_held: Callable[[], AdminAreas | None] | None = None
 
     def _border(self, answer: RescueAnswer, geom: Any) -> RescueAnswer:
         """Name the listed teams of other jurisdictions than the incident's (rescue crosses borders; issue 20)."""
@@ -110,40 +106,6 @@ class RescueService:
                                       on_duty_only=on_duty, graph=self.graph_for(by), standards=self._standards,
                                       extent=self.extent_for(point), team_types=team_types)
         return self._border(answer, point)
-
-    async def nearest_async(self, lon: float, lat: float, incident: str, *, k: int = 5, by: str = "distance",
-                            min_personnel: int = 0, on_duty: bool = True,
-                            team_types: Sequence[str] | None = None) -> RescueAnswer:
-        """:meth:`nearest` for an ``async`` route: the same answer, with no worker thread in the common case.
-
-        By straight line, with the data extent and the admin areas already held (no store call for them), the
-        analysis runs on the event loop and awaits only the store's ranking (``Store.nearest_async``: on PostGIS a
-        pooled async connection, same statement, guards and row-level-security role). Anything that needs blocking
-        work — ranking by road time (the road graph), the extent or the admin areas to be read again — runs
-        :meth:`nearest` in a worker thread instead (it refreshes those caches, so the next request takes the loop
-        path again)."""
-        point = Point(lon, lat)
-        extent = self._held_extent(point)
-        areas = self.admin_areas_held() if self.admin_areas_held is not None else None
-        if by != "distance" or extent is None or (areas is None and self.admin_areas is not None):
-            return await asyncio.to_thread(functools.partial(
-                self.nearest, lon, lat, incident, k=k, by=by, min_personnel=min_personnel, on_duty=on_duty,
-                team_types=team_types))
-        answer = await engine.nearest_teams_async(self.store, point, incident, k=k, min_personnel=min_personnel,
-                                                  on_duty_only=on_duty, standards=self._standards, extent=extent,
-                                                  team_types=team_types)
-        return answer if areas is None else engine.with_border(answer, point, areas)
-
-    def _held_extent(self, geom: Any) -> tuple[float, float, float, float] | None:
-        """The extent last read when ``geom`` lies inside it (as :meth:`extent_for` answers it), else None."""
-        known = self._last_extent
-        if known is None:
-            return None
-        try:
-            check_location(geom, known)
-        except ValidationFailed:
-            return None
-        return known
 
     def nearest_to(self, geom: Any, incident: str, *, k: int = 5, by: str = "time",
                    team_types: Sequence[str] | None = None) -> RescueAnswer:

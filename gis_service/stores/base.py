@@ -12,7 +12,6 @@ that are checked against the layer's spec before they reach a query (see :meth:`
 from __future__ import annotations
 
 import abc
-import asyncio
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -332,12 +331,6 @@ class Store(abc.ABC):
         """Raise (StoreError or the driver's error) unless the store can answer now."""
         self.count(next(iter(self.catalog)).name)
 
-    async def open_async(self) -> None:  # noqa: B027 - optional hook
-        """Open what :meth:`nearest_async` awaits on the running (serving) event loop; the app's lifespan calls it."""
-
-    async def close_async(self) -> None:  # noqa: B027 - optional hook
-        """Release what :meth:`open_async` opened."""
-
     # -- reads -------------------------------------------------------------------------------
     @abc.abstractmethod
     def items(self, layer: str, query: Query) -> Page:
@@ -396,12 +389,6 @@ class Store(abc.ABC):
                 filters: dict[str, Any] | None = None,
                 max_distance_m: float | None = None) -> list[Feature]:
         """The k features nearest to ``geom`` by geodesic distance, nearest first, with distance_m."""
-
-    async def nearest_async(self, layer: str, geom: BaseGeometry, k: int, filters: dict[str, Any] | None = None,
-                            max_distance_m: float | None = None) -> list[Feature]:
-        """:meth:`nearest` for a caller on an event loop. By default in a worker thread (the caller's scope goes
-        along: context variables are copied); an engine that can await its reads overrides it (PostGIS)."""
-        return await asyncio.to_thread(self.nearest, layer, geom, k, filters, max_distance_m)
 
     @abc.abstractmethod
     def intersecting(self, layer: str, geom: BaseGeometry,

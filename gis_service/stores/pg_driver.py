@@ -14,16 +14,12 @@ driver error on a connection that is no longer usable invalidates it, as SQLAlch
 
 from __future__ import annotations
 
-import asyncio
-import time
-import weakref
 from contextlib import ExitStack
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
-from .watchdog import WATCHDOG, Liveness
+from .watchdog import WATCHDOG
 
 
 class DriverStatement:
@@ -84,94 +80,3 @@ def observed(conn, engine) -> bool:
     own = getattr(engine, "own_cursor_listeners", None)
     return own is None or getattr(engine, "liveness", None) is None or len(conn.dispatch.before_cursor_execute) > own
 
-
-class AsyncReads:
-    """Reads awaited on the serving event loop: a :class:`psycopg_pool.AsyncConnectionPool` of autocommit connections
-    with the guards of the engine's pool (``make_engine``), so an ``async def`` route waits for the database without a
-    worker thread (the thread hand-off and SQLAlchemy's checkout cost more CPU than the query's own client side).
-
-    * the same session options (``statement_timeout``, ``jit=off``) and connect timeout as the engine's connections;
-    * a frozen server (``liveness.frozen``) fails at once; a connection idle longer than ``ping_idle_s`` is checked
-      with ``SELECT 1`` before it is lent (the pool's ``check``: a dead one is discarded and another one taken), so a
-      restart costs no request an error;
-    * each statement runs under the client-side deadline (:data:`WATCHDOG`) and the liveness probe;
-    * a broken connection is discarded by the pool when it comes back; waiting for a connection is bounded
-      (``psycopg_pool.PoolTimeout``, a ``psycopg.OperationalError``: 503 like any outage);
-    * the caller's row-level-security role is set on a connection (one round trip) only when it differs from the
-      role the connection last ran as.
-
-    The pool belongs to the loop that opened it (the app's lifespan); :meth:`serves` says whether the running loop is
-    that one (otherwise the store answers through its synchronous path)."""
-
-    def __init__(self, conninfo: str, *, options: str, connect_s: float, deadline_s: float, liveness: Liveness | None,
-                 max_size: int, ping_idle_s: float):
-        self.conninfo, self.options, self.connect_s = conninfo, options, connect_s
-        self.deadline_s, self.liveness, self.max_size, self.ping_idle_s = deadline_s, liveness, max_size, ping_idle_s
-        self.pool: AsyncConnectionPool | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        # per connection: when it was last given back, and the role it runs as (weak: the pool drops connections)
-        self._returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
-        self._roles: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-    async def open(self) -> None:
-        """Open the pool in the running loop (connections are made in the background: a database that is down
-        at start costs nothing here; reads wait for a connection at most the connect timeout). A pool already open
-        stays with its loop (a pool is never touched from another loop): a second loop's reads take the store's
-        synchronous path."""
-        if self.pool is not None:
-            return
-        pool = AsyncConnectionPool(self.conninfo, min_size=1, max_size=self.max_size, open=False,
-                                   timeout=max(1.0, self.connect_s), check=self._check,
-                                   kwargs={"autocommit": True, "options": self.options,
-                                           "connect_timeout": max(2, round(self.connect_s))})
-        await pool.open(wait=False)
-        self.pool, self.loop = pool, asyncio.get_running_loop()
-
-    async def close(self) -> None:
-        """Close the pool, from the loop that opened it (from any other loop: nothing to do)."""
-        if self.pool is None or not self.serves():
-            return
-        pool, self.pool, self.loop = self.pool, None, None
-        await pool.close()
-
-    def serves(self) -> bool:
-        """Whether the running event loop is the one the pool was opened in."""
-        if self.pool is None:
-            return False
-        try:
-            return asyncio.get_running_loop() is self.loop
-        except RuntimeError:
-            return False
-
-    async def _check(self, conn) -> None:
-        if time.monotonic() - self._returned.get(conn, 0.0) <= self.ping_idle_s:
-            return
-        with self._guard(conn.pgconn.socket):
-            await conn.execute("SELECT 1")
-
-    def _guard(self, fd: int) -> ExitStack:
-        guards = ExitStack()
-        guards.enter_context(WATCHDOG.deadline(fd, self.deadline_s))
-        if self.liveness is not None:
-            guards.enter_context(self.liveness.call(fd))
-        return guards
-
-    async def fetch(self, statement: DriverStatement, values: dict[str, Any],
-                    scope: tuple[str, str, str]) -> list[dict[str, Any]]:
-        """The rows of ``statement`` run as the caller's ``scope`` (role, range start, range end)."""
-        if self.liveness is not None and self.liveness.frozen:
-            raise psycopg.OperationalError("the database server is not answering")
-        assert self.pool is not None  # serves() was asked first
-        async with self.pool.connection() as conn:
-            try:
-                with self._guard(conn.pgconn.socket):
-                    if self._roles.get(conn, "none") != scope[0]:
-                        await conn.execute("SELECT set_config('role', %s, false), "
-                                           "set_config('riskmap.scope_lo', %s, false), "
-                                           "set_config('riskmap.scope_hi', %s, false)", scope)
-                        self._roles[conn] = scope[0]
-                    cur = await conn.execute(statement.sql, statement.params(values))
-                    rows = await cur.fetchall()
-            finally:
-                self._returned[conn] = time.monotonic()
-        return statement.mappings(cur, rows)

@@ -86,7 +86,7 @@ from .base import (
     row_feature,
     upload_trail,
 )
-from .pg_driver import AsyncReads, DriverStatement, observed
+from .pg_driver import DriverStatement, observed
 from .watchdog import WATCHDOG, Liveness, SelectOneProbe
 
 log = logging.getLogger(__name__)
@@ -473,12 +473,6 @@ class PostGISStore(Store):
         self.url = url
         self.engine = engine or make_engine(url, connect_timeout_s, statement_timeout_s, deadline_s=deadline_s)
         self._deadline_s = statement_timeout_s + max(1.0, connect_timeout_s)
-        # reads awaited on the serving loop (nearest_async), with the engine's guards; only for an engine made here
-        options, connect_s = _session_options(connect_timeout_s, statement_timeout_s, deadline_s)
-        self._async_reads = None if engine is not None else AsyncReads(
-            self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False), options=options,
-            connect_s=connect_s, deadline_s=self._deadline_s, liveness=getattr(self.engine, "liveness", None),
-            max_size=self.engine.pool.size(), ping_idle_s=PING_IDLE_S)  # type: ignore[attr-defined]
         self._ready = False
         # Reads run in autocommit: no BEGIN/ROLLBACK round trips around a single SELECT.
         self.reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -853,44 +847,6 @@ class PostGISStore(Store):
             else:
                 rows = driver.fetch(conn, values, self._deadline_s, self.engine.liveness)  # type: ignore[attr-defined]
         return self._features(rows, list(spec.attribute_names), with_distance=kind != "intersecting")
-
-    # -- reads awaited on the event loop -------------------------------------------------------
-    async def open_async(self) -> None:
-        if self._async_reads is not None:
-            await self._async_reads.open()
-
-    async def close_async(self) -> None:
-        if self._async_reads is not None:
-            await self._async_reads.close()
-
-    def _async_scope(self) -> tuple[str, str, str] | None:
-        """The caller's (role, range start, range end) for the async path; None while its role is not made yet
-        (making it is a write: the synchronous path does it)."""
-        jurisdiction = access.jurisdiction()
-        if not jurisdiction:
-            return ("none", "", "")
-        name = role_name(jurisdiction)
-        return (name, jurisdiction, jurisdiction_end(jurisdiction)) if name in self._roles else None
-
-    async def nearest_async(self, layer: str, geom: BaseGeometry, k: int, filters: dict[str, Any] | None = None,
-                            max_distance_m: float | None = None) -> list[Feature]:
-        """:meth:`nearest` awaited on the serving loop through :class:`.pg_driver.AsyncReads` (same statement, same
-        guards, same role); the synchronous path in a worker thread when that cannot be used (no pool in this loop,
-        the store not opened yet, a statement SQLAlchemy must render, a listener watching the engine's statements,
-        the caller's role not made yet)."""
-        reads, scope = self._async_reads, self._async_scope()
-        if (k <= 0 or reads is None or not reads.serves() or not self._ready or scope is None
-                or len(self.engine.dispatch.before_cursor_execute) > getattr(self.engine, "own_cursor_listeners", 0)):
-            return await super().nearest_async(layer, geom, k, filters, max_distance_m)
-        cap = float(max_distance_m) if max_distance_m is not None else 1e12
-        spec, _, driver, values = self._spatial_statement("nearest", layer, geom, filters, self._nearest_statement,
-                                                          {"k": int(k), "cap": cap})
-        if driver is None:
-            return await super().nearest_async(layer, geom, k, filters, max_distance_m)
-        rows = await reads.fetch(driver, values, scope)
-        found = self._features(rows, list(spec.attribute_names), with_distance=True)
-        return found if max_distance_m is None else [f for f in found if f.distance_m is not None
-                                                     and f.distance_m <= max_distance_m]
 
     def within(self, layer: str, geom: BaseGeometry, metres: float,
                filters: dict[str, Any] | None = None) -> list[Feature]:

@@ -94,9 +94,9 @@ def _straight_search(geom: BaseGeometry, types: Sequence[str], k: int, min_perso
                      on_duty_only: bool) -> Generator[NearestCall, list[Feature], list[Feature]]:
     """The k nearest capable teams by geodesic distance, exact (the store ranks, per team type).
 
-    Written without I/O: it yields each ``store.nearest`` call it needs and is sent the features found, so the same
-    search runs with a blocking store (:func:`nearest_teams`) and awaited on an event loop
-    (:func:`nearest_teams_async`)."""
+    Written without I/O: it yields each ``store.nearest`` call it needs and is sent the features found
+    (:func:`_straight_candidates` runs it on the store), so a caller that awaits its store can drive the same
+    search."""
     found: list[Feature] = []
     for t in types:
         ask = k
@@ -118,17 +118,6 @@ def _straight_candidates(store: Store, geom: BaseGeometry, types: Sequence[str],
         call = next(search)
         while True:
             call = search.send(store.nearest(*call))
-    except StopIteration as done:
-        return done.value
-
-
-async def _straight_candidates_async(store: Store, geom: BaseGeometry, types: Sequence[str], k: int,
-                                     min_personnel: int, on_duty_only: bool) -> list[Feature]:
-    search = _straight_search(geom, types, k, min_personnel, on_duty_only)
-    try:
-        call = next(search)
-        while True:
-            call = search.send(await store.nearest_async(*call))
     except StopIteration as done:
         return done.value
 
@@ -223,17 +212,6 @@ def nearest_teams(store: Store, geom: BaseGeometry, incident: str, k: int = 5, b
         feats = _straight_candidates(store, geom, answer.team_types, int(k), min_personnel, on_duty_only)
         return _straight_answer(answer, feats, standards)
     return _nearest_by_road(store, geom, representative_point(geom), answer, min_personnel, on_duty_only, graph, standards)
-
-
-async def nearest_teams_async(store: Store, geom: BaseGeometry, incident: str, k: int = 5, min_personnel: int = 0,
-                              on_duty_only: bool = True, *, standards: Mapping[str, float] | None = None,
-                              extent: tuple[float, float, float, float] | None = None,
-                              team_types: Sequence[str] | None = None) -> RescueAnswer:
-    """:func:`nearest_teams` by straight line, awaiting the store's ranking (``store.nearest_async``) — the same
-    checks, search and answer; for a caller on an event loop."""
-    answer = _start(geom, incident, k, "distance", min_personnel, on_duty_only, standards, extent, team_types)
-    feats = await _straight_candidates_async(store, geom, answer.team_types, int(k), min_personnel, on_duty_only)
-    return _straight_answer(answer, feats, standards)
 
 
 def with_border(answer: RescueAnswer, geom: BaseGeometry, areas: AdminAreas) -> RescueAnswer:

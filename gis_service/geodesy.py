@@ -12,19 +12,27 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
-from pyproj import CRS, Geod, Transformer
+from pyproj import Geod, Transformer
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 WGS84 = Geod(ellps="WGS84")
-_WGS84_CRS = CRS.from_epsg(4326)
 
 
 @lru_cache(maxsize=4096)
 def _aeqd_pair(lon0: float, lat0: float) -> tuple[Transformer, Transformer]:
-    aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.9f} +lon_0={lon0:.9f} +datum=WGS84 +units=m +no_defs")
-    fwd = Transformer.from_crs(_WGS84_CRS, aeqd, always_xy=True)
-    inv = Transformer.from_crs(aeqd, _WGS84_CRS, always_xy=True)
+    """Forward (lon/lat degrees → local metres) and inverse transformers of the AEQD plane centred on
+    (lon0, lat0) on the WGS84 ellipsoid.
+
+    Built from the PROJ pipeline itself — degrees to radians, then ``aeqd`` on the WGS84 ellipsoid — which is
+    exactly the operation ``Transformer.from_crs(EPSG:4326, <aeqd on WGS84>, always_xy=True)`` resolves to (both
+    sides share the datum, so there is no datum step). ``from_crs`` finds that operation by searching PROJ's
+    database, ≈ 4 ms per centre, which was 13 % of a QRA and a quarter of an exposure assessment; parsing the
+    pipeline takes ≈ 0.05 ms and gives the same coordinates bit for bit (``tests/test_geodesy_pipeline.py``).
+    """
+    aeqd = f"+proj=aeqd +lat_0={lat0:.9f} +lon_0={lon0:.9f} +x_0=0 +y_0=0 +ellps=WGS84"
+    fwd = Transformer.from_pipeline(f"+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step {aeqd}")
+    inv = Transformer.from_pipeline(f"+proj=pipeline +step +inv {aeqd} +step +proj=unitconvert +xy_in=rad +xy_out=deg")
     return fwd, inv
 
 

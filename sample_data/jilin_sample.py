@@ -45,6 +45,7 @@ from shapely.ops import nearest_points
 
 from gis_service.catalog import default_catalog
 from gis_service.models._common import load_table
+from gis_service.stores.embedded import stamp_revisions
 from gis_service.validation import validate_rows
 
 DEFAULT_SEED = 2012
@@ -1054,6 +1055,7 @@ def build_sample(path: Path | str, seed: int = DEFAULT_SEED, scale: int = 1, nat
 
             counts = nat.extend(sys.modules[__name__], tmp, seed, size, counts, admin, append,
                                 progress or (lambda *_: None))
+        stamp_revisions(tmp, counts)   # a rebuilt file never shows the revisions of the one it replaces
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -118,6 +118,32 @@ def test_a_rerun_skips_finished_partitions_and_redoes_a_missing_one(sample_store
     assert _plain(_records(third)) == _plain(_records(first))
 
 
+def test_another_dataset_with_the_same_revisions_never_reuses_a_run(sample_store, catalog, tmp_path):
+    """Two GeoPackages whose layers show the same revisions (copies, or two generated files never edited through
+    the store) under one batch folder: the second is computed for itself, not read back from the first's
+    checkpoints (the run key names the dataset)."""
+    other_path = tmp_path / "other" / "sample.gpkg"
+    other_path.parent.mkdir()
+    shutil.copyfile(sample_store.path, other_path)
+    other = EmbeddedStore(catalog, other_path)
+    other.init()
+    assert other.revisions(["hazard_sources", "receptors"]) == sample_store.revisions(["hazard_sources", "receptors"])
+    first = batches.regrade(sample_store, tmp_path / "runs", "inline")
+    second = batches.regrade(other, tmp_path / "runs", "inline")
+    assert second.run_dir != first.run_dir and second.summary["skipped"] == 0
+
+
+def test_a_regenerated_sample_never_shows_the_revisions_of_the_file_it_replaces(tmp_path, catalog):
+    from gis_service.cli import build_sample
+
+    path = tmp_path / "s.gpkg"
+    build_sample(path)
+    before = EmbeddedStore(catalog, path).revisions(["hazard_sources", "receptors"])
+    build_sample(path)
+    after = EmbeddedStore(catalog, path).revisions(["hazard_sources", "receptors"])
+    assert min(before) > 0 and all(a > b for a, b in zip(after, before, strict=True))
+
+
 def test_an_unreachable_scheduler_fails_clearly_and_writes_nothing(sample_store, tmp_path):
     t = time.monotonic()
     with pytest.raises(SchedulerUnavailable, match="tcp://127.0.0.1:9"):

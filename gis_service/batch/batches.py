@@ -2,8 +2,9 @@
 
 Each batch writes into ``<batch_dir>/<kind>-<run key>/``: one checkpoint per partition, then ``records.parquet``
 (GeoParquet, one row per hazard source, sorted by id) and ``summary.json``. The run key is a hash of the batch
-kind, its parameters and the store revisions of the layers it reads (and the grid's path), so an edit to the data
-starts a fresh run while a rerun of the same run reuses its checkpoints.
+kind, its parameters, the dataset (the store's file or database) and the revisions of the layers it reads (and the
+grid's path), so an edit to the data, or another dataset, starts a fresh run while a rerun of the same run reuses
+its checkpoints.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class BatchResult:
 
 def _run_dir(root: Path, kind: str, store: Store, layers: tuple[str, ...], extra: dict[str, Any]) -> Path:
     ident = {"kind": kind, "revisions": {layer: store.revision(layer) for layer in layers}, **extra,
-             "store": store.kind, "format": 1}
+             "store": store.kind, "dataset": store.dataset(), "format": 1}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return root / f"{kind}-{digest}"
 

@@ -327,6 +327,11 @@ class Store(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections or files."""
 
+    @abc.abstractmethod
+    def dataset(self) -> str:
+        """Which data this store holds (its file, or its database), for keys of results kept outside the store:
+        with the layers' revisions it tells one dataset from another. No secrets in it."""
+
     def ping(self) -> None:
         """Raise (StoreError or the driver's error) unless the store can answer now."""
         self.count(next(iter(self.catalog)).name)

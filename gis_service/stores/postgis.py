@@ -491,6 +491,10 @@ class PostGISStore(Store):
                                      Column("revision", BigInteger, nullable=False), schema=SCHEMA)
         self.audit_table = build_audit_table(self.metadata)
 
+    def dataset(self) -> str:
+        u = self.engine.url
+        return f"postgis://{u.host or ''}:{u.port or 5432}/{u.database or ''}"
+
     # -- lifecycle ---------------------------------------------------------------------------
     def init(self) -> None:
         """Create the schema once reachable; a database that is down raises StoreError (→ 503). Every

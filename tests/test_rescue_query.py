@@ -30,6 +30,7 @@ from gis_service.api.rescue import (
 )
 
 PATH = "/analysis/rescue/nearest"
+FEATURE_PATH = "/analysis/rescue/nearest/{layer}/{fid}"
 
 def _reference_app() -> FastAPI:
     """The route's parameters declared one by one (FastAPI validates each), answering with what it read."""
@@ -65,9 +66,11 @@ def service(embedded_store):
     with TestClient(create_app(store=embedded_store), raise_server_exceptions=False) as c:
         yield c
 
-def test_the_route_reads_no_parameter_one_by_one():
-    """Failed before: the route declared nine ``Query()`` parameters, each validated on its own per request."""
-    route = next(r for r in rescue.router.routes if isinstance(r, APIRoute) and r.path == PATH)
+@pytest.mark.parametrize("path", [PATH, FEATURE_PATH])
+def test_the_route_reads_no_parameter_one_by_one(path):
+    """Failed before: ``/nearest`` declared nine ``Query()`` parameters and ``/nearest/{layer}/{fid}`` six, each
+    validated on its own per request; each now reads one pydantic model."""
+    route = next(r for r in rescue.router.routes if isinstance(r, APIRoute) and r.path == path)
     assert route.dependant.query_params == []
 
 def test_openapi_states_every_parameter_as_fastapi_writes_it(service):
@@ -131,7 +134,6 @@ def test_no_path_of_one_router_is_a_path_of_another():
 
 
 # ---------------------------------------------------------------- GET /analysis/rescue/nearest/{layer}/{fid}
-FEATURE_PATH = "/analysis/rescue/nearest/{layer}/{fid}"
 
 
 def _feature_reference_app() -> FastAPI:
@@ -156,12 +158,6 @@ def _feature_reference_app() -> FastAPI:
                 "team_types": team_types}
 
     return app
-
-
-def test_the_feature_route_reads_no_parameter_one_by_one():
-    """Failed before: ``/nearest/{layer}/{fid}`` declared six ``Query()`` parameters, each validated on its own."""
-    route = next(r for r in rescue.router.routes if isinstance(r, APIRoute) and r.path == FEATURE_PATH)
-    assert route.dependant.query_params == []
 
 
 def test_the_feature_route_states_its_parameters_as_before(service):

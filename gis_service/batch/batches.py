@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -71,12 +73,23 @@ def _receptor_frame(store: Store, columns: list[str]) -> tuple[pd.DataFrame, sha
 
 
 def _work(parts: list[Partition], store: Store, reach_m: float, grid: str | None,
-          columns: list[str]) -> list[tuple[str, Any]]:
-    """(key, receptors) per partition: the store's receptors within the halo, or the grid's cut."""
+          columns: list[str]) -> list[tuple[str, Callable[[], Any]]]:
+    """(key, receptors) per partition: the store's receptors within the halo, or the grid's cut — as functions
+    that make the cut when the partition is submitted, so the driver holds only the partitions in flight."""
     if grid is not None:
-        return [(p.key, GridReceptors(str(grid), pad(p.bounds, reach_m))) for p in parts]
+        return [(p.key, partial(GridReceptors, str(grid), pad(p.bounds, reach_m))) for p in parts]
     frame, tree = _receptor_frame(store, columns)
-    return [(p.key, LayerReceptors(frame.iloc[near(tree, p.bounds, reach_m)])) for p in parts]
+    return [(p.key, partial(_layer_cut, frame, tree, p.bounds, reach_m)) for p in parts]
+
+
+def _layer_cut(frame: pd.DataFrame, tree: shapely.STRtree, bounds: tuple[float, float, float, float],
+               reach_m: float) -> LayerReceptors:
+    return LayerReceptors(frame.iloc[near(tree, bounds, reach_m)])
+
+
+def _args(sources: pd.DataFrame, receptors: Callable[[], Any], *rest: Any) -> tuple:
+    """A partition's arguments, its receptors cut now (called by the runner when it submits the partition)."""
+    return (sources, receptors(), *rest)
 
 
 def _assemble(run_dir: Path, keys: list[str]) -> tuple[pd.DataFrame, list[str], list[str], dict[str, float]]:
@@ -122,7 +135,7 @@ def regrade(store: Store, root: Path, scheduler: str, workers: int = 2, grid: st
     parts = partition_sources(sources)
     work = _work(parts, store, ALPHA_RADIUS_M, str(grid) if grid else None, ["population"])
     by_key = {p.key: p for p in parts}
-    jobs = [(key, (by_key[key].sources, rec)) for key, rec in work]
+    jobs = [(key, partial(_args, by_key[key].sources, rec)) for key, rec in work]
     counts = run_partitions(regrade_part, jobs, run_dir, scheduler, workers, progress)
     records, problems, warnings, widest = _assemble(run_dir, [p.key for p in parts])
     if problems:
@@ -157,7 +170,7 @@ def qra(store: Store, root: Path, params: QraParams, scheduler: str, workers: in
     parts = partition_sources(sources)
     work = _work(parts, store, params.max_range_m, None, QRA_RECEPTOR_COLUMNS)
     by_key = {p.key: p for p in parts}
-    jobs = [(key, (by_key[key].sources, rec, pdict)) for key, rec in work]
+    jobs = [(key, partial(_args, by_key[key].sources, rec, pdict)) for key, rec in work]
     counts = run_partitions(qra_part, jobs, run_dir, scheduler, workers, progress)
     keys = [p.key for p in parts]
     records, _problems, _warnings, widest = _assemble(run_dir, keys)
@@ -229,16 +242,8 @@ def exposure(store: Store, root: Path, params: ScenarioParams, scheduler: str, w
                                run_dir / "reach", scheduler, workers, stages.at(0), client=client)
         frame, tree = _receptor_frame(store, ["name", "receptor_class", "population"])
         labels = receptor_class_labels(store)
-        jobs = []
-        for p in parts:
-            boxes, _ = read_checkpoint(run_dir / "reach", p.key)
-            boxes = boxes.dropna()
-            if len(boxes):
-                box = shapely.box(boxes["x0"].min(), boxes["y0"].min(), boxes["x1"].max(), boxes["y1"].max())
-                sel = np.sort(tree.query(box, predicate="intersects"))
-            else:
-                sel = np.zeros(0, dtype=np.int64)
-            jobs.append((p.key, (p.sources, LayerReceptors(frame.iloc[sel]), pdict, labels)))
+        jobs = [(p.key, partial(_args, p.sources, partial(_reach_cut, run_dir / "reach", p.key, frame, tree),
+                                pdict, labels)) for p in parts]
         counts = run_partitions(exposure_part, jobs, run_dir, scheduler, workers, stages.at(len(parts)),
                                 client=client)
     records, _problems, _warnings, widest = _assemble(run_dir, [p.key for p in parts])
@@ -263,6 +268,18 @@ def exposure(store: Store, root: Path, params: ScenarioParams, scheduler: str, w
                "seconds": round(time.perf_counter() - t0, 3)}
     _finish(run_dir, summary, records)
     return BatchResult("exposure", run_dir, summary)
+
+
+def _reach_cut(reach_dir: Path, key: str, frame: pd.DataFrame, tree: shapely.STRtree) -> LayerReceptors:
+    """The receptors meeting the box that a partition's zones can reach (from the first pass's checkpoint)."""
+    boxes, _ = read_checkpoint(reach_dir, key)
+    boxes = boxes.dropna()
+    if len(boxes):
+        box = shapely.box(boxes["x0"].min(), boxes["y0"].min(), boxes["x1"].max(), boxes["y1"].max())
+        sel = np.sort(tree.query(box, predicate="intersects"))
+    else:
+        sel = np.zeros(0, dtype=np.int64)
+    return LayerReceptors(frame.iloc[sel])
 
 
 def _graph_digest(graph: Any) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,12 +92,17 @@ def read_checkpoint(run_dir: Path, key: str) -> tuple[pd.DataFrame, dict[str, An
     return table.to_pandas(), meta
 
 
-def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tuple]], run_dir: Path,
+Args = tuple | Callable[[], tuple]   # a partition's arguments, or a function that builds them when it is submitted
+
+
+def run_partitions(task: Callable[..., dict[str, Any]], work: Sequence[tuple[str, Args]], run_dir: Path,
                    scheduler: str, workers: int = 2, progress: Progress | None = None,
                    client: Any | None = None) -> dict[str, int]:
     """Run ``task(*args)`` for each ``(key, args)`` not yet checkpointed in ``run_dir``; returns counts
-    (``skipped``: checkpointed before, ``ran``: run now). ``client``: an open Dask client to use (a batch of two
-    passes opens one cluster for both), else one is opened on ``scheduler`` for this call."""
+    (``skipped``: checkpointed before, ``ran``: run now). ``args`` may be a function that builds them: it is called
+    only when the partition is submitted, so the driver never holds every partition's inputs at once. ``client``:
+    an open Dask client to use (a batch of two passes opens one cluster for both), else one is opened on
+    ``scheduler`` for this call."""
     run_dir.mkdir(parents=True, exist_ok=True)
     todo = [(k, a) for k, a in work if not checkpoint_path(run_dir, k).exists()]
     total, done = len(work), len(work) - len(todo)
@@ -107,7 +112,7 @@ def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tu
         return {"partitions": total, "skipped": done, "ran": 0}
     if scheduler == "inline":
         for key, args in todo:
-            write_checkpoint(run_dir, key, task(*args))
+            write_checkpoint(run_dir, key, task(*_built(args)))
             done += 1
             if progress:
                 progress(done, total)
@@ -118,34 +123,58 @@ def run_partitions(task: Callable[..., dict[str, Any]], work: list[tuple[str, tu
     return _on_dask(client, task, todo, run_dir, total, done, progress)
 
 
-def _on_dask(client: Any, task: Callable[..., dict[str, Any]], todo: list[tuple[str, tuple]], run_dir: Path,
+def _built(args: Args) -> tuple:
+    return args() if callable(args) else args
+
+
+def in_flight_limit(client: Any) -> int:
+    """How many partitions are submitted at a time: two per worker thread (one running, one queued behind it, so
+    no thread waits for the driver), at least 4. The rest wait in the driver, unbuilt: the scheduler and the driver
+    then hold a few partitions' inputs, not the country's."""
+    try:
+        threads = sum(client.nthreads().values())
+    except Exception:  # noqa: BLE001 - a scheduler that cannot say: the floor
+        threads = 0
+    return max(4, 2 * threads)
+
+
+def _on_dask(client: Any, task: Callable[..., dict[str, Any]], todo: list[tuple[str, Args]], run_dir: Path,
              total: int, done: int, progress: Progress | None) -> dict[str, int]:
     from distributed import wait
 
-    futures = {client.submit(task, *args, key=f"{run_dir.parent.name}/{run_dir.name}-{key}", pure=False): key for key, args in todo}
-    pending = list(futures)
+    queue = iter(todo)
+    running: dict[Any, str] = {}
+
+    def submit_next() -> None:
+        for key, args in queue:
+            fut = client.submit(task, *_built(args), key=f"{run_dir.parent.name}/{run_dir.name}-{key}", pure=False)
+            running[fut] = key
+            return
+
     try:
-        while pending:
+        for _ in range(in_flight_limit(client)):
+            submit_next()
+        while running:
             try:
-                wait(pending, timeout=POLL_S, return_when="FIRST_COMPLETED")
+                wait(list(running), timeout=POLL_S, return_when="FIRST_COMPLETED")
             except TimeoutError:   # nothing finished in this poll: let the caller stop the batch (a dismissed job)
                 if progress:
                     progress(done, total)
                 continue
-            finished = [f for f in pending if f.done()]
-            pending = [f for f in pending if not f.done()]
-            for fut in finished:
-                key = futures[fut]
+            for fut in [f for f in running if f.done()]:
+                key = running.pop(fut)
                 try:
                     out = fut.result()
                 except Exception as exc:  # KilledWorker after the allowed retries, or the task's own error
+                    running[fut] = key     # cancelled with the rest below
                     raise BatchFailed(f"partition {key}: {type(exc).__name__}: {exc}") from exc
                 write_checkpoint(run_dir, key, out)
                 fut.release()
                 done += 1
+                submit_next()
                 if progress:
                     progress(done, total)
     except BaseException:
-        client.cancel(list(futures))
+        client.cancel(list(running))
         raise
     return {"partitions": total, "skipped": total - len(todo), "ran": len(todo)}

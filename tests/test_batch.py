@@ -107,6 +107,29 @@ def test_killing_a_worker_mid_batch_ends_with_the_undisturbed_results(sample_sto
     assert res.summary["province_expected_deaths_per_year"] == qra_inline.summary["province_expected_deaths_per_year"]
 
 
+def test_partitions_are_cut_only_when_submitted_and_few_are_in_flight(sample_store, tmp_path, monkeypatch):
+    """The driver holds the inputs of the partitions in flight, not the country's: a partition's receptors are cut
+    when it is submitted, and at most two per worker thread (at least 4) are submitted at a time. Failed before:
+    every cut was made, and every partition submitted, before the first ran (the national QRA's driver grew to
+    15 GB)."""
+    from gis_service.batch.runner import in_flight_limit
+
+    cut, finished_at_cut = batches._layer_cut, []
+
+    def counting_cut(*args):
+        finished_at_cut.append(sum(1 for _ in tmp_path.glob("regrade-*/c*.parquet")))
+        return cut(*args)
+
+    monkeypatch.setattr(batches, "_layer_cut", counting_cut)
+    res = batches.regrade(sample_store, tmp_path, "local", 1)
+    limit = max(4, 2 * 1)
+    assert in_flight_limit(None) == 4          # a client that cannot say: the floor
+    n = res.summary["partitions"]
+    assert len(finished_at_cut) == n > limit + 2
+    assert all(done >= k - (limit - 1) for k, done in enumerate(finished_at_cut)), finished_at_cut
+    assert finished_at_cut[-1] >= n - limit    # the last cut waited for the first ones to finish
+
+
 def test_a_rerun_skips_finished_partitions_and_redoes_a_missing_one(sample_store, tmp_path):
     first = batches.regrade(sample_store, tmp_path, "inline")
     again = batches.regrade(sample_store, tmp_path, "inline")

@@ -66,6 +66,17 @@ def test_regrade_inline_on_postgis_equals_regrade_all(postgis_store, tmp_path):
     assert _plain(got[list(want.columns)]) == _plain(want)
 
 
+def test_the_summary_counts_skipped_installations_apart_from_reused_partitions(sample_store, qra_inline):
+    """A rerun reuses every partition (``skipped`` = partitions) while the installations the QRA could not assess
+    keep their own count. Failed before: the runner's ``skipped`` overwrote the installations' in the summary, and
+    the viewer showed the partitions reused as installations skipped."""
+    again = batches.qra(sample_store, qra_inline.run_dir.parent, QRA, "inline")
+    records = _records(again)
+    assert again.summary["skipped"] == again.summary["partitions"] > 0 and again.summary["ran"] == 0
+    assert again.summary["installations_skipped"] == int(records["skipped"].notna().sum())
+    assert again.summary["computed"] + again.summary["installations_skipped"] == again.summary["installations"]
+
+
 def test_qra_rows_are_the_apis_answer_for_each_installation(sample_store, qra_inline):
     got = _records(qra_inline).set_index("id")
     svc = Services.build(Settings(), sample_store)

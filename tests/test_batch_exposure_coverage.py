@@ -55,6 +55,9 @@ def test_exposure_on_dask_equals_the_single_process_run_row_by_row(runs, sample_
     assert runs["embedded"][0].summary["partitions"] > 5 and runs["embedded"][0].summary["scheduler"] == "local"
     assert _plain(dask) == _plain(single)
     assert runs["embedded"][0].summary["sources_with_receptors_exposed"] > 50   # the sample is not all empty
+    summary = runs["embedded"][0].summary   # sources the models could not assess: their own count, not the runner's
+    assert summary["sources_skipped"] == int(dask["skipped"].notna().sum())
+    assert summary["computed"] + summary["sources_skipped"] == summary["count"] == n
 
 
 @pytest.mark.parametrize("kind", ["exposure", "coverage"])

@@ -183,7 +183,7 @@ def qra(store: Store, root: Path, params: QraParams, scheduler: str, workers: in
     points = fn_curve(freq, deaths)
     computed = records[records["skipped"].isna()]
     summary = {"kind": "qra", "run": run_dir.name, "installations": len(records), "computed": len(computed),
-               "skipped": int(records["skipped"].notna().sum()),
+               "installations_skipped": int(records["skipped"].notna().sum()),
                "installations_with_failing_targets": int((computed["targets_failing"] > 0).sum()),
                "by_fn_region": {str(k): int(v) for k, v in computed["fn_region"].value_counts().items()},
                "province_fn_curve": [{"n": n, "f_per_year": f} for n, f in points],
@@ -250,7 +250,7 @@ def exposure(store: Store, root: Path, params: ScenarioParams, scheduler: str, w
     computed = records[records["skipped"].isna()]
     top = computed.sort_values(["total_population", "id"], ascending=[False, True]).head(10)
     summary = {"kind": "exposure", "run": run_dir.name, "count": len(records), "computed": len(computed),
-               "skipped": int(records["skipped"].notna().sum()),
+               "sources_skipped": int(records["skipped"].notna().sum()),
                "sources_with_receptors_exposed": int((computed["receptor_count"] > 0).sum()),
                "sum_of_receptors_exposed": int(computed["receptor_count"].sum()),
                "sum_of_population_exposed": int(computed["total_population"].sum()),

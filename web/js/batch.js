@@ -93,7 +93,7 @@ var n0 = function (v) { return v === null || v === undefined ? '—' : v; };
 var KINDS = {
   qra: { title: '全省定量风险 Province QRA (batch)', label: '批量 QRA', row: qraRow,
     cols: ['名称 name', '最大 IR /年', '超标目标 failing', 'F-N 区域'],
-    lines: function (s) { return [s.installations + ' 个风险源 installations · ' + s.computed + ' 计算 computed · ' + s.skipped + ' 跳过 skipped',
+    lines: function (s) { return [s.installations + ' 个风险源 installations · ' + s.computed + ' 计算 computed · ' + s.installations_skipped + ' 跳过 skipped',
       s.installations_with_failing_targets + ' 个有超标防护目标 with targets above criterion',
       '全省 F-N province: ' + ((s.province_fn_assessment || {}).region_zh || '—') + ' · 期望死亡 ' + sci(s.province_expected_deaths_per_year) + ' /年']; } },
   regrade: { title: '批量分级 Regrade (batch)', label: '批量分级', row: gradeRow, cols: ['id', '等级 grade', '500 m 内人数', 'R'],
@@ -102,7 +102,7 @@ var KINDS = {
   exposure: { title: '全省暴露分析 Exposure of every source (batch)', label: '批量暴露', row: exposureRow,
     cols: ['名称 name', '暴露人口 population', '红区人口 red', '受体 receptors', '最远影响 m'],
     lines: function (s) { var red = (s.by_level || {}).red || {};
-      return [s.count + ' 个风险源 sources · ' + s.computed + ' 计算 computed · ' + s.skipped + ' 跳过 skipped',
+      return [s.count + ' 个风险源 sources · ' + s.computed + ' 计算 computed · ' + s.sources_skipped + ' 跳过 skipped',
         s.sources_with_receptors_exposed + ' 个有受体暴露 with receptors exposed · 红区 red: ' + n0(red.sources) + ' 个源 sources, ' + n0(red.sum_of_population) + ' 人 people',
         s.note || '']; } },
   coverage: { title: '救援覆盖盲区 Rescue coverage gaps (batch)', label: '批量覆盖', row: coverageRow,
